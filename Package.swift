@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The tensor core is only fast when the compiler may emit AVX2/FMA/F16C instructions:
+// without them `addingProduct` lowers to a call to `fmaf` and the GEMM runs ~100x slower.
+// Other architectures (arm64) take the portable path: NEON is baseline there.
+#if arch(x86_64)
+let simdFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]
+let simdCFlags: [CSetting] = [.unsafeFlags(["-mavx2", "-mfma", "-mf16c"])]
+#else
+let simdFlags: [SwiftSetting] = []
+let simdCFlags: [CSetting] = []
+#endif
+
+// Kernels must be optimised even in debug builds, or the test suite crawls.
+let kernelFlags = simdFlags + [.unsafeFlags(["-O", "-wmo"])]
+
+let package = Package(
+    name: "Tandem",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tandem", targets: ["tandem"]),
+        .executable(name: "tandem-bench", targets: ["tandem-bench"]),
+        .library(name: "NN", targets: ["NN"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .target(name: "TensorCore", swiftSettings: kernelFlags),
+        .target(name: "Autograd", dependencies: ["TensorCore"], swiftSettings: simdFlags),
+        .target(name: "NN", dependencies: ["Autograd"], swiftSettings: simdFlags),
+        .executableTarget(name: "tandem", dependencies: [
+            "NN", "CMPI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: simdFlags),
+        .executableTarget(name: "tandem-bench", dependencies: [
+            "NN",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: kernelFlags),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: simdFlags),
+        .testTarget(name: "AutogradTests", dependencies: ["Autograd", "NN"], swiftSettings: simdFlags),
+        .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: simdFlags),
+    ],
+    swiftLanguageModes: [.v5]
+)

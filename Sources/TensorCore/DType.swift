@@ -1,0 +1,15 @@
+/// The element types a tensor can be stored in.
+///
+/// Compute is always Float32; Float16 and BFloat16 exist to halve storage and wire bytes,
+/// and Int32 carries indices (class labels, token ids).
+public enum DType: String, Codable, Sendable, CaseIterable {
+    case float32, float16, bfloat16, int32
+
+    /// Bytes per element.
+    public var byteSize: Int {
+        switch self {
+        case .float32, .int32: return 4
+        case .float16, .bfloat16: return 2
+        }
+    }
+}

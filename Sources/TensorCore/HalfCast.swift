@@ -1,0 +1,70 @@
+/// Casts between Float32 and the 16-bit storage formats.
+///
+/// Float16 goes through Swift's `Float16`, which the F16C build flag lowers to
+/// `vcvtps2ph`/`vcvtph2ps`; BFloat16 is the top half of a Float32 bit pattern, rounded to
+/// nearest even, with NaN kept quiet.
+public enum HalfCast {
+    /// Rounds one Float32 to BFloat16 bits (round to nearest even; NaN stays NaN).
+    @inline(__always)
+    public static func bfloat16Bits(_ f: Float) -> UInt16 {
+        let bits = f.bitPattern
+        if f.isNaN { return UInt16(truncatingIfNeeded: bits >> 16) | 0x0040 }
+        let rounding: UInt32 = 0x7FFF + ((bits >> 16) & 1)
+        return UInt16(truncatingIfNeeded: (bits &+ rounding) >> 16)
+    }
+
+    /// Widens BFloat16 bits to Float32 exactly.
+    @inline(__always)
+    public static func float(bfloat16 b: UInt16) -> Float { Float(bitPattern: UInt32(b) << 16) }
+
+    /// Rounds one Float32 to Float16 bits (IEEE round to nearest even, overflow to inf).
+    @inline(__always)
+    public static func float16Bits(_ f: Float) -> UInt16 { Float16(f).bitPattern }
+
+    /// Widens Float16 bits to Float32 exactly.
+    @inline(__always)
+    public static func float(float16 h: UInt16) -> Float { Float(Float16(bitPattern: h)) }
+
+    /// Converts `n` floats to 16-bit values of `dtype`.
+    public static func narrow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int, _ dtype: DType) {
+        ThreadPool.shared.parallelFor(n, grain: 1 << 16) { r in
+            if dtype == .float16 {
+                for i in r { dst[i] = Float16(src[i]).bitPattern }
+            } else {
+                for i in r { dst[i] = bfloat16Bits(src[i]) }
+            }
+        }
+    }
+
+    /// Converts `n` 16-bit values of `dtype` to floats.
+    public static func widen(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int, _ dtype: DType) {
+        ThreadPool.shared.parallelFor(n, grain: 1 << 16) { r in
+            if dtype == .float16 {
+                for i in r { dst[i] = Float(Float16(bitPattern: src[i])) }
+            } else {
+                for i in r { dst[i] = Float(bitPattern: UInt32(src[i]) << 16) }
+            }
+        }
+    }
+}
+
+extension NDArray {
+    /// A copy converted to `target` (float32, float16, bfloat16, or int32 by truncation).
+    public func converted(to target: DType) -> NDArray {
+        if target == dtype { return copy() }
+        let out = NDArray(shape: shape, dtype: target, zeroed: false)
+        switch (dtype, target) {
+        case (.float32, .float16), (.float32, .bfloat16):
+            HalfCast.narrow(ptr, out.halfBits, count, target)
+        case (.float16, .float32), (.bfloat16, .float32):
+            HalfCast.widen(halfBits, out.ptr, count, dtype)
+        case (.int32, .float32):
+            for i in 0..<count { out.ptr[i] = Float(int32Pointer[i]) }
+        case (.float32, .int32):
+            for i in 0..<count { out.int32Pointer[i] = Int32(ptr[i]) }
+        default:
+            return converted(to: .float32).converted(to: target)
+        }
+        return out
+    }
+}

@@ -1,0 +1,70 @@
+/// The register-blocked GEMM micro-kernel: a 6x16 tile of C in twelve 8-wide accumulators.
+///
+/// Twelve accumulators, two B vectors and one broadcast A value use 15 of the 16 ymm
+/// registers; each k step is 2 loads, 6 broadcasts and 12 FMAs, enough independent FMAs to
+/// hide their latency on two FMA pipes. With AVX2/FMA enabled each `addingProduct` is one
+/// `vfmadd231ps ymm`.
+enum GEMMMicroKernel {
+    static let mr = 6
+    static let nr = 16
+
+    /// C[0..<6, 0..<16] (+)= packedA (kc x 6, column-major micro-panel) · packedB (kc x 16).
+    /// - Parameters:
+    ///   - kc: depth of the panels.
+    ///   - a: packed A micro-panel, 6 values per k step.
+    ///   - b: packed B micro-panel, 16 values per k step.
+    ///   - c: top-left of the C tile, row stride `ldc`.
+    ///   - accumulate: add to C instead of overwriting it.
+    @inline(__always)
+    static func full(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        typealias V = SIMD8<Float>
+        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+        var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+        var ap = a, bp = UnsafeRawPointer(b)
+        for _ in 0..<kc {
+            let b0 = bp.loadUnaligned(as: V.self)
+            let b1 = bp.loadUnaligned(fromByteOffset: 32, as: V.self)
+            var av = V(repeating: ap[0])
+            c00 = c00.addingProduct(av, b0); c01 = c01.addingProduct(av, b1)
+            av = V(repeating: ap[1])
+            c10 = c10.addingProduct(av, b0); c11 = c11.addingProduct(av, b1)
+            av = V(repeating: ap[2])
+            c20 = c20.addingProduct(av, b0); c21 = c21.addingProduct(av, b1)
+            av = V(repeating: ap[3])
+            c30 = c30.addingProduct(av, b0); c31 = c31.addingProduct(av, b1)
+            av = V(repeating: ap[4])
+            c40 = c40.addingProduct(av, b0); c41 = c41.addingProduct(av, b1)
+            av = V(repeating: ap[5])
+            c50 = c50.addingProduct(av, b0); c51 = c51.addingProduct(av, b1)
+            ap += 6
+            bp += 64
+        }
+        @inline(__always) func store(_ row: Int, _ lo: V, _ hi: V) {
+            let p = UnsafeMutableRawPointer(c + row * ldc)
+            if accumulate {
+                p.storeBytes(of: p.loadUnaligned(as: V.self) + lo, as: V.self)
+                p.storeBytes(of: p.loadUnaligned(fromByteOffset: 32, as: V.self) + hi, toByteOffset: 32, as: V.self)
+            } else {
+                p.storeBytes(of: lo, as: V.self)
+                p.storeBytes(of: hi, toByteOffset: 32, as: V.self)
+            }
+        }
+        store(0, c00, c01); store(1, c10, c11); store(2, c20, c21)
+        store(3, c30, c31); store(4, c40, c41); store(5, c50, c51)
+    }
+
+    /// A partial tile (mr <= 6 rows, nr <= 16 columns) at the matrix edge, via a local tile.
+    static func edge(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                     c: UnsafeMutablePointer<Float>, ldc: Int, mr: Int, nr: Int, accumulate: Bool) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * 16) { tile in
+            let t = tile.baseAddress!
+            full(kc: kc, a: a, b: b, c: t, ldc: 16, accumulate: false)
+            for i in 0..<mr {
+                for j in 0..<nr {
+                    c[i * ldc + j] = accumulate ? c[i * ldc + j] + t[i * 16 + j] : t[i * 16 + j]
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+/// Packing of GEMM operands into the micro-panel layouts the micro-kernel streams through.
+///
+/// A matrix operand is described by a base pointer and its row and column strides, so a
+/// transposed operand is the same matrix with the strides swapped and packing absorbs every
+/// transpose flag.
+struct MatrixView {
+    let base: UnsafePointer<Float>
+    let rowStride: Int
+    let colStride: Int
+
+    @inline(__always) subscript(i: Int, j: Int) -> Float { base[i * rowStride + j * colStride] }
+}
+
+enum GEMMPacking {
+    /// Packs the block A[ic..<ic+mc, pc..<pc+kc], scaled by `alpha`, into 6-row micro-panels.
+    ///
+    /// Layout: panel after panel; within a panel, k-major with 6 values per k step. Rows past
+    /// the matrix edge are zero, so the micro-kernel never branches.
+    static func packA(_ a: MatrixView, ic: Int, mc: Int, pc: Int, kc: Int, alpha: Float,
+                      into dst: UnsafeMutablePointer<Float>) {
+        let mr = GEMMMicroKernel.mr
+        var out = dst
+        for ir in stride(from: 0, to: mc, by: mr) {
+            let rows = min(mr, mc - ir)
+            if rows < mr { (out).initialize(repeating: 0, count: kc * mr) }
+            for i in 0..<rows {
+                let src = a.base + (ic + ir + i) * a.rowStride + pc * a.colStride
+                let cs = a.colStride
+                if alpha == 1 {
+                    for p in 0..<kc { out[p * mr + i] = src[p * cs] }
+                } else {
+                    for p in 0..<kc { out[p * mr + i] = alpha * src[p * cs] }
+                }
+            }
+            out += kc * mr
+        }
+    }
+
+    /// Packs the 16-column micro-panels `panels` of B[pc..<pc+kc, jc..<jc+nc].
+    ///
+    /// Layout: panel `jp` starts at `jp * kc * 16`; within it, k-major with 16 values per k
+    /// step. Columns past the edge are zero.
+    static func packB(_ b: MatrixView, pc: Int, kc: Int, jc: Int, nc: Int, panels: Range<Int>,
+                      into dst: UnsafeMutablePointer<Float>) {
+        let nr = GEMMMicroKernel.nr
+        for jp in panels {
+            let out = dst + jp * kc * nr
+            let j0 = jc + jp * nr
+            let cols = min(nr, nc - jp * nr)
+            if cols == nr && b.colStride == 1 {
+                for p in 0..<kc {
+                    let src = UnsafeRawPointer(b.base + (pc + p) * b.rowStride + j0)
+                    let o = UnsafeMutableRawPointer(out + p * nr)
+                    o.storeBytes(of: src.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                    o.storeBytes(of: src.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self),
+                                 toByteOffset: 32, as: SIMD8<Float>.self)
+                }
+            } else {
+                if cols < nr { out.initialize(repeating: 0, count: kc * nr) }
+                for j in 0..<cols {
+                    let src = b.base + (pc) * b.rowStride + (j0 + j) * b.colStride
+                    let rs = b.rowStride
+                    for p in 0..<kc { out[p * nr + j] = src[p * rs] }
+                }
+            }
+        }
+    }
+}

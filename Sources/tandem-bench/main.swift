@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// Benchmarks of Tandem's kernels and training step; the interface is fixed by BENCHMARKS.md.
+struct TandemBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tandem-bench",
+        abstract: "Benchmarks for Tandem. Each one checks its result against a naive reference before timing.",
+        subcommands: [GemmBenchmark.self])
+}
+
+TandemBench.main()
