@@ -6,14 +6,12 @@ import PackageDescription
 // Other architectures (arm64) take the portable path: NEON is baseline there.
 #if arch(x86_64)
 let simdFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]
-let simdCFlags: [CSetting] = [.unsafeFlags(["-mavx2", "-mfma", "-mf16c"])]
 #else
 let simdFlags: [SwiftSetting] = []
-let simdCFlags: [CSetting] = []
 #endif
 
 // Kernels must be optimised even in debug builds, or the test suite crawls.
-let kernelFlags = simdFlags + [.unsafeFlags(["-O", "-wmo"])]
+let kernelFlags = simdFlags + [.unsafeFlags(["-O"])]
 
 let package = Package(
     name: "Tandem",

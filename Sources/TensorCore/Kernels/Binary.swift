@@ -1,0 +1,94 @@
+/// Binary elementwise ops with NumPy broadcasting, each with its backward pass.
+public enum Binary {
+    public enum Op: Sendable { case add, sub, mul, div, maximum, minimum }
+
+    @inline(__always)
+    static func apply(_ op: Op, _ a: Float, _ b: Float) -> Float {
+        switch op {
+        case .add: return a + b
+        case .sub: return a - b
+        case .mul: return a * b
+        case .div: return a / b
+        case .maximum: return Swift.max(a, b)
+        case .minimum: return Swift.min(a, b)
+        }
+    }
+
+    /// out = a (op) b, broadcasting both to their common shape.
+    public static func forward(_ op: Op, _ a: NDArray, _ b: NDArray) -> NDArray {
+        guard let shape = Shape.broadcast(a.shape, b.shape) else {
+            preconditionFailure("shapes \(a.shape) and \(b.shape) do not broadcast")
+        }
+        let out = NDArray(shape: shape, zeroed: false)
+        if a.shape == b.shape {
+            switch op {
+            case .add: return Unary.zip(a, b) { $0 + $1 }
+            case .sub: return Unary.zip(a, b) { $0 - $1 }
+            case .mul: return Unary.zip(a, b) { $0 * $1 }
+            case .div: return Unary.zip(a, b) { $0 / $1 }
+            case .maximum: return Unary.zip(a, b) { Swift.max($0, $1) }
+            case .minimum: return Unary.zip(a, b) { Swift.min($0, $1) }
+            }
+        }
+        broadcastLoop(shape, a, b, out.ptr) { x, y in apply(op, x, y) }
+        return out
+    }
+
+    /// Iterates the broadcast index space row by row, the last (merged) axis innermost.
+    @inline(__always)
+    static func broadcastLoop(_ shape: Shape, _ a: NDArray, _ b: NDArray, _ out: UnsafeMutablePointer<Float>,
+                              _ f: (Float, Float) -> Float) {
+        let sa = StridedCopy.broadcastStrides(a.shape, to: shape), sb = StridedCopy.broadcastStrides(b.shape, to: shape)
+        // Merge axes that are contiguous for the output and both inputs.
+        var d: [Int] = [], xa: [Int] = [], xb: [Int] = []
+        for i in 0..<shape.rank where shape.dims[i] != 1 {
+            if let l = d.indices.last, xa[l] == sa[i] * shape.dims[i], xb[l] == sb[i] * shape.dims[i] {
+                d[l] *= shape.dims[i]; xa[l] = sa[i]; xb[l] = sb[i]
+            } else { d.append(shape.dims[i]); xa.append(sa[i]); xb.append(sb[i]) }
+        }
+        if d.isEmpty { d = [1]; xa = [0]; xb = [0] }
+        let r = d.count, inner = d[r - 1], ia = xa[r - 1], ib = xb[r - 1]
+        let rows = shape.count / max(inner, 1)
+        let ap = a.ptr, bp = b.ptr
+        ThreadPool.shared.parallelFor(rows, grain: max(1, Unary.grain / max(inner, 1))) { range in
+            for row in range {
+                var rem = row, oa = 0, ob = 0
+                for ax in stride(from: r - 2, through: 0, by: -1) {
+                    let idx = rem % d[ax]; rem /= d[ax]
+                    oa += idx * xa[ax]; ob += idx * xb[ax]
+                }
+                let pa = ap + oa, pb = bp + ob, po = out + row * inner
+                if ia == 1 && ib == 1 {
+                    for j in 0..<inner { po[j] = f(pa[j], pb[j]) }
+                } else if ia == 1 {
+                    for j in 0..<inner { po[j] = f(pa[j], pb[j * ib]) }
+                } else if ib == 1 {
+                    for j in 0..<inner { po[j] = f(pa[j * ia], pb[j]) }
+                } else {
+                    for j in 0..<inner { po[j] = f(pa[j * ia], pb[j * ib]) }
+                }
+            }
+        }
+    }
+
+    /// Gradients (da, db) of out = a (op) b, each summed back to its input's shape.
+    /// - Parameter dy: gradient of the broadcast output.
+    public static func backward(_ op: Op, _ dy: NDArray, _ a: NDArray, _ b: NDArray) -> (NDArray, NDArray) {
+        let ea = a.shape == dy.shape ? a : Layout.broadcast(a, to: dy.shape)
+        let eb = b.shape == dy.shape ? b : Layout.broadcast(b, to: dy.shape)
+        let da: NDArray, db: NDArray
+        switch op {
+        case .add: da = dy; db = dy
+        case .sub: da = dy; db = Unary.map(dy) { -$0 }
+        case .mul: da = Unary.zip(dy, eb) { $0 * $1 }; db = Unary.zip(dy, ea) { $0 * $1 }
+        case .div:
+            da = Unary.zip(dy, eb) { $0 / $1 }
+            db = Unary.zip3(dy, ea, eb) { g, x, y in -g * x / (y * y) }
+        case .maximum, .minimum:
+            // Ties split the gradient evenly, as PyTorch does.
+            da = Unary.zip3(dy, ea, eb) { g, x, y in x == y ? g / 2 : ((x > y) == (op == .maximum) ? g : 0) }
+            db = Unary.zip3(dy, ea, eb) { g, x, y in x == y ? g / 2 : ((x > y) == (op == .maximum) ? 0 : g) }
+        }
+        return (Reduce.sumTo(da, a.shape), Reduce.sumTo(db, b.shape))
+    }
+}

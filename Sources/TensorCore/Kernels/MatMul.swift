@@ -1,0 +1,45 @@
+/// Matrix products of NDArrays on top of the GEMM, with their backward passes.
+public enum MatMul {
+    /// op(A) · op(B) over the last two axes.
+    ///
+    /// Shapes: a (..., M, K) or (..., K, M) with `transA`; b (K, N), (N, K) with `transB`, or
+    /// with the same leading batch axes as a. A 2-D b is shared by every batch entry.
+    public static func forward(_ a: NDArray, _ b: NDArray, transA: Bool = false, transB: Bool = false) -> NDArray {
+        precondition(a.rank >= 2 && b.rank >= 2, "matmul needs rank >= 2, got \(a.shape) and \(b.shape)")
+        let m = transA ? a.shape[-1] : a.shape[-2], ka = transA ? a.shape[-2] : a.shape[-1]
+        let kb = transB ? b.shape[-1] : b.shape[-2], n = transB ? b.shape[-2] : b.shape[-1]
+        precondition(ka == kb, "matmul inner dimensions differ: \(a.shape)\(transA ? "ᵀ" : "") · \(b.shape)\(transB ? "ᵀ" : "")")
+        let batchDims = Array(a.shape.dims.dropLast(2))
+        let batch = batchDims.reduce(1, *)
+        let out = NDArray(shape: Shape(batchDims + [m, n]), zeroed: false)
+        if b.rank == 2 && !transA {
+            // One tall GEMM over all batch rows.
+            GEMM.sgemm(transA: false, transB: transB, m: batch * m, n: n, k: ka, a: a.ptr, lda: ka,
+                       b: b.ptr, ldb: b.shape[-1], c: out.ptr, ldc: n)
+            return out
+        }
+        precondition(b.rank == 2 || Array(b.shape.dims.dropLast(2)) == batchDims,
+                     "matmul batch axes differ: \(a.shape) and \(b.shape)")
+        GEMM.batchedSgemm(batch: batch, transA: transA, transB: transB, m: m, n: n, k: ka,
+                          a: a.ptr, lda: a.shape[-1], strideA: m * ka,
+                          b: b.ptr, ldb: b.shape[-1], strideB: b.rank == 2 ? 0 : kb * n,
+                          c: out.ptr, ldc: n, strideC: m * n)
+        return out
+    }
+
+    /// Gradients (da, db) of c = op(a) · op(b), in the stored layouts of a and b.
+    public static func backward(_ dc: NDArray, _ a: NDArray, _ b: NDArray, transA: Bool, transB: Bool) -> (NDArray, NDArray) {
+        let da: NDArray, db: NDArray
+        switch (transA, transB) {
+        case (false, false): da = forward(dc, b, transB: true); db = forward(a, dc, transA: true)
+        case (false, true): da = forward(dc, b); db = forward(dc, a, transA: true)
+        case (true, false): da = forward(b, dc, transB: true); db = forward(a, dc)
+        case (true, true): da = forward(b, dc, transA: true, transB: true); db = forward(dc, a, transA: true, transB: true)
+        }
+        if b.rank == 2 && a.rank > 2 {
+            // b was shared by the batch: its gradient is the sum over batch entries.
+            return (da, Reduce.sum(db.reshaped(Shape([db.count / b.count] + b.shape.dims)), axes: [0]))
+        }
+        return (da, db)
+    }
+}

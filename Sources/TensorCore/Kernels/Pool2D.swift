@@ -1,0 +1,118 @@
+/// Max and average pooling over (N, C, H, W), with their backward passes.
+public enum Pool2D {
+    static func planes(_ x: NDArray) -> (Int, Int, Int) {
+        precondition(x.rank == 4, "pooling input must be (N, C, H, W), got \(x.shape)")
+        return (x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
+    }
+
+    static func checkPadding(_ g: Conv2DGeometry) {
+        precondition(g.padH * 2 <= g.kernelH && g.padW * 2 <= g.kernelW,
+                     "pool padding (\(g.padH), \(g.padW)) must be at most half the kernel (\(g.kernelH), \(g.kernelW))")
+    }
+
+    /// Max pooling; returns the output and, per output, the flat index of the max in its plane.
+    public static func maxForward(_ x: NDArray, _ g: Conv2DGeometry, ceilMode: Bool = false) -> (NDArray, NDArray) {
+        checkPadding(g)
+        let (planes, h, w) = Self.planes(x)
+        let (oh, ow) = g.outputSize(h: h, w: w, ceilMode: ceilMode)
+        precondition(oh > 0 && ow > 0, "max_pool2d: input \(x.shape) is smaller than the window \(g)")
+        let y = NDArray(shape: [x.shape[0], x.shape[1], oh, ow], zeroed: false)
+        let idx = NDArray(shape: y.shape, dtype: .int32, zeroed: false)
+        let xp = x.ptr, yp = y.ptr, ip = idx.int32Pointer
+        ThreadPool.shared.parallelFor(planes, grain: max(1, 4096 / max(oh * ow, 1))) { r in
+            for pl in r {
+                let src = xp + pl * h * w
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        var best = -Float.infinity, bi = -1
+                        for ki in 0..<g.kernelH {
+                            let iy = oy * g.strideH - g.padH + ki * g.dilationH
+                            if iy < 0 || iy >= h { continue }
+                            for kj in 0..<g.kernelW {
+                                let ix = ox * g.strideW - g.padW + kj * g.dilationW
+                                if ix < 0 || ix >= w { continue }
+                                let v = src[iy * w + ix]
+                                if v > best || bi < 0 || v.isNaN { best = v; bi = iy * w + ix }
+                            }
+                        }
+                        yp[(pl * oh + oy) * ow + ox] = best
+                        ip[(pl * oh + oy) * ow + ox] = Int32(bi)
+                    }
+                }
+            }
+        }
+        return (y, idx)
+    }
+
+    /// dx: each output's gradient added at the position of its max.
+    public static func maxBackward(_ dy: NDArray, indices: NDArray, inputShape: Shape) -> NDArray {
+        let dx = NDArray(shape: inputShape)
+        let planeIn = inputShape[2] * inputShape[3], planeOut = dy.shape[2] * dy.shape[3]
+        let dyp = dy.ptr, ip = indices.int32Pointer, dxp = dx.ptr
+        ThreadPool.shared.parallelFor(inputShape[0] * inputShape[1], grain: 64) { r in
+            for pl in r {
+                for o in 0..<planeOut where ip[pl * planeOut + o] >= 0 {
+                    dxp[pl * planeIn + Int(ip[pl * planeOut + o])] += dyp[pl * planeOut + o]
+                }
+            }
+        }
+        return dx
+    }
+
+    /// The window of output (oy, ox) clipped to the input, and its divisor (PyTorch's rules).
+    @inline(__always)
+    static func avgWindow(_ oy: Int, _ ox: Int, h: Int, w: Int, _ g: Conv2DGeometry, countIncludePad: Bool)
+        -> (Int, Int, Int, Int, Float) {
+        var y0 = oy * g.strideH - g.padH, x0 = ox * g.strideW - g.padW
+        var y1 = min(y0 + g.kernelH, h + g.padH), x1 = min(x0 + g.kernelW, w + g.padW)
+        let padded = (y1 - y0) * (x1 - x0)
+        y0 = max(y0, 0); x0 = max(x0, 0); y1 = min(y1, h); x1 = min(x1, w)
+        let div = countIncludePad ? padded : (y1 - y0) * (x1 - x0)
+        return (y0, y1, x0, x1, Float(max(div, 1)))
+    }
+
+    /// Average pooling (no dilation, as in PyTorch's AvgPool2d).
+    public static func avgForward(_ x: NDArray, _ g: Conv2DGeometry, ceilMode: Bool = false, countIncludePad: Bool = true) -> NDArray {
+        checkPadding(g)
+        precondition(g.dilationH == 1 && g.dilationW == 1, "avg_pool2d has no dilation")
+        let (planes, h, w) = Self.planes(x)
+        let (oh, ow) = g.outputSize(h: h, w: w, ceilMode: ceilMode)
+        precondition(oh > 0 && ow > 0, "avg_pool2d: input \(x.shape) is smaller than the window \(g)")
+        let y = NDArray(shape: [x.shape[0], x.shape[1], oh, ow], zeroed: false)
+        let xp = x.ptr, yp = y.ptr
+        ThreadPool.shared.parallelFor(planes, grain: max(1, 4096 / max(oh * ow, 1))) { r in
+            for pl in r {
+                let src = xp + pl * h * w
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        let (y0, y1, x0, x1, div) = avgWindow(oy, ox, h: h, w: w, g, countIncludePad: countIncludePad)
+                        var s: Float = 0
+                        for iy in y0..<y1 { for ix in x0..<x1 { s += src[iy * w + ix] } }
+                        yp[(pl * oh + oy) * ow + ox] = s / div
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// dx: each output's gradient spread evenly over its window.
+    public static func avgBackward(_ dy: NDArray, inputShape: Shape, _ g: Conv2DGeometry, countIncludePad: Bool = true) -> NDArray {
+        let h = inputShape[2], w = inputShape[3], oh = dy.shape[2], ow = dy.shape[3]
+        let dx = NDArray(shape: inputShape)
+        let dyp = dy.ptr, dxp = dx.ptr
+        ThreadPool.shared.parallelFor(inputShape[0] * inputShape[1], grain: 64) { r in
+            for pl in r {
+                let dst = dxp + pl * h * w
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        let (y0, y1, x0, x1, div) = avgWindow(oy, ox, h: h, w: w, g, countIncludePad: countIncludePad)
+                        let v = dyp[(pl * oh + oy) * ow + ox] / div
+                        for iy in y0..<y1 { for ix in x0..<x1 { dst[iy * w + ix] += v } }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+}

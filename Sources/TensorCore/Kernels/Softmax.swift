@@ -1,0 +1,56 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Softmax and log-softmax along one axis, max-subtracted for stability.
+public enum Softmax {
+    /// Applies `body(base, stride, n)` to every lane along `axis`, in parallel.
+    @inline(__always)
+    static func lanes(_ shape: Shape, axis: Int, _ body: (Int, Int, Int) -> Void) {
+        let (outer, n, inner) = shape.split(at: axis)
+        ThreadPool.shared.parallelFor(outer * inner, grain: max(1, 8192 / max(n, 1))) { r in
+            for lane in r { body((lane / inner) * n * inner + lane % inner, inner, n) }
+        }
+    }
+
+    /// y = exp(x - max) / sum(exp(x - max)) along `axis`; log-softmax when `log` is true.
+    public static func forward(_ x: NDArray, axis: Int = -1, log: Bool = false) -> NDArray {
+        let y = NDArray(shape: x.shape, zeroed: false)
+        let xp = x.ptr, yp = y.ptr
+        lanes(x.shape, axis: axis) { base, s, n in
+            let src = xp + base, dst = yp + base
+            var m = -Float.infinity
+            for j in 0..<n { m = max(m, src[j * s]) }
+            var sum: Float = 0
+            for j in 0..<n { let e = expf(src[j * s] - m); dst[j * s] = e; sum += e }
+            if log {
+                let lse = m + logf(sum)
+                for j in 0..<n { dst[j * s] = src[j * s] - lse }
+            } else {
+                let inv = 1 / sum
+                for j in 0..<n { dst[j * s] *= inv }
+            }
+        }
+        return y
+    }
+
+    /// dx from dy and the forward output y: softmax y·(dy - Σ dy·y); log-softmax dy - e^y·Σ dy.
+    public static func backward(_ dy: NDArray, y: NDArray, axis: Int = -1, log: Bool = false) -> NDArray {
+        let dx = NDArray(shape: y.shape, zeroed: false)
+        let gp = dy.ptr, yp = y.ptr, dp = dx.ptr
+        lanes(y.shape, axis: axis) { base, s, n in
+            let g = gp + base, yy = yp + base, d = dp + base
+            var dot: Float = 0
+            if log {
+                for j in 0..<n { dot += g[j * s] }
+                for j in 0..<n { d[j * s] = g[j * s] - expf(yy[j * s]) * dot }
+            } else {
+                for j in 0..<n { dot += g[j * s] * yy[j * s] }
+                for j in 0..<n { d[j * s] = yy[j * s] * (g[j * s] - dot) }
+            }
+        }
+        return dx
+    }
+}
