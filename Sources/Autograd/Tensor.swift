@@ -1,1 +1,78 @@
 import TensorCore
+
+/// A differentiable tensor: an NDArray plus what reverse-mode autodiff needs.
+///
+/// Each result of an op on tensors that require gradients records its creator (the op,
+/// its inputs and its vector-Jacobian product); `backward()` walks those records in
+/// reverse topological order. Parameters are leaves whose `data` and `grad` may be views
+/// into the flat parameter and gradient arenas.
+public final class Tensor: CustomStringConvertible {
+    /// The values. Reassigned only to rebind a parameter into an arena.
+    public var data: NDArray
+    /// The accumulated gradient of a leaf (or of a non-leaf that `retainsGrad`).
+    public var grad: NDArray?
+    public var requiresGrad: Bool
+    /// Keep the gradient of a non-leaf after backward (PyTorch's `retain_grad`).
+    public var retainsGrad = false
+    /// The op that produced this tensor; nil for leaves and for results computed without grad.
+    var creator: Node?
+
+    /// A leaf tensor.
+    /// - Parameters:
+    ///   - data: the values.
+    ///   - requiresGrad: accumulate a gradient into `grad` on backward.
+    public init(_ data: NDArray, requiresGrad: Bool = false) {
+        self.data = data
+        self.requiresGrad = requiresGrad
+    }
+
+    /// A leaf float32 tensor from values in row-major order.
+    public convenience init(_ values: [Float], shape: Shape, requiresGrad: Bool = false) {
+        self.init(NDArray(values, shape: shape), requiresGrad: requiresGrad)
+    }
+
+    /// A scalar constant.
+    public convenience init(scalar: Float) { self.init(.scalar(scalar)) }
+
+    public var shape: Shape { data.shape }
+    public var rank: Int { data.rank }
+    public var count: Int { data.count }
+    public var scalars: [Float] { data.scalars }
+    public var item: Float { data.item }
+    public var isLeaf: Bool { creator == nil }
+    /// The name of the op that produced this tensor, for error messages and debugging.
+    public var opName: String? { creator?.op }
+
+    /// This tensor's values without history: a leaf that shares storage.
+    public func detached() -> Tensor { Tensor(data) }
+
+    public var description: String { "Tensor(\(data.dtype) \(shape)\(requiresGrad ? ", requiresGrad" : ""))" }
+
+    /// Records the result of an op: the values, the inputs, and the vector-Jacobian product
+    /// mapping the output's gradient to one gradient (or nil) per input.
+    /// - Parameters:
+    ///   - op: the op's name.
+    ///   - output: the forward result.
+    ///   - inputs: the tensors the op read.
+    ///   - vjp: called once on backward; may skip inputs that do not require grad.
+    public static func record(_ op: String, _ output: NDArray, inputs: [Tensor],
+                              vjp: @escaping (NDArray) -> [NDArray?]) -> Tensor {
+        let needs = GradMode.isEnabled && inputs.contains { $0.requiresGrad }
+        let t = Tensor(output, requiresGrad: needs)
+        if needs { t.creator = Node(op: op, inputs: inputs, vjp: vjp) }
+        return t
+    }
+}
+
+/// One recorded op on the tape.
+final class Node {
+    let op: String
+    let inputs: [Tensor]
+    let vjp: (NDArray) -> [NDArray?]
+
+    init(op: String, inputs: [Tensor], vjp: @escaping (NDArray) -> [NDArray?]) {
+        self.op = op
+        self.inputs = inputs
+        self.vjp = vjp
+    }
+}

@@ -74,20 +74,23 @@ public enum Binary {
     /// Gradients (da, db) of out = a (op) b, each summed back to its input's shape.
     /// - Parameter dy: gradient of the broadcast output.
     public static func backward(_ op: Op, _ dy: NDArray, _ a: NDArray, _ b: NDArray) -> (NDArray, NDArray) {
-        let ea = a.shape == dy.shape ? a : Layout.broadcast(a, to: dy.shape)
-        let eb = b.shape == dy.shape ? b : Layout.broadcast(b, to: dy.shape)
+        // Inputs are expanded only for the ops whose gradient reads them.
+        var ea: NDArray { a.shape == dy.shape ? a : Layout.broadcast(a, to: dy.shape) }
+        var eb: NDArray { b.shape == dy.shape ? b : Layout.broadcast(b, to: dy.shape) }
         let da: NDArray, db: NDArray
         switch op {
         case .add: da = dy; db = dy
         case .sub: da = dy; db = Unary.map(dy) { -$0 }
         case .mul: da = Unary.zip(dy, eb) { $0 * $1 }; db = Unary.zip(dy, ea) { $0 * $1 }
         case .div:
-            da = Unary.zip(dy, eb) { $0 / $1 }
-            db = Unary.zip3(dy, ea, eb) { g, x, y in -g * x / (y * y) }
+            let (x, y) = (ea, eb)
+            da = Unary.zip(dy, y) { $0 / $1 }
+            db = Unary.zip3(dy, x, y) { g, x, y in -g * x / (y * y) }
         case .maximum, .minimum:
             // Ties split the gradient evenly, as PyTorch does.
-            da = Unary.zip3(dy, ea, eb) { g, x, y in x == y ? g / 2 : ((x > y) == (op == .maximum) ? g : 0) }
-            db = Unary.zip3(dy, ea, eb) { g, x, y in x == y ? g / 2 : ((x > y) == (op == .maximum) ? 0 : g) }
+            let (x, y) = (ea, eb), isMax = op == .maximum
+            da = Unary.zip3(dy, x, y) { g, x, y in x == y ? g / 2 : ((x > y) == isMax ? g : 0) }
+            db = Unary.zip3(dy, x, y) { g, x, y in x == y ? g / 2 : ((x > y) == isMax ? 0 : g) }
         }
         return (Reduce.sumTo(da, a.shape), Reduce.sumTo(db, b.shape))
     }

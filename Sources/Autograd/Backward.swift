@@ -1,0 +1,66 @@
+import TensorCore
+
+extension Tensor {
+    /// Reverse-mode differentiation from this tensor.
+    ///
+    /// Gradients of leaves are accumulated (added) into their `grad`, so a parameter bound
+    /// to the gradient arena receives its gradient in place. The tape is released as it is
+    /// consumed unless `retainGraph` is true.
+    /// - Parameters:
+    ///   - gradient: dL/d(self); defaults to 1 and then requires a one-element tensor.
+    ///   - retainGraph: keep the recorded ops so backward can run again.
+    public func backward(_ gradient: NDArray? = nil, retainGraph: Bool = false) {
+        precondition(requiresGrad, "backward() on a tensor that does not require grad: no input of it requires grad")
+        let seed: NDArray
+        if let gradient {
+            precondition(gradient.shape == shape, "backward gradient \(gradient.shape) does not match tensor \(shape)")
+            seed = gradient
+        } else {
+            precondition(count == 1, "backward() without a gradient needs a scalar, got shape \(shape)")
+            seed = NDArray(repeating: 1, shape: shape)
+        }
+        let order = topologicalOrder()
+        var grads: [ObjectIdentifier: NDArray] = [ObjectIdentifier(self): seed]
+        for t in order.reversed() {
+            guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
+            guard let node = t.creator else { t.accumulate(g); continue }
+            if t.retainsGrad { t.accumulate(g) }
+            let inputGrads = node.vjp(g)
+            precondition(inputGrads.count == node.inputs.count, "op \(node.op) returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
+            for (input, ig) in zip(node.inputs, inputGrads) {
+                guard input.requiresGrad, let ig else { continue }
+                precondition(ig.shape.count == input.count,
+                             "op \(node.op) produced a gradient of shape \(ig.shape) for an input of shape \(input.shape)")
+                let key = ObjectIdentifier(input)
+                // A VJP may return its incoming array (add does), so sums always allocate.
+                if let existing = grads[key] { grads[key] = Binary.forward(.add, existing, ig.reshaped(input.shape)) }
+                else { grads[key] = ig.reshaped(input.shape) }
+            }
+            if !retainGraph { t.creator = nil }
+        }
+    }
+
+    /// Adds `g` into this tensor's own gradient buffer, allocating it on first use.
+    func accumulate(_ g: NDArray) {
+        if let existing = grad { Unary.addInPlace(existing, g) } else { grad = g.copy().reshaped(shape) }
+    }
+
+    /// Tensors reachable from self through creators, each after all of its inputs.
+    func topologicalOrder() -> [Tensor] {
+        var order: [Tensor] = []
+        var visited = Set<ObjectIdentifier>()
+        // Iterative DFS: recurrent nets over long sequences make graphs too deep to recurse.
+        var stack: [(Tensor, Bool)] = [(self, false)]
+        while let (t, expanded) = stack.popLast() {
+            if expanded { order.append(t); continue }
+            if !visited.insert(ObjectIdentifier(t)).inserted { continue }
+            stack.append((t, true))
+            if let node = t.creator {
+                for input in node.inputs where input.requiresGrad && !visited.contains(ObjectIdentifier(input)) {
+                    stack.append((input, false))
+                }
+            }
+        }
+        return order
+    }
+}

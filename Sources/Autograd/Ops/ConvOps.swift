@@ -1,0 +1,39 @@
+import TensorCore
+
+/// 2-D convolution (cross-correlation) as PyTorch's conv2d.
+/// - Parameters:
+///   - x: (N, C, H, W).
+///   - weight: (OC, C/groups, KH, KW).
+///   - bias: (OC) or nil.
+/// - Returns: (N, OC, OH, OW).
+public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
+                   padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
+    let g = Conv2DGeometry(kernel: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding, dilation: dilation)
+    let (xd, wd) = (x.data, weight.data)
+    let y = Conv2D.forward(xd, wd, bias: bias?.data, g, groups: groups)
+    let inputs = [x, weight] + (bias.map { [$0] } ?? [])
+    return Tensor.record("conv2d", y, inputs: inputs) { dy in
+        let (dx, dw, db) = Conv2D.backward(dy, x: xd, w: wd, hasBias: bias != nil, g, groups: groups, needInput: x.requiresGrad)
+        return [dx, dw] + (bias != nil ? [db] : [])
+    }
+}
+
+/// Transposed 2-D convolution as PyTorch's conv_transpose2d.
+/// - Parameters:
+///   - x: (N, Cin, H, W).
+///   - weight: (Cin, Cout/groups, KH, KW).
+///   - outputPadding: extra size on the bottom/right, to pick among the shapes a strided conv maps to one.
+/// - Returns: (N, Cout, OH, OW).
+public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
+                            padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0),
+                            dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
+    let g = Conv2DGeometry(kernel: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding, dilation: dilation)
+    let (xd, wd) = (x.data, weight.data)
+    let y = Conv2D.transposedForward(xd, wd, bias: bias?.data, g, groups: groups, outputPadding: outputPadding)
+    let inputs = [x, weight] + (bias.map { [$0] } ?? [])
+    return Tensor.record("conv_transpose2d", y, inputs: inputs) { dy in
+        let (dx, dw, db) = Conv2D.transposedBackward(dy, x: xd, w: wd, hasBias: bias != nil, g, groups: groups,
+                                                     needInput: x.requiresGrad)
+        return [dx, dw] + (bias != nil ? [db] : [])
+    }
+}

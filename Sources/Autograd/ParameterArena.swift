@@ -1,0 +1,64 @@
+import TensorCore
+
+/// All parameters of a model in one flat block, and their gradients in a second block of
+/// the same layout (as llm.c does).
+///
+/// Each parameter's `data` and `grad` become views into the arenas, so the optimizer can
+/// update every parameter in one pass, zeroing gradients is one memset, and gradient
+/// allreduce buckets are slices of `grads` with no copy in or out.
+public final class ParameterArena {
+    /// Where one parameter lives in the arenas.
+    public struct Entry: Sendable {
+        public let name: String
+        public let shape: Shape
+        /// Offset in elements; a multiple of 16 so every view is 64-byte aligned.
+        public let offset: Int
+        public var count: Int { shape.count }
+    }
+
+    public let values: NDArray
+    public let grads: NDArray
+    public let entries: [Entry]
+    public let tensors: [Tensor]
+
+    /// Moves the given parameters into fresh arenas, preserving their values.
+    /// - Parameter parameters: (dotted name, tensor) in registration order; names must be unique.
+    public init(_ parameters: [(String, Tensor)]) {
+        var offset = 0, entries: [Entry] = []
+        var seen = Set<String>()
+        for (name, t) in parameters {
+            precondition(seen.insert(name).inserted, "parameter name \(name) appears twice")
+            precondition(t.data.dtype == .float32, "parameter \(name) must be float32, is \(t.data.dtype)")
+            entries.append(Entry(name: name, shape: t.shape, offset: offset))
+            offset += (t.count + 15) / 16 * 16
+        }
+        values = NDArray(shape: [offset])
+        grads = NDArray(shape: [offset])
+        self.entries = entries
+        tensors = parameters.map(\.1)
+        for (e, t) in zip(entries, tensors) {
+            let v = view(values, e), g = view(grads, e)
+            v.assign(t.data)
+            t.data = v
+            t.grad = g
+            t.requiresGrad = true
+        }
+    }
+
+    /// Total elements including alignment padding.
+    public var capacity: Int { values.count }
+    /// Number of trainable scalars.
+    public var parameterCount: Int { entries.reduce(0) { $0 + $1.count } }
+
+    /// Sets every gradient to zero in one pass.
+    public func zeroGrad() { grads.zero() }
+
+    /// The values of the parameter called `name`, or nil.
+    public func value(named name: String) -> NDArray? {
+        entries.firstIndex { $0.name == name }.map { tensors[$0].data }
+    }
+
+    private func view(_ arena: NDArray, _ e: Entry) -> NDArray {
+        NDArray(shape: e.shape, storage: Storage(viewOf: arena.storage, byteOffset: e.offset * 4, byteCount: e.count * 4))
+    }
+}
