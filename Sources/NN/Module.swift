@@ -1,1 +1,77 @@
 import Autograd
+
+/// A part of a model: it owns parameters, buffers and child modules, found by reflection.
+///
+/// Stored properties are discovered with `Mirror`, so a layer declares its parameters as
+/// plain properties and gets PyTorch-style dotted names for free: a `Tensor` property is a
+/// parameter, a `Buffer` a buffer, a `Module` (or an array of them) a child, named by its
+/// property and, in arrays, its index (`blocks.3.attention.query.weight`).
+public protocol Module: AnyObject {
+    /// Training mode (dropout active, batch norm on batch statistics) or evaluation mode.
+    var training: Bool { get set }
+}
+
+/// A module with a single input and a single output, composable in `Sequential`.
+public protocol Layer: Module {
+    func callAsFunction(_ x: Tensor) -> Tensor
+}
+
+/// Non-trainable state saved with the model, such as batch norm's running statistics.
+public final class Buffer {
+    public var value: NDArray
+    public init(_ value: NDArray) { self.value = value }
+}
+
+extension Module {
+    /// The direct children with their property names.
+    public var namedChildren: [(String, any Module)] {
+        var out: [(String, any Module)] = []
+        for (label, value) in Mirror(reflecting: self).children {
+            guard let label else { continue }
+            if let m = value as? any Module { out.append((label, m)) }
+            else if let ms = value as? [any Module] { for (i, m) in ms.enumerated() { out.append(("\(label).\(i)", m)) } }
+        }
+        return out
+    }
+
+    /// Every parameter in registration order (declaration order, depth first) with its dotted name.
+    public func namedParameters(prefix: String = "") -> [(String, Tensor)] {
+        var out: [(String, Tensor)] = []
+        for (label, value) in Mirror(reflecting: self).children {
+            guard let label else { continue }
+            if let t = value as? Tensor { out.append((prefix + label, t)) }
+            else if let m = value as? any Module { out += m.namedParameters(prefix: prefix + label + ".") }
+            else if let ms = value as? [any Module] {
+                for (i, m) in ms.enumerated() { out += m.namedParameters(prefix: "\(prefix)\(label).\(i).") }
+            }
+        }
+        return out
+    }
+
+    /// Every buffer with its dotted name.
+    public func namedBuffers(prefix: String = "") -> [(String, Buffer)] {
+        var out: [(String, Buffer)] = []
+        for (label, value) in Mirror(reflecting: self).children {
+            guard let label else { continue }
+            if let b = value as? Buffer { out.append((prefix + label, b)) }
+        }
+        for (name, child) in namedChildren { out += child.namedBuffers(prefix: prefix + name + ".") }
+        return out
+    }
+
+    public var parameters: [Tensor] { namedParameters().map(\.1) }
+    /// Number of trainable scalars.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+
+    /// Sets training mode on this module and every descendant.
+    public func train(_ on: Bool = true) {
+        training = on
+        for (_, child) in namedChildren { child.train(on) }
+    }
+
+    /// Sets evaluation mode on this module and every descendant.
+    public func eval() { train(false) }
+
+    /// Moves every parameter into one flat arena (and gradients into a second one).
+    public func flattenParameters() -> ParameterArena { ParameterArena(namedParameters()) }
+}

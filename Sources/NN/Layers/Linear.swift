@@ -1,0 +1,19 @@
+import Autograd
+
+/// y = x·Wᵀ + b, with W (out, in) as in PyTorch.
+public final class Linear: Layer {
+    public var training = true
+    public let weight: Tensor
+    public let bias: Tensor?
+
+    /// - Parameters:
+    ///   - inFeatures, outFeatures: sizes of the last axis of x and y.
+    ///   - bias: learn an additive bias.
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
+        weight = Init.defaultWeight([outFeatures, inFeatures])
+        self.bias = bias ? Init.defaultBias(outFeatures, fanIn: inFeatures) : nil
+    }
+
+    /// (..., in) to (..., out).
+    public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+}

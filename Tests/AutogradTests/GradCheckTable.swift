@@ -1,0 +1,195 @@
+import Autograd
+import Testing
+
+/// One row of the gradient-check table: an op applied to random inputs of given shapes.
+struct GradCase: Sendable, CustomTestStringConvertible {
+    enum Inputs: Sendable { case normal, positive, spread }
+    let name: String
+    let shapes: [Shape]
+    var inputs: Inputs = .normal
+    /// Finite-difference step; smaller for ops with kinks (relu, max) so no kink is crossed.
+    var h: Double = 1e-2
+    var rtol: Double = 2e-2
+    var atol: Double = 2e-3
+    let f: @Sendable ([Tensor]) -> Tensor
+
+    var testDescription: String { name }
+
+    /// Deterministic random inputs; `spread` keeps values far apart so max/pool ties never occur.
+    func makeInputs() -> [NDArray] {
+        var rng = PhiloxRNG(seed: UInt64(name.utf8.reduce(7) { $0 &* 31 &+ UInt64($1) }))
+        return shapes.map { s in
+            let a = NDArray(shape: s, zeroed: false)
+            switch inputs {
+            case .normal: rng.fillUniform(a.ptr, a.count, low: -2, high: 2)
+            case .positive: rng.fillUniform(a.ptr, a.count, low: 0.5, high: 2.5)
+            case .spread:
+                // A random permutation of a grid with step 0.1 (far wider than h).
+                var order = Array(0..<a.count)
+                for i in stride(from: order.count - 1, to: 0, by: -1) {
+                    let j = Int(PhiloxRNG.block(seed: rng.seed, counter: rng.advance(1))[0] % UInt32(i + 1))
+                    order.swapAt(i, j)
+                }
+                for i in 0..<a.count { a.ptr[i] = Float(order[i]) * 0.1 - Float(a.count) * 0.05 }
+            }
+            return a
+        }
+    }
+}
+
+/// Every differentiable op, with shapes that include odd sizes, broadcasting and every
+/// conv and pool option. Adding an op adds one row here.
+let gradCases: [GradCase] = [
+    // Arithmetic with broadcasting.
+    GradCase(name: "add broadcast", shapes: [[3, 1, 5], [4, 5]]) { $0[0] + $0[1] },
+    GradCase(name: "sub broadcast", shapes: [[2, 3], [3]]) { $0[0] - $0[1] },
+    GradCase(name: "mul broadcast", shapes: [[3, 4, 1], [1, 5]]) { $0[0] * $0[1] },
+    GradCase(name: "div", shapes: [[3, 5], [3, 5]], inputs: .positive) { $0[0] / $0[1] },
+    GradCase(name: "div broadcast", shapes: [[2, 3, 4], [3, 1]], inputs: .positive) { $0[0] / $0[1] },
+    GradCase(name: "maximum", shapes: [[3, 7], [3, 7]], inputs: .spread, h: 1e-3) { maximum($0[0], $0[1]) },
+    GradCase(name: "minimum broadcast", shapes: [[4, 3], [3]], inputs: .spread, h: 1e-3) { minimum($0[0], $0[1]) },
+    GradCase(name: "affine", shapes: [[5, 3]]) { $0[0] * 1.5 - 0.25 },
+    GradCase(name: "neg", shapes: [[7]]) { -$0[0] },
+    // Unary math.
+    GradCase(name: "exp", shapes: [[3, 5]]) { $0[0].exp() },
+    GradCase(name: "log", shapes: [[3, 5]], inputs: .positive) { $0[0].log() },
+    GradCase(name: "sqrt", shapes: [[3, 5]], inputs: .positive) { $0[0].sqrt() },
+    GradCase(name: "abs", shapes: [[4, 5]], inputs: .spread, h: 1e-3) { $0[0].abs() },
+    GradCase(name: "pow 2", shapes: [[3, 5]]) { $0[0].pow(2) },
+    GradCase(name: "pow 3", shapes: [[3, 5]]) { $0[0].pow(3) },
+    GradCase(name: "pow 0.5", shapes: [[3, 5]], inputs: .positive) { $0[0].pow(0.5) },
+    GradCase(name: "clamp", shapes: [[6, 5]], inputs: .spread, h: 1e-3) { $0[0].clamp(min: -0.75, max: 0.85) },
+    // Activations.
+    GradCase(name: "relu", shapes: [[5, 7]], inputs: .spread, h: 1e-3) { $0[0].relu() },
+    GradCase(name: "leaky relu", shapes: [[5, 7]], inputs: .spread, h: 1e-3) { $0[0].leakyRelu(slope: 0.1) },
+    GradCase(name: "elu", shapes: [[5, 7]], inputs: .spread, h: 1e-3) { $0[0].elu(alpha: 0.8) },
+    GradCase(name: "sigmoid", shapes: [[5, 7]]) { $0[0].sigmoid() },
+    GradCase(name: "tanh", shapes: [[5, 7]]) { $0[0].tanh() },
+    GradCase(name: "gelu tanh", shapes: [[5, 7]]) { $0[0].gelu(approximate: true) },
+    GradCase(name: "gelu erf", shapes: [[5, 7]]) { $0[0].gelu(approximate: false) },
+    GradCase(name: "silu", shapes: [[5, 7]]) { $0[0].silu() },
+    GradCase(name: "softplus", shapes: [[5, 7]]) { $0[0].softplus(beta: 2, threshold: 3) },
+    // Reductions.
+    GradCase(name: "sum all", shapes: [[3, 4, 5]]) { $0[0].sum() },
+    GradCase(name: "sum axes 0,2", shapes: [[3, 4, 5]]) { $0[0].sum(axes: [0, 2]) },
+    GradCase(name: "sum keepdims", shapes: [[3, 4, 5]]) { $0[0].sum(axes: [1], keepDims: true) },
+    GradCase(name: "mean axis 1", shapes: [[3, 4, 5]]) { $0[0].mean(axes: [1]) },
+    GradCase(name: "mean all", shapes: [[7, 3]]) { $0[0].mean() },
+    GradCase(name: "max axis -1", shapes: [[3, 4, 5]], inputs: .spread, h: 1e-3) { $0[0].max(axes: [-1]) },
+    GradCase(name: "max axes 0,2", shapes: [[3, 4, 5]], inputs: .spread, h: 1e-3) { $0[0].max(axes: [0, 2]) },
+    GradCase(name: "min axis 0", shapes: [[5, 3]], inputs: .spread, h: 1e-3) { $0[0].min(axes: [0]) },
+    GradCase(name: "variance unbiased", shapes: [[4, 6]]) { $0[0].variance(axes: [1]) },
+    GradCase(name: "variance population axes 0,2", shapes: [[3, 2, 5]]) { $0[0].variance(axes: [0, 2], correction: 0) },
+    // Matrix products, odd sizes, every transpose combination.
+    GradCase(name: "matmul", shapes: [[5, 7], [7, 3]]) { matmul($0[0], $0[1]) },
+    GradCase(name: "matmul Aᵀ", shapes: [[7, 5], [7, 3]]) { matmul($0[0], $0[1], transA: true) },
+    GradCase(name: "matmul Bᵀ", shapes: [[5, 7], [3, 7]]) { matmul($0[0], $0[1], transB: true) },
+    GradCase(name: "matmul AᵀBᵀ", shapes: [[7, 5], [3, 7]]) { matmul($0[0], $0[1], transA: true, transB: true) },
+    GradCase(name: "batched matmul", shapes: [[2, 3, 5, 4], [2, 3, 4, 6]]) { matmul($0[0], $0[1]) },
+    GradCase(name: "batched matmul Bᵀ", shapes: [[3, 5, 4], [3, 6, 4]]) { matmul($0[0], $0[1], transB: true) },
+    GradCase(name: "batched matmul Aᵀ", shapes: [[3, 4, 5], [3, 4, 6]]) { matmul($0[0], $0[1], transA: true) },
+    GradCase(name: "matmul shared 2-D b", shapes: [[2, 3, 5], [5, 4]]) { matmul($0[0], $0[1]) },
+    GradCase(name: "linear", shapes: [[6, 5], [3, 5], [3]]) { linear($0[0], weight: $0[1], bias: $0[2]) },
+    // Convolutions: every option.
+    GradCase(name: "conv2d", shapes: [[2, 3, 7, 6], [4, 3, 3, 3], [4]]) { conv2d($0[0], weight: $0[1], bias: $0[2]) },
+    GradCase(name: "conv2d stride 2 pad 1", shapes: [[2, 2, 7, 8], [3, 2, 3, 3], [3]]) {
+        conv2d($0[0], weight: $0[1], bias: $0[2], stride: (2, 2), padding: (1, 1))
+    },
+    GradCase(name: "conv2d rect kernel stride (1,2) pad (2,0)", shapes: [[1, 2, 6, 7], [2, 2, 3, 2]]) {
+        conv2d($0[0], weight: $0[1], stride: (1, 2), padding: (2, 0))
+    },
+    GradCase(name: "conv2d dilation 2", shapes: [[2, 2, 9, 8], [3, 2, 3, 3], [3]]) {
+        conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1), dilation: (2, 2))
+    },
+    GradCase(name: "conv2d groups 2", shapes: [[2, 4, 6, 5], [6, 2, 3, 3], [6]]) {
+        conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1), groups: 2)
+    },
+    GradCase(name: "conv2d depthwise", shapes: [[2, 3, 6, 6], [3, 1, 3, 3], [3]]) {
+        conv2d($0[0], weight: $0[1], bias: $0[2], stride: (2, 2), padding: (1, 1), groups: 3)
+    },
+    GradCase(name: "conv2d 1x1", shapes: [[3, 5, 4, 3], [2, 5, 1, 1]]) { conv2d($0[0], weight: $0[1]) },
+    GradCase(name: "conv transpose2d", shapes: [[2, 3, 4, 5], [3, 2, 3, 3], [2]]) {
+        convTranspose2d($0[0], weight: $0[1], bias: $0[2])
+    },
+    GradCase(name: "conv transpose2d stride 2 pad 1 outpad 1", shapes: [[2, 2, 4, 3], [2, 3, 3, 3], [3]]) {
+        convTranspose2d($0[0], weight: $0[1], bias: $0[2], stride: (2, 2), padding: (1, 1), outputPadding: (1, 1))
+    },
+    GradCase(name: "conv transpose2d groups 2 dilation 2", shapes: [[1, 4, 4, 4], [4, 1, 3, 2]]) {
+        convTranspose2d($0[0], weight: $0[1], dilation: (2, 2), groups: 2)
+    },
+    // Pooling: every option.
+    GradCase(name: "max pool 2", shapes: [[2, 3, 6, 5]], inputs: .spread, h: 1e-3) { maxPool2d($0[0], kernel: (2, 2)) },
+    GradCase(name: "max pool 3 stride 2 pad 1", shapes: [[2, 2, 7, 7]], inputs: .spread, h: 1e-3) {
+        maxPool2d($0[0], kernel: (3, 3), stride: (2, 2), padding: (1, 1))
+    },
+    GradCase(name: "max pool dilation 2", shapes: [[1, 2, 8, 7]], inputs: .spread, h: 1e-3) {
+        maxPool2d($0[0], kernel: (2, 2), stride: (1, 1), dilation: (2, 2))
+    },
+    GradCase(name: "max pool ceil mode", shapes: [[1, 2, 7, 6]], inputs: .spread, h: 1e-3) {
+        maxPool2d($0[0], kernel: (3, 3), stride: (2, 2), ceilMode: true)
+    },
+    GradCase(name: "avg pool 2", shapes: [[2, 3, 6, 5]]) { avgPool2d($0[0], kernel: (2, 2)) },
+    GradCase(name: "avg pool pad include", shapes: [[2, 2, 7, 6]]) {
+        avgPool2d($0[0], kernel: (3, 3), stride: (2, 2), padding: (1, 1))
+    },
+    GradCase(name: "avg pool pad exclude ceil", shapes: [[2, 2, 7, 6]]) {
+        avgPool2d($0[0], kernel: (3, 3), stride: (2, 2), padding: (1, 1), ceilMode: true, countIncludePad: false)
+    },
+    GradCase(name: "global avg pool", shapes: [[2, 3, 4, 5]]) { globalAvgPool2d($0[0]) },
+    // Softmax and normalisation.
+    GradCase(name: "softmax last axis", shapes: [[4, 7]]) { $0[0].softmax() },
+    GradCase(name: "softmax middle axis", shapes: [[2, 5, 3]]) { $0[0].softmax(axis: 1) },
+    GradCase(name: "log softmax", shapes: [[4, 7]]) { $0[0].logSoftmax() },
+    GradCase(name: "log softmax axis 0", shapes: [[5, 3]]) { $0[0].logSoftmax(axis: 0) },
+    GradCase(name: "layer norm", shapes: [[2, 3, 7], [7], [7]]) { layerNorm($0[0], weight: $0[1], bias: $0[2]) },
+    GradCase(name: "layer norm no affine", shapes: [[5, 6]]) { layerNorm($0[0], weight: nil, bias: nil) },
+    GradCase(name: "batch norm train 4-D", shapes: [[3, 2, 3, 4], [2], [2]]) {
+        batchNorm($0[0], weight: $0[1], bias: $0[2], runningMean: nil, runningVar: nil, training: true)
+    },
+    GradCase(name: "batch norm train 2-D", shapes: [[6, 5], [5], [5]]) {
+        batchNorm($0[0], weight: $0[1], bias: $0[2], runningMean: nil, runningVar: nil, training: true)
+    },
+    GradCase(name: "batch norm eval", shapes: [[3, 2, 2, 3], [2], [2]]) {
+        batchNorm($0[0], weight: $0[1], bias: $0[2], runningMean: NDArray([0.3, -0.2], shape: [2]),
+                  runningVar: NDArray([1.5, 0.7], shape: [2]), training: false)
+    },
+    // Dropout: the mask is a fixed function of (seed, offset), so the op is differentiable.
+    GradCase(name: "dropout", shapes: [[6, 9]]) {
+        var rng = PhiloxRNG(seed: 5)
+        return dropout($0[0], p: 0.3, rng: &rng)
+    },
+    // Embedding: gradient with respect to the table, with repeated ids.
+    GradCase(name: "embedding", shapes: [[5, 4]]) { embedding($0[0], ids: NDArray(indices: [1, 3, 1, 0, 4, 3], shape: [2, 3])) },
+    // Layout.
+    GradCase(name: "reshape", shapes: [[3, 4]]) { $0[0].reshaped([2, -1]) * $0[0].reshaped([2, 6]) },
+    GradCase(name: "flatten", shapes: [[2, 3, 2]]) { $0[0].flattened().pow(2) },
+    GradCase(name: "permute", shapes: [[2, 3, 4]]) { $0[0].permuted([2, 0, 1]).pow(2) },
+    GradCase(name: "transpose", shapes: [[3, 5]]) { matmul($0[0].transposed(), $0[0]) },
+    GradCase(name: "slice step 2", shapes: [[4, 7]]) { $0[0].slice(axis: 1, start: 1, end: 6, step: 2).pow(2) },
+    GradCase(name: "pad", shapes: [[2, 3]]) { $0[0].padded([(1, 0), (2, 1)], value: 0.5).pow(2) },
+    GradCase(name: "broadcast to", shapes: [[3, 1]]) { $0[0].broadcast(to: [2, 3, 4]).pow(2) },
+    GradCase(name: "concat", shapes: [[2, 3], [2, 2], [2, 1]]) { concat([$0[0], $0[1], $0[2]], axis: 1).pow(2) },
+    GradCase(name: "split", shapes: [[5, 3]]) {
+        let parts = $0[0].split(sizes: [2, 3], axis: 0)
+        return matmul(parts[0], parts[1], transB: true)
+    },
+    // Selection.
+    GradCase(name: "where broadcast", shapes: [[3, 4], [4]]) {
+        `where`(NDArray([1, 0, 0, 1, 1, 1, 0, 0, 0, 1, 0, 1], shape: [3, 4]), $0[0], $0[1])
+    },
+    GradCase(name: "masked fill causal", shapes: [[2, 4, 4]]) {
+        let mask = NDArray((0..<16).map { Float($0 % 4 > $0 / 4 ? 1 : 0) }, shape: [4, 4])
+        return $0[0].maskedFill(mask, value: -1e4).softmax()
+    },
+    // Losses.
+    GradCase(name: "cross entropy", shapes: [[5, 4]]) { crossEntropy($0[0], targets: NDArray(indices: [0, 3, 2, 1, 3], shape: [5])) },
+    GradCase(name: "cross entropy smoothing + ignore", shapes: [[5, 4]]) {
+        crossEntropy($0[0], targets: NDArray(indices: [0, -100, 2, 1, 3], shape: [5]), labelSmoothing: 0.1, ignoreIndex: -100)
+    },
+]
+
+@Test("gradient matches central differences", arguments: gradCases)
+func gradientCheck(_ c: GradCase) {
+    let failures = GradientCheck.run(c.makeInputs(), h: c.h, rtol: c.rtol, atol: c.atol, c.f)
+    #expect(failures.isEmpty, "\(c.name): \(failures.joined(separator: "; "))")
+}
