@@ -1,0 +1,105 @@
+import Synchronization
+import TensorCore
+import Testing
+
+@Suite("Dtypes, RNG, dropout and the thread pool")
+struct CoreTests {
+    @Test func philoxKnownAnswers() {
+        // Random123 kat_vectors for philox4x32_10.
+        #expect(PhiloxRNG.block(seed: 0, counter: 0, stream: 0) == SIMD4(0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8))
+        let all = UInt64.max
+        #expect(PhiloxRNG.block(seed: all, counter: all, stream: all) == SIMD4(0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd))
+    }
+
+    @Test func uniformAndNormalStatistics() {
+        var rng = PhiloxRNG(seed: 1)
+        let n = 200_000
+        let u = NDArray(shape: [n], zeroed: false), g = NDArray(shape: [n], zeroed: false)
+        rng.fillUniform(u.ptr, n)
+        rng.fillNormal(g.ptr, n, mean: 1, std: 2)
+        let us = u.scalars.map(Double.init), gs = g.scalars.map(Double.init)
+        #expect(us.allSatisfy { $0 >= 0 && $0 < 1 })
+        #expect(abs(us.reduce(0, +) / Double(n) - 0.5) < 0.005)
+        let gm = gs.reduce(0, +) / Double(n)
+        let gsd = (gs.reduce(0) { $0 + ($1 - gm) * ($1 - gm) } / Double(n)).squareRoot()
+        #expect(abs(gm - 1) < 0.02 && abs(gsd - 2) < 0.02)
+        // Successive draws use fresh counters.
+        let again = NDArray(shape: [n], zeroed: false)
+        rng.fillUniform(again.ptr, n)
+        #expect(again.scalars != u.scalars)
+    }
+
+    @Test func dropoutMaskIsDeterministicAndUnbiased() {
+        let x = NDArray(repeating: 1, shape: [100_000])
+        let y = Dropout.forward(x, p: 0.3, seed: 9, offset: 1000)
+        let kept = y.scalars.filter { $0 != 0 }
+        #expect(abs(Double(kept.count) / 100_000 - 0.7) < 0.01)
+        #expect(kept.allSatisfy { abs($0 - 1 / 0.7) < 1e-6 })
+        #expect(Dropout.forward(x, p: 0.3, seed: 9, offset: 1000).scalars == y.scalars)
+        #expect(Dropout.forward(x, p: 0.3, seed: 9, offset: 2000).scalars != y.scalars)
+        // Backward regenerates the same mask.
+        let dx = Dropout.backward(x, p: 0.3, seed: 9, offset: 1000)
+        #expect(dx.scalars == y.scalars)
+    }
+
+    @Test func halfCasts() {
+        // Values exactly representable in both formats survive a round trip.
+        let exact: [Float] = [0, -0, 1, -2, 0.5, 1024, -0.09375, 65504, .infinity, -.infinity]
+        let a = NDArray(exact, shape: [exact.count])
+        #expect(a.converted(to: .float16).converted(to: .float32).scalars == exact)
+        let bfExact = exact.filter { $0 != 65504 }
+        let b = NDArray(bfExact, shape: [bfExact.count])
+        #expect(b.converted(to: .bfloat16).converted(to: .float32).scalars == bfExact)
+        // Rounding: to nearest, ties to even; overflow to infinity; NaN stays NaN.
+        #expect(HalfCast.float16Bits(1 + 1.0 / 2048) == 0x3C00)          // tie, rounds down to even
+        #expect(HalfCast.float16Bits(1 + 3.0 / 2048) == 0x3C02)          // tie, rounds up to even
+        #expect(HalfCast.float16Bits(70000) == 0x7C00)
+        #expect(HalfCast.bfloat16Bits(1 + 1.0 / 256) == 0x3F80)          // tie to even
+        #expect(HalfCast.bfloat16Bits(1 + 3.0 / 256) == 0x3F82)
+        #expect(HalfCast.float(bfloat16: HalfCast.bfloat16Bits(.nan)).isNaN)
+        #expect(HalfCast.float(float16: HalfCast.float16Bits(.nan)).isNaN)
+        // Random values: relative error within half an ulp of each format.
+        var rng = PhiloxRNG(seed: 3)
+        let r = NDArray(shape: [100_000], zeroed: false)
+        rng.fillUniform(r.ptr, r.count, low: -100, high: 100)
+        let h = r.converted(to: .float16).converted(to: .float32).scalars
+        let bf = r.converted(to: .bfloat16).converted(to: .float32).scalars
+        for (i, v) in r.scalars.enumerated() where Swift.abs(v) > 1e-3 {
+            #expect(Swift.abs(h[i] - v) <= Swift.abs(v) * 0x1p-11)
+            #expect(Swift.abs(bf[i] - v) <= Swift.abs(v) * 0x1p-8)
+        }
+    }
+
+    @Test func parallelForCoversEveryIndexOnce() {
+        let pool = ThreadPool.shared
+        for count in [0, 1, 2, 3, 17, 1000, 100_003] {
+            let hits = NDArray(shape: [max(count, 1)])
+            let p = hits.ptr
+            pool.parallelFor(count, grain: 1) { r in for i in r { p[i] += 1 } }
+            #expect(hits.scalars.prefix(count).allSatisfy { $0 == 1 }, "count \(count)")
+        }
+    }
+
+    @Test func nestedParallelRunsSeriallyAndBarrierSynchronises() {
+        let pool = ThreadPool.shared
+        let inner = Atomic<Int>(0)
+        pool.parallel { _, _ in
+            pool.parallel { _, n in
+                #expect(n == 1)
+                inner.add(1, ordering: .relaxed)
+            }
+        }
+        #expect(inner.load(ordering: .relaxed) == pool.threadCount)
+        // Every thread sees every other thread's phase-1 write after the barrier.
+        let n = pool.threadCount
+        let slots = NDArray(shape: [n])
+        let barrier = SpinBarrier(count: n)
+        let sums = NDArray(shape: [n])
+        pool.parallel { tid, nt in
+            slots.ptr[tid] = Float(tid + 1)
+            if nt > 1 { barrier.wait() }
+            sums.ptr[tid] = (0..<nt).reduce(0) { $0 + slots.ptr[$1] }
+        }
+        #expect(sums.scalars.allSatisfy { $0 == Float(n * (n + 1) / 2) })
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import TensorCore
+import Testing
+
+@Suite("Elementwise, broadcasting and reductions against naive references")
+struct ElementwiseReduceTests {
+    /// Random shape of the given rank with odd extents.
+    static func shape(_ r: inout Rand, rank: Int) -> [Int] { (0..<rank).map { _ in r.int(1...7) } }
+
+    @Test func broadcastingBinaryOps() {
+        var r = Rand(31)
+        for trial in 0..<60 {
+            let rank = r.int(1...4)
+            let out = Self.shape(&r, rank: rank)
+            // Each input drops leading axes and sets some axes to 1.
+            func operand(_ r: inout Rand) -> [Int] {
+                Array(out.dropFirst(r.int(0...(rank - 1)))).map { r.int(0...2) == 0 ? 1 : $0 }
+            }
+            let sa = operand(&r), sb = operand(&r)
+            let a = r.array(Shape(sa)), b = r.array(Shape(sb), low: 0.5, high: 2)
+            let target = Shape.broadcast(Shape(sa), Shape(sb))!
+            for op in [Binary.Op.add, .sub, .mul, .div, .maximum, .minimum] {
+                let y = Binary.forward(op, a, b)
+                #expect(y.shape == target)
+                let ref: [Double] = (0..<target.count).map { i in
+                    let idx = unravel(i, target.dims)
+                    func at(_ x: NDArray) -> Double {
+                        let off = target.rank - x.rank
+                        let sub = (0..<x.rank).map { x.shape[$0] == 1 ? 0 : idx[$0 + off] }
+                        return Double(x.scalars[ravel(sub, x.shape.dims)])
+                    }
+                    let (u, v) = (at(a), at(b))
+                    switch op {
+                    case .add: return u + v
+                    case .sub: return u - v
+                    case .mul: return u * v
+                    case .div: return u / v
+                    case .maximum: return max(u, v)
+                    case .minimum: return min(u, v)
+                    }
+                }
+                expectClose(y, ref, tol: 1e-6, "\(op) \(sa) with \(sb), trial \(trial)")
+            }
+        }
+    }
+
+    @Test func reductionsOverAnyAxes() {
+        var r = Rand(32)
+        for trial in 0..<50 {
+            let dims = Self.shape(&r, rank: r.int(1...4))
+            let x = r.array(Shape(dims))
+            let axes = (0..<dims.count).filter { _ in r.int(0...1) == 1 }
+            let ax = axes.isEmpty ? [0] : axes
+            let keptDims = dims.enumerated().map { ax.contains($0.offset) ? 1 : $0.element }
+            var groups = [[Double]](repeating: [], count: keptDims.reduce(1, *))
+            for i in 0..<x.count {
+                var idx = unravel(i, dims)
+                for a in ax { idx[a] = 0 }
+                groups[ravel(idx, keptDims)].append(Double(x.scalars[i]))
+            }
+            let n = Double(groups[0].count)
+            expectClose(Reduce.sum(x, axes: ax), groups.map { $0.reduce(0, +) }, tol: 1e-5, "sum \(dims) axes \(ax) #\(trial)")
+            expectClose(Reduce.mean(x, axes: ax), groups.map { $0.reduce(0, +) / n }, tol: 1e-5, "mean")
+            expectClose(Reduce.max(x, axes: ax), groups.map { $0.max()! }, tol: 0, "max")
+            expectClose(Reduce.min(x, axes: ax), groups.map { $0.min()! }, tol: 0, "min")
+            if n > 1 {
+                let v = groups.map { g in let m = g.reduce(0, +) / n; return g.reduce(0) { $0 + ($1 - m) * ($1 - m) } / (n - 1) }
+                expectClose(Reduce.variance(x, axes: ax), v, tol: 1e-5, "variance")
+            }
+            #expect(Reduce.sum(x, axes: ax, keepDims: true).shape.dims == keptDims)
+            // argmax along one axis.
+            let a = ax[0]
+            let am = Reduce.argmax(x, axis: a)
+            let (outer, len, inner) = x.shape.split(at: a)
+            for o in 0..<outer { for i in 0..<inner {
+                let lane = (0..<len).map { x.scalars[(o * len + $0) * inner + i] }
+                #expect(Int(am.indices[o * inner + i]) == lane.firstIndex(of: lane.max()!)!)
+            } }
+        }
+    }
+
+    @Test func sumToUndoesBroadcast() {
+        var r = Rand(33)
+        let x = r.array([4, 3, 5])
+        let s = Reduce.sumTo(x, [3, 1])
+        let ref = (0..<3).map { j in (0..<4).flatMap { i in (0..<5).map { Double(x.scalars[(i * 3 + j) * 5 + $0]) } }.reduce(0, +) }
+        expectClose(s, ref, tol: 1e-5, "sumTo")
+    }
+
+    @Test func activationsMatchDefinitions() {
+        let xs: [Float] = [-3, -1.5, -0.2, 0, 0.3, 1, 2.5, 25]
+        let x = NDArray(xs, shape: [8])
+        let d = xs.map(Double.init)
+        func sig(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
+        let geluTanh: (Double) -> Double = { v in 0.5 * v * (1 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))) }
+        let geluErf: (Double) -> Double = { v in 0.5 * v * (1 + erf(v / 2.0.squareRoot())) }
+        let softplus: (Double) -> Double = { v in v > 20 ? v : log1p(exp(v)) }
+        let cases: [(Activation, (Double) -> Double)] = [
+            (.relu, { max($0, 0) }),
+            (.leakyRelu(slope: 0.1), { $0 > 0 ? $0 : 0.1 * $0 }),
+            (.elu(alpha: 1), { $0 > 0 ? $0 : exp($0) - 1 }),
+            (.sigmoid, sig),
+            (.tanh, { tanh($0) }),
+            (.geluTanh, geluTanh),
+            (.geluErf, geluErf),
+            (.silu, { $0 * sig($0) }),
+            (.softplus(beta: 1, threshold: 20), softplus),
+        ]
+        for (f, ref) in cases { expectClose(f.forward(x), d.map(ref), tol: 2e-6, "\(f)") }
+    }
+
+    @Test func whereAndMaskedFill() {
+        let c = NDArray([1, 0, 2, 0], shape: [4]), a = NDArray([1, 2, 3, 4], shape: [4]), b = NDArray([5, 6, 7, 8], shape: [4])
+        #expect(Select.whereForward(c, a, b).scalars == [1, 6, 3, 8])
+        #expect(Select.maskedFillForward(a, mask: c, value: -1).scalars == [-1, 2, -1, 4])
+    }
+}

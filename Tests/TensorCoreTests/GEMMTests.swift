@@ -1,0 +1,82 @@
+import TensorCore
+import Testing
+
+/// C = alpha·op(A)·op(B) + beta·C in Double, the obvious triple loop.
+func naiveGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double, a: [Float], b: [Float],
+               beta: Double, c: [Float]) -> [Double] {
+    var out = [Double](repeating: 0, count: m * n)
+    for i in 0..<m {
+        for j in 0..<n {
+            var s = 0.0
+            for p in 0..<k {
+                s += Double(transA ? a[p * m + i] : a[i * k + p]) * Double(transB ? b[j * k + p] : b[p * n + j])
+            }
+            out[i * n + j] = alpha * s + (beta == 0 ? 0 : beta * Double(c[i * n + j]))
+        }
+    }
+    return out
+}
+
+@Suite("GEMM against a naive reference", .serialized)
+struct GEMMTests {
+    /// Shapes around every blocking edge: the 6x16 micro-tile, KC = 256, MC = 144, and odd sizes.
+    static let shapes: [(Int, Int, Int)] = [
+        (1, 1, 1), (1, 17, 3), (5, 1, 9), (6, 16, 1), (7, 17, 13), (13, 31, 29), (64, 64, 64),
+        (37, 53, 300), (150, 20, 257), (145, 33, 70), (200, 130, 520), (3, 700, 11), (301, 7, 5),
+    ]
+
+    /// Runs on one thread and on the whole pool (two threads on the CI machine).
+    @Test(arguments: [1, 2])
+    func everyTransposeAndShape(threads: Int) {
+        var r = Rand(11)
+        for (m, n, k) in Self.shapes {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = r.array([m * k]), b = r.array([k * n]), c = r.array([m * n])
+                let c0 = c.scalars
+                GEMM.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a.ptr, lda: ta ? m : k,
+                           b: b.ptr, ldb: tb ? k : n, beta: 0, c: c.ptr, ldc: n, threads: threads)
+                let ref = naiveGemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a.scalars, b: b.scalars, beta: 0, c: c0)
+                expectClose(c, ref, tol: 1e-5 * Double(max(k, 1)).squareRoot(), "gemm \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) threads=\(threads)")
+            }
+        }
+    }
+
+    @Test func alphaBetaAndLeadingDimensions() {
+        var r = Rand(12)
+        let (m, n, k) = (23, 35, 41)
+        for (alpha, beta) in [(Float(1), Float(1)), (0.5, 0), (-2, 0.25), (0, 3)] {
+            // C is a 23x35 window of a 23x40 buffer: ldc > n must leave the rest untouched.
+            let a = r.array([m * k]), b = r.array([k * n]), c = r.array([m * 40])
+            let before = c.scalars
+            GEMM.sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: alpha, a: a.ptr, lda: k,
+                       b: b.ptr, ldb: n, beta: beta, c: c.ptr, ldc: 40)
+            let window = (0..<m).flatMap { i in (0..<n).map { before[i * 40 + $0] } }
+            let ref = naiveGemm(transA: false, transB: false, m: m, n: n, k: k, alpha: Double(alpha), a: a.scalars,
+                                b: b.scalars, beta: Double(beta), c: window)
+            let got = (0..<m).flatMap { i in (0..<n).map { c.scalars[i * 40 + $0] } }
+            #expect(maxRelativeError(got, ref) < 1e-4, "alpha \(alpha) beta \(beta)")
+            for i in 0..<m { for j in n..<40 { #expect(c.scalars[i * 40 + j] == before[i * 40 + j]) } }
+        }
+    }
+
+    @Test func batchedMatchesLoop() {
+        var r = Rand(13)
+        for (batch, m, n, k) in [(5, 7, 9, 11), (3, 64, 48, 32), (8, 1, 5, 3)] {
+            let a = r.array([batch, m, k]), b = r.array([batch, k, n])
+            let c = MatMul.forward(a, b)
+            var ref: [Double] = []
+            for i in 0..<batch {
+                ref += naiveGemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1,
+                                 a: Array(a.scalars[(i * m * k)..<((i + 1) * m * k)]),
+                                 b: Array(b.scalars[(i * k * n)..<((i + 1) * k * n)]), beta: 0, c: [])
+            }
+            expectClose(c, ref, tol: 1e-5, "batched \(batch)x\(m)x\(n)x\(k)")
+            // A 2-D right operand is shared by the whole batch.
+            let shared = r.array([k, n])
+            let c2 = MatMul.forward(a, shared)
+            let ref2 = naiveGemm(transA: false, transB: false, m: batch * m, n: n, k: k, alpha: 1, a: a.scalars,
+                                 b: shared.scalars, beta: 0, c: [])
+            expectClose(c2, ref2, tol: 1e-5, "shared b")
+        }
+    }
+}
