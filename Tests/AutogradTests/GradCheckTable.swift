@@ -193,3 +193,32 @@ func gradientCheck(_ c: GradCase) {
     let failures = GradientCheck.run(c.makeInputs(), h: c.h, rtol: c.rtol, atol: c.atol, c.f)
     #expect(failures.isEmpty, "\(c.name): \(failures.joined(separator: "; "))")
 }
+
+@Test("the gradient check rejects a wrong VJP")
+func gradientCheckCatchesWrongVJP() {
+    // y = x², recorded with the VJP of y = x³: the check must report it.
+    let failures = GradientCheck.run([NDArray([0.5, -1.2, 2], shape: [3])], h: 1e-2, rtol: 2e-2, atol: 2e-3) { xs in
+        let x = xs[0].data
+        return Tensor.record("square with a wrong vjp", Unary.pow_forward(x, 2), inputs: [xs[0]]) { dy in
+            [Unary.pow_backward(dy, x: x, 3)]
+        }
+    }
+    #expect(failures.count == 3)
+}
+
+@Test("no-grad records nothing; backward accumulates through shared inputs")
+func tapeBehaviour() {
+    let x = Tensor([1, 2, 3], shape: [3], requiresGrad: true)
+    let y = withNoGrad { (x * x).sum() }
+    #expect(!y.requiresGrad && y.isLeaf)
+    // x used twice: d/dx (x·x + 3x) = 2x + 3
+    let z = (x * x + x * 3).sum()
+    z.backward()
+    #expect(x.grad!.scalars == [5, 7, 9])
+    // A deep chain (a long recurrence) does not overflow the stack.
+    var h = Tensor([0.1], shape: [1], requiresGrad: true), acc = h
+    for _ in 0..<20_000 { acc = acc * 0.9999 + h * 0.0001 }
+    acc.sum().backward()
+    #expect(h.grad != nil)
+    h = Tensor([0], shape: [1])
+}

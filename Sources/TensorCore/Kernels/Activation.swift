@@ -38,7 +38,12 @@ public enum Activation: Equatable, Sendable {
             }
         case .geluErf: return Unary.map(x) { 0.5 * $0 * (1 + erff($0 * 0.7071067811865476)) }
         case .silu: return Unary.map(x) { $0 * Activation.sigmoidf($0) }
-        case .softplus(let b, let t): return Unary.map(x) { b * $0 > t ? $0 : log1pf(expf(b * $0)) / b }
+        case .softplus(let b, let t):
+            // max(z, 0) + log1p(e^-|z|) equals log1p(e^z) without overflow for large z.
+            return Unary.map(x) { v in
+                let z = b * v
+                return z > t ? v : (Swift.max(z, 0) + log1pf(expf(-Swift.abs(z)))) / b
+            }
         }
     }
 
