@@ -1,1 +1,12 @@
-print("tandem")
+import ArgumentParser
+
+/// The Tandem command line.
+struct Tandem: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tandem",
+        abstract: "Data-parallel neural network training on CPUs over MPI.",
+        version: TandemVersion.string,
+        subcommands: [InfoCommand.self])
+}
+
+Tandem.main()

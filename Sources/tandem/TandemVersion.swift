@@ -1,0 +1,4 @@
+/// The version printed by `tandem --version`.
+enum TandemVersion {
+    static let string = "0.1.0"
+}

@@ -1,0 +1,28 @@
+# Sourced by the launch scripts: installs the system packages Tandem needs when missing.
+# Needs root or sudo for apt-get; prints the exact command otherwise.
+
+tandem_apt_install() {
+    local sudo=()
+    if [[ $(id -u) -ne 0 ]]; then
+        if command -v sudo >/dev/null; then sudo=(sudo); else
+            echo "error: missing packages: $*; install them as root with: apt-get update && apt-get install -y $*" >&2
+            exit 1
+        fi
+    fi
+    echo "== installing $* (apt-get)"
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+tandem_missing=()
+command -v pkg-config >/dev/null || tandem_missing+=(pkg-config)
+command -v mpirun >/dev/null || tandem_missing+=(openmpi-bin)
+if ! pkg-config --exists ompi-c 2>/dev/null; then tandem_missing+=(libopenmpi-dev); fi
+if ((${#tandem_missing[@]})); then tandem_apt_install "${tandem_missing[@]}"; fi
+
+if ! command -v swift >/dev/null; then
+    echo "error: the Swift toolchain (6.x) is not on PATH; install it (e.g. under /opt/swift) and add its usr/bin to PATH" >&2
+    exit 1
+fi
+# mpirun refuses to run as root without these; CI and containers run as root.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
