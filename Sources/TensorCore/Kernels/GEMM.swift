@@ -6,11 +6,15 @@
 /// computes 6x16 tiles of C in registers. Threads split the rows of C when there are
 /// enough of them, else the columns.
 public enum GEMM {
-    static let kcBlock = 256
+    static let kcBlock = 384
     static let mcBlock = 144
     static let ncBlock = 4080
     /// Below this many flops the pool's dispatch costs more than a second thread saves.
     static let parallelFlops = 1 << 20
+    /// Half of a core's L2, the budget for the B panels a thread reuses from L2.
+    static let l2Bytes = 256 * 1024
+    /// Widest C for which A is read unpacked.
+    static let directANMax = 256
 
     /// C (m, n) = alpha · op(A) (m, k) · op(B) (k, n) + beta · C.
     /// - Parameters:
@@ -40,14 +44,18 @@ public enum GEMM {
         if 2 * m * n * k < parallelFlops { nt = 1 }
 
         let nr = GEMMMicroKernel.nr
+        // Equal depth blocks (512 -> 2 x 256, not 384 + 128): a thin last block costs a full C pass.
+        let kcBlock = (k + (k + GEMM.kcBlock - 1) / GEMM.kcBlock - 1) / ((k + GEMM.kcBlock - 1) / GEMM.kcBlock)
         let shared = GEMMScratch.current
         shared.reserve(a: mcBlock * min(kcBlock, k), b: min(kcBlock, k) * ((min(ncBlock, n) + nr - 1) / nr) * nr)
         let packedB = shared.b
         let barrier = SpinBarrier(count: nt)
         let accumulateFirst = beta == 1
+        // A row-major A is read in place when packing it would not pay: each A panel is then
+        // reused by few B panels (narrow C), so the packing pass would cost more than it saves.
+        let directA = !transA && alpha == 1 && n <= directANMax
         pool.parallel(threads: nt) { tid, nthreads in
-            // Rows when each thread gets at least four micro-panels of them, else columns.
-            let splitRows = m >= nthreads * 4 * GEMMMicroKernel.mr
+            let splitRows = GEMM.splitRows(m: m, n: n, threads: nthreads, directA: directA)
             let tm = splitRows ? nthreads : 1, tn = splitRows ? 1 : nthreads
             let ti = splitRows ? tid : 0, tj = splitRows ? 0 : tid
             let rowPanels = ThreadPool.chunk((m + GEMMMicroKernel.mr - 1) / GEMMMicroKernel.mr, parts: tm, index: ti)
@@ -56,6 +64,7 @@ public enum GEMM {
             let mine = GEMMScratch.current
             if tid != 0 { mine.reserve(a: mcBlock * min(kcBlock, k), b: 0) }
             let packedA = mine.a
+            let edgeA = packedA  // the packed-A buffer is free when A is read in place
             for jc in stride(from: 0, to: n, by: ncBlock) {
                 let nc = min(ncBlock, n - jc)
                 let panels = (nc + nr - 1) / nr
@@ -68,27 +77,57 @@ public enum GEMM {
                     let myPanels = ThreadPool.chunk(panels, parts: tn, index: tj)
                     for ic in stride(from: rowStart, to: rowEnd, by: mcBlock) {
                         let mc = min(mcBlock, rowEnd - ic)
-                        GEMMPacking.packA(av, ic: ic, mc: mc, pc: pc, kc: kc, alpha: alpha, into: packedA)
-                        for jp in myPanels {
-                            let cols = min(nr, nc - jp * nr)
-                            let bp = packedB + jp * kc * nr
-                            for ir in stride(from: 0, to: mc, by: GEMMMicroKernel.mr) {
-                                let rows = min(GEMMMicroKernel.mr, mc - ir)
-                                let ap = packedA + ir * kc
-                                let cp = c + (ic + ir) * ldc + jc + jp * nr
-                                if rows == GEMMMicroKernel.mr && cols == nr {
-                                    GEMMMicroKernel.full(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, accumulate: accumulate)
+                        if !directA { GEMMPacking.packA(av, ic: ic, mc: mc, pc: pc, kc: kc, alpha: alpha, into: packedA) }
+                        // When this thread's part of the packed B block fits in L2, walk C row-panel by
+                        // row-panel: each 6-row A micro-panel stays in L1 and C is written in long rows.
+                        // Otherwise keep one B micro-panel in L1 and stream A from L2 (BLIS order).
+                        let rowsOuter = myPanels.count * kc * nr * 4 <= l2Bytes
+                        let tile = { (jp: Int, ir: Int) in
+                            let cols = min(nr, nc - jp * nr), rows = min(GEMMMicroKernel.mr, mc - ir)
+                            let ap = packedA + ir * kc, bp = packedB + jp * kc * nr
+                            let cp = c + (ic + ir) * ldc + jc + jp * nr
+                            let full = rows == GEMMMicroKernel.mr && cols == nr
+                            if directA && rows == GEMMMicroKernel.mr {
+                                let arow = a + (ic + ir) * lda + pc
+                                if full {
+                                    GEMMMicroKernel.fullDirectA(kc: kc, a: arow, lda: lda, b: bp, c: cp, ldc: ldc, accumulate: accumulate)
                                 } else {
-                                    GEMMMicroKernel.edge(kc: kc, a: ap, b: bp, c: cp, ldc: ldc,
-                                                         mr: rows, nr: cols, accumulate: accumulate)
+                                    GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate) {
+                                        GEMMMicroKernel.fullDirectA(kc: kc, a: arow, lda: lda, b: bp, c: $0, ldc: 16, accumulate: false)
+                                    }
+                                }
+                            } else if full {
+                                GEMMMicroKernel.full(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, accumulate: accumulate)
+                            } else {
+                                // The last rows of an unpacked A are packed (zero-padded) on the spot.
+                                let panel = directA ? edgeA : ap
+                                if directA { GEMMPacking.packA(av, ic: ic + ir, mc: rows, pc: pc, kc: kc, alpha: 1, into: edgeA) }
+                                GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate) {
+                                    GEMMMicroKernel.full(kc: kc, a: panel, b: bp, c: $0, ldc: 16, accumulate: false)
                                 }
                             }
+                        }
+                        if rowsOuter {
+                            for ir in stride(from: 0, to: mc, by: GEMMMicroKernel.mr) { for jp in myPanels { tile(jp, ir) } }
+                        } else {
+                            for jp in myPanels { for ir in stride(from: 0, to: mc, by: GEMMMicroKernel.mr) { tile(jp, ir) } }
                         }
                     }
                     if nthreads > 1 { barrier.wait() }
                 }
             }
         }
+    }
+
+    /// Whether threads split C by rows (else by columns): whichever gives the more even shares
+    /// of micro-panels; on a tie, columns when A is read in place (no packing to duplicate).
+    static func splitRows(m: Int, n: Int, threads: Int, directA: Bool) -> Bool {
+        func waste(_ panels: Int) -> Double {
+            panels < threads ? .infinity : Double((panels + threads - 1) / threads * threads) / Double(panels)
+        }
+        let rows = waste((m + GEMMMicroKernel.mr - 1) / GEMMMicroKernel.mr)
+        let cols = waste((min(n, ncBlock) + GEMMMicroKernel.nr - 1) / GEMMMicroKernel.nr)
+        return rows < cols || (rows == cols && !directA)
     }
 
     /// A batch of independent GEMMs with fixed element strides between matrices.

@@ -40,6 +40,46 @@ enum GEMMMicroKernel {
             ap += 6
             bp += 64
         }
+        update(c, ldc, accumulate, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
+    }
+
+    /// Same tile, reading six rows of an unpacked row-major A (row stride `lda`) in place.
+    @inline(__always)
+    static func fullDirectA(kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+                            c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        typealias V = SIMD8<Float>
+        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+        var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+        var a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda
+        var bp = UnsafeRawPointer(b)
+        for _ in 0..<kc {
+            let b0 = bp.loadUnaligned(as: V.self)
+            let b1 = bp.loadUnaligned(fromByteOffset: 32, as: V.self)
+            var av = V(repeating: a0.pointee)
+            c00 = c00.addingProduct(av, b0); c01 = c01.addingProduct(av, b1)
+            av = V(repeating: a1.pointee)
+            c10 = c10.addingProduct(av, b0); c11 = c11.addingProduct(av, b1)
+            av = V(repeating: a2.pointee)
+            c20 = c20.addingProduct(av, b0); c21 = c21.addingProduct(av, b1)
+            av = V(repeating: a3.pointee)
+            c30 = c30.addingProduct(av, b0); c31 = c31.addingProduct(av, b1)
+            av = V(repeating: a4.pointee)
+            c40 = c40.addingProduct(av, b0); c41 = c41.addingProduct(av, b1)
+            av = V(repeating: a5.pointee)
+            c50 = c50.addingProduct(av, b0); c51 = c51.addingProduct(av, b1)
+            a0 += 1; a1 += 1; a2 += 1; a3 += 1; a4 += 1; a5 += 1
+            bp += 64
+        }
+        update(c, ldc, accumulate, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
+    }
+
+    /// Writes (or adds) the twelve accumulators to the 6x16 tile of C.
+    @inline(__always)
+    static func update(_ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool,
+                       _ c00: SIMD8<Float>, _ c01: SIMD8<Float>, _ c10: SIMD8<Float>, _ c11: SIMD8<Float>,
+                       _ c20: SIMD8<Float>, _ c21: SIMD8<Float>, _ c30: SIMD8<Float>, _ c31: SIMD8<Float>,
+                       _ c40: SIMD8<Float>, _ c41: SIMD8<Float>, _ c50: SIMD8<Float>, _ c51: SIMD8<Float>) {
+        typealias V = SIMD8<Float>
         @inline(__always) func store(_ row: Int, _ lo: V, _ hi: V) {
             let p = UnsafeMutableRawPointer(c + row * ldc)
             if accumulate {
@@ -54,12 +94,14 @@ enum GEMMMicroKernel {
         store(3, c30, c31); store(4, c40, c41); store(5, c50, c51)
     }
 
-    /// A partial tile (mr <= 6 rows, nr <= 16 columns) at the matrix edge, via a local tile.
-    static func edge(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, mr: Int, nr: Int, accumulate: Bool) {
+    /// A partial tile (mr <= 6 rows, nr <= 16 columns) at the matrix edge: `compute` writes a
+    /// full 6x16 tile into a local buffer (row stride 16), whose valid part goes to C.
+    @inline(__always)
+    static func edge(c: UnsafeMutablePointer<Float>, ldc: Int, mr: Int, nr: Int, accumulate: Bool,
+                     _ compute: (UnsafeMutablePointer<Float>) -> Void) {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * 16) { tile in
             let t = tile.baseAddress!
-            full(kc: kc, a: a, b: b, c: t, ldc: 16, accumulate: false)
+            compute(t)
             for i in 0..<mr {
                 for j in 0..<nr {
                     c[i * ldc + j] = accumulate ? c[i * ldc + j] + t[i * 16 + j] : t[i * 16 + j]
