@@ -17,6 +17,7 @@ tandem_apt_install() {
 tandem_missing=()
 command -v pkg-config >/dev/null || tandem_missing+=(pkg-config)
 command -v mpirun >/dev/null || tandem_missing+=(openmpi-bin)
+command -v objdump >/dev/null || tandem_missing+=(binutils)
 if ! pkg-config --exists ompi-c 2>/dev/null; then tandem_missing+=(libopenmpi-dev); fi
 if ((${#tandem_missing[@]})); then tandem_apt_install "${tandem_missing[@]}"; fi
 

@@ -20,4 +20,13 @@ bin=$(swift build "${mode[@]}" --show-bin-path)
 # The benchmark verifies its product against a naive reference before timing; odd sizes on purpose.
 "$bin/tandem-bench" gemm --m 67 --n 131 --k 45 --threads 2 --runs 3 --json
 "$bin/tandem-bench" gemm --m 33 --n 17 --k 300 --trans-a --trans-b --runs 3 --json
+if [[ $(uname -m) == x86_64 ]]; then
+    echo "== the GEMM inner loop is FMA on 256-bit registers"
+    # Without the AVX2/FMA build flags Swift lowers addingProduct to calls to fmaf (~100x slower).
+    objdump -d --no-show-raw-insn "$bin/tandem-bench" > "$bin/tandem-bench.dis"
+    fma=$(grep -c 'vfmadd231ps.*ymm' "$bin/tandem-bench.dis" || true)
+    calls=$(grep -c 'call.*<fmaf' "$bin/tandem-bench.dis" || true)
+    echo "vfmadd231ps ymm instructions: $fma; calls to fmaf: $calls"
+    if (( fma < 12 || calls > 0 )); then echo "error: kernels were built without AVX2/FMA; check the flags in Package.swift" >&2; exit 1; fi
+fi
 echo "launch/test.sh: all checks passed"

@@ -119,15 +119,18 @@ public enum GEMM {
         }
     }
 
-    /// Whether threads split C by rows (else by columns): whichever gives the more even shares
-    /// of micro-panels; on a tie, columns when A is read in place (no packing to duplicate).
+    /// Whether threads split C by rows (else by columns).
+    ///
+    /// A column split makes every thread pack all of A, so rows win unless their shares are
+    /// more than 5% less even; when A is read in place there is nothing to duplicate and the
+    /// more even split wins.
     static func splitRows(m: Int, n: Int, threads: Int, directA: Bool) -> Bool {
         func waste(_ panels: Int) -> Double {
             panels < threads ? .infinity : Double((panels + threads - 1) / threads * threads) / Double(panels)
         }
         let rows = waste((m + GEMMMicroKernel.mr - 1) / GEMMMicroKernel.mr)
         let cols = waste((min(n, ncBlock) + GEMMMicroKernel.nr - 1) / GEMMMicroKernel.nr)
-        return rows < cols || (rows == cols && !directA)
+        return directA ? rows < cols : rows <= cols * 1.05
     }
 
     /// A batch of independent GEMMs with fixed element strides between matrices.
