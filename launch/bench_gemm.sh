@@ -22,18 +22,26 @@ shapes=(
   "2048 128 512 chargpt mlp proj"
   "32 1024 256 charlstm step"
   "2048 1024 128 charlstm input proj"
-  "16 100 150 lenet conv2 (per image)"
+  "6 25088 25 lenet conv1 (32-image chunk)"
+  "16 3200 150 lenet conv2 (32-image chunk)"
   "64 120 400 lenet fc1"
 )
 threads=("${@:-1 2}")
 [[ $# -eq 0 ]] && threads=(1 2)
 echo "| shape | m | n | k | threads | tandem GFLOP/s | numpy GFLOP/s | ratio |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+median() { python3 -c "import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
+gflops() { python3 -c "import json,sys; print(json.load(sys.stdin)['gflops'])"; }
+# Each pair runs three times, alternating, and reports medians: the machine is shared and noisy.
 for t in "${threads[@]}"; do
   for s in "${shapes[@]}"; do
     read -r m n k label <<<"$s"
-    ours=$("$bench" gemm --m "$m" --n "$n" --k "$k" --threads "$t" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['gflops'])")
-    peer=$(OPENBLAS_NUM_THREADS=$t python3 launch/bench/gemm_numpy.py --m "$m" --n "$n" --k "$k" --threads "$t" | python3 -c "import json,sys; print(json.load(sys.stdin)['gflops'])")
-    python3 -c "print(f'| $label | $m | $n | $k | $t | {$ours:.1f} | {$peer:.1f} | {$ours/$peer:.2f} |')"
+    ours=(); peer=()
+    for _ in 1 2 3; do
+      ours+=("$("$bench" gemm --m "$m" --n "$n" --k "$k" --threads "$t" --json | gflops)")
+      peer+=("$(OPENBLAS_NUM_THREADS=$t python3 launch/bench/gemm_numpy.py --m "$m" --n "$n" --k "$k" --threads "$t" | gflops)")
+    done
+    o=$(median "${ours[@]}"); p=$(median "${peer[@]}")
+    python3 -c "print(f'| $label | $m | $n | $k | $t | {$o:.1f} | {$p:.1f} | {$o/$p:.2f} |')"
   done
 done

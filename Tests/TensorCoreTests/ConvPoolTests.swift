@@ -1,4 +1,4 @@
-import TensorCore
+@testable import TensorCore
 import Testing
 
 /// Direct 7-loop convolution in Double.
@@ -72,6 +72,23 @@ struct ConvPoolTests {
         let x = r.array([9, 8, 10, 10]), w = r.array([8, 1, 3, 3]), b = r.array([8])
         let (_, ref) = naiveConv(x, w, b, g, groups: 8)
         expectClose(Conv2D.forward(x, w, bias: b, g, groups: 8), ref, tol: 1e-5, "depthwise")
+    }
+
+    @Test func chunkBoundariesDoNotChangeResults() {
+        var r = Rand(26)
+        let g = Conv2DGeometry(kernel: (3, 3), stride: (1, 1), padding: (1, 1))
+        let x = r.array([7, 4, 5, 6]), w = r.array([6, 2, 3, 3]), dy = r.array([7, 6, 5, 6])
+        let (_, ref) = naiveConv(x, w, nil, g, groups: 2)
+        let whole = Conv2D.backward(dy, x: x, w: w, hasBias: false, g, groups: 2)
+        let saved = Conv2D.chunkElements
+        Conv2D.chunkElements = 2 * 18 * 30  // two images per GEMM, so 7 images end in a partial chunk
+        defer { Conv2D.chunkElements = saved }
+        expectClose(Conv2D.forward(x, w, bias: nil, g, groups: 2), ref, tol: 1e-5, "chunked conv forward")
+        let chunked = Conv2D.backward(dy, x: x, w: w, hasBias: false, g, groups: 2)
+        expectClose(chunked.0!, whole.0!.scalars.map(Double.init), tol: 1e-5, "chunked conv dx")
+        expectClose(chunked.1, whole.1.scalars.map(Double.init), tol: 1e-5, "chunked conv dw")
+        let tx = Conv2D.transposedForward(x, NDArray(shape: [4, 3, 3, 3]), bias: nil, g, groups: 2)
+        #expect(tx.shape == [7, 6, 5, 6])
     }
 
     @Test func convTransposeRandomConfigurations() {

@@ -1,8 +1,10 @@
 /// 2-D convolution (cross-correlation, as in PyTorch) via im2col and the GEMM.
 ///
-/// Images are processed in parallel, one thread per group of images with a single-threaded
-/// GEMM each: the per-image GEMMs of small CNNs are too small to split, while the batch
-/// always is. Weight gradients are summed per thread, then across threads.
+/// Each thread takes a contiguous range of images and unfolds a chunk of them side by side
+/// into one column matrix (C/g·KH·KW, images·OH·OW), so one GEMM covers the chunk: the
+/// per-image GEMMs of small CNNs (LeNet's 16 x 100 x 150) are too small to run at speed,
+/// while a chunk's (16 x 3200 x 150) is not. Weight gradients are summed per thread, then
+/// across threads.
 public enum Conv2D {
     /// y = conv(x, w) + bias.
     /// - Parameters:
@@ -20,16 +22,19 @@ public enum Conv2D {
         let k = cg * g.kernelH * g.kernelW, p = oh * ow
         let y = NDArray(shape: [n, oc, oh, ow], zeroed: false)
         let xp = x.ptr, wp = w.ptr, yp = y.ptr
-        ThreadPool.shared.parallelFor(n) { images in
-            let col = NDArray(shape: [k * p], zeroed: false)
-            for i in images {
-                for gi in 0..<groups {
-                    Im2Col.im2col(xp + (i * c + gi * cg) * h * wd, c: cg, h: h, w: wd, g, oh: oh, ow: ow, into: col.ptr)
-                    GEMM.sgemm(transA: false, transB: false, m: ocg, n: p, k: k, a: wp + gi * ocg * k, lda: k,
-                               b: col.ptr, ldb: p, c: yp + (i * oc + gi * ocg) * p, ldc: p)
+        forEachChunk(n, k: k, p: p) { i0, b in
+            let cols = b * p
+            let col = NDArray(shape: [k * cols], zeroed: false), out = NDArray(shape: [ocg * cols], zeroed: false)
+            for gi in 0..<groups {
+                for j in 0..<b {
+                    Im2Col.im2col(xp + ((i0 + j) * c + gi * cg) * h * wd, c: cg, h: h, w: wd, g, oh: oh, ow: ow,
+                                  into: col.ptr + j * p, ld: cols)
                 }
-                if let bias { addBias(yp + i * oc * p, bias.ptr, channels: oc, plane: p) }
+                GEMM.sgemm(transA: false, transB: false, m: ocg, n: cols, k: k, a: wp + gi * ocg * k, lda: k,
+                           b: col.ptr, ldb: cols, c: out.ptr, ldc: cols)
+                channels(of: yp, c: oc, p: p, images: i0, b, from: gi * ocg, count: ocg, matrix: out.ptr, toMatrix: false)
             }
+            if let bias { for j in 0..<b { addBias(yp + (i0 + j) * oc * p, bias.ptr, channels: oc, plane: p) } }
         }
         return y
     }
@@ -47,20 +52,28 @@ public enum Conv2D {
         let dx = needInput ? NDArray(shape: x.shape) : nil
         let xp = x.ptr, wp = w.ptr, dyp = dy.ptr
         let dw = perThreadSum(shape: w.shape, items: n) { images, dwp in
-            let col = NDArray(shape: [k * p], zeroed: false)
-            let dcol = NDArray(shape: [k * p], zeroed: false)
-            for i in images {
+            forEachChunk(in: images, k: k, p: p) { i0, b in
+                let cols = b * p
+                let col = NDArray(shape: [k * cols], zeroed: false), dyg = NDArray(shape: [ocg * cols], zeroed: false)
+                let dcol = dx == nil ? nil : NDArray(shape: [k * cols], zeroed: false)
                 for gi in 0..<groups {
-                    let dyg = dyp + (i * oc + gi * ocg) * p
-                    Im2Col.im2col(xp + (i * c + gi * cg) * h * wd, c: cg, h: h, w: wd, g, oh: oh, ow: ow, into: col.ptr)
-                    // dW_g (OCg, K) += dY_g (OCg, P) · col^T (P, K)
-                    GEMM.sgemm(transA: false, transB: true, m: ocg, n: k, k: p, a: dyg, lda: p, b: col.ptr, ldb: p,
+                    for j in 0..<b {
+                        Im2Col.im2col(xp + ((i0 + j) * c + gi * cg) * h * wd, c: cg, h: h, w: wd, g, oh: oh, ow: ow,
+                                      into: col.ptr + j * p, ld: cols)
+                    }
+                    channels(of: UnsafeMutablePointer(mutating: dyp), c: oc, p: p, images: i0, b, from: gi * ocg, count: ocg,
+                             matrix: dyg.ptr, toMatrix: true)
+                    // dW_g (OCg, K) += dY_g (OCg, cols) · col^T (cols, K)
+                    GEMM.sgemm(transA: false, transB: true, m: ocg, n: k, k: cols, a: dyg.ptr, lda: cols, b: col.ptr, ldb: cols,
                                beta: 1, c: dwp + gi * ocg * k, ldc: k)
-                    if let dx {
-                        // dcol (K, P) = W_g^T (K, OCg) · dY_g (OCg, P), folded back onto dx.
-                        GEMM.sgemm(transA: true, transB: false, m: k, n: p, k: ocg, a: wp + gi * ocg * k, lda: k,
-                                   b: dyg, ldb: p, c: dcol.ptr, ldc: p)
-                        Im2Col.col2im(dcol.ptr, c: cg, h: h, w: wd, g, oh: oh, ow: ow, into: dx.ptr + (i * c + gi * cg) * h * wd)
+                    if let dx, let dcol {
+                        // dcol (K, cols) = W_g^T (K, OCg) · dY_g (OCg, cols), folded back onto dx.
+                        GEMM.sgemm(transA: true, transB: false, m: k, n: cols, k: ocg, a: wp + gi * ocg * k, lda: k,
+                                   b: dyg.ptr, ldb: cols, c: dcol.ptr, ldc: cols)
+                        for j in 0..<b {
+                            Im2Col.col2im(dcol.ptr + j * p, c: cg, h: h, w: wd, g, oh: oh, ow: ow,
+                                          into: dx.ptr + ((i0 + j) * c + gi * cg) * h * wd, ld: cols)
+                        }
                     }
                 }
             }
@@ -88,17 +101,21 @@ public enum Conv2D {
         let k = coutg * g.kernelH * g.kernelW, p = h * wd
         let y = NDArray(shape: [n, cout, oh, ow])
         let xp = x.ptr, wp = w.ptr, yp = y.ptr
-        ThreadPool.shared.parallelFor(n) { images in
-            let col = NDArray(shape: [k * p], zeroed: false)
-            for i in images {
-                for gi in 0..<groups {
-                    // col (K, P) = W_g^T (K, Cin_g) · x_g (Cin_g, P), folded onto the output.
-                    GEMM.sgemm(transA: true, transB: false, m: k, n: p, k: cing, a: wp + gi * cing * k, lda: k,
-                               b: xp + (i * cin + gi * cing) * p, ldb: p, c: col.ptr, ldc: p)
-                    Im2Col.col2im(col.ptr, c: coutg, h: oh, w: ow, g, oh: h, ow: wd, into: yp + (i * cout + gi * coutg) * oh * ow)
+        forEachChunk(n, k: k, p: p) { i0, b in
+            let cols = b * p
+            let xg = NDArray(shape: [cing * cols], zeroed: false), col = NDArray(shape: [k * cols], zeroed: false)
+            for gi in 0..<groups {
+                channels(of: UnsafeMutablePointer(mutating: xp), c: cin, p: p, images: i0, b, from: gi * cing, count: cing,
+                         matrix: xg.ptr, toMatrix: true)
+                // col (K, cols) = W_g^T (K, Cin_g) · x_g (Cin_g, cols), folded onto the output.
+                GEMM.sgemm(transA: true, transB: false, m: k, n: cols, k: cing, a: wp + gi * cing * k, lda: k,
+                           b: xg.ptr, ldb: cols, c: col.ptr, ldc: cols)
+                for j in 0..<b {
+                    Im2Col.col2im(col.ptr + j * p, c: coutg, h: oh, w: ow, g, oh: h, ow: wd,
+                                  into: yp + ((i0 + j) * cout + gi * coutg) * oh * ow, ld: cols)
                 }
-                if let bias { addBias(yp + i * cout * oh * ow, bias.ptr, channels: cout, plane: oh * ow) }
             }
+            if let bias { for j in 0..<b { addBias(yp + (i0 + j) * cout * oh * ow, bias.ptr, channels: cout, plane: oh * ow) } }
         }
         return y
     }
@@ -113,23 +130,61 @@ public enum Conv2D {
         let dx = needInput ? NDArray(shape: x.shape, zeroed: false) : nil
         let xp = x.ptr, wp = w.ptr, dyp = dy.ptr
         let dw = perThreadSum(shape: w.shape, items: n) { images, dwp in
-            let dcol = NDArray(shape: [k * p], zeroed: false)
-            for i in images {
+            forEachChunk(in: images, k: k, p: p) { i0, b in
+                let cols = b * p
+                let dcol = NDArray(shape: [k * cols], zeroed: false), xg = NDArray(shape: [cing * cols], zeroed: false)
                 for gi in 0..<groups {
-                    Im2Col.im2col(dyp + (i * cout + gi * coutg) * oh * ow, c: coutg, h: oh, w: ow, g, oh: h, ow: wd, into: dcol.ptr)
-                    let xg = xp + (i * cin + gi * cing) * p
-                    // dW_g (Cin_g, K) += x_g (Cin_g, P) · dcol^T (P, K)
-                    GEMM.sgemm(transA: false, transB: true, m: cing, n: k, k: p, a: xg, lda: p, b: dcol.ptr, ldb: p,
+                    for j in 0..<b {
+                        Im2Col.im2col(dyp + ((i0 + j) * cout + gi * coutg) * oh * ow, c: coutg, h: oh, w: ow, g, oh: h, ow: wd,
+                                      into: dcol.ptr + j * p, ld: cols)
+                    }
+                    channels(of: UnsafeMutablePointer(mutating: xp), c: cin, p: p, images: i0, b, from: gi * cing, count: cing,
+                             matrix: xg.ptr, toMatrix: true)
+                    // dW_g (Cin_g, K) += x_g (Cin_g, cols) · dcol^T (cols, K)
+                    GEMM.sgemm(transA: false, transB: true, m: cing, n: k, k: cols, a: xg.ptr, lda: cols, b: dcol.ptr, ldb: cols,
                                beta: 1, c: dwp + gi * cing * k, ldc: k)
                     if let dx {
-                        // dx_g (Cin_g, P) = W_g (Cin_g, K) · dcol (K, P)
-                        GEMM.sgemm(transA: false, transB: false, m: cing, n: p, k: k, a: wp + gi * cing * k, lda: k,
-                                   b: dcol.ptr, ldb: p, c: dx.ptr + (i * cin + gi * cing) * p, ldc: p)
+                        // dx_g (Cin_g, cols) = W_g (Cin_g, K) · dcol (K, cols)
+                        GEMM.sgemm(transA: false, transB: false, m: cing, n: cols, k: k, a: wp + gi * cing * k, lda: k,
+                                   b: dcol.ptr, ldb: cols, c: xg.ptr, ldc: cols)
+                        channels(of: dx.ptr, c: cin, p: p, images: i0, b, from: gi * cing, count: cing,
+                                 matrix: xg.ptr, toMatrix: false)
                     }
                 }
             }
         }
         return (dx, dw, hasBias ? biasGrad(dy) : nil)
+    }
+
+    /// Largest column matrix a chunk may unfold into (elements; 16 MiB). Tests lower it to
+    /// exercise chunk boundaries; results never depend on it.
+    static var chunkElements = 1 << 22
+
+    /// Images per GEMM: as many as fit the column budget, at least one.
+    static func imagesPerChunk(k: Int, p: Int) -> Int { max(1, chunkElements / max(k * p, 1)) }
+
+    /// Calls `body(firstImage, count)` for chunks of `images`.
+    static func forEachChunk(in images: Range<Int>, k: Int, p: Int, _ body: (Int, Int) -> Void) {
+        let per = imagesPerChunk(k: k, p: p)
+        for i0 in stride(from: images.lowerBound, to: images.upperBound, by: per) { body(i0, min(per, images.upperBound - i0)) }
+    }
+
+    /// Splits `0..<n` images over the threads, then into chunks.
+    static func forEachChunk(_ n: Int, k: Int, p: Int, _ body: (Int, Int) -> Void) {
+        ThreadPool.shared.parallelFor(n) { images in forEachChunk(in: images, k: k, p: p, body) }
+    }
+
+    /// Moves channels [c0, c0+count) of images [i0, i0+b) between an (N, C, P) array and a
+    /// (count, b·P) matrix whose columns are the images side by side.
+    static func channels(of array: UnsafeMutablePointer<Float>, c: Int, p: Int, images i0: Int, _ b: Int,
+                         from c0: Int, count: Int, matrix: UnsafeMutablePointer<Float>, toMatrix: Bool) {
+        let base = array + (i0 * c + c0) * p
+        let arrayStrides = [p, c * p, 1], matrixStrides = [b * p, p, 1]
+        if toMatrix {
+            StridedCopy.copy(dims: [count, b, p], src: base, srcStrides: arrayStrides, dst: matrix, dstStrides: matrixStrides)
+        } else {
+            StridedCopy.copy(dims: [count, b, p], src: matrix, srcStrides: matrixStrides, dst: base, dstStrides: arrayStrides)
+        }
     }
 
     // MARK: helpers

@@ -15,6 +15,8 @@ public enum GEMM {
     static let l2Bytes = 256 * 1024
     /// Widest C for which A is read unpacked.
     static let directANMax = 256
+    /// Tallest C for which B is read unpacked.
+    static let directBMMax = 4 * GEMMMicroKernel.mr
 
     /// C (m, n) = alpha · op(A) (m, k) · op(B) (k, n) + beta · C.
     /// - Parameters:
@@ -47,13 +49,17 @@ public enum GEMM {
         // Equal depth blocks (512 -> 2 x 256, not 384 + 128): a thin last block costs a full C pass.
         let kcBlock = (k + (k + GEMM.kcBlock - 1) / GEMM.kcBlock - 1) / ((k + GEMM.kcBlock - 1) / GEMM.kcBlock)
         let shared = GEMMScratch.current
-        shared.reserve(a: mcBlock * min(kcBlock, k), b: min(kcBlock, k) * ((min(ncBlock, n) + nr - 1) / nr) * nr)
+        shared.reserve(a: mcBlock * min(kcBlock, k),
+                       b: min(kcBlock, k) * max((min(ncBlock, n) + nr - 1) / nr, nt) * nr)
         let packedB = shared.b
         let barrier = SpinBarrier(count: nt)
         let accumulateFirst = beta == 1
         // A row-major A is read in place when packing it would not pay: each A panel is then
         // reused by few B panels (narrow C), so the packing pass would cost more than it saves.
         let directA = !transA && alpha == 1 && n <= directANMax
+        // Likewise a row-major B is read in place when C has so few rows that each packed B
+        // panel would serve only a few A panels. (Never both: one operand is always packed.)
+        let directB = !directA && !transB && m <= directBMMax
         pool.parallel(threads: nt) { tid, nthreads in
             let splitRows = GEMM.splitRows(m: m, n: n, threads: nthreads, directA: directA)
             let tm = splitRows ? nthreads : 1, tn = splitRows ? 1 : nthreads
@@ -65,14 +71,19 @@ public enum GEMM {
             if tid != 0 { mine.reserve(a: mcBlock * min(kcBlock, k), b: 0) }
             let packedA = mine.a
             let edgeA = packedA  // the packed-A buffer is free when A is read in place
+            // With B read in place the shared B buffer is unused; the first KC x 16 of this
+            // thread's slice of it holds an edge panel.
+            let edgeB = packedB + tid * kcBlock * nr
             for jc in stride(from: 0, to: n, by: ncBlock) {
                 let nc = min(ncBlock, n - jc)
                 let panels = (nc + nr - 1) / nr
                 for pc in stride(from: 0, to: k, by: kcBlock) {
                     let kc = min(kcBlock, k - pc)
-                    GEMMPacking.packB(bv, pc: pc, kc: kc, jc: jc, nc: nc,
-                                      panels: ThreadPool.chunk(panels, parts: nthreads, index: tid), into: packedB)
-                    if nthreads > 1 { barrier.wait() }
+                    if !directB {
+                        GEMMPacking.packB(bv, pc: pc, kc: kc, jc: jc, nc: nc,
+                                          panels: ThreadPool.chunk(panels, parts: nthreads, index: tid), into: packedB)
+                        if nthreads > 1 { barrier.wait() }
+                    }
                     let accumulate = pc > 0 || accumulateFirst
                     let myPanels = ThreadPool.chunk(panels, parts: tn, index: tj)
                     for ic in stride(from: rowStart, to: rowEnd, by: mcBlock) {
@@ -82,28 +93,61 @@ public enum GEMM {
                         // row-panel: each 6-row A micro-panel stays in L1 and C is written in long rows.
                         // Otherwise keep one B micro-panel in L1 and stream A from L2 (BLIS order).
                         let rowsOuter = myPanels.count * kc * nr * 4 <= l2Bytes
-                        let tile = { (jp: Int, ir: Int) in
-                            let cols = min(nr, nc - jp * nr), rows = min(GEMMMicroKernel.mr, mc - ir)
-                            let ap = packedA + ir * kc, bp = packedB + jp * kc * nr
-                            let cp = c + (ic + ir) * ldc + jc + jp * nr
-                            let full = rows == GEMMMicroKernel.mr && cols == nr
-                            if directA && rows == GEMMMicroKernel.mr {
+                        // One small closure per operand mode: a single closure holding every branch
+                        // defeats the optimiser and runs all modes several times slower.
+                        let mr = GEMMMicroKernel.mr
+                        let tile: (Int, Int) -> Void
+                        if directA {
+                            tile = { jp, ir in
+                                let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
+                                let bp = packedB + jp * kc * nr, cp = c + (ic + ir) * ldc + jc + jp * nr
                                 let arow = a + (ic + ir) * lda + pc
-                                if full {
+                                if rows == mr && cols == nr {
                                     GEMMMicroKernel.fullDirectA(kc: kc, a: arow, lda: lda, b: bp, c: cp, ldc: ldc, accumulate: accumulate)
-                                } else {
+                                } else if rows == mr {
                                     GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate) {
                                         GEMMMicroKernel.fullDirectA(kc: kc, a: arow, lda: lda, b: bp, c: $0, ldc: 16, accumulate: false)
                                     }
+                                } else {
+                                    // The last rows of an unpacked A are packed (zero-padded) on the spot.
+                                    GEMMPacking.packA(av, ic: ic + ir, mc: rows, pc: pc, kc: kc, alpha: 1, into: edgeA)
+                                    GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate) {
+                                        GEMMMicroKernel.full(kc: kc, a: edgeA, b: bp, c: $0, ldc: 16, accumulate: false)
+                                    }
                                 }
-                            } else if full {
-                                GEMMMicroKernel.full(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, accumulate: accumulate)
-                            } else {
-                                // The last rows of an unpacked A are packed (zero-padded) on the spot.
-                                let panel = directA ? edgeA : ap
-                                if directA { GEMMPacking.packA(av, ic: ic + ir, mc: rows, pc: pc, kc: kc, alpha: 1, into: edgeA) }
-                                GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate) {
-                                    GEMMMicroKernel.full(kc: kc, a: panel, b: bp, c: $0, ldc: 16, accumulate: false)
+                            }
+                        } else if directB {
+                            tile = { jp, ir in
+                                let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
+                                let ap = packedA + ir * kc, cp = c + (ic + ir) * ldc + jc + jp * nr
+                                if cols == nr {
+                                    let brow = b + pc * ldb + jc + jp * nr
+                                    if rows == mr {
+                                        GEMMMicroKernel.full(kc: kc, a: ap, b: brow, ldb: ldb, c: cp, ldc: ldc, accumulate: accumulate)
+                                    } else {
+                                        GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate) {
+                                            GEMMMicroKernel.full(kc: kc, a: ap, b: brow, ldb: ldb, c: $0, ldc: 16, accumulate: false)
+                                        }
+                                    }
+                                } else {
+                                    // The last columns of an unpacked B are packed (zero-padded) on the spot.
+                                    GEMMPacking.packB(bv, pc: pc, kc: kc, jc: jc, nc: nc, panels: jp..<(jp + 1), into: edgeB - jp * kc * nr)
+                                    GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate) {
+                                        GEMMMicroKernel.full(kc: kc, a: ap, b: edgeB, c: $0, ldc: 16, accumulate: false)
+                                    }
+                                }
+                            }
+                        } else {
+                            tile = { jp, ir in
+                                let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
+                                let ap = packedA + ir * kc, bp = packedB + jp * kc * nr
+                                let cp = c + (ic + ir) * ldc + jc + jp * nr
+                                if rows == mr && cols == nr {
+                                    GEMMMicroKernel.full(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, accumulate: accumulate)
+                                } else {
+                                    GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate) {
+                                        GEMMMicroKernel.full(kc: kc, a: ap, b: bp, c: $0, ldc: 16, accumulate: false)
+                                    }
                                 }
                             }
                         }
@@ -113,7 +157,7 @@ public enum GEMM {
                             for jp in myPanels { for ir in stride(from: 0, to: mc, by: GEMMMicroKernel.mr) { tile(jp, ir) } }
                         }
                     }
-                    if nthreads > 1 { barrier.wait() }
+                    if nthreads > 1 && !directB { barrier.wait() }
                 }
             }
         }

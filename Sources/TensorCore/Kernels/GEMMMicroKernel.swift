@@ -12,16 +12,18 @@ enum GEMMMicroKernel {
     /// - Parameters:
     ///   - kc: depth of the panels.
     ///   - a: packed A micro-panel, 6 values per k step.
-    ///   - b: packed B micro-panel, 16 values per k step.
+    ///   - b: packed B micro-panel, 16 values per k step, or 16 columns of an unpacked
+    ///     row-major B whose rows are `ldb` apart.
     ///   - c: top-left of the C tile, row stride `ldc`.
     ///   - accumulate: add to C instead of overwriting it.
     @inline(__always)
-    static func full(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    static func full(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int = 16,
                      c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
         typealias V = SIMD8<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
         var ap = a, bp = UnsafeRawPointer(b)
+        let bStep = ldb * 4
         for _ in 0..<kc {
             let b0 = bp.loadUnaligned(as: V.self)
             let b1 = bp.loadUnaligned(fromByteOffset: 32, as: V.self)
@@ -38,7 +40,7 @@ enum GEMMMicroKernel {
             av = V(repeating: ap[5])
             c50 = c50.addingProduct(av, b0); c51 = c51.addingProduct(av, b1)
             ap += 6
-            bp += 64
+            bp += bStep
         }
         update(c, ldc, accumulate, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
     }

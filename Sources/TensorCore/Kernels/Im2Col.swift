@@ -46,9 +46,11 @@ public struct Conv2DGeometry: Equatable, Sendable, Codable {
 /// im2col and col2im: the unfolding that turns a convolution into one GEMM.
 public enum Im2Col {
     /// Unfolds one image (C, H, W) into columns (C·KH·KW, OH·OW).
+    /// - Parameter ld: row stride of `col`; larger than OH·OW when several images share one
+    ///   column matrix side by side (one GEMM for a batch of images).
     public static func im2col(_ x: UnsafePointer<Float>, c: Int, h: Int, w: Int, _ g: Conv2DGeometry,
-                              oh: Int, ow: Int, into col: UnsafeMutablePointer<Float>) {
-        let p = oh * ow
+                              oh: Int, ow: Int, into col: UnsafeMutablePointer<Float>, ld: Int? = nil) {
+        let p = ld ?? oh * ow
         for ch in 0..<c {
             let plane = x + ch * h * w
             for ki in 0..<g.kernelH {
@@ -76,9 +78,10 @@ public enum Im2Col {
     }
 
     /// Folds columns (C·KH·KW, OH·OW) back onto an image (C, H, W), adding overlaps.
+    /// - Parameter ld: row stride of `col` (see `im2col`).
     public static func col2im(_ col: UnsafePointer<Float>, c: Int, h: Int, w: Int, _ g: Conv2DGeometry,
-                              oh: Int, ow: Int, into x: UnsafeMutablePointer<Float>) {
-        let p = oh * ow
+                              oh: Int, ow: Int, into x: UnsafeMutablePointer<Float>, ld: Int? = nil) {
+        let p = ld ?? oh * ow
         for ch in 0..<c {
             let plane = x + ch * h * w
             for ki in 0..<g.kernelH {
