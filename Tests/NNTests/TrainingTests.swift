@@ -8,6 +8,15 @@ func sgdStep(_ arena: ParameterArena, lr: Float) {
     for i in 0..<arena.capacity { v[i] -= lr * g[i] }
 }
 
+/// Full-batch training with cross-entropy and plain SGD.
+func train(_ model: any Layer, _ arena: ParameterArena, _ x: Tensor, _ y: NDArray, steps: Int, lr: Float) {
+    for _ in 0..<steps {
+        arena.zeroGrad()
+        Loss.crossEntropy(model(x), y).backward()
+        sgdStep(arena, lr: lr)
+    }
+}
+
 func accuracy(_ logits: Tensor, _ labels: [Int32]) -> Double {
     let pred = logits.argmax(axis: 1).indices
     return Double(zip(pred, labels).filter { $0 == $1 }.count) / Double(labels.count)
@@ -50,11 +59,7 @@ struct TrainingTests {
         let model = Sequential(Linear(d, 16), ActivationLayer(.relu), Dropout(0.1), Linear(16, 2))
         let arena = model.flattenParameters()
         let input = Tensor(x), y = NDArray(indices: labels, shape: [n])
-        for _ in 0..<150 {
-            arena.zeroGrad()
-            Loss.crossEntropy(model(input), y).backward()
-            sgdStep(arena, lr: 0.1)
-        }
+        train(model, arena, input, y, steps: 150, lr: 0.1)
         model.eval()
         #expect(accuracy(withNoGrad { model(input) }, labels) == 1)
     }
@@ -73,11 +78,7 @@ struct TrainingTests {
                                GlobalAvgPool2d(), Linear(4, 2))
         let arena = model.flattenParameters()
         let x = Tensor(images, shape: [32, 1, 8, 8]), y = NDArray(indices: labels, shape: [32])
-        for _ in 0..<200 {
-            arena.zeroGrad()
-            Loss.crossEntropy(model(x), y).backward()
-            sgdStep(arena, lr: 0.1)
-        }
+        train(model, arena, x, y, steps: 200, lr: 0.1)
         model.eval()
         #expect(accuracy(withNoGrad { model(x) }, labels) == 1)
     }

@@ -86,6 +86,10 @@ public enum GEMM {
                     }
                     let accumulate = pc > 0 || accumulateFirst
                     let myPanels = ThreadPool.chunk(panels, parts: tn, index: tj)
+                    if directB, let last = myPanels.last, nc - last * nr < nr {
+                        // The partial last panel of an unpacked B is packed (zero-padded) once per block.
+                        GEMMPacking.packB(bv, pc: pc, kc: kc, jc: jc, nc: nc, panels: last..<(last + 1), into: edgeB - last * kc * nr)
+                    }
                     for ic in stride(from: rowStart, to: rowEnd, by: mcBlock) {
                         let mc = min(mcBlock, rowEnd - ic)
                         if !directA { GEMMPacking.packA(av, ic: ic, mc: mc, pc: pc, kc: kc, alpha: alpha, into: packedA) }
@@ -130,8 +134,6 @@ public enum GEMM {
                                         }
                                     }
                                 } else {
-                                    // The last columns of an unpacked B are packed (zero-padded) on the spot.
-                                    GEMMPacking.packB(bv, pc: pc, kc: kc, jc: jc, nc: nc, panels: jp..<(jp + 1), into: edgeB - jp * kc * nr)
                                     GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate) {
                                         GEMMMicroKernel.full(kc: kc, a: ap, b: edgeB, c: $0, ldc: 16, accumulate: false)
                                     }

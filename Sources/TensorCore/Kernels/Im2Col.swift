@@ -45,35 +45,46 @@ public struct Conv2DGeometry: Equatable, Sendable, Codable {
 
 /// im2col and col2im: the unfolding that turns a convolution into one GEMM.
 public enum Im2Col {
+    /// Visits every row of the unfolding: for each (channel, ki, kj, oy), the offset of its
+    /// OW values in the column matrix, the offset of input row iy shifted so that output
+    /// column ox reads `image[offset + ox·strideW]` (nil when iy lies in the padding), and the
+    /// output columns [xlo, xhi) whose input column lies inside the image.
+    @inline(__always)
+    static func forEachRow(c: Int, h: Int, w: Int, _ g: Conv2DGeometry, oh: Int, ow: Int, ld: Int,
+                           _ body: (_ colOffset: Int, _ imageOffset: Int?, _ xlo: Int, _ xhi: Int) -> Void) {
+        for ch in 0..<c {
+            for ki in 0..<g.kernelH {
+                let (ylo, yhi) = g.validRange(out: oh, size: h, k: ki, s: g.strideH, p: g.padH, d: g.dilationH)
+                for kj in 0..<g.kernelW {
+                    let (xlo, xhi) = g.validRange(out: ow, size: w, k: kj, s: g.strideW, p: g.padW, d: g.dilationW)
+                    let rowBase = ((ch * g.kernelH + ki) * g.kernelW + kj) * ld
+                    for oy in 0..<oh {
+                        let iy = oy * g.strideH - g.padH + ki * g.dilationH
+                        let image = oy >= ylo && oy < yhi ? (ch * h + iy) * w - g.padW + kj * g.dilationW : nil
+                        body(rowBase + oy * ow, image, xlo, xhi)
+                    }
+                }
+            }
+        }
+    }
+
     /// Unfolds one image (C, H, W) into columns (C·KH·KW, OH·OW).
     /// - Parameter ld: row stride of `col`; larger than OH·OW when several images share one
     ///   column matrix side by side (one GEMM for a batch of images).
     public static func im2col(_ x: UnsafePointer<Float>, c: Int, h: Int, w: Int, _ g: Conv2DGeometry,
                               oh: Int, ow: Int, into col: UnsafeMutablePointer<Float>, ld: Int? = nil) {
-        let p = ld ?? oh * ow
-        for ch in 0..<c {
-            let plane = x + ch * h * w
-            for ki in 0..<g.kernelH {
-                let (ylo, yhi) = g.validRange(out: oh, size: h, k: ki, s: g.strideH, p: g.padH, d: g.dilationH)
-                for kj in 0..<g.kernelW {
-                    let (xlo, xhi) = g.validRange(out: ow, size: w, k: kj, s: g.strideW, p: g.padW, d: g.dilationW)
-                    let dst = col + ((ch * g.kernelH + ki) * g.kernelW + kj) * p
-                    if ylo > 0 { dst.update(repeating: 0, count: ylo * ow) }
-                    if yhi < oh { (dst + yhi * ow).update(repeating: 0, count: (oh - yhi) * ow) }
-                    for oy in ylo..<yhi {
-                        let iy = oy * g.strideH - g.padH + ki * g.dilationH
-                        let src = plane + iy * w - g.padW + kj * g.dilationW
-                        let row = dst + oy * ow
-                        for ox in 0..<xlo { row[ox] = 0 }
-                        if g.strideW == 1 {
-                            (row + xlo).update(from: src + xlo, count: xhi - xlo)
-                        } else {
-                            for ox in xlo..<xhi { row[ox] = src[ox * g.strideW] }
-                        }
-                        for ox in xhi..<ow { row[ox] = 0 }
-                    }
-                }
+        let sw = g.strideW
+        forEachRow(c: c, h: h, w: w, g, oh: oh, ow: ow, ld: ld ?? oh * ow) { colOffset, imageOffset, xlo, xhi in
+            let row = col + colOffset
+            guard let imageOffset else { row.update(repeating: 0, count: ow); return }
+            let src = x + imageOffset
+            for ox in 0..<xlo { row[ox] = 0 }
+            if sw == 1 {
+                (row + xlo).update(from: src + xlo, count: xhi - xlo)
+            } else {
+                for ox in xlo..<xhi { row[ox] = src[ox * sw] }
             }
+            for ox in xhi..<ow { row[ox] = 0 }
         }
     }
 
@@ -81,22 +92,11 @@ public enum Im2Col {
     /// - Parameter ld: row stride of `col` (see `im2col`).
     public static func col2im(_ col: UnsafePointer<Float>, c: Int, h: Int, w: Int, _ g: Conv2DGeometry,
                               oh: Int, ow: Int, into x: UnsafeMutablePointer<Float>, ld: Int? = nil) {
-        let p = ld ?? oh * ow
-        for ch in 0..<c {
-            let plane = x + ch * h * w
-            for ki in 0..<g.kernelH {
-                let (ylo, yhi) = g.validRange(out: oh, size: h, k: ki, s: g.strideH, p: g.padH, d: g.dilationH)
-                for kj in 0..<g.kernelW {
-                    let (xlo, xhi) = g.validRange(out: ow, size: w, k: kj, s: g.strideW, p: g.padW, d: g.dilationW)
-                    let src = col + ((ch * g.kernelH + ki) * g.kernelW + kj) * p
-                    for oy in ylo..<yhi {
-                        let iy = oy * g.strideH - g.padH + ki * g.dilationH
-                        let dst = plane + iy * w - g.padW + kj * g.dilationW
-                        let row = src + oy * ow
-                        for ox in xlo..<xhi { dst[ox * g.strideW] += row[ox] }
-                    }
-                }
-            }
+        let sw = g.strideW
+        forEachRow(c: c, h: h, w: w, g, oh: oh, ow: ow, ld: ld ?? oh * ow) { colOffset, imageOffset, xlo, xhi in
+            guard let imageOffset else { return }
+            let row = col + colOffset, dst = x + imageOffset
+            for ox in xlo..<xhi { dst[ox * sw] += row[ox] }
         }
     }
 }
