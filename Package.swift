@@ -27,7 +27,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
-        .target(name: "TensorCore", swiftSettings: kernelFlags),
+        .target(name: "CPrefetch"),
+        .target(name: "TensorCore", dependencies: ["CPrefetch"], swiftSettings: kernelFlags),
         .target(name: "Autograd", dependencies: ["TensorCore"], swiftSettings: simdFlags),
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: simdFlags),
         .executableTarget(name: "tandem", dependencies: [

@@ -5,12 +5,13 @@ import Testing
 func naiveGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double, a: [Float], b: [Float],
                beta: Double, c: [Float]) -> [Double] {
     var out = [Double](repeating: 0, count: m * n)
+    // Operands in Double, row-major (M, K) and (K, N), so the loop below stays simple.
+    let ad = (0..<(m * k)).map { idx in Double(transA ? a[(idx % k) * m + idx / k] : a[idx]) }
+    let bd = (0..<(k * n)).map { idx in Double(transB ? b[(idx % n) * k + idx / n] : b[idx]) }
     for i in 0..<m {
         for j in 0..<n {
             var s = 0.0
-            for p in 0..<k {
-                s += Double(transA ? a[p * m + i] : a[i * k + p]) * Double(transB ? b[j * k + p] : b[p * n + j])
-            }
+            for p in 0..<k { s += ad[i * k + p] * bd[p * n + j] }
             out[i * n + j] = alpha * s + (beta == 0 ? 0 : beta * Double(c[i * n + j]))
         }
     }
@@ -23,20 +24,28 @@ struct GEMMTests {
     static let shapes: [(Int, Int, Int)] = [
         (1, 1, 1), (1, 17, 3), (5, 1, 9), (6, 16, 1), (7, 17, 13), (13, 31, 29), (64, 64, 64),
         (37, 53, 300), (150, 20, 257), (145, 33, 70), (200, 130, 520), (3, 700, 11), (301, 7, 5),
+        // Depth blocks of unequal size (784 -> 262, 262, 260) with threads splitting columns,
+        // which pack their own panels and never wait for each other: a panel layout that
+        // depended on the block depth let one thread overwrite another's panel.
+        (64, 256, 784), (20, 600, 784),
     ]
 
     /// Runs on one thread and on the whole pool (two threads on the CI machine).
+    /// Runs on one thread and on the whole pool (two threads on the CI machine); with
+    /// threads, each product is repeated to give races a chance to show.
     @Test(arguments: [1, 2])
     func everyTransposeAndShape(threads: Int) {
         var r = Rand(11)
         for (m, n, k) in Self.shapes {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 let a = r.array([m * k]), b = r.array([k * n]), c = r.array([m * n])
-                let c0 = c.scalars
-                GEMM.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a.ptr, lda: ta ? m : k,
-                           b: b.ptr, ldb: tb ? k : n, beta: 0, c: c.ptr, ldc: n, threads: threads)
-                let ref = naiveGemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a.scalars, b: b.scalars, beta: 0, c: c0)
-                expectClose(c, ref, tol: 1e-5 * Double(max(k, 1)).squareRoot(), "gemm \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) threads=\(threads)")
+                let ref = naiveGemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a.scalars, b: b.scalars, beta: 0, c: [])
+                for _ in 0..<(threads > 1 ? 5 : 1) {
+                    GEMM.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a.ptr, lda: ta ? m : k,
+                               b: b.ptr, ldb: tb ? k : n, beta: 0, c: c.ptr, ldc: n, threads: threads)
+                    expectClose(c, ref, tol: 1e-5 * Double(max(k, 1)).squareRoot(),
+                                "gemm \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) threads=\(threads)")
+                }
             }
         }
     }

@@ -52,6 +52,7 @@ public enum GEMM {
         shared.reserve(a: mcBlock * min(kcBlock, k),
                        b: min(kcBlock, k) * max((min(ncBlock, n) + nr - 1) / nr, nt) * nr)
         let packedB = shared.b
+        let panelStride = min(kcBlock, k) * nr
         let barrier = SpinBarrier(count: nt)
         let accumulateFirst = beta == 1
         // A row-major A is read in place when packing it would not pay: each A panel is then
@@ -73,22 +74,27 @@ public enum GEMM {
             let edgeA = packedA  // the packed-A buffer is free when A is read in place
             // With B read in place the shared B buffer is unused; the first KC x 16 of this
             // thread's slice of it holds an edge panel.
-            let edgeB = packedB + tid * kcBlock * nr
+            let edgeB = packedB + tid * panelStride
             for jc in stride(from: 0, to: n, by: ncBlock) {
                 let nc = min(ncBlock, n - jc)
                 let panels = (nc + nr - 1) / nr
                 for pc in stride(from: 0, to: k, by: kcBlock) {
                     let kc = min(kcBlock, k - pc)
+                    // Threads that split columns pack exactly the B panels they use, so only a row
+                    // split (where every thread reads every panel) has to wait for the others.
+                    let sharedB = nthreads > 1 && splitRows && !directB
                     if !directB {
                         GEMMPacking.packB(bv, pc: pc, kc: kc, jc: jc, nc: nc,
-                                          panels: ThreadPool.chunk(panels, parts: nthreads, index: tid), into: packedB)
-                        if nthreads > 1 { barrier.wait() }
+                                          panels: ThreadPool.chunk(panels, parts: nthreads, index: tid),
+                                          panelStride: panelStride, into: packedB)
+                        if sharedB { barrier.wait() }
                     }
                     let accumulate = pc > 0 || accumulateFirst
                     let myPanels = ThreadPool.chunk(panels, parts: tn, index: tj)
                     if directB, let last = myPanels.last, nc - last * nr < nr {
                         // The partial last panel of an unpacked B is packed (zero-padded) once per block.
-                        GEMMPacking.packB(bv, pc: pc, kc: kc, jc: jc, nc: nc, panels: last..<(last + 1), into: edgeB - last * kc * nr)
+                        GEMMPacking.packB(bv, pc: pc, kc: kc, jc: jc, nc: nc, panels: last..<(last + 1),
+                                          panelStride: panelStride, into: edgeB - last * panelStride)
                     }
                     for ic in stride(from: rowStart, to: rowEnd, by: mcBlock) {
                         let mc = min(mcBlock, rowEnd - ic)
@@ -104,7 +110,7 @@ public enum GEMM {
                         if directA {
                             tile = { jp, ir in
                                 let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
-                                let bp = packedB + jp * kc * nr, cp = c + (ic + ir) * ldc + jc + jp * nr
+                                let bp = packedB + jp * panelStride, cp = c + (ic + ir) * ldc + jc + jp * nr
                                 let arow = a + (ic + ir) * lda + pc
                                 if rows == mr && cols == nr {
                                     GEMMMicroKernel.fullDirectA(kc: kc, a: arow, lda: lda, b: bp, c: cp, ldc: ldc, accumulate: accumulate)
@@ -142,7 +148,7 @@ public enum GEMM {
                         } else {
                             tile = { jp, ir in
                                 let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
-                                let ap = packedA + ir * kc, bp = packedB + jp * kc * nr
+                                let ap = packedA + ir * kc, bp = packedB + jp * panelStride
                                 let cp = c + (ic + ir) * ldc + jc + jp * nr
                                 if rows == mr && cols == nr {
                                     GEMMMicroKernel.full(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, accumulate: accumulate)
@@ -159,7 +165,7 @@ public enum GEMM {
                             for jp in myPanels { for ir in stride(from: 0, to: mc, by: GEMMMicroKernel.mr) { tile(jp, ir) } }
                         }
                     }
-                    if nthreads > 1 && !directB { barrier.wait() }
+                    if sharedB { barrier.wait() }
                 }
             }
         }

@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// The register-blocked GEMM micro-kernel: a 6x16 tile of C in twelve 8-wide accumulators.
 ///
 /// Twelve accumulators, two B vectors and one broadcast A value use 15 of the 16 ymm
@@ -22,6 +24,7 @@ enum GEMMMicroKernel {
         typealias V = SIMD8<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+        prefetchTile(c, ldc)
         var ap = a, bp = UnsafeRawPointer(b)
         let bStep = ldb * 4
         for _ in 0..<kc {
@@ -52,6 +55,7 @@ enum GEMMMicroKernel {
         typealias V = SIMD8<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+        prefetchTile(c, ldc)
         var a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda
         var bp = UnsafeRawPointer(b)
         for _ in 0..<kc {
@@ -73,6 +77,17 @@ enum GEMMMicroKernel {
             bp += 64
         }
         update(c, ldc, accumulate, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
+    }
+
+    /// Starts loading the C tile's six rows (two lines each) while the k loop runs, so the
+    /// update at the end does not wait on memory: C rows are far apart, and the hardware
+    /// prefetcher does not follow that pattern.
+    @inline(__always)
+    static func prefetchTile(_ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        for row in 0..<6 {
+            tandem_prefetch_write(c + row * ldc)
+            tandem_prefetch_write(c + row * ldc + 15)
+        }
     }
 
     /// Writes (or adds) the twelve accumulators to the 6x16 tile of C.

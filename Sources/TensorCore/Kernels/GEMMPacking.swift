@@ -38,13 +38,15 @@ enum GEMMPacking {
 
     /// Packs the 16-column micro-panels `panels` of B[pc..<pc+kc, jc..<jc+nc].
     ///
-    /// Layout: panel `jp` starts at `jp * kc * 16`; within it, k-major with 16 values per k
-    /// step. Columns past the edge are zero.
+    /// Layout: panel `jp` starts at `jp * panelStride`; within it, k-major with 16 values per
+    /// k step. Columns past the edge are zero. The stride is fixed by the deepest block (not
+    /// this block's kc), so a thread packing the next block never writes into a panel another
+    /// thread is still reading.
     static func packB(_ b: MatrixView, pc: Int, kc: Int, jc: Int, nc: Int, panels: Range<Int>,
-                      into dst: UnsafeMutablePointer<Float>) {
+                      panelStride: Int, into dst: UnsafeMutablePointer<Float>) {
         let nr = GEMMMicroKernel.nr
         for jp in panels {
-            let out = dst + jp * kc * nr
+            let out = dst + jp * panelStride
             let j0 = jc + jp * nr
             let cols = min(nr, nc - jp * nr)
             if cols == nr && b.colStride == 1 {
