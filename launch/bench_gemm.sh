@@ -3,6 +3,7 @@
 # BENCHMARKS.md and the small GEMMs of the four reference workloads. Prints a Markdown table.
 #
 #   bash launch/bench_gemm.sh [threads...]     (default: 1 2)
+#   REPS=5 bash launch/bench_gemm.sh           (runs per pair, alternating; default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source launch/setup.sh
@@ -32,12 +33,12 @@ echo "| shape | m | n | k | threads | tandem GFLOP/s | numpy GFLOP/s | ratio |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 median() { python3 -c "import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
 gflops() { python3 -c "import json,sys; print(json.load(sys.stdin)['gflops'])"; }
-# Each pair runs three times, alternating, and reports medians: the machine is shared and noisy.
+# Each pair runs REPS times, alternating, and reports medians: the machine is shared and noisy.
 for t in "${threads[@]}"; do
   for s in "${shapes[@]}"; do
     read -r m n k label <<<"$s"
     ours=(); peer=()
-    for _ in 1 2 3; do
+    for ((rep = 0; rep < ${REPS:-3}; rep++)); do
       ours+=("$("$bench" gemm --m "$m" --n "$n" --k "$k" --threads "$t" --json | gflops)")
       peer+=("$(OPENBLAS_NUM_THREADS=$t python3 launch/bench/gemm_numpy.py --m "$m" --n "$n" --k "$k" --threads "$t" | gflops)")
     done
