@@ -111,9 +111,9 @@ public enum GEMM {
                         // One small closure per operand mode: a single closure holding every branch
                         // defeats the optimiser and runs all modes several times slower.
                         let mr = GEMMMicroKernel.mr
-                        let tile: (Int, Int) -> Void
+                        let block: () -> Void
                         if directA {
-                            tile = { jp, ir in
+                            block = { forEachTile(rowsOuter: rowsOuter, panels: myPanels, rows: mc) { jp, ir in
                                 let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
                                 let bp = packedB + jp * panelStride, cp = c + (ic + ir) * ldc + jc + jp * nr
                                 let arow = a + (ic + ir) * lda + pc
@@ -131,8 +131,9 @@ public enum GEMM {
                                     }
                                 }
                             }
+                            }
                         } else if directB {
-                            tile = { jp, ir in
+                            block = { forEachTile(rowsOuter: rowsOuter, panels: myPanels, rows: mc) { jp, ir in
                                 let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
                                 let ap = packedA + ir * kc, cp = c + (ic + ir) * ldc + jc + jp * nr
                                 if cols == nr {
@@ -150,8 +151,9 @@ public enum GEMM {
                                     }
                                 }
                             }
+                            }
                         } else {
-                            tile = { jp, ir in
+                            block = { forEachTile(rowsOuter: rowsOuter, panels: myPanels, rows: mc) { jp, ir in
                                 let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
                                 let ap = packedA + ir * kc, bp = packedB + jp * panelStride
                                 let cp = c + (ic + ir) * ldc + jc + jp * nr
@@ -162,17 +164,24 @@ public enum GEMM {
                                         GEMMMicroKernel.full(kc: kc, a: ap, b: bp, c: $0, ldc: 16, accumulate: false)
                                     }
                                 }
-                            }
+                            } }
                         }
-                        if rowsOuter {
-                            for ir in stride(from: 0, to: mc, by: GEMMMicroKernel.mr) { for jp in myPanels { tile(jp, ir) } }
-                        } else {
-                            for jp in myPanels { for ir in stride(from: 0, to: mc, by: GEMMMicroKernel.mr) { tile(jp, ir) } }
-                        }
+                        block()
                     }
                     if sharedB { barrier.wait() }
                 }
             }
+        }
+    }
+
+    /// Calls `body(jp, ir)` for every 6x16 tile of one packed block: row panels outermost or
+    /// B panels outermost. `body` is inlined into the loops, so a tile costs no call.
+    @inline(__always)
+    static func forEachTile(rowsOuter: Bool, panels: Range<Int>, rows: Int, _ body: (Int, Int) -> Void) {
+        if rowsOuter {
+            for ir in stride(from: 0, to: rows, by: GEMMMicroKernel.mr) { for jp in panels { body(jp, ir) } }
+        } else {
+            for jp in panels { for ir in stride(from: 0, to: rows, by: GEMMMicroKernel.mr) { body(jp, ir) } }
         }
     }
 
