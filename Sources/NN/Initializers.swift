@@ -3,6 +3,8 @@ import Autograd
 /// Weight initialisers with PyTorch's conventions for fan-in and fan-out.
 public enum Init {
     /// The generator layers draw their initial weights from; reseed for reproducible models.
+    /// Process-wide and unsynchronised, like PyTorch's default generator: build models on
+    /// one thread. (Data parallelism does not depend on it: rank 0 broadcasts its weights.)
     public static var rng = PhiloxRNG(seed: 0)
 
     /// Restarts the initialisation generator (PyTorch's `manual_seed` for weights).

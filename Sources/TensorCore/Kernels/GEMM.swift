@@ -1,10 +1,11 @@
 /// Single-precision general matrix multiply, row-major: C = alpha · op(A) · op(B) + beta · C.
 ///
 /// The structure is the BLIS/Goto one: B is packed a KC x NC block at a time into
-/// 16-column micro-panels shared by all threads (in L3, one micro-panel in L1), each thread
-/// packs its own MC x KC block of A (in L2) into 6-row micro-panels, and the micro-kernel
-/// computes 6x16 tiles of C in registers. Threads split the rows of C when there are
-/// enough of them, else the columns.
+/// 16-column micro-panels (in L3, one micro-panel in L1), each thread packs its own MC x KC
+/// block of A (in L2) into 6-row micro-panels, and the micro-kernel computes 6x16 tiles of C
+/// in registers. Depending on the shape, an operand that packing would not pay for is read
+/// in place, and threads split C's rows (sharing packed B) or its columns (each packing its
+/// own); docs/ARCHITECTURE.md lists the rules and docs/BENCHMARKS.md the measurements.
 public enum GEMM {
     static let kcBlock = 384
     static let mcBlock = 144
