@@ -26,10 +26,7 @@ public enum Conv2D {
             let cols = b * p
             let col = NDArray(shape: [k * cols], zeroed: false), out = NDArray(shape: [ocg * cols], zeroed: false)
             for gi in 0..<groups {
-                for j in 0..<b {
-                    Im2Col.im2col(xp + ((i0 + j) * c + gi * cg) * h * wd, c: cg, h: h, w: wd, g, oh: oh, ow: ow,
-                                  into: col.ptr + j * p, ld: cols)
-                }
+                unfold(xp, c: c, h: h, w: wd, images: i0, b, from: gi * cg, count: cg, g, oh: oh, ow: ow, into: col.ptr)
                 GEMM.sgemm(transA: false, transB: false, m: ocg, n: cols, k: k, a: wp + gi * ocg * k, lda: k,
                            b: col.ptr, ldb: cols, c: out.ptr, ldc: cols)
                 channels(of: yp, c: oc, p: p, images: i0, b, from: gi * ocg, count: ocg, matrix: out.ptr, toMatrix: false)
@@ -45,52 +42,75 @@ public enum Conv2D {
     ///   - needInput: compute dx (false for a network's first layer).
     public static func backward(_ dy: NDArray, x: NDArray, w: NDArray, hasBias: Bool, _ g: Conv2DGeometry,
                                 groups: Int = 1, needInput: Bool = true) -> (NDArray?, NDArray, NDArray?) {
-        let (n, c, h, wd) = dims4(x, "conv2d input")
+        let dx = needInput ? inputGradient(dy, w: w, inputShape: x.shape, g, groups: groups) : nil
+        return (dx, weightGradient(dy, x: x, weightShape: w.shape, g, groups: groups), hasBias ? biasGrad(dy) : nil)
+    }
+
+    /// dx of conv2d: each image's dcol = W_gᵀ · dY_g, folded back onto the image.
+    /// - Parameters:
+    ///   - dy: (N, OC, OH, OW).
+    ///   - w: (OC, C/groups, KH, KW).
+    ///   - inputShape: (N, C, H, W).
+    static func inputGradient(_ dy: NDArray, w: NDArray, inputShape: Shape, _ g: Conv2DGeometry, groups: Int) -> NDArray {
+        let (n, c, h, wd) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
         let oc = w.shape[0], cg = c / groups, ocg = oc / groups
         let oh = dy.shape[2], ow = dy.shape[3]
         let k = cg * g.kernelH * g.kernelW, p = oh * ow
-        let dx = needInput ? NDArray(shape: x.shape) : nil
-        let xp = x.ptr, wp = w.ptr, dyp = dy.ptr
-        let dw = perThreadSum(shape: w.shape, items: n) { images, dwp in
+        let dx = NDArray(shape: inputShape)
+        let wp = w.ptr, dyp = dy.ptr
+        forEachChunk(n, k: k, p: p) { i0, b in
+            let cols = b * p
+            let dyg = NDArray(shape: [ocg * cols], zeroed: false), dcol = NDArray(shape: [k * cols], zeroed: false)
+            for gi in 0..<groups {
+                channels(of: UnsafeMutablePointer(mutating: dyp), c: oc, p: p, images: i0, b, from: gi * ocg, count: ocg,
+                         matrix: dyg.ptr, toMatrix: true)
+                // dcol (K, cols) = W_gᵀ (K, OCg) · dY_g (OCg, cols)
+                GEMM.sgemm(transA: true, transB: false, m: k, n: cols, k: ocg, a: wp + gi * ocg * k, lda: k,
+                           b: dyg.ptr, ldb: cols, c: dcol.ptr, ldc: cols)
+                fold(dcol.ptr, c: c, h: h, w: wd, images: i0, b, from: gi * cg, count: cg, g, oh: oh, ow: ow, into: dx.ptr)
+            }
+        }
+        return dx
+    }
+
+    /// dW of conv2d: Σ over images of dY_g · unfold(x_g)ᵀ, per thread, then across threads.
+    /// - Parameters:
+    ///   - dy: (N, OC, OH, OW).
+    ///   - x: (N, C, H, W).
+    ///   - weightShape: (OC, C/groups, KH, KW).
+    static func weightGradient(_ dy: NDArray, x: NDArray, weightShape: Shape, _ g: Conv2DGeometry, groups: Int) -> NDArray {
+        let (n, c, h, wd) = dims4(x, "conv2d input")
+        let oc = weightShape[0], cg = c / groups, ocg = oc / groups
+        let oh = dy.shape[2], ow = dy.shape[3]
+        let k = cg * g.kernelH * g.kernelW, p = oh * ow
+        let xp = x.ptr, dyp = dy.ptr
+        return perThreadSum(shape: weightShape, items: n) { images, dwp in
             forEachChunk(in: images, k: k, p: p) { i0, b in
                 let cols = b * p
                 let col = NDArray(shape: [k * cols], zeroed: false), dyg = NDArray(shape: [ocg * cols], zeroed: false)
-                let dcol = dx == nil ? nil : NDArray(shape: [k * cols], zeroed: false)
                 for gi in 0..<groups {
-                    for j in 0..<b {
-                        Im2Col.im2col(xp + ((i0 + j) * c + gi * cg) * h * wd, c: cg, h: h, w: wd, g, oh: oh, ow: ow,
-                                      into: col.ptr + j * p, ld: cols)
-                    }
+                    unfold(xp, c: c, h: h, w: wd, images: i0, b, from: gi * cg, count: cg, g, oh: oh, ow: ow, into: col.ptr)
                     channels(of: UnsafeMutablePointer(mutating: dyp), c: oc, p: p, images: i0, b, from: gi * ocg, count: ocg,
                              matrix: dyg.ptr, toMatrix: true)
-                    // dW_g (OCg, K) += dY_g (OCg, cols) · col^T (cols, K)
+                    // dW_g (OCg, K) += dY_g (OCg, cols) · colᵀ (cols, K)
                     GEMM.sgemm(transA: false, transB: true, m: ocg, n: k, k: cols, a: dyg.ptr, lda: cols, b: col.ptr, ldb: cols,
                                beta: 1, c: dwp + gi * ocg * k, ldc: k)
-                    if let dx, let dcol {
-                        // dcol (K, cols) = W_g^T (K, OCg) · dY_g (OCg, cols), folded back onto dx.
-                        GEMM.sgemm(transA: true, transB: false, m: k, n: cols, k: ocg, a: wp + gi * ocg * k, lda: k,
-                                   b: dyg.ptr, ldb: cols, c: dcol.ptr, ldc: cols)
-                        for j in 0..<b {
-                            Im2Col.col2im(dcol.ptr + j * p, c: cg, h: h, w: wd, g, oh: oh, ow: ow,
-                                          into: dx.ptr + ((i0 + j) * c + gi * cg) * h * wd, ld: cols)
-                        }
-                    }
                 }
             }
         }
-        return (dx, dw, hasBias ? biasGrad(dy) : nil)
     }
 
-    /// Transposed convolution (the adjoint of conv2d), as PyTorch's ConvTranspose2d.
+    /// Transposed convolution, as PyTorch's ConvTranspose2d: the adjoint of conv2d, so its
+    /// forward is conv2d's input gradient with x in the place of dy.
     /// - Parameters:
     ///   - x: input (N, Cin, H, W).
-    ///   - w: weight (Cin, Cout/groups, KH, KW).
+    ///   - w: weight (Cin, Cout/groups, KH, KW): conv2d's layout with Cin as its output channels.
     ///   - outputPadding: extra rows/columns on the bottom/right, each below its stride or dilation.
     /// - Returns: (N, Cout, OH, OW) with OH = (H-1)·sH - 2·pH + dH·(KH-1) + outputPadding.0 + 1.
     public static func transposedForward(_ x: NDArray, _ w: NDArray, bias: NDArray?, _ g: Conv2DGeometry,
                                          groups: Int = 1, outputPadding: (Int, Int) = (0, 0)) -> NDArray {
         let (n, cin, h, wd) = dims4(x, "conv_transpose2d input")
-        let cing = cin / groups, coutg = w.shape[1], cout = coutg * groups
+        let coutg = w.shape[1], cout = coutg * groups
         check(w: w, x: x, g: g, groups: groups, expected: [cin, coutg, g.kernelH, g.kernelW])
         precondition(outputPadding.0 >= 0 && outputPadding.1 >= 0
                      && outputPadding.0 < max(g.strideH, g.dilationH) && outputPadding.1 < max(g.strideW, g.dilationW),
@@ -98,62 +118,17 @@ public enum Conv2D {
         let oh = (h - 1) * g.strideH - 2 * g.padH + g.dilationH * (g.kernelH - 1) + outputPadding.0 + 1
         let ow = (wd - 1) * g.strideW - 2 * g.padW + g.dilationW * (g.kernelW - 1) + outputPadding.1 + 1
         precondition(oh > 0 && ow > 0, "conv_transpose2d: padding \(g) leaves no output for input \(x.shape)")
-        let k = coutg * g.kernelH * g.kernelW, p = h * wd
-        let y = NDArray(shape: [n, cout, oh, ow])
-        let xp = x.ptr, wp = w.ptr, yp = y.ptr
-        forEachChunk(n, k: k, p: p) { i0, b in
-            let cols = b * p
-            let xg = NDArray(shape: [cing * cols], zeroed: false), col = NDArray(shape: [k * cols], zeroed: false)
-            for gi in 0..<groups {
-                channels(of: UnsafeMutablePointer(mutating: xp), c: cin, p: p, images: i0, b, from: gi * cing, count: cing,
-                         matrix: xg.ptr, toMatrix: true)
-                // col (K, cols) = W_g^T (K, Cin_g) · x_g (Cin_g, cols), folded onto the output.
-                GEMM.sgemm(transA: true, transB: false, m: k, n: cols, k: cing, a: wp + gi * cing * k, lda: k,
-                           b: xg.ptr, ldb: cols, c: col.ptr, ldc: cols)
-                for j in 0..<b {
-                    Im2Col.col2im(col.ptr + j * p, c: coutg, h: oh, w: ow, g, oh: h, ow: wd,
-                                  into: yp + ((i0 + j) * cout + gi * coutg) * oh * ow, ld: cols)
-                }
-            }
-            if let bias { for j in 0..<b { addBias(yp + (i0 + j) * cout * oh * ow, bias.ptr, channels: cout, plane: oh * ow) } }
-        }
+        let y = inputGradient(x, w: w, inputShape: [n, cout, oh, ow], g, groups: groups)
+        if let bias { for i in 0..<n { addBias(y.ptr + i * cout * oh * ow, bias.ptr, channels: cout, plane: oh * ow) } }
         return y
     }
 
-    /// Gradients of the transposed convolution: (dx or nil, dw, dbias or nil).
+    /// Gradients of the transposed convolution: dx is conv2d of dy, dw is conv2d's weight
+    /// gradient with the roles of x and dy exchanged.
     public static func transposedBackward(_ dy: NDArray, x: NDArray, w: NDArray, hasBias: Bool, _ g: Conv2DGeometry,
                                           groups: Int = 1, needInput: Bool = true) -> (NDArray?, NDArray, NDArray?) {
-        let (n, cin, h, wd) = dims4(x, "conv_transpose2d input")
-        let cing = cin / groups, coutg = w.shape[1], cout = coutg * groups
-        let oh = dy.shape[2], ow = dy.shape[3]
-        let k = coutg * g.kernelH * g.kernelW, p = h * wd
-        let dx = needInput ? NDArray(shape: x.shape, zeroed: false) : nil
-        let xp = x.ptr, wp = w.ptr, dyp = dy.ptr
-        let dw = perThreadSum(shape: w.shape, items: n) { images, dwp in
-            forEachChunk(in: images, k: k, p: p) { i0, b in
-                let cols = b * p
-                let dcol = NDArray(shape: [k * cols], zeroed: false), xg = NDArray(shape: [cing * cols], zeroed: false)
-                for gi in 0..<groups {
-                    for j in 0..<b {
-                        Im2Col.im2col(dyp + ((i0 + j) * cout + gi * coutg) * oh * ow, c: coutg, h: oh, w: ow, g, oh: h, ow: wd,
-                                      into: dcol.ptr + j * p, ld: cols)
-                    }
-                    channels(of: UnsafeMutablePointer(mutating: xp), c: cin, p: p, images: i0, b, from: gi * cing, count: cing,
-                             matrix: xg.ptr, toMatrix: true)
-                    // dW_g (Cin_g, K) += x_g (Cin_g, cols) · dcol^T (cols, K)
-                    GEMM.sgemm(transA: false, transB: true, m: cing, n: k, k: cols, a: xg.ptr, lda: cols, b: dcol.ptr, ldb: cols,
-                               beta: 1, c: dwp + gi * cing * k, ldc: k)
-                    if let dx {
-                        // dx_g (Cin_g, cols) = W_g (Cin_g, K) · dcol (K, cols)
-                        GEMM.sgemm(transA: false, transB: false, m: cing, n: cols, k: k, a: wp + gi * cing * k, lda: k,
-                                   b: dcol.ptr, ldb: cols, c: xg.ptr, ldc: cols)
-                        channels(of: dx.ptr, c: cin, p: p, images: i0, b, from: gi * cing, count: cing,
-                                 matrix: xg.ptr, toMatrix: false)
-                    }
-                }
-            }
-        }
-        return (dx, dw, hasBias ? biasGrad(dy) : nil)
+        let dx = needInput ? forward(dy, w, bias: nil, g, groups: groups) : nil
+        return (dx, weightGradient(x, x: dy, weightShape: w.shape, g, groups: groups), hasBias ? biasGrad(dy) : nil)
     }
 
     /// Largest column matrix a chunk may unfold into (elements; 16 MiB). Tests lower it to
@@ -172,6 +147,25 @@ public enum Conv2D {
     /// Splits `0..<n` images over the threads, then into chunks.
     static func forEachChunk(_ n: Int, k: Int, p: Int, _ body: (Int, Int) -> Void) {
         ThreadPool.shared.parallelFor(n) { images in forEachChunk(in: images, k: k, p: p, body) }
+    }
+
+    /// im2col of channels [c0, c0+count) of images [i0, i0+b) of an (N, C, H, W) array into
+    /// one column matrix (count·KH·KW, b·OH·OW), the images side by side.
+    static func unfold(_ x: UnsafePointer<Float>, c: Int, h: Int, w: Int, images i0: Int, _ b: Int, from c0: Int, count: Int,
+                       _ g: Conv2DGeometry, oh: Int, ow: Int, into col: UnsafeMutablePointer<Float>) {
+        for j in 0..<b {
+            Im2Col.im2col(x + ((i0 + j) * c + c0) * h * w, c: count, h: h, w: w, g, oh: oh, ow: ow,
+                          into: col + j * oh * ow, ld: b * oh * ow)
+        }
+    }
+
+    /// The adjoint of `unfold`: col2im of each image's columns, added onto the array.
+    static func fold(_ col: UnsafePointer<Float>, c: Int, h: Int, w: Int, images i0: Int, _ b: Int, from c0: Int, count: Int,
+                     _ g: Conv2DGeometry, oh: Int, ow: Int, into x: UnsafeMutablePointer<Float>) {
+        for j in 0..<b {
+            Im2Col.col2im(col + j * oh * ow, c: count, h: h, w: w, g, oh: oh, ow: ow,
+                          into: x + ((i0 + j) * c + c0) * h * w, ld: b * oh * ow)
+        }
     }
 
     /// Moves channels [c0, c0+count) of images [i0, i0+b) between an (N, C, P) array and a
