@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "CPrefetch"),
         .target(name: "TensorCore", dependencies: ["CPrefetch"], swiftSettings: kernelFlags),
         .target(name: "Autograd", dependencies: ["TensorCore"], swiftSettings: simdFlags),
+        .target(name: "Collective", dependencies: ["TensorCore", "CMPI"], swiftSettings: simdFlags),
+        .target(name: "Optim", dependencies: ["Autograd"], swiftSettings: simdFlags),
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: simdFlags),
         .executableTarget(name: "tandem", dependencies: [
             "NN", "CMPI",
@@ -42,6 +44,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: simdFlags),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "NN"], swiftSettings: simdFlags),
         .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: simdFlags),
+        .testTarget(name: "OptimTests", dependencies: ["Optim"], swiftSettings: simdFlags),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -20,21 +20,43 @@ extension Tensor {
             seed = NDArray(repeating: 1, shape: shape)
         }
         let order = topologicalOrder()
+        // A leaf's gradient is final once every op that read it has run its VJP: count them.
+        var consumers: [ObjectIdentifier: Int] = [:]
+        for t in order {
+            guard let node = t.creator else { continue }
+            for input in node.inputs where input.requiresGrad && input.creator == nil {
+                consumers[ObjectIdentifier(input), default: 0] += 1
+            }
+        }
         var grads: [ObjectIdentifier: NDArray] = [ObjectIdentifier(self): seed]
         for t in order.reversed() {
             guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
-            guard let node = t.creator else { t.accumulate(g); continue }
+            guard let node = t.creator else {
+                // backward() called on a leaf itself.
+                t.accumulate(g)
+                t.onGradientReady?(t)
+                continue
+            }
             if t.retainsGrad { t.accumulate(g) }
             let inputGrads = node.vjp(g)
             precondition(inputGrads.count == node.inputs.count, "op \(node.op) returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
             for (input, ig) in zip(node.inputs, inputGrads) {
-                guard input.requiresGrad, let ig else { continue }
-                precondition(ig.shape.count == input.count,
-                             "op \(node.op) produced a gradient of shape \(ig.shape) for an input of shape \(input.shape)")
+                guard input.requiresGrad else { continue }
+                if let ig {
+                    precondition(ig.shape.count == input.count,
+                                 "op \(node.op) produced a gradient of shape \(ig.shape) for an input of shape \(input.shape)")
+                }
                 let key = ObjectIdentifier(input)
-                // A VJP may return its incoming array (add does), so sums always allocate.
-                if let existing = grads[key] { grads[key] = Binary.forward(.add, existing, ig.reshaped(input.shape)) }
-                else { grads[key] = ig.reshaped(input.shape) }
+                if input.creator == nil {
+                    // Leaves accumulate at once (into the arena for parameters).
+                    if let ig { input.accumulate(ig.reshaped(input.shape)) }
+                    consumers[key]! -= 1
+                    if consumers[key] == 0 { input.onGradientReady?(input) }
+                } else if let ig {
+                    // A VJP may return its incoming array (add does), so sums always allocate.
+                    if let existing = grads[key] { grads[key] = Binary.forward(.add, existing, ig.reshaped(input.shape)) }
+                    else { grads[key] = ig.reshaped(input.shape) }
+                }
             }
             if !retainGraph { t.creator = nil }
         }

@@ -16,6 +16,10 @@ public final class Tensor: CustomStringConvertible {
     public var retainsGrad = false
     /// The op that produced this tensor; nil for leaves and for results computed without grad.
     var creator: Node?
+    /// Called during backward the moment this leaf's gradient is final (its last consumer's
+    /// VJP has run), while backward goes on with the rest of the graph. Data parallelism
+    /// uses it to start a gradient bucket's allreduce early.
+    public var onGradientReady: ((Tensor) -> Void)?
 
     /// A leaf tensor.
     /// - Parameters:

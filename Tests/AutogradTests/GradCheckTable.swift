@@ -222,3 +222,19 @@ func tapeBehaviour() {
     #expect(h.grad != nil)
     h = Tensor([0], shape: [1])
 }
+
+@Test("a leaf's gradient-ready hook fires once, when its gradient is final, last layer first")
+func gradientReadyHooks() {
+    let w1 = Tensor([0.5, -0.3, 0.8, 0.1, 0.2, -0.7], shape: [3, 2], requiresGrad: true)
+    let w2 = Tensor([0.4, -0.6, 0.9], shape: [1, 3], requiresGrad: true)
+    let x = Tensor([1, 2, -1, 0.5], shape: [2, 2])
+    var fired: [String] = []
+    var gradAtHook: [Float] = []
+    w1.onGradientReady = { t in fired.append("w1"); gradAtHook = t.grad!.scalars }
+    w2.onGradientReady = { _ in fired.append("w2") }
+    // w1 is read twice (two branches), so its hook must wait for both VJPs.
+    let h = matmul(x, w1, transB: true).tanh() + matmul(x, w1, transB: true).relu()
+    matmul(h, w2, transB: true).sum().backward()
+    #expect(fired == ["w2", "w1"])
+    #expect(gradAtHook == w1.grad!.scalars)
+}

@@ -1,0 +1,74 @@
+import TensorCore
+
+/// The reduction an allreduce applies.
+public enum ReduceOp: Sendable { case sum, max }
+
+/// The collective operations data parallelism needs, over one group of ranks.
+///
+/// Every collective must be called by every rank in the same order; `abort` ends the whole
+/// job from any one rank, so a failing rank never leaves the others waiting.
+public protocol Communicator: AnyObject {
+    var rank: Int { get }
+    var size: Int { get }
+    /// Rank among the processes on this node, and their count.
+    var localRank: Int { get }
+    var localSize: Int { get }
+
+    /// In-place allreduce of `count` floats.
+    func allreduce(_ buffer: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp)
+    /// In-place allreduce of `count` doubles (metrics, norms: exact enough to agree on decisions).
+    func allreduce(_ buffer: UnsafeMutablePointer<Double>, count: Int, op: ReduceOp)
+    /// In-place sum of `count` 16-bit floats of `dtype`; each pairwise addition is done in
+    /// fp32 and rounded once, so only the transport is 16-bit.
+    func allreduceHalf(_ buffer: UnsafeMutablePointer<UInt16>, count: Int, dtype: DType)
+    /// Copies `bytes` from `root` into every rank's buffer.
+    func broadcast(_ buffer: UnsafeMutableRawPointer, bytes: Int, root: Int)
+    /// Gathers `bytes` from every rank into `output` (size · bytes), in rank order.
+    func allgather(_ input: UnsafeRawPointer, bytes: Int, into output: UnsafeMutableRawPointer)
+    func barrier()
+    /// Ends every rank of the job with `message`, printed by this rank.
+    func abort(_ message: String) -> Never
+}
+
+extension Communicator {
+    public var isRoot: Bool { rank == 0 }
+
+    /// Allreduce of a float32 array in place.
+    public func allreduce(_ array: NDArray, op: ReduceOp = .sum) { allreduce(array.ptr, count: array.count, op: op) }
+
+    /// Allreduce of Double values, returned.
+    public func allreduce(_ values: [Double], op: ReduceOp = .sum) -> [Double] {
+        var v = values
+        v.withUnsafeMutableBufferPointer { allreduce($0.baseAddress!, count: $0.count, op: op) }
+        return v
+    }
+
+    /// Broadcast of an array's bytes from `root`.
+    public func broadcast(_ array: NDArray, root: Int = 0) {
+        broadcast(array.storage.raw, bytes: array.count * array.dtype.byteSize, root: root)
+    }
+
+    /// Every rank's string, in rank order (lengths are gathered first, so they may differ).
+    public func allgather(_ text: String) -> [String] {
+        let bytes = Array(text.utf8)
+        var length = Double(bytes.count)
+        let maxLength = Int(withUnsafeMutablePointer(to: &length) { p -> Double in
+            allreduce(p, count: 1, op: .max); return p.pointee })
+        var padded = bytes + [UInt8](repeating: 0, count: maxLength - bytes.count)
+        var out = [UInt8](repeating: 0, count: maxLength * size)
+        if maxLength > 0 {
+            padded.withUnsafeMutableBytes { src in
+                out.withUnsafeMutableBytes { dst in allgather(src.baseAddress!, bytes: maxLength, into: dst.baseAddress!) }
+            }
+        }
+        return (0..<size).map { r in
+            let chunk = out[(r * maxLength)..<((r + 1) * maxLength)]
+            return String(decoding: chunk.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+
+    /// Runs `body`; an error thrown on this rank aborts the whole job with its message.
+    public func abortOnError<R>(_ body: () throws -> R) -> R {
+        do { return try body() } catch { abort("\(error)") }
+    }
+}

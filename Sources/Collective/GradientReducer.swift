@@ -1,0 +1,188 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import TensorCore
+
+/// Averages gradients across ranks bucket by bucket, overlapping backward.
+///
+/// Buckets are fixed slices of the flat gradient arena, made in reverse registration order
+/// (the order backward finishes gradients), the first one small so communication starts
+/// early. When the last gradient of a bucket is final, backward calls `markReady`; a
+/// persistent communication thread allreduces buckets strictly in index order, so every rank
+/// issues the same collectives in the same sequence whatever order its gradients finish in.
+/// Each bucket is scaled by 1/world after its sum.
+public final class GradientReducer: @unchecked Sendable {
+    /// A parameter's gradient inside the arena, in elements.
+    public struct Slice: Sendable, Equatable {
+        public let offset: Int, count: Int
+        public init(offset: Int, count: Int) { self.offset = offset; self.count = count }
+    }
+
+    /// A contiguous range of the arena reduced by one allreduce.
+    public struct Bucket: Sendable, Equatable {
+        public let range: Range<Int>
+        /// Indices (registration order) of the parameters whose gradients it holds.
+        public let parameters: [Int]
+    }
+
+    /// When the communication of one step happened, in seconds on the monotonic clock.
+    public struct StepTiming: Sendable {
+        public var bucketStarts: [Double] = []
+        public var bucketEnds: [Double] = []
+        /// Time `finish` spent waiting for communication after backward ended.
+        public var exposedSeconds: Double = 0
+    }
+
+    public let communicator: Communicator
+    public let buckets: [Bucket]
+    /// 16-bit formats send half the bytes; sums are still formed in fp32 (see `allreduceHalf`).
+    public let wire: DType
+    /// When false (micro-batches before the last one), `markReady` does nothing and the
+    /// gradients keep accumulating locally, as DDP's `no_sync`.
+    public var synchronize = true
+    public private(set) var lastTiming = StepTiming()
+
+    private let gradients: NDArray
+    private let bucketOf: [Int]
+    private var pending: [Int]
+    private var ready: [Bool]
+    private var next = 0
+    private var timing = StepTiming()
+    private var stopping = false
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var thread = pthread_t()
+    private let wireBuffer: NDArray?
+
+    /// - Parameters:
+    ///   - communicator: the group to average over.
+    ///   - gradients: the flat float32 gradient arena.
+    ///   - parameters: each parameter's slice of it, in registration order.
+    ///   - bucketBytes: target size of a bucket (DDP's 25 MiB).
+    ///   - firstBucketBytes: size of the first bucket, reduced while backward is still young (1 MiB).
+    ///   - wire: float32, or float16/bfloat16 to send half the bytes.
+    public init(communicator: Communicator, gradients: NDArray, parameters: [Slice],
+                bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20, wire: DType = .float32) {
+        precondition(wire != .int32, "gradients travel as float32, float16 or bfloat16, not \(wire)")
+        precondition(bucketBytes > 0 && firstBucketBytes > 0, "bucket sizes must be positive")
+        self.communicator = communicator
+        self.gradients = gradients
+        self.wire = wire
+        var buckets: [Bucket] = [], current: [Int] = [], bytes = 0
+        for index in parameters.indices.reversed() {
+            current.append(index)
+            bytes += parameters[index].count * wire.byteSize
+            if bytes >= (buckets.isEmpty ? firstBucketBytes : bucketBytes) {
+                buckets.append(Self.bucket(current, parameters)); current = []; bytes = 0
+            }
+        }
+        if !current.isEmpty { buckets.append(Self.bucket(current, parameters)) }
+        self.buckets = buckets
+        var owner = [Int](repeating: 0, count: parameters.count)
+        for (b, bucket) in buckets.enumerated() { for p in bucket.parameters { owner[p] = b } }
+        bucketOf = owner
+        pending = buckets.map(\.parameters.count)
+        ready = [Bool](repeating: false, count: buckets.count)
+        wireBuffer = wire == .float32 ? nil
+            : NDArray(shape: [buckets.map(\.range.count).max() ?? 0], dtype: wire)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(cond, nil)
+        let box = Unmanaged.passRetained(self).toOpaque()
+        let rc = pthread_create(&thread, nil, { arg in
+            let reducer = Unmanaged<GradientReducer>.fromOpaque(arg!).takeRetainedValue()
+            reducer.communicationLoop()
+            return nil
+        }, box)
+        precondition(rc == 0, "could not start the communication thread: error \(rc)")
+    }
+
+    private static func bucket(_ members: [Int], _ parameters: [Slice]) -> Bucket {
+        let lo = members.map { parameters[$0].offset }.min()!
+        let hi = members.map { parameters[$0].offset + parameters[$0].count }.max()!
+        return Bucket(range: lo..<hi, parameters: members)
+    }
+
+    /// Stops the communication thread. Call once, after the last step.
+    public func shutdown() {
+        pthread_mutex_lock(mutex)
+        stopping = true
+        pthread_cond_broadcast(cond)
+        pthread_mutex_unlock(mutex)
+        pthread_join(thread, nil)
+    }
+
+    /// Backward finished the gradient of parameter `index` (registration order).
+    public func markReady(_ index: Int) {
+        guard synchronize else { return }
+        pthread_mutex_lock(mutex)
+        let b = bucketOf[index]
+        pending[b] -= 1
+        if pending[b] == 0 {
+            ready[b] = true
+            pthread_cond_broadcast(cond)
+        }
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Waits until every bucket is averaged; buckets whose parameters received no gradient
+    /// this step (unused parameters) are reduced too, so every rank makes the same calls.
+    /// - Returns: the step's communication timing.
+    @discardableResult
+    public func finish() -> StepTiming {
+        let start = Self.now()
+        pthread_mutex_lock(mutex)
+        for b in buckets.indices where !ready[b] { ready[b] = true; pending[b] = 0 }
+        pthread_cond_broadcast(cond)
+        while next < buckets.count { pthread_cond_wait(cond, mutex) }
+        timing.exposedSeconds = Self.now() - start
+        lastTiming = timing
+        timing = StepTiming()
+        next = 0
+        pending = buckets.map(\.parameters.count)
+        ready = [Bool](repeating: false, count: buckets.count)
+        pthread_mutex_unlock(mutex)
+        return lastTiming
+    }
+
+    private func communicationLoop() {
+        pthread_mutex_lock(mutex)
+        while true {
+            while !stopping && !(next < buckets.count && ready[next]) { pthread_cond_wait(cond, mutex) }
+            if stopping { break }
+            let b = next
+            pthread_mutex_unlock(mutex)
+            let started = Self.now()
+            reduce(buckets[b])
+            let ended = Self.now()
+            pthread_mutex_lock(mutex)
+            timing.bucketStarts.append(started)
+            timing.bucketEnds.append(ended)
+            next += 1
+            pthread_cond_broadcast(cond)
+        }
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Sums one bucket over the ranks, then scales it to the mean.
+    private func reduce(_ bucket: Bucket) {
+        let p = gradients.ptr + bucket.range.lowerBound, n = bucket.range.count
+        if let wireBuffer {
+            HalfCast.narrow(p, wireBuffer.halfBits, n, wire)
+            communicator.allreduceHalf(wireBuffer.halfBits, count: n, dtype: wire)
+            HalfCast.widen(wireBuffer.halfBits, p, n, wire)
+        } else {
+            communicator.allreduce(p, count: n, op: .sum)
+        }
+        let scale = 1 / Float(communicator.size)
+        if communicator.size > 1 { for i in 0..<n { p[i] *= scale } }
+    }
+
+    /// Seconds on the monotonic clock.
+    public static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+}

@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CMPI
+import TensorCore
+
+/// The communicator over Open MPI's MPI_COMM_WORLD.
+///
+/// MPI is initialised with MPI_THREAD_MULTIPLE when available (the gradient reducer calls
+/// MPI from its own thread while the main thread runs backward), otherwise SERIALIZED, which
+/// is enough because the main thread makes no MPI call while the reducer is busy.
+public final class MPICommunicator: Communicator {
+    public let rank: Int, size: Int, localRank: Int, localSize: Int
+    /// The thread level MPI granted.
+    public let threadLevel: Int32
+    private let world: MPI_Comm
+
+    /// Initialises MPI (once per process) and describes the world.
+    public init() {
+        var provided: Int32 = 0
+        var initialized: Int32 = 0
+        MPI_Initialized(&initialized)
+        if initialized == 0 {
+            let rc = MPI_Init_thread(nil, nil, tandem_mpi_thread_multiple(), &provided)
+            precondition(rc == tandem_mpi_success(), "MPI_Init_thread failed with code \(rc)")
+        } else {
+            MPI_Query_thread(&provided)
+        }
+        precondition(provided >= tandem_mpi_thread_serialized(),
+                     "the MPI library offers thread level \(provided); Tandem needs MPI_THREAD_SERIALIZED or better")
+        threadLevel = provided
+        world = tandem_mpi_comm_world()
+        var r: Int32 = 0, s: Int32 = 0
+        MPI_Comm_rank(world, &r)
+        MPI_Comm_size(world, &s)
+        rank = Int(r); size = Int(s)
+        var local: MPI_Comm? = nil
+        MPI_Comm_split_type(world, tandem_mpi_comm_type_shared(), r, tandem_mpi_info_null(), &local)
+        var lr: Int32 = 0, ls: Int32 = 0
+        MPI_Comm_rank(local, &lr)
+        MPI_Comm_size(local, &ls)
+        MPI_Comm_free(&local)
+        localRank = Int(lr); localSize = Int(ls)
+    }
+
+    /// True when this process was started by mpirun (or another PMIx launcher).
+    public static var launchedByMPI: Bool {
+        getenv("OMPI_COMM_WORLD_SIZE") != nil || getenv("PMIX_RANK") != nil
+    }
+
+    /// Finalises MPI; call once at the end of a job.
+    public func finalize() { MPI_Finalize() }
+
+    static func mpiOp(_ op: ReduceOp) -> MPI_Op { op == .sum ? tandem_mpi_sum() : tandem_mpi_max() }
+
+    private func check(_ rc: Int32, _ what: String) {
+        if rc != tandem_mpi_success() { abort("\(what) failed with MPI error \(rc)") }
+    }
+
+    public func allreduce(_ buffer: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) {
+        check(MPI_Allreduce(tandem_mpi_in_place(), buffer, Int32(count), tandem_mpi_float(), Self.mpiOp(op), world), "MPI_Allreduce")
+    }
+
+    public func allreduce(_ buffer: UnsafeMutablePointer<Double>, count: Int, op: ReduceOp) {
+        check(MPI_Allreduce(tandem_mpi_in_place(), buffer, Int32(count), tandem_mpi_double(), Self.mpiOp(op), world), "MPI_Allreduce")
+    }
+
+    public func allreduceHalf(_ buffer: UnsafeMutablePointer<UInt16>, count: Int, dtype: DType) {
+        let op = dtype == .float16 ? HalfSumOps.float16 : HalfSumOps.bfloat16
+        check(MPI_Allreduce(tandem_mpi_in_place(), buffer, Int32(count), tandem_mpi_uint16(), op, world), "MPI_Allreduce (16-bit)")
+    }
+
+    public func broadcast(_ buffer: UnsafeMutableRawPointer, bytes: Int, root: Int) {
+        check(MPI_Bcast(buffer, Int32(bytes), tandem_mpi_byte(), Int32(root), world), "MPI_Bcast")
+    }
+
+    public func allgather(_ input: UnsafeRawPointer, bytes: Int, into output: UnsafeMutableRawPointer) {
+        check(MPI_Allgather(input, Int32(bytes), tandem_mpi_byte(), output, Int32(bytes), tandem_mpi_byte(), world), "MPI_Allgather")
+    }
+
+    public func barrier() { check(MPI_Barrier(world), "MPI_Barrier") }
+
+    public func abort(_ message: String) -> Never {
+        fputs("tandem: rank \(rank) of \(size): error: \(message)\n", stderr)
+        fflush(stderr)
+        MPI_Abort(world, 1)
+        exit(1)
+    }
+}
+
+/// User-defined MPI reductions that add 16-bit floats in fp32 and round the sum once.
+///
+/// MPI callbacks are C function pointers and cannot capture context, hence one per format.
+/// Created lazily, so after MPI_Init.
+enum HalfSumOps {
+    static let float16: MPI_Op = make { input, inout_, length, _ in
+        let a = input!.assumingMemoryBound(to: UInt16.self), b = inout_!.assumingMemoryBound(to: UInt16.self)
+        for i in 0..<Int(length!.pointee) {
+            b[i] = HalfCast.float16Bits(HalfCast.float(float16: a[i]) + HalfCast.float(float16: b[i]))
+        }
+    }
+
+    static let bfloat16: MPI_Op = make { input, inout_, length, _ in
+        let a = input!.assumingMemoryBound(to: UInt16.self), b = inout_!.assumingMemoryBound(to: UInt16.self)
+        for i in 0..<Int(length!.pointee) {
+            b[i] = HalfCast.bfloat16Bits(HalfCast.float(bfloat16: a[i]) + HalfCast.float(bfloat16: b[i]))
+        }
+    }
+
+    private static func make(_ kernel: @escaping @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?,
+                                                                  UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<MPI_Datatype?>?) -> Void) -> MPI_Op {
+        var op: MPI_Op? = nil
+        let rc = MPI_Op_create(kernel, 1, &op)
+        precondition(rc == tandem_mpi_success() && op != nil, "MPI_Op_create failed with code \(rc)")
+        return op!
+    }
+}
