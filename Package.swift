@@ -32,6 +32,7 @@ let package = Package(
         .target(name: "Autograd", dependencies: ["TensorCore"], swiftSettings: simdFlags),
         .target(name: "Collective", dependencies: ["TensorCore", "CMPI"], swiftSettings: simdFlags),
         .target(name: "Optim", dependencies: ["Autograd"], swiftSettings: simdFlags),
+        .target(name: "Training", dependencies: ["NN", "Optim", "Collective"], swiftSettings: simdFlags),
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: simdFlags),
         .executableTarget(name: "tandem", dependencies: [
             "NN", "CMPI",
@@ -41,10 +42,16 @@ let package = Package(
             "NN",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: kernelFlags),
+        .executableTarget(name: "tandem-mpi-check", dependencies: [
+            "Training",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Tests/MPIIntegration", swiftSettings: simdFlags),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: simdFlags),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "NN"], swiftSettings: simdFlags),
         .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: simdFlags),
         .testTarget(name: "OptimTests", dependencies: ["Optim"], swiftSettings: simdFlags),
+        // Drives tandem-mpi-check under mpirun; the dependency makes `swift test` build it.
+        .testTarget(name: "CollectiveTests", dependencies: ["tandem-mpi-check"], swiftSettings: simdFlags),
     ],
     swiftLanguageModes: [.v5]
 )

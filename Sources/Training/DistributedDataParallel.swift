@@ -1,0 +1,80 @@
+import Collective
+import NN
+
+/// Data parallelism for one model replica per rank, as PyTorch's DistributedDataParallel.
+///
+/// At start it checks that every rank runs the same configuration, world layout and
+/// parameter layout (aborting with the rank and the difference otherwise), then broadcasts
+/// rank 0's parameters and buffers. During backward each parameter's gradient-ready hook
+/// feeds the `GradientReducer`, whose buckets are averaged on a communication thread while
+/// backward continues; `finishGradients()` waits for the last of them.
+public final class DistributedDataParallel {
+    public let communicator: Communicator
+    public let arena: ParameterArena
+    public let reducer: GradientReducer
+
+    /// - Parameters:
+    ///   - model: the replica; its parameters must already live in `arena`.
+    ///   - arena: `model.flattenParameters()`.
+    ///   - configHash: a digest of the resolved configuration; ranks must agree on it.
+    ///   - bucketBytes, firstBucketBytes, wire: see `GradientReducer`.
+    public init(model: any Module, arena: ParameterArena, communicator: Communicator, configHash: String,
+                bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20, wire: DType = .float32) {
+        self.communicator = communicator
+        self.arena = arena
+        Self.checkConsistency(model: model, arena: arena, communicator: communicator, configHash: configHash)
+        communicator.broadcast(arena.values, root: 0)
+        for (_, buffer) in model.namedBuffers() { communicator.broadcast(buffer.value, root: 0) }
+        reducer = GradientReducer(communicator: communicator, gradients: arena.grads,
+                                  parameters: arena.entries.map { .init(offset: $0.offset, count: $0.count) },
+                                  bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes, wire: wire)
+        for (i, tensor) in arena.tensors.enumerated() {
+            tensor.onGradientReady = { [reducer] _ in reducer.markReady(i) }
+        }
+    }
+
+    /// Whether this backward's gradients are averaged (false for all but the last
+    /// micro-batch of an accumulation, as DDP's `no_sync`).
+    public var synchronize: Bool {
+        get { reducer.synchronize }
+        set { reducer.synchronize = newValue }
+    }
+
+    /// Waits until every gradient is averaged over the ranks; call after backward.
+    @discardableResult
+    public func finishGradients() -> GradientReducer.StepTiming { reducer.finish() }
+
+    /// Stops the communication thread.
+    public func shutdown() {
+        for t in arena.tensors { t.onGradientReady = nil }
+        reducer.shutdown()
+    }
+
+    /// One line per fact the ranks must agree on.
+    static func description(model: any Module, arena: ParameterArena, communicator: Communicator, configHash: String) -> [String] {
+        ["config hash \(configHash)", "world size \(communicator.size)",
+         "buffers \(model.namedBuffers().map { "\($0.0) \($0.1.value.shape)" }.joined(separator: ", "))"]
+            + arena.entries.map { "parameter \($0.name) \($0.shape)" }
+    }
+
+    /// Aborts the job, naming the first difference, unless every rank matches rank 0.
+    static func checkConsistency(model: any Module, arena: ParameterArena, communicator: Communicator, configHash: String) {
+        let mine = description(model: model, arena: arena, communicator: communicator, configHash: configHash)
+        let all = communicator.allgather(mine.joined(separator: "\n"))
+        let reference = all[0].split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for (r, text) in all.enumerated().dropFirst() {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            if lines == reference { continue }
+            let common = min(lines.count, reference.count)
+            let i = (0..<common).first { lines[$0] != reference[$0] } ?? common
+            let theirs = i < lines.count ? lines[i] : "nothing (\(lines.count) entries)"
+            let ours = i < reference.count ? reference[i] : "nothing (\(reference.count) entries)"
+            // Every rank sees the same gathered text, so rank 0 reports and all ranks stop.
+            let message = "rank \(r) does not match rank 0: rank \(r) has \(theirs), rank 0 has \(ours). "
+                + "Start every rank with the same configuration and code."
+            if communicator.rank == 0 { communicator.abort(message) }
+            communicator.barrier()
+            communicator.abort(message)
+        }
+    }
+}

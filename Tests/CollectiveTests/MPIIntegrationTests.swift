@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+
+/// Runs `tandem-mpi-check` under mpirun in real processes; every run is bounded by a timeout,
+/// so a hang fails the test instead of stalling the suite.
+struct MPIRun {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+    let seconds: Double
+
+    /// The harness binary, next to the test bundle in the build folder.
+    static var harness: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("tandem-mpi-check").path
+    }
+
+    static func run(ranks: Int, _ arguments: [String], timeout: Double = 120) throws -> MPIRun {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["mpirun", "--oversubscribe", "-np", "\(ranks)", "--mca", "btl", "self,vader,tcp", harness] + arguments
+        var env = ProcessInfo.processInfo.environment
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        env["TANDEM_NUM_THREADS"] = "1"
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        let start = Date()
+        try process.run()
+        // Drain the pipes while waiting, so a chatty job cannot block on a full pipe.
+        var outData = Data(), errData = Data()
+        let group = DispatchGroup()
+        group.enter(); DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter(); DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        while process.isRunning && Date().timeIntervalSince(start) < timeout { usleep(20_000) }
+        if process.isRunning {
+            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
+            Issue.record("mpirun -np \(ranks) \(arguments) still running after \(timeout) s: a hang")
+        }
+        process.waitUntilExit()
+        group.wait()
+        return MPIRun(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self), seconds: Date().timeIntervalSince(start))
+    }
+
+    /// The values after "PARAMS" printed by rank 0.
+    var parameters: [Double] {
+        guard let line = stdout.split(separator: "\n").first(where: { $0.hasPrefix("PARAMS ") }) else { return [] }
+        return line.dropFirst(7).split(separator: " ").compactMap { Double($0) }
+    }
+}
+
+/// Largest |a - b| / (1e-3 + |b|) over two parameter lists.
+func relativeDifference(_ a: [Double], _ b: [Double]) -> Double {
+    zip(a, b).map { Swift.abs($0 - $1) / (1e-3 + Swift.abs($1)) }.max() ?? .infinity
+}
+
+@Suite("Data parallelism in real MPI processes", .serialized)
+struct MPIIntegrationTests {
+    /// N ranks on shards of each global batch end where one rank on the whole batch ends.
+    /// Tolerance 1e-4 relative (plus 1e-7 absolute via the 1e-3 floor): the ranks sum the
+    /// same per-sample gradients in a different order, so only float rounding may differ.
+    @Test func shardsMatchOneRankOnTheGlobalBatch() throws {
+        let single = try MPIRun.run(ranks: 1, ["equivalence"])
+        #expect(single.status == 0, "\(single.stderr)")
+        let reference = single.parameters
+        #expect(reference.count > 300)
+        for ranks in 2...4 {
+            let run = try MPIRun.run(ranks: ranks, ["equivalence"])
+            #expect(run.status == 0, "\(ranks) ranks: \(run.stderr)")
+            #expect(run.parameters.count == reference.count)
+            let diff = relativeDifference(run.parameters, reference)
+            #expect(diff < 1e-4, "\(ranks) ranks differ from one rank by \(diff)")
+        }
+    }
+
+    @Test func accumulationCommunicatesOnlyOnTheLastMicroBatch() throws {
+        let reference = try MPIRun.run(ranks: 1, ["equivalence"]).parameters
+        let run = try MPIRun.run(ranks: 2, ["equivalence", "--accumulate", "2"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(relativeDifference(run.parameters, reference) < 1e-4)
+    }
+
+    /// 16-bit gradients on the wire: the sums are formed in fp32, so the result stays close.
+    @Test(arguments: ["float16", "bfloat16"])
+    func sixteenBitWire(format: String) throws {
+        let reference = try MPIRun.run(ranks: 1, ["equivalence"]).parameters
+        let run = try MPIRun.run(ranks: 2, ["equivalence", "--wire", format])
+        #expect(run.status == 0, "\(run.stderr)")
+        let diff = relativeDifference(run.parameters, reference)
+        #expect(diff < (format == "float16" ? 2e-3 : 2e-2), "\(format) wire differs by \(diff)")
+        #expect(diff > 0, "a 16-bit wire that changes nothing was not used")
+    }
+
+    /// Overlap, measured: allreduces start while backward is still running.
+    @Test func allreducesStartBeforeBackwardEnds() throws {
+        let run = try MPIRun.run(ranks: 2, ["overlap"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let last = run.stdout.split(separator: "\n").last { $0.hasPrefix("OVERLAP") }.map(String.init) ?? ""
+        let early = last.split(separator: " ").first { $0.hasPrefix("started_before_backward_end=") }
+            .flatMap { Int($0.split(separator: "=")[1]) } ?? 0
+        #expect(early >= 1, "no bucket started before backward ended: \(last)")
+    }
+
+    @Test(arguments: [
+        ("mismatch-shape", 2, "rank 1 has parameter layers.4.weight (17, 64), rank 0 has parameter layers.4.weight (16, 64)"),
+        ("mismatch-config", 3, "rank 2 has config hash b, rank 0 has config hash a"),
+        ("die", 2, "rank 1 of 2: error: rank 1 failed on purpose"),
+    ])
+    func failuresEndTheJobWithAMessage(scenario: String, ranks: Int, message: String) throws {
+        let run = try MPIRun.run(ranks: ranks, [scenario], timeout: 60)
+        #expect(run.status != 0)
+        #expect(run.stderr.contains(message), "\(scenario): \(run.stderr)")
+        #expect(run.seconds < 60)
+    }
+}

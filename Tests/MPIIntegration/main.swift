@@ -1,0 +1,125 @@
+import ArgumentParser
+import Collective
+import Optim
+import NN
+import Training
+
+/// Scenarios run under mpirun by Tests/CollectiveTests: each prints what the test checks.
+struct MPICheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tandem-mpi-check",
+        abstract: "Data-parallel scenarios for the MPI integration tests (run under mpirun).")
+
+    @Argument(help: "equivalence | overlap | mismatch-shape | mismatch-config | die") var scenario: String
+    @Option(help: "Training steps.") var steps = 3
+    @Option(help: "Samples per step over all ranks.") var globalBatch = 24
+    @Option(help: "Micro-batches per step (gradients synchronised on the last only).") var accumulate = 1
+    @Option(help: "Gradient wire format: float32, float16 or bfloat16.") var wire = "float32"
+
+    func run() throws {
+        let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
+        comm.abortOnError {
+            switch scenario {
+            case "equivalence": try equivalence(comm)
+            case "overlap": overlap(comm)
+            case "mismatch-shape": _ = makeDDP(comm, hidden: comm.rank == 1 ? 17 : 16, configHash: "a")
+            case "mismatch-config": _ = makeDDP(comm, hidden: 16, configHash: comm.rank == comm.size - 1 ? "b" : "a")
+            case "die":
+                if comm.rank == 1 { throw CheckError.deliberate }
+                comm.barrier()  // the other ranks wait here until rank 1's abort ends the job
+            default: throw ValidationError("unknown scenario \(scenario)")
+            }
+        }
+        comm.barrier()
+        (comm as? MPICommunicator)?.finalize()
+    }
+
+    enum CheckError: Error, CustomStringConvertible {
+        case deliberate
+        var description: String { "rank 1 failed on purpose (die scenario)" }
+    }
+
+    /// A small CNN, identical on every rank before the broadcast.
+    func makeModel(hidden: Int) -> (Sequential, ParameterArena) {
+        Init.seed(7)
+        let model = Sequential(Conv2d(1, 4, kernel: 3, padding: 1), ActivationLayer(.relu), MaxPool2d(kernel: 2),
+                               Flatten(), Linear(64, hidden), ActivationLayer(.tanh), Linear(hidden, 3))
+        return (model, model.flattenParameters())
+    }
+
+    func makeDDP(_ comm: Communicator, hidden: Int, configHash: String, bucketBytes: Int = 1024,
+                 firstBucketBytes: Int = 256) -> (Sequential, DistributedDataParallel) {
+        let (model, arena) = makeModel(hidden: hidden)
+        // Scramble non-root replicas: the broadcast must make them equal again.
+        if comm.rank != 0 { for i in 0..<arena.capacity { arena.values.ptr[i] += Float(comm.rank) } }
+        let wireType = DType(rawValue: wire) ?? .float32
+        return (model, DistributedDataParallel(model: model, arena: arena, communicator: comm, configHash: configHash,
+                                               bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes, wire: wireType))
+    }
+
+    /// The global batch of step `s`: 8x8 images and labels, the same on every rank.
+    func batch(step s: Int) -> (NDArray, [Int32]) {
+        var rng = PhiloxRNG(seed: 100 + UInt64(s))
+        let x = NDArray(shape: [globalBatch, 1, 8, 8], zeroed: false)
+        rng.fillNormal(x.ptr, x.count)
+        return (x, (0..<globalBatch).map { Int32($0 % 3) })
+    }
+
+    /// Trains on this rank's contiguous shard of each global batch and prints the final parameters.
+    func equivalence(_ comm: Communicator) throws {
+        guard globalBatch % (comm.size * accumulate) == 0 else {
+            throw ValidationError("global batch \(globalBatch) must divide into \(comm.size) ranks x \(accumulate) micro-batches")
+        }
+        let (model, ddp) = makeDDP(comm, hidden: 16, configHash: "a")
+        let sgd = SGD(ddp.arena, learningRate: 0.1, momentum: 0.9)
+        let local = globalBatch / comm.size, micro = local / accumulate
+        for s in 0..<steps {
+            let (x, labels) = batch(step: s)
+            for m in 0..<accumulate {
+                ddp.synchronize = m == accumulate - 1
+                let start = comm.rank * local + m * micro
+                let xs = Tensor(Layout.slice(x, axis: 0, start: start, end: start + micro))
+                let ys = NDArray(indices: Array(labels[start..<(start + micro)]), shape: [micro])
+                // Each micro-batch's mean loss, weighted so the sum is the shard's mean.
+                (Loss.crossEntropy(model(xs), ys) * (1 / Float(accumulate))).backward()
+            }
+            ddp.finishGradients()
+            GradientClipping.clipNorm(ddp.arena, maxNorm: 1)
+            sgd.step()
+            ddp.arena.zeroGrad()
+        }
+        if comm.rank == 0 {
+            print("PARAMS " + ddp.arena.tensors.flatMap(\.data.scalars).map { "\($0)" }.joined(separator: " "))
+        }
+        ddp.shutdown()
+    }
+
+    /// One backward over a model with many buckets: when did each allreduce start?
+    func overlap(_ comm: Communicator) {
+        Init.seed(3)
+        let model = Sequential((0..<6).flatMap { _ in [Linear(256, 256), ActivationLayer(.tanh)] as [any Layer] })
+        let arena = model.flattenParameters()
+        let ddp = DistributedDataParallel(model: model, arena: arena, communicator: comm, configHash: "overlap",
+                                          bucketBytes: 256 << 10, firstBucketBytes: 64 << 10)
+        var rng = PhiloxRNG(seed: 1)
+        let x = NDArray(shape: [64, 256], zeroed: false)
+        rng.fillNormal(x.ptr, x.count)
+        for _ in 0..<3 {  // the last step is measured
+            let loss = model(Tensor(x)).pow(2).mean()
+            let backwardStart = GradientReducer.now()
+            loss.backward()
+            let backwardEnd = GradientReducer.now()
+            let t = ddp.finishGradients()
+            let early = t.bucketStarts.filter { $0 < backwardEnd }.count
+            if comm.rank == 0 {
+                print("OVERLAP buckets=\(ddp.reducer.buckets.count) started_before_backward_end=\(early) "
+                      + "first_start_ms=\((t.bucketStarts.first! - backwardStart) * 1e3) "
+                      + "backward_ms=\((backwardEnd - backwardStart) * 1e3) exposed_ms=\(t.exposedSeconds * 1e3)")
+            }
+            arena.zeroGrad()
+        }
+        ddp.shutdown()
+    }
+}
+
+MPICheck.main()
