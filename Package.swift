@@ -32,7 +32,8 @@ let package = Package(
         .target(name: "Autograd", dependencies: ["TensorCore"], swiftSettings: simdFlags),
         .target(name: "Collective", dependencies: ["TensorCore", "CMPI"], swiftSettings: simdFlags),
         .target(name: "Optim", dependencies: ["Autograd"], swiftSettings: simdFlags),
-        .target(name: "Training", dependencies: ["NN", "Optim", "Collective"], swiftSettings: simdFlags),
+        .target(name: "Datasets", dependencies: ["TensorCore"], swiftSettings: simdFlags),
+        .target(name: "Training", dependencies: ["NN", "Optim", "Collective", "Datasets"], swiftSettings: simdFlags),
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: simdFlags),
         .executableTarget(name: "tandem", dependencies: [
             "NN", "CMPI",
@@ -50,6 +51,7 @@ let package = Package(
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "NN"], swiftSettings: simdFlags),
         .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: simdFlags),
         .testTarget(name: "OptimTests", dependencies: ["Optim"], swiftSettings: simdFlags),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], swiftSettings: simdFlags),
         // Drives tandem-mpi-check under mpirun; the dependency makes `swift test` build it.
         .testTarget(name: "CollectiveTests", dependencies: ["tandem-mpi-check"], swiftSettings: simdFlags),
     ],

@@ -46,6 +46,11 @@ struct MPIRun {
                       stderr: String(decoding: errData, as: UTF8.self), seconds: Date().timeIntervalSince(start))
     }
 
+    /// The global mean loss of the last step printed by rank 0.
+    var loss: Double? {
+        stdout.split(separator: "\n").first { $0.hasPrefix("LOSS ") }.flatMap { Double($0.dropFirst(5)) }
+    }
+
     /// The values after "PARAMS" printed by rank 0.
     var parameters: [Double] {
         guard let line = stdout.split(separator: "\n").first(where: { $0.hasPrefix("PARAMS ") }) else { return [] }
@@ -74,6 +79,8 @@ struct MPIIntegrationTests {
             #expect(run.parameters.count == reference.count)
             let diff = relativeDifference(run.parameters, reference)
             #expect(diff < 1e-4, "\(ranks) ranks differ from one rank by \(diff)")
+            // The loss rank 0 reports is the mean over every rank's samples.
+            #expect(Swift.abs((run.loss ?? .nan) - (single.loss ?? 0)) < 1e-5, "global loss \(String(describing: run.loss))")
         }
     }
 

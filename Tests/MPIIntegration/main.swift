@@ -73,22 +73,28 @@ struct MPICheck: ParsableCommand {
         let (model, ddp) = makeDDP(comm, hidden: 16, configHash: "a")
         let sgd = SGD(ddp.arena, learningRate: 0.1, momentum: 0.9)
         let local = globalBatch / comm.size, micro = local / accumulate
+        var lastLoss = GlobalAverage()
         for s in 0..<steps {
             let (x, labels) = batch(step: s)
+            lastLoss = GlobalAverage()
             for m in 0..<accumulate {
                 ddp.synchronize = m == accumulate - 1
                 let start = comm.rank * local + m * micro
                 let xs = Tensor(Layout.slice(x, axis: 0, start: start, end: start + micro))
                 let ys = NDArray(indices: Array(labels[start..<(start + micro)]), shape: [micro])
                 // Each micro-batch's mean loss, weighted so the sum is the shard's mean.
-                (Loss.crossEntropy(model(xs), ys) * (1 / Float(accumulate))).backward()
+                let loss = Loss.crossEntropy(model(xs), ys)
+                lastLoss.add(Double(loss.item), weight: Double(micro))
+                (loss * (1 / Float(accumulate))).backward()
             }
             ddp.finishGradients()
             GradientClipping.clipNorm(ddp.arena, maxNorm: 1)
             sgd.step()
             ddp.arena.zeroGrad()
         }
+        let globalLoss = lastLoss.value(over: comm)
         if comm.rank == 0 {
+            print("LOSS \(globalLoss)")
             print("PARAMS " + ddp.arena.tensors.flatMap(\.data.scalars).map { "\($0)" }.joined(separator: " "))
         }
         ddp.shutdown()

@@ -1,0 +1,56 @@
+import TensorCore
+
+/// Which samples each rank reads in an epoch, as torch.utils.data.DistributedSampler.
+///
+/// Every rank shuffles the same index list with seed + epoch (so the order changes every
+/// epoch and agrees across ranks), pads it by repeating indices from the front until it
+/// divides by the world size (or drops the tail with `dropLast`), and takes every
+/// world-th index starting at its rank.
+public struct DistributedSampler: Sendable, Equatable {
+    public let count: Int
+    public let rank: Int
+    public let worldSize: Int
+    public let shuffle: Bool
+    public let seed: UInt64
+    public let dropLast: Bool
+
+    /// - Parameters:
+    ///   - count: samples in the dataset.
+    ///   - rank, worldSize: this process and the number of processes.
+    public init(count: Int, rank: Int, worldSize: Int, shuffle: Bool = true, seed: UInt64 = 0, dropLast: Bool = false) {
+        precondition(count > 0, "the dataset is empty")
+        precondition(worldSize >= 1 && rank >= 0 && rank < worldSize, "rank \(rank) is outside a world of \(worldSize)")
+        precondition(!dropLast || count >= worldSize, "drop_last with \(count) samples leaves nothing for \(worldSize) ranks")
+        (self.count, self.rank, self.worldSize, self.shuffle, self.seed, self.dropLast) = (count, rank, worldSize, shuffle, seed, dropLast)
+    }
+
+    /// Samples per rank per epoch: ceil(count / world), or floor with drop_last.
+    public var samplesPerRank: Int { dropLast ? count / worldSize : (count + worldSize - 1) / worldSize }
+
+    /// The whole epoch's order before it is split across ranks (a Fisher-Yates shuffle driven
+    /// by Philox with key seed + epoch, so every rank computes the same permutation).
+    public func globalOrder(epoch: Int) -> [Int] {
+        var order = Array(0..<count)
+        if shuffle {
+            let key = seed &+ UInt64(epoch)
+            for i in stride(from: count - 1, to: 0, by: -1) {
+                let bits = PhiloxRNG.block(seed: key, counter: UInt64(i))
+                let r = (UInt64(bits[0]) << 32 | UInt64(bits[1])) % UInt64(i + 1)
+                order.swapAt(i, Int(r))
+            }
+        }
+        let total = samplesPerRank * worldSize
+        if total > count {
+            var k = 0
+            while order.count < total { order.append(order[k % count]); k += 1 }
+        } else {
+            order.removeLast(count - total)
+        }
+        return order
+    }
+
+    /// This rank's indices for `epoch`.
+    public func indices(epoch: Int) -> [Int] {
+        Array(globalOrder(epoch: epoch).enumerated().filter { $0.offset % worldSize == rank }.map(\.element))
+    }
+}
