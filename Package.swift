@@ -40,7 +40,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: simdFlags),
         .executableTarget(name: "tandem-bench", dependencies: [
-            "NN",
+            "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: kernelFlags),
         .executableTarget(name: "tandem-mpi-check", dependencies: [

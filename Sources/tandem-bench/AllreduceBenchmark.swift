@@ -1,0 +1,55 @@
+import ArgumentParser
+import Collective
+import TensorCore
+
+/// `tandem-bench allreduce`: the gradient path's allreduce against one raw MPI_Allreduce.
+struct AllreduceBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "allreduce",
+        abstract: "Time averaging --bytes of gradients through GradientReducer and through one raw MPI_Allreduce.")
+
+    @Option(help: "Gradient bytes (float32).") var bytes = 16 << 20
+    @Option(help: "Bucket size of the gradient path, in bytes (DDP's default 25 MiB).") var bucketBytes = 25 << 20
+    @Option(help: "Timed repetitions.") var runs = 20
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        guard bytes >= 4, runs >= 1 else { throw ValidationError("--bytes must be at least 4 and --runs at least 1") }
+        let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
+        let n = bytes / 4
+        let grads = NDArray(shape: [n])
+        // 64 parameters of equal size, like a model's gradient arena.
+        let per = max(1, n / 64)
+        let slices = stride(from: 0, to: n, by: per).map { GradientReducer.Slice(offset: $0, count: min(per, n - $0)) }
+        let reducer = GradientReducer(communicator: comm, gradients: grads, parameters: slices,
+                                      bucketBytes: bucketBytes, firstBucketBytes: min(bucketBytes, 1 << 20))
+        // Check first: rank r contributes r + 1 everywhere, so the mean is (size + 1) / 2.
+        grads.ptr.update(repeating: Float(comm.rank + 1), count: n)
+        for i in slices.indices.reversed() { reducer.markReady(i) }
+        reducer.finish()
+        let expected = Float(comm.size + 1) / 2
+        if (0..<n).contains(where: { grads.ptr[$0] != expected }) {
+            comm.abort("allreduce check failed: expected every element to be \(expected)")
+        }
+        let path = Stopwatch.medianMs(warmup: 3, runs: runs) {
+            comm.barrier()
+            for i in slices.indices.reversed() { reducer.markReady(i) }
+            reducer.finish()
+        }
+        let raw = Stopwatch.medianMs(warmup: 3, runs: runs) {
+            comm.barrier()
+            comm.allreduce(grads.ptr, count: n, op: .sum)
+        }
+        reducer.shutdown()
+        let w = Double(comm.size)
+        let busbw = w > 1 ? 2 * (w - 1) / w * Double(bytes) / (path * 1e-3) / 1e9 : 0
+        if comm.rank == 0 {
+            if json {
+                print(#"{"bench":"allreduce","bytes":\#(bytes),"world":\#(comm.size),"buckets":\#(reducer.buckets.count),"ms":\#(path),"raw_ms":\#(raw),"busbw_gbs":\#(busbw)}"#)
+            } else {
+                print("allreduce \(bytes) bytes over \(comm.size) ranks: gradient path \(path) ms (\(reducer.buckets.count) buckets), raw MPI_Allreduce \(raw) ms, bus bandwidth \(busbw) GB/s")
+            }
+        }
+        (comm as? MPICommunicator)?.finalize()
+    }
+}
