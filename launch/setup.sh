@@ -18,6 +18,7 @@ tandem_missing=()
 command -v pkg-config >/dev/null || tandem_missing+=(pkg-config)
 command -v mpirun >/dev/null || tandem_missing+=(openmpi-bin)
 command -v objdump >/dev/null || tandem_missing+=(binutils)
+command -v ip >/dev/null || tandem_missing+=(iproute2)
 if ! pkg-config --exists ompi-c 2>/dev/null; then tandem_missing+=(libopenmpi-dev); fi
 if ((${#tandem_missing[@]})); then tandem_apt_install "${tandem_missing[@]}"; fi
 

@@ -15,10 +15,11 @@ struct MPIRun {
             .appendingPathComponent("tandem-mpi-check").path
     }
 
-    static func run(ranks: Int, _ arguments: [String], timeout: Double = 120) throws -> MPIRun {
+    static func run(ranks: Int, _ arguments: [String], mpirunOptions: [String] = ["--oversubscribe", "--mca", "btl", "self,vader,tcp"],
+                    timeout: Double = 120) throws -> MPIRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["mpirun", "--oversubscribe", "-np", "\(ranks)", "--mca", "btl", "self,vader,tcp", harness] + arguments
+        process.arguments = ["mpirun", "-np", "\(ranks)"] + mpirunOptions + [harness] + arguments
         var env = ProcessInfo.processInfo.environment
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
@@ -57,6 +58,28 @@ struct MPIRun {
         return line.dropFirst(7).split(separator: " ").compactMap { Double($0) }
     }
 }
+
+extension MPIRun {
+    /// Network namespace of each rank, from the NETNS lines.
+    var namespaces: Set<String> {
+        Set(stdout.split(separator: "\n").filter { $0.hasPrefix("NETNS ") }.map { String($0.split(separator: " ")[2]) })
+    }
+}
+
+/// Runs a launch script of the project and returns its exit status.
+@discardableResult
+func runScript(_ path: String, _ arguments: [String]) throws -> Int32 {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/bash")
+    p.arguments = [path] + arguments
+    try p.run()
+    p.waitUntilExit()
+    return p.terminationStatus
+}
+
+/// The package root, from this file's location (Tests/CollectiveTests/...).
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
 
 /// Largest |a - b| / (1e-3 + |b|) over two parameter lists.
 func relativeDifference(_ a: [Double], _ b: [Double]) -> Double {
@@ -122,5 +145,28 @@ struct MPIIntegrationTests {
         #expect(run.status != 0)
         #expect(run.stderr.contains(message), "\(scenario): \(run.stderr)")
         #expect(run.seconds < 60)
+    }
+
+    /// Two simulated hosts (network namespaces with their own addresses on a bridge) run one
+    /// job with MPI traffic over TCP between them, and match the single-node result. Needs
+    /// root for `ip netns`; launch/netns-hosts.sh builds and removes the hosts.
+    @Test(.enabled(if: getuid() == 0, "needs root to create network namespaces"))
+    func multiNodeOverTCPBetweenNamespaces() throws {
+        let script = packageRoot + "/launch/netns-hosts.sh"
+        try runScript(script, ["down", "2"])
+        #expect(try runScript(script, ["up", "2"]) == 0, "could not create the simulated hosts")
+        defer { _ = try? runScript(script, ["down", "2"]) }
+        let hostfile = NSTemporaryDirectory() + "tandem-netns-hostfile"
+        try "10.77.0.11 slots=1\n10.77.0.12 slots=1\n".write(toFile: hostfile, atomically: true, encoding: .utf8)
+        let run = try MPIRun.run(ranks: 2, ["equivalence"], mpirunOptions: [
+            "--hostfile", hostfile, "--mca", "plm_rsh_agent", script + " agent",
+            "--mca", "btl", "tcp,self", "--mca", "btl_tcp_if_include", "10.77.0.0/24",
+            "--mca", "oob_tcp_if_include", "10.77.0.0/24", "-x", "TANDEM_NUM_THREADS=1",
+        ], timeout: 120)
+        #expect(run.status == 0, "\(run.stderr)")
+        let here = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")
+        #expect(run.namespaces.count == 2 && !run.namespaces.contains(here), "ranks ran in \(run.namespaces)")
+        let reference = try MPIRun.run(ranks: 1, ["equivalence"]).parameters
+        #expect(relativeDifference(run.parameters, reference) < 1e-4)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Collective
 import Optim
 import NN
@@ -18,6 +19,10 @@ struct MPICheck: ParsableCommand {
 
     func run() throws {
         let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
+        // Which network namespace this rank runs in (the multi-node test checks they differ).
+        if let ns = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net") {
+            print("NETNS \(comm.rank) \(ns)")
+        }
         comm.abortOnError {
             switch scenario {
             case "equivalence": try equivalence(comm)

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# N processes on this node.
+#
+# usage: launch/local.sh NPROCS PROGRAM [ARGS...]
+#   e.g. launch/local.sh 2 .build/release/tandem-bench step --workload lenet5_fmnist_b64 --json
+#
+# Threads per rank default to the cores on the node divided by NPROCS (Tandem reads Open MPI's
+# OMPI_COMM_WORLD_LOCAL_SIZE); set TANDEM_NUM_THREADS to override. More ranks than cores are
+# allowed (--oversubscribe), which is how the tests run 3 and 4 ranks on 2 cores.
+set -euo pipefail
+if [[ $# -lt 2 ]]; then sed -n '2,9p' "$0" >&2; exit 2; fi
+cd "$(dirname "$0")/.."
+source launch/setup.sh
+nprocs=$1; shift
+exec mpirun -np "$nprocs" --oversubscribe --bind-to none --map-by slot "$@"
