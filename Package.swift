@@ -27,8 +27,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
-        .target(name: "CPrefetch"),
-        .target(name: "TensorCore", dependencies: ["CPrefetch"], swiftSettings: kernelFlags),
+        .target(name: "CSupport"),
+        .target(name: "TensorCore", dependencies: ["CSupport"], swiftSettings: kernelFlags),
         .target(name: "Autograd", dependencies: ["TensorCore"], swiftSettings: simdFlags),
         .target(name: "Collective", dependencies: ["TensorCore", "CMPI"], swiftSettings: simdFlags),
         .target(name: "Optim", dependencies: ["Autograd"], swiftSettings: simdFlags),

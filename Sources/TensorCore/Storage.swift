@@ -1,3 +1,4 @@
+import CSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -20,6 +21,7 @@ public final class Storage: @unchecked Sendable {
     ///   - byteCount: size in bytes.
     ///   - zeroed: fill with zeros (skip when every byte is about to be written).
     public init(byteCount: Int, zeroed: Bool = true) {
+        _ = Storage.keepBlocksInHeap
         var p: UnsafeMutableRawPointer?
         let size = max(byteCount, Storage.alignment)
         let rc = posix_memalign(&p, Storage.alignment, size)
@@ -40,4 +42,13 @@ public final class Storage: @unchecked Sendable {
     }
 
     deinit { if parent == nil { free(raw) } }
+
+    /// Training frees and reallocates the same activation sizes every step. By default glibc
+    /// maps blocks above about 128 KiB straight from the OS and unmaps them on free, so every
+    /// step page-faults its activations in again (measured: LeNet-5's step 12.4 -> 10.6 ms,
+    /// and more with several processes per node). Raising the mmap threshold to glibc's
+    /// maximum (32 MiB) and the trim threshold keeps freed blocks in the heap for reuse;
+    /// peak memory is unchanged.
+    /// True when the allocator accepted the settings (glibc); `tandem info` reports it.
+    public static let keepBlocksInHeap: Bool = tandem_keep_blocks_in_heap(32 << 20, 1 << 30) == 1
 }

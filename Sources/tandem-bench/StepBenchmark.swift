@@ -75,7 +75,7 @@ struct StepBenchmark: ParsableCommand {
             comm.abort("step check failed: loss \(loss), parameters differ across ranks (\(spread[0]) vs \(-spread[1]))")
         }
         exposed.removeAll()
-        let ms = Stopwatch.medianMs(warmup: 5, runs: steps) { comm.barrier(); _ = step() }
+        let ms = Stopwatch.medianMs(warmup: 5, runs: steps) { _ = step() }
         let exposedMs = exposed.dropFirst(5).sorted()[max(0, (exposed.count - 5) / 2)]
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)

@@ -25,6 +25,7 @@ struct InfoCommand: ParsableCommand {
             "simd_build": required.isEmpty ? "portable" : required.joined(separator: ","),
             "cpu_missing": missing.joined(separator: ","),
             "threads_per_rank": String(ThreadPool.shared.threadCount),
+            "allocator_keeps_blocks": String(Storage.keepBlocksInHeap),
             "mpi_library": mpi,
         ]
         if json {
@@ -37,6 +38,7 @@ struct InfoCommand: ParsableCommand {
         print("CPU support:       \(missing.isEmpty ? "ok" : "MISSING \(missing.joined(separator: ", ")): rebuild on this machine or use an x86-64 CPU with AVX2/FMA/F16C")")
         print("threads per rank:  \(ThreadPool.shared.threadCount) (set TANDEM_NUM_THREADS to change)")
         print("MPI library:       \(mpi)")
+        print("allocator:         \(Storage.keepBlocksInHeap ? "keeps freed activation buffers (glibc mallopt)" : "system default")")
         if !missing.isEmpty { throw ExitCode(1) }
     }
 

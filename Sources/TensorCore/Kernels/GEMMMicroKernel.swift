@@ -1,4 +1,4 @@
-import CPrefetch
+import CSupport
 
 /// The register-blocked GEMM micro-kernel: a 6x16 tile of C in twelve 8-wide accumulators.
 ///

@@ -1,0 +1,16 @@
+#ifndef TANDEM_SUPPORT_H
+#define TANDEM_SUPPORT_H
+// The few C facilities the tensor core needs that Swift cannot reach: cache prefetch hints
+// (no Swift intrinsic) and glibc's allocator settings (malloc.h is not in Swift's Glibc module).
+
+/// Prefetch a line that will be read soon into all cache levels.
+static inline void tandem_prefetch_read(const void *p) { __builtin_prefetch(p, 0, 3); }
+/// Prefetch a line that will be written soon.
+static inline void tandem_prefetch_write(const void *p) { __builtin_prefetch(p, 1, 3); }
+
+/// Keep freed blocks up to `mmap_threshold` bytes (glibc allows at most 32 MiB) in the heap
+/// instead of unmapping them, and never trim the heap below `trim_threshold`.
+/// Returns 1 when glibc accepted both settings, 0 otherwise (and outside glibc).
+int tandem_keep_blocks_in_heap(int mmap_threshold, int trim_threshold);
+
+#endif
