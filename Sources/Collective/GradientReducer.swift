@@ -29,6 +29,10 @@ public final class GradientReducer: @unchecked Sendable {
 
     /// When the communication of one step happened, in seconds on the monotonic clock.
     public struct StepTiming: Sendable {
+        /// When each bucket's last gradient became final (backward's side of the overlap).
+        public var bucketReady: [Double] = []
+        /// When each bucket's allreduce began on the communication thread (the OS's side:
+        /// on busy cores the thread may wait for one).
         public var bucketStarts: [Double] = []
         public var bucketEnds: [Double] = []
         /// Time `finish` spent waiting for communication after backward ended.
@@ -121,6 +125,7 @@ public final class GradientReducer: @unchecked Sendable {
         pending[b] -= 1
         if pending[b] == 0 {
             ready[b] = true
+            timing.bucketReady.append(Self.now())
             pthread_cond_broadcast(cond)
         }
         pthread_mutex_unlock(mutex)

@@ -122,8 +122,10 @@ struct MPICheck: ParsableCommand {
             let backwardEnd = GradientReducer.now()
             let t = ddp.finishGradients()
             let early = t.bucketStarts.filter { $0 < backwardEnd }.count
+            let readyEarly = t.bucketReady.filter { $0 < backwardEnd }.count
             if comm.rank == 0 {
-                print("OVERLAP buckets=\(ddp.reducer.buckets.count) started_before_backward_end=\(early) "
+                print("OVERLAP buckets=\(ddp.reducer.buckets.count) ready_before_backward_end=\(readyEarly) "
+                      + "started_before_backward_end=\(early) "
                       + "first_start_ms=\((t.bucketStarts.first! - backwardStart) * 1e3) "
                       + "backward_ms=\((backwardEnd - backwardStart) * 1e3) exposed_ms=\(t.exposedSeconds * 1e3)")
             }
