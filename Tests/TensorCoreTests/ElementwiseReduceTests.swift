@@ -4,14 +4,11 @@ import Testing
 
 @Suite("Elementwise, broadcasting and reductions against naive references")
 struct ElementwiseReduceTests {
-    /// Random shape of the given rank with odd extents.
-    static func shape(_ r: inout Rand, rank: Int) -> [Int] { (0..<rank).map { _ in r.int(1...7) } }
-
     @Test func broadcastingBinaryOps() {
         var r = Rand(31)
         for trial in 0..<60 {
             let rank = r.int(1...4)
-            let out = Self.shape(&r, rank: rank)
+            let out = r.dims(rank: rank, extent: 1...7)
             // Each input drops leading axes and sets some axes to 1.
             func operand(_ r: inout Rand) -> [Int] {
                 Array(out.dropFirst(r.int(0...(rank - 1)))).map { r.int(0...2) == 0 ? 1 : $0 }
@@ -47,7 +44,7 @@ struct ElementwiseReduceTests {
     @Test func reductionsOverAnyAxes() {
         var r = Rand(32)
         for trial in 0..<50 {
-            let dims = Self.shape(&r, rank: r.int(1...4))
+            let dims = r.dims(rank: r.int(1...4), extent: 1...7)
             let x = r.array(Shape(dims))
             let axes = (0..<dims.count).filter { _ in r.int(0...1) == 1 }
             let ax = axes.isEmpty ? [0] : axes

@@ -12,6 +12,9 @@ struct Rand {
         return a
     }
 
+    /// Random dimensions for a shape of `rank`, each in `extent` (odd sizes included).
+    mutating func dims(rank: Int, extent: ClosedRange<Int> = 1...6) -> [Int] { (0..<rank).map { _ in int(extent) } }
+
     /// A uniform integer in range.
     mutating func int(_ r: ClosedRange<Int>) -> Int {
         let w = PhiloxRNG.block(seed: rng.seed, counter: rng.advance(4))[0]

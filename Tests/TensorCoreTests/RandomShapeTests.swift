@@ -6,12 +6,10 @@ import Testing
 /// random shapes (odd extents, ranks 1-4).
 @Suite("Layout, unary and gather kernels on random shapes")
 struct RandomShapeTests {
-    static func dims(_ r: inout Rand, rank: Int) -> [Int] { (0..<rank).map { _ in r.int(1...6) } }
-
     @Test func permuteMatchesIndexMapping() {
         var r = Rand(51)
         for _ in 0..<40 {
-            let rank = r.int(1...4), d = Self.dims(&r, rank: rank)
+            let rank = r.int(1...4), d = r.dims(rank: rank)
             var perm = Array(0..<rank)
             for i in stride(from: rank - 1, to: 0, by: -1) { perm.swapAt(i, r.int(0...i)) }
             let x = r.array(Shape(d)), y = Layout.permute(x, perm)
@@ -30,7 +28,7 @@ struct RandomShapeTests {
     @Test func sliceAndItsBackward() {
         var r = Rand(52)
         for _ in 0..<40 {
-            let rank = r.int(1...4), d = Self.dims(&r, rank: rank)
+            let rank = r.int(1...4), d = r.dims(rank: rank)
             let axis = r.int(0...(rank - 1)), start = r.int(0...(d[axis] - 1))
             let end = r.int(start...d[axis]), step = r.int(1...3)
             let x = r.array(Shape(d)), y = Layout.slice(x, axis: axis, start: start, end: end, step: step)
@@ -52,7 +50,7 @@ struct RandomShapeTests {
     @Test func padAndConcatMatchIndexMapping() {
         var r = Rand(53)
         for _ in 0..<30 {
-            let rank = r.int(1...4), d = Self.dims(&r, rank: rank)
+            let rank = r.int(1...4), d = r.dims(rank: rank)
             let padding = (0..<rank).map { _ in (r.int(0...2), r.int(0...2)) }
             let x = r.array(Shape(d)), y = Layout.pad(x, padding, value: -3)
             let outDims = zip(d, padding).map { $0 + $1.0 + $1.1 }
@@ -77,7 +75,7 @@ struct RandomShapeTests {
     @Test func unaryMathMatchesFoundation() {
         var r = Rand(54)
         for _ in 0..<10 {
-            let d = Self.dims(&r, rank: r.int(1...4))
+            let d = r.dims(rank: r.int(1...4))
             let x = r.array(Shape(d), low: 0.1, high: 3), v = x.scalars.map(Double.init)
             expectClose(Unary.exp_forward(x), v.map { exp($0) }, tol: 1e-6, "exp")
             expectClose(Unary.log_forward(x), v.map { log($0) }, tol: 1e-6, "log")
