@@ -25,16 +25,17 @@ struct MPIRun {
         env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         env["TANDEM_NUM_THREADS"] = "1"
         process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+        // Output goes to files, which never block the job the way a full pipe would.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-mpirun-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outURL = dir.appendingPathComponent("stdout"), errURL = dir.appendingPathComponent("stderr")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardError = try FileHandle(forWritingTo: errURL)
         let start = Date()
         try process.run()
-        // Drain the pipes while waiting, so a chatty job cannot block on a full pipe.
-        var outData = Data(), errData = Data()
-        let group = DispatchGroup()
-        group.enter(); DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter(); DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         while process.isRunning && Date().timeIntervalSince(start) < timeout { usleep(20_000) }
         if process.isRunning {
             process.terminate()
@@ -42,7 +43,7 @@ struct MPIRun {
             Issue.record("mpirun -np \(ranks) \(arguments) still running after \(timeout) s: a hang")
         }
         process.waitUntilExit()
-        group.wait()
+        let outData = (try? Data(contentsOf: outURL)) ?? Data(), errData = (try? Data(contentsOf: errURL)) ?? Data()
         return MPIRun(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errData, as: UTF8.self), seconds: Date().timeIntervalSince(start))
     }
