@@ -18,6 +18,12 @@ public final class ParameterArena {
 
     public let values: NDArray
     public let grads: NDArray
+    /// The factor every gradient in `grads` still has to be multiplied by.
+    ///
+    /// Averaging over ranks (1/world after the sum) and clipping fold into this number instead
+    /// of making their own pass over the gradients; the optimizer applies it in the pass it
+    /// makes anyway. Code that reads gradients directly calls `applyGradientScale()` first.
+    public var gradientScale: Float = 1
     public let entries: [Entry]
     public let tensors: [Tensor]
 
@@ -50,8 +56,18 @@ public final class ParameterArena {
     /// Number of trainable scalars.
     public var parameterCount: Int { entries.reduce(0) { $0 + $1.count } }
 
-    /// Sets every gradient to zero in one pass.
-    public func zeroGrad() { grads.zero() }
+    /// Sets every gradient to zero in one pass, and the gradient scale back to 1.
+    public func zeroGrad() {
+        grads.zero()
+        gradientScale = 1
+    }
+
+    /// Multiplies the gradients by `gradientScale` and resets it to 1, for code that reads
+    /// `grads` (or a parameter's `grad`) directly.
+    public func applyGradientScale() {
+        if gradientScale != 1 { Unary.scaleInPlace(grads, gradientScale) }
+        gradientScale = 1
+    }
 
     /// The values of the parameter called `name`, or nil.
     public func value(named name: String) -> NDArray? {

@@ -12,7 +12,9 @@ import TensorCore
 /// early. When the last gradient of a bucket is final, backward calls `markReady`; a
 /// persistent communication thread allreduces buckets strictly in index order, so every rank
 /// issues the same collectives in the same sequence whatever order its gradients finish in.
-/// Each bucket is scaled by 1/world after its sum.
+/// With `scalesAfterSum` each bucket is then multiplied by 1/world; without it the arena
+/// holds sums and the caller folds 1/world into the factor its optimizer applies anyway
+/// (what `DistributedDataParallel` does, saving a pass over the gradients).
 public final class GradientReducer: @unchecked Sendable {
     /// A parameter's gradient inside the arena, in elements.
     public struct Slice: Sendable, Equatable {
@@ -46,6 +48,8 @@ public final class GradientReducer: @unchecked Sendable {
     /// When false (micro-batches before the last one), `markReady` does nothing and the
     /// gradients keep accumulating locally, as DDP's `no_sync`.
     public var synchronize = true
+    /// Multiply each bucket by 1/world after its sum (true), or leave sums for the caller.
+    public let scalesAfterSum: Bool
     public private(set) var lastTiming = StepTiming()
 
     private let gradients: NDArray
@@ -67,8 +71,11 @@ public final class GradientReducer: @unchecked Sendable {
     ///   - bucketBytes: target size of a bucket (DDP's 25 MiB).
     ///   - firstBucketBytes: size of the first bucket, reduced while backward is still young (1 MiB).
     ///   - wire: float32, or float16/bfloat16 to send half the bytes.
+    ///   - scalesAfterSum: turn each bucket's sum into the mean here (see the type's comment).
     public init(communicator: Communicator, gradients: NDArray, parameters: [Slice],
-                bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20, wire: DType = .float32) {
+                bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20, wire: DType = .float32,
+                scalesAfterSum: Bool = true) {
+        self.scalesAfterSum = scalesAfterSum
         precondition(wire != .int32, "gradients travel as float32, float16 or bfloat16, not \(wire)")
         precondition(bucketBytes > 0 && firstBucketBytes > 0, "bucket sizes must be positive")
         self.communicator = communicator
@@ -136,6 +143,8 @@ public final class GradientReducer: @unchecked Sendable {
     /// - Returns: the step's communication timing.
     @discardableResult
     public func finish() -> StepTiming {
+        // A micro-batch that does not synchronise communicates nothing, not even at the end.
+        guard synchronize else { return StepTiming() }
         let start = Self.now()
         pthread_mutex_lock(mutex)
         for b in buckets.indices where !ready[b] { ready[b] = true; pending[b] = 0 }
@@ -170,7 +179,7 @@ public final class GradientReducer: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    /// Sums one bucket over the ranks, then scales it to the mean.
+    /// Sums one bucket over the ranks, then (with `scalesAfterSum`) scales it to the mean.
     private func reduce(_ bucket: Bucket) {
         let p = gradients.ptr + bucket.range.lowerBound, n = bucket.range.count
         if let wireBuffer {
@@ -181,7 +190,7 @@ public final class GradientReducer: @unchecked Sendable {
             communicator.allreduce(p, count: n, op: .sum)
         }
         let scale = 1 / Float(communicator.size)
-        if communicator.size > 1 { for i in 0..<n { p[i] *= scale } }
+        if scalesAfterSum && communicator.size > 1 { for i in 0..<n { p[i] *= scale } }
     }
 
     /// Seconds on the monotonic clock.

@@ -20,12 +20,13 @@ public final class SGD {
             (learningRate, momentum, dampening, weightDecay, nesterov)
     }
 
-    /// p -= lr · d, where d = g + wd·p, with momentum v = μ·v + (1 - dampening)·d (v = d on the first step).
+    /// p -= lr · d, where d = g + wd·p, with momentum v = μ·v + (1 - dampening)·d (v = d on the
+    /// first step). g is the stored gradient times the arena's `gradientScale`.
     public func step() {
-        let p = arena.values.ptr, g = arena.grads.ptr, n = arena.capacity
+        let p = arena.values.ptr, g = arena.grads.ptr, n = arena.capacity, s = arena.gradientScale
         let lr = learningRate, wd = weightDecay, mu = momentum, damp = 1 - dampening, nest = nesterov
         if mu == 0 {
-            ThreadPool.shared.parallelFor(n, grain: 1 << 15) { r in for i in r { p[i] -= lr * (g[i] + wd * p[i]) } }
+            ThreadPool.shared.parallelFor(n, grain: 1 << 15) { r in for i in r { p[i] -= lr * (s * g[i] + wd * p[i]) } }
             return
         }
         let first = velocity == nil
@@ -33,7 +34,7 @@ public final class SGD {
         let v = velocity!.ptr
         ThreadPool.shared.parallelFor(n, grain: 1 << 15) { r in
             for i in r {
-                let d = g[i] + wd * p[i]
+                let d = s * g[i] + wd * p[i]
                 v[i] = first ? d : mu * v[i] + damp * d
                 p[i] -= lr * (nest ? d + mu * v[i] : v[i])
             }

@@ -27,7 +27,8 @@ public final class DistributedDataParallel {
         for (_, buffer) in model.namedBuffers() { communicator.broadcast(buffer.value, root: 0) }
         reducer = GradientReducer(communicator: communicator, gradients: arena.grads,
                                   parameters: arena.entries.map { .init(offset: $0.offset, count: $0.count) },
-                                  bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes, wire: wire)
+                                  bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes, wire: wire,
+                                  scalesAfterSum: false)
         for (i, tensor) in arena.tensors.enumerated() {
             tensor.onGradientReady = { [reducer] _ in reducer.markReady(i) }
         }
@@ -40,9 +41,14 @@ public final class DistributedDataParallel {
         set { reducer.synchronize = newValue }
     }
 
-    /// Waits until every gradient is averaged over the ranks; call after backward.
+    /// Waits until every gradient is summed over the ranks and folds the 1/world of the mean
+    /// into `arena.gradientScale` (applied by the optimizer's own pass); call after backward.
     @discardableResult
-    public func finishGradients() -> GradientReducer.StepTiming { reducer.finish() }
+    public func finishGradients() -> GradientReducer.StepTiming {
+        let timing = reducer.finish()
+        if synchronize { arena.gradientScale /= Float(communicator.size) }
+        return timing
+    }
 
     /// Stops the communication thread.
     public func shutdown() {

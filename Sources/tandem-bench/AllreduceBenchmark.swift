@@ -3,6 +3,9 @@ import Collective
 import TensorCore
 
 /// `tandem-bench allreduce`: the gradient path's allreduce against one raw MPI_Allreduce.
+///
+/// The gradient path is the one `DistributedDataParallel` uses: buckets summed on the
+/// communication thread, the 1/world of the mean left to the optimizer's own pass.
 struct AllreduceBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "allreduce",
@@ -22,12 +25,13 @@ struct AllreduceBenchmark: ParsableCommand {
         let per = max(1, n / 64)
         let slices = stride(from: 0, to: n, by: per).map { GradientReducer.Slice(offset: $0, count: min(per, n - $0)) }
         let reducer = GradientReducer(communicator: comm, gradients: grads, parameters: slices,
-                                      bucketBytes: bucketBytes, firstBucketBytes: min(bucketBytes, 1 << 20))
-        // Check first: rank r contributes r + 1 everywhere, so the mean is (size + 1) / 2.
+                                      bucketBytes: bucketBytes, firstBucketBytes: min(bucketBytes, 1 << 20),
+                                      scalesAfterSum: false)
+        // Check first: rank r contributes r + 1 everywhere, so the sum is size (size + 1) / 2.
         grads.ptr.update(repeating: Float(comm.rank + 1), count: n)
         for i in slices.indices.reversed() { reducer.markReady(i) }
         reducer.finish()
-        let expected = Float(comm.size + 1) / 2
+        let expected = Float(comm.size * (comm.size + 1) / 2)
         if (0..<n).contains(where: { grads.ptr[$0] != expected }) {
             comm.abort("allreduce check failed: expected every element to be \(expected)")
         }

@@ -44,6 +44,7 @@ struct SGDTests {
     @Test func clipByGlobalNorm() {
         let a = arena([0, 0], grad: [3, 4])
         #expect(Swift.abs(GradientClipping.clipNorm(a, maxNorm: 1) - 5) < 1e-9)
+        a.applyGradientScale()  // clipping only scaled the arena's gradient scale
         let g = a.tensors[0].grad!.scalars
         #expect(Swift.abs(g[0] - 0.6) < 1e-6 && Swift.abs(g[1] - 0.8) < 1e-6)
         // Below the limit nothing changes.
@@ -52,5 +53,25 @@ struct SGDTests {
         #expect(b.tensors[0].grad!.scalars == [0.3, 0.4])
         GradientClipping.clipValue(b, limit: 0.35)
         #expect(b.tensors[0].grad!.scalars == [0.3, 0.35])
+    }
+
+    /// The arena's gradient scale (averaging, clipping) is applied by the optimizer's pass.
+    @Test func gradientScaleIsApplied() {
+        let a = arena([1, -2], grad: [0.8, -0.4])
+        a.gradientScale = 0.5
+        SGD(a, learningRate: 0.1, momentum: 0.9).step()
+        let p = a.tensors[0].data.scalars
+        #expect(Swift.abs(p[0] - (1 - 0.1 * 0.4)) < 1e-7 && Swift.abs(p[1] - (-2 + 0.1 * 0.2)) < 1e-7)
+        // clipNorm sees the scaled gradients and only changes the scale.
+        let b = arena([0, 0], grad: [6, 8])
+        b.gradientScale = 0.5
+        #expect(Swift.abs(GradientClipping.clipNorm(b, maxNorm: 1) - 5) < 1e-9)
+        #expect(b.tensors[0].grad!.scalars == [6, 8])
+        b.applyGradientScale()
+        let g = b.tensors[0].grad!.scalars
+        #expect(Swift.abs(g[0] - 0.6) < 1e-6 && Swift.abs(g[1] - 0.8) < 1e-6 && b.gradientScale == 1)
+        b.gradientScale = 3
+        b.zeroGrad()
+        #expect(b.gradientScale == 1)
     }
 }
