@@ -8,7 +8,8 @@ import TensorCore
 public func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool = false) -> Tensor {
     let (ad, bd) = (a.data, b.data)
     return Tensor.record("matmul", MatMul.forward(ad, bd, transA: transA, transB: transB), inputs: [a, b]) { dy in
-        let (da, db) = MatMul.backward(dy, ad, bd, transA: transA, transB: transB)
+        let (da, db) = MatMul.backward(dy, ad, bd, transA: transA, transB: transB,
+                                       needA: a.requiresGrad, needB: b.requiresGrad)
         return [da, db]
     }
 }

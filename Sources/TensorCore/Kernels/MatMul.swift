@@ -28,17 +28,29 @@ public enum MatMul {
     }
 
     /// Gradients (da, db) of c = op(a) · op(b), in the stored layouts of a and b.
-    public static func backward(_ dc: NDArray, _ a: NDArray, _ b: NDArray, transA: Bool, transB: Bool) -> (NDArray, NDArray) {
-        let da: NDArray, db: NDArray
+    /// - Parameters:
+    ///   - needA, needB: compute that gradient (nil otherwise): the input gradient of a
+    ///     network's first layer is a whole GEMM nobody reads.
+    public static func backward(_ dc: NDArray, _ a: NDArray, _ b: NDArray, transA: Bool, transB: Bool,
+                                needA: Bool = true, needB: Bool = true) -> (NDArray?, NDArray?) {
+        var da: NDArray?, db: NDArray?
         switch (transA, transB) {
-        case (false, false): da = forward(dc, b, transB: true); db = forward(a, dc, transA: true)
-        case (false, true): da = forward(dc, b); db = forward(dc, a, transA: true)
-        case (true, false): da = forward(b, dc, transB: true); db = forward(a, dc)
-        case (true, true): da = forward(b, dc, transA: true, transB: true); db = forward(dc, a, transA: true, transB: true)
+        case (false, false):
+            if needA { da = forward(dc, b, transB: true) }
+            if needB { db = forward(a, dc, transA: true) }
+        case (false, true):
+            if needA { da = forward(dc, b) }
+            if needB { db = forward(dc, a, transA: true) }
+        case (true, false):
+            if needA { da = forward(b, dc, transB: true) }
+            if needB { db = forward(a, dc) }
+        case (true, true):
+            if needA { da = forward(b, dc, transA: true, transB: true) }
+            if needB { db = forward(dc, a, transA: true, transB: true) }
         }
-        if b.rank == 2 && a.rank > 2 {
+        if let g = db, b.rank == 2 && a.rank > 2 {
             // b was shared by the batch: its gradient is the sum over batch entries.
-            return (da, Reduce.sum(db.reshaped(Shape([db.count / b.count] + b.shape.dims)), axes: [0]))
+            db = Reduce.sum(g.reshaped(Shape([g.count / b.count] + b.shape.dims)), axes: [0])
         }
         return (da, db)
     }
