@@ -24,11 +24,14 @@ struct StepBenchmark: ParsableCommand {
     @Option(help: "Threads per rank.") var threads = 1
     @Option(help: "fp32 (fp16 and bf16 arrive with mixed precision).") var precision = "fp32"
     @Option(help: "Timed steps (after 5 warm-up steps).") var steps = 20
+    @Option(help: "Gradient bucket size in bytes (DDP's default 25 MiB).") var bucketBytes = 25 << 20
+    @Option(help: "First gradient bucket's size in bytes (DDP's default 1 MiB).") var firstBucketBytes = 1 << 20
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
         guard precision == "fp32" else { throw ValidationError("--precision \(precision) is not available yet; use fp32") }
         guard threads >= 1, steps >= 1 else { throw ValidationError("--threads and --steps must be at least 1") }
+        guard bucketBytes > 0, firstBucketBytes > 0 else { throw ValidationError("bucket sizes must be positive") }
     }
 
     /// The model of each workload, as BENCHMARKS.md defines it.
@@ -50,7 +53,8 @@ struct StepBenchmark: ParsableCommand {
         let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
         let net = model()
         let ddp = DistributedDataParallel(model: net, arena: net.flattenParameters(), communicator: comm,
-                                          configHash: "\(workload.rawValue) \(precision)")
+                                          configHash: "\(workload.rawValue) \(precision)",
+                                          bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes)
         let sgd = SGD(ddp.arena, learningRate: 0.01, momentum: 0.9)
         let batch = 64
         var rng = PhiloxRNG(seed: 10 + UInt64(comm.rank))
