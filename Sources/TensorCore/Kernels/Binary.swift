@@ -19,7 +19,6 @@ public enum Binary {
         guard let shape = Shape.broadcast(a.shape, b.shape) else {
             preconditionFailure("shapes \(a.shape) and \(b.shape) do not broadcast")
         }
-        let out = NDArray(shape: shape, zeroed: false)
         if a.shape == b.shape {
             switch op {
             case .add: return Unary.zip(a, b) { $0 + $1 }
@@ -30,6 +29,7 @@ public enum Binary {
             case .minimum: return Unary.zip(a, b) { Swift.min($0, $1) }
             }
         }
+        let out = NDArray(shape: shape, zeroed: false)
         broadcastLoop(shape, a, b, out.ptr) { x, y in apply(op, x, y) }
         return out
     }

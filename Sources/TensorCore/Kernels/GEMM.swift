@@ -58,7 +58,7 @@ public enum GEMM {
                        b: min(kcBlock, k) * max((min(ncBlock, n) + nr - 1) / nr, nt) * nr)
         let packedB = shared.b
         let panelStride = min(kcBlock, k) * nr
-        let barrier = SpinBarrier(count: nt)
+        let barrier = nt > 1 ? SpinBarrier(count: nt) : nil  // most calls are single-threaded
         let accumulateFirst = beta == 1
         // A row-major A is read in place when packing it would not pay: each A panel is then
         // reused by few B panels (narrow C), or C is tall enough that its rows stay in cache.
@@ -93,7 +93,7 @@ public enum GEMM {
                         GEMMPacking.packB(bv, pc: pc, kc: kc, jc: jc, nc: nc,
                                           panels: ThreadPool.chunk(panels, parts: nthreads, index: tid),
                                           panelStride: panelStride, into: packedB)
-                        if sharedB { barrier.wait() }
+                        if sharedB { barrier!.wait() }
                     }
                     let accumulate = pc > 0 || accumulateFirst
                     let myPanels = ThreadPool.chunk(panels, parts: tn, index: tj)
@@ -169,7 +169,7 @@ public enum GEMM {
                         }
                         block()
                     }
-                    if sharedB { barrier.wait() }
+                    if sharedB { barrier!.wait() }
                 }
             }
         }
