@@ -69,11 +69,6 @@ public final class ParameterArena {
         gradientScale = 1
     }
 
-    /// The values of the parameter called `name`, or nil.
-    public func value(named name: String) -> NDArray? {
-        entries.firstIndex { $0.name == name }.map { tensors[$0].data }
-    }
-
     private func view(_ arena: NDArray, _ e: Entry) -> NDArray {
         NDArray(shape: e.shape, storage: Storage(viewOf: arena.storage, byteOffset: e.offset * 4, byteCount: e.count * 4))
     }

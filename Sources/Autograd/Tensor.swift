@@ -44,11 +44,6 @@ public final class Tensor: CustomStringConvertible {
     public var scalars: [Float] { data.scalars }
     public var item: Float { data.item }
     public var isLeaf: Bool { creator == nil }
-    /// The name of the op that produced this tensor, for error messages and debugging.
-    public var opName: String? { creator?.op }
-
-    /// This tensor's values without history: a leaf that shares storage.
-    public func detached() -> Tensor { Tensor(data) }
 
     public var description: String { "Tensor(\(data.dtype) \(shape)\(requiresGrad ? ", requiresGrad" : ""))" }
 

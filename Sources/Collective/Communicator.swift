@@ -31,11 +31,6 @@ public protocol Communicator: AnyObject {
 }
 
 extension Communicator {
-    public var isRoot: Bool { rank == 0 }
-
-    /// Allreduce of a float32 array in place.
-    public func allreduce(_ array: NDArray, op: ReduceOp = .sum) { allreduce(array.ptr, count: array.count, op: op) }
-
     /// Allreduce of Double values, returned.
     public func allreduce(_ values: [Double], op: ReduceOp = .sum) -> [Double] {
         var v = values
