@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # One job over several nodes, started from one of them.
 #
-# usage: launch/multinode.sh HOSTFILE PROGRAM [ARGS...]      (see launch/hostfile.example)
+# usage: launch/multinode.sh HOSTFILE [MPIRUN_OPTIONS... --] PROGRAM [ARGS...]   (see launch/hostfile.example)
 #    or: HOSTS=node1:2,node2:2 launch/multinode.sh - PROGRAM [ARGS...]
 #
+# Options before a `--` go to mpirun as they are (e.g. `--mca plm_rsh_agent rsh`).
 # Every node needs the same build at the same path and passwordless ssh from this one.
 # TANDEM_IFACE selects the network for MPI traffic (an interface like eth1 or a CIDR like
 # 10.0.0.0/24; default: let Open MPI choose). Settings, as Horovod recommends:
 #   -bind-to none -map-by slot   ranks placed in slot order, threads free to use their cores
 #   --mca btl self,vader,tcp     shared memory within a node, TCP between nodes
 set -euo pipefail
-if [[ $# -lt 2 ]]; then sed -n '2,12p' "$0" >&2; exit 2; fi
+if [[ $# -lt 2 ]]; then sed -n '2,14p' "$0" >&2; exit 2; fi
 cd "$(dirname "$0")/.."
 source launch/setup.sh
 hostfile=$1; shift
@@ -22,9 +23,18 @@ else
     [[ -r $hostfile ]] || { echo "error: cannot read hostfile $hostfile (see launch/hostfile.example)" >&2; exit 2; }
     hosts=(--hostfile "$hostfile")
 fi
+extra=()
+for arg in "$@"; do
+    if [[ $arg == -- ]]; then
+        while [[ $1 != -- ]]; do extra+=("$1"); shift; done
+        shift
+        break
+    fi
+done
+[[ $# -ge 1 ]] || { echo "error: no program to run" >&2; exit 2; }
 net=()
 if [[ -n ${TANDEM_IFACE:-} ]]; then
     net=(--mca btl_tcp_if_include "$TANDEM_IFACE" --mca oob_tcp_if_include "$TANDEM_IFACE")
 fi
 exec mpirun "${hosts[@]}" -bind-to none -map-by slot --mca btl self,vader,tcp "${net[@]}" \
-    -x TANDEM_NUM_THREADS -x PATH -x LD_LIBRARY_PATH "$@"
+    -x TANDEM_NUM_THREADS -x PATH -x LD_LIBRARY_PATH "${extra[@]}" "$@"

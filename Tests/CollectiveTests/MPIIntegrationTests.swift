@@ -15,15 +15,21 @@ struct MPIRun {
             .appendingPathComponent("tandem-mpi-check").path
     }
 
-    static func run(ranks: Int, _ arguments: [String], mpirunOptions: [String] = ["--oversubscribe", "--mca", "btl", "self,vader,tcp"],
-                    timeout: Double = 120) throws -> MPIRun {
+    static func run(ranks: Int, _ arguments: [String], timeout: Double = 120) throws -> MPIRun {
+        try launch("/usr/bin/env", ["mpirun", "-np", "\(ranks)", "--oversubscribe", "--mca", "btl", "self,vader,tcp", harness]
+                   + arguments, environment: ["TANDEM_NUM_THREADS": "1"], timeout: timeout)
+    }
+
+    /// Runs `executable` (mpirun or a launch script), bounded by `timeout`.
+    static func launch(_ executable: String, _ arguments: [String], environment: [String: String],
+                       timeout: Double) throws -> MPIRun {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["mpirun", "-np", "\(ranks)"] + mpirunOptions + [harness] + arguments
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        env["TANDEM_NUM_THREADS"] = "1"
+        env.merge(environment) { $1 }
         process.environment = env
         // Output goes to files, which never block the job the way a full pipe would.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-mpirun-\(UUID().uuidString)")
@@ -40,7 +46,7 @@ struct MPIRun {
         if process.isRunning {
             process.terminate()
             kill(process.processIdentifier, SIGKILL)
-            Issue.record("mpirun -np \(ranks) \(arguments) still running after \(timeout) s: a hang")
+            Issue.record("\(executable) \(arguments) still running after \(timeout) s: a hang")
         }
         process.waitUntilExit()
         let outData = (try? Data(contentsOf: outURL)) ?? Data(), errData = (try? Data(contentsOf: errURL)) ?? Data()
@@ -159,8 +165,9 @@ struct MPIIntegrationTests {
     }
 
     /// Two simulated hosts (network namespaces with their own addresses on a bridge) run one
-    /// job with MPI traffic over TCP between them, and match the single-node result. Needs
-    /// root for `ip netns`; launch/netns-hosts.sh builds and removes the hosts.
+    /// job through launch/multinode.sh, with MPI traffic over TCP between them, and match the
+    /// single-node result. Needs root for `ip netns`; launch/netns-hosts.sh builds and removes
+    /// the hosts.
     @Test(.enabled(if: getuid() == 0, "needs root to create network namespaces"))
     func multiNodeOverTCPBetweenNamespaces() throws {
         let script = packageRoot + "/launch/netns-hosts.sh"
@@ -169,11 +176,10 @@ struct MPIIntegrationTests {
         defer { _ = try? runScript(script, ["down", "2"]) }
         let hostfile = NSTemporaryDirectory() + "tandem-netns-hostfile"
         try "10.77.0.11 slots=1\n10.77.0.12 slots=1\n".write(toFile: hostfile, atomically: true, encoding: .utf8)
-        let run = try MPIRun.run(ranks: 2, ["equivalence"], mpirunOptions: [
-            "--hostfile", hostfile, "--mca", "plm_rsh_agent", script + " agent",
-            "--mca", "btl", "tcp,self", "--mca", "btl_tcp_if_include", "10.77.0.0/24",
-            "--mca", "oob_tcp_if_include", "10.77.0.0/24", "-x", "TANDEM_NUM_THREADS=1",
-        ], timeout: 120)
+        let run = try MPIRun.launch(packageRoot + "/launch/multinode.sh", [
+            hostfile, "--mca", "plm_rsh_agent", script + " agent", "--",
+            MPIRun.harness, "equivalence",
+        ], environment: ["TANDEM_IFACE": "10.77.0.0/24", "TANDEM_NUM_THREADS": "1"], timeout: 120)
         #expect(run.status == 0, "\(run.stderr)")
         let here = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")
         #expect(run.namespaces.count == 2 && !run.namespaces.contains(here), "ranks ran in \(run.namespaces)")
