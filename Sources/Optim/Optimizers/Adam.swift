@@ -1,0 +1,75 @@
+import Autograd
+import Foundation
+
+/// Adam and AdamW, as torch.optim.Adam and torch.optim.AdamW.
+///
+/// Adam adds the weight decay to the gradient (an L2 penalty that the moments then rescale);
+/// AdamW decays the weights directly, `p -= lr·wd·p`, before the Adam update (Loshchilov and
+/// Hutter), which is what makes its decay independent of the gradient's scale.
+public final class Adam: Optimizer {
+    public var learningRate: Float
+    public var beta1: Float
+    public let beta2: Float, eps: Float
+    /// AdamW's decoupled decay instead of Adam's L2 penalty.
+    public let decoupledWeightDecay: Bool
+    public let arena: ParameterArena
+    public let groups: ParameterGroups
+    /// First and second moments (PyTorch's `exp_avg`, `exp_avg_sq`).
+    public let exponentialAverage: NDArray, exponentialAverageSquared: NDArray
+    /// Steps taken, for bias correction.
+    public private(set) var stepCount = 0
+
+    /// - Parameters:
+    ///   - learningRate, beta1, beta2, eps: PyTorch's defaults 1e-3, 0.9, 0.999, 1e-8.
+    ///   - weightDecay: PyTorch's default is 0 for Adam and 0.01 for AdamW (see `adamW`).
+    ///   - decoupledWeightDecay: true for AdamW.
+    ///   - groups: overrides the weight decay per parameter.
+    public init(_ arena: ParameterArena, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+                eps: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false, groups: ParameterGroups? = nil) {
+        precondition(learningRate >= 0 && eps >= 0, "learning rate and eps must be non-negative")
+        precondition((0..<1).contains(beta1) && (0..<1).contains(beta2), "betas must lie in [0, 1), got (\(beta1), \(beta2))")
+        self.arena = arena
+        self.groups = groups ?? ParameterGroups(arena, weightDecay: weightDecay, decayBiasAndNorm: true)
+        (self.learningRate, self.beta1, self.beta2, self.eps, self.decoupledWeightDecay) =
+            (learningRate, beta1, beta2, eps, decoupledWeightDecay)
+        exponentialAverage = NDArray(shape: [arena.capacity])
+        exponentialAverageSquared = NDArray(shape: [arena.capacity])
+    }
+
+    /// AdamW with PyTorch's defaults (weight decay 0.01).
+    public static func adamW(_ arena: ParameterArena, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+                             eps: Float = 1e-8, weightDecay: Float = 0.01, groups: ParameterGroups? = nil) -> Adam {
+        Adam(arena, learningRate: learningRate, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay,
+             decoupledWeightDecay: true, groups: groups)
+    }
+
+    public var cycledMomentum: Float {
+        get { beta1 }
+        set { beta1 = newValue }
+    }
+
+    public var state: [String: NDArray] {
+        ["exp_avg": exponentialAverage, "exp_avg_sq": exponentialAverageSquared,
+         "step": NDArray([Float(stepCount)], shape: [1])]
+    }
+
+    /// m = β1·m + (1-β1)·g, v = β2·v + (1-β2)·g², p -= lr/(1-β1^t) · m / (√v/√(1-β2^t) + eps),
+    /// with g = s·grad (+ wd·p for Adam) and p *= 1 - lr·wd first for AdamW.
+    public func step() {
+        stepCount += 1
+        let p = arena.values.ptr, g = arena.grads.ptr, s = arena.gradientScale
+        let m = exponentialAverage.ptr, v = exponentialAverageSquared.ptr
+        let b1 = beta1, b2 = beta2, eps = eps, lr = learningRate, decoupled = decoupledWeightDecay
+        let stepSize = Float(Double(lr) / (1 - pow(Double(b1), Double(stepCount))))
+        let correction2 = Float((1 - pow(Double(b2), Double(stepCount))).squareRoot())
+        groups.forEachChunk { r, wd in
+            for i in r {
+                var grad = s * g[i]
+                if decoupled { p[i] -= lr * wd * p[i] } else { grad += wd * p[i] }
+                m[i] = b1 * m[i] + (1 - b1) * grad
+                v[i] = b2 * v[i] + (1 - b2) * grad * grad
+                p[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2 + eps)
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Autograd
+
+/// An update rule over the flat parameter arena.
+///
+/// Optimizers see only the arena (a flat list of named parameters), never a Module. Each one
+/// folds the arena's `gradientScale` (1/world, clipping) into the pass it makes anyway.
+public protocol Optimizer: AnyObject {
+    var arena: ParameterArena { get }
+    /// The learning rate of the next step; schedules set it before every step.
+    var learningRate: Float { get set }
+    /// The momentum a one-cycle schedule cycles: SGD's and RMSprop's momentum, Adam's beta1.
+    var cycledMomentum: Float { get set }
+    /// The parameter groups with their weight decay.
+    var groups: ParameterGroups { get }
+    /// Applies one update to every parameter from the current gradients.
+    func step()
+    /// Named state arrays (moments, momentum buffers) and scalars (step count), for checkpoints.
+    var state: [String: NDArray] { get }
+}
+
+/// Contiguous runs of the arena that share a weight decay.
+///
+/// PyTorch users put biases and normalisation parameters in a group without weight decay;
+/// here a group is a set of arena entries, and the optimizer walks merged contiguous runs so
+/// it still makes one pass per run rather than one per parameter.
+public struct ParameterGroups: Sendable {
+    /// A range of arena elements (padding included) and the weight decay that applies to it.
+    public struct Run: Sendable, Equatable {
+        public let range: Range<Int>
+        public let weightDecay: Float
+    }
+
+    public let runs: [Run]
+    /// The arena entry names without weight decay, for the log.
+    public let undecayed: [String]
+
+    /// One weight decay for every parameter, except that biases and normalisation weights
+    /// (every parameter with fewer than two dimensions, as nanoGPT decides) get none unless
+    /// `decayBiasAndNorm`.
+    /// - Parameters:
+    ///   - arena: the parameters.
+    ///   - weightDecay: the decay of the decayed group.
+    ///   - decayBiasAndNorm: decay one-dimensional parameters too.
+    public init(_ arena: ParameterArena, weightDecay: Float, decayBiasAndNorm: Bool = false) {
+        precondition(weightDecay >= 0, "weight decay must be non-negative, got \(weightDecay)")
+        var runs: [Run] = [], undecayed: [String] = []
+        for (i, e) in arena.entries.enumerated() {
+            let decays = decayBiasAndNorm || e.shape.rank >= 2
+            if !decays { undecayed.append(e.name) }
+            let wd: Float = decays ? weightDecay : 0
+            let end = i + 1 < arena.entries.count ? arena.entries[i + 1].offset : arena.capacity
+            if let last = runs.last, last.weightDecay == wd, last.range.upperBound == e.offset {
+                runs[runs.count - 1] = Run(range: last.range.lowerBound..<end, weightDecay: wd)
+            } else {
+                runs.append(Run(range: e.offset..<end, weightDecay: wd))
+            }
+        }
+        self.runs = runs
+        self.undecayed = undecayed
+    }
+
+    /// Calls `body` on every chunk of every run, in parallel, with the run's weight decay.
+    func forEachChunk(_ body: (Range<Int>, Float) -> Void) {
+        for run in runs {
+            ThreadPool.shared.parallelFor(run.range.count, grain: 1 << 15) { r in
+                body((run.range.lowerBound + r.lowerBound)..<(run.range.lowerBound + r.upperBound), run.weightDecay)
+            }
+        }
+    }
+}

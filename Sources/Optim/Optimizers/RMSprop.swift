@@ -1,0 +1,69 @@
+import Autograd
+
+/// RMSprop with optional momentum and centering, as torch.optim.RMSprop.
+public final class RMSprop: Optimizer {
+    public var learningRate: Float
+    public var momentum: Float
+    public let alpha: Float, eps: Float, centered: Bool
+    public let arena: ParameterArena
+    public let groups: ParameterGroups
+    /// Running mean of g² (`square_avg`), of g when centered (`grad_avg`), and the momentum buffer.
+    public let squareAverage: NDArray
+    public private(set) var gradientAverage: NDArray?, momentumBuffer: NDArray?
+
+    /// - Parameters:
+    ///   - learningRate, alpha, eps: PyTorch's defaults 1e-2, 0.99, 1e-8.
+    ///   - momentum: default 0; centered: default false.
+    ///   - weightDecay: L2 penalty added to the gradient, default 0.
+    public init(_ arena: ParameterArena, learningRate: Float = 1e-2, alpha: Float = 0.99, eps: Float = 1e-8,
+                momentum: Float = 0, centered: Bool = false, weightDecay: Float = 0, groups: ParameterGroups? = nil) {
+        precondition(learningRate >= 0 && eps >= 0 && momentum >= 0, "learning rate, eps and momentum must be non-negative")
+        precondition((0..<1).contains(alpha), "alpha must lie in [0, 1), got \(alpha)")
+        self.arena = arena
+        self.groups = groups ?? ParameterGroups(arena, weightDecay: weightDecay, decayBiasAndNorm: true)
+        (self.learningRate, self.alpha, self.eps, self.momentum, self.centered) = (learningRate, alpha, eps, momentum, centered)
+        squareAverage = NDArray(shape: [arena.capacity])
+        if centered { gradientAverage = NDArray(shape: [arena.capacity]) }
+    }
+
+    public var cycledMomentum: Float {
+        get { momentum }
+        set { momentum = newValue }
+    }
+
+    public var state: [String: NDArray] {
+        var out = ["square_avg": squareAverage]
+        if let gradientAverage { out["grad_avg"] = gradientAverage }
+        if let momentumBuffer { out["momentum_buffer"] = momentumBuffer }
+        return out
+    }
+
+    /// v = α·v + (1-α)·g²; a = √(v - ḡ²) + eps when centered (ḡ = α·ḡ + (1-α)·g), else √v + eps;
+    /// then p -= lr·g/a, or with momentum b = μ·b + g/a, p -= lr·b.
+    public func step() {
+        let p = arena.values.ptr, g = arena.grads.ptr, s = arena.gradientScale
+        let sq = squareAverage.ptr, ga = gradientAverage?.ptr
+        let a = alpha, eps = eps, lr = learningRate, mu = momentum
+        if mu > 0 && momentumBuffer == nil { momentumBuffer = NDArray(shape: [arena.capacity]) }
+        let b = momentumBuffer?.ptr
+        groups.forEachChunk { r, wd in
+            for i in r {
+                let grad = s * g[i] + wd * p[i]
+                sq[i] = a * sq[i] + (1 - a) * grad * grad
+                var average: Float
+                if let ga {
+                    ga[i] = a * ga[i] + (1 - a) * grad
+                    average = (sq[i] - ga[i] * ga[i]).squareRoot() + eps
+                } else {
+                    average = sq[i].squareRoot() + eps
+                }
+                if let b {
+                    b[i] = mu * b[i] + grad / average
+                    p[i] -= lr * b[i]
+                } else {
+                    p[i] -= lr * grad / average
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Autograd
+
+/// Stochastic gradient descent with momentum, Nesterov and weight decay, as torch.optim.SGD.
+///
+/// One pass over the arena, with the momentum buffer in a third array of the same layout.
+public final class SGD: Optimizer {
+    public var learningRate: Float
+    public var momentum: Float
+    public let dampening: Float, nesterov: Bool
+    public let arena: ParameterArena
+    public let groups: ParameterGroups
+    /// The momentum buffer (PyTorch's `momentum_buffer`), nil until the first step with momentum.
+    public private(set) var velocity: NDArray?
+
+    /// - Parameters:
+    ///   - arena: the parameters.
+    ///   - learningRate: required, as in PyTorch.
+    ///   - momentum, dampening, nesterov: PyTorch's defaults 0, 0, false.
+    ///   - weightDecay: L2 penalty added to the gradient (coupled), default 0.
+    ///   - groups: overrides the weight decay per parameter (default: `weightDecay` on every parameter).
+    public init(_ arena: ParameterArena, learningRate: Float, momentum: Float = 0, dampening: Float = 0,
+                weightDecay: Float = 0, nesterov: Bool = false, groups: ParameterGroups? = nil) {
+        precondition(learningRate >= 0, "learning rate must be non-negative, got \(learningRate)")
+        precondition(momentum >= 0, "momentum must be non-negative, got \(momentum)")
+        precondition(!nesterov || (momentum > 0 && dampening == 0), "Nesterov momentum needs momentum > 0 and dampening 0")
+        self.arena = arena
+        self.groups = groups ?? ParameterGroups(arena, weightDecay: weightDecay, decayBiasAndNorm: true)
+        (self.learningRate, self.momentum, self.dampening, self.nesterov) = (learningRate, momentum, dampening, nesterov)
+    }
+
+    public var cycledMomentum: Float {
+        get { momentum }
+        set { momentum = newValue }
+    }
+
+    public var state: [String: NDArray] { velocity.map { ["momentum_buffer": $0] } ?? [:] }
+
+    /// p -= lr · d, where d = g + wd·p, with momentum v = μ·v + (1 - dampening)·d (v = d on the
+    /// first step) and Nesterov's d + μ·v. g is the stored gradient times `gradientScale`.
+    public func step() {
+        let p = arena.values.ptr, g = arena.grads.ptr, s = arena.gradientScale
+        let lr = learningRate, mu = momentum, damp = 1 - dampening, nest = nesterov
+        if mu == 0 && velocity == nil {
+            groups.forEachChunk { r, wd in for i in r { p[i] -= lr * (s * g[i] + wd * p[i]) } }
+            return
+        }
+        let first = velocity == nil
+        if first { velocity = NDArray(shape: [arena.capacity]) }
+        let v = velocity!.ptr
+        groups.forEachChunk { r, wd in
+            for i in r {
+                let d = s * g[i] + wd * p[i]
+                v[i] = first ? d : mu * v[i] + damp * d
+                p[i] -= lr * (nest ? d + mu * v[i] : v[i])
+            }
+        }
+    }
+}
