@@ -98,4 +98,19 @@ struct ModuleTests {
         #expect(Loss.mse(Tensor([1, 2], shape: [2]), Tensor([0, 0], shape: [2])).item == 2.5)
         #expect(Loss.l1(Tensor([1, -3], shape: [2]), Tensor([0, 0], shape: [2])).item == 2)
     }
+
+    @Test func huberAndKL() {
+        // d = (0.5, -2, 3) with delta 1: 0.125, 1.5, 2.5 → mean 4.125/3.
+        let h = Loss.huber(Tensor([0.5, -2, 3], shape: [3]), Tensor([0, 0, 0], shape: [3]))
+        #expect(Swift.abs(h.item - 4.125 / 3) < 1e-6)
+        #expect(Swift.abs(Loss.huber(Tensor([3], shape: [1]), Tensor([0], shape: [1]), delta: 2).item - 4) < 1e-6)
+        // Its gradient is d inside the threshold and delta·sign(d) outside (then / N).
+        let x = Tensor([0.5, -2, 3], shape: [3], requiresGrad: true)
+        Loss.huber(x, Tensor([0, 0, 0], shape: [3])).backward()
+        for (g, want) in zip(x.grad!.scalars, [0.5 / 3, -1.0 / 3, 1.0 / 3]) { #expect(Swift.abs(Double(g) - want) < 1e-6) }
+        // KL of N(mu, e^lv) from N(0, 1): row 1 is the prior itself (0); row 2 by hand.
+        let mu = Tensor([0, 0, 1, -0.5], shape: [2, 2]), lv = Tensor([0, 0, 0.5, -1], shape: [2, 2])
+        let row2 = -0.5 * ((1 + 0.5 - 1 - Foundation.exp(0.5)) + (1 - 1 - 0.25 - Foundation.exp(-1.0)))
+        #expect(Swift.abs(Double(Loss.gaussianKL(mu: mu, logVariance: lv).item) - row2 / 2) < 1e-6)
+    }
 }

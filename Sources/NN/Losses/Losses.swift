@@ -29,4 +29,25 @@ public enum Loss {
         precondition(prediction.shape == target.shape, "l1: prediction \(prediction.shape) and target \(target.shape) differ")
         return (prediction - target).abs().mean()
     }
+
+    /// Huber loss with threshold `delta` (torch.nn.HuberLoss): ½d² where |d| ≤ delta, else
+    /// delta·(|d| - ½delta). Written as ½q² + delta·(|d| - q) with q = min(|d|, delta), which is
+    /// the same function built from differentiable ops.
+    public static func huber(_ prediction: Tensor, _ target: Tensor, delta: Float = 1) -> Tensor {
+        precondition(prediction.shape == target.shape, "huber: prediction \(prediction.shape) and target \(target.shape) differ")
+        precondition(delta > 0, "huber: delta must be positive, got \(delta)")
+        let a = (prediction - target).abs()
+        let q = a.clamp(max: delta)
+        return (q.pow(2) * 0.5 + (a - q) * delta).mean()
+    }
+
+    /// KL divergence of N(mu, exp(logVariance)) from N(0, I), the VAE regulariser (Kingma and
+    /// Welling): -½·Σ(1 + log σ² - μ² - σ²) over the latent axis, averaged over the batch.
+    /// - Parameters:
+    ///   - mu, logVariance: (B, Z).
+    public static func gaussianKL(mu: Tensor, logVariance: Tensor) -> Tensor {
+        precondition(mu.shape == logVariance.shape && mu.rank == 2, "gaussianKL: mu \(mu.shape) and logVariance \(logVariance.shape) must both be (B, Z)")
+        let terms = 1 + logVariance - mu.pow(2) - logVariance.exp()
+        return terms.sum(axes: [1]).mean() * -0.5
+    }
 }
