@@ -1,0 +1,49 @@
+import Dispatch
+
+/// Batches of one rank's samples for one epoch, each gathered on a background queue while
+/// the previous one trains.
+public final class BatchLoader {
+    public let dataset: any Dataset
+    public let indices: [Int]
+    public let batchSize: Int
+    /// Batches in this epoch (the last one may be smaller).
+    public let batchCount: Int
+    /// Batches handed out so far.
+    public private(set) var position = 0
+    private let queue = DispatchQueue(label: "tandem.prefetch")
+    private var pending: Pending?
+
+    private final class Pending: @unchecked Sendable {
+        let group = DispatchGroup()
+        var batch: Batch?
+    }
+
+    /// - Parameters:
+    ///   - dataset: where samples come from.
+    ///   - indices: this rank's samples in order (`DistributedSampler.indices(epoch:)`).
+    ///   - batchSize: samples per batch on this rank.
+    ///   - startBatch: the first batch to produce (to resume mid-epoch).
+    public init(dataset: any Dataset, indices: [Int], batchSize: Int, startBatch: Int = 0) {
+        precondition(batchSize >= 1, "batch size must be at least 1")
+        (self.dataset, self.indices, self.batchSize) = (dataset, indices, batchSize)
+        batchCount = (indices.count + batchSize - 1) / batchSize
+        position = min(startBatch, batchCount)
+    }
+
+    private func start(_ k: Int) -> Pending {
+        let p = Pending(), dataset = dataset
+        let slice = indices[(k * batchSize)..<min((k + 1) * batchSize, indices.count)]
+        queue.async(group: p.group) { p.batch = dataset.batch(slice) }
+        return p
+    }
+
+    /// The next batch, or nil at the end of the epoch; starts gathering the one after.
+    public func next() -> Batch? {
+        guard position < batchCount else { return nil }
+        let current = pending ?? start(position)
+        position += 1
+        pending = position < batchCount ? start(position) : nil
+        current.group.wait()
+        return current.batch
+    }
+}
