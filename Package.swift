@@ -23,20 +23,29 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CSupport"),
         .target(name: "TensorCore", dependencies: ["CSupport"], swiftSettings: kernelFlags),
         .target(name: "Autograd", dependencies: ["TensorCore"], swiftSettings: simdFlags),
         .target(name: "Collective", dependencies: ["TensorCore", "CMPI"], swiftSettings: simdFlags),
         .target(name: "Optim", dependencies: ["Autograd"], swiftSettings: simdFlags),
-        .target(name: "Datasets", dependencies: ["TensorCore"], swiftSettings: simdFlags),
-        .target(name: "Training", dependencies: ["NN", "Optim", "Collective", "Datasets"], swiftSettings: simdFlags),
+        .target(name: "Datasets", dependencies: ["TensorCore", "CZlib"], swiftSettings: simdFlags),
+        .target(name: "Checkpoint", dependencies: ["TensorCore", "Collective"], swiftSettings: simdFlags),
+        .target(name: "Models", dependencies: ["NN"], swiftSettings: simdFlags),
+        .target(name: "Training", dependencies: [
+            "NN", "Optim", "Collective", "Datasets", "Checkpoint", "Models",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: simdFlags),
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: simdFlags),
         .executableTarget(name: "tandem", dependencies: [
-            "NN", "CMPI",
+            "Training", "CMPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: simdFlags),
         .executableTarget(name: "tandem-bench", dependencies: [
@@ -51,7 +60,8 @@ let package = Package(
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "NN"], swiftSettings: simdFlags),
         .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: simdFlags),
         .testTarget(name: "OptimTests", dependencies: ["Optim"], swiftSettings: simdFlags),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], swiftSettings: simdFlags),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CZlib"], swiftSettings: simdFlags),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"], swiftSettings: simdFlags),
         // Drives tandem-mpi-check under mpirun; the dependency makes `swift test` build it.
         .testTarget(name: "CollectiveTests", dependencies: ["tandem-mpi-check"], swiftSettings: simdFlags),
     ],

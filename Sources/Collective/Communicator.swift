@@ -62,6 +62,21 @@ extension Communicator {
         }
     }
 
+    /// Every rank's values concatenated in rank order; ranks may contribute different counts.
+    public func allgather(_ values: [Float]) -> [Float] {
+        var count = Int64(values.count)
+        var counts = [Int64](repeating: 0, count: size)
+        counts.withUnsafeMutableBytes { out in allgather(&count, bytes: 8, into: out.baseAddress!) }
+        let longest = Int(counts.max() ?? 0)
+        guard longest > 0 else { return [] }
+        var padded = values + [Float](repeating: 0, count: longest - values.count)
+        var gathered = [Float](repeating: 0, count: longest * size)
+        padded.withUnsafeMutableBytes { src in
+            gathered.withUnsafeMutableBytes { dst in allgather(src.baseAddress!, bytes: longest * 4, into: dst.baseAddress!) }
+        }
+        return (0..<size).flatMap { r in gathered[(r * longest)..<(r * longest + Int(counts[r]))] }
+    }
+
     /// Runs `body`; an error thrown on this rank aborts the whole job with its message.
     public func abortOnError<R>(_ body: () throws -> R) -> R {
         do { return try body() } catch { abort("\(error)") }

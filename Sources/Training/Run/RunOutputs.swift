@@ -1,0 +1,22 @@
+import Foundation
+
+/// Rank 0's run directory: the resolved `config.yaml`, `metrics.jsonl`, `train.log` and
+/// the trained `model.safetensors`.
+final class RunOutputs {
+    let directory: String
+    let metrics: MetricsWriter
+    var logPath: String { directory + "/train.log" }
+    var modelPath: String { directory + "/model.safetensors" }
+
+    /// Creates the directory (and parents) and writes the resolved config.
+    init(directory: String, config: TrainConfig) throws {
+        self.directory = directory
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try ConfigLoader.yaml(config).write(toFile: directory + "/config.yaml", atomically: true, encoding: .utf8)
+        } catch {
+            throw TrainingError("cannot write the run directory \(directory): \(error.localizedDescription); choose another with --run-dir")
+        }
+        metrics = try MetricsWriter(path: directory + "/metrics.jsonl")
+    }
+}

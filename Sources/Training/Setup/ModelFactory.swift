@@ -1,0 +1,30 @@
+import Datasets
+import Models
+
+/// Builds the model a config names, sized for its data.
+public enum ModelFactory {
+    /// - Parameters:
+    ///   - config: `model:`.
+    ///   - data: the training split, whose input shape and class count size the model.
+    ///   - seed: initialisation seed (every rank builds the same weights; rank 0's are broadcast anyway).
+    public static func make(_ config: ModelConfig, for data: any Dataset, seed: Int) throws -> any Classifier {
+        Init.seed(UInt64(seed))
+        switch config.name {
+        case "mlp":
+            guard data.inputType == .float32 else { throw ConfigError("model.name mlp needs image or feature data, not token ids") }
+            return MLP(inputs: data.inputShape.count, hiddenSizes: config.hiddenSizes, classes: data.classCount, dropout: Float(config.dropout))
+        case "lenet5":
+            guard data.inputShape == [1, 28, 28] else {
+                throw ConfigError("model.name lenet5 needs 1x28x28 inputs but the data gives \(data.inputShape.dims); "
+                    + "use data.synthetic.input_shape [1, 28, 28] or model.name mlp")
+            }
+            return LeNet5(classes: data.classCount, dropout: Float(config.dropout))
+        default:  // char_mlp
+            guard let chars = data as? NextCharacterDataset else { throw ConfigError("model.name char_mlp needs data.name shakespeare_char") }
+            return CharMLP(vocabulary: chars.classCount, context: chars.context, embeddingSize: config.embeddingSize,
+                           hiddenSize: config.hiddenSize)
+        }
+    }
+}
+
+import NN

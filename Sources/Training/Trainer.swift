@@ -1,0 +1,188 @@
+import Collective
+import Datasets
+import Foundation
+import Logging
+import Models
+import NN
+import Optim
+
+/// What a finished run reports.
+public struct TrainResult {
+    /// The run directory (rank 0's view; nil on other ranks).
+    public let runDirectory: String?
+    public let steps: Int
+    public let epochs: Int
+    public let stoppedEarly: Bool
+    /// The last validation metrics, and the final evaluation (the test split, or validation
+    /// when the dataset has none) with the name of its split.
+    public let validation: EvaluationMetrics?
+    public let final: EvaluationMetrics?
+    public let finalSplit: String
+}
+
+/// The training loop of one rank: data-parallel steps with gradient accumulation, clipping,
+/// the optimizer and its schedule, periodic evaluation, early stopping, and rank 0's outputs.
+///
+/// Every rank runs the same loop on its shard of each global batch. Anything that changes
+/// control flow (a non-finite gradient norm, early stopping, the end of the run) is decided
+/// from values that are identical on every rank, so all ranks take the same branch.
+public final class Trainer {
+    public let config: TrainConfig
+    public let communicator: Communicator
+    public let data: DataSplits
+    public let model: any Classifier
+    public let ddp: DistributedDataParallel
+    public let optimizer: Optimizer
+    public let scheduler: LearningRateScheduler
+    public let sampler: DistributedSampler
+    /// Optimizer steps per epoch and in the whole run.
+    public let stepsPerEpoch: Int, totalSteps: Int
+    /// Samples per optimizer step over all ranks: batch_size × ranks × gradient_accumulation.
+    public let globalBatch: Int
+    let outputs: RunOutputs?
+    let logger: Logger
+
+    /// Loads the data, builds the model and checks that every rank agrees.
+    /// - Parameters:
+    ///   - config: the resolved configuration.
+    ///   - runDirectory: where rank 0 writes config.yaml, metrics.jsonl, train.log and the model
+    ///     (nil: write nothing, as in tests of the loop itself).
+    ///   - communicator: the world.
+    public init(config: TrainConfig, runDirectory: String?, communicator: Communicator) throws {
+        self.config = config
+        self.communicator = communicator
+        ThreadPool.configure(threads: config.distributed.threadsPerRank ?? ThreadPool.defaultThreadCount())
+        let isRoot = communicator.rank == 0
+        outputs = try runDirectory.flatMap { isRoot ? try RunOutputs(directory: $0, config: config) : nil }
+        let level = Logger.Level(rawValue: config.logging.level) ?? .info
+        let logPath = outputs?.logPath
+        logger = Logger(label: "tandem") { FileLogHandler(label: $0, path: logPath, level: level) }
+
+        data = try DataSplits.load(config.data, seed: config.seed)
+        model = try ModelFactory.make(config.model, for: data.train, seed: config.seed)
+        let arena = model.flattenParameters()
+        let d = config.distributed
+        ddp = DistributedDataParallel(model: model, arena: arena, communicator: communicator, configHash: ConfigLoader.hash(config),
+                                      bucketBytes: Int(d.bucketMB * 1_048_576), firstBucketBytes: Int(d.firstBucketMB * 1_048_576),
+                                      wire: ["fp16": .float16, "bf16": .bfloat16][d.wire] ?? .float32)
+        optimizer = OptimizerFactory.optimizer(config.optimizer, arena: arena)
+        sampler = DistributedSampler(count: data.train.count, rank: communicator.rank, worldSize: communicator.size,
+                                     shuffle: config.data.shuffle, seed: UInt64(config.seed), dropLast: config.data.dropLast)
+        let microBatches = (sampler.samplesPerRank + config.data.batchSize - 1) / config.data.batchSize
+        stepsPerEpoch = (microBatches + d.gradientAccumulation - 1) / d.gradientAccumulation
+        totalSteps = min(config.training.maxSteps ?? .max, stepsPerEpoch * config.training.epochs)
+        globalBatch = config.data.batchSize * communicator.size * d.gradientAccumulation
+        scheduler = OptimizerFactory.scheduler(config.schedule, baseLR: config.optimizer.resolvedLR, globalBatch: globalBatch,
+                                               totalSteps: totalSteps)
+        logger.info("""
+            model \(config.model.name): \(arena.parameterCount) parameters; data \(config.data.name): \(data.train.count) train, \
+            \(data.validation.count) validation, \(data.test?.count ?? 0) test samples; \(communicator.size) ranks x \
+            \(ThreadPool.shared.threadCount) threads; global batch \(globalBatch); \(stepsPerEpoch) steps per epoch; \
+            no weight decay on: \(optimizer.groups.undecayed.joined(separator: ", "))
+            """)
+    }
+
+    /// Trains to the end (epochs, max_steps or early stopping), then evaluates the test split.
+    public func run() throws -> TrainResult {
+        let c = config, arena = ddp.arena
+        let progress = communicator.rank == 0
+            ? ProgressReporter(setting: c.logging.progress, totalSteps: totalSteps, epochs: c.training.epochs) : nil
+        var stopping = c.training.earlyStopping.map { EarlyStopping(minimize: $0.mode == "min", patience: $0.patience, minDelta: $0.minDelta) }
+        var step = 0, epoch = 0, stoppedEarly = false, lastValidation: EvaluationMetrics?
+        var window = GlobalAverage(), windowStart = Date(), windowSamples = 0
+        let labelSmoothing = Float(c.training.labelSmoothing)
+        training: while epoch < c.training.epochs {
+            let loader = BatchLoader(dataset: data.train, indices: sampler.indices(epoch: epoch), batchSize: c.data.batchSize)
+            model.train()
+            while step < totalSteps {
+                var micro: [Batch] = []
+                while micro.count < c.distributed.gradientAccumulation, let b = loader.next() { micro.append(b) }
+                if micro.isEmpty { break }
+                scheduler.apply(to: optimizer)
+                let lr = optimizer.learningRate
+                for (k, batch) in micro.enumerated() {
+                    ddp.synchronize = k == micro.count - 1
+                    let loss = Loss.crossEntropy(model.logits(batch.inputs), batch.targets, labelSmoothing: labelSmoothing)
+                    (micro.count > 1 ? loss * (1 / Float(micro.count)) : loss).backward()
+                    window.add(Double(loss.item), weight: Double(batch.count))
+                    windowSamples += batch.count
+                }
+                ddp.finishGradients()
+                // The gradients are averaged, so the norm and every decision below agree across ranks.
+                let norm = GradientClipping.globalNorm(arena)
+                if norm.isFinite {
+                    if let maxNorm = c.clipping.maxNorm { GradientClipping.scale(arena, total: norm, maxNorm: Float(maxNorm)) }
+                    if let limit = c.clipping.value { GradientClipping.clipValue(arena, limit: Float(limit)) }
+                    optimizer.step()
+                } else if c.clipping.errorIfNonfinite {
+                    throw TrainingError("the gradient norm is \(norm) at step \(step + 1) (epoch \(epoch + 1)); lower optimizer.lr, "
+                        + "enable clipping.max_norm, or set clipping.error_if_nonfinite false to skip such steps")
+                } else {
+                    logger.warning("step \(step + 1): gradient norm \(norm); the step is skipped")
+                }
+                arena.zeroGrad()
+                scheduler.advance()
+                step += 1
+                if step % c.logging.everySteps == 0 || step == totalSteps {
+                    let loss = window.value(over: communicator)
+                    let seconds = Date().timeIntervalSince(windowStart)
+                    let samplesPerSecond = Double(windowSamples * communicator.size) / max(seconds, 1e-9)
+                    outputs?.metrics.write(["step": step, "epoch": epoch, "loss": loss, "lr": Double(lr), "grad_norm": norm,
+                                            "samples_per_s": samplesPerSecond])
+                    progress?.update(epoch: epoch, step: step, loss: loss, samplesPerSecond: samplesPerSecond)
+                    logger.info("step \(step) epoch \(epoch + 1) loss \(loss) lr \(lr) grad_norm \(norm) samples/s \(Int(samplesPerSecond))")
+                    (window, windowStart, windowSamples) = (GlobalAverage(), Date(), 0)
+                }
+            }
+            epoch += 1
+            let last = step >= totalSteps || epoch == c.training.epochs
+            if epoch % c.training.evalEveryEpochs == 0 || last {
+                let m = evaluate(data.validation, split: "validation", step: step, epoch: epoch - 1, detailed: false)
+                progress?.message(summary(m, split: "validation", epoch: epoch))
+                lastValidation = m
+                if let p = c.schedule.name == "plateau" ? c.schedule.plateau : nil,
+                   scheduler.observe(validationMetric: m.value(named: p.metric)) {
+                    logger.info("validation \(p.metric) stopped improving: learning rate lowered to \(scheduler.currentLR)")
+                }
+                if let e = c.training.earlyStopping, stopping!.shouldStop(after: m.value(named: e.metric)) {
+                    logger.info("early stopping after epoch \(epoch): validation \(e.metric) did not improve for \(e.patience) evaluations")
+                    progress?.message("early stopping: validation \(e.metric) did not improve for \(e.patience) evaluations")
+                    stoppedEarly = true
+                    break training
+                }
+            }
+            if step >= totalSteps { break }
+        }
+        var final: EvaluationMetrics?
+        let finalSplit = data.test == nil ? "validation" : "test"
+        if c.training.testAtEnd {
+            final = evaluate(data.test ?? data.validation, split: finalSplit, step: step, epoch: epoch - 1, detailed: true)
+            progress?.message(summary(final!, split: finalSplit, epoch: epoch))
+        }
+        if let outputs, c.checkpointing.saveFinalModel {
+            try ModelWeights.save(model, to: outputs.modelPath, metadata: ["step": "\(step)", "config_hash": ConfigLoader.hash(c)])
+        }
+        ddp.shutdown()
+        return TrainResult(runDirectory: outputs?.directory, steps: step, epochs: epoch, stoppedEarly: stoppedEarly,
+                           validation: lastValidation, final: final, finalSplit: finalSplit)
+    }
+
+    func evaluate(_ dataset: any Dataset, split: String, step: Int, epoch: Int, detailed: Bool) -> EvaluationMetrics {
+        let m = Evaluator.evaluate(model, on: dataset, communicator: communicator, batchSize: max(config.data.batchSize, 256),
+                                   topK: config.training.topK, limit: config.training.maxEvalSamples)
+        outputs?.metrics.write(m.json(split: split, step: step, epoch: epoch, detailed: detailed))
+        logger.info("\(summary(m, split: split, epoch: epoch + 1))")
+        return m
+    }
+
+    func summary(_ m: EvaluationMetrics, split: String, epoch: Int) -> String {
+        String(format: "%@ after epoch %d: loss %.4f, accuracy %.4f, f1_macro %.4f%@", split, epoch, m.loss, m.accuracy, m.f1Macro,
+               m.rocAUC.map { String(format: ", roc_auc %.4f", $0) } ?? "")
+    }
+}
+
+/// A failure of the training loop itself (not of the config or the data).
+public struct TrainingError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Collective
+import Foundation
+import Training
+
+/// `tandem train`: one training run, alone or as every rank under mpirun.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the model a YAML config describes, on one process or on every rank under mpirun.",
+        discussion: """
+            Every rank runs this same command: `mpirun -np 4 tandem train configs/lenet5_fmnist.yaml`. Rank 0 \
+            writes the run directory: config.yaml (as resolved, every default filled in), metrics.jsonl (one JSON \
+            object per logged step and per evaluation), train.log, and model.safetensors at the end. The global \
+            batch is data.batch_size x ranks x distributed.gradient_accumulation. See docs/CONFIG.md for every key.
+
+            Exit status: 0 on success, 2 for a bad config or command line, 1 when training fails.
+            """)
+
+    @Argument(help: "The YAML config (configs/*.yaml).") var config: String
+    @Option(name: .customLong("set"), parsing: .singleValue,
+            help: ArgumentHelp("Override a config key, e.g. --set optimizer.lr=0.05 (repeatable; the value is YAML).", valueName: "key=value"))
+    var overrides: [String] = []
+    @Option(help: "The run directory (default: runs/<config name>-<date>-<time>).") var runDir: String?
+
+    func run() throws {
+        let isRoot = (ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"] ?? "0") == "0"
+        let resolved: TrainConfig
+        do {
+            resolved = try ConfigLoader.load(path: config, overrides: overrides)
+        } catch {
+            // Every rank reads the same file and fails the same way; one report is enough.
+            if isRoot { FileHandle.standardError.write(Data("tandem train: \(error)\n".utf8)) }
+            throw ExitCode(2)
+        }
+        let directory = runDir ?? Self.defaultRunDirectory(config: config)
+        let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
+        let result: TrainResult
+        do {
+            result = try Trainer(config: resolved, runDirectory: directory, communicator: comm).run()
+        } catch {
+            fail(comm, "tandem train: \(error)")
+        }
+        if comm.rank == 0 {
+            if let m = result.final {
+                print(String(format: "%@ accuracy %.4f (loss %.4f) after %d steps%@", result.finalSplit, m.accuracy, m.loss, result.steps,
+                             result.stoppedEarly ? ", stopped early" : ""))
+            }
+            print("run directory: \(result.runDirectory ?? directory)")
+        }
+        (comm as? MPICommunicator)?.finalize()
+    }
+
+    static func defaultRunDirectory(config: String) -> String {
+        let stem = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
+        let f = DateFormatter()
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        return "runs/\(stem)-\(f.string(from: Date()))"
+    }
+}
+
+/// Reports `message` and ends the job: every rank when under mpirun, so none is left waiting.
+func fail(_ comm: Communicator, _ message: String) -> Never {
+    if comm.size > 1 { comm.abort(message) }
+    FileHandle.standardError.write(Data("\(message)\n".utf8))
+    Foundation.exit(1)
+}

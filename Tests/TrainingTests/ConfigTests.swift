@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+@testable import Training
+
+/// The config schema: defaults, overrides, and a table of bad configs with their messages.
+@Suite("Configs")
+struct ConfigTests {
+    static func error(_ yaml: String, overrides: [String] = []) -> String? {
+        do { _ = try ConfigLoader.parse(yaml: yaml, source: "test.yaml", overrides: overrides); return nil } catch { return "\(error)" }
+    }
+
+    @Test func defaultsFillWhatTheFileLeavesOut() throws {
+        let c = try ConfigLoader.parse(yaml: "model:\n  name: mlp\noptimizer:\n  lr: 0.05\n")
+        #expect(c.model.name == "mlp" && c.model.hiddenSizes == [256, 128] && c.optimizer.lr == 0.05)
+        #expect(c.data.batchSize == 64 && c.training.earlyStopping == nil && c.schedule.plateau.patience == 10)
+        // An empty file is all defaults except the learning rate SGD needs.
+        #expect(Self.error("") == "config error: optimizer.lr is null; allowed: a learning rate (sgd has no default)")
+        #expect(try ConfigLoader.parse(yaml: "optimizer: {name: adamw}").optimizer.resolvedWeightDecay == 0.01)
+        // An optional section given in part takes the rest from its defaults.
+        let e = try ConfigLoader.parse(yaml: "optimizer: {lr: 0.1}\ntraining:\n  early_stopping:\n    patience: 7\n")
+        #expect(e.training.earlyStopping == { var s = EarlyStoppingConfig(); s.patience = 7; return s }())
+    }
+
+    @Test func overridesSetAnyKey() throws {
+        let c = try ConfigLoader.parse(yaml: "optimizer: {lr: 0.1}", overrides: [
+            "optimizer.lr=1e-3", "model.hidden_sizes=[32, 16]", "training.early_stopping.metric=accuracy",
+            "training.early_stopping.mode=max", "data.limit=100", "clipping.max_norm=1", "seed=7"])
+        #expect(c.optimizer.lr == 1e-3 && c.model.hiddenSizes == [32, 16] && c.seed == 7 && c.data.limit == 100)
+        #expect(c.training.earlyStopping?.metric == "accuracy" && c.clipping.maxNorm == 1)
+        // The resolved YAML reads back to the same config, and its hash is stable.
+        let again = try ConfigLoader.parse(yaml: ConfigLoader.yaml(c))
+        #expect(again == c && ConfigLoader.hash(again) == ConfigLoader.hash(c))
+        #expect(ConfigLoader.hash(c) != ConfigLoader.hash(try ConfigLoader.parse(yaml: "optimizer: {lr: 0.1}")))
+    }
+
+    /// Each bad config and (part of) the message it must give: key path, value, what is allowed.
+    @Test(arguments: [
+        ("optimizer: {lr: 0.1, momentun: 0.9}", [String](),
+         "unknown key optimizer.momentun (did you mean momentum?); allowed keys in optimizer: alpha, betas, centered, dampening, decay_bias_and_norm, eps, lr, momentum, name, nesterov, weight_decay"),
+        ("optimiser: {lr: 0.1}", [], "unknown key optimiser (did you mean optimizer?)"),
+        ("optimizer: {lr: fast}", [], "optimizer.lr is \"fast\"; allowed: a number"),
+        ("optimizer: {lr: 0.1}\ndata: {batch_size: 1.5}", [], "data.batch_size is \"1.5\"; allowed: an integer"),
+        ("optimizer: {lr: 0.1}\ndata: {batch_size: 0}", [], "data.batch_size is 0; allowed: a positive number of samples per rank"),
+        ("optimizer: {lr: -1}", [], "optimizer.lr is -1.0; allowed: a non-negative number"),
+        ("optimizer: {lr: 0.1, name: lamb}", [], "optimizer.name is \"lamb\"; allowed: sgd, adam, adamw, rmsprop"),
+        ("optimizer: {lr: 0.1}\nmodel: {name: resnet}", [], "model.name is \"resnet\"; allowed: mlp, lenet5, char_mlp"),
+        ("optimizer: {lr: 0.1}\nmodel: lenet5", [], "model is value \"lenet5\"; allowed: a mapping of its keys"),
+        ("optimizer: {lr: 0.1}\nmodel: {hidden_sizes: [64, x]}", [], "model.hidden_sizes[1] is \"x\"; allowed: an integer"),
+        ("optimizer: {lr: 0.1, betas: [0.9]}", [], "optimizer.betas is [0.9]; allowed: two numbers in [0, 1)"),
+        ("optimizer: {lr: 0.1, nesterov: true}", [], "optimizer.nesterov is true; allowed: true only with momentum > 0 and dampening 0"),
+        ("optimizer: {lr: 0.1}\nschedule: {name: warmup_cosine}", [], "schedule.warmup_steps is 0; allowed: at least 1 for warmup_cosine"),
+        ("optimizer: {lr: 0.1}\nschedule: {milestones: [30, 10]}", [], "schedule.milestones is [30, 10]; allowed: increasing positive step numbers"),
+        ("optimizer: {lr: 0.1}\nprecision: {mode: fp16}", [], "precision.mode is \"fp16\"; allowed: fp32"),
+        ("optimizer: {lr: 0.1}\ndistributed: {wire: int8}", [], "distributed.wire is \"int8\"; allowed: fp32, fp16, bf16"),
+        ("optimizer: {lr: 0.1}\ndistributed: {gradient_accumulation: 0}", [], "distributed.gradient_accumulation is 0"),
+        ("optimizer: {lr: 0.1}\ntraining: {early_stopping: {metric: speed}}", [],
+         "training.early_stopping.metric is \"speed\"; allowed: loss, accuracy, top_k_accuracy"),
+        ("optimizer: {lr: 0.1}\nlogging: {progress: fancy}", [], "logging.progress is \"fancy\"; allowed: auto, bar, plain, none"),
+        ("optimizer: {lr: 0.1}\nmodel: {name: char_mlp}", [], "char_mlp goes with data.name shakespeare_char"),
+        ("optimizer: {lr: 0.1}\ntraining: {epochs: true}", [], "training.epochs is \"true\"; allowed: an integer"),
+        ("- just\n- a list", [], "test.yaml must be a mapping of sections"),
+        ("model: {name: [unclosed", [], "test.yaml is not valid YAML"),
+        ("optimizer: {lr: 0.1}", ["optimizer.lr"], "--set optimizer.lr is not of the form key.path=value"),
+        ("optimizer: {lr: 0.1}", ["optimizer.lr.x=1"], "--set optimizer.lr.x=1: optimizer.lr is a value, not a section"),
+        ("optimizer: {lr: 0.1}", ["optimizer.speed=1"], "unknown key optimizer.speed"),
+        ("optimizer: {lr: 0.1}", ["data.batch_size=-2", "model.dropout=1"],
+         "config errors:\n  - model.dropout is 1.0; allowed: 0 <= dropout < 1\n  - data.batch_size is -2"),
+    ])
+    func badConfigsNameTheProblem(yaml: String, overrides: [String], expected: String) {
+        let message = Self.error(yaml, overrides: overrides)
+        #expect(message?.contains(expected) == true, "got: \(message ?? "no error")")
+    }
+
+    /// Every shipped config loads.
+    @Test func shippedConfigsLoad() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../configs").standardized.path
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".yaml") }
+        #expect(files.count >= 3)
+        for f in files { _ = try ConfigLoader.load(path: dir + "/" + f) }
+    }
+}
