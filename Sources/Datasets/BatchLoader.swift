@@ -8,6 +8,8 @@ public final class BatchLoader {
     public let batchSize: Int
     /// Batches in this epoch (the last one may be smaller).
     public let batchCount: Int
+    /// Gather the next batch in the background (false: gather each one when asked).
+    public let prefetch: Bool
     /// Batches handed out so far.
     public private(set) var position = 0
     private let queue = DispatchQueue(label: "tandem.prefetch")
@@ -23,9 +25,10 @@ public final class BatchLoader {
     ///   - indices: this rank's samples in order (`DistributedSampler.indices(epoch:)`).
     ///   - batchSize: samples per batch on this rank.
     ///   - startBatch: the first batch to produce (to resume mid-epoch).
-    public init(dataset: any Dataset, indices: [Int], batchSize: Int, startBatch: Int = 0) {
+    ///   - prefetch: gather the next batch on a background queue.
+    public init(dataset: any Dataset, indices: [Int], batchSize: Int, startBatch: Int = 0, prefetch: Bool = true) {
         precondition(batchSize >= 1, "batch size must be at least 1")
-        (self.dataset, self.indices, self.batchSize) = (dataset, indices, batchSize)
+        (self.dataset, self.indices, self.batchSize, self.prefetch) = (dataset, indices, batchSize, prefetch)
         batchCount = (indices.count + batchSize - 1) / batchSize
         position = min(startBatch, batchCount)
     }
@@ -33,7 +36,7 @@ public final class BatchLoader {
     private func start(_ k: Int) -> Pending {
         let p = Pending(), dataset = dataset
         let slice = indices[(k * batchSize)..<min((k + 1) * batchSize, indices.count)]
-        queue.async(group: p.group) { p.batch = dataset.batch(slice) }
+        if prefetch { queue.async(group: p.group) { p.batch = dataset.batch(slice) } } else { p.batch = dataset.batch(slice) }
         return p
     }
 
@@ -42,7 +45,7 @@ public final class BatchLoader {
         guard position < batchCount else { return nil }
         let current = pending ?? start(position)
         position += 1
-        pending = position < batchCount ? start(position) : nil
+        pending = prefetch && position < batchCount ? start(position) : nil
         current.group.wait()
         return current.batch
     }

@@ -92,7 +92,8 @@ public final class Trainer {
         var window = GlobalAverage(), windowStart = Date(), windowSamples = 0
         let labelSmoothing = Float(c.training.labelSmoothing)
         training: while epoch < c.training.epochs {
-            let loader = BatchLoader(dataset: data.train, indices: sampler.indices(epoch: epoch), batchSize: c.data.batchSize)
+            let loader = BatchLoader(dataset: data.train, indices: sampler.indices(epoch: epoch), batchSize: c.data.batchSize,
+                                     prefetch: c.data.prefetch)
             model.train()
             while step < totalSteps {
                 var micro: [Batch] = []

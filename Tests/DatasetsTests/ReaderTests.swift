@@ -128,6 +128,10 @@ struct ReaderTests {
             #expect(b.inputs.shape == [b.count, 2, 3])
         }
         #expect(sizes == [5, 5, 5, 5, 3] && seen == order.map { Int32($0 % 3) })
+        // Without prefetching the batches are the same.
+        let direct = BatchLoader(dataset: ds, indices: order, batchSize: 5, prefetch: false)
+        let fetched = BatchLoader(dataset: ds, indices: order, batchSize: 5)
+        while let a = direct.next(), let b = fetched.next() { #expect(a.inputs.scalars == b.inputs.scalars) }
         // Resuming mid-epoch starts at the requested batch.
         let resumed = BatchLoader(dataset: ds, indices: order, batchSize: 5, startBatch: 4)
         #expect(resumed.next()?.count == 3 && resumed.next() == nil)

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+/// `tandem train` and `tandem eval` as a user runs them: real processes under mpirun.
+@Suite("tandem train end to end under mpirun", .serialized)
+struct TrainEndToEndTests {
+    static var tandem: String {
+        URL(fileURLWithPath: MPIRun.harness).deletingLastPathComponent().appendingPathComponent("tandem").path
+    }
+
+    /// The smoke config with train samples (576 after the validation split) that divide by every
+    /// global batch here, so one rank and two ranks see the same samples in every step.
+    static let common = ["--set", "logging.progress=plain", "--set", "data.synthetic.samples=640", "--set", "logging.every_steps=3"]
+
+    static func train(ranks: Int, batch: Int, runDir: String, _ extra: [String] = []) throws -> MPIRun {
+        try MPIRun.launch("/usr/bin/env", ["mpirun", "-np", "\(ranks)", "--oversubscribe", "--bind-to", "none", tandem, "train",
+                                           packageRoot + "/configs/synthetic_smoke.yaml", "--run-dir", runDir,
+                                           "--set", "data.batch_size=\(batch)"] + common + extra,
+                          environment: ["TANDEM_NUM_THREADS": "1"], timeout: 120)
+    }
+
+    static func metrics(_ runDir: String) throws -> [[String: Any]] {
+        try String(contentsOfFile: runDir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+    }
+
+    /// Two ranks on 16 samples each end where one rank on 32 does: same logged losses, the same
+    /// gradient norm (so clipping saw the averaged gradients), the same test result.
+    @Test func twoRanksMatchOneRankOnTheGlobalBatch() throws {
+        let base = NSTemporaryDirectory() + "tandem-e2e-\(UUID().uuidString)"
+        let one = try Self.train(ranks: 1, batch: 32, runDir: base + "/one")
+        let two = try Self.train(ranks: 2, batch: 16, runDir: base + "/two")
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        #expect(one.status == 0 && two.status == 0, "\(one.stderr)\n\(two.stderr)")
+        // Rank 0 alone reports: one final line and one run directory.
+        #expect(two.stdout.components(separatedBy: "test accuracy").count == 2, "\(two.stdout)")
+        #expect(two.stdout.contains("run directory: \(base)/two"))
+
+        let m1 = try Self.metrics(base + "/one"), m2 = try Self.metrics(base + "/two")
+        let steps1 = m1.filter { $0["split"] == nil }, steps2 = m2.filter { $0["split"] == nil }
+        #expect(steps2.count == 18 && steps1.count == steps2.count)  // 3 epochs of 18 steps, logged every 3
+        for s in steps2 {
+            #expect(Set(s.keys) == ["step", "epoch", "loss", "lr", "grad_norm", "samples_per_s"])
+            #expect((s["loss"] as! Double).isFinite && (s["samples_per_s"] as! Double) > 0)
+        }
+        for (a, b) in zip(steps1, steps2) {
+            for key in ["loss", "grad_norm", "lr"] {
+                let x = a[key] as! Double, y = b[key] as! Double
+                #expect(Swift.abs(x - y) <= 1e-4 * Swift.max(1, Swift.abs(x)), "step \(a["step"]!) \(key): \(x) vs \(y)")
+            }
+        }
+        let losses = steps2.map { $0["loss"] as! Double }
+        #expect(losses.last! < 0.5 * losses.first!, "the loss did not go down: \(losses)")
+        let test1 = m1.last!, test2 = m2.last!
+        #expect(test2["split"] as? String == "test" && test2["samples"] as? Int == 128)
+        #expect(Swift.abs((test1["loss"] as! Double) - (test2["loss"] as! Double)) < 1e-4)
+        #expect(test1["accuracy"] as! Double == test2["accuracy"] as! Double)
+
+        // tandem eval on the run, itself on two ranks, reproduces the test metrics.
+        let eval = try MPIRun.launch("/usr/bin/env", ["mpirun", "-np", "2", "--oversubscribe", Self.tandem, "eval", base + "/two", "--json"],
+                                     environment: ["TANDEM_NUM_THREADS": "1"], timeout: 60)
+        #expect(eval.status == 0, "\(eval.stderr)")
+        let evaluated = try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as! [String: Any]
+        #expect(evaluated["accuracy"] as! Double == test2["accuracy"] as! Double)
+        #expect(Swift.abs((evaluated["loss"] as! Double) - (test2["loss"] as! Double)) < 1e-5)
+    }
+
+    /// A bad config stops every rank at once with one message naming the key.
+    @Test func badConfigUnderMPIIsOneClearError() throws {
+        let run = try Self.train(ranks: 2, batch: 16, runDir: NSTemporaryDirectory() + "tandem-bad", ["--set", "optimizer.lr=fast"])
+        #expect(run.status != 0 && run.seconds < 60)
+        #expect(run.stderr.components(separatedBy: "optimizer.lr is \"fast\"; allowed: a number").count == 2, "\(run.stderr)")
+    }
+
+    /// A data error on the ranks (here: a missing dataset folder) aborts the job with the fix.
+    @Test func missingDataAbortsTheJob() throws {
+        let run = try Self.train(ranks: 2, batch: 16, runDir: NSTemporaryDirectory() + "tandem-nodata",
+                                 ["--set", "data.name=fashion_mnist", "--set", "data.directory=/nonexistent", "--set", "model.name=lenet5"])
+        #expect(run.status != 0 && run.seconds < 60)
+        #expect(run.stderr.contains("apt-get install dataset-fashion-mnist"), "\(run.stderr)")
+    }
+}

@@ -1,0 +1,57 @@
+import Collective
+import TensorCore
+import Testing
+@testable import Training
+
+/// Metrics against values worked out by hand, on one rank (the reduction is a sum; the MPI
+/// end-to-end test covers several ranks).
+@Suite("Metrics and early stopping")
+struct MetricsTests {
+    @Test func confusionPrecisionRecallF1TopK() {
+        // 5 samples, 3 classes. Predictions (argmax): 0, 1, 1, 2, 0; truths: 0, 1, 2, 2, 1.
+        let logits = NDArray([3, 1, 0,   0, 2, 1,   0, 3, 2,   1, 0, 4,   2, 1, 0], shape: [5, 3])
+        let targets = NDArray(indices: [0, 1, 2, 2, 1], shape: [5])
+        var acc = ClassificationAccumulator(classes: 3, topK: 2)
+        acc.add(logits: logits, targets: targets, loss: 0.5)
+        let m = acc.reduce(over: SingleProcessCommunicator())
+        #expect(m.confusion == [[1, 0, 0], [1, 1, 0], [0, 1, 1]])
+        #expect(m.accuracy == 0.6 && m.loss == 0.5 && m.samples == 5)
+        // Precision: class 0 1/2, class 1 1/2, class 2 1/1. Recall: 1/1, 1/2, 1/2.
+        #expect(m.precision == [0.5, 0.5, 1] && m.recall == [1, 0.5, 0.5])
+        #expect(Swift.abs(m.f1[0] - 2.0 / 3) < 1e-12 && m.f1[1] == 0.5 && Swift.abs(m.f1[2] - 2.0 / 3) < 1e-12)
+        #expect(Swift.abs(m.f1Macro - (2.0 / 3 + 0.5 + 2.0 / 3) / 3) < 1e-12)
+        // Top-2: the truth is among the two largest logits for samples 0, 1, 2, 3; sample 4 ranks class 1 second.
+        #expect(m.topKAccuracy == 1.0)
+        #expect(Swift.abs(m.perplexity - Foundation.exp(0.5)) < 1e-12)
+    }
+
+    @Test func rocAUCByHand() {
+        // Positives score 0.9, 0.4; negatives 0.5, 0.1. Pairs won: (0.9 > 0.5, 0.9 > 0.1, 0.4 > 0.1) = 3 of 4.
+        #expect(ROCAUC.binary(scores: [0.9, 0.5, 0.4, 0.1], positive: [true, false, true, false]) == 0.75)
+        // A tie counts half: positive 0.5 against negative 0.5.
+        #expect(ROCAUC.binary(scores: [0.5, 0.5, 0.9], positive: [true, false, true]) == 0.75)
+        #expect(ROCAUC.binary(scores: [0.1, 0.2], positive: [true, true]) == nil)
+        // Macro one-vs-rest over 3 classes with perfectly ranked scores is 1.
+        let p: [Float] = [0.8, 0.1, 0.1,  0.1, 0.7, 0.2,  0.2, 0.2, 0.6,  0.6, 0.3, 0.1]
+        #expect(ROCAUC.macroOneVsRest(probabilities: p, labels: [0, 1, 2, 0], classes: 3) == 1)
+    }
+
+    @Test func regressionErrors() {
+        var r = RegressionAccumulator()
+        r.add(predictions: [1, 2, 3], targets: [1, 0, 4])
+        let (mae, mse) = r.reduce(over: SingleProcessCommunicator())
+        #expect(mae == 1 && Swift.abs(mse - 5.0 / 3) < 1e-12)
+    }
+
+    @Test func earlyStoppingWithPatienceAndMinDelta() {
+        var s = EarlyStopping(minimize: true, patience: 2, minDelta: 0.01)
+        // 0.995 is not better by more than min_delta (1 bad); 0.9 resets; then two without improvement.
+        let decisions = [1.0, 0.995, 0.9, 0.9, 0.95].map { s.shouldStop(after: $0) }
+        #expect(decisions == [false, false, false, false, true])
+        var up = EarlyStopping(minimize: false, patience: 1)
+        let first = up.shouldStop(after: 0.5), second = up.shouldStop(after: 0.5)
+        #expect(!first && second)
+    }
+}
+
+import Foundation

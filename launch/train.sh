@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The main job: installs what is missing, builds in release mode, and trains under mpirun.
+#
+# usage: launch/train.sh [CONFIG] [-np N] [tandem train options...]
+#   launch/train.sh                                   # LeNet-5 on Fashion-MNIST, one rank per core
+#   launch/train.sh configs/mlp_fmnist.yaml -np 4     # more ranks than cores is allowed
+#   launch/train.sh configs/lenet5_fmnist.yaml --set optimizer.lr=0.02 --run-dir runs/lr002
+#
+# Rank 0 prints progress, then the test accuracy and the run directory (config.yaml,
+# metrics.jsonl, train.log, model.safetensors). Threads per rank: cores / ranks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source launch/setup.sh
+
+config=configs/lenet5_fmnist.yaml
+if [[ $# -gt 0 && $1 != -* ]]; then config=$1; shift; fi
+nprocs=$(nproc)
+extra=()
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        -np|--np) nprocs=$2; shift 2 ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        *) extra+=("$1"); shift ;;
+    esac
+done
+if ! [[ $nprocs =~ ^[1-9][0-9]*$ ]]; then echo "error: -np takes a positive number of processes, got '$nprocs'" >&2; exit 2; fi
+if [[ ! -f $config ]]; then echo "error: config $config not found; the shipped ones are: $(ls configs/*.yaml | tr '\n' ' ')" >&2; exit 2; fi
+
+echo "== build (release)"
+swift build -c release --product tandem 2>&1 | grep -E "error|warning: unre|Compiling tandem|Build complete" || true
+bin=$(swift build -c release --show-bin-path)/tandem
+[[ -x $bin ]] || { echo "error: the release build failed; run 'swift build -c release' to see why" >&2; exit 1; }
+
+# mpirun gives every rank a pseudo-terminal, so tell rank 0 whether ours is one.
+progress=plain; [[ -t 1 ]] && progress=auto
+echo "== training $config on $nprocs processes"
+exec mpirun -np "$nprocs" --oversubscribe --bind-to none --map-by slot \
+    "$bin" train "$config" --set logging.progress=$progress "${extra[@]}"
