@@ -156,9 +156,11 @@ public final class Trainer {
         }
         var final: EvaluationMetrics?
         let finalSplit = data.test == nil ? "validation" : "test"
-        if c.training.testAtEnd {
-            final = evaluate(data.test ?? data.validation, split: finalSplit, step: step, epoch: epoch - 1, detailed: true)
+        if c.training.testAtEnd, let test = data.test {
+            final = evaluate(test, split: finalSplit, step: step, epoch: epoch - 1, detailed: true)
             progress?.message(summary(final!, split: finalSplit, epoch: epoch))
+        } else if c.training.testAtEnd {
+            final = lastValidation  // the run ended with a validation pass; no need for a second one
         }
         if let outputs, c.checkpointing.saveFinalModel {
             try ModelWeights.save(model, to: outputs.modelPath, metadata: ["step": "\(step)", "config_hash": ConfigLoader.hash(c)])

@@ -45,8 +45,21 @@ public enum ConfigLoader {
         return config
     }
 
-    /// The resolved config as YAML, every key present.
-    public static func yaml(_ config: TrainConfig) throws -> String { try YAMLEncoder().encode(config) }
+    /// The resolved config as YAML: every key present (null where unset), in schema order,
+    /// numbers in plain decimal form.
+    public static func yaml(_ config: TrainConfig) throws -> String {
+        func fill(_ value: Node?, _ template: Node) -> Node {
+            guard let templateMap = template.mapping else {
+                guard let value else { return Node("null", Tag(.null)) }
+                if value.tag == Tag(.float), let d = value.float { return Node("\(d)", Tag(.float)) }
+                if let items = value.sequence { return .sequence(.init(items.map { fill($0, $0) }, items.tag, items.style)) }
+                return value
+            }
+            guard let value, value.mapping != nil else { return Node("null", Tag(.null)) }
+            return .mapping(Node.Mapping(templateMap.map { ($0.key, fill(value.mapping?[$0.key], $0.value)) }))
+        }
+        return try Yams.serialize(node: fill(encode(config), encode(TrainConfig.schemaTemplate)))
+    }
 
     /// A digest of the resolved config that ranks compare before training (FNV-1a, 64 bits).
     public static func hash(_ config: TrainConfig) -> String {
