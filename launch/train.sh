@@ -27,7 +27,7 @@ if ! [[ $nprocs =~ ^[1-9][0-9]*$ ]]; then echo "error: -np takes a positive numb
 if [[ ! -f $config ]]; then echo "error: config $config not found; the shipped ones are: $(ls configs/*.yaml | tr '\n' ' ')" >&2; exit 2; fi
 
 echo "== build (release)"
-swift build -c release --product tandem 2>&1 | grep -E "error|warning: unre|Compiling tandem|Build complete" || true
+swift build -c release --product tandem 2>&1 | grep -E "error|Compiling tandem|[Cc]omplete" || true
 bin=$(swift build -c release --show-bin-path)/tandem
 [[ -x $bin ]] || { echo "error: the release build failed; run 'swift build -c release' to see why" >&2; exit 1; }
 
