@@ -114,6 +114,32 @@ struct MPIIntegrationTests {
         }
     }
 
+    /// Clipping sees the averaged gradients: every rank computes the same norm in every step,
+    /// equal to the norm of one rank's gradient on the whole global batch.
+    @Test func clippingNormIsIdenticalOnEveryRank() throws {
+        func norms(_ run: MPIRun) -> [Int: [Int: Double]] {
+            var out: [Int: [Int: Double]] = [:]
+            for line in run.stdout.split(separator: "\n") where line.hasPrefix("NORM ") {
+                let f = line.split(separator: " ")
+                out[Int(f[1])!, default: [:]][Int(f[2])!] = Double(f[3])!
+            }
+            return out
+        }
+        let reference = try MPIRun.run(ranks: 1, ["equivalence", "--max-norm", "0.1"])
+        let single = norms(reference)[0]!
+        let run = try MPIRun.run(ranks: 3, ["equivalence", "--max-norm", "0.1"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let perRank = norms(run)
+        #expect(perRank.count == 3 && single.count == 3)
+        for (rank, steps) in perRank {
+            #expect(steps == perRank[0]!, "rank \(rank) clipped with \(steps), rank 0 with \(perRank[0]!)")
+            for (s, n) in steps { #expect(Swift.abs(n - single[s]!) <= 1e-4 * single[s]!, "step \(s): \(n) vs one rank's \(single[s]!)") }
+        }
+        // The norms exceed 0.1, so clipping acted, and the clipped run still matches one rank.
+        #expect(single.values.allSatisfy { $0 > 0.1 }, "norms \(single) should exceed max_norm 0.1 so clipping acts")
+        #expect(relativeDifference(run.parameters, reference.parameters) < 1e-4)
+    }
+
     @Test func accumulationCommunicatesOnlyOnTheLastMicroBatch() throws {
         let reference = try MPIRun.run(ranks: 1, ["equivalence"]).parameters
         let run = try MPIRun.run(ranks: 2, ["equivalence", "--accumulate", "2"])

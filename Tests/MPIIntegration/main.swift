@@ -16,6 +16,7 @@ struct MPICheck: ParsableCommand {
     @Option(help: "Samples per step over all ranks.") var globalBatch = 24
     @Option(help: "Micro-batches per step (gradients synchronised on the last only).") var accumulate = 1
     @Option(help: "Gradient wire format: float32, float16 or bfloat16.") var wire = "float32"
+    @Option(help: "Clip the averaged gradients' global norm to this.") var maxNorm: Float = 1
 
     func run() throws {
         let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
@@ -93,7 +94,9 @@ struct MPICheck: ParsableCommand {
                 (loss * (1 / Float(accumulate))).backward()
             }
             ddp.finishGradients()
-            GradientClipping.clipNorm(ddp.arena, maxNorm: 1)
+            // Every rank reports the norm it clipped with: computed on averaged gradients, all agree.
+            let norm = GradientClipping.clipNorm(ddp.arena, maxNorm: maxNorm)
+            print("NORM \(comm.rank) \(s) \(norm)")
             sgd.step()
             ddp.arena.zeroGrad()
         }
