@@ -53,11 +53,11 @@ struct ReaderTests {
 
     /// Every kind of damage gives an error that names the file and the problem.
     @Test(arguments: [
-        ("wrong magic", { (b: [UInt8]) in [0, 0, 0x09] + b.dropFirst(3) }, "not an IDX file of unsigned bytes"),
-        ("truncated data", { (b: [UInt8]) in Array(b.dropLast(100)) }, "is truncated"),
-        ("too long", { (b: [UInt8]) in b + [1, 2, 3] }, "is too long"),
-        ("wrong rank", { (b: [UInt8]) in [0, 0, 8, 1] + b.dropFirst(4) }, "has 1 dimensions, expected 3"),
-        ("header cut", { (b: [UInt8]) in Array(b.prefix(6)) }, "truncated inside its header"),
+        ("wrong magic", { @Sendable (b: [UInt8]) in [0, 0, 0x09] + b.dropFirst(3) }, "not an IDX file of unsigned bytes"),
+        ("truncated data", { @Sendable (b: [UInt8]) in Array(b.dropLast(100)) }, "is truncated"),
+        ("too long", { @Sendable (b: [UInt8]) in b + [1, 2, 3] }, "is too long"),
+        ("wrong rank", { @Sendable (b: [UInt8]) in [0, 0, 8, 1] + b.dropFirst(4) }, "has 1 dimensions, expected 3"),
+        ("header cut", { @Sendable (b: [UInt8]) in Array(b.prefix(6)) }, "truncated inside its header"),
     ] as [(String, @Sendable ([UInt8]) -> [UInt8], String)])
     func corruptImagesAreClearErrors(name: String, tamper: @Sendable ([UInt8]) -> [UInt8], expected: String) {
         let dir = temporaryFolder()
