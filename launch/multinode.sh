@@ -10,8 +10,10 @@
 # 10.0.0.0/24; default: let Open MPI choose). Settings, as Horovod recommends:
 #   -bind-to none -map-by slot   ranks placed in slot order, threads free to use their cores
 #   --mca btl self,vader,tcp     shared memory within a node, TCP between nodes
+#   --mca rtc_hwloc_vmhole none  the remote daemons do not map the hwloc topology into a
+#                                guessed address hole (Open MPI 4.1's orted can crash there)
 set -euo pipefail
-if [[ $# -lt 2 ]]; then sed -n '2,14p' "$0" >&2; exit 2; fi
+if [[ $# -lt 2 ]]; then sed -n '2,16p' "$0" >&2; exit 2; fi
 cd "$(dirname "$0")/.."
 source launch/setup.sh
 hostfile=$1; shift
@@ -36,5 +38,5 @@ net=()
 if [[ -n ${TANDEM_IFACE:-} ]]; then
     net=(--mca btl_tcp_if_include "$TANDEM_IFACE" --mca oob_tcp_if_include "$TANDEM_IFACE")
 fi
-exec mpirun "${hosts[@]}" -bind-to none -map-by slot --mca btl self,vader,tcp "${net[@]}" \
+exec mpirun "${hosts[@]}" -bind-to none -map-by slot --mca btl self,vader,tcp --mca rtc_hwloc_vmhole none "${net[@]}" \
     -x TANDEM_NUM_THREADS -x PATH -x LD_LIBRARY_PATH "${extra[@]}" "$@"

@@ -20,6 +20,12 @@ bin=$(swift build "${mode[@]}" --show-bin-path)
 # The benchmark verifies its product against a naive reference before timing; odd sizes on purpose.
 "$bin/tandem-bench" gemm --m 67 --n 131 --k 45 --threads 2 --runs 3 --json
 "$bin/tandem-bench" gemm --m 33 --n 17 --k 300 --trans-a --trans-b --runs 3 --json
+echo "== a short training run; its model.safetensors read by Python's safetensors"
+python3 -c "import safetensors" 2>/dev/null || python3 -m pip install --quiet safetensors numpy
+run=$(mktemp -d)/run
+"$bin/tandem" train configs/synthetic_smoke.yaml --run-dir "$run" --set logging.progress=none
+python3 launch/check_safetensors.py "$run/model.safetensors" hidden.0.weight:32,20 hidden.0.bias:32 output.weight:4,32 output.bias:4
+"$bin/tandem" eval "$run" --split test
 if [[ $(uname -m) == x86_64 ]]; then
     echo "== the GEMM inner loop is FMA on 256-bit registers"
     # Without the AVX2/FMA build flags Swift lowers addingProduct to calls to fmaf (~100x slower).

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 /// `tandem train` and `tandem eval` as a user runs them: real processes under mpirun.
+extension MPIJobs {
 @Suite("tandem train end to end under mpirun", .serialized)
 struct TrainEndToEndTests {
     static var tandem: String {
@@ -80,4 +81,5 @@ struct TrainEndToEndTests {
         #expect(run.status != 0 && run.seconds < 60)
         #expect(run.stderr.contains("apt-get install dataset-fashion-mnist"), "\(run.stderr)")
     }
+}
 }

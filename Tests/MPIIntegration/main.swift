@@ -94,9 +94,11 @@ struct MPICheck: ParsableCommand {
                 (loss * (1 / Float(accumulate))).backward()
             }
             ddp.finishGradients()
-            // Every rank reports the norm it clipped with: computed on averaged gradients, all agree.
+            // Every rank's clipping norm, gathered and printed by rank 0 (lines printed by several
+            // ranks can interleave inside the long PARAMS line).
             let norm = GradientClipping.clipNorm(ddp.arena, maxNorm: maxNorm)
-            print("NORM \(comm.rank) \(s) \(norm)")
+            let norms = comm.allgather("\(norm)")
+            if comm.rank == 0 { for (r, n) in norms.enumerated() { print("NORM \(r) \(s) \(n)") } }
             sgd.step()
             ddp.arena.zeroGrad()
         }

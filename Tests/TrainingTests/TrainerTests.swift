@@ -86,6 +86,20 @@ struct TrainerTests {
         try ModelWeights.load(again, from: dir + "/model.safetensors")
         let m = Evaluator.evaluate(again, on: t.data.test!, communicator: SingleProcessCommunicator(), batchSize: 64, topK: 5)
         #expect(m.accuracy == r.final!.accuracy && Swift.abs(m.loss - r.final!.loss) < 1e-6)
+        // Weights of another shape are refused by name.
+        var wider = resolved.model
+        wider.hiddenSizes = [17]
+        let other = try ModelFactory.make(wider, for: t.data.train, seed: 0)
+        do { try ModelWeights.load(other, from: dir + "/model.safetensors"); Issue.record("loaded weights of another shape") } catch {
+            #expect("\(error)".contains("hidden.0.weight is float32 [16, 12] but the model needs float32 [17, 12]"), "\(error)")
+        }
+        // A second run into the same directory is refused rather than mixed with the first.
+        do {
+            _ = try Trainer(config: t.config, runDirectory: dir, communicator: SingleProcessCommunicator())
+            Issue.record("a second run reused \(dir)")
+        } catch {
+            #expect("\(error)".contains("already holds a run"))
+        }
     }
 
     @Test func factoriesFollowTheConfig() throws {

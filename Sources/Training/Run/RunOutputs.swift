@@ -11,6 +11,10 @@ final class RunOutputs {
     /// Creates the directory (and parents) and writes the resolved config.
     init(directory: String, config: TrainConfig) throws {
         self.directory = directory
+        // Never mix two runs' metrics or overwrite a trained model.
+        if FileManager.default.fileExists(atPath: directory + "/metrics.jsonl") {
+            throw TrainingError("the run directory \(directory) already holds a run (metrics.jsonl); choose another --run-dir or remove it")
+        }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try ConfigLoader.yaml(config).write(toFile: directory + "/config.yaml", atomically: true, encoding: .utf8)
