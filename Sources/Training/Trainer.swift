@@ -84,14 +84,13 @@ public final class Trainer {
 
     /// Trains to the end (epochs, max_steps or early stopping), then evaluates the test split.
     public func run() throws -> TrainResult {
-        let c = config, arena = ddp.arena
+        let c = config
         let progress = communicator.rank == 0
             ? ProgressReporter(setting: c.logging.progress, totalSteps: totalSteps, epochs: c.training.epochs) : nil
         var stopping = c.training.earlyStopping.map { EarlyStopping(minimize: $0.mode == "min", patience: $0.patience, minDelta: $0.minDelta) }
         var step = 0, epoch = 0, stoppedEarly = false, lastValidation: EvaluationMetrics?
-        var window = GlobalAverage(), windowStart = Date(), windowSamples = 0
-        let labelSmoothing = Float(c.training.labelSmoothing)
-        training: while epoch < c.training.epochs {
+        var window = LogWindow()
+        while epoch < c.training.epochs && step < totalSteps && !stoppedEarly {
             let loader = BatchLoader(dataset: data.train, indices: sampler.indices(epoch: epoch), batchSize: c.data.batchSize,
                                      prefetch: c.data.prefetch)
             model.train()
@@ -99,60 +98,31 @@ public final class Trainer {
                 var micro: [Batch] = []
                 while micro.count < c.distributed.gradientAccumulation, let b = loader.next() { micro.append(b) }
                 if micro.isEmpty { break }
-                scheduler.apply(to: optimizer)
-                let lr = optimizer.learningRate
-                for (k, batch) in micro.enumerated() {
-                    ddp.synchronize = k == micro.count - 1
-                    let loss = Loss.crossEntropy(model.logits(batch.inputs), batch.targets, labelSmoothing: labelSmoothing)
-                    (micro.count > 1 ? loss * (1 / Float(micro.count)) : loss).backward()
-                    window.add(Double(loss.item), weight: Double(batch.count))
-                    windowSamples += batch.count
-                }
-                ddp.finishGradients()
-                // The gradients are averaged, so the norm and every decision below agree across ranks.
-                let norm = GradientClipping.globalNorm(arena)
-                if norm.isFinite {
-                    if let maxNorm = c.clipping.maxNorm { GradientClipping.scale(arena, total: norm, maxNorm: Float(maxNorm)) }
-                    if let limit = c.clipping.value { GradientClipping.clipValue(arena, limit: Float(limit)) }
-                    optimizer.step()
-                } else if c.clipping.errorIfNonfinite {
-                    throw TrainingError("the gradient norm is \(norm) at step \(step + 1) (epoch \(epoch + 1)); lower optimizer.lr, "
-                        + "enable clipping.max_norm, or set clipping.error_if_nonfinite false to skip such steps")
-                } else {
-                    logger.warning("step \(step + 1): gradient norm \(norm); the step is skipped")
-                }
-                arena.zeroGrad()
-                scheduler.advance()
+                let lr = scheduler.currentLR
+                let norm = try optimizerStep(micro, window: &window, step: step, epoch: epoch)
                 step += 1
                 if step % c.logging.everySteps == 0 || step == totalSteps {
-                    let loss = window.value(over: communicator)
-                    let seconds = Date().timeIntervalSince(windowStart)
-                    let samplesPerSecond = Double(windowSamples * communicator.size) / max(seconds, 1e-9)
-                    outputs?.metrics.write(["step": step, "epoch": epoch, "loss": loss, "lr": Double(lr), "grad_norm": norm,
+                    let (loss, samplesPerSecond) = window.close(over: communicator)
+                    outputs?.metrics.write(["step": step, "epoch": epoch, "loss": loss, "lr": lr, "grad_norm": norm,
                                             "samples_per_s": samplesPerSecond])
                     progress?.update(epoch: epoch, step: step, loss: loss, samplesPerSecond: samplesPerSecond)
                     logger.info("step \(step) epoch \(epoch + 1) loss \(loss) lr \(lr) grad_norm \(norm) samples/s \(Int(samplesPerSecond))")
-                    (window, windowStart, windowSamples) = (GlobalAverage(), Date(), 0)
                 }
             }
             epoch += 1
-            let last = step >= totalSteps || epoch == c.training.epochs
-            if epoch % c.training.evalEveryEpochs == 0 || last {
-                let m = evaluate(data.validation, split: "validation", step: step, epoch: epoch - 1, detailed: false)
-                progress?.message(summary(m, split: "validation", epoch: epoch))
-                lastValidation = m
-                if let p = c.schedule.name == "plateau" ? c.schedule.plateau : nil,
-                   scheduler.observe(validationMetric: m.value(named: p.metric)) {
-                    logger.info("validation \(p.metric) stopped improving: learning rate lowered to \(scheduler.currentLR)")
-                }
-                if let e = c.training.earlyStopping, stopping!.shouldStop(after: m.value(named: e.metric)) {
-                    logger.info("early stopping after epoch \(epoch): validation \(e.metric) did not improve for \(e.patience) evaluations")
-                    progress?.message("early stopping: validation \(e.metric) did not improve for \(e.patience) evaluations")
-                    stoppedEarly = true
-                    break training
-                }
+            guard epoch % c.training.evalEveryEpochs == 0 || step >= totalSteps || epoch == c.training.epochs else { continue }
+            let m = evaluate(data.validation, split: "validation", step: step, epoch: epoch - 1, detailed: false)
+            progress?.message(summary(m, split: "validation", epoch: epoch))
+            lastValidation = m
+            // Both decisions use reduced metrics, identical on every rank, so all ranks agree.
+            if let p = c.schedule.name == "plateau" ? c.schedule.plateau : nil, scheduler.observe(validationMetric: m.value(named: p.metric)) {
+                logger.info("validation \(p.metric) stopped improving: learning rate lowered to \(scheduler.currentLR)")
             }
-            if step >= totalSteps { break }
+            if let e = c.training.earlyStopping, stopping!.shouldStop(after: m.value(named: e.metric)) {
+                logger.info("early stopping after epoch \(epoch): validation \(e.metric) did not improve for \(e.patience) evaluations")
+                progress?.message("early stopping: validation \(e.metric) did not improve for \(e.patience) evaluations")
+                stoppedEarly = true
+            }
         }
         var final: EvaluationMetrics?
         let finalSplit = data.test == nil ? "validation" : "test"
@@ -170,6 +140,35 @@ public final class Trainer {
                            validation: lastValidation, final: final, finalSplit: finalSplit)
     }
 
+    /// One optimizer step over `micro` micro-batches: forward and backward on each (averaging
+    /// over ranks only on the last), then clipping and the update on the averaged gradients.
+    /// - Returns: the global gradient norm before clipping (identical on every rank).
+    func optimizerStep(_ micro: [Batch], window: inout LogWindow, step: Int, epoch: Int) throws -> Double {
+        let c = config, arena = ddp.arena
+        scheduler.apply(to: optimizer)
+        for (k, batch) in micro.enumerated() {
+            ddp.synchronize = k == micro.count - 1
+            let loss = Loss.crossEntropy(model.logits(batch.inputs), batch.targets, labelSmoothing: Float(c.training.labelSmoothing))
+            (micro.count > 1 ? loss * (1 / Float(micro.count)) : loss).backward()
+            window.add(loss: Double(loss.item), samples: batch.count)
+        }
+        ddp.finishGradients()
+        let norm = GradientClipping.globalNorm(arena)
+        if norm.isFinite {
+            if let maxNorm = c.clipping.maxNorm { GradientClipping.scale(arena, total: norm, maxNorm: Float(maxNorm)) }
+            if let limit = c.clipping.value { GradientClipping.clipValue(arena, limit: Float(limit)) }
+            optimizer.step()
+        } else if c.clipping.errorIfNonfinite {
+            throw TrainingError("the gradient norm is \(norm) at step \(step + 1) (epoch \(epoch + 1)); lower optimizer.lr, "
+                + "enable clipping.max_norm, or set clipping.error_if_nonfinite false to skip such steps")
+        } else {
+            logger.warning("step \(step + 1): gradient norm \(norm); the step is skipped")
+        }
+        arena.zeroGrad()
+        scheduler.advance()
+        return norm
+    }
+
     func evaluate(_ dataset: any Dataset, split: String, step: Int, epoch: Int, detailed: Bool) -> EvaluationMetrics {
         let m = Evaluator.evaluate(model, on: dataset, communicator: communicator, batchSize: max(config.data.batchSize, 256),
                                    topK: config.training.topK, limit: config.training.maxEvalSamples)
@@ -181,6 +180,25 @@ public final class Trainer {
     func summary(_ m: EvaluationMetrics, split: String, epoch: Int) -> String {
         String(format: "%@ after epoch %d: loss %.4f, accuracy %.4f, f1_macro %.4f%@", split, epoch, m.loss, m.accuracy, m.f1Macro,
                m.rocAUC.map { String(format: ", roc_auc %.4f", $0) } ?? "")
+    }
+}
+
+/// The loss and throughput since the last logged step.
+struct LogWindow {
+    private var loss = GlobalAverage(), start = Date(), samples = 0
+
+    mutating func add(loss value: Double, samples n: Int) {
+        loss.add(value, weight: Double(n))
+        samples += n
+    }
+
+    /// The mean loss over every rank's samples and the world's samples per second, then a new
+    /// window. A collective: every rank calls it at the same step.
+    mutating func close(over communicator: Communicator) -> (loss: Double, samplesPerSecond: Double) {
+        let mean = loss.value(over: communicator)
+        let rate = Double(samples * communicator.size) / max(Date().timeIntervalSince(start), 1e-9)
+        self = LogWindow()
+        return (mean, rate)
     }
 }
 
