@@ -38,7 +38,9 @@ extension Tensor {
                 continue
             }
             if t.retainsGrad { t.accumulate(g) }
-            let inputGrads = node.vjp(g)
+            // Kernels compute in fp32; gradients between 16-bit ops are stored in 16 bits, which
+            // is where fp16 underflows and why the loss is scaled.
+            let inputGrads = node.vjp(g.float32)
             precondition(inputGrads.count == node.inputs.count, "op \(node.op) returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
             for (input, ig) in zip(node.inputs, inputGrads) {
                 guard input.requiresGrad else { continue }
@@ -53,9 +55,14 @@ extension Tensor {
                     consumers[key]! -= 1
                     if consumers[key] == 0 { input.onGradientReady?(input) }
                 } else if let ig {
+                    let typed = ig.dtype == input.data.dtype || ig.dtype == .int32 ? ig : ig.converted(to: input.data.dtype)
                     // A VJP may return its incoming array (add does), so sums always allocate.
-                    if let existing = grads[key] { grads[key] = Binary.forward(.add, existing, ig.reshaped(input.shape)) }
-                    else { grads[key] = ig.reshaped(input.shape) }
+                    if let existing = grads[key] {
+                        let sum = Binary.forward(.add, existing.float32, typed.float32.reshaped(input.shape))
+                        grads[key] = sum.dtype == input.data.dtype ? sum : sum.converted(to: input.data.dtype)
+                    } else {
+                        grads[key] = typed.reshaped(input.shape)
+                    }
                 }
             }
             if !retainGraph { t.creator = nil }
@@ -64,7 +71,7 @@ extension Tensor {
 
     /// Adds `g` into this tensor's own gradient buffer, allocating it on first use.
     func accumulate(_ g: NDArray) {
-        if let existing = grad { Unary.addInPlace(existing, g) } else { grad = g.copy().reshaped(shape) }
+        if let existing = grad { Unary.addInPlace(existing, g.float32) } else { grad = g.copy().reshaped(shape) }
     }
 
     /// Tensors reachable from self through creators, each after all of its inputs.

@@ -53,13 +53,26 @@ public final class Tensor: CustomStringConvertible {
     ///   - op: the op's name.
     ///   - output: the forward result.
     ///   - inputs: the tensors the op read.
-    ///   - vjp: called once on backward; may skip inputs that do not require grad.
-    public static func record(_ op: String, _ output: NDArray, inputs: [Tensor],
+    ///   - vjp: called once on backward with the output's gradient as fp32; may skip inputs that
+    ///     do not require grad. Gradients for 16-bit inputs are stored back in 16 bits.
+    ///   - outputType: the type to store the result in; nil (the default) stores it in 16 bits
+    ///     when an input is 16-bit (mixed precision: see `Autocast`), else as computed.
+    public static func record(_ op: String, _ output: NDArray, inputs: [Tensor], outputType: DType? = nil,
                               vjp: @escaping (NDArray) -> [NDArray?]) -> Tensor {
         let needs = GradMode.isEnabled && inputs.contains { $0.requiresGrad }
-        let t = Tensor(output, requiresGrad: needs)
+        let t = Tensor(stored(output, inputs: inputs, as: outputType), requiresGrad: needs)
         if needs { t.creator = Node(op: op, inputs: inputs, vjp: vjp) }
         return t
+    }
+}
+
+extension Tensor {
+    /// `output` in the type an op stores it in: `type` if given, else 16 bits when an input is
+    /// 16-bit (mixed precision), else as computed. Ops call it to keep what their backward
+    /// reads in stored form.
+    public static func stored(_ output: NDArray, inputs: [Tensor], as type: DType? = nil) -> NDArray {
+        let target = type ?? inputs.first(where: { $0.data.isHalf })?.data.dtype ?? output.dtype
+        return output.dtype == target || output.dtype == .int32 ? output : output.converted(to: target)
     }
 }
 

@@ -49,6 +49,13 @@ public enum HalfCast {
 }
 
 extension NDArray {
+    /// This array as float32: itself when it already is, else a widened copy (kernels compute
+    /// in fp32; 16-bit arrays are storage).
+    public var float32: NDArray { dtype == .float32 ? self : converted(to: .float32) }
+
+    /// Whether the elements are 16-bit floats.
+    public var isHalf: Bool { dtype == .float16 || dtype == .bfloat16 }
+
     /// A copy converted to `target` (float32, float16, bfloat16, or int32 by truncation).
     public func converted(to target: DType) -> NDArray {
         if target == dtype { return copy() }

@@ -3,10 +3,10 @@ import TensorCore
 // Binary arithmetic with NumPy broadcasting; each gradient is summed back to its input's shape.
 
 func binaryOp(_ op: Binary.Op, _ name: String, _ a: Tensor, _ b: Tensor) -> Tensor {
-    let out = Binary.forward(op, a.data, b.data)
+    let out = Binary.forward(op, a.values, b.values)
     let (ad, bd) = (a.data, b.data)
     return Tensor.record(name, out, inputs: [a, b]) { dy in
-        let (da, db) = Binary.backward(op, dy, ad, bd)
+        let (da, db) = Binary.backward(op, dy, ad.float32, bd.float32)
         return [da, db]
     }
 }
@@ -27,7 +27,7 @@ public func minimum(_ a: Tensor, _ b: Tensor) -> Tensor { binaryOp(.minimum, "mi
 extension Tensor {
     /// scale · self + shift, one fused pass (scalar arithmetic needs no broadcast).
     public func affine(scale: Float, shift: Float = 0) -> Tensor {
-        let out = Unary.map(data) { $0 * scale + shift }
+        let out = Unary.map(values) { $0 * scale + shift }
         return Tensor.record("affine", out, inputs: [self]) { dy in [Unary.map(dy) { $0 * scale }] }
     }
 }

@@ -9,7 +9,7 @@ import TensorCore
 public func dropout(_ x: Tensor, p: Float, rng: inout PhiloxRNG, training: Bool = true) -> Tensor {
     if !training || p == 0 { return x }
     let seed = rng.seed, offset = rng.advance(x.count)
-    return Tensor.record("dropout", Dropout.forward(x.data, p: p, seed: seed, offset: offset), inputs: [x]) { dy in
+    return Tensor.record("dropout", Dropout.forward(x.values, p: p, seed: seed, offset: offset), inputs: [x]) { dy in
         [Dropout.backward(dy, p: p, seed: seed, offset: offset)]
     }
 }

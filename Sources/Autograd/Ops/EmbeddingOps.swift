@@ -6,8 +6,9 @@ import TensorCore
 ///   - ids: int32, any shape S, each in [0, V).
 /// - Returns: (S..., D).
 public func embedding(_ table: Tensor, ids: NDArray) -> Tensor {
+    let table = Autocast.input(table)
     let rows = table.shape[0]
-    return Tensor.record("embedding", Embedding.forward(table.data, ids: ids), inputs: [table]) { dy in
+    return Tensor.record("embedding", Embedding.forward(table.values, ids: ids), inputs: [table]) { dy in
         [Embedding.backward(dy, ids: ids, rows: rows)]
     }
 }

@@ -6,9 +6,10 @@ import TensorCore
 ///   - b: (K, N), or (N, K) with `transB`; or batched like a.
 /// - Returns: (..., M, N).
 public func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool = false) -> Tensor {
+    let (a, b) = (Autocast.input(a), Autocast.input(b))
     let (ad, bd) = (a.data, b.data)
-    return Tensor.record("matmul", MatMul.forward(ad, bd, transA: transA, transB: transB), inputs: [a, b]) { dy in
-        let (da, db) = MatMul.backward(dy, ad, bd, transA: transA, transB: transB,
+    return Tensor.record("matmul", MatMul.forward(ad.float32, bd.float32, transA: transA, transB: transB), inputs: [a, b]) { dy in
+        let (da, db) = MatMul.backward(dy, ad.float32, bd.float32, transA: transA, transB: transB,
                                        needA: a.requiresGrad, needB: b.requiresGrad)
         return [da, db]
     }

@@ -5,11 +5,11 @@ import TensorCore
 ///   - x: (..., D).
 ///   - weight, bias: (D) or nil.
 public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
-    let xd = x.data, wd = weight?.data
-    let (y, mean, rstd) = LayerNorm.forward(xd, weight: wd, bias: bias?.data, eps: eps)
+    let xd = x.data, wd = weight?.values
+    let (y, mean, rstd) = LayerNorm.forward(xd.float32, weight: wd, bias: bias?.values, eps: eps)
     let inputs = [x] + [weight, bias].compactMap { $0 }
     return Tensor.record("layer_norm", y, inputs: inputs) { dy in
-        let (dx, dw, db) = LayerNorm.backward(dy, x: xd, mean: mean, rstd: rstd, weight: wd)
+        let (dx, dw, db) = LayerNorm.backward(dy, x: xd.float32, mean: mean, rstd: rstd, weight: wd)
         return [dx] + (weight != nil ? [dw] : []) + (bias != nil ? [db] : [])
     }
 }
@@ -20,19 +20,19 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 
 ///   - runningMean, runningVar: (C) buffers, updated in place in training.
 public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: NDArray?, runningVar: NDArray?,
                       training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
-    let xd = x.data, wd = weight?.data
+    let xd = x.data, wd = weight?.values
     let y: NDArray, mean: NDArray, rstd: NDArray
     if training || runningMean == nil {
-        (y, mean, rstd) = BatchNorm.trainForward(xd, weight: wd, bias: bias?.data, runningMean: runningMean,
+        (y, mean, rstd) = BatchNorm.trainForward(xd.float32, weight: wd, bias: bias?.values, runningMean: runningMean,
                                                  runningVar: runningVar, momentum: momentum, eps: eps)
     } else {
         mean = runningMean!
-        (y, rstd) = BatchNorm.evalForward(xd, weight: wd, bias: bias?.data, runningMean: mean, runningVar: runningVar!, eps: eps)
+        (y, rstd) = BatchNorm.evalForward(xd.float32, weight: wd, bias: bias?.values, runningMean: mean, runningVar: runningVar!, eps: eps)
     }
     let batchStats = training || runningMean == nil
     let inputs = [x] + [weight, bias].compactMap { $0 }
     return Tensor.record("batch_norm", y, inputs: inputs) { dy in
-        let (dx, dw, db) = BatchNorm.backward(dy, x: xd, mean: mean, rstd: rstd, weight: wd, training: batchStats)
+        let (dx, dw, db) = BatchNorm.backward(dy, x: xd.float32, mean: mean, rstd: rstd, weight: wd, training: batchStats)
         return [dx] + (weight != nil ? [dw] : []) + (bias != nil ? [db] : [])
     }
 }

@@ -4,7 +4,7 @@ import TensorCore
 public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0),
                       dilation: (Int, Int) = (1, 1), ceilMode: Bool = false) -> Tensor {
     let g = Conv2DGeometry(kernel: kernel, stride: stride ?? kernel, padding: padding, dilation: dilation)
-    let (y, indices) = Pool2D.maxForward(x.data, g, ceilMode: ceilMode)
+    let (y, indices) = Pool2D.maxForward(x.values, g, ceilMode: ceilMode)
     let inShape = x.shape
     return Tensor.record("max_pool2d", y, inputs: [x]) { dy in [Pool2D.maxBackward(dy, indices: indices, inputShape: inShape)] }
 }
@@ -15,7 +15,7 @@ public func avgPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil
                       ceilMode: Bool = false, countIncludePad: Bool = true) -> Tensor {
     let g = Conv2DGeometry(kernel: kernel, stride: stride ?? kernel, padding: padding)
     let inShape = x.shape
-    let y = Pool2D.avgForward(x.data, g, ceilMode: ceilMode, countIncludePad: countIncludePad)
+    let y = Pool2D.avgForward(x.values, g, ceilMode: ceilMode, countIncludePad: countIncludePad)
     return Tensor.record("avg_pool2d", y, inputs: [x]) { dy in
         [Pool2D.avgBackward(dy, inputShape: inShape, g, countIncludePad: countIncludePad)]
     }

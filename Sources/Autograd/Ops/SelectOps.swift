@@ -7,7 +7,7 @@ public func `where`(_ cond: NDArray, _ a: Tensor, _ b: Tensor) -> Tensor {
     }
     let c = Layout.broadcast(cond, to: target)
     let (ea, eb) = (a.broadcast(to: target), b.broadcast(to: target))
-    return Tensor.record("where", Select.whereForward(c, ea.data, eb.data), inputs: [ea, eb]) { dy in
+    return Tensor.record("where", Select.whereForward(c, ea.values, eb.values), inputs: [ea, eb]) { dy in
         let (da, db) = Select.whereBackward(dy, c)
         return [da, db]
     }
@@ -17,7 +17,7 @@ extension Tensor {
     /// Elements where `mask` is non-zero replaced by `value`; mask broadcasts to self.
     public func maskedFill(_ mask: NDArray, value: Float) -> Tensor {
         let m = Layout.broadcast(mask, to: shape)
-        return Tensor.record("masked_fill", Select.maskedFillForward(data, mask: m, value: value), inputs: [self]) { dy in
+        return Tensor.record("masked_fill", Select.maskedFillForward(values, mask: m, value: value), inputs: [self]) { dy in
             [Select.maskedFillBackward(dy, mask: m)]
         }
     }

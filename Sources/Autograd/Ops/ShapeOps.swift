@@ -22,7 +22,7 @@ extension Tensor {
     /// Axes reordered: output axis i is input axis perm[i].
     public func permuted(_ perm: [Int]) -> Tensor {
         let inverse = Layout.inverse(perm)
-        return Tensor.record("permute", Layout.permute(data, perm), inputs: [self]) { dy in [Layout.permute(dy, inverse)] }
+        return Tensor.record("permute", Layout.permute(values, perm), inputs: [self]) { dy in [Layout.permute(dy, inverse)] }
     }
 
     /// Swaps two axes.
@@ -35,7 +35,7 @@ extension Tensor {
     /// Elements start, start+step, ... below end along `axis`.
     public func slice(axis: Int, start: Int, end: Int, step: Int = 1) -> Tensor {
         let inShape = shape
-        return Tensor.record("slice", Layout.slice(data, axis: axis, start: start, end: end, step: step), inputs: [self]) { dy in
+        return Tensor.record("slice", Layout.slice(values, axis: axis, start: start, end: end, step: step), inputs: [self]) { dy in
             [Layout.slice_backward(dy, inputShape: inShape, axis: axis, start: start, step: step)]
         }
     }
@@ -43,7 +43,7 @@ extension Tensor {
     /// Constant padding with one (before, after) pair per axis.
     public func padded(_ padding: [(Int, Int)], value: Float = 0) -> Tensor {
         let inShape = shape
-        return Tensor.record("pad", Layout.pad(data, padding, value: value), inputs: [self]) { dy in
+        return Tensor.record("pad", Layout.pad(values, padding, value: value), inputs: [self]) { dy in
             [Layout.pad_backward(dy, padding, inputShape: inShape)]
         }
     }
@@ -51,7 +51,7 @@ extension Tensor {
     /// Expanded to `shape` by repeating axes of extent 1 (NumPy broadcasting).
     public func broadcast(to target: Shape) -> Tensor {
         let inShape = shape
-        return Tensor.record("broadcast", Layout.broadcast(data, to: target), inputs: [self]) { dy in
+        return Tensor.record("broadcast", Layout.broadcast(values, to: target), inputs: [self]) { dy in
             [Reduce.sumTo(dy, inShape)]
         }
     }
@@ -71,7 +71,7 @@ public func concat(_ xs: [Tensor], axis: Int) -> Tensor {
     precondition(!xs.isEmpty, "concat of no tensors")
     let a = xs[0].shape.axis(axis)
     let sizes = xs.map { $0.shape[a] }
-    return Tensor.record("concat", Layout.concat(xs.map(\.data), axis: a), inputs: xs) { dy in
+    return Tensor.record("concat", Layout.concat(xs.map(\.values), axis: a), inputs: xs) { dy in
         Layout.split(dy, sizes: sizes, axis: a)
     }
 }

@@ -3,13 +3,13 @@ import TensorCore
 extension Tensor {
     /// Softmax along `axis`.
     public func softmax(axis: Int = -1) -> Tensor {
-        let y = Softmax.forward(data, axis: axis)
-        return Tensor.record("softmax", y, inputs: [self]) { dy in [Softmax.backward(dy, y: y, axis: axis)] }
+        let y = Softmax.forward(values, axis: axis)
+        return Tensor.record("softmax", y, inputs: [self], outputType: .float32) { dy in [Softmax.backward(dy, y: y, axis: axis)] }
     }
 
     /// Log-softmax along `axis`.
     public func logSoftmax(axis: Int = -1) -> Tensor {
-        let y = Softmax.forward(data, axis: axis, log: true)
-        return Tensor.record("log_softmax", y, inputs: [self]) { dy in [Softmax.backward(dy, y: y, axis: axis, log: true)] }
+        let y = Softmax.forward(values, axis: axis, log: true)
+        return Tensor.record("log_softmax", y, inputs: [self], outputType: .float32) { dy in [Softmax.backward(dy, y: y, axis: axis, log: true)] }
     }
 }

@@ -1,0 +1,75 @@
+import NN
+import Testing
+
+/// Autocast: 16-bit activations, fp32 master gradients, and why the loss is scaled.
+@Suite("Mixed precision")
+struct MixedPrecisionTests {
+    static func batch() -> (NDArray, NDArray) {
+        var rng = PhiloxRNG(seed: 3)
+        let x = NDArray(shape: [16, 1, 12, 12], zeroed: false)
+        rng.fillNormal(x.ptr, x.count)
+        return (x, NDArray(indices: (0..<16).map { Int32($0 % 4) }, shape: [16]))
+    }
+
+    static func model() -> Sequential {
+        Init.seed(5)
+        return Sequential(Conv2d(1, 4, kernel: 3, padding: 1), ActivationLayer(.relu), MaxPool2d(kernel: 2), Flatten(),
+                          Linear(144, 16), ActivationLayer(.tanh), Linear(16, 4))
+    }
+
+    /// Gradients of one step, fp32 or under autocast.
+    static func gradients(_ dtype: DType) -> (loss: Float, grads: [Float], logitsType: DType) {
+        let net = model(), arena = net.flattenParameters()
+        let (x, y) = batch()
+        var logitsType = DType.float32
+        let loss = withAutocast(dtype) { () -> Tensor in
+            let logits = net(Tensor(x))
+            logitsType = logits.data.dtype
+            return Loss.crossEntropy(logits, y)
+        }
+        loss.backward()
+        return (loss.item, arena.grads.scalars, logitsType)
+    }
+
+    @Test(arguments: [DType.float16, .bfloat16])
+    func activationsAreHalfGradientsStayFloat(dtype: DType) {
+        let reference = Self.gradients(.float32), half = Self.gradients(dtype)
+        #expect(reference.logitsType == .float32 && half.logitsType == dtype)
+        // The loss is fp32 and close; master gradients are fp32 and agree to the 16-bit precision.
+        #expect(Swift.abs(half.loss - reference.loss) < (dtype == .float16 ? 2e-3 : 2e-2))
+        let norm = reference.grads.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let diff = zip(half.grads, reference.grads).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+        #expect(diff / norm < (dtype == .float16 ? 5e-3 : 4e-2), "relative gradient error \(diff / norm)")
+        #expect(diff > 0, "a 16-bit forward that changes nothing was not 16-bit")
+    }
+
+    /// A loss this small gives activation gradients below fp16's smallest subnormal (6e-8):
+    /// unscaled they flush to zero; scaled by 2^16 they survive and unscale to the fp32 value.
+    @Test func lossScalingRescuesUnderflowingGradients() {
+        func weightGradient(_ dtype: DType, scale: Float) -> [Float] {
+            Init.seed(9)
+            let layer = Linear(8, 8), arena = layer.flattenParameters()
+            var rng = PhiloxRNG(seed: 1)
+            let x = NDArray(shape: [32, 8], zeroed: false)
+            rng.fillNormal(x.ptr, x.count)
+            let loss = withAutocast(dtype) { (layer(Tensor(x)).tanh().mean() * 1e-6) }
+            loss.backward(NDArray(repeating: scale, shape: loss.shape))
+            return layer.weight.grad!.scalars.map { $0 / scale }
+        }
+        let reference = weightGradient(.float32, scale: 1)
+        let unscaled = weightGradient(.float16, scale: 1), scaled = weightGradient(.float16, scale: 65536)
+        #expect(reference.allSatisfy { $0 != 0 })
+        #expect(unscaled.allSatisfy { $0 == 0 }, "fp16 gradients without scaling: \(unscaled.prefix(4))")
+        let worst = zip(scaled, reference).map { Swift.abs($0 - $1) / Swift.abs($1) }.max()!
+        #expect(worst < 0.02, "scaled fp16 gradients differ from fp32 by \(worst)")
+    }
+
+    /// The cast op: rounding on the way in, the gradient converted back on the way out.
+    @Test func castRoundsAndPassesGradientsBack() {
+        let w = Tensor([1 + 1.0 / 4096, 3], shape: [2], requiresGrad: true)
+        let h = w.cast(to: .float16)
+        #expect(h.data.dtype == .float16 && h.values.scalars == [1, 3])
+        (h * Tensor([2, 5], shape: [2])).sum().backward()
+        #expect(w.grad!.dtype == .float32 && w.grad!.scalars == [2, 5])
+    }
+}
