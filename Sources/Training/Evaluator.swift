@@ -14,9 +14,10 @@ public enum Evaluator {
     ///   - dataset: rank r evaluates samples r, r + world, ...
     ///   - limit: evaluate only the first `limit` samples (nil: all).
     ///   - topK: k of the top-k accuracy.
+    ///   - precision: the forward's compute type (float16/bfloat16 under autocast).
     /// - Returns: metrics identical on every rank (a collective: every rank calls it).
     public static func evaluate(_ model: any Classifier, on dataset: any Dataset, communicator: Communicator,
-                                batchSize: Int, topK: Int, limit: Int? = nil) -> EvaluationMetrics {
+                                batchSize: Int, topK: Int, limit: Int? = nil, precision: DType = .float32) -> EvaluationMetrics {
         let wasTraining = model.training
         model.eval()
         defer { model.train(wasTraining) }
@@ -27,9 +28,11 @@ public enum Evaluator {
                                                     collectsScores: count * dataset.classCount <= rocAUCLimit)
         withNoGrad {
             while let batch = loader.next() {
-                let logits = model.logits(batch.inputs)
-                let loss = Loss.crossEntropy(logits, batch.targets)
-                accumulator.add(logits: logits.data, targets: batch.targets, loss: Double(loss.item))
+                let (logits, loss) = withAutocast(precision) { () -> (Tensor, Tensor) in
+                    let logits = model.logits(batch.inputs)
+                    return (logits, Loss.crossEntropy(logits, batch.targets))
+                }
+                accumulator.add(logits: logits.values, targets: batch.targets, loss: Double(loss.item))
             }
         }
         return accumulator.reduce(over: communicator)

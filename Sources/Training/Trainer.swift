@@ -35,6 +35,10 @@ public final class Trainer {
     public let optimizer: Optimizer
     public let scheduler: LearningRateScheduler
     public let sampler: DistributedSampler
+    /// The fp16 loss scaler (nil without loss scaling).
+    public private(set) var scaler: LossScaler?
+    /// The last step whose update was applied (for the divergence message).
+    private var lastGoodStep = 0
     /// Optimizer steps per epoch and in the whole run.
     public let stepsPerEpoch: Int, totalSteps: Int
     /// Samples per optimizer step over all ranks: batch_size × ranks × gradient_accumulation.
@@ -72,12 +76,19 @@ public final class Trainer {
         stepsPerEpoch = (microBatches + d.gradientAccumulation - 1) / d.gradientAccumulation
         totalSteps = min(config.training.maxSteps ?? .max, stepsPerEpoch * config.training.epochs)
         globalBatch = config.data.batchSize * communicator.size * d.gradientAccumulation
+        let p = config.precision
+        if p.scaling.on {
+            scaler = LossScaler(initialScale: p.initialScale, dynamic: p.scaling.dynamic, growthFactor: p.growthFactor,
+                                backoffFactor: p.backoffFactor, growthInterval: p.growthInterval, hysteresis: p.hysteresis,
+                                minScale: p.minScale)
+        }
         scheduler = OptimizerFactory.scheduler(config.schedule, baseLR: config.optimizer.resolvedLR, globalBatch: globalBatch,
                                                totalSteps: totalSteps)
         logger.info("""
             model \(config.model.name): \(arena.parameterCount) parameters; data \(config.data.name): \(data.train.count) train, \
             \(data.validation.count) validation, \(data.test?.count ?? 0) test samples; \(communicator.size) ranks x \
-            \(ThreadPool.shared.threadCount) threads; global batch \(globalBatch); \(stepsPerEpoch) steps per epoch; \
+            \(ThreadPool.shared.threadCount) threads; precision \(p.mode)\(scaler.map { ", loss scale \($0.scale)\($0.dynamic ? " (dynamic)" : "")" } ?? ""); \
+            global batch \(globalBatch); \(stepsPerEpoch) steps per epoch; \
             no weight decay on: \(optimizer.groups.undecayed.joined(separator: ", "))
             """)
     }
@@ -103,10 +114,17 @@ public final class Trainer {
                 step += 1
                 if step % c.logging.everySteps == 0 || step == totalSteps {
                     let (loss, samplesPerSecond) = window.close(over: communicator)
-                    outputs?.metrics.write(["step": step, "epoch": epoch, "loss": loss, "lr": lr, "grad_norm": norm,
-                                            "samples_per_s": samplesPerSecond])
-                    progress?.update(epoch: epoch, step: step, loss: loss, samplesPerSecond: samplesPerSecond)
-                    logger.info("step \(step) epoch \(epoch + 1) loss \(loss) lr \(lr) grad_norm \(norm) samples/s \(Int(samplesPerSecond))")
+                    var line: [String: Any] = ["step": step, "epoch": epoch, "loss": loss, "lr": lr, "grad_norm": norm,
+                                               "samples_per_s": samplesPerSecond]
+                    if let scaler {
+                        line["loss_scale"] = scaler.scale
+                        line["overflows"] = scaler.overflows
+                    }
+                    outputs?.metrics.write(line)
+                    progress?.update(epoch: epoch, step: step, loss: loss, samplesPerSecond: samplesPerSecond,
+                                     lossScale: scaler?.scale, overflows: scaler?.overflows)
+                    let scaling = scaler.map { " loss_scale \($0.scale) overflows \($0.overflows)" } ?? ""
+                    logger.info("step \(step) epoch \(epoch + 1) loss \(loss) lr \(lr) grad_norm \(norm) samples/s \(Int(samplesPerSecond))\(scaling)")
                 }
             }
             epoch += 1
@@ -146,32 +164,57 @@ public final class Trainer {
     func optimizerStep(_ micro: [Batch], window: inout LogWindow, step: Int, epoch: Int) throws -> Double {
         let c = config, arena = ddp.arena
         scheduler.apply(to: optimizer)
+        // Backward starts from scale / micro-batches: the loss scale and the mean over micro-batches.
+        let seed = Float((scaler?.scale ?? 1) / Double(micro.count))
         for (k, batch) in micro.enumerated() {
             ddp.synchronize = k == micro.count - 1
-            let loss = Loss.crossEntropy(model.logits(batch.inputs), batch.targets, labelSmoothing: Float(c.training.labelSmoothing))
-            (micro.count > 1 ? loss * (1 / Float(micro.count)) : loss).backward()
+            let loss = withAutocast(c.precision.computeType) {
+                Loss.crossEntropy(model.logits(batch.inputs), batch.targets, labelSmoothing: Float(c.training.labelSmoothing))
+            }
+            loss.backward(NDArray(repeating: seed, shape: loss.shape))
             window.add(loss: Double(loss.item), samples: batch.count)
         }
         ddp.finishGradients()
+        // Unscale (a factor on the gradient scale, reciprocal in Double); the norm's pass over the
+        // averaged gradients is the inf/NaN check, so every rank sees the same answer.
+        if let scaler { arena.gradientScale *= Float(1 / scaler.scale) }
         let norm = GradientClipping.globalNorm(arena)
-        if norm.isFinite {
+        let finite = norm.isFinite
+        if finite {
             if let maxNorm = c.clipping.maxNorm { GradientClipping.scale(arena, total: norm, maxNorm: Float(maxNorm)) }
             if let limit = c.clipping.value { GradientClipping.clipValue(arena, limit: Float(limit)) }
             optimizer.step()
-        } else if c.clipping.errorIfNonfinite {
-            throw TrainingError("the gradient norm is \(norm) at step \(step + 1) (epoch \(epoch + 1)); lower optimizer.lr, "
-                + "enable clipping.max_norm, or set clipping.error_if_nonfinite false to skip such steps")
-        } else {
-            logger.warning("step \(step + 1): gradient norm \(norm); the step is skipped")
+            lastGoodStep = step + 1
         }
         arena.zeroGrad()
+        if var s = scaler {
+            s.update(overflow: !finite)
+            scaler = s
+            if s.overflowsAtMinimum >= c.precision.maxOverflowsAtMinScale {
+                throw TrainingError("training diverged: \(s.overflowsAtMinimum) steps in a row overflowed at the minimum loss scale "
+                    + "\(s.minScale) (step \(step + 1), epoch \(epoch + 1)); the last good update was step \(lastGoodStep)\(lastGoodHint). "
+                    + "Lower optimizer.lr, enable clipping.max_norm, or train in bf16 or fp32")
+            }
+        } else if !finite {
+            if c.training.nonfinite == "error" {
+                throw TrainingError("the gradient norm is \(norm) at step \(step + 1) (epoch \(epoch + 1)); the last good update was "
+                    + "step \(lastGoodStep)\(lastGoodHint). Lower optimizer.lr, enable clipping.max_norm, or set training.nonfinite: skip")
+            }
+            logger.warning("step \(step + 1): gradient norm \(norm); the step is skipped (training.nonfinite: skip)")
+        }
         scheduler.advance()
         return norm
     }
 
+    /// Where the last good weights are, for error messages.
+    var lastGoodHint: String {
+        outputs.map { " (run directory \($0.directory); checkpoints arrive with resume support)" } ?? ""
+    }
+
     func evaluate(_ dataset: any Dataset, split: String, step: Int, epoch: Int, detailed: Bool) -> EvaluationMetrics {
         let m = Evaluator.evaluate(model, on: dataset, communicator: communicator, batchSize: max(config.data.batchSize, 256),
-                                   topK: config.training.topK, limit: config.training.maxEvalSamples)
+                                   topK: config.training.topK, limit: config.training.maxEvalSamples,
+                                   precision: config.precision.computeType)
         outputs?.metrics.write(m.json(split: split, step: step, epoch: epoch, detailed: detailed))
         logger.info("\(summary(m, split: split, epoch: epoch + 1))")
         return m

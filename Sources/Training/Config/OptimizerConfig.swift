@@ -140,14 +140,12 @@ public struct ClippingConfig: Codable, Equatable, Sendable {
     public var maxNorm: Double?
     /// Clamp every gradient to [-value, value] (null: off).
     public var value: Double?
-    /// A non-finite norm stops the run with an error; otherwise that step is skipped.
-    public var errorIfNonfinite = false
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case value
-        case maxNorm = "max_norm", errorIfNonfinite = "error_if_nonfinite"
+        case maxNorm = "max_norm"
     }
 
     func validate(_ v: inout ConfigValidator) {

@@ -1,3 +1,5 @@
+import TensorCore
+
 /// `training:` how long to train, what to evaluate, and when to stop early.
 public struct TrainingConfig: Codable, Equatable, Sendable {
     public var epochs = 10
@@ -15,6 +17,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var testAtEnd = true
     /// Early stopping on a validation metric (null: off).
     public var earlyStopping: EarlyStoppingConfig?
+    /// error or skip: what a non-finite gradient norm (or loss) does when no loss scaler
+    /// handles it (fp32, bf16). With a loss scaler such steps are overflows: skipped, and the
+    /// scale backs off.
+    public var nonfinite = "error"
 
     public init() {}
 
@@ -22,7 +28,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         case epochs
         case maxSteps = "max_steps", evalEveryEpochs = "eval_every_epochs", labelSmoothing = "label_smoothing"
         case maxEvalSamples = "max_eval_samples"
-        case topK = "top_k", testAtEnd = "test_at_end", earlyStopping = "early_stopping"
+        case topK = "top_k", testAtEnd = "test_at_end", earlyStopping = "early_stopping", nonfinite
     }
 
     func validate(_ v: inout ConfigValidator) {
@@ -32,6 +38,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         v.require(labelSmoothing >= 0 && labelSmoothing < 1, "training.label_smoothing", labelSmoothing, "0 <= label_smoothing < 1")
         v.require(maxEvalSamples.map { $0 >= 1 } ?? true, "training.max_eval_samples", maxEvalSamples, "null or a positive number")
         v.require(topK >= 1, "training.top_k", topK, "a positive integer")
+        v.choose(nonfinite, "training.nonfinite", from: ["error", "skip"])
         earlyStopping?.validate(&v)
     }
 }
@@ -60,15 +67,57 @@ public struct EarlyStoppingConfig: Codable, Equatable, Sendable {
     }
 }
 
-/// `precision:` the number format of forward and backward.
+/// `precision:` the number format of forward and backward, and loss scaling.
 public struct PrecisionConfig: Codable, Equatable, Sendable {
-    /// fp32 (fp16 and bf16 mixed precision are not available yet).
+    /// fp32, or fp16/bf16 mixed precision: fp32 master weights and optimizer state, forward and
+    /// backward on 16-bit copies with 16-bit activations.
     public var mode = "fp32"
+    /// auto (dynamic for fp16, none otherwise), dynamic, static or none.
+    public var lossScale = "auto"
+    /// GradScaler's settings; `initial_scale` is also the static scale.
+    public var initialScale = 65536.0
+    public var growthFactor = 2.0
+    public var backoffFactor = 0.5
+    public var growthInterval = 2000
+    /// Overflows absorbed before the scale backs off (1: PyTorch; DeepSpeed uses 2).
+    public var hysteresis = 1
+    /// The scale never backs off below this (DeepSpeed's min_loss_scale).
+    public var minScale = 1.0
+    /// Overflowing steps in a row at the minimum scale before the run stops as diverged.
+    public var maxOverflowsAtMinScale = 10
 
     public init() {}
 
+    enum CodingKeys: String, CodingKey {
+        case mode, hysteresis
+        case lossScale = "loss_scale", initialScale = "initial_scale", growthFactor = "growth_factor"
+        case backoffFactor = "backoff_factor", growthInterval = "growth_interval", minScale = "min_scale"
+        case maxOverflowsAtMinScale = "max_overflows_at_min_scale"
+    }
+
+    /// The 16-bit compute type, or float32.
+    public var computeType: DType { ["fp16": .float16, "bf16": .bfloat16][mode] ?? .float32 }
+
+    /// Whether the loss is scaled, and dynamically.
+    public var scaling: (on: Bool, dynamic: Bool) {
+        switch lossScale {
+        case "dynamic": return (true, true)
+        case "static": return (true, false)
+        case "none": return (false, false)
+        default: return (mode == "fp16", true)
+        }
+    }
+
     func validate(_ v: inout ConfigValidator) {
-        v.choose(mode, "precision.mode", from: ["fp32"])
+        v.choose(mode, "precision.mode", from: ["fp32", "fp16", "bf16"])
+        v.choose(lossScale, "precision.loss_scale", from: ["auto", "dynamic", "static", "none"])
+        v.require(initialScale > 0 && initialScale.isFinite, "precision.initial_scale", initialScale, "a positive number")
+        v.require(growthFactor > 1, "precision.growth_factor", growthFactor, "a number above 1")
+        v.require(backoffFactor > 0 && backoffFactor < 1, "precision.backoff_factor", backoffFactor, "0 < backoff_factor < 1")
+        v.require(growthInterval >= 1, "precision.growth_interval", growthInterval, "a positive number of steps")
+        v.require(hysteresis >= 1, "precision.hysteresis", hysteresis, "a positive number of overflows")
+        v.require(minScale > 0 && minScale <= initialScale, "precision.min_scale", minScale, "0 < min_scale <= initial_scale")
+        v.require(maxOverflowsAtMinScale >= 1, "precision.max_overflows_at_min_scale", maxOverflowsAtMinScale, "a positive number")
     }
 }
 
