@@ -146,6 +146,26 @@ struct MPIIntegrationTests {
         #expect(relativeDifference(run.parameters, reference.parameters) < 1e-4)
     }
 
+    /// An infinity in one rank's fp16 batch overflows the averaged gradients on every rank:
+    /// all ranks skip that step, back off the loss scale together, and keep bit-identical weights.
+    @Test func oneRanksOverflowSkipsTheStepEverywhere() throws {
+        let run = try MPIRun.run(ranks: 2, ["overflow"])
+        #expect(run.status == 0, "\(run.stderr)")
+        var byStep: [Int: [Int: String]] = [:]
+        for line in run.stdout.split(separator: "\n") where line.hasPrefix("STEP ") {
+            let f = line.split(separator: " ", maxSplits: 3)
+            byStep[Int(f[2])!, default: [:]][Int(f[1])!] = String(f[3])
+        }
+        #expect(byStep.count == 4)
+        for (s, ranks) in byStep {
+            #expect(ranks.count == 2 && ranks[0] == ranks[1], "step \(s): \(ranks)")
+        }
+        let fields = (0..<4).map { byStep[$0]![0]!.split(separator: " ").map(String.init) }
+        #expect(fields.map { $0[0] } == ["false", "true", "false", "false"])
+        #expect(fields.map { $0[1] } == ["1024.0", "512.0", "512.0", "1024.0"])
+        #expect(fields[1][2] == fields[0][2] && fields[2][2] != fields[1][2], "the skipped step must leave the weights alone")
+    }
+
     @Test func accumulationCommunicatesOnlyOnTheLastMicroBatch() throws {
         let reference = try MPIRun.run(ranks: 1, ["equivalence"]).parameters
         let run = try MPIRun.run(ranks: 2, ["equivalence", "--accumulate", "2"])

@@ -11,7 +11,7 @@ struct MPICheck: ParsableCommand {
         commandName: "tandem-mpi-check",
         abstract: "Data-parallel scenarios for the MPI integration tests (run under mpirun).")
 
-    @Argument(help: "equivalence | overlap | mismatch-shape | mismatch-config | die") var scenario: String
+    @Argument(help: "equivalence | overlap | overflow | mismatch-shape | mismatch-config | die") var scenario: String
     @Option(help: "Training steps.") var steps = 3
     @Option(help: "Samples per step over all ranks.") var globalBatch = 24
     @Option(help: "Micro-batches per step (gradients synchronised on the last only).") var accumulate = 1
@@ -28,6 +28,7 @@ struct MPICheck: ParsableCommand {
             switch scenario {
             case "equivalence": try equivalence(comm)
             case "overlap": overlap(comm)
+            case "overflow": overflow(comm)
             case "mismatch-shape": _ = makeDDP(comm, hidden: comm.rank == 1 ? 17 : 16, configHash: "a")
             case "mismatch-config": _ = makeDDP(comm, hidden: 16, configHash: comm.rank == comm.size - 1 ? "b" : "a")
             case "die":
@@ -106,6 +107,36 @@ struct MPICheck: ParsableCommand {
         if comm.rank == 0 {
             print("LOSS \(globalLoss)")
             print("PARAMS " + ddp.arena.tensors.flatMap(\.data.scalars).map { "\($0)" }.joined(separator: " "))
+        }
+        ddp.shutdown()
+    }
+
+    /// fp16 steps with a dynamic loss scale, where rank 1 alone feeds an infinity in step 1:
+    /// rank 0 prints every rank's overflow flag, scale and parameter digest after each step.
+    func overflow(_ comm: Communicator) {
+        let (model, ddp) = makeDDP(comm, hidden: 16, configHash: "a")
+        let sgd = SGD(ddp.arena, learningRate: 0.1, momentum: 0.9)
+        var scaler = LossScaler(initialScale: 1024, growthInterval: 2)
+        let local = globalBatch / comm.size
+        for s in 0..<4 {
+            let (x, labels) = batch(step: s)
+            let start = comm.rank * local
+            let xs = Layout.slice(x, axis: 0, start: start, end: start + local).copy()
+            if s == 1 && comm.rank == 1 { xs.ptr[5] = .infinity }
+            let ys = NDArray(indices: Array(labels[start..<(start + local)]), shape: [local])
+            let loss = withAutocast(.float16) { Loss.crossEntropy(model(Tensor(xs)), ys) }
+            loss.backward(NDArray(repeating: Float(scaler.scale), shape: loss.shape))
+            ddp.finishGradients()
+            ddp.arena.gradientScale *= Float(1 / scaler.scale)
+            let overflow = !GradientClipping.globalNorm(ddp.arena).isFinite
+            if !overflow { sgd.step() }
+            ddp.arena.zeroGrad()
+            scaler.update(overflow: overflow)
+            // FNV-1a over the parameters' bit patterns: equal digests mean bit-identical weights.
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for i in 0..<ddp.arena.capacity { h = (h ^ UInt64(ddp.arena.values.ptr[i].bitPattern)) &* 0x100_0000_01b3 }
+            let all = comm.allgather("\(overflow) \(scaler.scale) \(String(h, radix: 16))")
+            if comm.rank == 0 { for (r, line) in all.enumerated() { print("STEP \(r) \(s) \(line)") } }
         }
         ddp.shutdown()
     }

@@ -102,6 +102,36 @@ struct TrainerTests {
         }
     }
 
+    /// fp16 and bf16 runs learn as fp32 does; fp16 logs its loss scale.
+    @Test(arguments: ["fp16", "bf16"])
+    func mixedPrecisionRuns(mode: String) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-run-\(UUID().uuidString)").path
+        let t = try Trainer(config: Self.config(["precision.mode=\(mode)", "training.test_at_end=true", "logging.every_steps=5"]),
+                            runDirectory: dir, communicator: SingleProcessCommunicator())
+        let r = try t.run()
+        let reference = try Trainer(config: Self.config(["training.test_at_end=true"]), runDirectory: nil,
+                                    communicator: SingleProcessCommunicator()).run()
+        #expect(Swift.abs(r.final!.accuracy - reference.final!.accuracy) < 0.05, "\(mode) \(r.final!.accuracy) vs fp32 \(reference.final!.accuracy)")
+        let steps = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }.filter { $0["split"] == nil }
+        #expect(steps.allSatisfy { ($0["loss_scale"] != nil) == (mode == "fp16") })
+        #expect((t.scaler != nil) == (mode == "fp16"))
+    }
+
+    /// fp16 that overflows at the minimum scale step after step stops with the last good update named.
+    @Test func divergenceStopsTheRun() throws {
+        let t = try Trainer(config: Self.config(["precision={mode: fp16, initial_scale: 4, min_scale: 1, max_overflows_at_min_scale: 3}",
+                                                 "optimizer.lr=1e30", "optimizer.momentum=0"]),
+                            runDirectory: nil, communicator: SingleProcessCommunicator())
+        do {
+            _ = try t.run()
+            Issue.record("a diverging fp16 run finished")
+        } catch {
+            #expect("\(error)".contains("training diverged: 3 steps in a row overflowed at the minimum loss scale 1.0"), "\(error)")
+            #expect("\(error)".contains("the last good update was step 1"), "\(error)")
+        }
+    }
+
     @Test func factoriesFollowTheConfig() throws {
         let t = try Trainer(config: Self.config(["optimizer={name: adamw, betas: [0.8, 0.99]}", "schedule={name: one_cycle, reference_batch: 64}"]),
                             runDirectory: nil, communicator: SingleProcessCommunicator())
