@@ -66,6 +66,31 @@ struct ConvPoolTests {
         }
     }
 
+    /// 16-bit inputs and weights (widened while unfolded and packed) give the conv of their
+    /// widened values, forward and both gradients, on random configurations.
+    @Test(arguments: [DType.float16, .bfloat16])
+    func conv2dHalfInputsMatchTheirWidenedValues(dtype: DType) {
+        var r = Rand(23)
+        for trial in 0..<20 {
+            let groups = [1, 2][trial % 2]
+            let cg = r.int(1...3), ocg = r.int(1...3)
+            let k = (r.int(1...4), r.int(1...3))
+            let g = Conv2DGeometry(kernel: k, stride: (r.int(1...2), r.int(1...2)), padding: (r.int(0...2), r.int(0...1)))
+            let h = r.int(k.0...11), w = r.int(k.1...10)
+            let x = r.array([r.int(1...3), cg * groups, h, w]).converted(to: dtype)
+            let wt = r.array([ocg * groups, cg, k.0, k.1]).converted(to: dtype)
+            let y = Conv2D.forward(x, wt, bias: nil, g, groups: groups)
+            let (shape, ref) = naiveConv(x.float32, wt.float32, nil, g, groups: groups)
+            #expect(y.shape == shape && y.dtype == .float32)
+            expectClose(y, ref, tol: 1e-5, "\(dtype) conv2d trial \(trial)")
+            let dy = r.array(y.shape)
+            let (dx, dw, _) = Conv2D.backward(dy, x: x, w: wt, hasBias: false, g, groups: groups)
+            let (dx32, dw32, _) = Conv2D.backward(dy, x: x.float32, w: wt.float32, hasBias: false, g, groups: groups)
+            expectClose(dx!, dx32!.scalars.map(Double.init), tol: 1e-5, "\(dtype) dx trial \(trial)")
+            expectClose(dw, dw32.scalars.map(Double.init), tol: 1e-5, "\(dtype) dw trial \(trial)")
+        }
+    }
+
     @Test func conv2dDepthwiseAndMultithreadedBatch() {
         var r = Rand(22)
         let g = Conv2DGeometry(kernel: (3, 3), stride: (1, 1), padding: (1, 1))

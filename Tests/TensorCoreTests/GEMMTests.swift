@@ -88,4 +88,34 @@ struct GEMMTests {
             expectClose(c2, ref2, tol: 1e-5, "shared b")
         }
     }
+
+    /// 16-bit operands are widened while packed: the product equals the fp32 GEMM of the
+    /// widened values, against the naive reference, for every transpose, shape and 16-bit
+    /// combination (both, A only, B only), alpha included.
+    @Test(arguments: [DType.float16, .bfloat16])
+    func halfOperandsMatchTheirWidenedValues(dtype: DType) {
+        var r = Rand(14)
+        // The shapes below a few million multiply-adds: every edge case, without the naive
+        // reference dominating the suite's time.
+        for (m, n, k) in Self.shapes where m * n * k < 3_000_000 {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a16 = r.array([m * k]).converted(to: dtype), b16 = r.array([k * n]).converted(to: dtype)
+                let a32 = a16.float32, b32 = b16.float32
+                let ref = naiveGemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a32.scalars, b: b32.scalars, beta: 0, c: [])
+                for (ah, bh) in [(true, true), (true, false), (false, true)] {
+                    let a = ah ? a16 : a32, b = bh ? b16 : b32
+                    let c = NDArray(shape: [m * n], zeroed: false)
+                    GEMM.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5,
+                              a: GEMMOperand(raw: a.storage.raw, dtype: a.dtype, ld: ta ? m : k),
+                              b: GEMMOperand(raw: b.storage.raw, dtype: b.dtype, ld: tb ? k : n), c: c.ptr, ldc: n)
+                    expectClose(c, ref, tol: 1e-5 * Double(max(k, 1)).squareRoot(),
+                                "\(dtype) gemm \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) half A \(ah) half B \(bh)")
+                }
+            }
+        }
+        // Through MatMul, batched, with a shared 2-D right operand.
+        let a = r.array([3, 7, 9]).converted(to: dtype), b = r.array([9, 5]).converted(to: dtype)
+        expectClose(MatMul.forward(a, b), naiveGemm(transA: false, transB: false, m: 21, n: 5, k: 9, alpha: 1,
+                                                    a: a.float32.scalars, b: b.float32.scalars, beta: 0, c: []), tol: 1e-5, "matmul")
+    }
 }

@@ -3,9 +3,9 @@ import TensorCore
 extension Tensor {
     /// Applies a pointwise activation (see `Activation` for the list and its conventions).
     public func activation(_ f: Activation) -> Tensor {
-        // Backward reads x and y in their stored (possibly 16-bit) form, not fp32 temporaries.
-        let x = data, y = Tensor.stored(f.forward(x.float32), inputs: [self])
-        return Tensor.record("\(f)", y, inputs: [self]) { dy in [f.backward(dy, x: x.float32, y: y.float32)] }
+        // A 16-bit x gives a 16-bit y in one pass; backward reads both in that stored form.
+        let x = data, y = f.forward(x)
+        return Tensor.record("\(f)", y, inputs: [self]) { dy in [f.backward(dy, x: x, y: y)] }
     }
 
     public func relu() -> Tensor { activation(.relu) }

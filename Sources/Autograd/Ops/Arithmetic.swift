@@ -27,7 +27,7 @@ public func minimum(_ a: Tensor, _ b: Tensor) -> Tensor { binaryOp(.minimum, "mi
 extension Tensor {
     /// scale · self + shift, one fused pass (scalar arithmetic needs no broadcast).
     public func affine(scale: Float, shift: Float = 0) -> Tensor {
-        let out = Unary.map(values) { $0 * scale + shift }
+        let out = Unary.map(data) { $0 * scale + shift }
         return Tensor.record("affine", out, inputs: [self]) { dy in [Unary.map(dy) { $0 * scale }] }
     }
 }

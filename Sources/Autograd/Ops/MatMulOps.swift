@@ -8,8 +8,9 @@ import TensorCore
 public func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool = false) -> Tensor {
     let (a, b) = (Autocast.input(a), Autocast.input(b))
     let (ad, bd) = (a.data, b.data)
-    return Tensor.record("matmul", MatMul.forward(ad.float32, bd.float32, transA: transA, transB: transB), inputs: [a, b]) { dy in
-        let (da, db) = MatMul.backward(dy, ad.float32, bd.float32, transA: transA, transB: transB,
+    // The GEMM reads 16-bit operands directly (widening while it packs them).
+    return Tensor.record("matmul", MatMul.forward(ad, bd, transA: transA, transB: transB), inputs: [a, b]) { dy in
+        let (da, db) = MatMul.backward(dy, ad, bd, transA: transA, transB: transB,
                                        needA: a.requiresGrad, needB: b.requiresGrad)
         return [da, db]
     }

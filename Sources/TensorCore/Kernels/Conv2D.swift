@@ -8,11 +8,11 @@
 public enum Conv2D {
     /// y = conv(x, w) + bias.
     /// - Parameters:
-    ///   - x: input (N, C, H, W).
-    ///   - w: weight (OC, C/groups, KH, KW).
-    ///   - bias: (OC) or nil.
+    ///   - x: input (N, C, H, W); float32, float16 or bfloat16 (widened while unfolded).
+    ///   - w: weight (OC, C/groups, KH, KW); any float type (widened while packed).
+    ///   - bias: (OC) or nil, float32.
     ///   - groups: C and OC must both be divisible by it; groups == C is depthwise.
-    /// - Returns: (N, OC, OH, OW).
+    /// - Returns: (N, OC, OH, OW), float32.
     public static func forward(_ x: NDArray, _ w: NDArray, bias: NDArray?, _ g: Conv2DGeometry, groups: Int = 1) -> NDArray {
         let (n, c, h, wd) = dims4(x, "conv2d input")
         let oc = w.shape[0], cg = c / groups, ocg = oc / groups
@@ -21,14 +21,14 @@ public enum Conv2D {
         precondition(oh > 0 && ow > 0, "conv2d: input \(x.shape) is smaller than the kernel window \(g)")
         let k = cg * g.kernelH * g.kernelW, p = oh * ow
         let y = NDArray(shape: [n, oc, oh, ow], zeroed: false)
-        let xp = x.ptr, wp = w.ptr, yp = y.ptr
+        let yp = y.ptr
         forEachChunk(n, k: k, p: p) { i0, b in
             let cols = b * p
             let col = NDArray(shape: [k * cols], zeroed: false), out = NDArray(shape: [ocg * cols], zeroed: false)
             for gi in 0..<groups {
-                unfold(xp, c: c, h: h, w: wd, images: i0, b, from: gi * cg, count: cg, g, oh: oh, ow: ow, into: col.ptr)
-                GEMM.sgemm(transA: false, transB: false, m: ocg, n: cols, k: k, a: wp + gi * ocg * k, lda: k,
-                           b: col.ptr, ldb: cols, c: out.ptr, ldc: cols)
+                unfold(x, images: i0, b, from: gi * cg, count: cg, g, oh: oh, ow: ow, into: col.ptr)
+                GEMM.gemm(transA: false, transB: false, m: ocg, n: cols, k: k, a: weights(w, group: gi, ocg: ocg, k: k),
+                          b: GEMMOperand(col.ptr, ld: cols), c: out.ptr, ldc: cols)
                 channels(of: yp, c: oc, p: p, images: i0, b, from: gi * ocg, count: ocg, matrix: out.ptr, toMatrix: false)
             }
             if let bias { for j in 0..<b { addBias(yp + (i0 + j) * oc * p, bias.ptr, channels: oc, plane: p) } }
@@ -57,7 +57,7 @@ public enum Conv2D {
         let oh = dy.shape[2], ow = dy.shape[3]
         let k = cg * g.kernelH * g.kernelW, p = oh * ow
         let dx = NDArray(shape: inputShape)
-        let wp = w.ptr, dyp = dy.ptr
+        let dyp = dy.ptr
         forEachChunk(n, k: k, p: p) { i0, b in
             let cols = b * p
             let dyg = NDArray(shape: [ocg * cols], zeroed: false), dcol = NDArray(shape: [k * cols], zeroed: false)
@@ -65,8 +65,8 @@ public enum Conv2D {
                 channels(of: UnsafeMutablePointer(mutating: dyp), c: oc, p: p, images: i0, b, from: gi * ocg, count: ocg,
                          matrix: dyg.ptr, toMatrix: true)
                 // dcol (K, cols) = W_gᵀ (K, OCg) · dY_g (OCg, cols)
-                GEMM.sgemm(transA: true, transB: false, m: k, n: cols, k: ocg, a: wp + gi * ocg * k, lda: k,
-                           b: dyg.ptr, ldb: cols, c: dcol.ptr, ldc: cols)
+                GEMM.gemm(transA: true, transB: false, m: k, n: cols, k: ocg, a: weights(w, group: gi, ocg: ocg, k: k),
+                          b: GEMMOperand(dyg.ptr, ld: cols), c: dcol.ptr, ldc: cols)
                 fold(dcol.ptr, c: c, h: h, w: wd, images: i0, b, from: gi * cg, count: cg, g, oh: oh, ow: ow, into: dx.ptr)
             }
         }
@@ -83,13 +83,13 @@ public enum Conv2D {
         let oc = weightShape[0], cg = c / groups, ocg = oc / groups
         let oh = dy.shape[2], ow = dy.shape[3]
         let k = cg * g.kernelH * g.kernelW, p = oh * ow
-        let xp = x.ptr, dyp = dy.ptr
+        let dyp = dy.ptr
         return perThreadSum(shape: weightShape, items: n) { images, dwp in
             forEachChunk(in: images, k: k, p: p) { i0, b in
                 let cols = b * p
                 let col = NDArray(shape: [k * cols], zeroed: false), dyg = NDArray(shape: [ocg * cols], zeroed: false)
                 for gi in 0..<groups {
-                    unfold(xp, c: c, h: h, w: wd, images: i0, b, from: gi * cg, count: cg, g, oh: oh, ow: ow, into: col.ptr)
+                    unfold(x, images: i0, b, from: gi * cg, count: cg, g, oh: oh, ow: ow, into: col.ptr)
                     channels(of: UnsafeMutablePointer(mutating: dyp), c: oc, p: p, images: i0, b, from: gi * ocg, count: ocg,
                              matrix: dyg.ptr, toMatrix: true)
                     // dW_g (OCg, K) += dY_g (OCg, cols) · colᵀ (cols, K)
@@ -149,14 +149,25 @@ public enum Conv2D {
         ThreadPool.shared.parallelFor(n) { images in forEachChunk(in: images, k: k, p: p, body) }
     }
 
-    /// im2col of channels [c0, c0+count) of images [i0, i0+b) of an (N, C, H, W) array into
-    /// one column matrix (count·KH·KW, b·OH·OW), the images side by side.
-    static func unfold(_ x: UnsafePointer<Float>, c: Int, h: Int, w: Int, images i0: Int, _ b: Int, from c0: Int, count: Int,
+    /// im2col of channels [c0, c0+count) of images [i0, i0+b) of an (N, C, H, W) array of any
+    /// float type into one fp32 column matrix (count·KH·KW, b·OH·OW), the images side by side.
+    static func unfold(_ x: NDArray, images i0: Int, _ b: Int, from c0: Int, count: Int,
                        _ g: Conv2DGeometry, oh: Int, ow: Int, into col: UnsafeMutablePointer<Float>) {
+        let (c, h, w) = (x.shape[1], x.shape[2], x.shape[3])
         for j in 0..<b {
-            Im2Col.im2col(x + ((i0 + j) * c + c0) * h * w, c: count, h: h, w: w, g, oh: oh, ow: ow,
-                          into: col + j * oh * ow, ld: b * oh * ow)
+            let offset = ((i0 + j) * c + c0) * h * w
+            if x.dtype == .float32 {
+                Im2Col.im2col(x.ptr + offset, c: count, h: h, w: w, g, oh: oh, ow: ow, into: col + j * oh * ow, ld: b * oh * ow)
+            } else {
+                Im2Col.im2col(x.halfBits + offset, dtype: x.dtype, c: count, h: h, w: w, g, oh: oh, ow: ow,
+                              into: col + j * oh * ow, ld: b * oh * ow)
+            }
         }
+    }
+
+    /// Group `gi`'s weights (OCg, K) as a GEMM operand of the weights' own type.
+    static func weights(_ w: NDArray, group gi: Int, ocg: Int, k: Int) -> GEMMOperand {
+        GEMMOperand(raw: UnsafeRawPointer(w.storage.raw) + gi * ocg * k * w.dtype.byteSize, dtype: w.dtype, ld: k)
     }
 
     /// The adjoint of `unfold`: col2im of each image's columns, added onto the array.

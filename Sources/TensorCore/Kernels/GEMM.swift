@@ -6,6 +6,25 @@
 /// in registers. Depending on the shape, an operand that packing would not pay for is read
 /// in place, and threads split C's rows (sharing packed B) or its columns (each packing its
 /// own); docs/ARCHITECTURE.md lists the rules and docs/BENCHMARKS.md the measurements.
+/// A GEMM input: its elements (float32, float16 or bfloat16) and its row stride. 16-bit
+/// operands are widened while they are packed (mixed precision reads half the bytes).
+public struct GEMMOperand {
+    public let raw: UnsafeRawPointer
+    public let dtype: DType
+    public let ld: Int
+
+    public init(_ pointer: UnsafePointer<Float>, ld: Int) { (raw, dtype, self.ld) = (UnsafeRawPointer(pointer), .float32, ld) }
+    public init(raw: UnsafeRawPointer, dtype: DType, ld: Int) {
+        precondition(dtype != .int32, "GEMM operands are float32, float16 or bfloat16")
+        (self.raw, self.dtype, self.ld) = (raw, dtype, ld)
+    }
+
+    /// The operand offset by `elements`.
+    func advanced(by elements: Int) -> GEMMOperand {
+        GEMMOperand(raw: raw + elements * dtype.byteSize, dtype: dtype, ld: ld)
+    }
+}
+
 public enum GEMM {
     static let kcBlock = 384
     static let mcBlock = 144
@@ -34,7 +53,20 @@ public enum GEMM {
                              b: UnsafePointer<Float>, ldb: Int,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
                              threads: Int? = nil) {
+        gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: GEMMOperand(a, ld: lda),
+             b: GEMMOperand(b, ld: ldb), beta: beta, c: c, ldc: ldc, threads: threads)
+    }
+
+    /// C (m, n) = alpha · op(A) · op(B) + beta · C for operands of any float type; C is fp32.
+    /// See `sgemm` for the parameters.
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                            alpha: Float = 1, a aOperand: GEMMOperand, b bOperand: GEMMOperand,
+                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+                            threads: Int? = nil) {
         if m == 0 || n == 0 { return }
+        let lda = aOperand.ld, ldb = bOperand.ld
+        // Only fp32 operands are ever read in place (below); the pointers serve those paths.
+        let a = aOperand.raw.assumingMemoryBound(to: Float.self), b = bOperand.raw.assumingMemoryBound(to: Float.self)
         var beta = beta
         if beta != 0 && beta != 1 || k == 0 || alpha == 0 {
             for i in 0..<m {
@@ -44,8 +76,8 @@ public enum GEMM {
             if k == 0 || alpha == 0 { return }
             beta = 1
         }
-        let av = MatrixView(base: a, rowStride: transA ? 1 : lda, colStride: transA ? lda : 1)
-        let bv = MatrixView(base: b, rowStride: transB ? 1 : ldb, colStride: transB ? ldb : 1)
+        let av = MatrixView(raw: aOperand.raw, dtype: aOperand.dtype, rowStride: transA ? 1 : lda, colStride: transA ? lda : 1)
+        let bv = MatrixView(raw: bOperand.raw, dtype: bOperand.dtype, rowStride: transB ? 1 : ldb, colStride: transB ? ldb : 1)
         let pool = ThreadPool.shared
         var nt = min(threads ?? pool.threadCount, pool.threadCount)
         if 2 * m * n * k < parallelFlops { nt = 1 }
@@ -63,10 +95,11 @@ public enum GEMM {
         // A row-major A is read in place when packing it would not pay: each A panel is then
         // reused by few B panels (narrow C), or C is tall enough that its rows stay in cache.
         // (Measured: in place is slower for short, wide C such as 32 x 1024 x 256.)
-        let directA = !transA && alpha == 1 && (n <= directANMax || (n <= directATallNMax && m >= directATallMMin))
+        let directA = aOperand.dtype == .float32 && !transA && alpha == 1
+            && (n <= directANMax || (n <= directATallNMax && m >= directATallMMin))
         // Likewise a row-major B is read in place when C has so few rows that each packed B
         // panel would serve only a few A panels. (Never both: one operand is always packed.)
-        let directB = !directA && !transB && m <= directBMMax
+        let directB = !directA && bOperand.dtype == .float32 && !transB && m <= directBMMax
         pool.parallel(threads: nt) { tid, nthreads in
             let splitRows = GEMM.splitRows(m: m, n: n, threads: nthreads, directA: directA)
             let tm = splitRows ? nthreads : 1, tn = splitRows ? 1 : nthreads
@@ -211,20 +244,29 @@ public enum GEMM {
                                     alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, strideA: Int,
                                     b: UnsafePointer<Float>, ldb: Int, strideB: Int,
                                     beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int) {
+        batchedGemm(batch: batch, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                    a: GEMMOperand(a, ld: lda), strideA: strideA, b: GEMMOperand(b, ld: ldb), strideB: strideB,
+                    beta: beta, c: c, ldc: ldc, strideC: strideC)
+    }
+
+    /// `batchedSgemm` for operands of any float type.
+    public static func batchedGemm(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                                   alpha: Float = 1, a: GEMMOperand, strideA: Int, b: GEMMOperand, strideB: Int,
+                                   beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int) {
         let pool = ThreadPool.shared
         if batch >= pool.threadCount && 2 * m * n * k < 8 * parallelFlops {
             pool.parallelFor(batch) { r in
                 for i in r {
-                    sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                          a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
-                          beta: beta, c: c + i * strideC, ldc: ldc, threads: 1)
+                    gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                         a: a.advanced(by: i * strideA), b: b.advanced(by: i * strideB),
+                         beta: beta, c: c + i * strideC, ldc: ldc, threads: 1)
                 }
             }
         } else {
             for i in 0..<batch {
-                sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                      a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
-                      beta: beta, c: c + i * strideC, ldc: ldc)
+                gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                     a: a.advanced(by: i * strideA), b: b.advanced(by: i * strideB),
+                     beta: beta, c: c + i * strideC, ldc: ldc)
             }
         }
     }

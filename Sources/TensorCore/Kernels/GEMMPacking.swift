@@ -1,14 +1,23 @@
 /// Packing of GEMM operands into the micro-panel layouts the micro-kernel streams through.
 ///
-/// A matrix operand is described by a base pointer and its row and column strides, so a
-/// transposed operand is the same matrix with the strides swapped and packing absorbs every
-/// transpose flag.
+/// A matrix operand is described by a base pointer, its element type and its row and column
+/// strides, so a transposed operand is the same matrix with the strides swapped and packing
+/// absorbs every transpose flag. 16-bit operands (fp16, bf16) are widened to fp32 as they are
+/// packed, so the micro-kernel always streams fp32 and accumulates in fp32.
 struct MatrixView {
-    let base: UnsafePointer<Float>
+    let raw: UnsafeRawPointer
+    let dtype: DType
     let rowStride: Int
     let colStride: Int
 
-    @inline(__always) subscript(i: Int, j: Int) -> Float { base[i * rowStride + j * colStride] }
+    var base: UnsafePointer<Float> { raw.assumingMemoryBound(to: Float.self) }
+    var half: UnsafePointer<UInt16> { raw.assumingMemoryBound(to: UInt16.self) }
+}
+
+/// One element of a 16-bit operand as fp32 (F16C's vcvtph2ps for fp16; a shift for bf16).
+@inline(__always)
+func widen(_ bits: UInt16, _ dtype: DType) -> Float {
+    dtype == .float16 ? Float(Float16(bitPattern: bits)) : Float(bitPattern: UInt32(bits) << 16)
 }
 
 enum GEMMPacking {
@@ -24,8 +33,18 @@ enum GEMMPacking {
             let rows = min(mr, mc - ir)
             if rows < mr { (out).initialize(repeating: 0, count: kc * mr) }
             for i in 0..<rows {
-                let src = a.base + (ic + ir + i) * a.rowStride + pc * a.colStride
+                let offset = (ic + ir + i) * a.rowStride + pc * a.colStride
                 let cs = a.colStride
+                if a.dtype != .float32 {
+                    let src = a.half + offset, d = a.dtype
+                    if d == .float16 {
+                        for p in 0..<kc { out[p * mr + i] = alpha * Float(Float16(bitPattern: src[p * cs])) }
+                    } else {
+                        for p in 0..<kc { out[p * mr + i] = alpha * Float(bitPattern: UInt32(src[p * cs]) << 16) }
+                    }
+                    continue
+                }
+                let src = a.base + offset
                 if alpha == 1 {
                     for p in 0..<kc { out[p * mr + i] = src[p * cs] }
                 } else {
@@ -49,7 +68,25 @@ enum GEMMPacking {
             let out = dst + jp * panelStride
             let j0 = jc + jp * nr
             let cols = min(nr, nc - jp * nr)
-            if cols == nr && b.colStride == 1 {
+            if b.dtype != .float32 {
+                if cols < nr { out.initialize(repeating: 0, count: kc * nr) }
+                let d = b.dtype
+                if b.colStride == 1 {
+                    for p in 0..<kc {
+                        let src = b.half + (pc + p) * b.rowStride + j0, o = out + p * nr
+                        if d == .float16 {
+                            for j in 0..<cols { o[j] = Float(Float16(bitPattern: src[j])) }
+                        } else {
+                            for j in 0..<cols { o[j] = Float(bitPattern: UInt32(src[j]) << 16) }
+                        }
+                    }
+                } else {
+                    for j in 0..<cols {
+                        let src = b.half + pc * b.rowStride + (j0 + j) * b.colStride, rs = b.rowStride
+                        for p in 0..<kc { out[p * nr + j] = widen(src[p * rs], d) }
+                    }
+                }
+            } else if cols == nr && b.colStride == 1 {
                 for p in 0..<kc {
                     let src = UnsafeRawPointer(b.base + (pc + p) * b.rowStride + j0)
                     let o = UnsafeMutableRawPointer(out + p * nr)

@@ -4,6 +4,7 @@ public enum MatMul {
     ///
     /// Shapes: a (..., M, K) or (..., K, M) with `transA`; b (K, N), (N, K) with `transB`, or
     /// with the same leading batch axes as a. A 2-D b is shared by every batch entry.
+    /// Either operand may be float16 or bfloat16 (widened while packed); the result is fp32.
     public static func forward(_ a: NDArray, _ b: NDArray, transA: Bool = false, transB: Bool = false) -> NDArray {
         precondition(a.rank >= 2 && b.rank >= 2, "matmul needs rank >= 2, got \(a.shape) and \(b.shape)")
         let m = transA ? a.shape[-1] : a.shape[-2], ka = transA ? a.shape[-2] : a.shape[-1]
@@ -14,17 +15,21 @@ public enum MatMul {
         let out = NDArray(shape: Shape(batchDims + [m, n]), zeroed: false)
         if b.rank == 2 && !transA {
             // One tall GEMM over all batch rows.
-            GEMM.sgemm(transA: false, transB: transB, m: batch * m, n: n, k: ka, a: a.ptr, lda: ka,
-                       b: b.ptr, ldb: b.shape[-1], c: out.ptr, ldc: n)
+            GEMM.gemm(transA: false, transB: transB, m: batch * m, n: n, k: ka, a: operand(a, ld: ka),
+                      b: operand(b, ld: b.shape[-1]), c: out.ptr, ldc: n)
             return out
         }
         precondition(b.rank == 2 || Array(b.shape.dims.dropLast(2)) == batchDims,
                      "matmul batch axes differ: \(a.shape) and \(b.shape)")
-        GEMM.batchedSgemm(batch: batch, transA: transA, transB: transB, m: m, n: n, k: ka,
-                          a: a.ptr, lda: a.shape[-1], strideA: m * ka,
-                          b: b.ptr, ldb: b.shape[-1], strideB: b.rank == 2 ? 0 : kb * n,
-                          c: out.ptr, ldc: n, strideC: m * n)
+        GEMM.batchedGemm(batch: batch, transA: transA, transB: transB, m: m, n: n, k: ka,
+                         a: operand(a, ld: a.shape[-1]), strideA: m * ka,
+                         b: operand(b, ld: b.shape[-1]), strideB: b.rank == 2 ? 0 : kb * n,
+                         c: out.ptr, ldc: n, strideC: m * n)
         return out
+    }
+
+    static func operand(_ x: NDArray, ld: Int) -> GEMMOperand {
+        GEMMOperand(raw: UnsafeRawPointer(x.storage.raw), dtype: x.dtype, ld: ld)
     }
 
     /// Gradients (da, db) of c = op(a) · op(b), in the stored layouts of a and b.

@@ -12,7 +12,22 @@ public enum Unary {
     /// y[i] = f(x[i]), in parallel.
     @inline(__always)
     public static func map(_ x: NDArray, _ f: (Float) -> Float) -> NDArray {
-        let y = NDArray(shape: x.shape, zeroed: false)
+        let y = NDArray(shape: x.shape, dtype: x.isHalf ? x.dtype : .float32, zeroed: false)
+        if x.isHalf {
+            // 16 bits in, 16 bits out: each element is widened, mapped in fp32 and rounded back
+            // in registers, one pass (mixed-precision activations).
+            let xh = x.halfBits, yh = y.halfBits
+            if x.dtype == .float16 {
+                ThreadPool.shared.parallelFor(x.count, grain: grain) { r in
+                    for i in r { yh[i] = Float16(f(Float(Float16(bitPattern: xh[i])))).bitPattern }
+                }
+            } else {
+                ThreadPool.shared.parallelFor(x.count, grain: grain) { r in
+                    for i in r { yh[i] = HalfCast.bfloat16Bits(f(Float(bitPattern: UInt32(xh[i]) << 16))) }
+                }
+            }
+            return y
+        }
         let xp = x.ptr, yp = y.ptr
         ThreadPool.shared.parallelFor(x.count, grain: grain) { r in for i in r { yp[i] = f(xp[i]) } }
         return y
@@ -22,6 +37,7 @@ public enum Unary {
     @inline(__always)
     public static func zip(_ x: NDArray, _ y: NDArray, _ f: (Float, Float) -> Float) -> NDArray {
         precondition(x.shape == y.shape, "elementwise op on shapes \(x.shape) and \(y.shape)")
+        let (x, y) = (x.float32, y.float32)
         let z = NDArray(shape: x.shape, zeroed: false)
         let xp = x.ptr, yp = y.ptr, zp = z.ptr
         ThreadPool.shared.parallelFor(x.count, grain: grain) { r in for i in r { zp[i] = f(xp[i], yp[i]) } }
@@ -32,6 +48,7 @@ public enum Unary {
     @inline(__always)
     public static func zip3(_ x: NDArray, _ y: NDArray, _ z: NDArray, _ f: (Float, Float, Float) -> Float) -> NDArray {
         precondition(x.shape == y.shape && y.shape == z.shape, "elementwise op on shapes \(x.shape), \(y.shape), \(z.shape)")
+        let (x, y, z) = (x.float32, y.float32, z.float32)
         let w = NDArray(shape: x.shape, zeroed: false)
         let xp = x.ptr, yp = y.ptr, zp = z.ptr, wp = w.ptr
         ThreadPool.shared.parallelFor(x.count, grain: grain) { r in for i in r { wp[i] = f(xp[i], yp[i], zp[i]) } }
