@@ -6,12 +6,23 @@ public enum GradientClipping {
     /// The global L2 norm of all gradients (the norm of the per-tensor norms), accumulated in
     /// Double and including the arena's `gradientScale`; non-finite if any gradient is.
     public static func globalNorm(_ arena: ParameterArena) -> Double {
-        let g = arena.grads.ptr
+        // The arena's padding is zero, so one pass over all of it is the sum over parameters.
+        // Eight fp32 lanes per block of 2048 (vectorised), each block's sum added in Double:
+        // the serial Double loop this replaces took 15% of a small model's step.
+        let g = UnsafeRawPointer(arena.grads.ptr), n = arena.capacity
         var sum = 0.0
-        for e in arena.entries {
-            var s = 0.0
-            for i in e.offset..<(e.offset + e.count) { s += Double(g[i]) * Double(g[i]) }
-            sum += s
+        for start in stride(from: 0, to: n, by: 2048) {
+            let end = min(start + 2048, n)
+            var lanes = SIMD8<Float>()
+            var i = start
+            while i + 8 <= end {
+                let v = g.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                lanes.addProduct(v, v)
+                i += 8
+            }
+            var block = Double(lanes.sum())
+            while i < end { let v = Double(arena.grads.ptr[i]); block += v * v; i += 1 }
+            sum += block
         }
         return sum.squareRoot() * Double(Swift.abs(arena.gradientScale))
     }

@@ -25,6 +25,26 @@ public enum HalfCast {
     @inline(__always)
     public static func float(float16 h: UInt16) -> Float { Float(Float16(bitPattern: h)) }
 
+    /// Widens `n` 16-bit values on the calling thread (a block inside a parallel kernel).
+    @inline(__always)
+    public static func widenBlock(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int, _ dtype: DType) {
+        if dtype == .float16 {
+            for i in 0..<n { dst[i] = Float(Float16(bitPattern: src[i])) }
+        } else {
+            for i in 0..<n { dst[i] = Float(bitPattern: UInt32(src[i]) << 16) }
+        }
+    }
+
+    /// Rounds `n` floats to 16 bits on the calling thread (a block inside a parallel kernel).
+    @inline(__always)
+    public static func narrowBlock(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int, _ dtype: DType) {
+        if dtype == .float16 {
+            for i in 0..<n { dst[i] = Float16(src[i]).bitPattern }
+        } else {
+            for i in 0..<n { dst[i] = bfloat16Bits(src[i]) }
+        }
+    }
+
     /// Converts `n` floats to 16-bit values of `dtype`.
     public static func narrow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int, _ dtype: DType) {
         ThreadPool.shared.parallelFor(n, grain: 1 << 16) { r in

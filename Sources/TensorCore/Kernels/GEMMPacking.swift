@@ -80,10 +80,15 @@ enum GEMMPacking {
                             for j in 0..<cols { o[j] = Float(bitPattern: UInt32(src[j]) << 16) }
                         }
                     }
+                } else if d == .float16 {
+                    for j in 0..<cols {
+                        let src = b.half + pc * b.rowStride + (j0 + j) * b.colStride, rs = b.rowStride
+                        for p in 0..<kc { out[p * nr + j] = Float(Float16(bitPattern: src[p * rs])) }
+                    }
                 } else {
                     for j in 0..<cols {
                         let src = b.half + pc * b.rowStride + (j0 + j) * b.colStride, rs = b.rowStride
-                        for p in 0..<kc { out[p * nr + j] = widen(src[p * rs], d) }
+                        for p in 0..<kc { out[p * nr + j] = Float(bitPattern: UInt32(src[p * rs]) << 16) }
                     }
                 }
             } else if cols == nr && b.colStride == 1 {
