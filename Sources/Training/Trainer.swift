@@ -39,6 +39,8 @@ public final class Trainer {
     public private(set) var scaler: LossScaler?
     /// The last step whose update was applied (for the divergence message).
     private var lastGoodStep = 0
+    /// Steps whose update was skipped (fp16 overflows, or non-finite gradients with `nonfinite: skip`).
+    public private(set) var skippedSteps = 0
     /// Optimizer steps per epoch and in the whole run.
     public let stepsPerEpoch: Int, totalSteps: Int
     /// Samples per optimizer step over all ranks: batch_size × ranks × gradient_accumulation.
@@ -120,9 +122,10 @@ public final class Trainer {
                         line["loss_scale"] = scaler.scale
                         line["overflows"] = scaler.overflows
                     }
+                    if scaler != nil || c.training.nonfinite == "skip" { line["skipped_steps"] = skippedSteps }
                     outputs?.metrics.write(line)
                     progress?.update(epoch: epoch, step: step, loss: loss, samplesPerSecond: samplesPerSecond,
-                                     lossScale: scaler?.scale, overflows: scaler?.overflows)
+                                     lossScale: scaler?.scale, overflows: skippedSteps)
                     let scaling = scaler.map { " loss_scale \($0.scale) overflows \($0.overflows)" } ?? ""
                     logger.info("step \(step) epoch \(epoch + 1) loss \(loss) lr \(lr) grad_norm \(norm) samples/s \(Int(samplesPerSecond))\(scaling)")
                 }
@@ -185,6 +188,8 @@ public final class Trainer {
             if let limit = c.clipping.value { GradientClipping.clipValue(arena, limit: Float(limit)) }
             optimizer.step()
             lastGoodStep = step + 1
+        } else {
+            skippedSteps += 1
         }
         arena.zeroGrad()
         if var s = scaler {

@@ -114,7 +114,8 @@ struct TrainerTests {
         #expect(Swift.abs(r.final!.accuracy - reference.final!.accuracy) < 0.05, "\(mode) \(r.final!.accuracy) vs fp32 \(reference.final!.accuracy)")
         let steps = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
             .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }.filter { $0["split"] == nil }
-        #expect(steps.allSatisfy { ($0["loss_scale"] != nil) == (mode == "fp16") })
+        #expect(steps.allSatisfy { ($0["loss_scale"] != nil) == (mode == "fp16") && ($0["skipped_steps"] != nil) == (mode == "fp16") })
+        if mode == "fp16" { #expect(steps.last!["skipped_steps"] as! Int == t.scaler!.overflows && t.skippedSteps == t.scaler!.overflows) }
         #expect((t.scaler != nil) == (mode == "fp16"))
     }
 

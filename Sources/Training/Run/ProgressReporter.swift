@@ -26,7 +26,7 @@ public final class ProgressReporter {
 
     /// The status text for `step` of the run.
     /// - Parameters:
-    ///   - lossScale, overflows: the fp16 loss scale and the steps it skipped, when scaling.
+    ///   - lossScale, overflows: the fp16 loss scale and the steps skipped so far, when scaling.
     public func line(epoch: Int, step: Int, loss: Double, samplesPerSecond: Double, lossScale: Double? = nil,
                      overflows: Int? = nil) -> String {
         let elapsed = Date().timeIntervalSince(start)
