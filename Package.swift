@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "Collective", dependencies: ["TensorCore", "CMPI"], swiftSettings: simdFlags),
         .target(name: "Optim", dependencies: ["Autograd"], swiftSettings: simdFlags),
         .target(name: "Datasets", dependencies: ["TensorCore", "CZlib"], swiftSettings: simdFlags),
-        .target(name: "Checkpoint", dependencies: ["TensorCore", "Collective"], swiftSettings: simdFlags),
+        .target(name: "Checkpoint", dependencies: ["TensorCore", "Collective", "CZlib"], swiftSettings: simdFlags),
         .target(name: "Models", dependencies: ["NN"], swiftSettings: simdFlags),
         .target(name: "Training", dependencies: [
             "NN", "Optim", "Collective", "Datasets", "Checkpoint", "Models",

@@ -49,8 +49,16 @@ public struct DistributedSampler: Sendable, Equatable {
         return order
     }
 
-    /// This rank's indices for `epoch`.
-    public func indices(epoch: Int) -> [Int] {
-        Array(globalOrder(epoch: epoch).enumerated().filter { $0.offset % worldSize == rank }.map(\.element))
+    /// This rank's indices for `epoch`, from global position `position` on.
+    ///
+    /// The position counts samples of the epoch's global order already consumed by all
+    /// ranks together, so a run resumed on a different number of ranks carries on from the
+    /// same sample (rank r takes every world-th index of the rest).
+    /// - Parameters:
+    ///   - epoch: the epoch (the shuffle's key is seed + epoch).
+    ///   - position: samples of the global order already trained on (0 at the epoch's start).
+    public func indices(epoch: Int, from position: Int = 0) -> [Int] {
+        let order = globalOrder(epoch: epoch)
+        return Array(stride(from: min(position, order.count) + rank, to: order.count, by: worldSize).map { order[$0] })
     }
 }

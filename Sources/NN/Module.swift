@@ -22,7 +22,21 @@ public final class Buffer {
     public init(_ value: NDArray) { self.value = value }
 }
 
+/// A module that draws random numbers during training (dropout): checkpoints save and
+/// restore its stream so that a resumed run draws exactly what an uninterrupted one would.
+public protocol RandomStreamOwner: Module {
+    var rng: PhiloxRNG { get set }
+}
+
 extension Module {
+    /// Every module that owns a random stream, with its dotted name ("" for this module).
+    public func namedRandomStreams(prefix: String = "") -> [(String, any RandomStreamOwner)] {
+        var out: [(String, any RandomStreamOwner)] = []
+        if let owner = self as? any RandomStreamOwner { out.append((prefix.isEmpty ? "" : String(prefix.dropLast()), owner)) }
+        for (name, child) in namedChildren { out += child.namedRandomStreams(prefix: prefix + name + ".") }
+        return out
+    }
+
     /// The direct children with their property names.
     public var namedChildren: [(String, any Module)] {
         var out: [(String, any Module)] = []

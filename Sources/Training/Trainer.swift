@@ -1,3 +1,4 @@
+import Checkpoint
 import Collective
 import Datasets
 import Foundation
@@ -36,17 +37,28 @@ public final class Trainer {
     public let scheduler: LearningRateScheduler
     public let sampler: DistributedSampler
     /// The fp16 loss scaler (nil without loss scaling).
-    public private(set) var scaler: LossScaler?
+    public internal(set) var scaler: LossScaler?
     /// The last step whose update was applied (for the divergence message).
     private var lastGoodStep = 0
     /// Steps whose update was skipped (fp16 overflows, or non-finite gradients with `nonfinite: skip`).
-    public private(set) var skippedSteps = 0
+    public internal(set) var skippedSteps = 0
     /// Optimizer steps per epoch and in the whole run.
     public let stepsPerEpoch: Int, totalSteps: Int
     /// Samples per optimizer step over all ranks: batch_size × ranks × gradient_accumulation.
     public let globalBatch: Int
     let outputs: RunOutputs?
     let logger: Logger
+    /// Where training stands: optimizer steps taken, the epoch in progress and the samples of
+    /// its global order already trained on (what a checkpoint records).
+    public internal(set) var step = 0, epoch = 0, positionInEpoch = 0
+    var stopping: EarlyStopping?
+    var bestMetric: Double?
+    var lastValidation: EvaluationMetrics?
+    let checkpoints: CheckpointWriter?
+    /// The checkpoint this run resumed from (nil for a fresh start).
+    public private(set) var resumedFrom: String?
+    private var lastCheckpointTime = Date()
+    private var lastCheckpointStep = -1
 
     /// Loads the data, builds the model and checks that every rank agrees.
     /// - Parameters:
@@ -54,19 +66,31 @@ public final class Trainer {
     ///   - runDirectory: where rank 0 writes config.yaml, metrics.jsonl, train.log and the model
     ///     (nil: write nothing, as in tests of the loop itself).
     ///   - communicator: the world.
-    public init(config: TrainConfig, runDirectory: String?, communicator: Communicator) throws {
+    ///   - resume: a checkpoint to continue from (`.auto`: the newest whole one in the run
+    ///     directory, or a fresh start when there is none).
+    public init(config: TrainConfig, runDirectory: String?, communicator: Communicator, resume: ResumeSource? = nil) throws {
         self.config = config
         self.communicator = communicator
         ThreadPool.configure(threads: config.distributed.threadsPerRank ?? ThreadPool.defaultThreadCount())
         let isRoot = communicator.rank == 0
-        outputs = try runDirectory.flatMap { isRoot ? try RunOutputs(directory: $0, config: config) : nil }
+        outputs = try runDirectory.flatMap { isRoot ? try RunOutputs(directory: $0, config: config, resuming: resume != nil) : nil }
         let level = Logger.Level(rawValue: config.logging.level) ?? .info
         let logPath = outputs?.logPath
-        logger = Logger(label: "tandem") { FileLogHandler(label: $0, path: logPath, level: level) }
+        let logger = Logger(label: "tandem") { FileLogHandler(label: $0, path: logPath, level: level) }
+        self.logger = logger
+        checkpoints = config.checkpointing.enabled ? outputs.map {
+            CheckpointWriter(directory: $0.checkpointDirectory, keepLast: config.checkpointing.keepLast, logger: logger)
+        } : nil
 
         data = try DataSplits.load(config.data, seed: config.seed)
         model = try ModelFactory.make(config.model, for: data.train, seed: config.seed)
         let arena = model.flattenParameters()
+        // Rank 0 reads the checkpoint into its model before DDP broadcasts rank 0's weights.
+        var point: ResumePoint?
+        if let resume {
+            point = try ResumePoint.agree(on: resume, runDirectory: runDirectory, config: config, model: model, arena: arena,
+                                          communicator: communicator, logger: logger)
+        }
         let d = config.distributed
         ddp = DistributedDataParallel(model: model, arena: arena, communicator: communicator, configHash: ConfigLoader.hash(config),
                                       bucketBytes: Int(d.bucketMB * 1_048_576), firstBucketBytes: Int(d.firstBucketMB * 1_048_576),
@@ -86,6 +110,11 @@ public final class Trainer {
         }
         scheduler = OptimizerFactory.scheduler(config.schedule, baseLR: config.optimizer.resolvedLR, globalBatch: globalBatch,
                                                totalSteps: totalSteps)
+        stopping = config.training.earlyStopping.map { EarlyStopping(minimize: $0.mode == "min", patience: $0.patience, minDelta: $0.minDelta) }
+        if let point {
+            try apply(point)
+            resumedFrom = point.name
+        }
         logger.info("""
             model \(config.model.name): \(arena.parameterCount) parameters; data \(config.data.name): \(data.train.count) train, \
             \(data.validation.count) validation, \(data.test?.count ?? 0) test samples; \(communicator.size) ranks x \
@@ -100,20 +129,26 @@ public final class Trainer {
         let c = config
         let progress = communicator.rank == 0
             ? ProgressReporter(setting: c.logging.progress, totalSteps: totalSteps, epochs: c.training.epochs) : nil
-        var stopping = c.training.earlyStopping.map { EarlyStopping(minimize: $0.mode == "min", patience: $0.patience, minDelta: $0.minDelta) }
-        var step = 0, epoch = 0, stoppedEarly = false, lastValidation: EvaluationMetrics?
+        if let resumedFrom {
+            progress?.message("resumed from \(resumedFrom): step \(step), epoch \(epoch + 1), \(positionInEpoch) samples into it")
+        }
+        var stoppedEarly = false
         var window = LogWindow()
+        lastCheckpointTime = Date()
         while epoch < c.training.epochs && step < totalSteps && !stoppedEarly {
-            let loader = BatchLoader(dataset: data.train, indices: sampler.indices(epoch: epoch), batchSize: c.data.batchSize,
-                                     prefetch: c.data.prefetch)
+            let loader = BatchLoader(dataset: data.train, indices: sampler.indices(epoch: epoch, from: positionInEpoch),
+                                     batchSize: c.data.batchSize, prefetch: c.data.prefetch)
             model.train()
+            var epochDone = false
             while step < totalSteps {
                 var micro: [Batch] = []
                 while micro.count < c.distributed.gradientAccumulation, let b = loader.next() { micro.append(b) }
-                if micro.isEmpty { break }
+                if micro.isEmpty { epochDone = true; break }
                 let lr = scheduler.currentLR
                 let norm = try optimizerStep(micro, window: &window, step: step, epoch: epoch)
                 step += 1
+                positionInEpoch += micro.reduce(0) { $0 + $1.count } * communicator.size
+                if loader.position == loader.batchCount { epochDone = true }
                 if step % c.logging.everySteps == 0 || step == totalSteps {
                     let (loss, samplesPerSecond) = window.close(over: communicator)
                     var line: [String: Any] = ["step": step, "epoch": epoch, "loss": loss, "lr": lr, "grad_norm": norm,
@@ -129,22 +164,31 @@ public final class Trainer {
                     let scaling = scaler.map { " loss_scale \($0.scale) overflows \($0.overflows)" } ?? ""
                     logger.info("step \(step) epoch \(epoch + 1) loss \(loss) lr \(lr) grad_norm \(norm) samples/s \(Int(samplesPerSecond))\(scaling)")
                 }
+                if epochDone { break }
+                if let every = c.checkpointing.everySteps, step % every == 0 { saveCheckpoint() }
+                else if let minutes = c.checkpointing.everyMinutes, Date().timeIntervalSince(lastCheckpointTime) >= minutes * 60 { saveCheckpoint() }
             }
+            guard epochDone else { break }  // max_steps ended the run mid-epoch
             epoch += 1
-            guard epoch % c.training.evalEveryEpochs == 0 || step >= totalSteps || epoch == c.training.epochs else { continue }
-            let m = evaluate(data.validation, split: "validation", step: step, epoch: epoch - 1, detailed: false)
-            progress?.message(summary(m, split: "validation", epoch: epoch))
-            lastValidation = m
-            // Both decisions use reduced metrics, identical on every rank, so all ranks agree.
-            if let p = c.schedule.name == "plateau" ? c.schedule.plateau : nil, scheduler.observe(validationMetric: m.value(named: p.metric)) {
-                logger.info("validation \(p.metric) stopped improving: learning rate lowered to \(scheduler.currentLR)")
+            positionInEpoch = 0
+            if epoch % c.training.evalEveryEpochs == 0 || step >= totalSteps || epoch == c.training.epochs {
+                let m = evaluate(data.validation, split: "validation", step: step, epoch: epoch - 1, detailed: false)
+                progress?.message(summary(m, split: "validation", epoch: epoch))
+                lastValidation = m
+                // Both decisions use reduced metrics, identical on every rank, so all ranks agree.
+                if let p = c.schedule.name == "plateau" ? c.schedule.plateau : nil, scheduler.observe(validationMetric: m.value(named: p.metric)) {
+                    logger.info("validation \(p.metric) stopped improving: learning rate lowered to \(scheduler.currentLR)")
+                }
+                if let e = c.training.earlyStopping, stopping!.shouldStop(after: m.value(named: e.metric)) {
+                    logger.info("early stopping after epoch \(epoch): validation \(e.metric) did not improve for \(e.patience) evaluations")
+                    progress?.message("early stopping: validation \(e.metric) did not improve for \(e.patience) evaluations")
+                    stoppedEarly = true
+                }
+                keepIfBest(m)
             }
-            if let e = c.training.earlyStopping, stopping!.shouldStop(after: m.value(named: e.metric)) {
-                logger.info("early stopping after epoch \(epoch): validation \(e.metric) did not improve for \(e.patience) evaluations")
-                progress?.message("early stopping: validation \(e.metric) did not improve for \(e.patience) evaluations")
-                stoppedEarly = true
-            }
+            if c.checkpointing.atEpochEnd { saveCheckpoint() }
         }
+        if lastCheckpointStep != step { saveCheckpoint() }  // the run's end is always resumable
         var final: EvaluationMetrics?
         let finalSplit = data.test == nil ? "validation" : "test"
         if c.training.testAtEnd, let test = data.test {
@@ -156,6 +200,7 @@ public final class Trainer {
         if let outputs, c.checkpointing.saveFinalModel {
             try ModelWeights.save(model, to: outputs.modelPath, metadata: ["step": "\(step)", "config_hash": ConfigLoader.hash(c)])
         }
+        checkpoints?.finish()
         ddp.shutdown()
         return TrainResult(runDirectory: outputs?.directory, steps: step, epochs: epoch, stoppedEarly: stoppedEarly,
                            validation: lastValidation, final: final, finalSplit: finalSplit)
@@ -214,6 +259,46 @@ public final class Trainer {
     /// Where the last good weights are, for error messages.
     var lastGoodHint: String {
         outputs.map { " (run directory \($0.directory); checkpoints arrive with resume support)" } ?? ""
+    }
+
+    /// Rank 0 snapshots the training state and queues it for writing (other ranks do nothing:
+    /// their state is the same, and they never touch the run directory).
+    func saveCheckpoint() {
+        lastCheckpointStep = step
+        lastCheckpointTime = Date()
+        guard let checkpoints else { return }
+        checkpoints.write(snapshot(), name: CheckpointStore.name(step: step))
+    }
+
+    /// After a validation pass: keep the checkpoint with the best metric aside, as `best`.
+    func keepIfBest(_ m: EvaluationMetrics) {
+        let c = config.checkpointing
+        let value = m.value(named: c.bestMetric)
+        guard value.isFinite else { return }
+        let better = bestMetric.map { c.bestMode == "min" ? value < $0 : value > $0 } ?? true
+        guard better else { return }
+        bestMetric = value
+        if c.keepBest, let checkpoints { checkpoints.write(snapshot(), name: "best", sequence: false) }
+    }
+
+    /// Copies of everything a checkpoint holds, taken now (between steps).
+    func snapshot() -> CheckpointSnapshot {
+        var m = CheckpointManifest()
+        (m.step, m.epoch, m.positionInEpoch, m.samplerSeed) = (step, epoch, positionInEpoch, sampler.seed)
+        m.rngStates = Dictionary(uniqueKeysWithValues: model.namedRandomStreams().map { ($0.0, $0.1.rng) })
+        (m.scheduleStep, m.plateau, m.lossScaler) = (scheduler.stepCount, scheduler.plateau, scaler)
+        (m.earlyStopping, m.skippedSteps, m.bestMetric) = (stopping, skippedSteps, bestMetric)
+        if let v = lastValidation { m.validation = Dictionary(uniqueKeysWithValues: EvaluationMetrics.names.map { ($0, v.value(named: $0)) }) }
+        m.config = (try? ConfigLoader.yaml(config)) ?? ""
+        m.configHash = ConfigLoader.hash(config)
+        (m.worldSize, m.perRankBatch) = (communicator.size, config.data.batchSize)
+        let modelTensors = model.namedParameters().map { ($0.0, $0.1.data.copy()) } + model.namedBuffers().map { ($0.0, $0.1.value.copy()) }
+        let optimizerTensors = optimizer.state.sorted { $0.key < $1.key }.map { ($0.key, $0.value.copy()) }
+        let files = [ResumePoint.modelFile: modelTensors, ResumePoint.optimizerFile: optimizerTensors]
+        m.tensors = files.sorted { $0.key < $1.key }.flatMap { file, tensors in
+            tensors.map { CheckpointManifest.TensorRecord(name: $0.0, file: file, shape: $0.1.shape.dims, dtype: "\($0.1.dtype)") }
+        }
+        return CheckpointSnapshot(manifest: m, files: files)
     }
 
     func evaluate(_ dataset: any Dataset, split: String, step: Int, epoch: Int, detailed: Bool) -> EvaluationMetrics {

@@ -21,9 +21,17 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("set"), parsing: .singleValue,
             help: ArgumentHelp("Override a config key, e.g. --set optimizer.lr=0.05 (repeatable; the value is YAML).", valueName: "key=value"))
     var overrides: [String] = []
-    @Option(help: "The run directory (default: runs/<config name>-<date>-<time>).") var runDir: String?
+    @Option(help: "The run directory (default: runs/<config name>-<date>-<time>, or the run being resumed).") var runDir: String?
+    @Option(help: ArgumentHelp("Continue from a checkpoint: auto (the newest whole one in --run-dir; a fresh start if none), "
+                               + "or a checkpoint folder or run directory.", valueName: "auto|path"))
+    var resume: String?
 
     func run() throws {
+        try Self.train(config: config, overrides: overrides, runDir: runDir, resume: resume.map(ResumeSource.init))
+    }
+
+    /// Parses the config, starts the world, trains, and reports; shared with `tandem resume`.
+    static func train(config: String, overrides: [String], runDir: String?, resume: ResumeSource?) throws {
         let isRoot = (ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"] ?? "0") == "0"
         let resolved: TrainConfig
         do {
@@ -33,11 +41,17 @@ struct TrainCommand: ParsableCommand {
             if isRoot { FileHandle.standardError.write(Data("tandem train: \(error)\n".utf8)) }
             throw ExitCode(2)
         }
-        let directory = runDir ?? Self.defaultRunDirectory(config: config)
+        var inferred: String?
+        if case .path(let p)? = resume, FileManager.default.fileExists(atPath: p + "/checkpoints") { inferred = p }
+        if resume == .auto && runDir == nil {
+            if isRoot { FileHandle.standardError.write(Data("tandem train: --resume auto needs --run-dir (the run to continue)\n".utf8)) }
+            throw ExitCode(2)
+        }
+        let directory = runDir ?? inferred ?? Self.defaultRunDirectory(config: config)
         let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
         let result: TrainResult
         do {
-            result = try Trainer(config: resolved, runDirectory: directory, communicator: comm).run()
+            result = try Trainer(config: resolved, runDirectory: directory, communicator: comm, resume: resume).run()
         } catch {
             fail(comm, "tandem train: \(error)")
         }

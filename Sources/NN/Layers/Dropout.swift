@@ -1,7 +1,7 @@
 import Autograd
 
 /// Inverted dropout, active only in training mode.
-public final class Dropout: Layer {
+public final class Dropout: Layer, RandomStreamOwner {
     public var training = true
     public let p: Float
     /// Its own counter-based stream, seeded from the initialisation generator.

@@ -53,6 +53,16 @@ public final class Adam: Optimizer {
          "step": NDArray([Float(stepCount)], shape: [1])]
     }
 
+    public func load(state: [String: NDArray]) throws {
+        try checkNames(state, allowed: ["exp_avg", "exp_avg_sq", "step"])
+        guard let m = state["exp_avg"], let v = state["exp_avg_sq"], let s = state["step"], s.count == 1 else {
+            throw OptimizerStateError(description: "Adam state needs exp_avg, exp_avg_sq and step; the checkpoint has \(state.keys.sorted())")
+        }
+        try restore("exp_avg", m, into: exponentialAverage)
+        try restore("exp_avg_sq", v, into: exponentialAverageSquared)
+        stepCount = Int(s.float32.scalars[0])
+    }
+
     /// m = β1·m + (1-β1)·g, v = β2·v + (1-β2)·g², p -= lr/(1-β1^t) · m / (√v/√(1-β2^t) + eps),
     /// with g = s·grad (+ wd·p for Adam) and p *= 1 - lr·wd first for AdamW.
     public func step() {

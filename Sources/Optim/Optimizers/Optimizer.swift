@@ -16,6 +16,33 @@ public protocol Optimizer: AnyObject {
     func step()
     /// Named state arrays (moments, momentum buffers) and scalars (step count), for checkpoints.
     var state: [String: NDArray] { get }
+    /// Restores what `state` returned (from a checkpoint); names it does not know are errors.
+    func load(state: [String: NDArray]) throws
+}
+
+/// A checkpoint's optimizer state that does not fit this optimizer.
+public struct OptimizerStateError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+extension Optimizer {
+    /// Copies `array` into `target` after checking the shape, naming the state on mismatch.
+    func restore(_ name: String, _ array: NDArray, into target: NDArray) throws {
+        guard array.count == target.count, array.dtype == target.dtype else {
+            throw OptimizerStateError(description: "optimizer state \(name) has \(array.count) \(array.dtype) values; this optimizer "
+                + "needs \(target.count) \(target.dtype) (the checkpoint was saved from a different model)")
+        }
+        target.assign(array.reshaped(target.shape))
+    }
+
+    /// Fails on names this optimizer does not keep.
+    func checkNames(_ state: [String: NDArray], allowed: Set<String>) throws {
+        let unknown = Set(state.keys).subtracting(allowed)
+        guard unknown.isEmpty else {
+            throw OptimizerStateError(description: "optimizer state \(unknown.sorted().joined(separator: ", ")) does not belong to "
+                + "\(type(of: self)) (it keeps \(allowed.sorted().joined(separator: ", "))); was the checkpoint saved with another optimizer?")
+        }
+    }
 }
 
 /// Contiguous runs of the arena that share a weight decay.

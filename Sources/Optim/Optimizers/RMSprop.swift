@@ -38,6 +38,25 @@ public final class RMSprop: Optimizer {
         return out
     }
 
+    public func load(state: [String: NDArray]) throws {
+        try checkNames(state, allowed: ["square_avg", "grad_avg", "momentum_buffer"])
+        guard let sq = state["square_avg"] else {
+            throw OptimizerStateError(description: "RMSprop state needs square_avg; the checkpoint has \(state.keys.sorted())")
+        }
+        try restore("square_avg", sq, into: squareAverage)
+        if let ga = gradientAverage {
+            guard let saved = state["grad_avg"] else {
+                throw OptimizerStateError(description: "a centered RMSprop needs grad_avg, which the checkpoint lacks")
+            }
+            try restore("grad_avg", saved, into: ga)
+        }
+        if let b = state["momentum_buffer"] {
+            let target = momentumBuffer ?? NDArray(shape: [arena.capacity])
+            try restore("momentum_buffer", b, into: target)
+            momentumBuffer = target
+        }
+    }
+
     /// v = α·v + (1-α)·g²; a = √(v - ḡ²) + eps when centered (ḡ = α·ḡ + (1-α)·g), else √v + eps;
     /// then p -= lr·g/a, or with momentum b = μ·b + g/a, p -= lr·b.
     public func step() {

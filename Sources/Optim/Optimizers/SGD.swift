@@ -35,6 +35,17 @@ public final class SGD: Optimizer {
 
     public var state: [String: NDArray] { velocity.map { ["momentum_buffer": $0] } ?? [:] }
 
+    public func load(state: [String: NDArray]) throws {
+        try checkNames(state, allowed: ["momentum_buffer"])
+        if let v = state["momentum_buffer"] {
+            let target = velocity ?? NDArray(shape: [arena.capacity])
+            try restore("momentum_buffer", v, into: target)
+            velocity = target
+        } else {
+            velocity = nil
+        }
+    }
+
     /// p -= lr · d, where d = g + wd·p, with momentum v = μ·v + (1 - dampening)·d (v = d on the
     /// first step) and Nesterov's d + μ·v. g is the stored gradient times `gradientScale`.
     public func step() {

@@ -34,6 +34,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         clipping.validate(&v)
         precision.validate(&v)
         distributed.validate(&v)
+        checkpointing.validate(&v)
         logging.validate(&v)
         return v.problems
     }
@@ -52,6 +53,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         t.clipping.maxNorm = 0
         t.clipping.value = 0
         t.distributed.threadsPerRank = 0
+        t.checkpointing.everySteps = 0
+        t.checkpointing.everyMinutes = 0
         return t
     }
 }

@@ -154,10 +154,38 @@ public struct DistributedConfig: Codable, Equatable, Sendable {
 public struct CheckpointingConfig: Codable, Equatable, Sendable {
     /// Write the trained weights to `model.safetensors` at the end (what `tandem eval` reads).
     public var saveFinalModel = true
+    /// Write resumable checkpoints into `checkpoints/` (the triggers below).
+    public var enabled = true
+    /// Every this many optimizer steps (null: off).
+    public var everySteps: Int?
+    /// Every this many minutes of training (null: off).
+    public var everyMinutes: Double?
+    /// At the end of every epoch.
+    public var atEpochEnd = true
+    /// Checkpoints of the sequence kept (older ones are deleted).
+    public var keepLast = 3
+    /// Also keep the checkpoint with the best validation metric, in `checkpoints/best`.
+    public var keepBest = false
+    /// The metric and direction that decide "best".
+    public var bestMetric = "loss"
+    public var bestMode = "min"
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey { case saveFinalModel = "save_final_model" }
+    enum CodingKeys: String, CodingKey {
+        case enabled
+        case saveFinalModel = "save_final_model", everySteps = "every_steps", everyMinutes = "every_minutes"
+        case atEpochEnd = "at_epoch_end", keepLast = "keep_last", keepBest = "keep_best", bestMetric = "best_metric"
+        case bestMode = "best_mode"
+    }
+
+    func validate(_ v: inout ConfigValidator) {
+        v.require(everySteps.map { $0 >= 1 } ?? true, "checkpointing.every_steps", everySteps, "null or a positive number of steps")
+        v.require(everyMinutes.map { $0 > 0 } ?? true, "checkpointing.every_minutes", everyMinutes, "null or a positive number")
+        v.require(keepLast >= 1, "checkpointing.keep_last", keepLast, "at least 1")
+        v.choose(bestMetric, "checkpointing.best_metric", from: EvaluationMetrics.names)
+        v.choose(bestMode, "checkpointing.best_mode", from: ["min", "max"])
+    }
 }
 
 /// `logging:` what rank 0 reports and how often.

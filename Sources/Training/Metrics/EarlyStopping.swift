@@ -1,6 +1,6 @@
 /// Stops training when a validation metric has not improved by more than `minDelta` for
 /// `patience` evaluations (as Keras' EarlyStopping and PyTorch Lightning's).
-public struct EarlyStopping: Sendable, Equatable {
+public struct EarlyStopping: Sendable, Equatable, Codable {
     public let minimize: Bool, patience: Int, minDelta: Double
     public private(set) var best: Double?
     public private(set) var evaluationsWithoutImprovement = 0

@@ -7,13 +7,16 @@ final class RunOutputs {
     let metrics: MetricsWriter
     var logPath: String { directory + "/train.log" }
     var modelPath: String { directory + "/model.safetensors" }
+    var checkpointDirectory: String { directory + "/checkpoints" }
 
     /// Creates the directory (and parents) and writes the resolved config.
-    init(directory: String, config: TrainConfig) throws {
+    /// - Parameter resuming: the run continues in this directory (its metrics.jsonl is appended to).
+    init(directory: String, config: TrainConfig, resuming: Bool = false) throws {
         self.directory = directory
-        // Never mix two runs' metrics or overwrite a trained model.
-        if FileManager.default.fileExists(atPath: directory + "/metrics.jsonl") {
-            throw TrainingError("the run directory \(directory) already holds a run (metrics.jsonl); choose another --run-dir or remove it")
+        // Never mix two runs' metrics or overwrite a trained model, unless resuming the run.
+        if !resuming && FileManager.default.fileExists(atPath: directory + "/metrics.jsonl") {
+            throw TrainingError("the run directory \(directory) already holds a run (metrics.jsonl); choose another --run-dir, "
+                + "remove it, or continue it with --resume auto")
         }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

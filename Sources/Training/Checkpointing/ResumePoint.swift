@@ -1,0 +1,181 @@
+import Checkpoint
+import Collective
+import Foundation
+import Logging
+import Models
+import NN
+import Optim
+import TensorCore
+import Yams
+
+/// Where `--resume` takes a run from.
+public enum ResumeSource: Equatable, Sendable {
+    /// The newest whole checkpoint in the run directory; a fresh start if there is none.
+    case auto
+    /// A checkpoint folder, a run directory, or its `checkpoints` folder.
+    case path(String)
+
+    /// `auto` or a path, as the command line gives it.
+    public init(_ text: String) { self = text == "auto" ? .auto : .path(text) }
+}
+
+/// A checkpoint every rank has agreed to resume from.
+///
+/// Rank 0 alone reads the disk: it finds the newest whole checkpoint (reporting and skipping
+/// damaged ones), checks it against the model and config, and loads the weights into its
+/// model, which `DistributedDataParallel` then broadcasts. The manifest and the optimizer
+/// state reach the other ranks by broadcast, so no rank needs the run directory but rank 0.
+struct ResumePoint {
+    static let modelFile = "model.safetensors", optimizerFile = "optimizer.safetensors"
+
+    let name: String
+    let manifest: CheckpointManifest
+    let optimizerState: [String: NDArray]
+
+    /// Every rank calls this; rank 0 reads, all ranks get the same answer (or the same error).
+    /// - Returns: nil for `.auto` when the run has no checkpoint yet (a fresh start).
+    static func agree(on source: ResumeSource, runDirectory: String?, config: TrainConfig, model: any Module,
+                      arena: ParameterArena, communicator: Communicator, logger: Logger) throws -> ResumePoint? {
+        var local: (name: String, manifest: CheckpointManifest, optimizer: [String: NDArray])?
+        var message = ""
+        if communicator.rank == 0 {
+            do {
+                local = try read(source, runDirectory: runDirectory, config: config, model: model, logger: logger)
+                message = try local.map { "OK\t\($0.name)\t" + String(decoding: try JSONEncoder().encode($0.manifest), as: UTF8.self) } ?? "NONE"
+            } catch {
+                message = "ERROR\t\(error)"
+            }
+        }
+        let answer = communicator.allgather(message)[0]
+        let parts = answer.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+        switch parts[0] {
+        case "NONE": return nil
+        case "ERROR": throw CheckpointError(parts.count > 1 ? parts[1] : "resume failed on rank 0")
+        default: break
+        }
+        let manifest = try JSONDecoder().decode(CheckpointManifest.self, from: Data(parts[2].utf8))
+        // The optimizer state, in name order, from rank 0 to everyone.
+        var state: [String: NDArray] = [:]
+        for record in manifest.tensors.filter({ $0.file == optimizerFile }).sorted(by: { $0.name < $1.name }) {
+            let array = local?.optimizer[record.name] ?? NDArray(shape: Shape(record.shape))
+            communicator.broadcast(array, root: 0)
+            state[record.name] = array
+        }
+        return ResumePoint(name: parts[1], manifest: manifest, optimizerState: state)
+    }
+
+    /// Rank 0: locate, verify, check and load.
+    static func read(_ source: ResumeSource, runDirectory: String?, config: TrainConfig, model: any Module,
+                     logger: Logger) throws -> (name: String, manifest: CheckpointManifest, optimizer: [String: NDArray])? {
+        let store: CheckpointStore, only: String?
+        switch source {
+        case .auto:
+            guard let runDirectory else { throw CheckpointError("--resume auto needs a run directory (--run-dir)") }
+            (store, only) = (CheckpointStore(directory: runDirectory + "/checkpoints"), nil)
+        case .path(let p):
+            let path = (p as NSString).expandingTildeInPath
+            if FileManager.default.fileExists(atPath: path + "/" + CheckpointStore.manifestName) {
+                (store, only) = (CheckpointStore(directory: (path as NSString).deletingLastPathComponent), (path as NSString).lastPathComponent)
+            } else if FileManager.default.fileExists(atPath: path + "/checkpoints") {
+                (store, only) = (CheckpointStore(directory: path + "/checkpoints"), nil)
+            } else if FileManager.default.fileExists(atPath: path) {
+                (store, only) = (CheckpointStore(directory: path), nil)
+            } else {
+                throw CheckpointError("--resume \(p): no such checkpoint, run directory or checkpoints folder")
+            }
+        }
+        let name: String, manifestData: Data
+        if let only {
+            name = only
+            manifestData = try store.verify(only)
+        } else {
+            let (found, skipped) = store.newestValid()
+            for problem in skipped { logger.warning("skipping a damaged checkpoint: \(problem)"); report("skipping a damaged checkpoint: \(problem)") }
+            guard let found else {
+                if store.candidates().isEmpty && source == .auto {
+                    logger.info("no checkpoint in \(store.directory) yet: starting from the beginning")
+                    return nil
+                }
+                throw CheckpointError("no whole checkpoint in \(store.directory) (\(skipped.count) damaged)")
+            }
+            (name, manifestData) = found
+        }
+        let folder = store.directory + "/" + name
+        let manifest: CheckpointManifest
+        do { manifest = try JSONDecoder().decode(CheckpointManifest.self, from: manifestData) } catch {
+            throw CheckpointError("\(folder)/\(CheckpointStore.manifestName) does not describe a Tandem checkpoint: \(error)")
+        }
+        guard manifest.formatVersion == CheckpointManifest.currentFormat else {
+            throw CheckpointError("\(folder) has checkpoint format \(manifest.formatVersion); this build reads \(CheckpointManifest.currentFormat)")
+        }
+        try checkConfig(manifest, against: config, folder: folder, logger: logger)
+        let weights = try SafeTensors.decode(Data(contentsOf: URL(fileURLWithPath: folder + "/" + modelFile)), name: folder + "/" + modelFile).tensors
+        let targets = model.namedParameters().map { ($0.0, $0.1.data) } + model.namedBuffers().map { ($0.0, $0.1.value) }
+        var differences: [String] = []
+        for (tensorName, array) in targets {
+            guard let stored = weights[tensorName] else { differences.append("\(tensorName) \(array.shape.dims): not in the checkpoint"); continue }
+            if stored.shape != array.shape { differences.append("\(tensorName): checkpoint \(stored.shape.dims), model \(array.shape.dims)") }
+        }
+        let known = Set(targets.map(\.0))
+        differences += weights.keys.filter { !known.contains($0) }.sorted().map { "\($0): in the checkpoint, not in the model" }
+        guard differences.isEmpty else {
+            throw CheckpointError("\(folder) was saved from a different model:\n  " + differences.joined(separator: "\n  "))
+        }
+        for (tensorName, array) in targets { array.assign(weights[tensorName]!) }
+        let optimizer = try SafeTensors.decode(Data(contentsOf: URL(fileURLWithPath: folder + "/" + optimizerFile)),
+                                               name: folder + "/" + optimizerFile).tensors
+        logger.info("resuming from \(folder): step \(manifest.step), epoch \(manifest.epoch + 1), \(manifest.positionInEpoch) samples into it")
+        return (folder, manifest, optimizer)
+    }
+
+    /// Model changes are errors; other changes (epochs, schedule, logging, ...) are reported.
+    static func checkConfig(_ manifest: CheckpointManifest, against config: TrainConfig, folder: String, logger: Logger) throws {
+        guard let saved = try? ConfigLoader.parse(yaml: manifest.config, source: folder + "/manifest.json") else {
+            report("the checkpoint's config could not be read back; it is not compared with this run's")
+            return
+        }
+        if saved.model != config.model {
+            throw CheckpointError("\(folder) was saved with a different model config (model: \(saved.model.name) "
+                + "\(saved.model.hiddenSizes), now \(config.model.name) \(config.model.hiddenSizes)); resume with the run's own config.yaml")
+        }
+        if saved.optimizer.name != config.optimizer.name {
+            throw CheckpointError("\(folder) holds \(saved.optimizer.name) state; this config uses \(config.optimizer.name)")
+        }
+        let sections: [(String, Bool)] = [("data", saved.data != config.data), ("training", saved.training != config.training),
+                                          ("optimizer", saved.optimizer != config.optimizer), ("schedule", saved.schedule != config.schedule),
+                                          ("clipping", saved.clipping != config.clipping), ("precision", saved.precision != config.precision),
+                                          ("distributed", saved.distributed != config.distributed),
+                                          ("checkpointing", saved.checkpointing != config.checkpointing),
+                                          ("logging", saved.logging != config.logging), ("seed", saved.seed != config.seed)]
+        let changed = sections.filter(\.1).map(\.0)
+        if !changed.isEmpty {
+            let text = "resuming with changed settings since the checkpoint: \(changed.joined(separator: ", "))"
+            logger.notice("\(text)")
+            report(text)
+        }
+    }
+
+    /// A line on standard error (rank 0), so resume decisions are visible without the log.
+    static func report(_ text: String) { FileHandle.standardError.write(Data("tandem: \(text)\n".utf8)) }
+}
+
+extension Trainer {
+    /// Restores the state a resume point carries (every rank; the weights came by broadcast).
+    func apply(_ point: ResumePoint) throws {
+        let m = point.manifest
+        (step, epoch, positionInEpoch) = (m.step, m.epoch, m.positionInEpoch)
+        for (streamName, owner) in model.namedRandomStreams() {
+            if let saved = m.rngStates[streamName] { owner.rng = saved }
+        }
+        scheduler.stepCount = m.scheduleStep
+        if scheduler.plateau != nil, let plateau = m.plateau { scheduler.plateau = plateau }
+        if scaler != nil, let saved = m.lossScaler { scaler = saved }
+        if stopping != nil, let saved = m.earlyStopping { stopping = saved }
+        (skippedSteps, bestMetric) = (m.skippedSteps, m.bestMetric)
+        try optimizer.load(state: point.optimizerState)
+        if m.worldSize != communicator.size, communicator.rank == 0 {
+            ResumePoint.report("the checkpoint was written by \(m.worldSize) ranks and resumes on \(communicator.size); "
+                + "training continues from sample \(m.positionInEpoch) of epoch \(m.epoch + 1)")
+        }
+    }
+}
