@@ -42,7 +42,7 @@ public struct FileLogHandler: LogHandler {
         let stamp = ISO8601DateFormatter().string(from: Date())
         let text = "\(stamp) \(level) \(message)\n"
         sink.lock.lock()
-        sink.handle?.write(Data(text.utf8))
+        try? sink.handle?.write(contentsOf: Data(text.utf8))  // a full disk must not stop training
         sink.lock.unlock()
         if level >= .warning { FileHandle.standardError.write(Data("tandem: \(level): \(message)\n".utf8)) }
     }

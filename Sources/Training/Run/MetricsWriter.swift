@@ -17,12 +17,20 @@ public final class MetricsWriter {
         try handle.seekToEnd()
     }
 
+    private var reportedFailure = false
+
     /// Writes `object` as one line (keys sorted; non-finite numbers become null, which JSON lacks).
+    /// A failed write (a full disk) is reported once on standard error; training goes on.
     public func write(_ object: [String: Any]) {
         let clean = object.mapValues(Self.jsonSafe)
         guard let data = try? JSONSerialization.data(withJSONObject: clean, options: [.sortedKeys]) else { return }
-        handle.write(data + Data("\n".utf8))
-        try? handle.synchronize()
+        do {
+            try handle.write(contentsOf: data + Data("\n".utf8))
+            try handle.synchronize()
+        } catch {
+            if !reportedFailure { FileHandle.standardError.write(Data("tandem: cannot write \(path): \(error); training goes on\n".utf8)) }
+            reportedFailure = true
+        }
     }
 
     public static func jsonSafe(_ value: Any) -> Any {
