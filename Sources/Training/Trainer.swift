@@ -1,3 +1,4 @@
+import CSupport
 import Checkpoint
 import Collective
 import Datasets
@@ -19,6 +20,9 @@ public struct TrainResult {
     public let validation: EvaluationMetrics?
     public let final: EvaluationMetrics?
     public let finalSplit: String
+    /// The signal (SIGTERM, SIGINT, SIGUSR1) that stopped the run at a step boundary, after a
+    /// checkpoint; nil when the run finished.
+    public let stoppedBySignal: Int32?
 }
 
 /// The training loop of one rank: data-parallel steps with gradient accumulation, clipping,
@@ -132,7 +136,7 @@ public final class Trainer {
         if let resumedFrom {
             progress?.message("resumed from \(resumedFrom): step \(step), epoch \(epoch + 1), \(positionInEpoch) samples into it")
         }
-        var stoppedEarly = false
+        var stoppedEarly = false, stopSignal: Int32?
         var window = LogWindow()
         lastCheckpointTime = Date()
         while epoch < c.training.epochs && step < totalSteps && !stoppedEarly {
@@ -164,11 +168,18 @@ public final class Trainer {
                     let scaling = scaler.map { " loss_scale \($0.scale) overflows \($0.overflows)" } ?? ""
                     logger.info("step \(step) epoch \(epoch + 1) loss \(loss) lr \(lr) grad_norm \(norm) samples/s \(Int(samplesPerSecond))\(scaling)")
                 }
+                // A stop signal on any rank stops every rank here (agreed by an allreduce).
+                let signal = communicator.allreduce([Double(tandem_stop_signal())], op: .max)[0]
+                if signal > 0 {
+                    stopSignal = Int32(signal)
+                    if epochDone { epoch += 1; positionInEpoch = 0 }
+                    break
+                }
                 if epochDone { break }
                 if let every = c.checkpointing.everySteps, step % every == 0 { saveCheckpoint() }
                 else if let minutes = c.checkpointing.everyMinutes, Date().timeIntervalSince(lastCheckpointTime) >= minutes * 60 { saveCheckpoint() }
             }
-            guard epochDone else { break }  // max_steps ended the run mid-epoch
+            guard epochDone, stopSignal == nil else { break }  // max_steps or a signal ended the run mid-epoch
             epoch += 1
             positionInEpoch = 0
             if epoch % c.training.evalEveryEpochs == 0 || step >= totalSteps || epoch == c.training.epochs {
@@ -189,6 +200,14 @@ public final class Trainer {
             if c.checkpointing.atEpochEnd { saveCheckpoint() }
         }
         if lastCheckpointStep != step { saveCheckpoint() }  // the run's end is always resumable
+        if let stopSignal {
+            checkpoints?.finish()
+            logger.notice("stopped by signal \(stopSignal) at step \(step); the checkpoint is written")
+            progress?.message("stopped by signal \(stopSignal) at step \(step), epoch \(epoch + 1); checkpoint written")
+            ddp.shutdown()
+            return TrainResult(runDirectory: outputs?.directory, steps: step, epochs: epoch, stoppedEarly: false, validation: lastValidation,
+                               final: nil, finalSplit: "", stoppedBySignal: stopSignal)
+        }
         var final: EvaluationMetrics?
         let finalSplit = data.test == nil ? "validation" : "test"
         if c.training.testAtEnd, let test = data.test {
@@ -203,7 +222,7 @@ public final class Trainer {
         checkpoints?.finish()
         ddp.shutdown()
         return TrainResult(runDirectory: outputs?.directory, steps: step, epochs: epoch, stoppedEarly: stoppedEarly,
-                           validation: lastValidation, final: final, finalSplit: finalSplit)
+                           validation: lastValidation, final: final, finalSplit: finalSplit, stoppedBySignal: nil)
     }
 
     /// One optimizer step over `micro` micro-batches: forward and backward on each (averaging

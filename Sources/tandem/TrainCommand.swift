@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSupport
 import Collective
 import Foundation
 import Training
@@ -14,7 +15,12 @@ struct TrainCommand: ParsableCommand {
             object per logged step and per evaluation), train.log, and model.safetensors at the end. The global \
             batch is data.batch_size x ranks x distributed.gradient_accumulation. See docs/CONFIG.md for every key.
 
-            Exit status: 0 on success, 2 for a bad config or command line, 1 when training fails.
+            SIGTERM, SIGINT or SIGUSR1 on any rank stops every rank at the next step boundary; rank 0 \
+            writes a checkpoint and the job exits with status 75. Under mpirun send SIGUSR1 to mpirun \
+            (it forwards it to every rank; SIGTERM to mpirun itself kills the ranks), or signal one rank.
+
+            Exit status: 0 on success, 2 for a bad config or command line, 1 when training fails, \
+            75 when stopped by a signal after writing a checkpoint (resume with `tandem resume RUN_DIR`).
             """)
 
     @Argument(help: "The YAML config (configs/*.yaml).") var config: String
@@ -49,6 +55,7 @@ struct TrainCommand: ParsableCommand {
         }
         let directory = runDir ?? inferred ?? Self.defaultRunDirectory(config: config)
         let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
+        tandem_install_stop_handlers()
         let result: TrainResult
         do {
             result = try Trainer(config: resolved, runDirectory: directory, communicator: comm, resume: resume).run()
@@ -61,8 +68,12 @@ struct TrainCommand: ParsableCommand {
                              result.stoppedEarly ? ", stopped early" : ""))
             }
             print("run directory: \(result.runDirectory ?? directory)")
+            if let signal = result.stoppedBySignal {
+                print("stopped by signal \(signal) after step \(result.steps); resume with: tandem resume \(result.runDirectory ?? directory)")
+            }
         }
         (comm as? MPICommunicator)?.finalize()
+        if result.stoppedBySignal != nil { throw ExitCode(preemptedExitCode) }
     }
 
     static func defaultRunDirectory(config: String) -> String {
@@ -72,6 +83,10 @@ struct TrainCommand: ParsableCommand {
         return "runs/\(stem)-\(f.string(from: Date()))"
     }
 }
+
+/// The exit status of a run stopped by a signal after its checkpoint (sysexits' EX_TEMPFAIL:
+/// try again later, which is what a scheduler's requeue does).
+let preemptedExitCode: Int32 = 75
 
 /// Reports `message` and ends the job: every rank when under mpirun, so none is left waiting.
 func fail(_ comm: Communicator, _ message: String) -> Never {

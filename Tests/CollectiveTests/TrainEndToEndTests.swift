@@ -107,6 +107,81 @@ struct TrainEndToEndTests {
         #expect(diff < 1e-4, "1 -> 3 ranks differs from one rank straight through by \(diff)")
     }
 
+    /// SIGTERM to one rank mid-run: every rank stops at the same step boundary, rank 0 writes
+    /// a checkpoint, the job exits with status 75, and resuming reaches the weights of an
+    /// uninterrupted run to the bit.
+    @Test func signalStopsEveryRankAndResumes() throws {
+        let base = NSTemporaryDirectory() + "tandem-signal-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let settings = ["--set", "training.max_steps=1500", "--set", "training.epochs=200", "--set", "schedule.name=constant",
+                        "--set", "checkpointing.at_epoch_end=false", "--set", "training.eval_every_epochs=1000"]
+        let straight = try Self.train(ranks: 2, batch: 16, runDir: base + "/straight", settings)
+        #expect(straight.status == 0, "\(straight.stderr)")
+        // Start the run in the background and signal rank 1's process once it has logged steps.
+        let dir = base + "/stopped"
+        let signaller = Thread {
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                if let text = try? String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8), text.split(separator: "\n").count >= 5 {
+                    let pgrep = Process()
+                    pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+                    pgrep.arguments = ["-TERM", "-n", "-f", "^\(Self.tandem) train .*\(dir)"]
+                    try? pgrep.run()
+                    pgrep.waitUntilExit()
+                    return
+                }
+                usleep(5_000)
+            }
+        }
+        signaller.start()
+        let stopped = try Self.train(ranks: 2, batch: 16, runDir: dir, settings)
+        #expect(stopped.status == 75, "status \(stopped.status): \(stopped.stderr)")
+        #expect(stopped.stdout.contains("stopped by signal 15"), "\(stopped.stdout)")
+        let resumed = try Self.train(ranks: 2, batch: 16, runDir: dir, settings + ["--resume", "auto"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("after 1500 steps"))
+        #expect(FileManager.default.contents(atPath: dir + "/model.safetensors") ==
+                FileManager.default.contents(atPath: base + "/straight/model.safetensors"), "the resumed run is not bit-exact")
+    }
+
+    /// SIGKILL of one rank ends the whole job promptly; `--resume auto` then loses only the
+    /// steps since the last checkpoint and still ends bit-identical to an uninterrupted run.
+    @Test func killedRankEndsTheJobAndResumeLosesLittle() throws {
+        let base = NSTemporaryDirectory() + "tandem-kill-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let settings = ["--set", "training.max_steps=1500", "--set", "training.epochs=200", "--set", "schedule.name=constant",
+                        "--set", "checkpointing.at_epoch_end=false", "--set", "checkpointing.every_steps=100",
+                        "--set", "training.eval_every_epochs=1000"]
+        let straight = try Self.train(ranks: 2, batch: 16, runDir: base + "/straight", settings)
+        let dir = base + "/killed"
+        let killer = Thread {
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                if FileManager.default.fileExists(atPath: dir + "/checkpoints/step-00000200") {
+                    let pkill = Process()
+                    pkill.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+                    pkill.arguments = ["-KILL", "-n", "-f", "^\(Self.tandem) train .*\(dir)"]
+                    try? pkill.run()
+                    pkill.waitUntilExit()
+                    return
+                }
+                usleep(2_000)
+            }
+        }
+        killer.start()
+        let killed = try Self.train(ranks: 2, batch: 16, runDir: dir, settings)
+        #expect(killed.status != 0 && killed.seconds < 60)
+        let resumed = try Self.train(ranks: 2, batch: 16, runDir: dir, settings + ["--resume", "auto"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        // It restarted from the newest checkpoint before the kill (every 100 steps, at least step 200).
+        let line = resumed.stdout.split(separator: "\n").first { $0.hasPrefix("resumed from") } ?? ""
+        let from = line.split(separator: " ").firstIndex(of: "step").flatMap { Int(line.split(separator: " ")[$0 + 1].dropLast()) } ?? -1
+        #expect(from >= 200 && from % 100 == 0 && from < 1500, "\(line)")
+        #expect(FileManager.default.contents(atPath: dir + "/model.safetensors") ==
+                FileManager.default.contents(atPath: base + "/straight/model.safetensors"), "the resumed run is not bit-exact")
+        #expect(straight.status == 0)
+    }
+
     /// A bad config stops every rank at once with one message naming the key.
     @Test func badConfigUnderMPIIsOneClearError() throws {
         let run = try Self.train(ranks: 2, batch: 16, runDir: NSTemporaryDirectory() + "tandem-bad", ["--set", "optimizer.lr=fast"])

@@ -13,4 +13,12 @@ static inline void tandem_prefetch_write(const void *p) { __builtin_prefetch(p, 
 /// Returns 1 when glibc accepted both settings, 0 otherwise (and outside glibc).
 int tandem_keep_blocks_in_heap(int mmap_threshold, int trim_threshold);
 
+/// Installs handlers for SIGTERM, SIGINT and SIGUSR1 that only record the signal, so training
+/// can stop at the next step boundary (a signal handler may do nothing more).
+void tandem_install_stop_handlers(void);
+/// The stop signal received so far, or 0.
+int tandem_stop_signal(void);
+/// Forgets a received stop signal (tests run several trainers in one process).
+void tandem_clear_stop_signal(void);
+
 #endif
