@@ -26,6 +26,12 @@ run=$(mktemp -d)/run
 "$bin/tandem" train configs/synthetic_smoke.yaml --run-dir "$run" --set logging.progress=none
 python3 launch/check_safetensors.py "$run/model.safetensors" hidden.0.weight:32,20 hidden.0.bias:32 output.weight:4,32 output.bias:4
 "$bin/tandem" eval "$run" --split test
+echo "== its last checkpoint: verified by tandem inspect, read back by Python's safetensors"
+checkpoint=$(cat "$run/checkpoints/latest")
+"$bin/tandem" inspect "$run/checkpoints/$checkpoint" --values 5 | tee "$run/inspect.txt"
+python3 launch/check_checkpoint.py "$run/checkpoints/$checkpoint" < "$run/inspect.txt"
+"$bin/tandem" export "$run" --to "$run/exported.safetensors"
+python3 launch/check_safetensors.py "$run/exported.safetensors" hidden.0.weight:32,20 output.bias:4
 if [[ $(uname -m) == x86_64 ]]; then
     echo "== the GEMM inner loop is FMA on 256-bit registers"
     # Without the AVX2/FMA build flags Swift lowers addingProduct to calls to fmaf (~100x slower).

@@ -63,6 +63,7 @@ public final class Trainer {
     public private(set) var resumedFrom: String?
     private var lastCheckpointTime = Date()
     private var lastCheckpointStep = -1
+    private var validatedAtStep = -1
 
     /// Loads the data, builds the model and checks that every rank agrees.
     /// - Parameters:
@@ -186,6 +187,7 @@ public final class Trainer {
                 let m = evaluate(data.validation, split: "validation", step: step, epoch: epoch - 1, detailed: false)
                 progress?.message(summary(m, split: "validation", epoch: epoch))
                 lastValidation = m
+                validatedAtStep = step
                 // Both decisions use reduced metrics, identical on every rank, so all ranks agree.
                 if let p = c.schedule.name == "plateau" ? c.schedule.plateau : nil, scheduler.observe(validationMetric: m.value(named: p.metric)) {
                     logger.info("validation \(p.metric) stopped improving: learning rate lowered to \(scheduler.currentLR)")
@@ -198,6 +200,13 @@ public final class Trainer {
                 keepIfBest(m)
             }
             if c.checkpointing.atEpochEnd { saveCheckpoint() }
+        }
+        if stopSignal == nil && !stoppedEarly && validatedAtStep != step {
+            // max_steps ended the run inside an epoch: validate where it stopped.
+            let m = evaluate(data.validation, split: "validation", step: step, epoch: epoch, detailed: false)
+            progress?.message(summary(m, split: "validation", epoch: epoch + 1))
+            lastValidation = m
+            keepIfBest(m)
         }
         if lastCheckpointStep != step { saveCheckpoint() }  // the run's end is always resumable
         if let stopSignal {

@@ -25,8 +25,8 @@ public enum ResumeSource: Equatable, Sendable {
 /// damaged ones), checks it against the model and config, and loads the weights into its
 /// model, which `DistributedDataParallel` then broadcasts. The manifest and the optimizer
 /// state reach the other ranks by broadcast, so no rank needs the run directory but rank 0.
-struct ResumePoint {
-    static let modelFile = "model.safetensors", optimizerFile = "optimizer.safetensors"
+public struct ResumePoint {
+    public static let modelFile = "model.safetensors", optimizerFile = "optimizer.safetensors"
 
     let name: String
     let manifest: CheckpointManifest
@@ -67,47 +67,7 @@ struct ResumePoint {
     /// Rank 0: locate, verify, check and load.
     static func read(_ source: ResumeSource, runDirectory: String?, config: TrainConfig, model: any Module,
                      logger: Logger) throws -> (name: String, manifest: CheckpointManifest, optimizer: [String: NDArray])? {
-        let store: CheckpointStore, only: String?
-        switch source {
-        case .auto:
-            guard let runDirectory else { throw CheckpointError("--resume auto needs a run directory (--run-dir)") }
-            (store, only) = (CheckpointStore(directory: runDirectory + "/checkpoints"), nil)
-        case .path(let p):
-            let path = (p as NSString).expandingTildeInPath
-            if FileManager.default.fileExists(atPath: path + "/" + CheckpointStore.manifestName) {
-                (store, only) = (CheckpointStore(directory: (path as NSString).deletingLastPathComponent), (path as NSString).lastPathComponent)
-            } else if FileManager.default.fileExists(atPath: path + "/checkpoints") {
-                (store, only) = (CheckpointStore(directory: path + "/checkpoints"), nil)
-            } else if FileManager.default.fileExists(atPath: path) {
-                (store, only) = (CheckpointStore(directory: path), nil)
-            } else {
-                throw CheckpointError("--resume \(p): no such checkpoint, run directory or checkpoints folder")
-            }
-        }
-        let name: String, manifestData: Data
-        if let only {
-            name = only
-            manifestData = try store.verify(only)
-        } else {
-            let (found, skipped) = store.newestValid()
-            for problem in skipped { logger.warning("skipping a damaged checkpoint: \(problem)"); report("skipping a damaged checkpoint: \(problem)") }
-            guard let found else {
-                if store.candidates().isEmpty && source == .auto {
-                    logger.info("no checkpoint in \(store.directory) yet: starting from the beginning")
-                    return nil
-                }
-                throw CheckpointError("no whole checkpoint in \(store.directory) (\(skipped.count) damaged)")
-            }
-            (name, manifestData) = found
-        }
-        let folder = store.directory + "/" + name
-        let manifest: CheckpointManifest
-        do { manifest = try JSONDecoder().decode(CheckpointManifest.self, from: manifestData) } catch {
-            throw CheckpointError("\(folder)/\(CheckpointStore.manifestName) does not describe a Tandem checkpoint: \(error)")
-        }
-        guard manifest.formatVersion == CheckpointManifest.currentFormat else {
-            throw CheckpointError("\(folder) has checkpoint format \(manifest.formatVersion); this build reads \(CheckpointManifest.currentFormat)")
-        }
+        guard let (folder, manifest) = try locate(source, runDirectory: runDirectory, logger: logger) else { return nil }
         try checkConfig(manifest, against: config, folder: folder, logger: logger)
         let weights = try SafeTensors.decode(Data(contentsOf: URL(fileURLWithPath: folder + "/" + modelFile)), name: folder + "/" + modelFile).tensors
         let targets = model.namedParameters().map { ($0.0, $0.1.data) } + model.namedBuffers().map { ($0.0, $0.1.value) }
@@ -126,6 +86,55 @@ struct ResumePoint {
                                                name: folder + "/" + optimizerFile).tensors
         logger.info("resuming from \(folder): step \(manifest.step), epoch \(manifest.epoch + 1), \(manifest.positionInEpoch) samples into it")
         return (folder, manifest, optimizer)
+    }
+
+    /// Finds and verifies the checkpoint `source` names: a folder itself, or the newest whole one
+    /// of a run directory or checkpoints folder (damaged newer ones are reported and skipped).
+    /// - Returns: the folder and its manifest; nil for `.auto` when there is no checkpoint yet.
+    public static func locate(_ source: ResumeSource, runDirectory: String?, logger: Logger? = nil) throws
+        -> (folder: String, manifest: CheckpointManifest)? {
+        let store: CheckpointStore, only: String?
+        switch source {
+        case .auto:
+            guard let runDirectory else { throw CheckpointError("--resume auto needs a run directory (--run-dir)") }
+            (store, only) = (CheckpointStore(directory: runDirectory + "/checkpoints"), nil)
+        case .path(let p):
+            let path = (p as NSString).expandingTildeInPath
+            if FileManager.default.fileExists(atPath: path + "/" + CheckpointStore.manifestName) {
+                (store, only) = (CheckpointStore(directory: (path as NSString).deletingLastPathComponent), (path as NSString).lastPathComponent)
+            } else if FileManager.default.fileExists(atPath: path + "/checkpoints") {
+                (store, only) = (CheckpointStore(directory: path + "/checkpoints"), nil)
+            } else if FileManager.default.fileExists(atPath: path) {
+                (store, only) = (CheckpointStore(directory: path), nil)
+            } else {
+                throw CheckpointError("\(p): no such checkpoint, run directory or checkpoints folder")
+            }
+        }
+        let name: String, manifestData: Data
+        if let only {
+            name = only
+            manifestData = try store.verify(only)
+        } else {
+            let (found, skipped) = store.newestValid()
+            for problem in skipped { logger?.warning("skipping a damaged checkpoint: \(problem)"); report("skipping a damaged checkpoint: \(problem)") }
+            guard let found else {
+                if store.candidates().isEmpty && source == .auto {
+                    logger?.info("no checkpoint in \(store.directory) yet: starting from the beginning")
+                    return nil
+                }
+                throw CheckpointError("no whole checkpoint in \(store.directory) (\(skipped.count) damaged)")
+            }
+            (name, manifestData) = found
+        }
+        let folder = store.directory + "/" + name
+        let manifest: CheckpointManifest
+        do { manifest = try JSONDecoder().decode(CheckpointManifest.self, from: manifestData) } catch {
+            throw CheckpointError("\(folder)/\(CheckpointStore.manifestName) does not describe a Tandem checkpoint: \(error)")
+        }
+        guard manifest.formatVersion == CheckpointManifest.currentFormat else {
+            throw CheckpointError("\(folder) has checkpoint format \(manifest.formatVersion); this build reads \(CheckpointManifest.currentFormat)")
+        }
+        return (folder, manifest)
     }
 
     /// Model changes are errors; other changes (epochs, schedule, logging, ...) are reported.

@@ -1,0 +1,85 @@
+import ArgumentParser
+import Checkpoint
+import Foundation
+import Training
+
+/// `tandem inspect`: what a checkpoint holds.
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Verify a checkpoint and print its manifest, tensors, parameter count and validation result.",
+        discussion: """
+            CHECKPOINT is a checkpoint folder, or a run directory or checkpoints folder (then the newest \
+            whole checkpoint, damaged ones reported). Every file's size and CRC-32 are checked first.
+            """)
+
+    @Argument(help: "A checkpoint folder, run directory or checkpoints folder.") var checkpoint: String
+    @Option(help: "Also print the first N values of every tensor.") var values = 0
+    @Flag(help: "Print the manifest as JSON.") var json = false
+
+    func run() throws {
+        let located: (folder: String, manifest: CheckpointManifest)
+        do {
+            guard let found = try ResumePoint.locate(.path(checkpoint), runDirectory: nil) else { throw CheckpointError("no checkpoint") }
+            located = found
+        } catch {
+            FileHandle.standardError.write(Data("tandem inspect: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let (folder, m) = located
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(m), as: UTF8.self))
+            return
+        }
+        print("checkpoint \(folder) (format \(m.formatVersion), all \(m.files.count) files verified)")
+        print("step \(m.step), epoch \(m.epoch + 1), \(m.positionInEpoch) samples into the epoch; sampler seed \(m.samplerSeed)")
+        print("written by \(m.worldSize) ranks x batch \(m.perRankBatch); config hash \(m.configHash); schedule step \(m.scheduleStep)"
+              + (m.lossScaler.map { String(format: "; loss scale %g (%d overflows)", $0.scale, $0.overflows) } ?? ""))
+        if !m.validation.isEmpty {
+            print("validation: " + m.validation.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", "))
+        }
+        let parameters = m.tensors.filter { $0.file == ResumePoint.modelFile }.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        print("model: \(parameters) values in \(m.tensors.filter { $0.file == ResumePoint.modelFile }.count) tensors")
+        // file -> tensor -> its first values, read back from the verified files.
+        var data: [String: [String: [Float]]] = [:]
+        if values > 0 {
+            for file in Set(m.tensors.map(\.file)) {
+                let decoded = try SafeTensors.decode(Data(contentsOf: URL(fileURLWithPath: folder + "/" + file)), name: file).tensors
+                data[file] = decoded.mapValues { Array($0.float32.scalars.prefix(values)) }
+            }
+        }
+        for t in m.tensors {
+            var line = "  \(t.file)  \(t.name)  \(t.dtype) \(t.shape)"
+            if let v = data[t.file]?[t.name] { line += "  " + v.map { String(format: "%.9g", $0) }.joined(separator: " ") }
+            print(line)
+        }
+    }
+}
+
+/// `tandem export`: a checkpoint's model weights alone.
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a checkpoint's model weights alone to one safetensors file, with PyTorch-style dotted names.")
+
+    @Argument(help: "A checkpoint folder, run directory or checkpoints folder.") var checkpoint: String
+    @Option(help: "The safetensors file to write.") var to: String
+
+    func run() throws {
+        do {
+            guard let (folder, m) = try ResumePoint.locate(.path(checkpoint), runDirectory: nil) else { throw CheckpointError("no checkpoint") }
+            let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + ResumePoint.modelFile))
+            let tensors = try SafeTensors.decode(data, name: folder + "/" + ResumePoint.modelFile).tensors
+            // The manifest's order is the model's registration order.
+            let ordered = m.tensors.filter { $0.file == ResumePoint.modelFile }.compactMap { r in tensors[r.name].map { (r.name, $0) } }
+            try SafeTensors.encode(ordered, metadata: ["step": "\(m.step)", "config_hash": m.configHash, "format": "pt"])
+                .write(to: URL(fileURLWithPath: to), options: .atomic)
+            print("wrote \(ordered.count) tensors of step \(m.step) to \(to)")
+        } catch {
+            FileHandle.standardError.write(Data("tandem export: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
