@@ -102,6 +102,16 @@ struct CheckpointTests {
                             resume: .auto)
             Issue.record("resumed into a different model")
         } catch {
+            #expect("\(error)".contains("different model; these tensors differ:\n  hidden.0.weight: checkpoint [16, 12], model [20, 12]"),
+                    "\(error)")
+            #expect("\(error)".contains("output.weight: checkpoint [3, 16], model [3, 20]"))
+        }
+        // The same tensors with another model option (dropout) is refused by the config check.
+        do {
+            _ = try Trainer(config: Self.config(["model.dropout=0.5"]), runDirectory: dir, communicator: SingleProcessCommunicator(),
+                            resume: .auto)
+            Issue.record("resumed with another dropout")
+        } catch {
             #expect("\(error)".contains("different model config"), "\(error)")
         }
         // Safe changes (more epochs, another schedule) are allowed.
@@ -151,6 +161,14 @@ struct CheckpointTests {
         try? p.run()
         p.waitUntilExit()
         return p.terminationStatus
+    }
+
+    /// every_minutes: with a period far below a step's time, every step boundary writes one.
+    @Test func timeTriggeredCheckpoints() throws {
+        let dir = Self.folder()
+        _ = try Self.run(["training.max_steps=12", "checkpointing.every_steps=null", "checkpointing.every_minutes=1e-7",
+                          "checkpointing.keep_last=100"], dir: dir)
+        #expect(CheckpointStore(directory: dir + "/checkpoints").candidates().count == 12)
     }
 
     @Test func retentionKeepsTheLastK() throws {

@@ -68,7 +68,6 @@ public struct ResumePoint {
     static func read(_ source: ResumeSource, runDirectory: String?, config: TrainConfig, model: any Module,
                      logger: Logger) throws -> (name: String, manifest: CheckpointManifest, optimizer: [String: NDArray])? {
         guard let (folder, manifest) = try locate(source, runDirectory: runDirectory, logger: logger) else { return nil }
-        try checkConfig(manifest, against: config, folder: folder, logger: logger)
         let weights = try SafeTensors.decode(Data(contentsOf: URL(fileURLWithPath: folder + "/" + modelFile)), name: folder + "/" + modelFile).tensors
         let targets = model.namedParameters().map { ($0.0, $0.1.data) } + model.namedBuffers().map { ($0.0, $0.1.value) }
         var differences: [String] = []
@@ -79,8 +78,10 @@ public struct ResumePoint {
         let known = Set(targets.map(\.0))
         differences += weights.keys.filter { !known.contains($0) }.sorted().map { "\($0): in the checkpoint, not in the model" }
         guard differences.isEmpty else {
-            throw CheckpointError("\(folder) was saved from a different model:\n  " + differences.joined(separator: "\n  "))
+            throw CheckpointError("\(folder) was saved from a different model; these tensors differ:\n  " + differences.joined(separator: "\n  "))
         }
+        // Same tensors: a model option without tensors of its own (dropout) may still differ.
+        try checkConfig(manifest, against: config, folder: folder, logger: logger)
         for (tensorName, array) in targets { array.assign(weights[tensorName]!) }
         let optimizer = try SafeTensors.decode(Data(contentsOf: URL(fileURLWithPath: folder + "/" + optimizerFile)),
                                                name: folder + "/" + optimizerFile).tensors
