@@ -1,6 +1,6 @@
 /// `model:` which network to train and its sizes.
 public struct ModelConfig: Codable, Equatable, Sendable {
-    /// mlp, lenet5 or char_mlp.
+    /// mlp, lenet5, resnet, mobilenet, inception or char_mlp.
     public var name = "lenet5"
     /// mlp: widths of the hidden layers.
     public var hiddenSizes = [256, 128]
@@ -9,13 +9,18 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// char_mlp: width of each character's embedding and of the tanh layer.
     public var embeddingSize = 24
     public var hiddenSize = 256
+    /// resnet: width of each stage; mobilenet: width of the stem and each separable block;
+    /// inception: [stem, first module's branch, second module's branch]. null: the model's default.
+    public var channels: [Int]?
+    /// resnet: basic blocks per stage.
+    public var blocks = 1
 
-    public static let names = ["mlp", "lenet5", "char_mlp"]
+    public static let names = ["mlp", "lenet5", "resnet", "mobilenet", "inception", "char_mlp"]
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case name, dropout
+        case name, dropout, channels, blocks
         case hiddenSizes = "hidden_sizes", embeddingSize = "embedding_size", hiddenSize = "hidden_size"
     }
 
@@ -25,5 +30,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         v.require(dropout >= 0 && dropout < 1, "model.dropout", dropout, "0 <= dropout < 1")
         v.require(embeddingSize > 0, "model.embedding_size", embeddingSize, "a positive integer")
         v.require(hiddenSize > 0, "model.hidden_size", hiddenSize, "a positive integer")
+        v.require(channels.map { !$0.isEmpty && $0.allSatisfy { $0 > 0 } } ?? true, "model.channels", channels, "null or a list of positive widths")
+        if name == "inception" { v.require(channels.map { $0.count == 3 } ?? true, "model.channels", channels, "three widths for inception") }
+        if name == "mobilenet" { v.require(channels.map { $0.count >= 2 } ?? true, "model.channels", channels, "at least two widths for mobilenet") }
+        v.require(blocks >= 1, "model.blocks", blocks, "a positive number of blocks per stage")
     }
 }

@@ -44,6 +44,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     static var schemaTemplate: TrainConfig {
         var t = TrainConfig()
         t.data.limit = 0
+        t.model.channels = [0]
         t.training.maxSteps = 0
         t.training.maxEvalSamples = 0
         t.training.earlyStopping = EarlyStoppingConfig()

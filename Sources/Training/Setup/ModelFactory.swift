@@ -19,6 +19,19 @@ public enum ModelFactory {
                     + "use data.synthetic.input_shape [1, 28, 28] or model.name mlp")
             }
             return LeNet5(classes: data.classCount, dropout: Float(config.dropout))
+        case "resnet", "mobilenet", "inception":
+            guard data.inputType == .float32, data.inputShape.rank == 3 else {
+                throw ConfigError("model.name \(config.name) needs images (C, H, W) but the data gives \(data.inputShape.dims)")
+            }
+            let c = data.inputShape[0], k = data.classCount
+            switch config.name {
+            case "resnet":
+                return ResNet(inputChannels: c, channels: config.channels ?? [16, 32, 64], blocksPerStage: config.blocks, classes: k)
+            case "mobilenet":
+                return MobileNet(inputChannels: c, channels: config.channels ?? [32, 64, 128, 128, 256], classes: k)
+            default:
+                return InceptionNet(inputChannels: c, channels: config.channels ?? [32, 16, 32], classes: k)
+            }
         default:  // char_mlp
             guard let chars = data as? NextCharacterDataset else { throw ConfigError("model.name char_mlp needs data.name shakespeare_char") }
             return CharMLP(vocabulary: chars.classCount, context: chars.context, embeddingSize: config.embeddingSize,
