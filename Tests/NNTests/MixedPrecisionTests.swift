@@ -48,7 +48,8 @@ struct MixedPrecisionTests {
     @Test func lossScalingRescuesUnderflowingGradients() {
         func weightGradient(_ dtype: DType, scale: Float) -> [Float] {
             Init.seed(9)
-            let layer = Linear(8, 8), arena = layer.flattenParameters()
+            let layer = Linear(8, 8)
+            _ = layer.flattenParameters()
             var rng = PhiloxRNG(seed: 1)
             let x = NDArray(shape: [32, 8], zeroed: false)
             rng.fillNormal(x.ptr, x.count)

@@ -43,7 +43,7 @@ struct ConfigTests {
         ("optimizer: {lr: 0.1}\ndata: {batch_size: 0}", [], "data.batch_size is 0; allowed: a positive number of samples per rank"),
         ("optimizer: {lr: -1}", [], "optimizer.lr is -1.0; allowed: a non-negative number"),
         ("optimizer: {lr: 0.1, name: lamb}", [], "optimizer.name is \"lamb\"; allowed: sgd, adam, adamw, rmsprop"),
-        ("optimizer: {lr: 0.1}\nmodel: {name: resnet}", [], "model.name is \"resnet\"; allowed: mlp, lenet5, char_mlp"),
+        ("optimizer: {lr: 0.1}\nmodel: {name: vgg}", [], "model.name is \"vgg\"; allowed: mlp, lenet5, resnet, mobilenet, inception, char_mlp"),
         ("optimizer: {lr: 0.1}\nmodel: lenet5", [], "model is value \"lenet5\"; allowed: a mapping of its keys"),
         ("optimizer: {lr: 0.1}\nmodel: {hidden_sizes: [64, x]}", [], "model.hidden_sizes[1] is \"x\"; allowed: an integer"),
         ("optimizer: {lr: 0.1, betas: [0.9]}", [], "optimizer.betas is [0.9]; allowed: two numbers in [0, 1)"),

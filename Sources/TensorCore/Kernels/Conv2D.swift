@@ -79,7 +79,7 @@ public enum Conv2D {
     ///   - x: (N, C, H, W).
     ///   - weightShape: (OC, C/groups, KH, KW).
     static func weightGradient(_ dy: NDArray, x: NDArray, weightShape: Shape, _ g: Conv2DGeometry, groups: Int) -> NDArray {
-        let (n, c, h, wd) = dims4(x, "conv2d input")
+        let (n, c, _, _) = dims4(x, "conv2d input")
         let oc = weightShape[0], cg = c / groups, ocg = oc / groups
         let oh = dy.shape[2], ow = dy.shape[3]
         let k = cg * g.kernelH * g.kernelW, p = oh * ow
