@@ -107,6 +107,25 @@ struct TrainEndToEndTests {
         #expect(diff < 1e-4, "1 -> 3 ranks differs from one rank straight through by \(diff)")
     }
 
+    /// On a background thread: once `ready()` holds (polled for up to a minute), sends `signal`
+    /// to the newest rank process of the `tandem train` writing to `runDir`.
+    static func signalNewestRank(_ signal: String, of runDir: String, when ready: @escaping @Sendable () -> Bool) {
+        Thread {
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                if ready() {
+                    let pkill = Process()
+                    pkill.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+                    pkill.arguments = [signal, "-n", "-f", "^\(tandem) train .*\(runDir)"]
+                    try? pkill.run()
+                    pkill.waitUntilExit()
+                    return
+                }
+                usleep(2_000)
+            }
+        }.start()
+    }
+
     /// SIGTERM to one rank mid-run: every rank stops at the same step boundary, rank 0 writes
     /// a checkpoint, the job exits with status 75, and resuming reaches the weights of an
     /// uninterrupted run to the bit.
@@ -119,21 +138,9 @@ struct TrainEndToEndTests {
         #expect(straight.status == 0, "\(straight.stderr)")
         // Start the run in the background and signal rank 1's process once it has logged steps.
         let dir = base + "/stopped"
-        let signaller = Thread {
-            let deadline = Date().addingTimeInterval(60)
-            while Date() < deadline {
-                if let text = try? String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8), text.split(separator: "\n").count >= 5 {
-                    let pgrep = Process()
-                    pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
-                    pgrep.arguments = ["-TERM", "-n", "-f", "^\(Self.tandem) train .*\(dir)"]
-                    try? pgrep.run()
-                    pgrep.waitUntilExit()
-                    return
-                }
-                usleep(5_000)
-            }
+        Self.signalNewestRank("-TERM", of: dir) {
+            ((try? String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8))?.split(separator: "\n").count ?? 0) >= 5
         }
-        signaller.start()
         let stopped = try Self.train(ranks: 2, batch: 16, runDir: dir, settings)
         #expect(stopped.status == 75, "status \(stopped.status): \(stopped.stderr)")
         #expect(stopped.stdout.contains("stopped by signal 15"), "\(stopped.stdout)")
@@ -154,21 +161,7 @@ struct TrainEndToEndTests {
                         "--set", "training.eval_every_epochs=1000"]
         let straight = try Self.train(ranks: 2, batch: 16, runDir: base + "/straight", settings)
         let dir = base + "/killed"
-        let killer = Thread {
-            let deadline = Date().addingTimeInterval(60)
-            while Date() < deadline {
-                if FileManager.default.fileExists(atPath: dir + "/checkpoints/step-00000200") {
-                    let pkill = Process()
-                    pkill.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
-                    pkill.arguments = ["-KILL", "-n", "-f", "^\(Self.tandem) train .*\(dir)"]
-                    try? pkill.run()
-                    pkill.waitUntilExit()
-                    return
-                }
-                usleep(2_000)
-            }
-        }
-        killer.start()
+        Self.signalNewestRank("-KILL", of: dir) { FileManager.default.fileExists(atPath: dir + "/checkpoints/step-00000200") }
         let killed = try Self.train(ranks: 2, batch: 16, runDir: dir, settings)
         #expect(killed.status != 0 && killed.seconds < 60)
         let resumed = try Self.train(ranks: 2, batch: 16, runDir: dir, settings + ["--resume", "auto"])
