@@ -1,4 +1,5 @@
 import Autograd
+import NN
 import Testing
 
 /// One row of the gradient-check table: an op applied to random inputs of given shapes.
@@ -185,6 +186,24 @@ let gradCases: [GradCase] = [
     GradCase(name: "cross entropy", shapes: [[5, 4]]) { crossEntropy($0[0], targets: NDArray(indices: [0, 3, 2, 1, 3], shape: [5])) },
     GradCase(name: "cross entropy smoothing + ignore", shapes: [[5, 4]]) {
         crossEntropy($0[0], targets: NDArray(indices: [0, -100, 2, 1, 3], shape: [5]), labelSmoothing: 0.1, ignoreIndex: -100)
+    },
+    // Recurrent layers through time: input (B 2, T 3, I 4), H 3, with an initial state; every
+    // weight, bias, input and state receives its gradient back through all three steps.
+    GradCase(name: "rnn through time", shapes: [[2, 3, 4], [3, 4], [3, 3], [3], [3], [2, 3]]) { t in
+        Recurrent(.rnn, cells: [RNNCell(weightIH: t[1] * 0.5, weightHH: t[2] * 0.5, biasIH: t[3], biasHH: t[4])])(t[0], initial: [[t[5]]]).output
+    },
+    GradCase(name: "lstm through time", shapes: [[2, 3, 4], [12, 4], [12, 3], [12], [12], [2, 3], [2, 3]]) { t in
+        Recurrent(.lstm, cells: [LSTMCell(weightIH: t[1] * 0.5, weightHH: t[2] * 0.5, biasIH: t[3], biasHH: t[4])])(
+            t[0], initial: [[t[5], t[6]]]).output
+    },
+    GradCase(name: "gru through time", shapes: [[2, 3, 4], [9, 4], [9, 3], [9], [9], [2, 3]]) { t in
+        Recurrent(.gru, cells: [GRUCell(weightIH: t[1] * 0.5, weightHH: t[2] * 0.5, biasIH: t[3], biasHH: t[4])])(t[0], initial: [[t[5]]]).output
+    },
+    GradCase(name: "two-layer lstm, final state", shapes: [[2, 3, 2], [8, 2], [8, 2], [8, 2], [8, 2]]) { t in
+        let b = Tensor(NDArray(shape: [8]))
+        let (_, final) = Recurrent(.lstm, cells: [LSTMCell(weightIH: t[1] * 0.5, weightHH: t[2] * 0.5, biasIH: b, biasHH: b),
+                                                  LSTMCell(weightIH: t[3] * 0.5, weightHH: t[4] * 0.5, biasIH: b, biasHH: b)])(t[0])
+        return final[1][0] + final[1][1]
     },
 ]
 

@@ -1,0 +1,60 @@
+import Autograd
+
+/// A stack of recurrent layers over batch-first sequences (torch.nn.RNN, LSTM and GRU with
+/// `batch_first=True`), unrolled on the tape so gradients flow back through time.
+public final class Recurrent: Module {
+    public enum Kind: String, Sendable { case rnn, lstm, gru }
+
+    public var training = true
+    public let kind: Kind
+    public let layers: [any RecurrentCell]
+
+    /// - Parameters:
+    ///   - kind: rnn (tanh), lstm or gru.
+    ///   - inputSize, hiddenSize: I and H.
+    ///   - layers: stacked layers; each layer's outputs are the next one's inputs.
+    public init(_ kind: Kind, inputSize: Int, hiddenSize: Int, layers: Int = 1) {
+        precondition(layers >= 1, "a recurrent network needs at least one layer")
+        self.kind = kind
+        self.layers = (0..<layers).map { l in
+            let i = l == 0 ? inputSize : hiddenSize
+            switch kind {
+            case .rnn: return RNNCell(i, hiddenSize) as any RecurrentCell
+            case .lstm: return LSTMCell(i, hiddenSize)
+            case .gru: return GRUCell(i, hiddenSize)
+            }
+        }
+    }
+
+    /// A stack of the given cells (their parameters already made).
+    public init(_ kind: Kind, cells: [any RecurrentCell]) {
+        precondition(!cells.isEmpty, "a recurrent network needs at least one layer")
+        (self.kind, layers) = (kind, cells)
+    }
+
+    /// Runs the sequence through every layer.
+    /// - Parameters:
+    ///   - x: (B, T, I).
+    ///   - initial: per layer, its initial state (h, or h and c for LSTM), each (B, H); zeros when nil.
+    /// - Returns: the last layer's outputs (B, T, H) and every layer's final state.
+    public func callAsFunction(_ x: Tensor, initial: [[Tensor]]? = nil) -> (output: Tensor, final: [[Tensor]]) {
+        precondition(x.rank == 3, "recurrent input must be (B, T, I), got \(x.shape)")
+        let (b, t) = (x.shape[0], x.shape[1])
+        var input = x, finals: [[Tensor]] = []
+        for (l, cell) in layers.enumerated() {
+            let h = cell.hiddenSize
+            var state = initial?[l] ?? (0..<cell.stateCount).map { _ in Tensor(NDArray(shape: [b, h])) }
+            // x_t · W_ihᵀ + b_ih for every step in one GEMM: (B·T, I) -> (B, T, G·H).
+            let projected = linear(input.reshaped([b * t, input.shape[2]]), weight: cell.weightIH, bias: cell.biasIH)
+                .reshaped([b, t, -1])
+            var outputs: [Tensor] = []
+            for step in 0..<t {
+                state = cell.step(projected: projected.slice(axis: 1, start: step, end: step + 1).reshaped([b, -1]), state: state)
+                outputs.append(state[0].reshaped([b, 1, h]))
+            }
+            input = concat(outputs, axis: 1)
+            finals.append(state)
+        }
+        return (input, finals)
+    }
+}

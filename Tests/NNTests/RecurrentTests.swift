@@ -1,0 +1,72 @@
+import Foundation
+import NN
+import Testing
+
+/// RNN, LSTM and GRU layers against plain Double implementations of PyTorch's equations.
+@Suite("Recurrent layers")
+struct RecurrentTests {
+    static func sigmoid(_ v: Double) -> Double { 1 / (1 + Foundation.exp(-v)) }
+
+    /// y = W·v + b for a row-major W (rows, cols).
+    static func affine(_ w: [Float], _ b: [Float], _ v: [Double], rows: Int) -> [Double] {
+        (0..<rows).map { r in Double(b[r]) + v.indices.reduce(0.0) { $0 + Double(w[r * v.count + $1]) * v[$1] } }
+    }
+
+    /// The final hidden state of each batch row, stepping PyTorch's equations in Double.
+    static func reference(_ kind: Recurrent.Kind, cell: any RecurrentCell, x: NDArray) -> [[Double]] {
+        let (b, t, i) = (x.shape[0], x.shape[1], x.shape[2]), h = cell.hiddenSize
+        let cellMirror = Mirror(reflecting: cell).children.reduce(into: [String: Tensor]()) { d, c in
+            if let l = c.label, let v = c.value as? Tensor { d[l] = v }
+        }
+        let wih = cellMirror["weightIH"]!.scalars, whh = cellMirror["weightHH"]!.scalars
+        let bih = cellMirror["biasIH"]!.scalars, bhh = cellMirror["biasHH"]!.scalars
+        let g = kind == .lstm ? 4 : kind == .gru ? 3 : 1
+        return (0..<b).map { row in
+            var hs = [Double](repeating: 0, count: h), cs = [Double](repeating: 0, count: h)
+            for step in 0..<t {
+                let xt = (0..<i).map { Double(x.ptr[(row * t + step) * i + $0]) }
+                let a = affine(wih, bih, xt, rows: g * h), r = affine(whh, bhh, hs, rows: g * h)
+                switch kind {
+                case .rnn: hs = (0..<h).map { Foundation.tanh(a[$0] + r[$0]) }
+                case .lstm:
+                    for k in 0..<h {
+                        let ig = sigmoid(a[k] + r[k]), fg = sigmoid(a[h + k] + r[h + k])
+                        let gg = Foundation.tanh(a[2 * h + k] + r[2 * h + k]), og = sigmoid(a[3 * h + k] + r[3 * h + k])
+                        cs[k] = fg * cs[k] + ig * gg
+                        hs[k] = og * Foundation.tanh(cs[k])
+                    }
+                case .gru:
+                    hs = (0..<h).map { k in
+                        let rg = sigmoid(a[k] + r[k]), z = sigmoid(a[h + k] + r[h + k])
+                        let n = Foundation.tanh(a[2 * h + k] + rg * r[2 * h + k])
+                        return (1 - z) * n + z * hs[k]
+                    }
+                }
+            }
+            return hs
+        }
+    }
+
+    @Test(arguments: [Recurrent.Kind.rnn, .lstm, .gru])
+    func matchesTheEquations(kind: Recurrent.Kind) {
+        Init.seed(4)
+        let net = Recurrent(kind, inputSize: 5, hiddenSize: 7, layers: 1)
+        var rng = PhiloxRNG(seed: 2)
+        let x = NDArray(shape: [3, 6, 5], zeroed: false)
+        rng.fillNormal(x.ptr, x.count)
+        let (out, final) = net(Tensor(x))
+        #expect(out.shape == [3, 6, 7] && final[0].count == (kind == .lstm ? 2 : 1))
+        let ref = Self.reference(kind, cell: net.layers[0], x: x)
+        for row in 0..<3 {
+            for k in 0..<7 {
+                #expect(Swift.abs(Double(final[0][0].scalars[row * 7 + k]) - ref[row][k]) < 1e-5)
+                // The output sequence ends with the final hidden state.
+                #expect(out.scalars[(row * 6 + 5) * 7 + k] == final[0][0].scalars[row * 7 + k])
+            }
+        }
+        // PyTorch-style names and initialisation bound 1/√H.
+        let names = net.namedParameters().map(\.0)
+        #expect(names == ["layers.0.weightIH", "layers.0.weightHH", "layers.0.biasIH", "layers.0.biasHH"], "\(names)")
+        #expect(net.parameters.allSatisfy { $0.scalars.allSatisfy { Swift.abs($0) <= 1 / Float(7).squareRoot() } })
+    }
+}
