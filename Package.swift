@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: simdFlags),
         .testTarget(name: "OptimTests", dependencies: ["Optim"], swiftSettings: simdFlags),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CZlib"], swiftSettings: simdFlags),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Optim"], swiftSettings: simdFlags),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Optim", "Datasets"], swiftSettings: simdFlags),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], swiftSettings: simdFlags),
         .testTarget(name: "TrainingTests", dependencies: ["Training", .product(name: "Yams", package: "Yams")], swiftSettings: simdFlags),
         // Drives tandem-mpi-check and tandem under mpirun; the dependencies make `swift test` build them.

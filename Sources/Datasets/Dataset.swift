@@ -29,6 +29,8 @@ public final class TensorDataset: Dataset, @unchecked Sendable {
     public let inputs: NDArray
     public let labels: NDArray
     public let classCount: Int
+    /// For token inputs, the number of distinct token ids (the embedding's size); nil otherwise.
+    public var tokenCount: Int?
 
     /// - Parameters:
     ///   - inputs: (N, ...) float32 or int32.
@@ -60,7 +62,9 @@ public final class TensorDataset: Dataset, @unchecked Sendable {
     /// The samples `range` as a new dataset (a copy, so the parts are independent).
     public func slice(_ range: Range<Int>) -> TensorDataset {
         let b = batch(ArraySlice(Array(range)))
-        return TensorDataset(inputs: b.inputs, labels: b.targets, classCount: classCount)
+        let part = TensorDataset(inputs: b.inputs, labels: b.targets, classCount: classCount)
+        part.tokenCount = tokenCount
+        return part
     }
 
     /// The first (1 - fraction) of the samples for training and the rest for validation.

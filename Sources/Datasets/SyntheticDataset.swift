@@ -27,4 +27,31 @@ public enum SyntheticDataset {
         }
         return TensorDataset(inputs: x, labels: NDArray(indices: labels, shape: [count]), classCount: classes)
     }
+
+    /// A memory task for sequence models: the class is the first token; every later token is
+    /// noise drawn from the whole vocabulary, class tokens included, so the model cannot simply
+    /// learn to ignore noise tokens: it must keep the first one across `length - 1` steps and
+    /// stop taking in what follows, which gated cells (LSTM, GRU) learn and a plain RNN hardly does.
+    /// - Parameters:
+    ///   - count: sequences.
+    ///   - length: tokens per sequence (the gap is length - 1).
+    ///   - classes: token ids 0..<classes name the class at the first position.
+    ///   - vocabulary: distinct tokens; the noise is uniform over all of them.
+    /// - Returns: int32 inputs (N, length) and labels (N).
+    public static func memoryTask(count: Int, length: Int, classes: Int, vocabulary: Int, seed: UInt64 = 0) -> TensorDataset {
+        precondition(length >= 1 && classes >= 2 && vocabulary > classes, "memory task: length >= 1, classes >= 2, vocabulary > classes")
+        var ids = [Int32](repeating: 0, count: count * length), labels = [Int32](repeating: 0, count: count)
+        for i in 0..<count {
+            labels[i] = Int32(i % classes)
+            ids[i * length] = labels[i]
+            for t in 1..<max(length, 1) {
+                let bits = PhiloxRNG.block(seed: seed, counter: UInt64(i * length + t))[0]
+                ids[i * length + t] = Int32(bits % UInt32(vocabulary))
+            }
+        }
+        let data = TensorDataset(inputs: NDArray(indices: ids, shape: [count, length]), labels: NDArray(indices: labels, shape: [count]),
+                                 classCount: classes)
+        data.tokenCount = vocabulary
+        return data
+    }
 }

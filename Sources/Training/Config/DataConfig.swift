@@ -1,6 +1,6 @@
 /// `data:` the dataset, its split and batching.
 public struct DataConfig: Codable, Equatable, Sendable {
-    /// fashion_mnist, shakespeare_char or synthetic.
+    /// fashion_mnist, shakespeare_char, synthetic, or memory (sequences whose class is their first token).
     public var name = "fashion_mnist"
     /// fashion_mnist: the folder with the four IDX .gz files.
     public var directory = "/usr/share/datasets/fashion-mnist"
@@ -16,6 +16,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
     public var context = 32
     /// synthetic: Gaussian clusters.
     public var synthetic = SyntheticConfig()
+    /// memory: the long-gap sequence classification task.
+    public var memory = MemoryTaskConfig()
     /// Samples per rank per micro-batch; the global batch is batch_size × ranks × gradient_accumulation.
     public var batchSize = 64
     /// Reshuffle the training set every epoch (seed + epoch, the same order on every rank).
@@ -25,12 +27,12 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// Gather the next batch on a background thread while the current one trains.
     public var prefetch = true
 
-    public static let names = ["fashion_mnist", "shakespeare_char", "synthetic"]
+    public static let names = ["fashion_mnist", "shakespeare_char", "synthetic", "memory"]
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case name, directory, archive, normalize, limit, context, synthetic, shuffle, prefetch
+        case name, directory, archive, normalize, limit, context, synthetic, memory, shuffle, prefetch
         case validationFraction = "validation_fraction", batchSize = "batch_size", dropLast = "drop_last"
     }
 
@@ -41,6 +43,31 @@ public struct DataConfig: Codable, Equatable, Sendable {
         v.require(context >= 1, "data.context", context, "a positive number of characters")
         v.require(batchSize >= 1, "data.batch_size", batchSize, "a positive number of samples per rank")
         synthetic.validate(&v)
+        memory.validate(&v)
+    }
+}
+
+/// `data.memory:` sequences of `length` tokens whose class is the first token, the rest noise.
+public struct MemoryTaskConfig: Codable, Equatable, Sendable {
+    public var samples = 4096
+    public var length = 40
+    public var classes = 4
+    public var vocabulary = 16
+    public var testSamples = 512
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case samples, length, classes, vocabulary
+        case testSamples = "test_samples"
+    }
+
+    func validate(_ v: inout ConfigValidator) {
+        v.require(samples >= 20, "data.memory.samples", samples, "at least 20")
+        v.require(length >= 1, "data.memory.length", length, "a positive number of tokens")
+        v.require(classes >= 2, "data.memory.classes", classes, "at least 2")
+        v.require(vocabulary > classes, "data.memory.vocabulary", vocabulary, "more tokens than classes")
+        v.require(testSamples >= 1, "data.memory.test_samples", testSamples, "at least 1")
     }
 }
 

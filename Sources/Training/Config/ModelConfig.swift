@@ -1,6 +1,6 @@
 /// `model:` which network to train and its sizes.
 public struct ModelConfig: Codable, Equatable, Sendable {
-    /// mlp, lenet5, resnet, mobilenet, inception or char_mlp.
+    /// mlp, lenet5, resnet, mobilenet, inception, char_mlp, or rnn/lstm/gru (sequence classifiers).
     public var name = "lenet5"
     /// mlp: widths of the hidden layers.
     public var hiddenSizes = [256, 128]
@@ -14,14 +14,18 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var channels: [Int]?
     /// resnet: basic blocks per stage.
     public var blocks = 1
+    /// rnn, lstm, gru: stacked recurrent layers (embedding_size and hidden_size set their widths).
+    public var layers = 1
+    /// lstm: added to the forget gates' bias at initialisation (0: PyTorch's init).
+    public var forgetBias = 0.0
 
-    public static let names = ["mlp", "lenet5", "resnet", "mobilenet", "inception", "char_mlp"]
+    public static let names = ["mlp", "lenet5", "resnet", "mobilenet", "inception", "char_mlp", "rnn", "lstm", "gru"]
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case name, dropout, channels, blocks
-        case hiddenSizes = "hidden_sizes", embeddingSize = "embedding_size", hiddenSize = "hidden_size"
+        case name, dropout, channels, blocks, layers
+        case hiddenSizes = "hidden_sizes", embeddingSize = "embedding_size", hiddenSize = "hidden_size", forgetBias = "forget_bias"
     }
 
     func validate(_ v: inout ConfigValidator) {
@@ -34,5 +38,6 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         if name == "inception" { v.require(channels.map { $0.count == 3 } ?? true, "model.channels", channels, "three widths for inception") }
         if name == "mobilenet" { v.require(channels.map { $0.count >= 2 } ?? true, "model.channels", channels, "at least two widths for mobilenet") }
         v.require(blocks >= 1, "model.blocks", blocks, "a positive number of blocks per stage")
+        v.require(layers >= 1, "model.layers", layers, "a positive number of recurrent layers")
     }
 }

@@ -24,6 +24,10 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         v.require(seed >= 0, "seed", seed, "a non-negative integer")
         model.validate(&v)
         data.validate(&v)
+        if ["rnn", "lstm", "gru"].contains(model.name) || data.name == "memory" {
+            v.require(["rnn", "lstm", "gru"].contains(model.name) && data.name == "memory", "model.name", model.name,
+                      "rnn, lstm or gru go with data.name memory, and memory with them")
+        }
         if model.name == "char_mlp" || data.name == "shakespeare_char" {
             v.require(model.name == "char_mlp" && data.name == "shakespeare_char", "model.name", model.name,
                       "char_mlp goes with data.name shakespeare_char, and the image models with fashion_mnist or synthetic")

@@ -32,6 +32,13 @@ public struct DataSplits {
             return DataSplits(train: limited.nextCharacterDataset(context: config.context, range: train),
                               validation: limited.nextCharacterDataset(context: config.context, range: validation),
                               test: nil, vocabulary: limited.vocabulary)
+        case "memory":
+            let m = config.memory
+            let all = SyntheticDataset.memoryTask(count: m.samples + m.testSamples, length: m.length, classes: m.classes,
+                                                  vocabulary: m.vocabulary, seed: UInt64(seed))
+            let (train, validation) = all.slice(0..<m.samples).split(validationFraction: config.validationFraction)
+            return DataSplits(train: train, validation: validation, test: all.slice(m.samples..<(m.samples + m.testSamples)),
+                              vocabulary: nil)
         default:  // synthetic
             let s = config.synthetic
             let all = SyntheticDataset.clusters(count: s.samples + s.testSamples, inputShape: Shape(s.inputShape),

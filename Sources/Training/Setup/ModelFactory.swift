@@ -32,6 +32,13 @@ public enum ModelFactory {
             default:
                 return InceptionNet(inputChannels: c, channels: config.channels ?? [32, 16, 32], classes: k)
             }
+        case "rnn", "lstm", "gru":
+            guard data.inputType == .int32, data.inputShape.rank == 1, let vocabulary = (data as? TensorDataset)?.tokenCount else {
+                throw ConfigError("model.name \(config.name) classifies token sequences; use data.name memory (the data gives \(data.inputShape.dims))")
+            }
+            return SequenceClassifier(Recurrent.Kind(rawValue: config.name)!, vocabulary: vocabulary, embeddingSize: config.embeddingSize,
+                                      hiddenSize: config.hiddenSize, layers: config.layers, classes: data.classCount,
+                                      forgetBias: Float(config.forgetBias))
         default:  // char_mlp
             guard let chars = data as? NextCharacterDataset else { throw ConfigError("model.name char_mlp needs data.name shakespeare_char") }
             return CharMLP(vocabulary: chars.classCount, context: chars.context, embeddingSize: config.embeddingSize,

@@ -13,14 +13,15 @@ public final class Recurrent: Module {
     ///   - kind: rnn (tanh), lstm or gru.
     ///   - inputSize, hiddenSize: I and H.
     ///   - layers: stacked layers; each layer's outputs are the next one's inputs.
-    public init(_ kind: Kind, inputSize: Int, hiddenSize: Int, layers: Int = 1) {
+    ///   - forgetBias: LSTM only: added to the forget gates' bias (0: PyTorch's initialisation).
+    public init(_ kind: Kind, inputSize: Int, hiddenSize: Int, layers: Int = 1, forgetBias: Float = 0) {
         precondition(layers >= 1, "a recurrent network needs at least one layer")
         self.kind = kind
         self.layers = (0..<layers).map { l in
             let i = l == 0 ? inputSize : hiddenSize
             switch kind {
             case .rnn: return RNNCell(i, hiddenSize) as any RecurrentCell
-            case .lstm: return LSTMCell(i, hiddenSize)
+            case .lstm: return LSTMCell(i, hiddenSize, forgetBias: forgetBias)
             case .gru: return GRUCell(i, hiddenSize)
             }
         }

@@ -70,12 +70,15 @@ public final class LSTMCell: RecurrentCell {
         (self.weightIH, self.weightHH, self.biasIH, self.biasHH) = (weightIH, weightHH, biasIH, biasHH)
     }
 
-    public init(_ inputSize: Int, _ hiddenSize: Int) {
+    /// - Parameter forgetBias: added to the forget gate's bias (b_ih), so the cell starts by
+    ///   keeping its memory (Gers et al. 2000, Jozefowicz et al. 2015); 0 is PyTorch's init.
+    public init(_ inputSize: Int, _ hiddenSize: Int, forgetBias: Float = 0) {
         self.hiddenSize = hiddenSize
         weightIH = Self.uniformParameter([4 * hiddenSize, inputSize], hidden: hiddenSize)
         weightHH = Self.uniformParameter([4 * hiddenSize, hiddenSize], hidden: hiddenSize)
         biasIH = Self.uniformParameter([4 * hiddenSize], hidden: hiddenSize)
         biasHH = Self.uniformParameter([4 * hiddenSize], hidden: hiddenSize)
+        for k in hiddenSize..<(2 * hiddenSize) { biasIH.data.ptr[k] += forgetBias }
     }
 
     public func step(projected: Tensor, state: [Tensor]) -> [Tensor] {

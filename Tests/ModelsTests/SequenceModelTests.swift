@@ -1,0 +1,41 @@
+import Datasets
+import Models
+import NN
+import Optim
+import Testing
+
+/// RNN, LSTM and GRU sequence classifiers learn the memory task at a short gap.
+@Suite("Recurrent sequence classifiers")
+struct SequenceModelTests {
+    @Test(arguments: [Recurrent.Kind.rnn, .lstm, .gru])
+    func learnsTheFirstToken(kind: Recurrent.Kind) {
+        let data = SyntheticDataset.memoryTask(count: 256, length: 8, classes: 3, vocabulary: 10, seed: 2)
+        let test = SyntheticDataset.memoryTask(count: 90, length: 8, classes: 3, vocabulary: 10, seed: 9)
+        Init.seed(1)
+        let model = SequenceClassifier(kind, vocabulary: 10, embeddingSize: 8, hiddenSize: 16, classes: 3,
+                                       forgetBias: kind == .lstm ? 1 : 0)
+        let arena = model.flattenParameters()
+        let adam = Adam(arena, learningRate: 0.02)
+        for step in 0..<150 {
+            let lo = (step * 32) % 256
+            let b = data.batch(ArraySlice(lo..<(lo + 32)))
+            let loss = Loss.crossEntropy(model.logits(b.inputs), b.targets)
+            arena.zeroGrad()
+            loss.backward()
+            adam.step()
+        }
+        let all = test.batch(ArraySlice(0..<90))
+        let predicted = withNoGrad { model.logits(all.inputs).argmax(axis: 1) }
+        let correct = (0..<90).filter { predicted.int32Pointer[$0] == all.targets.int32Pointer[$0] }.count
+        #expect(correct >= 80, "\(kind): \(correct)/90 held-out sequences right")
+    }
+
+    @Test func forgetBiasShiftsOnlyTheForgetGate() {
+        Init.seed(3)
+        let plain = LSTMCell(4, 5)
+        Init.seed(3)
+        let biased = LSTMCell(4, 5, forgetBias: 2)
+        let diff = zip(biased.biasIH.scalars, plain.biasIH.scalars).map { $0 - $1 }
+        #expect(diff == [Float](repeating: 0, count: 5) + [Float](repeating: 2, count: 5) + [Float](repeating: 0, count: 10))
+    }
+}
