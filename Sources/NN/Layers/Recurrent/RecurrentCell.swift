@@ -19,10 +19,19 @@ public protocol RecurrentCell: Module {
 }
 
 extension RecurrentCell {
-    /// U(-1/√H, 1/√H), as torch.nn.RNN, LSTM and GRU initialise every weight and bias.
-    static func uniformParameter(_ shape: Shape, hidden: Int) -> Tensor {
+    /// W_ih (G·H, I), W_hh (G·H, H), b_ih, b_hh (G·H), each U(-1/√H, 1/√H) as torch.nn.RNN,
+    /// LSTM and GRU initialise them.
+    static func parameters(gates: Int, input: Int, hidden: Int) -> (Tensor, Tensor, Tensor, Tensor) {
         let bound = 1 / Float(hidden).squareRoot()
-        return Tensor(Init.uniform(shape, low: -bound, high: bound), requiresGrad: true)
+        func uniform(_ shape: Shape) -> Tensor { Tensor(Init.uniform(shape, low: -bound, high: bound), requiresGrad: true) }
+        return (uniform([gates * hidden, input]), uniform([gates * hidden, hidden]), uniform([gates * hidden]), uniform([gates * hidden]))
+    }
+
+    /// The hidden width of given parameters, after checking that they fit `gates` gates.
+    static func hiddenWidth(gates: Int, weightIH: Tensor, weightHH: Tensor) -> Int {
+        precondition(weightIH.shape[0] == gates * weightHH.shape[1] && weightHH.shape[0] == weightIH.shape[0],
+                     "\(Self.self): weights \(weightIH.shape) and \(weightHH.shape) do not fit \(gates) gates")
+        return weightHH.shape[1]
     }
 }
 
@@ -35,18 +44,13 @@ public final class RNNCell: RecurrentCell {
 
     /// A cell with the given parameters (PyTorch's shapes), e.g. loaded or under test.
     public init(weightIH: Tensor, weightHH: Tensor, biasIH: Tensor, biasHH: Tensor) {
-        precondition(weightIH.shape[0] == 1 * weightHH.shape[1] && weightHH.shape[0] == weightIH.shape[0],
-                     "RNNCell: weights \(weightIH.shape) and \(weightHH.shape) do not fit 1 gates")
-        hiddenSize = weightHH.shape[1]
+        hiddenSize = Self.hiddenWidth(gates: 1, weightIH: weightIH, weightHH: weightHH)
         (self.weightIH, self.weightHH, self.biasIH, self.biasHH) = (weightIH, weightHH, biasIH, biasHH)
     }
 
     public init(_ inputSize: Int, _ hiddenSize: Int) {
         self.hiddenSize = hiddenSize
-        weightIH = Self.uniformParameter([hiddenSize, inputSize], hidden: hiddenSize)
-        weightHH = Self.uniformParameter([hiddenSize, hiddenSize], hidden: hiddenSize)
-        biasIH = Self.uniformParameter([hiddenSize], hidden: hiddenSize)
-        biasHH = Self.uniformParameter([hiddenSize], hidden: hiddenSize)
+        (weightIH, weightHH, biasIH, biasHH) = Self.parameters(gates: 1, input: inputSize, hidden: hiddenSize)
     }
 
     public func step(projected: Tensor, state: [Tensor]) -> [Tensor] {
@@ -64,9 +68,7 @@ public final class LSTMCell: RecurrentCell {
 
     /// A cell with the given parameters (PyTorch's shapes), e.g. loaded or under test.
     public init(weightIH: Tensor, weightHH: Tensor, biasIH: Tensor, biasHH: Tensor) {
-        precondition(weightIH.shape[0] == 4 * weightHH.shape[1] && weightHH.shape[0] == weightIH.shape[0],
-                     "LSTMCell: weights \(weightIH.shape) and \(weightHH.shape) do not fit 4 gates")
-        hiddenSize = weightHH.shape[1]
+        hiddenSize = Self.hiddenWidth(gates: 4, weightIH: weightIH, weightHH: weightHH)
         (self.weightIH, self.weightHH, self.biasIH, self.biasHH) = (weightIH, weightHH, biasIH, biasHH)
     }
 
@@ -74,10 +76,7 @@ public final class LSTMCell: RecurrentCell {
     ///   keeping its memory (Gers et al. 2000, Jozefowicz et al. 2015); 0 is PyTorch's init.
     public init(_ inputSize: Int, _ hiddenSize: Int, forgetBias: Float = 0) {
         self.hiddenSize = hiddenSize
-        weightIH = Self.uniformParameter([4 * hiddenSize, inputSize], hidden: hiddenSize)
-        weightHH = Self.uniformParameter([4 * hiddenSize, hiddenSize], hidden: hiddenSize)
-        biasIH = Self.uniformParameter([4 * hiddenSize], hidden: hiddenSize)
-        biasHH = Self.uniformParameter([4 * hiddenSize], hidden: hiddenSize)
+        (weightIH, weightHH, biasIH, biasHH) = Self.parameters(gates: 4, input: inputSize, hidden: hiddenSize)
         for k in hiddenSize..<(2 * hiddenSize) { biasIH.data.ptr[k] += forgetBias }
     }
 
@@ -99,18 +98,13 @@ public final class GRUCell: RecurrentCell {
 
     /// A cell with the given parameters (PyTorch's shapes), e.g. loaded or under test.
     public init(weightIH: Tensor, weightHH: Tensor, biasIH: Tensor, biasHH: Tensor) {
-        precondition(weightIH.shape[0] == 3 * weightHH.shape[1] && weightHH.shape[0] == weightIH.shape[0],
-                     "GRUCell: weights \(weightIH.shape) and \(weightHH.shape) do not fit 3 gates")
-        hiddenSize = weightHH.shape[1]
+        hiddenSize = Self.hiddenWidth(gates: 3, weightIH: weightIH, weightHH: weightHH)
         (self.weightIH, self.weightHH, self.biasIH, self.biasHH) = (weightIH, weightHH, biasIH, biasHH)
     }
 
     public init(_ inputSize: Int, _ hiddenSize: Int) {
         self.hiddenSize = hiddenSize
-        weightIH = Self.uniformParameter([3 * hiddenSize, inputSize], hidden: hiddenSize)
-        weightHH = Self.uniformParameter([3 * hiddenSize, hiddenSize], hidden: hiddenSize)
-        biasIH = Self.uniformParameter([3 * hiddenSize], hidden: hiddenSize)
-        biasHH = Self.uniformParameter([3 * hiddenSize], hidden: hiddenSize)
+        (weightIH, weightHH, biasIH, biasHH) = Self.parameters(gates: 3, input: inputSize, hidden: hiddenSize)
     }
 
     public func step(projected: Tensor, state: [Tensor]) -> [Tensor] {
