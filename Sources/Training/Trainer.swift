@@ -62,7 +62,7 @@ public final class Trainer {
     /// The checkpoint this run resumed from (nil for a fresh start).
     public private(set) var resumedFrom: String?
     private var lastCheckpointTime = Date()
-    private var lastCheckpointStep = -1
+    var lastCheckpointStep = -1
     private var validatedAtStep = -1
 
     /// Loads the data, builds the model and checks that every rank agrees.
@@ -286,7 +286,9 @@ public final class Trainer {
 
     /// Where the last good weights are, for error messages.
     var lastGoodHint: String {
-        outputs.map { " (run directory \($0.directory); checkpoints arrive with resume support)" } ?? ""
+        guard let outputs, lastCheckpointStep >= 0 else { return outputs.map { " (run directory \($0.directory), no checkpoint yet)" } ?? "" }
+        return "; the last checkpoint is step \(lastCheckpointStep) in \(outputs.checkpointDirectory) (continue from it with "
+            + "`tandem resume \(outputs.directory)` after changing the settings)"
     }
 
     /// Rank 0 snapshots the training state and queues it for writing (other ranks do nothing:

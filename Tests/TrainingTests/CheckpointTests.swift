@@ -163,6 +163,20 @@ struct CheckpointTests {
         return p.terminationStatus
     }
 
+    /// A run that blows up after a resume names the checkpoint to go back to.
+    @Test func divergenceNamesTheLastCheckpoint() throws {
+        let dir = Self.folder()
+        _ = try Self.run(["training.max_steps=10", "optimizer.name=sgd", "optimizer.lr=0.1"], dir: dir)
+        let t = try Trainer(config: Self.config(["training.max_steps=30", "optimizer.name=sgd", "optimizer.lr=1e30"]), runDirectory: dir,
+                            communicator: SingleProcessCommunicator(), resume: .auto)
+        do {
+            _ = try t.run()
+            Issue.record("a run with lr 1e30 finished")
+        } catch {
+            #expect("\(error)".contains("the last checkpoint is step 10 in \(dir)/checkpoints"), "\(error)")
+        }
+    }
+
     /// every_minutes: with a period far below a step's time, every step boundary writes one.
     @Test func timeTriggeredCheckpoints() throws {
         let dir = Self.folder()

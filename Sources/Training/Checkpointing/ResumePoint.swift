@@ -174,6 +174,7 @@ extension Trainer {
     func apply(_ point: ResumePoint) throws {
         let m = point.manifest
         (step, epoch, positionInEpoch) = (m.step, m.epoch, m.positionInEpoch)
+        lastCheckpointStep = m.step  // the checkpoint just read is the last good one
         for (streamName, owner) in model.namedRandomStreams() {
             if let saved = m.rngStates[streamName] { owner.rng = saved }
         }
