@@ -13,7 +13,7 @@ public final class SequenceClassifier: Classifier {
     ///   - vocabulary: distinct tokens.
     ///   - embeddingSize, hiddenSize, layers: the recurrent stack's sizes.
     ///   - classes: outputs.
-    ///   - forgetBias: LSTM forget-gate bias offset (see `LSTMCell`).
+    ///   - forgetBias: bias offset of the LSTM's forget gate or the GRU's update gate (see the cells).
     public init(_ kind: Recurrent.Kind, vocabulary: Int, embeddingSize: Int, hiddenSize: Int, layers: Int = 1, classes: Int,
                 forgetBias: Float = 0) {
         embedding = Embedding(vocabulary, embeddingSize)

@@ -37,5 +37,12 @@ struct SequenceModelTests {
         let biased = LSTMCell(4, 5, forgetBias: 2)
         let diff = zip(biased.biasIH.scalars, plain.biasIH.scalars).map { $0 - $1 }
         #expect(diff == [Float](repeating: 0, count: 5) + [Float](repeating: 2, count: 5) + [Float](repeating: 0, count: 10))
+        // The GRU's update gate z is its second block of H.
+        Init.seed(3)
+        let gru = GRUCell(4, 5)
+        Init.seed(3)
+        let keeping = GRUCell(4, 5, updateBias: 1.5)
+        #expect(zip(keeping.biasIH.scalars, gru.biasIH.scalars).map { $0 - $1 }
+                == [Float](repeating: 0, count: 5) + [Float](repeating: 1.5, count: 5) + [Float](repeating: 0, count: 5))
     }
 }

@@ -16,7 +16,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var blocks = 1
     /// rnn, lstm, gru: stacked recurrent layers (embedding_size and hidden_size set their widths).
     public var layers = 1
-    /// lstm: added to the forget gates' bias at initialisation (0: PyTorch's init).
+    /// lstm, gru: added at initialisation to the bias of the gate that keeps the state (the
+    /// LSTM's forget gate, the GRU's update gate); 0 is PyTorch's init.
     public var forgetBias = 0.0
 
     public static let names = ["mlp", "lenet5", "resnet", "mobilenet", "inception", "char_mlp", "rnn", "lstm", "gru"]

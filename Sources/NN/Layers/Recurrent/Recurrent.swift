@@ -13,7 +13,8 @@ public final class Recurrent: Module {
     ///   - kind: rnn (tanh), lstm or gru.
     ///   - inputSize, hiddenSize: I and H.
     ///   - layers: stacked layers; each layer's outputs are the next one's inputs.
-    ///   - forgetBias: LSTM only: added to the forget gates' bias (0: PyTorch's initialisation).
+    ///   - forgetBias: added to the bias of the gate that keeps the state: the LSTM's forget gate,
+    ///     the GRU's update gate (0: PyTorch's initialisation; ignored by the plain RNN).
     public init(_ kind: Kind, inputSize: Int, hiddenSize: Int, layers: Int = 1, forgetBias: Float = 0) {
         precondition(layers >= 1, "a recurrent network needs at least one layer")
         self.kind = kind
@@ -22,7 +23,7 @@ public final class Recurrent: Module {
             switch kind {
             case .rnn: return RNNCell(i, hiddenSize) as any RecurrentCell
             case .lstm: return LSTMCell(i, hiddenSize, forgetBias: forgetBias)
-            case .gru: return GRUCell(i, hiddenSize)
+            case .gru: return GRUCell(i, hiddenSize, updateBias: forgetBias)
             }
         }
     }

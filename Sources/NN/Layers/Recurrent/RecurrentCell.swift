@@ -102,9 +102,12 @@ public final class GRUCell: RecurrentCell {
         (self.weightIH, self.weightHH, self.biasIH, self.biasHH) = (weightIH, weightHH, biasIH, biasHH)
     }
 
-    public init(_ inputSize: Int, _ hiddenSize: Int) {
+    /// - Parameter updateBias: added to the update gate's bias (b_ih of z), so the cell starts
+    ///   by keeping its state, as an LSTM's forget-gate bias does; 0 is PyTorch's init.
+    public init(_ inputSize: Int, _ hiddenSize: Int, updateBias: Float = 0) {
         self.hiddenSize = hiddenSize
         (weightIH, weightHH, biasIH, biasHH) = Self.parameters(gates: 3, input: inputSize, hidden: hiddenSize)
+        for k in hiddenSize..<(2 * hiddenSize) { biasIH.data.ptr[k] += updateBias }
     }
 
     public func step(projected: Tensor, state: [Tensor]) -> [Tensor] {
