@@ -47,24 +47,12 @@ public enum HalfCast {
 
     /// Converts `n` floats to 16-bit values of `dtype`.
     public static func narrow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int, _ dtype: DType) {
-        ThreadPool.shared.parallelFor(n, grain: 1 << 16) { r in
-            if dtype == .float16 {
-                for i in r { dst[i] = Float16(src[i]).bitPattern }
-            } else {
-                for i in r { dst[i] = bfloat16Bits(src[i]) }
-            }
-        }
+        ThreadPool.shared.parallelFor(n, grain: 1 << 16) { r in narrowBlock(src + r.lowerBound, dst + r.lowerBound, r.count, dtype) }
     }
 
     /// Converts `n` 16-bit values of `dtype` to floats.
     public static func widen(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int, _ dtype: DType) {
-        ThreadPool.shared.parallelFor(n, grain: 1 << 16) { r in
-            if dtype == .float16 {
-                for i in r { dst[i] = Float(Float16(bitPattern: src[i])) }
-            } else {
-                for i in r { dst[i] = Float(bitPattern: UInt32(src[i]) << 16) }
-            }
-        }
+        ThreadPool.shared.parallelFor(n, grain: 1 << 16) { r in widenBlock(src + r.lowerBound, dst + r.lowerBound, r.count, dtype) }
     }
 }
 

@@ -165,7 +165,7 @@ public final class Trainer {
                     if scaler != nil || c.training.nonfinite == "skip" { line["skipped_steps"] = skippedSteps }
                     outputs?.metrics.write(line)
                     progress?.update(epoch: epoch, step: step, loss: loss, samplesPerSecond: samplesPerSecond,
-                                     lossScale: scaler?.scale, overflows: skippedSteps)
+                                     lossScale: scaler?.scale, skipped: skippedSteps)
                     let scaling = scaler.map { " loss_scale \($0.scale) overflows \($0.overflows)" } ?? ""
                     logger.info("step \(step) epoch \(epoch + 1) loss \(loss) lr \(lr) grad_norm \(norm) samples/s \(Int(samplesPerSecond))\(scaling)")
                 }

@@ -14,11 +14,6 @@ struct MatrixView {
     var half: UnsafePointer<UInt16> { raw.assumingMemoryBound(to: UInt16.self) }
 }
 
-/// One element of a 16-bit operand as fp32 (F16C's vcvtph2ps for fp16; a shift for bf16).
-@inline(__always)
-func widen(_ bits: UInt16, _ dtype: DType) -> Float {
-    dtype == .float16 ? Float(Float16(bitPattern: bits)) : Float(bitPattern: UInt32(bits) << 16)
-}
 
 enum GEMMPacking {
     /// Packs the block A[ic..<ic+mc, pc..<pc+kc], scaled by `alpha`, into 6-row micro-panels.
@@ -72,14 +67,7 @@ enum GEMMPacking {
                 if cols < nr { out.initialize(repeating: 0, count: kc * nr) }
                 let d = b.dtype
                 if b.colStride == 1 {
-                    for p in 0..<kc {
-                        let src = b.half + (pc + p) * b.rowStride + j0, o = out + p * nr
-                        if d == .float16 {
-                            for j in 0..<cols { o[j] = Float(Float16(bitPattern: src[j])) }
-                        } else {
-                            for j in 0..<cols { o[j] = Float(bitPattern: UInt32(src[j]) << 16) }
-                        }
-                    }
+                    for p in 0..<kc { HalfCast.widenBlock(b.half + (pc + p) * b.rowStride + j0, out + p * nr, cols, d) }
                 } else if d == .float16 {
                     for j in 0..<cols {
                         let src = b.half + pc * b.rowStride + (j0 + j) * b.colStride, rs = b.rowStride

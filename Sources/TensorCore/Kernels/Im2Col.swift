@@ -98,11 +98,10 @@ public enum Im2Col {
             guard let imageOffset else { row.update(repeating: 0, count: ow); return }
             let src = x + imageOffset
             for ox in 0..<xlo { row[ox] = 0 }
-            // Unit stride gets its own loops: contiguous, they vectorise (vcvtph2ps on 8 lanes).
+            // Unit stride is a contiguous block, which vectorises (vcvtph2ps on 8 lanes).
             switch (half, sw == 1) {
-            case (true, true): for ox in xlo..<xhi { row[ox] = Float(Float16(bitPattern: src[ox])) }
+            case (_, true): HalfCast.widenBlock(src + xlo, row + xlo, xhi - xlo, dtype)
             case (true, false): for ox in xlo..<xhi { row[ox] = Float(Float16(bitPattern: src[ox * sw])) }
-            case (false, true): for ox in xlo..<xhi { row[ox] = Float(bitPattern: UInt32(src[ox]) << 16) }
             case (false, false): for ox in xlo..<xhi { row[ox] = Float(bitPattern: UInt32(src[ox * sw]) << 16) }
             }
             for ox in xhi..<ow { row[ox] = 0 }

@@ -26,19 +26,19 @@ public final class ProgressReporter {
 
     /// The status text for `step` of the run.
     /// - Parameters:
-    ///   - lossScale, overflows: the fp16 loss scale and the steps skipped so far, when scaling.
+    ///   - lossScale, skipped: the fp16 loss scale and the steps skipped so far, when scaling.
     public func line(epoch: Int, step: Int, loss: Double, samplesPerSecond: Double, lossScale: Double? = nil,
-                     overflows: Int? = nil) -> String {
+                     skipped: Int? = nil) -> String {
         let elapsed = Date().timeIntervalSince(start)
         let eta = step > 0 ? elapsed / Double(step) * Double(totalSteps - step) : 0
-        let scale = lossScale.map { String(format: " scale %g skipped %d", $0, overflows ?? 0) } ?? ""
+        let scale = lossScale.map { String(format: " scale %g skipped %d", $0, skipped ?? 0) } ?? ""
         return String(format: "epoch %d/%d step %d/%d loss %.4f %.0f samples/s%@ ETA %@", epoch + 1, epochs, step, totalSteps,
                       loss, samplesPerSecond, scale, Self.clock(eta))
     }
 
     /// Shows progress after `step` optimizer steps.
-    public func update(epoch: Int, step: Int, loss: Double, samplesPerSecond: Double, lossScale: Double? = nil, overflows: Int? = nil) {
-        let text = line(epoch: epoch, step: step, loss: loss, samplesPerSecond: samplesPerSecond, lossScale: lossScale, overflows: overflows)
+    public func update(epoch: Int, step: Int, loss: Double, samplesPerSecond: Double, lossScale: Double? = nil, skipped: Int? = nil) {
+        let text = line(epoch: epoch, step: step, loss: loss, samplesPerSecond: samplesPerSecond, lossScale: lossScale, skipped: skipped)
         switch style {
         case .none: return
         case .plain: print(text)
