@@ -56,7 +56,8 @@ public final class GradientReducer: @unchecked Sendable {
     private let bucketOf: [Int]
     private var pending: [Int]
     private var ready: [Bool]
-    private var next = 0
+    /// Buckets below `next` are reduced; bucket `next` is being reduced when `claimed > next`.
+    private var next = 0, claimed = 0
     private var timing = StepTiming()
     private var stopping = false
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -126,7 +127,8 @@ public final class GradientReducer: @unchecked Sendable {
 
     /// Backward finished the gradient of parameter `index` (registration order).
     public func markReady(_ index: Int) {
-        guard synchronize else { return }
+        // Alone there is nothing to send; `finish` still records the step.
+        guard synchronize, communicator.size > 1 else { return }
         pthread_mutex_lock(mutex)
         let b = bucketOf[index]
         pending[b] -= 1
@@ -140,6 +142,10 @@ public final class GradientReducer: @unchecked Sendable {
 
     /// Waits until every bucket is averaged; buckets whose parameters received no gradient
     /// this step (unused parameters) are reduced too, so every rank makes the same calls.
+    ///
+    /// Buckets the communication thread has not claimed yet are reduced here, on the caller's
+    /// thread: backward is over, so handing them to the other thread would only add a wake-up
+    /// (measured at 20-35 µs a step) to the exposed time.
     /// - Returns: the step's communication timing.
     @discardableResult
     public func finish() -> StepTiming {
@@ -148,12 +154,15 @@ public final class GradientReducer: @unchecked Sendable {
         let start = Self.now()
         pthread_mutex_lock(mutex)
         for b in buckets.indices where !ready[b] { ready[b] = true; pending[b] = 0 }
-        pthread_cond_broadcast(cond)
-        while next < buckets.count { pthread_cond_wait(cond, mutex) }
+        while next < buckets.count {
+            if claimed > next { pthread_cond_wait(cond, mutex); continue }
+            reduceNext()
+        }
         timing.exposedSeconds = Self.now() - start
         lastTiming = timing
         timing = StepTiming()
         next = 0
+        claimed = 0
         pending = buckets.map(\.parameters.count)
         ready = [Bool](repeating: false, count: buckets.count)
         pthread_mutex_unlock(mutex)
@@ -163,20 +172,28 @@ public final class GradientReducer: @unchecked Sendable {
     private func communicationLoop() {
         pthread_mutex_lock(mutex)
         while true {
-            while !stopping && !(next < buckets.count && ready[next]) { pthread_cond_wait(cond, mutex) }
+            while !stopping && !(claimed == next && next < buckets.count && ready[next]) { pthread_cond_wait(cond, mutex) }
             if stopping { break }
-            let b = next
-            pthread_mutex_unlock(mutex)
-            let started = Self.now()
-            reduce(buckets[b])
-            let ended = Self.now()
-            pthread_mutex_lock(mutex)
-            timing.bucketStarts.append(started)
-            timing.bucketEnds.append(ended)
-            next += 1
-            pthread_cond_broadcast(cond)
+            reduceNext()
         }
         pthread_mutex_unlock(mutex)
+    }
+
+    /// Claims bucket `next`, reduces it with the mutex released, and publishes it. Buckets
+    /// go strictly in index order and one at a time, whichever thread runs them, so every
+    /// rank issues the same collectives in the same sequence. Called with the mutex held.
+    private func reduceNext() {
+        let b = next
+        claimed = b + 1
+        pthread_mutex_unlock(mutex)
+        let started = Self.now()
+        if communicator.size > 1 { reduce(buckets[b]) }
+        let ended = Self.now()
+        pthread_mutex_lock(mutex)
+        timing.bucketStarts.append(started)
+        timing.bucketEnds.append(ended)
+        next += 1
+        pthread_cond_broadcast(cond)
     }
 
     /// Sums one bucket over the ranks, then (with `scalesAfterSum`) scales it to the mean.
