@@ -40,6 +40,15 @@ public struct CharacterCorpus: Sendable {
         NextCharacterDataset(ids: Array(ids[range]), context: context, classCount: vocabulary.count)
     }
 
+    /// Next-character targets at every position: input ids[i..<i+context], targets one further.
+    /// - Parameters:
+    ///   - context: characters per sample.
+    ///   - range: the part of the corpus to draw from (the split).
+    ///   - stride: characters between the starts of consecutive samples.
+    public func sequenceDataset(context: Int, range: Range<Int>, stride: Int = 1) -> NextTokenSequenceDataset {
+        NextTokenSequenceDataset(ids: Array(ids[range]), context: context, classCount: vocabulary.count, stride: stride)
+    }
+
     /// The first (1 - validationFraction) of the text for training, the rest for validation.
     public func split(validationFraction: Double) -> (train: Range<Int>, validation: Range<Int>) {
         let cut = ids.count - Int(Double(ids.count) * validationFraction)

@@ -1,10 +1,14 @@
 import TensorCore
 
-/// One batch: inputs with the batch axis first and int32 class targets (N).
+/// One batch: inputs with the batch axis first and int32 class targets, (N) or one per
+/// position (N, T) for sequence models.
 public struct Batch: @unchecked Sendable {
     public let inputs: NDArray
     public let targets: NDArray
+    /// Samples in the batch (N, whatever the targets per sample).
     public var count: Int { targets.shape[0] }
+    /// The targets as one row per prediction (N·T), the layout of a model's logits.
+    public var flatTargets: NDArray { targets.rank == 1 ? targets : targets.reshaped([targets.count]) }
 }
 
 /// Samples addressed by index, gathered into batches.
@@ -20,8 +24,14 @@ public protocol Dataset: AnyObject, Sendable {
     var inputType: DType { get }
     /// Number of target classes.
     var classCount: Int { get }
+    /// Targets per sample: 1 for classification, T for a sequence with a target per position.
+    var targetsPerSample: Int { get }
     /// Gathers the samples at `indices` into one batch.
     func batch(_ indices: ArraySlice<Int>) -> Batch
+}
+
+extension Dataset {
+    public var targetsPerSample: Int { 1 }
 }
 
 /// Samples held in memory: inputs (N, ...) and int32 labels (N).

@@ -4,6 +4,6 @@ import NN
 /// the evaluator rely on.
 public protocol Classifier: Module {
     /// - Parameter inputs: (N, ...) float32 features or int32 token ids, as the dataset gives them.
-    /// - Returns: logits (N, C).
+    /// - Returns: logits (M, C), one row per target: M = N, or N·T for a sequence dataset with a target per position.
     func logits(_ inputs: NDArray) -> Tensor
 }

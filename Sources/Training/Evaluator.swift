@@ -25,14 +25,14 @@ public enum Evaluator {
         let indices = Array(stride(from: communicator.rank, to: count, by: communicator.size))
         let loader = BatchLoader(dataset: dataset, indices: indices, batchSize: batchSize)
         var accumulator = ClassificationAccumulator(classes: dataset.classCount, topK: topK,
-                                                    collectsScores: count * dataset.classCount <= rocAUCLimit)
+                                                    collectsScores: count * dataset.targetsPerSample * dataset.classCount <= rocAUCLimit)
         withNoGrad {
             while let batch = loader.next() {
                 let (logits, loss) = withAutocast(precision) { () -> (Tensor, Tensor) in
                     let logits = model.logits(batch.inputs)
-                    return (logits, Loss.crossEntropy(logits, batch.targets))
+                    return (logits, Loss.crossEntropy(logits, batch.flatTargets))
                 }
-                accumulator.add(logits: logits.values, targets: batch.targets, loss: Double(loss.item))
+                accumulator.add(logits: logits.values, targets: batch.flatTargets, loss: Double(loss.item))
             }
         }
         return accumulator.reduce(over: communicator)

@@ -245,7 +245,7 @@ public final class Trainer {
         for (k, batch) in micro.enumerated() {
             ddp.synchronize = k == micro.count - 1
             let loss = withAutocast(c.precision.computeType) {
-                Loss.crossEntropy(model.logits(batch.inputs), batch.targets, labelSmoothing: Float(c.training.labelSmoothing))
+                Loss.crossEntropy(model.logits(batch.inputs), batch.flatTargets, labelSmoothing: Float(c.training.labelSmoothing))
             }
             loss.backward(NDArray(repeating: seed, shape: loss.shape))
             window.add(loss: Double(loss.item), samples: batch.count)
@@ -318,7 +318,10 @@ public final class Trainer {
         m.rngStates = Dictionary(uniqueKeysWithValues: model.namedRandomStreams().map { ($0.0, $0.1.rng) })
         (m.scheduleStep, m.plateau, m.lossScaler) = (scheduler.stepCount, scheduler.plateau, scaler)
         (m.earlyStopping, m.skippedSteps, m.bestMetric) = (stopping, skippedSteps, bestMetric)
-        if let v = lastValidation { m.validation = Dictionary(uniqueKeysWithValues: EvaluationMetrics.names.map { ($0, v.value(named: $0)) }) }
+        if let v = lastValidation {
+            // Metrics the evaluation skipped (ROC-AUC over too many scores) are NaN, which JSON cannot hold.
+            m.validation = Dictionary(uniqueKeysWithValues: EvaluationMetrics.names.map { ($0, v.value(named: $0)) }.filter { $0.1.isFinite })
+        }
         m.config = (try? ConfigLoader.yaml(config)) ?? ""
         m.configHash = ConfigLoader.hash(config)
         (m.worldSize, m.perRankBatch) = (communicator.size, config.data.batchSize)

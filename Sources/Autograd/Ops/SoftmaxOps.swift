@@ -12,4 +12,13 @@ extension Tensor {
         let y = Softmax.forward(values, axis: axis, log: true)
         return Tensor.record("log_softmax", y, inputs: [self], outputType: .float32) { dy in [Softmax.backward(dy, y: y, axis: axis, log: true)] }
     }
+
+    /// Causal attention weights from scores (..., T, T): the softmax of `scale`·scores over
+    /// positions 0...i in row i, zero after it (see `Softmax.causalForward`).
+    public func causalSoftmax(scale: Float = 1) -> Tensor {
+        let y = Softmax.causalForward(values, scale: scale)
+        return Tensor.record("causal_softmax", y, inputs: [self], outputType: .float32) { dy in
+            [Softmax.causalBackward(dy, y: y, scale: scale)]
+        }
+    }
 }

@@ -14,6 +14,16 @@ public final class Linear: Layer {
         self.bias = bias ? Init.defaultBias(outFeatures, fanIn: inFeatures) : nil
     }
 
+    /// From given tensors (tests and models that initialise their own).
+    /// - Parameters:
+    ///   - weight: (out, in).
+    ///   - bias: (out) or nil.
+    public init(weight: Tensor, bias: Tensor?) {
+        precondition(weight.shape.rank == 2 && bias.map { $0.shape == [weight.shape[0]] } ?? true,
+                     "a linear layer needs weight (out, in) and bias (out), got \(weight.shape) and \(bias.map { "\($0.shape)" } ?? "none")")
+        (self.weight, self.bias) = (weight, bias)
+    }
+
     /// (..., in) to (..., out).
     public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
 }

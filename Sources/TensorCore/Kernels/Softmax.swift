@@ -53,4 +53,48 @@ public enum Softmax {
         }
         return dx
     }
+
+    /// Causal attention weights: row i of each trailing (T, T) matrix is the softmax of
+    /// `scale`·x[i, 0...i], and zero after i, in one pass.
+    ///
+    /// Fusing the scale and the mask into the softmax saves two full passes over the
+    /// (B, H, T, T) scores, and the masked half is never exponentiated.
+    /// Shapes: x (..., T, T) -> y (..., T, T).
+    public static func causalForward(_ x: NDArray, scale: Float) -> NDArray {
+        precondition(x.rank >= 2 && x.shape[-1] == x.shape[-2], "causal softmax needs (..., T, T) scores, got \(x.shape)")
+        let t = x.shape[-1], rows = x.count / t
+        let y = NDArray(shape: x.shape, zeroed: false)
+        let xp = x.ptr, yp = y.ptr
+        ThreadPool.shared.parallelFor(rows, grain: max(1, 8192 / t)) { r in
+            for row in r {
+                let i = row % t, src = xp + row * t, dst = yp + row * t
+                var m = -Float.infinity
+                for j in 0...i { m = max(m, src[j]) }
+                var sum: Float = 0
+                for j in 0...i { let e = expf(scale * (src[j] - m)); dst[j] = e; sum += e }
+                let inv = 1 / sum
+                for j in 0...i { dst[j] *= inv }
+                for j in (i + 1)..<t { dst[j] = 0 }
+            }
+        }
+        return y
+    }
+
+    /// dx of `causalForward`: scale·y·(dy - Σ dy·y) on and below the diagonal, zero above.
+    /// Shapes: dy, y (..., T, T) -> dx (..., T, T).
+    public static func causalBackward(_ dy: NDArray, y: NDArray, scale: Float) -> NDArray {
+        let t = y.shape[-1], rows = y.count / t
+        let dx = NDArray(shape: y.shape, zeroed: false)
+        let gp = dy.ptr, yp = y.ptr, dp = dx.ptr
+        ThreadPool.shared.parallelFor(rows, grain: max(1, 8192 / t)) { r in
+            for row in r {
+                let i = row % t, g = gp + row * t, yy = yp + row * t, d = dp + row * t
+                var dot: Float = 0
+                for j in 0...i { dot += g[j] * yy[j] }
+                for j in 0...i { d[j] = scale * yy[j] * (g[j] - dot) }
+                for j in (i + 1)..<t { d[j] = 0 }
+            }
+        }
+        return dx
+    }
 }

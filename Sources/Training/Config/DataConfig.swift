@@ -14,6 +14,10 @@ public struct DataConfig: Codable, Equatable, Sendable {
     public var limit: Int?
     /// shakespeare_char: characters of context per sample.
     public var context = 32
+    /// shakespeare_char: predict the character after the context (`last`: char_mlp), or the
+    /// next character at every position (`every`: gpt). Validation then reads
+    /// non-overlapping windows.
+    public var targets = "last"
     /// synthetic: Gaussian clusters.
     public var synthetic = SyntheticConfig()
     /// memory: the long-gap sequence classification task.
@@ -32,7 +36,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case name, directory, archive, normalize, limit, context, synthetic, memory, shuffle, prefetch
+        case name, directory, archive, normalize, limit, context, targets, synthetic, memory, shuffle, prefetch
         case validationFraction = "validation_fraction", batchSize = "batch_size", dropLast = "drop_last"
     }
 
@@ -41,6 +45,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         v.require(validationFraction > 0 && validationFraction < 1, "data.validation_fraction", validationFraction, "0 < fraction < 1")
         v.require(limit.map { $0 >= 20 } ?? true, "data.limit", limit, "null or at least 20 samples")
         v.require(context >= 1, "data.context", context, "a positive number of characters")
+        v.choose(targets, "data.targets", from: ["last", "every"])
         v.require(batchSize >= 1, "data.batch_size", batchSize, "a positive number of samples per rank")
         synthetic.validate(&v)
         memory.validate(&v)

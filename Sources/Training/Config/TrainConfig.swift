@@ -28,9 +28,11 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             v.require(["rnn", "lstm", "gru"].contains(model.name) && data.name == "memory", "model.name", model.name,
                       "rnn, lstm or gru go with data.name memory, and memory with them")
         }
-        if model.name == "char_mlp" || data.name == "shakespeare_char" {
-            v.require(model.name == "char_mlp" && data.name == "shakespeare_char", "model.name", model.name,
-                      "char_mlp goes with data.name shakespeare_char, and the image models with fashion_mnist or synthetic")
+        let languageModels = ["char_mlp": "last", "gpt": "every"]
+        if let targets = languageModels[model.name] ?? (data.name == "shakespeare_char" ? "" : nil) {
+            v.require(data.name == "shakespeare_char" && data.targets == targets, "model.name", model.name,
+                      "char_mlp goes with data.name shakespeare_char and data.targets last, gpt with shakespeare_char and "
+                      + "data.targets every, and the image models with fashion_mnist or synthetic")
         }
         training.validate(&v)
         optimizer.validate(&v)

@@ -29,6 +29,11 @@ public struct DataSplits {
                 throw DatasetError("the validation part of the text (\(validation.count) characters) is shorter than data.context + 1; "
                     + "raise data.limit or data.validation_fraction")
             }
+            if config.targets == "every" {
+                return DataSplits(train: limited.sequenceDataset(context: config.context, range: train),
+                                  validation: limited.sequenceDataset(context: config.context, range: validation, stride: config.context),
+                                  test: nil, vocabulary: limited.vocabulary)
+            }
             return DataSplits(train: limited.nextCharacterDataset(context: config.context, range: train),
                               validation: limited.nextCharacterDataset(context: config.context, range: validation),
                               test: nil, vocabulary: limited.vocabulary)

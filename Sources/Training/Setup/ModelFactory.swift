@@ -39,8 +39,17 @@ public enum ModelFactory {
             return SequenceClassifier(Recurrent.Kind(rawValue: config.name)!, vocabulary: vocabulary, embeddingSize: config.embeddingSize,
                                       hiddenSize: config.hiddenSize, layers: config.layers, classes: data.classCount,
                                       forgetBias: Float(config.forgetBias))
+        case "gpt":
+            guard let text = data as? NextTokenSequenceDataset else {
+                throw ConfigError("model.name gpt predicts the next character at every position; use data.name shakespeare_char "
+                    + "with data.targets: every")
+            }
+            return GPT(vocabulary: text.classCount, context: text.context, width: config.embeddingSize, layers: config.layers,
+                       heads: config.heads, dropout: Float(config.dropout), positions: GPT.Positions(rawValue: config.positionEncoding)!)
         default:  // char_mlp
-            guard let chars = data as? NextCharacterDataset else { throw ConfigError("model.name char_mlp needs data.name shakespeare_char") }
+            guard let chars = data as? NextCharacterDataset else {
+                throw ConfigError("model.name char_mlp needs data.name shakespeare_char with data.targets: last")
+            }
             return CharMLP(vocabulary: chars.classCount, context: chars.context, embeddingSize: config.embeddingSize,
                            hiddenSize: config.hiddenSize)
         }
