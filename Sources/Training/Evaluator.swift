@@ -25,7 +25,8 @@ public enum Evaluator {
         let indices = Array(stride(from: communicator.rank, to: count, by: communicator.size))
         let loader = BatchLoader(dataset: dataset, indices: indices, batchSize: batchSize)
         var accumulator = ClassificationAccumulator(classes: dataset.classCount, topK: topK,
-                                                    collectsScores: count * dataset.targetsPerSample * dataset.classCount <= rocAUCLimit)
+                                                    collectsScores: count * dataset.targetsPerSample * dataset.classCount <= rocAUCLimit,
+                                                    sequenceLength: dataset.targetsPerSample)
         withNoGrad {
             while let batch = loader.next() {
                 let (logits, loss) = withAutocast(precision) { () -> (Tensor, Tensor) in

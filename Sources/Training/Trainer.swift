@@ -344,8 +344,8 @@ public final class Trainer {
     }
 
     func summary(_ m: EvaluationMetrics, split: String, epoch: Int) -> String {
-        String(format: "%@ after epoch %d: loss %.4f, accuracy %.4f, f1_macro %.4f%@", split, epoch, m.loss, m.accuracy, m.f1Macro,
-               m.rocAUC.map { String(format: ", roc_auc %.4f", $0) } ?? "")
+        String(format: "%@ after epoch %d: loss %.4f, accuracy %.4f, f1_macro %.4f%@%@", split, epoch, m.loss, m.accuracy, m.f1Macro,
+               m.rocAUC.map { String(format: ", roc_auc %.4f", $0) } ?? "", m.exactMatch.map { String(format: ", exact_match %.4f", $0) } ?? "")
     }
 }
 

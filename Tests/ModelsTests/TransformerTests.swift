@@ -93,3 +93,85 @@ struct GPTTests {
         #expect(NextTokenSequenceDataset(ids: (0..<20).map(Int32.init), context: 5, classCount: 20).count == 15)
     }
 }
+
+@Suite("Vision Transformer")
+struct VisionTransformerTests {
+    @Test func learnsClustersOfImages() {
+        let data = SyntheticDataset.clusters(count: 320, inputShape: [1, 8, 8], classes: 4, noise: 1.0, seed: 3)
+        Init.seed(2)
+        let vit = VisionTransformer(imageSize: (1, 8, 8), patch: 4, width: 16, layers: 1, heads: 2, classes: 4)
+        let arena = vit.flattenParameters()
+        let adam = Adam(arena, learningRate: 3e-3)
+        for step in 0..<60 {
+            let lo = (step * 32) % 256
+            let b = data.batch(ArraySlice(lo..<(lo + 32)))
+            let loss = Loss.crossEntropy(vit.logits(b.inputs), b.targets)
+            arena.zeroGrad()
+            loss.backward()
+            adam.step()
+        }
+        let held = data.batch(ArraySlice(256..<320))
+        let predicted = withNoGrad { vit.logits(held.inputs).argmax(axis: 1) }
+        let correct = (0..<64).filter { predicted.int32Pointer[$0] == held.targets.int32Pointer[$0] }.count
+        #expect(correct >= 58, "\(correct)/64 held-out images right")
+    }
+
+    @Test func tokensAreTheClassTokenAndOnePerPatch() {
+        Init.seed(1)
+        let vit = VisionTransformer(imageSize: (1, 28, 28), patch: 4, width: 64, layers: 4, heads: 4, classes: 10)
+        #expect(vit.positionEmbedding.shape == [1, 50, 64] && vit.classToken.shape == [1, 1, 64])
+        // Patch embedding (P²·C + C), class token and positions, the blocks, final norm, head.
+        let (c, l) = (64, 4)
+        #expect(vit.parameterCount == (16 * c + c) + c + 50 * c + l * (12 * c * c + 13 * c) + 2 * c + (10 * c + 10))
+        // Every patch reaches the class token: changing one corner pixel changes the logits.
+        var image = [Float](repeating: 0, count: 784)
+        let a = withNoGrad { vit.logits(NDArray(image, shape: [1, 1, 28, 28])).values.scalars }
+        image[783] = 1
+        let b = withNoGrad { vit.logits(NDArray(image, shape: [1, 1, 28, 28])).values.scalars }
+        #expect(a != b)
+    }
+}
+
+@Suite("Encoder-decoder transformer")
+struct Seq2SeqTransformerTests {
+    @Test func learnsToReverseAndGreedyDecodingAgreesWithTeacherForcing() {
+        let data = SequenceToSequenceDataset.synthetic(.reverse, count: 1200, length: 5, vocabulary: 7, seed: 4)
+        let train = data.slice(0..<1000), held = data.slice(1000..<1200)
+        Init.seed(3)
+        let model = Seq2SeqTransformer(vocabulary: 7, sourceLength: 5, targetLength: 5, width: 32, layers: 1, heads: 2)
+        let arena = model.flattenParameters()
+        let adam = Adam(arena, learningRate: 3e-3)
+        for step in 0..<250 {
+            let lo = (step * 40) % 1000
+            let b = train.batch(ArraySlice(lo..<(lo + 40)))
+            let loss = Loss.crossEntropy(model.logits(b.inputs), b.flatTargets)
+            arena.zeroGrad()
+            loss.backward()
+            adam.step()
+        }
+        model.eval()
+        let b = held.batch(ArraySlice(0..<200))
+        let forced = withNoGrad { model.logits(b.inputs).argmax(axis: 1) }.indices
+        let decoded = model.greedyDecode(NDArray(indices: held.sources.flatMap { $0 }, shape: [200, 5])).indices
+        let truth = b.flatTargets.indices
+        var exactForced = 0, exactDecoded = 0
+        for n in 0..<200 {
+            let rows = (n * 5)..<(n * 5 + 5)
+            let f = Array(forced[rows]) == Array(truth[rows]), d = Array(decoded[rows]) == Array(truth[rows])
+            if f { exactForced += 1 }
+            if d { exactDecoded += 1 }
+            // Every position right under teacher forcing is exactly a correct greedy decoding.
+            #expect(f == d, "sample \(n): teacher forcing \(f), greedy decoding \(d)")
+        }
+        #expect(exactDecoded >= 190, "\(exactDecoded)/200 held-out strings reversed exactly")
+    }
+
+    @Test func batchesPackSourceAndShiftedTarget() {
+        let data = SequenceToSequenceDataset(sources: [[3, 1, 2]], targets: [[1, 2, 3]], vocabulary: 5)
+        let b = data.batch([0])
+        #expect(b.inputs.indices == [3, 1, 2, 0, 1, 2] && b.targets.indices == [1, 2, 3])
+        let sorted = SequenceToSequenceDataset.synthetic(.sort, count: 50, length: 6, vocabulary: 5, seed: 1)
+        #expect(sorted.targets == sorted.sources.map { $0.sorted() })
+        #expect(sorted.sources.joined().allSatisfy { (1...4).contains($0) } && Set(sorted.sources.joined()).count == 4)
+    }
+}

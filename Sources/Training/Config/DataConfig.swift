@@ -1,6 +1,7 @@
 /// `data:` the dataset, its split and batching.
 public struct DataConfig: Codable, Equatable, Sendable {
-    /// fashion_mnist, shakespeare_char, synthetic, or memory (sequences whose class is their first token).
+    /// fashion_mnist, shakespeare_char, synthetic, memory (sequences whose class is their first
+    /// token), or seq2seq (strings to reverse or sort).
     public var name = "fashion_mnist"
     /// fashion_mnist: the folder with the four IDX .gz files.
     public var directory = "/usr/share/datasets/fashion-mnist"
@@ -22,6 +23,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
     public var synthetic = SyntheticConfig()
     /// memory: the long-gap sequence classification task.
     public var memory = MemoryTaskConfig()
+    /// seq2seq: the synthetic sequence-to-sequence task.
+    public var seq2seq = Seq2SeqTaskConfig()
     /// Samples per rank per micro-batch; the global batch is batch_size × ranks × gradient_accumulation.
     public var batchSize = 64
     /// Reshuffle the training set every epoch (seed + epoch, the same order on every rank).
@@ -31,12 +34,12 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// Gather the next batch on a background thread while the current one trains.
     public var prefetch = true
 
-    public static let names = ["fashion_mnist", "shakespeare_char", "synthetic", "memory"]
+    public static let names = ["fashion_mnist", "shakespeare_char", "synthetic", "memory", "seq2seq"]
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case name, directory, archive, normalize, limit, context, targets, synthetic, memory, shuffle, prefetch
+        case name, directory, archive, normalize, limit, context, targets, synthetic, memory, seq2seq, shuffle, prefetch
         case validationFraction = "validation_fraction", batchSize = "batch_size", dropLast = "drop_last"
     }
 
@@ -49,6 +52,32 @@ public struct DataConfig: Codable, Equatable, Sendable {
         v.require(batchSize >= 1, "data.batch_size", batchSize, "a positive number of samples per rank")
         synthetic.validate(&v)
         memory.validate(&v)
+        seq2seq.validate(&v)
+    }
+}
+
+/// `data.seq2seq:` random strings and their reversal or sorting.
+public struct Seq2SeqTaskConfig: Codable, Equatable, Sendable {
+    public var task = "reverse"
+    public var samples = 20000
+    public var length = 12
+    /// Token ids, counting the begin token 0: symbols are 1..<vocabulary.
+    public var vocabulary = 11
+    public var testSamples = 1000
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case task, samples, length, vocabulary
+        case testSamples = "test_samples"
+    }
+
+    func validate(_ v: inout ConfigValidator) {
+        v.choose(task, "data.seq2seq.task", from: ["reverse", "sort"])
+        v.require(samples >= 20, "data.seq2seq.samples", samples, "at least 20")
+        v.require(length >= 1, "data.seq2seq.length", length, "a positive number of tokens")
+        v.require(vocabulary >= 3, "data.seq2seq.vocabulary", vocabulary, "at least 3 (the begin token and two symbols)")
+        v.require(testSamples >= 1, "data.seq2seq.test_samples", testSamples, "at least 1")
     }
 }
 

@@ -1,13 +1,14 @@
 /// `model:` which network to train and its sizes.
 public struct ModelConfig: Codable, Equatable, Sendable {
-    /// mlp, lenet5, resnet, mobilenet, inception, char_mlp, rnn/lstm/gru (sequence classifiers), or gpt.
+    /// mlp, lenet5, resnet, mobilenet, inception, char_mlp, rnn/lstm/gru (sequence classifiers), gpt, vit, or transformer
+    /// (encoder-decoder).
     public var name = "lenet5"
     /// mlp: widths of the hidden layers.
     public var hiddenSizes = [256, 128]
-    /// mlp, lenet5 and gpt: dropout probability (0 for none).
+    /// mlp, lenet5 and the transformers: dropout probability (0 for none).
     public var dropout = 0.0
-    /// char_mlp: width of each character's embedding and of the tanh layer; gpt: the model
-    /// width (embedding_size).
+    /// char_mlp: width of each character's embedding and of the tanh layer; the transformers:
+    /// the model width (embedding_size).
     public var embeddingSize = 24
     public var hiddenSize = 256
     /// resnet: width of each stage; mobilenet: width of the stem and each separable block;
@@ -16,22 +17,24 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// resnet: basic blocks per stage.
     public var blocks = 1
     /// rnn, lstm, gru: stacked recurrent layers (embedding_size and hidden_size set their widths);
-    /// gpt: transformer blocks.
+    /// gpt and vit: transformer blocks; transformer: blocks in the encoder and in the decoder each.
     public var layers = 1
-    /// gpt: attention heads per block (embedding_size must be a multiple).
+    /// The transformers: attention heads per attention layer (embedding_size must be a multiple).
     public var heads = 4
+    /// vit: side of the square patches the image is cut into.
+    public var patch = 4
     /// gpt: `learned` position embeddings (GPT-2) or fixed `sinusoidal` ones (Vaswani et al.).
     public var positionEncoding = "learned"
     /// lstm, gru: added at initialisation to the bias of the gate that keeps the state (the
     /// LSTM's forget gate, the GRU's update gate); 0 is PyTorch's init.
     public var forgetBias = 0.0
 
-    public static let names = ["mlp", "lenet5", "resnet", "mobilenet", "inception", "char_mlp", "rnn", "lstm", "gru", "gpt"]
+    public static let names = ["mlp", "lenet5", "resnet", "mobilenet", "inception", "char_mlp", "rnn", "lstm", "gru", "gpt", "vit", "transformer"]
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case name, dropout, channels, blocks, layers, heads
+        case name, dropout, channels, blocks, layers, heads, patch
         case positionEncoding = "position_encoding"
         case hiddenSizes = "hidden_sizes", embeddingSize = "embedding_size", hiddenSize = "hidden_size", forgetBias = "forget_bias"
     }
@@ -48,7 +51,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         v.require(blocks >= 1, "model.blocks", blocks, "a positive number of blocks per stage")
         v.require(layers >= 1, "model.layers", layers, "a positive number of layers")
         v.require(heads >= 1, "model.heads", heads, "a positive number of attention heads")
-        if name == "gpt" {
+        v.require(patch >= 1, "model.patch", patch, "a positive patch side")
+        if ["gpt", "vit", "transformer"].contains(name) {
             v.require(embeddingSize % heads == 0, "model.embedding_size", embeddingSize, "a multiple of model.heads (\(heads))")
         }
         v.choose(positionEncoding, "model.position_encoding", from: ["learned", "sinusoidal"])

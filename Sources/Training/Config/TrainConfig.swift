@@ -28,6 +28,10 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             v.require(["rnn", "lstm", "gru"].contains(model.name) && data.name == "memory", "model.name", model.name,
                       "rnn, lstm or gru go with data.name memory, and memory with them")
         }
+        if model.name == "transformer" || data.name == "seq2seq" {
+            v.require(model.name == "transformer" && data.name == "seq2seq", "model.name", model.name,
+                      "transformer goes with data.name seq2seq, and seq2seq with it")
+        }
         let languageModels = ["char_mlp": "last", "gpt": "every"]
         if let targets = languageModels[model.name] ?? (data.name == "shakespeare_char" ? "" : nil) {
             v.require(data.name == "shakespeare_char" && data.targets == targets, "model.name", model.name,

@@ -8,16 +8,19 @@ import Collective
 public struct ClassificationAccumulator {
     public let classes: Int, topK: Int
     public let collectsScores: Bool
+    /// Targets per sample: above 1, every `sequenceLength` rows are one sequence, scored for exact match.
+    public let sequenceLength: Int
     private var confusion: [Double]
-    private var topKHits = 0.0, lossSum = 0.0, count = 0.0
+    private var topKHits = 0.0, lossSum = 0.0, count = 0.0, exactMatches = 0.0
     private var probabilities: [Float] = [], labels: [Float] = []
 
     /// - Parameters:
     ///   - classes: number of classes.
     ///   - topK: k of the top-k accuracy.
     ///   - collectsScores: keep probabilities for ROC-AUC (memory N · C floats).
-    public init(classes: Int, topK: Int = 5, collectsScores: Bool = true) {
-        (self.classes, self.topK, self.collectsScores) = (classes, topK, collectsScores)
+    ///   - sequenceLength: targets per sample (1 for classification).
+    public init(classes: Int, topK: Int = 5, collectsScores: Bool = true, sequenceLength: Int = 1) {
+        (self.classes, self.topK, self.collectsScores, self.sequenceLength) = (classes, topK, collectsScores, sequenceLength)
         confusion = [Double](repeating: 0, count: classes * classes)
     }
 
@@ -30,11 +33,19 @@ public struct ClassificationAccumulator {
         let n = targets.shape[0], c = classes
         precondition(logits.shape == [n, c], "logits \(logits.shape) do not match \(n) targets of \(c) classes")
         let z = logits.ptr, t = targets.int32Pointer
+        precondition(n % sequenceLength == 0, "\(n) targets do not make whole sequences of \(sequenceLength)")
+        var sequenceRight = true
         for i in 0..<n {
             let row = z + i * c, truth = Int(t[i])
             var best = 0
             for j in 1..<c where row[j] > row[best] { best = j }
             confusion[truth * c + best] += 1
+            // With teacher forcing, every position right is exactly what greedy decoding reproduces.
+            sequenceRight = sequenceRight && best == truth
+            if (i + 1) % sequenceLength == 0 {
+                if sequenceRight { exactMatches += 1 }
+                sequenceRight = true
+            }
             // Rank of the true class: how many logits beat it (ties resolved in its favour).
             var above = 0
             for j in 0..<c where row[j] > row[truth] { above += 1 }
@@ -53,7 +64,7 @@ public struct ClassificationAccumulator {
 
     /// The metrics over every rank's samples (a collective: every rank calls it).
     public func reduce(over communicator: Communicator) -> EvaluationMetrics {
-        let sums = communicator.allreduce(confusion + [topKHits, lossSum, count])
+        let sums = communicator.allreduce(confusion + [topKHits, lossSum, count, exactMatches])
         let c = classes, n = sums[c * c + 2]
         var m = EvaluationMetrics()
         m.samples = Int(n)
@@ -63,6 +74,7 @@ public struct ClassificationAccumulator {
         let correct = (0..<c).reduce(0.0) { $0 + sums[$1 * c + $1] }
         m.accuracy = n > 0 ? correct / n : .nan
         if c > topK { m.topKAccuracy = n > 0 ? sums[c * c] / n : .nan }
+        if sequenceLength > 1 { m.exactMatch = n > 0 ? sums[c * c + 3] / (n / Double(sequenceLength)) : .nan }
         for k in 0..<c {
             let tp = sums[k * c + k]
             let predicted = (0..<c).reduce(0.0) { $0 + sums[$1 * c + k] }

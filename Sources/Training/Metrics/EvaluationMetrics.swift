@@ -3,7 +3,7 @@ import Foundation
 /// The metrics of one evaluation, identical on every rank.
 public struct EvaluationMetrics: Sendable, Equatable {
     /// Names a config may use for early stopping and reduce-on-plateau.
-    public static let names = ["loss", "accuracy", "top_k_accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "perplexity"]
+    public static let names = ["loss", "accuracy", "top_k_accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "perplexity", "exact_match"]
 
     public var samples = 0
     /// Mean cross-entropy.
@@ -18,6 +18,9 @@ public struct EvaluationMetrics: Sendable, Equatable {
     public var confusion: [[Int]] = []
     /// Macro one-vs-rest ROC-AUC.
     public var rocAUC: Double?
+    /// Sequence data: the share of samples whose every target is predicted (with teacher
+    /// forcing that equals greedy decoding's exact match); nil for one target per sample.
+    public var exactMatch: Double?
 
     public var precisionMacro: Double { mean(precision) }
     public var recallMacro: Double { mean(recall) }
@@ -38,6 +41,7 @@ public struct EvaluationMetrics: Sendable, Equatable {
         case "f1_macro": return f1Macro
         case "roc_auc": return rocAUC ?? .nan
         case "perplexity": return perplexity
+        case "exact_match": return exactMatch ?? .nan
         default: preconditionFailure("unknown metric \(name)")
         }
     }
@@ -49,6 +53,7 @@ public struct EvaluationMetrics: Sendable, Equatable {
                                   "f1_macro": f1Macro, "perplexity": perplexity]
         if let topKAccuracy { out["top\(topK)_accuracy"] = topKAccuracy }
         if let rocAUC { out["roc_auc"] = rocAUC }
+        if let exactMatch { out["exact_match"] = exactMatch }
         if detailed {
             out["precision"] = precision
             out["recall"] = recall

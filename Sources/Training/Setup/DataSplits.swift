@@ -37,6 +37,13 @@ public struct DataSplits {
             return DataSplits(train: limited.nextCharacterDataset(context: config.context, range: train),
                               validation: limited.nextCharacterDataset(context: config.context, range: validation),
                               test: nil, vocabulary: limited.vocabulary)
+        case "seq2seq":
+            let q = config.seq2seq
+            let all = SequenceToSequenceDataset.synthetic(SequenceToSequenceDataset.Task(rawValue: q.task)!, count: q.samples + q.testSamples,
+                                                          length: q.length, vocabulary: q.vocabulary, seed: UInt64(seed))
+            let cut = q.samples - Int((Double(q.samples) * config.validationFraction).rounded())
+            return DataSplits(train: all.slice(0..<cut), validation: all.slice(cut..<q.samples),
+                              test: all.slice(q.samples..<(q.samples + q.testSamples)), vocabulary: nil)
         case "memory":
             let m = config.memory
             let all = SyntheticDataset.memoryTask(count: m.samples + m.testSamples, length: m.length, classes: m.classes,

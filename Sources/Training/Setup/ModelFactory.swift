@@ -39,6 +39,22 @@ public enum ModelFactory {
             return SequenceClassifier(Recurrent.Kind(rawValue: config.name)!, vocabulary: vocabulary, embeddingSize: config.embeddingSize,
                                       hiddenSize: config.hiddenSize, layers: config.layers, classes: data.classCount,
                                       forgetBias: Float(config.forgetBias))
+        case "vit":
+            guard data.inputType == .float32, data.inputShape.rank == 3 else {
+                throw ConfigError("model.name vit needs images (C, H, W) but the data gives \(data.inputShape.dims)")
+            }
+            let (c, h, w) = (data.inputShape[0], data.inputShape[1], data.inputShape[2])
+            guard h % config.patch == 0 && w % config.patch == 0 else {
+                throw ConfigError("model.patch \(config.patch) does not divide the \(h)x\(w) images; use a divisor such as 4 or 7 for 28x28")
+            }
+            return VisionTransformer(imageSize: (c, h, w), patch: config.patch, width: config.embeddingSize, layers: config.layers,
+                                     heads: config.heads, classes: data.classCount, dropout: Float(config.dropout))
+        case "transformer":
+            guard let pairs = data as? SequenceToSequenceDataset else {
+                throw ConfigError("model.name transformer translates sequences; use data.name seq2seq")
+            }
+            return Seq2SeqTransformer(vocabulary: pairs.classCount, sourceLength: pairs.sourceLength, targetLength: pairs.targetLength,
+                                      width: config.embeddingSize, layers: config.layers, heads: config.heads, dropout: Float(config.dropout))
         case "gpt":
             guard let text = data as? NextTokenSequenceDataset else {
                 throw ConfigError("model.name gpt predicts the next character at every position; use data.name shakespeare_char "
