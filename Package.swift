@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["TensorCore", "Collective", "CZlib"], swiftSettings: simdFlags),
         .target(name: "Models", dependencies: ["NN"], swiftSettings: simdFlags),
         .target(name: "Training", dependencies: [
-            "NN", "Optim", "Collective", "Datasets", "Checkpoint", "Models",
+            "NN", "Optim", "Collective", "Datasets", "Checkpoint", "Models", "CZlib",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: simdFlags),
@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CZlib"], swiftSettings: simdFlags),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Optim", "Datasets"], swiftSettings: simdFlags),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], swiftSettings: simdFlags),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", .product(name: "Yams", package: "Yams")], swiftSettings: simdFlags),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CZlib", .product(name: "Yams", package: "Yams")], swiftSettings: simdFlags),
         // Drives tandem-mpi-check and tandem under mpirun; the dependencies make `swift test` build them.
         .testTarget(name: "CollectiveTests", dependencies: ["tandem-mpi-check", "tandem", "Checkpoint"], swiftSettings: simdFlags),
     ],

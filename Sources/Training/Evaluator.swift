@@ -16,8 +16,11 @@ public enum Evaluator {
     ///   - topK: k of the top-k accuracy.
     ///   - precision: the forward's compute type (float16/bfloat16 under autocast).
     /// - Returns: metrics identical on every rank (a collective: every rank calls it).
-    public static func evaluate(_ model: any Classifier, on dataset: any Dataset, communicator: Communicator,
+    public static func evaluate(_ model: any TrainableModel, on dataset: any Dataset, communicator: Communicator,
                                 batchSize: Int, topK: Int, limit: Int? = nil, precision: DType = .float32) -> EvaluationMetrics {
+        guard let model = model as? any Classifier else {
+            return lossOnly(model, on: dataset, communicator: communicator, batchSize: batchSize, limit: limit, precision: precision)
+        }
         let wasTraining = model.training
         model.eval()
         defer { model.train(wasTraining) }
@@ -37,5 +40,30 @@ public enum Evaluator {
             }
         }
         return accumulator.reduce(over: communicator)
+    }
+
+    /// The mean loss of a model that is not a classifier (an autoencoder's reconstruction loss).
+    static func lossOnly(_ model: any TrainableModel, on dataset: any Dataset, communicator: Communicator,
+                         batchSize: Int, limit: Int?, precision: DType) -> EvaluationMetrics {
+        let wasTraining = model.training
+        model.eval()
+        defer { model.train(wasTraining) }
+        let count = min(dataset.count, limit ?? .max)
+        let loader = BatchLoader(dataset: dataset, indices: Array(stride(from: communicator.rank, to: count, by: communicator.size)),
+                                 batchSize: batchSize)
+        var sum = 0.0, n = 0.0
+        withNoGrad {
+            while let batch = loader.next() {
+                let loss = withAutocast(precision) { model.loss(inputs: batch.inputs, targets: batch.flatTargets, labelSmoothing: 0) }
+                sum += Double(loss.item) * Double(batch.count)
+                n += Double(batch.count)
+            }
+        }
+        let total = communicator.allreduce([sum, n])
+        var m = EvaluationMetrics()
+        m.isClassification = false
+        m.samples = Int(total[1])
+        m.loss = total[1] > 0 ? total[0] / total[1] : .nan
+        return m
     }
 }

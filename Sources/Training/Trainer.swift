@@ -35,7 +35,7 @@ public final class Trainer {
     public let config: TrainConfig
     public let communicator: Communicator
     public let data: DataSplits
-    public let model: any Classifier
+    public let model: any TrainableModel
     public let ddp: DistributedDataParallel
     public let optimizer: Optimizer
     public let scheduler: LearningRateScheduler
@@ -199,6 +199,7 @@ public final class Trainer {
                 }
                 keepIfBest(m)
             }
+            writeImageGrids()
             if c.checkpointing.atEpochEnd { saveCheckpoint() }
         }
         if stopSignal == nil && !stoppedEarly && validatedAtStep != step {
@@ -245,7 +246,7 @@ public final class Trainer {
         for (k, batch) in micro.enumerated() {
             ddp.synchronize = k == micro.count - 1
             let loss = withAutocast(c.precision.computeType) {
-                Loss.crossEntropy(model.logits(batch.inputs), batch.flatTargets, labelSmoothing: Float(c.training.labelSmoothing))
+                model.loss(inputs: batch.inputs, targets: batch.flatTargets, labelSmoothing: Float(c.training.labelSmoothing))
             }
             loss.backward(NDArray(repeating: seed, shape: loss.shape))
             window.add(loss: Double(loss.item), samples: batch.count)
@@ -343,8 +344,27 @@ public final class Trainer {
         return m
     }
 
+    /// Rank 0 saves the model's image grids (reconstructions, samples, interpolations) of the
+    /// first validation images as `images/epoch-NNN-NAME.png`; models without grids do nothing.
+    func writeImageGrids() {
+        guard let outputs, let reporter = model as? any ImageGridReporter, data.validation.inputShape.rank == 3 else { return }
+        let images = data.validation.batch(ArraySlice(0..<min(16, data.validation.count))).inputs
+        var rng = PhiloxRNG(seed: UInt64(config.seed) &+ UInt64(epoch))  // its own stream: training's is untouched
+        let folder = outputs.directory + "/images"
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for grid in reporter.imageGrids(from: images, rng: &rng) {
+                let path = folder + String(format: "/epoch-%03d-%@.png", epoch, grid.name)
+                try Data(ImageGrid.png(grid.images, columns: grid.columns)).write(to: URL(fileURLWithPath: path))
+            }
+        } catch {
+            logger.warning("image grids for epoch \(epoch) could not be written: \(error.localizedDescription); training goes on")
+        }
+    }
+
     func summary(_ m: EvaluationMetrics, split: String, epoch: Int) -> String {
-        String(format: "%@ after epoch %d: loss %.4f, accuracy %.4f, f1_macro %.4f%@%@", split, epoch, m.loss, m.accuracy, m.f1Macro,
+        guard m.isClassification else { return String(format: "%@ after epoch %d: loss %.4f", split, epoch, m.loss) }
+        return String(format: "%@ after epoch %d: loss %.4f, accuracy %.4f, f1_macro %.4f%@%@", split, epoch, m.loss, m.accuracy, m.f1Macro,
                m.rocAUC.map { String(format: ", roc_auc %.4f", $0) } ?? "", m.exactMatch.map { String(format: ", exact_match %.4f", $0) } ?? "")
     }
 }

@@ -57,6 +57,9 @@ struct EvalCommand: ParsableCommand {
                     .filter { $0.key != "step" && $0.key != "epoch" }.mapValues(MetricsWriter.jsonSafe)
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
+            } else if !metrics.isClassification {
+                print("\(used.rawValue): \(metrics.samples) samples")
+                print(String(format: "loss %.4f", metrics.loss))
             } else {
                 print("\(used.rawValue): \(metrics.samples) samples")
                 print(String(format: "accuracy %.4f, loss %.4f, perplexity %.3f", metrics.accuracy, metrics.loss, metrics.perplexity))

@@ -34,6 +34,15 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// Gather the next batch on a background thread while the current one trains.
     public var prefetch = true
 
+    /// The name, with the targets for shakespeare_char (`shakespeare_char/every`), as model pairings name data.
+    var dataKey: String {
+        switch name {
+        case "shakespeare_char": return "\(name)/\(targets)"
+        case "fashion_mnist" where !normalize: return "fashion_mnist/raw"
+        default: return name
+        }
+    }
+
     public static let names = ["fashion_mnist", "shakespeare_char", "synthetic", "memory", "seq2seq"]
 
     public init() {}

@@ -1,7 +1,7 @@
 /// `model:` which network to train and its sizes.
 public struct ModelConfig: Codable, Equatable, Sendable {
-    /// mlp, lenet5, resnet, mobilenet, inception, char_mlp, rnn/lstm/gru (sequence classifiers), gpt, vit, or transformer
-    /// (encoder-decoder).
+    /// mlp, lenet5, resnet, mobilenet, inception, char_mlp, rnn/lstm/gru (sequence classifiers), gpt, vit, transformer
+    /// (encoder-decoder), autoencoder or vae.
     public var name = "lenet5"
     /// mlp: widths of the hidden layers.
     public var hiddenSizes = [256, 128]
@@ -23,19 +23,24 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var heads = 4
     /// vit: side of the square patches the image is cut into.
     public var patch = 4
+    /// autoencoder: width of the code; vae: dimensions of z (hidden_size sets the hidden layers).
+    public var latentSize = 16
+    /// autoencoder: standard deviation of the Gaussian corruption of training inputs (a
+    /// denoising autoencoder when above 0).
+    public var noise = 0.0
     /// gpt: `learned` position embeddings (GPT-2) or fixed `sinusoidal` ones (Vaswani et al.).
     public var positionEncoding = "learned"
     /// lstm, gru: added at initialisation to the bias of the gate that keeps the state (the
     /// LSTM's forget gate, the GRU's update gate); 0 is PyTorch's init.
     public var forgetBias = 0.0
 
-    public static let names = ["mlp", "lenet5", "resnet", "mobilenet", "inception", "char_mlp", "rnn", "lstm", "gru", "gpt", "vit", "transformer"]
+    public static let names = ["mlp", "lenet5", "resnet", "mobilenet", "inception", "char_mlp", "rnn", "lstm", "gru", "gpt", "vit", "transformer", "autoencoder", "vae"]
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case name, dropout, channels, blocks, layers, heads, patch
-        case positionEncoding = "position_encoding"
+        case positionEncoding = "position_encoding", latentSize = "latent_size", noise
         case hiddenSizes = "hidden_sizes", embeddingSize = "embedding_size", hiddenSize = "hidden_size", forgetBias = "forget_bias"
     }
 
@@ -52,7 +57,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         v.require(layers >= 1, "model.layers", layers, "a positive number of layers")
         v.require(heads >= 1, "model.heads", heads, "a positive number of attention heads")
         v.require(patch >= 1, "model.patch", patch, "a positive patch side")
-        if ["gpt", "vit", "transformer"].contains(name) {
+        v.require(latentSize >= 1, "model.latent_size", latentSize, "a positive width")
+        v.require(noise >= 0, "model.noise", noise, "a standard deviation >= 0")
+        if ["gpt", "vit", "transformer", "autoencoder", "vae"].contains(name) {
             v.require(embeddingSize % heads == 0, "model.embedding_size", embeddingSize, "a multiple of model.heads (\(heads))")
         }
         v.choose(positionEncoding, "model.position_encoding", from: ["learned", "sinusoidal"])

@@ -18,25 +18,35 @@ public struct TrainConfig: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// Which data each model reads: (models, data names, with `shakespeare_char/T` for its
+    /// `data.targets: T`, and `fashion_mnist/raw` for pixels in [0, 1], `data.normalize: false`).
+    static let pairing: [(models: [String], data: [String])] = [
+        (["mlp", "lenet5", "resnet", "mobilenet", "inception", "vit"], ["fashion_mnist", "fashion_mnist/raw", "synthetic"]),
+        (["autoencoder", "vae"], ["fashion_mnist/raw"]),
+        (["char_mlp"], ["shakespeare_char/last"]),
+        (["gpt"], ["shakespeare_char/every"]),
+        (["rnn", "lstm", "gru"], ["memory", "shakespeare_char/every"]),
+        (["transformer"], ["seq2seq"]),
+    ]
     /// Every problem with the values, or nil.
     public func problems() -> [String] {
         var v = ConfigValidator()
         v.require(seed >= 0, "seed", seed, "a non-negative integer")
         model.validate(&v)
         data.validate(&v)
-        if ["rnn", "lstm", "gru"].contains(model.name) || data.name == "memory" {
-            v.require(["rnn", "lstm", "gru"].contains(model.name) && data.name == "memory", "model.name", model.name,
-                      "rnn, lstm or gru go with data.name memory, and memory with them")
+        if let reads = Self.pairing.first(where: { $0.models.contains(model.name) })?.data, !reads.contains(data.dataKey) {
+            func described(_ key: String) -> String {
+                key == "fashion_mnist/raw" ? "fashion_mnist with data.normalize false" : key.replacingOccurrences(of: "/", with: " with data.targets ")
+            }
+            v.require(false, "model.name", model.name, "data.name \(reads.map(described).joined(separator: " or ")) for \(model.name) "
+                + "(the config has data.name \(described(data.dataKey)))")
         }
-        if model.name == "transformer" || data.name == "seq2seq" {
-            v.require(model.name == "transformer" && data.name == "seq2seq", "model.name", model.name,
-                      "transformer goes with data.name seq2seq, and seq2seq with it")
-        }
-        let languageModels = ["char_mlp": "last", "gpt": "every"]
-        if let targets = languageModels[model.name] ?? (data.name == "shakespeare_char" ? "" : nil) {
-            v.require(data.name == "shakespeare_char" && data.targets == targets, "model.name", model.name,
-                      "char_mlp goes with data.name shakespeare_char and data.targets last, gpt with shakespeare_char and "
-                      + "data.targets every, and the image models with fashion_mnist or synthetic")
+        if ["autoencoder", "vae"].contains(model.name) {
+            // Their evaluation measures the loss only.
+            if let e = training.earlyStopping { v.require(e.metric == "loss", "training.early_stopping.metric", e.metric, "loss for \(model.name)") }
+            if schedule.name == "plateau" {
+                v.require(schedule.plateau.metric == "loss", "schedule.plateau.metric", schedule.plateau.metric, "loss for \(model.name)")
+            }
         }
         training.validate(&v)
         optimizer.validate(&v)

@@ -6,7 +6,9 @@ public struct EvaluationMetrics: Sendable, Equatable {
     public static let names = ["loss", "accuracy", "top_k_accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "perplexity", "exact_match"]
 
     public var samples = 0
-    /// Mean cross-entropy.
+    /// False for models that are not classifiers (autoencoders): only the loss is measured.
+    public var isClassification = true
+    /// Mean cross-entropy (the model's own loss when it is not a classifier).
     public var loss = 0.0
     public var accuracy = 0.0
     /// Top-k accuracy (k from the config); nil when there are no more classes than k.
@@ -48,6 +50,7 @@ public struct EvaluationMetrics: Sendable, Equatable {
 
     /// A metrics.jsonl object (per-class lists and the confusion matrix only when `detailed`).
     public func json(split: String, step: Int, epoch: Int, detailed: Bool) -> [String: Any] {
+        guard isClassification else { return ["split": split, "step": step, "epoch": epoch, "samples": samples, "loss": loss] }
         var out: [String: Any] = ["split": split, "step": step, "epoch": epoch, "samples": samples, "loss": loss,
                                   "accuracy": accuracy, "precision_macro": precisionMacro, "recall_macro": recallMacro,
                                   "f1_macro": f1Macro, "perplexity": perplexity]

@@ -7,7 +7,7 @@ public enum ModelFactory {
     ///   - config: `model:`.
     ///   - data: the training split, whose input shape and class count size the model.
     ///   - seed: initialisation seed (every rank builds the same weights; rank 0's are broadcast anyway).
-    public static func make(_ config: ModelConfig, for data: any Dataset, seed: Int) throws -> any Classifier {
+    public static func make(_ config: ModelConfig, for data: any Dataset, seed: Int) throws -> any TrainableModel {
         Init.seed(UInt64(seed))
         switch config.name {
         case "mlp":
@@ -33,10 +33,16 @@ public enum ModelFactory {
                 return InceptionNet(inputChannels: c, channels: config.channels ?? [32, 16, 32], classes: k)
             }
         case "rnn", "lstm", "gru":
-            guard data.inputType == .int32, data.inputShape.rank == 1, let vocabulary = (data as? TensorDataset)?.tokenCount else {
-                throw ConfigError("model.name \(config.name) classifies token sequences; use data.name memory (the data gives \(data.inputShape.dims))")
+            let kind = Recurrent.Kind(rawValue: config.name)!
+            if let text = data as? NextTokenSequenceDataset {
+                return RecurrentLanguageModel(kind, vocabulary: text.classCount, embeddingSize: config.embeddingSize,
+                                              hiddenSize: config.hiddenSize, layers: config.layers, forgetBias: Float(config.forgetBias))
             }
-            return SequenceClassifier(Recurrent.Kind(rawValue: config.name)!, vocabulary: vocabulary, embeddingSize: config.embeddingSize,
+            guard data.inputType == .int32, data.inputShape.rank == 1, let vocabulary = (data as? TensorDataset)?.tokenCount else {
+                throw ConfigError("model.name \(config.name) reads token sequences; use data.name memory, or shakespeare_char with "
+                    + "data.targets every (the data gives \(data.inputShape.dims))")
+            }
+            return SequenceClassifier(kind, vocabulary: vocabulary, embeddingSize: config.embeddingSize,
                                       hiddenSize: config.hiddenSize, layers: config.layers, classes: data.classCount,
                                       forgetBias: Float(config.forgetBias))
         case "vit":
@@ -49,6 +55,11 @@ public enum ModelFactory {
             }
             return VisionTransformer(imageSize: (c, h, w), patch: config.patch, width: config.embeddingSize, layers: config.layers,
                                      heads: config.heads, classes: data.classCount, dropout: Float(config.dropout))
+        case "autoencoder", "vae":
+            let shape = data.inputShape.dims
+            return config.name == "vae"
+                ? VariationalAutoencoder(imageShape: shape, hidden: config.hiddenSize, latent: config.latentSize, seed: UInt64(seed))
+                : Autoencoder(imageShape: shape, hidden: config.hiddenSize, code: config.latentSize, noise: Float(config.noise), seed: UInt64(seed))
         case "transformer":
             guard let pairs = data as? SequenceToSequenceDataset else {
                 throw ConfigError("model.name transformer translates sequences; use data.name seq2seq")
