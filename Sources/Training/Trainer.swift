@@ -64,6 +64,8 @@ public final class Trainer {
     private var lastCheckpointTime = Date()
     var lastCheckpointStep = -1
     private var validatedAtStep = -1
+    /// Scores a generative model's images with a trained classifier (`model.score_classifier`).
+    let scorer: ClassifierScore?
 
     /// Loads the data, builds the model and checks that every rank agrees.
     /// - Parameters:
@@ -100,7 +102,9 @@ public final class Trainer {
         ddp = DistributedDataParallel(model: model, arena: arena, communicator: communicator, configHash: ConfigLoader.hash(config),
                                       bucketBytes: Int(d.bucketMB * 1_048_576), firstBucketBytes: Int(d.firstBucketMB * 1_048_576),
                                       wire: ["fp16": .float16, "bf16": .bfloat16][d.wire] ?? .float32)
-        optimizer = OptimizerFactory.optimizer(config.optimizer, arena: arena)
+        optimizer = OptimizerFactory.optimizer(config.optimizer, arena: arena, model: model)
+        let train = data.train
+        scorer = try config.model.scoreClassifier.map { try ClassifierScore(runDirectory: $0, data: train) }
         sampler = DistributedSampler(count: data.train.count, rank: communicator.rank, worldSize: communicator.size,
                                      shuffle: config.data.shuffle, seed: UInt64(config.seed), dropLast: config.data.dropLast)
         let microBatches = (sampler.samplesPerRank + config.data.batchSize - 1) / config.data.batchSize
@@ -150,14 +154,17 @@ public final class Trainer {
                 while micro.count < c.distributed.gradientAccumulation, let b = loader.next() { micro.append(b) }
                 if micro.isEmpty { epochDone = true; break }
                 let lr = scheduler.currentLR
-                let norm = try optimizerStep(micro, window: &window, step: step, epoch: epoch)
+                let norm = try (model as? any AdversarialModel).map { try adversarialStep(micro[0], $0, window: &window, step: step, epoch: epoch) }
+                    ?? optimizerStep(micro, window: &window, step: step, epoch: epoch)
                 step += 1
                 positionInEpoch += micro.reduce(0) { $0 + $1.count } * communicator.size
                 if loader.position == loader.batchCount { epochDone = true }
                 if step % c.logging.everySteps == 0 || step == totalSteps {
+                    let partLosses = window.partMeans(over: communicator)
                     let (loss, samplesPerSecond) = window.close(over: communicator)
                     var line: [String: Any] = ["step": step, "epoch": epoch, "loss": loss, "lr": lr, "grad_norm": norm,
                                                "samples_per_s": samplesPerSecond]
+                    line.merge(partLosses) { a, _ in a }
                     if let scaler {
                         line["loss_scale"] = scaler.scale
                         line["overflows"] = scaler.overflows
@@ -239,7 +246,7 @@ public final class Trainer {
     /// over ranks only on the last), then clipping and the update on the averaged gradients.
     /// - Returns: the global gradient norm before clipping (identical on every rank).
     func optimizerStep(_ micro: [Batch], window: inout LogWindow, step: Int, epoch: Int) throws -> Double {
-        let c = config, arena = ddp.arena
+        let c = config
         scheduler.apply(to: optimizer)
         // Backward starts from scale / micro-batches: the loss scale and the mean over micro-batches.
         let seed = Float((scaler?.scale ?? 1) / Double(micro.count))
@@ -251,6 +258,17 @@ public final class Trainer {
             loss.backward(NDArray(repeating: seed, shape: loss.shape))
             window.add(loss: Double(loss.item), samples: batch.count)
         }
+        let norm = try finishUpdate(step: step, epoch: epoch) { optimizer.step() }
+        scheduler.advance()
+        return norm
+    }
+
+    /// Averages the gradients over the ranks, unscales and checks them, clips, applies the
+    /// update and zeroes the gradients; a non-finite norm skips the update (or stops the run).
+    /// - Parameter applyUpdate: the optimizer step (one player's, in a GAN).
+    /// - Returns: the global gradient norm before clipping (identical on every rank).
+    func finishUpdate(step: Int, epoch: Int, _ applyUpdate: () -> Void) throws -> Double {
+        let c = config, arena = ddp.arena
         ddp.finishGradients()
         // Unscale (a factor on the gradient scale, reciprocal in Double); the norm's pass over the
         // averaged gradients is the inf/NaN check, so every rank sees the same answer.
@@ -260,7 +278,7 @@ public final class Trainer {
         if finite {
             if let maxNorm = c.clipping.maxNorm { GradientClipping.scale(arena, total: norm, maxNorm: Float(maxNorm)) }
             if let limit = c.clipping.value { GradientClipping.clipValue(arena, limit: Float(limit)) }
-            optimizer.step()
+            applyUpdate()
             lastGoodStep = step + 1
         } else {
             skippedSteps += 1
@@ -281,7 +299,6 @@ public final class Trainer {
             }
             logger.warning("step \(step + 1): gradient norm \(norm); the step is skipped (training.nonfinite: skip)")
         }
-        scheduler.advance()
         return norm
     }
 
@@ -336,9 +353,15 @@ public final class Trainer {
     }
 
     func evaluate(_ dataset: any Dataset, split: String, step: Int, epoch: Int, detailed: Bool) -> EvaluationMetrics {
-        let m = Evaluator.evaluate(model, on: dataset, communicator: communicator, batchSize: max(config.data.batchSize, 256),
+        var m = Evaluator.evaluate(model, on: dataset, communicator: communicator, batchSize: max(config.data.batchSize, 256),
                                    topK: config.training.topK, limit: config.training.maxEvalSamples,
                                    precision: config.precision.computeType)
+        if let scorer, let gan = model as? any AdversarialModel {
+            // 1000 images over the ranks, each rank from its own stream.
+            let count = 1000 / communicator.size + (communicator.rank < 1000 % communicator.size ? 1 : 0)
+            var rng = PhiloxRNG(seed: UInt64(config.seed) &* 7919 &+ UInt64(communicator.rank))
+            m.classifierScore = scorer.score(gan.generate(count: count, rng: &rng), over: communicator)
+        }
         outputs?.metrics.write(m.json(split: split, step: step, epoch: epoch, detailed: detailed))
         logger.info("\(summary(m, split: split, epoch: epoch + 1))")
         return m
@@ -363,7 +386,10 @@ public final class Trainer {
     }
 
     func summary(_ m: EvaluationMetrics, split: String, epoch: Int) -> String {
-        guard m.isClassification else { return String(format: "%@ after epoch %d: loss %.4f", split, epoch, m.loss) }
+        guard m.isClassification else {
+            return String(format: "%@ after epoch %d: loss %.4f%@", split, epoch, m.loss,
+                          m.classifierScore.map { String(format: ", classifier_score %.3f", $0) } ?? "")
+        }
         return String(format: "%@ after epoch %d: loss %.4f, accuracy %.4f, f1_macro %.4f%@%@", split, epoch, m.loss, m.accuracy, m.f1Macro,
                m.rocAUC.map { String(format: ", roc_auc %.4f", $0) } ?? "", m.exactMatch.map { String(format: ", exact_match %.4f", $0) } ?? "")
     }
@@ -372,10 +398,21 @@ public final class Trainer {
 /// The loss and throughput since the last logged step.
 struct LogWindow {
     private var loss = GlobalAverage(), start = Date(), samples = 0
+    /// Losses of a model's parts (a GAN's loss_d and loss_g), logged beside the total.
+    private(set) var parts: [String: GlobalAverage] = [:]
 
     mutating func add(loss value: Double, samples n: Int) {
         loss.add(value, weight: Double(n))
         samples += n
+    }
+
+    mutating func add(part name: String, loss value: Double, samples n: Int) {
+        parts[name, default: GlobalAverage()].add(value, weight: Double(n))
+    }
+
+    /// The parts' means over every rank (a collective; every rank has the same parts).
+    func partMeans(over communicator: Communicator) -> [String: Double] {
+        Dictionary(uniqueKeysWithValues: parts.keys.sorted().map { ($0, parts[$0]!.value(over: communicator)) })
     }
 
     /// The mean loss over every rank's samples and the world's samples per second, then a new

@@ -64,8 +64,9 @@ struct TrainCommand: ParsableCommand {
         }
         if comm.rank == 0 {
             if let m = result.final {
-                print(String(format: "%@ accuracy %.4f (loss %.4f) after %d steps%@", result.finalSplit, m.accuracy, m.loss, result.steps,
-                             result.stoppedEarly ? ", stopped early" : ""))
+                let figures = m.isClassification ? String(format: "accuracy %.4f (loss %.4f)", m.accuracy, m.loss)
+                    : String(format: "loss %.4f", m.loss) + (m.classifierScore.map { String(format: ", classifier score %.3f", $0) } ?? "")
+                print(String(format: "%@ %@ after %d steps%@", result.finalSplit, figures, result.steps, result.stoppedEarly ? ", stopped early" : ""))
             }
             print("run directory: \(result.runDirectory ?? directory)")
             if let signal = result.stoppedBySignal {

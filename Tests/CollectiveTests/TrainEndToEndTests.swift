@@ -217,6 +217,33 @@ struct TrainEndToEndTests {
         #expect(unknown.status != 0 && unknown.stderr.contains("characters the model never saw: \"Z\""), "\(unknown.stderr)")
     }
 
+    /// A DCGAN trains data-parallel on two ranks with its two optimizers, logs both players'
+    /// losses, saves its sample grid and checkpoint, and scores its images with a classifier run.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")))
+    func dcganTrainsOnTwoRanksWithAClassifierScore() throws {
+        let base = NSTemporaryDirectory() + "tandem-gan-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let small = ["--set", "data.limit=640", "--set", "training.epochs=1", "--set", "logging.progress=plain", "--set", "logging.every_steps=2"]
+        let scorer = try MPIRun.launch(Self.tandem, ["train", packageRoot + "/configs/mlp_fmnist.yaml", "--run-dir", base + "/scorer"] + small,
+                                       environment: ["TANDEM_NUM_THREADS": "1"], timeout: 120)
+        #expect(scorer.status == 0, "\(scorer.stderr)")
+        let gan = try MPIRun.launch("/usr/bin/env", ["mpirun", "-np", "2", "--oversubscribe", "--bind-to", "none", Self.tandem, "train",
+                                                     packageRoot + "/configs/dcgan_fmnist.yaml", "--run-dir", base + "/gan",
+                                                     "--set", "model.hidden_size=8", "--set", "model.latent_size=16",
+                                                     "--set", "model.score_classifier=\(base)/scorer"] + small,
+                                    environment: ["TANDEM_NUM_THREADS": "1"], timeout: 300)
+        #expect(gan.status == 0, "\(gan.stderr)")
+        let m = try Self.metrics(base + "/gan")
+        let steps = m.filter { $0["split"] == nil }
+        #expect(!steps.isEmpty && steps.allSatisfy { ($0["loss_d"] as? Double)?.isFinite == true && ($0["loss_g"] as? Double)?.isFinite == true })
+        let validation = try #require(m.last { $0["split"] as? String == "validation" })
+        let score = try #require(validation["classifier_score"] as? Double)
+        #expect(score >= 1 && score <= 10, "classifier score \(score)")
+        #expect(FileManager.default.fileExists(atPath: base + "/gan/images/epoch-001-samples.png"))
+        #expect(FileManager.default.fileExists(atPath: base + "/gan/checkpoints/latest"), "\(gan.stderr)")
+        #expect(!gan.stderr.contains("could not be written"), "\(gan.stderr)")
+    }
+
     /// A bad config stops every rank at once with one message naming the key.
     @Test func badConfigUnderMPIIsOneClearError() throws {
         let run = try Self.train(ranks: 2, batch: 16, runDir: NSTemporaryDirectory() + "tandem-bad", ["--set", "optimizer.lr=fast"])

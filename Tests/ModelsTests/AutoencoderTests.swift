@@ -75,3 +75,37 @@ struct AutoencoderTests {
         #expect(grids[1].images.shape == [64, 1, 8, 8])
     }
 }
+
+@Suite("DCGAN")
+struct DCGANTests {
+    @Test func shapesRangesAndWhichPlayerGetsGradients() {
+        Init.seed(6)
+        let gan = DCGAN(imageShape: [1, 28, 28], latent: 16, width: 8, seed: 1)
+        var rng = PhiloxRNG(seed: 2)
+        let images = gan.generate(count: 5, rng: &rng)
+        #expect(images.shape == [5, 1, 28, 28] && images.scalars.allSatisfy { $0 >= 0 && $0 <= 1 })
+        #expect(gan.training, "generate restores training mode")
+        let arena = gan.flattenParameters()
+        let isGenerator = arena.entries.map { $0.name.hasPrefix(gan.generatorPrefix) }
+        func gradientNorms() -> (generator: Float, discriminator: Float) {
+            var g: Float = 0, d: Float = 0
+            for (e, gen) in zip(arena.entries, isGenerator) {
+                let s = (0..<e.count).reduce(Float(0)) { $0 + abs(arena.grads.ptr[e.offset + $1]) }
+                if gen { g += s } else { d += s }
+            }
+            return (g, d)
+        }
+        // The discriminator's loss does not reach the generator (its images are generated without a graph).
+        gan.discriminatorLoss(real: NDArray(repeating: 0.5, shape: [4, 1, 28, 28])).backward()
+        let afterD = gradientNorms()
+        #expect(afterD.generator == 0 && afterD.discriminator > 0)
+        arena.zeroGrad()
+        // The generator's loss reaches the generator through the discriminator.
+        gan.generatorLoss(count: 4).backward()
+        #expect(gradientNorms().generator > 0)
+        // DCGAN's initialisation: conv and linear weights N(0, 0.02), norm scales around 1.
+        let w = gan.discriminator.downsample2.weight.scalars
+        #expect(abs((w.reduce(0) { $0 + $1 * $1 } / Float(w.count)).squareRoot() - 0.02) < 0.002)
+        #expect(abs(gan.generator.norm1.weight!.scalars.reduce(0, +) / 8 - 1) < 0.05)
+    }
+}

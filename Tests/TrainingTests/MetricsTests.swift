@@ -1,3 +1,4 @@
+import Foundation
 import Collective
 import TensorCore
 import Testing
@@ -52,6 +53,16 @@ struct MetricsTests {
         let first = up.shouldStop(after: 0.5), second = up.shouldStop(after: 0.5)
         #expect(!first && second)
     }
-}
 
-import Foundation
+    /// The classifier-based Inception Score: 1 when every image is a uniform guess, the number
+    /// of classes when each is one class with certainty and the classes are balanced.
+    @Test func classifierScoreBounds() {
+        let comm = SingleProcessCommunicator()
+        #expect(abs(ClassifierScore.score(probabilities: [Double](repeating: 0.25, count: 40), classes: 4, over: comm) - 1) < 1e-12)
+        let oneHot = (0..<40).flatMap { i in (0..<4).map { $0 == i % 4 ? 1.0 : 0.0 } }
+        #expect(abs(ClassifierScore.score(probabilities: oneHot, classes: 4, over: comm) - 4) < 1e-12)
+        // Certain but always the same class: no coverage, score 1.
+        let collapsed = (0..<40).flatMap { _ -> [Double] in [1, 0, 0, 0] }
+        #expect(abs(ClassifierScore.score(probabilities: collapsed, classes: 4, over: comm) - 1) < 1e-12)
+    }
+}

@@ -68,10 +68,13 @@ public struct ParameterGroups: Sendable {
     ///   - arena: the parameters.
     ///   - weightDecay: the decay of the decayed group.
     ///   - decayBiasAndNorm: decay one-dimensional parameters too.
-    public init(_ arena: ParameterArena, weightDecay: Float, decayBiasAndNorm: Bool = false) {
+    ///   - including: which parameters (by dotted name) the optimizer updates; the others are
+    ///     left alone (a GAN's two optimizers each take one player's parameters).
+    public init(_ arena: ParameterArena, weightDecay: Float, decayBiasAndNorm: Bool = false,
+                including: (String) -> Bool = { _ in true }) {
         precondition(weightDecay >= 0, "weight decay must be non-negative, got \(weightDecay)")
         var runs: [Run] = [], undecayed: [String] = []
-        for (i, e) in arena.entries.enumerated() {
+        for (i, e) in arena.entries.enumerated() where including(e.name) {
             let decays = decayBiasAndNorm || e.shape.rank >= 2
             if !decays { undecayed.append(e.name) }
             let wd: Float = decays ? weightDecay : 0
@@ -84,6 +87,12 @@ public struct ParameterGroups: Sendable {
         }
         self.runs = runs
         self.undecayed = undecayed
+    }
+
+    /// The runs of several groups over disjoint parameters, in arena order.
+    public init(merging parts: [ParameterGroups]) {
+        runs = parts.flatMap(\.runs).sorted { $0.range.lowerBound < $1.range.lowerBound }
+        undecayed = parts.flatMap(\.undecayed)
     }
 
     /// Calls `body` on every chunk of every run, in parallel, with the run's weight decay.

@@ -1,7 +1,7 @@
 /// `model:` which network to train and its sizes.
 public struct ModelConfig: Codable, Equatable, Sendable {
     /// mlp, lenet5, resnet, mobilenet, inception, char_mlp, rnn/lstm/gru (sequence classifiers), gpt, vit, transformer
-    /// (encoder-decoder), autoencoder or vae.
+    /// (encoder-decoder), autoencoder, vae or dcgan.
     public var name = "lenet5"
     /// mlp: widths of the hidden layers.
     public var hiddenSizes = [256, 128]
@@ -23,24 +23,28 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var heads = 4
     /// vit: side of the square patches the image is cut into.
     public var patch = 4
-    /// autoencoder: width of the code; vae: dimensions of z (hidden_size sets the hidden layers).
+    /// autoencoder: width of the code; vae and dcgan: dimensions of z (hidden_size sets the
+    /// hidden layers; dcgan: the base number of feature maps).
     public var latentSize = 16
     /// autoencoder: standard deviation of the Gaussian corruption of training inputs (a
     /// denoising autoencoder when above 0).
     public var noise = 0.0
+    /// dcgan: a trained classifier's run directory; each evaluation then reports the
+    /// classifier-based Inception Score of 1000 generated images. null: no score.
+    public var scoreClassifier: String?
     /// gpt: `learned` position embeddings (GPT-2) or fixed `sinusoidal` ones (Vaswani et al.).
     public var positionEncoding = "learned"
     /// lstm, gru: added at initialisation to the bias of the gate that keeps the state (the
     /// LSTM's forget gate, the GRU's update gate); 0 is PyTorch's init.
     public var forgetBias = 0.0
 
-    public static let names = ["mlp", "lenet5", "resnet", "mobilenet", "inception", "char_mlp", "rnn", "lstm", "gru", "gpt", "vit", "transformer", "autoencoder", "vae"]
+    public static let names = ["mlp", "lenet5", "resnet", "mobilenet", "inception", "char_mlp", "rnn", "lstm", "gru", "gpt", "vit", "transformer", "autoencoder", "vae", "dcgan"]
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case name, dropout, channels, blocks, layers, heads, patch
-        case positionEncoding = "position_encoding", latentSize = "latent_size", noise
+        case positionEncoding = "position_encoding", latentSize = "latent_size", noise, scoreClassifier = "score_classifier"
         case hiddenSizes = "hidden_sizes", embeddingSize = "embedding_size", hiddenSize = "hidden_size", forgetBias = "forget_bias"
     }
 
@@ -59,7 +63,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         v.require(patch >= 1, "model.patch", patch, "a positive patch side")
         v.require(latentSize >= 1, "model.latent_size", latentSize, "a positive width")
         v.require(noise >= 0, "model.noise", noise, "a standard deviation >= 0")
-        if ["gpt", "vit", "transformer", "autoencoder", "vae"].contains(name) {
+        if ["gpt", "vit", "transformer", "autoencoder", "vae", "dcgan"].contains(name) {
             v.require(embeddingSize % heads == 0, "model.embedding_size", embeddingSize, "a multiple of model.heads (\(heads))")
         }
         v.choose(positionEncoding, "model.position_encoding", from: ["learned", "sinusoidal"])

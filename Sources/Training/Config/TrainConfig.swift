@@ -22,7 +22,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// `data.targets: T`, and `fashion_mnist/raw` for pixels in [0, 1], `data.normalize: false`).
     static let pairing: [(models: [String], data: [String])] = [
         (["mlp", "lenet5", "resnet", "mobilenet", "inception", "vit"], ["fashion_mnist", "fashion_mnist/raw", "synthetic"]),
-        (["autoencoder", "vae"], ["fashion_mnist/raw"]),
+        (["autoencoder", "vae", "dcgan"], ["fashion_mnist/raw"]),
         (["char_mlp"], ["shakespeare_char/last"]),
         (["gpt"], ["shakespeare_char/every"]),
         (["rnn", "lstm", "gru"], ["memory", "shakespeare_char/every"]),
@@ -41,7 +41,13 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             v.require(false, "model.name", model.name, "data.name \(reads.map(described).joined(separator: " or ")) for \(model.name) "
                 + "(the config has data.name \(described(data.dataKey)))")
         }
-        if ["autoencoder", "vae"].contains(model.name) {
+        if model.name == "dcgan" {
+            // Alternating updates take one batch each; the loss scaler would need one scale per player.
+            v.require(distributed.gradientAccumulation == 1, "distributed.gradient_accumulation", distributed.gradientAccumulation,
+                      "1 for dcgan (each step alternates the two players on one batch)")
+            v.require(!precision.scaling.on, "precision.mode", precision.mode, "fp32 or bf16 for dcgan (no loss scaling)")
+        }
+        if ["autoencoder", "vae", "dcgan"].contains(model.name) {
             // Their evaluation measures the loss only.
             if let e = training.earlyStopping { v.require(e.metric == "loss", "training.early_stopping.metric", e.metric, "loss for \(model.name)") }
             if schedule.name == "plateau" {
@@ -65,6 +71,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         var t = TrainConfig()
         t.data.limit = 0
         t.model.channels = [0]
+        t.model.scoreClassifier = ""
         t.training.maxSteps = 0
         t.training.maxEvalSamples = 0
         t.training.earlyStopping = EarlyStoppingConfig()

@@ -23,6 +23,9 @@ public struct EvaluationMetrics: Sendable, Equatable {
     /// Sequence data: the share of samples whose every target is predicted (with teacher
     /// forcing that equals greedy decoding's exact match); nil for one target per sample.
     public var exactMatch: Double?
+    /// Generative models with `model.score_classifier`: the classifier-based Inception Score
+    /// of generated images (see `ClassifierScore`).
+    public var classifierScore: Double?
 
     public var precisionMacro: Double { mean(precision) }
     public var recallMacro: Double { mean(recall) }
@@ -50,7 +53,11 @@ public struct EvaluationMetrics: Sendable, Equatable {
 
     /// A metrics.jsonl object (per-class lists and the confusion matrix only when `detailed`).
     public func json(split: String, step: Int, epoch: Int, detailed: Bool) -> [String: Any] {
-        guard isClassification else { return ["split": split, "step": step, "epoch": epoch, "samples": samples, "loss": loss] }
+        guard isClassification else {
+            var out: [String: Any] = ["split": split, "step": step, "epoch": epoch, "samples": samples, "loss": loss]
+            if let classifierScore { out["classifier_score"] = classifierScore }
+            return out
+        }
         var out: [String: Any] = ["split": split, "step": step, "epoch": epoch, "samples": samples, "loss": loss,
                                   "accuracy": accuracy, "precision_macro": precisionMacro, "recall_macro": recallMacro,
                                   "f1_macro": f1Macro, "perplexity": perplexity]

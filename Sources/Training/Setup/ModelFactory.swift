@@ -55,6 +55,8 @@ public enum ModelFactory {
             }
             return VisionTransformer(imageSize: (c, h, w), patch: config.patch, width: config.embeddingSize, layers: config.layers,
                                      heads: config.heads, classes: data.classCount, dropout: Float(config.dropout))
+        case "dcgan":
+            return DCGAN(imageShape: data.inputShape.dims, latent: config.latentSize, width: config.hiddenSize, seed: UInt64(seed))
         case "autoencoder", "vae":
             let shape = data.inputShape.dims
             return config.name == "vae"

@@ -1,3 +1,4 @@
+import Models
 import NN
 import Optim
 
@@ -6,8 +7,20 @@ public enum OptimizerFactory {
     /// - Parameters:
     ///   - config: `optimizer:`.
     ///   - arena: the parameters.
-    public static func optimizer(_ config: OptimizerConfig, arena: ParameterArena) -> Optimizer {
-        let groups = ParameterGroups(arena, weightDecay: Float(config.resolvedWeightDecay), decayBiasAndNorm: config.decayBiasAndNorm)
+    ///   - model: an adversarial model gets one optimizer per player (same settings), as a
+    ///     `PartitionedOptimizer` with parts "generator" and "discriminator".
+    public static func optimizer(_ config: OptimizerConfig, arena: ParameterArena, model: (any Module)? = nil) -> Optimizer {
+        guard let gan = model as? any AdversarialModel else { return optimizer(config, arena: arena, including: { _ in true }) }
+        return PartitionedOptimizer([
+            ("generator", optimizer(config, arena: arena, including: { $0.hasPrefix(gan.generatorPrefix) })),
+            ("discriminator", optimizer(config, arena: arena, including: { $0.hasPrefix(gan.discriminatorPrefix) })),
+        ])
+    }
+
+    /// The optimizer of the parameters `including` selects.
+    static func optimizer(_ config: OptimizerConfig, arena: ParameterArena, including: (String) -> Bool) -> Optimizer {
+        let groups = ParameterGroups(arena, weightDecay: Float(config.resolvedWeightDecay), decayBiasAndNorm: config.decayBiasAndNorm,
+                                     including: including)
         let lr = Float(config.resolvedLR)
         switch config.name {
         case "adam", "adamw":
