@@ -108,4 +108,34 @@ struct DCGANTests {
         #expect(abs((w.reduce(0) { $0 + $1 * $1 } / Float(w.count)).squareRoot() - 0.02) < 0.002)
         #expect(abs(gan.generator.norm1.weight!.scalars.reduce(0, +) / 8 - 1) < 0.05)
     }
+
+    /// Alternating updates on images of bars: the generated images move from the flat grey of
+    /// an untrained generator to the data's dark background with bright bars.
+    @Test func generatorLearnsTheDataStatistics() {
+        Init.seed(8)
+        let gan = DCGAN(imageShape: [1, 8, 8], latent: 8, width: 8, seed: 3)
+        let arena = gan.flattenParameters()
+        func adam(_ prefix: String) -> Adam {
+            Adam(arena, learningRate: 2e-3, beta1: 0.5, groups: ParameterGroups(arena, weightDecay: 0, including: { $0.hasPrefix(prefix) }))
+        }
+        let (generatorAdam, discriminatorAdam) = (adam(gan.generatorPrefix), adam(gan.discriminatorPrefix))
+        let data = bars(256, seed: 7)
+        func darkShare() -> Double {  // share of generated pixels below 0.25 (the data: 49 of 64)
+            var rng = PhiloxRNG(seed: 1)
+            let images = gan.generate(count: 64, rng: &rng).scalars
+            return Double(images.filter { $0 < 0.25 }.count) / Double(images.count)
+        }
+        let before = darkShare()
+        for step in 0..<150 {
+            let lo = (step * 32) % 256
+            gan.discriminatorLoss(real: Layout.slice(data, axis: 0, start: lo, end: lo + 32)).backward()
+            discriminatorAdam.step()
+            arena.zeroGrad()
+            gan.generatorLoss(count: 32).backward()
+            generatorAdam.step()
+            arena.zeroGrad()
+        }
+        let after = darkShare()
+        #expect(before < 0.3 && after > 0.6, "dark pixels: \(before) -> \(after) (data: 0.77)")
+    }
 }
