@@ -151,6 +151,8 @@ public final class GradientReducer: @unchecked Sendable {
     public func finish() -> StepTiming {
         // A micro-batch that does not synchronise communicates nothing, not even at the end.
         guard synchronize else { return StepTiming() }
+        // Alone there is nothing to reduce; the communication thread is never woken.
+        guard communicator.size > 1 else { lastTiming = StepTiming(); return lastTiming }
         let start = Self.now()
         pthread_mutex_lock(mutex)
         for b in buckets.indices where !ready[b] { ready[b] = true; pending[b] = 0 }
@@ -187,7 +189,7 @@ public final class GradientReducer: @unchecked Sendable {
         claimed = b + 1
         pthread_mutex_unlock(mutex)
         let started = Self.now()
-        if communicator.size > 1 { reduce(buckets[b]) }
+        reduce(buckets[b])
         let ended = Self.now()
         pthread_mutex_lock(mutex)
         timing.bucketStarts.append(started)

@@ -33,14 +33,15 @@ public final class GPT: Classifier {
     ///   - heads: attention heads per layer.
     ///   - dropout: on embeddings, attention weights and residual branches.
     ///   - positions: learned or sinusoidal position encoding.
+    ///   - approximateGELU: the MLPs use GELU's tanh approximation (GPT-2); false: the exact erf form (nanoGPT).
     public init(vocabulary: Int, context: Int, width: Int, layers: Int, heads: Int, dropout: Float = 0,
-                positions: Positions = .learned) {
+                positions: Positions = .learned, approximateGELU: Bool = false) {
         self.context = context
         tokenEmbedding = Embedding(vocabulary, width)
         positionEmbedding = positions == .learned ? Embedding(context, width) : nil
         sinusoid = positions == .sinusoidal ? PositionalEncoding.sinusoidal(positions: context, width: width) : nil
         embeddingDropout = Dropout(dropout)
-        blocks = (0..<layers).map { _ in TransformerBlock(width: width, heads: heads, dropout: dropout) }
+        blocks = (0..<layers).map { _ in TransformerBlock(width: width, heads: heads, dropout: dropout, approximateGELU: approximateGELU) }
         finalNorm = LayerNorm(width)
         head = Linear(width, vocabulary, bias: false)
         initialiseAsGPT2(layers: layers)

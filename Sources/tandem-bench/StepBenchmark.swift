@@ -1,5 +1,6 @@
 import ArgumentParser
 import Collective
+import Models
 import NN
 import Optim
 import TensorCore
@@ -18,6 +19,8 @@ struct StepBenchmark: ParsableCommand {
     enum Workload: String, CaseIterable, ExpressibleByArgument {
         case mlp = "mlp_fmnist_b64"
         case lenet5 = "lenet5_fmnist_b64"
+        case chargpt = "chargpt_shakespeare_b32_t64"
+        case charlstm = "charlstm_shakespeare_b32_t64"
     }
 
     @Option(help: "The workload.") var workload: Workload = .mlp
@@ -34,43 +37,66 @@ struct StepBenchmark: ParsableCommand {
         guard bucketBytes > 0, firstBucketBytes > 0 else { throw ValidationError("bucket sizes must be positive") }
     }
 
-    /// The model of each workload, as BENCHMARKS.md defines it.
-    func model() -> Sequential {
+    /// The model of each workload, as BENCHMARKS.md defines it, and its logits of a batch.
+    func model() -> (module: any Module, logits: (NDArray) -> Tensor) {
         Init.seed(1)
         switch workload {
         case .mlp:
-            return Sequential(Flatten(), Linear(784, 256), ActivationLayer(.relu), Linear(256, 128), ActivationLayer(.relu),
-                              Linear(128, 10))
+            let net = Sequential(Flatten(), Linear(784, 256), ActivationLayer(.relu), Linear(256, 128), ActivationLayer(.relu),
+                                 Linear(128, 10))
+            return (net, { net(Tensor($0)) })
         case .lenet5:
-            return Sequential(Conv2d(1, 6, kernel: 5, padding: 2), ActivationLayer(.relu), MaxPool2d(kernel: 2),
-                              Conv2d(6, 16, kernel: 5), ActivationLayer(.relu), MaxPool2d(kernel: 2), Flatten(),
-                              Linear(400, 120), ActivationLayer(.relu), Linear(120, 84), ActivationLayer(.relu), Linear(84, 10))
+            let net = Sequential(Conv2d(1, 6, kernel: 5, padding: 2), ActivationLayer(.relu), MaxPool2d(kernel: 2),
+                                 Conv2d(6, 16, kernel: 5), ActivationLayer(.relu), MaxPool2d(kernel: 2), Flatten(),
+                                 Linear(400, 120), ActivationLayer(.relu), Linear(120, 84), ActivationLayer(.relu), Linear(84, 10))
+            return (net, { net(Tensor($0)) })
+        case .chargpt:
+            let gpt = GPT(vocabulary: 65, context: 64, width: 128, layers: 4, heads: 4, approximateGELU: true)
+            return (gpt, gpt.logits)
+        case .charlstm:
+            let lstm = RecurrentLanguageModel(.lstm, vocabulary: 65, embeddingSize: 128, hiddenSize: 256)
+            return (lstm, lstm.logits)
+        }
+    }
+
+    /// Synthetic inputs and targets with the workload's shapes (different on every rank).
+    func batch(rank: Int) -> (inputs: NDArray, targets: NDArray) {
+        var rng = PhiloxRNG(seed: 10 + UInt64(rank))
+        switch workload {
+        case .mlp, .lenet5:
+            let x = NDArray(shape: [64, 1, 28, 28], zeroed: false)
+            rng.fillUniform(x.ptr, x.count)
+            return (x, NDArray(indices: (0..<64).map { Int32(($0 * 7 + rank) % 10) }, shape: [64]))
+        case .chargpt, .charlstm:
+            var u = [Float](repeating: 0, count: 32 * 65)
+            rng.fillUniform(&u, u.count)
+            let ids = u.map { Int32(min($0 * 65, 64)) }
+            return (NDArray(indices: Array(ids[0..<(32 * 64)]), shape: [32, 64]), NDArray(indices: Array(ids[1...(32 * 64)]), shape: [32 * 64]))
         }
     }
 
     func run() throws {
         ThreadPool.configure(threads: threads)
         let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
-        let net = model()
+        let (net, logits) = model()
         let ddp = DistributedDataParallel(model: net, arena: net.flattenParameters(), communicator: comm,
                                           configHash: "\(workload.rawValue) \(precision)",
                                           bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes)
-        let sgd = SGD(ddp.arena, learningRate: 0.01, momentum: 0.9)
-        let batch = 64
-        var rng = PhiloxRNG(seed: 10 + UInt64(comm.rank))
-        let x = NDArray(shape: [batch, 1, 28, 28], zeroed: false)
-        rng.fillUniform(x.ptr, x.count)
-        let labels = NDArray(indices: (0..<batch).map { Int32(($0 * 7 + comm.rank) % 10) }, shape: [batch])
+        let optimizer: Optimizer = [.mlp, .lenet5].contains(workload)
+            ? SGD(ddp.arena, learningRate: 0.01, momentum: 0.9)
+            : Adam.adamW(ddp.arena, learningRate: 1e-3, weightDecay: 0.1)
+        let (x, labels) = batch(rank: comm.rank)
+        let batch = x.shape[0]
         var exposed: [Double] = []
         let computeType: DType = ["fp16": .float16, "bf16": .bfloat16][precision] ?? .float32
         let lossScale: Float = precision == "fp16" ? 1024 : 1
         func step() -> Float {
-            let loss = withAutocast(computeType) { Loss.crossEntropy(net(Tensor(x)), labels) }
+            let loss = withAutocast(computeType) { Loss.crossEntropy(logits(x), labels) }
             loss.backward(NDArray(repeating: lossScale, shape: loss.shape))
             exposed.append(ddp.finishGradients().exposedSeconds * 1e3)
             ddp.arena.gradientScale /= lossScale
             GradientClipping.clipNorm(ddp.arena, maxNorm: 1)
-            sgd.step()
+            optimizer.step()
             ddp.arena.zeroGrad()
             return loss.item
         }

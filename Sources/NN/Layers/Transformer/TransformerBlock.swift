@@ -16,12 +16,13 @@ public final class TransformerBlock: Module {
     ///   - width: C.
     ///   - heads: attention heads (C must be a multiple).
     ///   - dropout: on attention weights and on each sub-layer's output.
-    public init(width: Int, heads: Int, dropout: Float = 0) {
+    ///   - approximateGELU: the MLP uses GELU's tanh approximation.
+    public init(width: Int, heads: Int, dropout: Float = 0, approximateGELU: Bool = false) {
         attentionNorm = LayerNorm(width)
         attention = MultiHeadAttention(width: width, heads: heads, dropout: dropout)
         attentionDropout = Dropout(dropout)
         feedForwardNorm = LayerNorm(width)
-        feedForward = FeedForward(width: width, dropout: dropout)
+        feedForward = FeedForward(width: width, dropout: dropout, approximateGELU: approximateGELU)
     }
 
     /// - Parameters:
