@@ -26,12 +26,16 @@ public protocol Dataset: AnyObject, Sendable {
     var classCount: Int { get }
     /// Targets per sample: 1 for classification, T for a sequence with a target per position.
     var targetsPerSample: Int { get }
+    /// Whether a sample counts as solved only when every target is right (a translated or
+    /// reversed string), so evaluation reports exact match; language modelling does not.
+    var scoresWholeSequences: Bool { get }
     /// Gathers the samples at `indices` into one batch.
     func batch(_ indices: ArraySlice<Int>) -> Batch
 }
 
 extension Dataset {
     public var targetsPerSample: Int { 1 }
+    public var scoresWholeSequences: Bool { false }
 }
 
 /// Samples held in memory: inputs (N, ...) and int32 labels (N).

@@ -40,6 +40,7 @@ public final class SequenceToSequenceDataset: Dataset, @unchecked Sendable {
     public var inputShape: Shape { [sourceLength + targetLength] }
     public var inputType: DType { .int32 }
     public var targetsPerSample: Int { targetLength }
+    public var scoresWholeSequences: Bool { true }
 
     public func batch(_ indices: ArraySlice<Int>) -> Batch {
         var inputs: [Int32] = [], out: [Int32] = []

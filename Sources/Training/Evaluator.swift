@@ -29,7 +29,8 @@ public enum Evaluator {
         let loader = BatchLoader(dataset: dataset, indices: indices, batchSize: batchSize)
         var accumulator = ClassificationAccumulator(classes: dataset.classCount, topK: topK,
                                                     collectsScores: count * dataset.targetsPerSample * dataset.classCount <= rocAUCLimit,
-                                                    sequenceLength: dataset.targetsPerSample)
+                                                    sequenceLength: dataset.targetsPerSample,
+                                                    scoresWholeSequences: dataset.scoresWholeSequences)
         withNoGrad {
             while let batch = loader.next() {
                 let (logits, loss) = withAutocast(precision) { () -> (Tensor, Tensor) in

@@ -65,4 +65,18 @@ struct MetricsTests {
         let collapsed = (0..<40).flatMap { _ -> [Double] in [1, 0, 0, 0] }
         #expect(abs(ClassifierScore.score(probabilities: collapsed, classes: 4, over: comm) - 1) < 1e-12)
     }
+
+    /// Exact match counts a sample only when all of its targets are right.
+    @Test func exactMatchOverWholeSequences() {
+        // Two samples of 3 targets over 2 classes; the first is right everywhere, the second at 2 of 3.
+        let logits = NDArray([1, 0, 0, 1, 1, 0, 0, 1, 0, 1, 1, 0], shape: [6, 2])
+        let targets = NDArray(indices: [0, 1, 0, 1, 1, 1], shape: [6])
+        var scored = ClassificationAccumulator(classes: 2, collectsScores: false, sequenceLength: 3, scoresWholeSequences: true)
+        scored.add(logits: logits, targets: targets, loss: 0.5)
+        let m = scored.reduce(over: SingleProcessCommunicator())
+        #expect(m.exactMatch == 0.5 && abs(m.accuracy - 5.0 / 6) < 1e-12 && m.samples == 6)
+        var language = ClassificationAccumulator(classes: 2, collectsScores: false, sequenceLength: 3)
+        language.add(logits: logits, targets: targets, loss: 0.5)
+        #expect(language.reduce(over: SingleProcessCommunicator()).exactMatch == nil)
+    }
 }

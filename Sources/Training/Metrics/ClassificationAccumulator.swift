@@ -8,8 +8,10 @@ import Collective
 public struct ClassificationAccumulator {
     public let classes: Int, topK: Int
     public let collectsScores: Bool
-    /// Targets per sample: above 1, every `sequenceLength` rows are one sequence, scored for exact match.
+    /// Targets per sample: every `sequenceLength` rows are one sample.
     public let sequenceLength: Int
+    /// Report the share of samples with every row right (`EvaluationMetrics.exactMatch`).
+    public let scoresWholeSequences: Bool
     private var confusion: [Double]
     private var topKHits = 0.0, lossSum = 0.0, count = 0.0, exactMatches = 0.0
     private var probabilities: [Float] = [], labels: [Float] = []
@@ -19,8 +21,10 @@ public struct ClassificationAccumulator {
     ///   - topK: k of the top-k accuracy.
     ///   - collectsScores: keep probabilities for ROC-AUC (memory N · C floats).
     ///   - sequenceLength: targets per sample (1 for classification).
-    public init(classes: Int, topK: Int = 5, collectsScores: Bool = true, sequenceLength: Int = 1) {
-        (self.classes, self.topK, self.collectsScores, self.sequenceLength) = (classes, topK, collectsScores, sequenceLength)
+    ///   - scoresWholeSequences: report exact match over samples.
+    public init(classes: Int, topK: Int = 5, collectsScores: Bool = true, sequenceLength: Int = 1, scoresWholeSequences: Bool = false) {
+        (self.classes, self.topK, self.collectsScores) = (classes, topK, collectsScores)
+        (self.sequenceLength, self.scoresWholeSequences) = (sequenceLength, scoresWholeSequences)
         confusion = [Double](repeating: 0, count: classes * classes)
     }
 
@@ -74,7 +78,7 @@ public struct ClassificationAccumulator {
         let correct = (0..<c).reduce(0.0) { $0 + sums[$1 * c + $1] }
         m.accuracy = n > 0 ? correct / n : .nan
         if c > topK { m.topKAccuracy = n > 0 ? sums[c * c] / n : .nan }
-        if sequenceLength > 1 { m.exactMatch = n > 0 ? sums[c * c + 3] / (n / Double(sequenceLength)) : .nan }
+        if scoresWholeSequences { m.exactMatch = n > 0 ? sums[c * c + 3] / (n / Double(sequenceLength)) : .nan }
         for k in 0..<c {
             let tp = sums[k * c + k]
             let predicted = (0..<c).reduce(0.0) { $0 + sums[$1 * c + k] }
