@@ -207,6 +207,9 @@ let gradCases: [GradCase] = [
         Recurrent(.lstm, cells: [LSTMCell(weightIH: t[1] * 0.5, weightHH: t[2] * 0.5, biasIH: t[3], biasHH: t[4])])(
             t[0], initial: [[t[5], t[6]]]).output
     },
+    GradCase(name: "lstm sequence op", shapes: [[3, 4, 8], [8, 2], [8], [3, 2], [3, 2]]) { t in
+        lstmSequence(projected: t[0], weightHH: t[1] * 0.5, biasHH: t[2], h0: t[3], c0: t[4])
+    },
     GradCase(name: "gru through time", shapes: [[2, 3, 4], [9, 4], [9, 3], [9], [9], [2, 3]]) { t in
         Recurrent(.gru, cells: [GRUCell(weightIH: t[1] * 0.5, weightHH: t[2] * 0.5, biasIH: t[3], biasHH: t[4])])(t[0], initial: [[t[5]]]).output
     },

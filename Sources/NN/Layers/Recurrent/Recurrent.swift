@@ -49,6 +49,14 @@ public final class Recurrent: Module {
             // x_t · W_ihᵀ + b_ih for every step in one GEMM: (B·T, I) -> (B, T, G·H).
             let projected = linear(input.reshaped([b * t, input.shape[2]]), weight: cell.weightIH, bias: cell.biasIH)
                 .reshaped([b, t, -1])
+            if let lstm = cell as? LSTMCell {
+                // The whole recurrence as one op: the gate math fused, dW_hh one GEMM over B·T.
+                let states = lstmSequence(projected: projected, weightHH: lstm.weightHH, biasHH: lstm.biasHH, h0: state[0], c0: state[1])
+                let last = states.slice(axis: 1, start: t - 1, end: t).reshaped([b, 2 * h])  // (B, 2H)
+                input = states.slice(axis: 2, start: 0, end: h)                              // (B, T, H)
+                finals.append([last.slice(axis: 1, start: 0, end: h), last.slice(axis: 1, start: h, end: 2 * h)])
+                continue
+            }
             var outputs: [Tensor] = []
             for step in 0..<t {
                 state = cell.step(projected: projected.slice(axis: 1, start: step, end: step + 1).reshaped([b, -1]), state: state)

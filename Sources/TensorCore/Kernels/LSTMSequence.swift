@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The LSTM recurrence over a whole sequence (PyTorch's gate order i, f, g, o), forward and
+/// backward, as one kernel: c_t = σ(f)·c_{t-1} + σ(i)·tanh(g), h_t = σ(o)·tanh(c_t), with
+/// gates = x_t·W_ihᵀ + b_ih (given, for all steps) + h_{t-1}·W_hhᵀ + b_hh.
+///
+/// Unrolled op by op, each step makes a dozen small arrays, and backward accumulates a
+/// (4H, H) weight gradient per step with a K = B product. Here the gate math is one pass per
+/// step, and dW_hh is one GEMM over all B·T rows at the end.
+public enum LSTMSequence {
+    /// What backward needs from forward.
+    public struct Saved {
+        /// Activated gates [σ(i), σ(f), tanh(g), σ(o)], (B, T, 4H).
+        public let gates: NDArray
+        /// h_{t-1} for every (b, t), h0 at t = 0: (B·T, H).
+        public let previousH: NDArray
+        /// tanh(c_t), (B, T, H): backward needs it, and tanh is a third of the gate math's time.
+        public let tanhC: NDArray
+    }
+
+    /// Shapes: projected (B, T, 4H), weightHH (4H, H), biasHH (4H), h0 and c0 (B, H) ->
+    /// states (B, T, 2H), each step's [h_t ‖ c_t].
+    public static func forward(projected: NDArray, weightHH: NDArray, biasHH: NDArray, h0: NDArray, c0: NDArray)
+        -> (states: NDArray, saved: Saved) {
+        let (b, t, g4) = (projected.shape[0], projected.shape[1], projected.shape[2])
+        let h = g4 / 4
+        precondition(g4 == 4 * h && weightHH.shape == [g4, h] && biasHH.count == g4 && h0.shape == [b, h] && c0.shape == [b, h],
+                     "LSTM shapes: projected \(projected.shape), W_hh \(weightHH.shape), b_hh \(biasHH.shape), h0 \(h0.shape), c0 \(c0.shape)")
+        let gates = NDArray(shape: [b, t, g4], zeroed: false)
+        let states = NDArray(shape: [b, t, 2 * h], zeroed: false)
+        let previousH = NDArray(shape: [b * t, h], zeroed: false), tanhC = NDArray(shape: [b, t, h], zeroed: false)
+        let gp = gates.ptr, sp = states.ptr, pp = projected.ptr, bias = biasHH.ptr, hp = previousH.ptr, tp = tanhC.ptr
+        for row in 0..<(b * t) { for j in 0..<g4 { gp[row * g4 + j] = pp[row * g4 + j] + bias[j] } }
+        for step in 0..<t {
+            // h_{t-1}: h0, or the h half of the previous step's states (row stride T·2H).
+            let (hPrev, hStride) = step == 0 ? (UnsafePointer(h0.ptr), h) : (UnsafePointer(sp + (step - 1) * 2 * h), t * 2 * h)
+            for r in 0..<b { (hp + (r * t + step) * h).update(from: hPrev + r * hStride, count: h) }
+            GEMM.sgemm(transA: false, transB: true, m: b, n: g4, k: h, a: hPrev, lda: hStride, b: weightHH.ptr, ldb: h,
+                       beta: 1, c: gp + step * g4, ldc: t * g4)
+            for r in 0..<b {
+                let gate = gp + (r * t + step) * g4, out = sp + (r * t + step) * 2 * h, tc = tp + (r * t + step) * h
+                let cPrev = step == 0 ? UnsafePointer(c0.ptr + r * h) : UnsafePointer(sp + (r * t + step - 1) * 2 * h + h)
+                for j in 0..<h {
+                    let i = sigmoid(gate[j]), f = sigmoid(gate[h + j]), g = tanhf(gate[2 * h + j]), o = sigmoid(gate[3 * h + j])
+                    let c = f * cPrev[j] + i * g
+                    (gate[j], gate[h + j], gate[2 * h + j], gate[3 * h + j]) = (i, f, g, o)
+                    out[h + j] = c
+                    tc[j] = tanhf(c)
+                    out[j] = o * tc[j]
+                }
+            }
+        }
+        return (states, Saved(gates: gates, previousH: previousH, tanhC: tanhC))
+    }
+
+    /// Gradients of `forward` from dStates (B, T, 2H): (dProjected (B, T, 4H), dWeightHH (4H, H),
+    /// dBiasHH (4H), dh0 (B, H), dc0 (B, H)).
+    public static func backward(_ dStates: NDArray, saved: Saved, states: NDArray, weightHH: NDArray, c0: NDArray)
+        -> (projected: NDArray, weightHH: NDArray, biasHH: NDArray, h0: NDArray, c0: NDArray) {
+        let (b, t, h2) = (states.shape[0], states.shape[1], states.shape[2])
+        let h = h2 / 2, g4 = 4 * h
+        let dGates = NDArray(shape: [b, t, g4], zeroed: false)
+        let dhNext = NDArray(shape: [b, h]), dcNext = NDArray(shape: [b, h])
+        let dg = dGates.ptr, gp = saved.gates.ptr, sp = states.ptr, ds = dStates.ptr, dh = dhNext.ptr, dc = dcNext.ptr
+        let tp = saved.tanhC.ptr
+        for step in stride(from: t - 1, through: 0, by: -1) {
+            for r in 0..<b {
+                let row = r * t + step, gate = gp + row * g4, d = dg + row * g4, up = ds + row * h2, tanhC = tp + row * h
+                let cPrev = step == 0 ? UnsafePointer(c0.ptr + r * h) : UnsafePointer(sp + (row - 1) * h2 + h)
+                for j in 0..<h {
+                    let (i, f, g, o) = (gate[j], gate[h + j], gate[2 * h + j], gate[3 * h + j])
+                    let tc = tanhC[j]
+                    let dhj = up[j] + dh[r * h + j]
+                    let dcj = up[h + j] + dc[r * h + j] + dhj * o * (1 - tc * tc)
+                    d[j] = dcj * g * i * (1 - i)
+                    d[h + j] = dcj * cPrev[j] * f * (1 - f)
+                    d[2 * h + j] = dcj * i * (1 - g * g)
+                    d[3 * h + j] = dhj * tc * o * (1 - o)
+                    dc[r * h + j] = dcj * f
+                }
+            }
+            // dh_{t-1} = dGates_t · W_hh: (B, 4H) · (4H, H).
+            GEMM.sgemm(transA: false, transB: false, m: b, n: h, k: g4, a: dg + step * g4, lda: t * g4, b: weightHH.ptr, ldb: h,
+                       c: dh, ldc: h)
+        }
+        // dW_hh = Σ_{b,t} dGates[b, t]ᵀ · h_{t-1}: one (4H, H) GEMM with K = B·T.
+        let dWeight = NDArray(shape: [g4, h], zeroed: false)
+        GEMM.sgemm(transA: true, transB: false, m: g4, n: h, k: b * t, a: dg, lda: g4, b: saved.previousH.ptr, ldb: h,
+                   c: dWeight.ptr, ldc: h)
+        let dBias = NDArray(shape: [g4])
+        for row in 0..<(b * t) { for j in 0..<g4 { dBias.ptr[j] += dg[row * g4 + j] } }
+        return (dGates, dWeight, dBias, dhNext, dcNext)
+    }
+
+    @inline(__always) static func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
+}
