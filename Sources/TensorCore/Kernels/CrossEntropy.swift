@@ -45,7 +45,7 @@ public enum CrossEntropy {
         ThreadPool.shared.parallelFor(n, grain: max(1, 8192 / max(c, 1))) { r in
             for i in r where tp[i] != ignoreIndex {
                 let row = lp + i * c, out = dp + i * c
-                for j in 0..<c { out[j] = (expf(row[j]) - labelSmoothing / Float(c)) * scale }
+                for j in 0..<c { out[j] = (FastMath.exp(row[j]) - labelSmoothing / Float(c)) * scale }
                 out[Int(tp[i])] -= (1 - labelSmoothing) * scale
             }
         }

@@ -24,7 +24,7 @@ public enum Softmax {
             var m = -Float.infinity
             for j in 0..<n { m = max(m, src[j * s]) }
             var sum: Float = 0
-            for j in 0..<n { let e = expf(src[j * s] - m); dst[j * s] = e; sum += e }
+            for j in 0..<n { let e = FastMath.exp(src[j * s] - m); dst[j * s] = e; sum += e }
             if log {
                 let lse = m + logf(sum)
                 for j in 0..<n { dst[j * s] = src[j * s] - lse }
@@ -45,7 +45,7 @@ public enum Softmax {
             var dot: Float = 0
             if log {
                 for j in 0..<n { dot += g[j * s] }
-                for j in 0..<n { d[j * s] = g[j * s] - expf(yy[j * s]) * dot }
+                for j in 0..<n { d[j * s] = g[j * s] - FastMath.exp(yy[j * s]) * dot }
             } else {
                 for j in 0..<n { dot += g[j * s] * yy[j * s] }
                 for j in 0..<n { d[j * s] = yy[j * s] * (g[j * s] - dot) }
@@ -71,7 +71,7 @@ public enum Softmax {
                 var m = -Float.infinity
                 for j in 0...i { m = max(m, src[j]) }
                 var sum: Float = 0
-                for j in 0...i { let e = expf(scale * (src[j] - m)); dst[j] = e; sum += e }
+                for j in 0...i { let e = FastMath.exp(scale * (src[j] - m)); dst[j] = e; sum += e }
                 let inv = 1 / sum
                 for j in 0...i { dst[j] *= inv }
                 for j in (i + 1)..<t { dst[j] = 0 }

@@ -72,7 +72,7 @@ public enum Unary {
 
     // MARK: math functions and their derivatives
 
-    public static func exp_forward(_ x: NDArray) -> NDArray { map(x) { expf($0) } }
+    public static func exp_forward(_ x: NDArray) -> NDArray { map(x) { FastMath.exp($0) } }
     /// dx = dy · y, with y = exp(x).
     public static func exp_backward(_ dy: NDArray, y: NDArray) -> NDArray { zip(dy, y) { $0 * $1 } }
 
