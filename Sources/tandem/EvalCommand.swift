@@ -66,6 +66,7 @@ struct EvalCommand: ParsableCommand {
                 if let top = metrics.topKAccuracy { print(String(format: "top-%d accuracy %.4f", metrics.topK, top)) }
                 print(String(format: "precision %.4f, recall %.4f, F1 %.4f (macro)", metrics.precisionMacro, metrics.recallMacro, metrics.f1Macro))
                 if let auc = metrics.rocAUC { print(String(format: "ROC-AUC %.4f (macro, one-vs-rest)", auc)) }
+                if let exact = metrics.exactMatch { print(String(format: "exact match %.4f (every target of a sample right)", exact)) }
             }
         }
         (comm as? MPICommunicator)?.finalize()
