@@ -5,6 +5,7 @@ import TensorCore
 public struct Batch: @unchecked Sendable {
     public let inputs: NDArray
     public let targets: NDArray
+    public init(inputs: NDArray, targets: NDArray) { (self.inputs, self.targets) = (inputs, targets) }
     /// Samples in the batch (N, whatever the targets per sample).
     public var count: Int { targets.shape[0] }
     /// The targets as one row per prediction (N·T), the layout of a model's logits.

@@ -1,4 +1,5 @@
 import Foundation
+import Datasets
 import Models
 import NN
 import Optim
@@ -17,21 +18,13 @@ private func bars(_ n: Int, seed: UInt64) -> NDArray {
     return NDArray(pixels, shape: [n, 1, 8, 8])
 }
 
+/// Adam on batches of 32 of 256 bar images (the target is the input).
 private func train(_ model: any TrainableModel, steps: Int) -> (first: Float, last: Float) {
-    let arena = model.flattenParameters()
-    let adam = Adam(arena, learningRate: 3e-3)
-    let data = bars(256, seed: 7), none = NDArray(shape: [1])
-    var first: Float = 0, last: Float = 0
-    for step in 0..<steps {
+    let data = bars(256, seed: 7)
+    return trainWithAdam(model, learningRate: 3e-3, steps: steps) { step in
         let lo = (step * 32) % 256
-        let loss = model.loss(inputs: Layout.slice(data, axis: 0, start: lo, end: lo + 32), targets: none, labelSmoothing: 0)
-        arena.zeroGrad()
-        loss.backward()
-        adam.step()
-        if step == 0 { first = loss.item }
-        last = loss.item
+        return Batch(inputs: Layout.slice(data, axis: 0, start: lo, end: lo + 32), targets: NDArray(shape: [1]))
     }
-    return (first, last)
 }
 
 @Suite("Autoencoders")

@@ -14,19 +14,8 @@ struct SequenceModelTests {
         Init.seed(1)
         let model = SequenceClassifier(kind, vocabulary: 10, embeddingSize: 8, hiddenSize: 16, classes: 3,
                                        forgetBias: kind == .lstm ? 1 : 0)
-        let arena = model.flattenParameters()
-        let adam = Adam(arena, learningRate: 0.02)
-        for step in 0..<150 {
-            let lo = (step * 32) % 256
-            let b = data.batch(ArraySlice(lo..<(lo + 32)))
-            let loss = Loss.crossEntropy(model.logits(b.inputs), b.targets)
-            arena.zeroGrad()
-            loss.backward()
-            adam.step()
-        }
-        let all = test.batch(ArraySlice(0..<90))
-        let predicted = withNoGrad { model.logits(all.inputs).argmax(axis: 1) }
-        let correct = (0..<90).filter { predicted.int32Pointer[$0] == all.targets.int32Pointer[$0] }.count
+        trainWithAdam(model, learningRate: 0.02, steps: 150, cycling(data, samples: 256, size: 32))
+        let correct = correctPredictions(model, on: test.batch(ArraySlice(0..<90)))
         #expect(correct >= 80, "\(kind): \(correct)/90 held-out sequences right")
     }
 
@@ -54,17 +43,9 @@ struct SequenceModelTests {
         let text = corpus.sequenceDataset(context: 12, range: 0..<verse.count)
         Init.seed(5)
         let model = RecurrentLanguageModel(kind, vocabulary: corpus.vocabulary.count, embeddingSize: 8, hiddenSize: 32)
-        let arena = model.flattenParameters()
-        let adam = Adam(arena, learningRate: 0.01)
-        var loss: Float = .infinity
-        for step in 0..<120 {
-            let b = text.batch(ArraySlice((0..<16).map { (step * 37 + $0 * 41) % text.count }))
-            let l = Loss.crossEntropy(model.logits(b.inputs), b.flatTargets)
-            arena.zeroGrad()
-            l.backward()
-            adam.step()
-            loss = l.item
-        }
+        let loss = trainWithAdam(model, learningRate: 0.01, steps: 120) { step in
+            text.batch(ArraySlice((0..<16).map { (step * 37 + $0 * 41) % text.count }))
+        }.last
         // Uniform guessing is log(8) ≈ 2.1; after the first few characters the verse is determined.
         #expect(loss < 0.5, "\(kind): training loss \(loss)")
         let a = text.batch([0]).inputs, changed = NDArray(indices: a.indices.prefix(6) + [Int32](repeating: 0, count: 6), shape: [1, 12])

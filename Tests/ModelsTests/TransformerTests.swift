@@ -27,15 +27,9 @@ struct GPTTests {
         var state: UInt64 = 11
         Init.seed(1)
         let gpt = GPT(vocabulary: 8, context: 15, width: 32, layers: 2, heads: 2, positions: positions)
-        let arena = gpt.flattenParameters()
-        let adam = Adam(arena, learningRate: 3e-3)
         // Fixed sines must be mixed into offsets by the attention weights; learned ones are learned to fit.
-        for _ in 0..<(positions == .learned ? 150 : 600) {
-            let b = periodicBatch(16, length: 16, period: 4, vocabulary: 8, state: &state)
-            let loss = Loss.crossEntropy(gpt.logits(b.inputs), b.flatTargets)
-            arena.zeroGrad()
-            loss.backward()
-            adam.step()
+        trainWithAdam(gpt, learningRate: 3e-3, steps: positions == .learned ? 150 : 600) { _ in
+            periodicBatch(16, length: 16, period: 4, vocabulary: 8, state: &state)
         }
         gpt.eval()
         let test = periodicBatch(64, length: 16, period: 4, vocabulary: 8, state: &state)
@@ -100,19 +94,8 @@ struct VisionTransformerTests {
         let data = SyntheticDataset.clusters(count: 320, inputShape: [1, 8, 8], classes: 4, noise: 1.0, seed: 3)
         Init.seed(2)
         let vit = VisionTransformer(imageSize: (1, 8, 8), patch: 4, width: 16, layers: 1, heads: 2, classes: 4)
-        let arena = vit.flattenParameters()
-        let adam = Adam(arena, learningRate: 3e-3)
-        for step in 0..<60 {
-            let lo = (step * 32) % 256
-            let b = data.batch(ArraySlice(lo..<(lo + 32)))
-            let loss = Loss.crossEntropy(vit.logits(b.inputs), b.targets)
-            arena.zeroGrad()
-            loss.backward()
-            adam.step()
-        }
-        let held = data.batch(ArraySlice(256..<320))
-        let predicted = withNoGrad { vit.logits(held.inputs).argmax(axis: 1) }
-        let correct = (0..<64).filter { predicted.int32Pointer[$0] == held.targets.int32Pointer[$0] }.count
+        trainWithAdam(vit, learningRate: 3e-3, steps: 60, cycling(data, samples: 256, size: 32))
+        let correct = correctPredictions(vit, on: data.batch(ArraySlice(256..<320)))
         #expect(correct >= 58, "\(correct)/64 held-out images right")
     }
 
@@ -139,16 +122,7 @@ struct Seq2SeqTransformerTests {
         let train = data.slice(0..<1000), held = data.slice(1000..<1200)
         Init.seed(3)
         let model = Seq2SeqTransformer(vocabulary: 7, sourceLength: 5, targetLength: 5, width: 32, layers: 1, heads: 2)
-        let arena = model.flattenParameters()
-        let adam = Adam(arena, learningRate: 3e-3)
-        for step in 0..<250 {
-            let lo = (step * 40) % 1000
-            let b = train.batch(ArraySlice(lo..<(lo + 40)))
-            let loss = Loss.crossEntropy(model.logits(b.inputs), b.flatTargets)
-            arena.zeroGrad()
-            loss.backward()
-            adam.step()
-        }
+        trainWithAdam(model, learningRate: 3e-3, steps: 250, cycling(train, samples: 1000, size: 40))
         model.eval()
         let b = held.batch(ArraySlice(0..<200))
         let forced = withNoGrad { model.logits(b.inputs).argmax(axis: 1) }.indices
