@@ -18,6 +18,10 @@ public enum Evaluator {
     /// - Returns: metrics identical on every rank (a collective: every rank calls it).
     public static func evaluate(_ model: any TrainableModel, on dataset: any Dataset, communicator: Communicator,
                                 batchSize: Int, topK: Int, limit: Int? = nil, precision: DType = .float32) -> EvaluationMetrics {
+        // Evaluation draws (a VAE's ε, a GAN's z) come from the model's streams; put them back
+        // after, so evaluating never changes what training draws next.
+        let streams = model.namedRandomStreams().map(\.1), saved = streams.map(\.rng)
+        defer { for (stream, state) in zip(streams, saved) { stream.rng = state } }
         guard let model = model as? any Classifier else {
             return lossOnly(model, on: dataset, communicator: communicator, batchSize: batchSize, limit: limit, precision: precision)
         }

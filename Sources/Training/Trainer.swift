@@ -373,6 +373,10 @@ public final class Trainer {
         guard let outputs, let reporter = model as? any ImageGridReporter, data.validation.inputShape.rank == 3 else { return }
         let images = data.validation.batch(ArraySlice(0..<min(16, data.validation.count))).inputs
         var rng = PhiloxRNG(seed: UInt64(config.seed) &+ UInt64(epoch))  // its own stream: training's is untouched
+        // Rank 0 alone runs these forwards: in evaluation mode, so no buffer (batch norm) moves.
+        let wasTraining = model.training
+        model.eval()
+        defer { model.train(wasTraining) }
         let folder = outputs.directory + "/images"
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

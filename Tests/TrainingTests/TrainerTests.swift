@@ -1,6 +1,9 @@
 import Collective
+import Datasets
 import Foundation
+import Models
 import Optim
+import TensorCore
 import Testing
 @testable import Training
 
@@ -209,5 +212,16 @@ struct TrainerTests {
                            "epoch-002-interpolation.png", "epoch-002-reconstructions.png", "epoch-002-samples.png"])
         let png = try Data(contentsOf: URL(fileURLWithPath: dir + "/images/epoch-002-samples.png"))
         #expect(png.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]) && png.count > 1000)
+    }
+
+    /// Evaluating a VAE draws ε from its stream, and puts the stream back: how often a run
+    /// evaluates never changes what it trains on.
+    @Test func evaluationLeavesTheTrainingStreamAlone() {
+        let vae = VariationalAutoencoder(imageShape: [1, 4, 4], hidden: 8, latent: 2, seed: 3)
+        let images = TensorDataset(inputs: NDArray(repeating: 0.5, shape: [10, 1, 4, 4]), labels: NDArray(indices: [Int32](repeating: 0, count: 10), shape: [10]), classCount: 1)
+        let before = vae.rng
+        let m = Evaluator.evaluate(vae, on: images, communicator: SingleProcessCommunicator(), batchSize: 4, topK: 1)
+        #expect(!m.isClassification && m.loss.isFinite && m.samples == 10)
+        #expect(vae.rng == before)
     }
 }
