@@ -81,9 +81,10 @@ public final class Trainer {
         ThreadPool.configure(threads: config.distributed.threadsPerRank ?? ThreadPool.defaultThreadCount())
         let isRoot = communicator.rank == 0
         outputs = try runDirectory.flatMap { isRoot ? try RunOutputs(directory: $0, config: config, resuming: resume != nil) : nil }
-        let level = Logger.Level(rawValue: config.logging.level) ?? .info
-        let logPath = outputs?.logPath
-        let logger = Logger(label: "tandem") { FileLogHandler(label: $0, path: logPath, level: level) }
+        // Rank 0 logs at logging.level; the others only what they must say (warnings by default).
+        let level = Logger.Level(rawValue: isRoot ? config.logging.level : config.logging.otherRanksLevel) ?? .info
+        let logPath = outputs?.logPath, rank = communicator.rank
+        let logger = Logger(label: "tandem") { FileLogHandler(label: $0, path: logPath, level: level, rank: rank) }
         self.logger = logger
         checkpoints = config.checkpointing.enabled ? outputs.map {
             CheckpointWriter(directory: $0.checkpointDirectory, keepLast: config.checkpointing.keepLast, logger: logger)

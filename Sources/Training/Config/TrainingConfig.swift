@@ -194,13 +194,16 @@ public struct LoggingConfig: Codable, Equatable, Sendable {
     public var everySteps = 20
     /// auto (a bar on a terminal, plain lines otherwise), bar, plain or none.
     public var progress = "auto"
-    /// trace, debug, info, notice, warning or error: the least severe line written to the log file.
+    /// trace, debug, info, notice, warning or error: the least severe line rank 0 logs.
     public var level = "info"
+    /// The least severe line the other ranks log (to standard error; only rank 0 writes the file).
+    public var otherRanksLevel = "warning"
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case progress, level
+        case otherRanksLevel = "other_ranks_level"
         case everySteps = "every_steps"
     }
 
@@ -208,5 +211,6 @@ public struct LoggingConfig: Codable, Equatable, Sendable {
         v.require(everySteps >= 1, "logging.every_steps", everySteps, "a positive number of steps")
         v.choose(progress, "logging.progress", from: ["auto", "bar", "plain", "none"])
         v.choose(level, "logging.level", from: ["trace", "debug", "info", "notice", "warning", "error"])
+        v.choose(otherRanksLevel, "logging.other_ranks_level", from: ["trace", "debug", "info", "notice", "warning", "error"])
     }
 }
