@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
@@ -42,7 +43,8 @@ let package = Package(
             "NN", "Optim", "Collective", "Datasets", "Checkpoint", "Models", "CZlib",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: simdFlags),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], exclude: ["Run/TensorBoard/tensorboard.proto"], swiftSettings: simdFlags),
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: simdFlags),
         .executableTarget(name: "tandem", dependencies: [
             "Training", "CMPI",

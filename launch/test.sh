@@ -32,6 +32,9 @@ checkpoint=$(cat "$run/checkpoints/latest")
 python3 launch/check_checkpoint.py "$run/checkpoints/$checkpoint" < "$run/inspect.txt"
 "$bin/tandem" export "$run" --to "$run/exported.safetensors"
 python3 launch/check_safetensors.py "$run/exported.safetensors" hidden.0.weight:32,20 output.bias:4
+echo "== its TensorBoard event file, read by TensorBoard's own event reader"
+python3 -c "import tensorboard" 2>/dev/null || python3 -m pip install --quiet tensorboard
+python3 launch/check_tensorboard.py "$run"
 if [[ $(uname -m) == x86_64 ]]; then
     echo "== the GEMM inner loop is FMA on 256-bit registers"
     # Without the AVX2/FMA build flags Swift lowers addingProduct to calls to fmaf (~100x slower).

@@ -171,7 +171,7 @@ public final class Trainer {
                         line["overflows"] = scaler.overflows
                     }
                     if scaler != nil || c.training.nonfinite == "skip" { line["skipped_steps"] = skippedSteps }
-                    outputs?.metrics.write(line)
+                    outputs?.record(line)
                     progress?.update(epoch: epoch, step: step, loss: loss, samplesPerSecond: samplesPerSecond,
                                      lossScale: scaler?.scale, skipped: skippedSteps)
                     let scaling = scaler.map { " loss_scale \($0.scale) overflows \($0.overflows)" } ?? ""
@@ -363,7 +363,7 @@ public final class Trainer {
             var rng = PhiloxRNG(seed: UInt64(config.seed) &* 7919 &+ UInt64(communicator.rank))
             m.classifierScore = scorer.score(gan.generate(count: count, rng: &rng), over: communicator)
         }
-        outputs?.metrics.write(m.json(split: split, step: step, epoch: epoch, detailed: detailed))
+        outputs?.record(m.json(split: split, step: step, epoch: epoch, detailed: detailed))
         logger.info("\(summary(m, split: split, epoch: epoch + 1))")
         return m
     }

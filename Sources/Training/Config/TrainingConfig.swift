@@ -198,11 +198,13 @@ public struct LoggingConfig: Codable, Equatable, Sendable {
     public var level = "info"
     /// The least severe line the other ranks log (to standard error; only rank 0 writes the file).
     public var otherRanksLevel = "warning"
+    /// Rank 0 also writes every metrics.jsonl number as a TensorBoard scalar (events.out.tfevents.*).
+    public var tensorboard = true
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case progress, level
+        case progress, level, tensorboard
         case otherRanksLevel = "other_ranks_level"
         case everySteps = "every_steps"
     }

@@ -1,10 +1,11 @@
 import Foundation
 
-/// Rank 0's run directory: the resolved `config.yaml`, `metrics.jsonl`, `train.log` and
-/// the trained `model.safetensors`.
+/// Rank 0's run directory: the resolved `config.yaml`, `metrics.jsonl` (and the same numbers
+/// as TensorBoard scalars), `train.log` and the trained `model.safetensors`.
 final class RunOutputs {
     let directory: String
     let metrics: MetricsWriter
+    let tensorBoard: TensorBoardWriter?
     var logPath: String { directory + "/train.log" }
     var modelPath: String { directory + "/model.safetensors" }
     var checkpointDirectory: String { directory + "/checkpoints" }
@@ -25,5 +26,12 @@ final class RunOutputs {
             throw TrainingError("cannot write the run directory \(directory): \(error.localizedDescription); choose another with --run-dir")
         }
         metrics = try MetricsWriter(path: directory + "/metrics.jsonl")
+        tensorBoard = config.logging.tensorboard ? try TensorBoardWriter(directory: directory) : nil
+    }
+
+    /// Writes a metrics line to metrics.jsonl and to the TensorBoard file.
+    func record(_ line: [String: Any]) {
+        metrics.write(line)
+        tensorBoard?.scalars(fromMetricsLine: line)
     }
 }
