@@ -23,7 +23,7 @@ bin=$(swift build "${mode[@]}" --show-bin-path)
 echo "== a short training run; its model.safetensors read by Python's safetensors"
 python3 -c "import safetensors" 2>/dev/null || python3 -m pip install --quiet safetensors numpy
 run=$(mktemp -d)/run
-"$bin/tandem" train configs/synthetic_smoke.yaml --run-dir "$run" --set logging.progress=none
+"$bin/tandem" train configs/synthetic_smoke.yaml --run-dir "$run" --set logging.progress=none --set logging.histograms_every_steps=10
 python3 launch/check_safetensors.py "$run/model.safetensors" hidden.0.weight:32,20 hidden.0.bias:32 output.weight:4,32 output.bias:4
 "$bin/tandem" eval "$run" --split test
 echo "== its last checkpoint: verified by tandem inspect, read back by Python's safetensors"
@@ -34,7 +34,7 @@ python3 launch/check_checkpoint.py "$run/checkpoints/$checkpoint" < "$run/inspec
 python3 launch/check_safetensors.py "$run/exported.safetensors" hidden.0.weight:32,20 output.bias:4
 echo "== its TensorBoard event file, read by TensorBoard's own event reader"
 python3 -c "import tensorboard" 2>/dev/null || python3 -m pip install --quiet tensorboard
-python3 launch/check_tensorboard.py "$run"
+python3 launch/check_tensorboard.py "$run" hidden.0.weight:640 output.bias:4
 if [[ $(uname -m) == x86_64 ]]; then
     echo "== the GEMM inner loop is FMA on 256-bit registers"
     # Without the AVX2/FMA build flags Swift lowers addingProduct to calls to fmaf (~100x slower).

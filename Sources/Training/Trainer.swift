@@ -279,6 +279,7 @@ public final class Trainer {
         if finite {
             if let maxNorm = c.clipping.maxNorm { GradientClipping.scale(arena, total: norm, maxNorm: Float(maxNorm)) }
             if let limit = c.clipping.value { GradientClipping.clipValue(arena, limit: Float(limit)) }
+            if let every = c.logging.histogramsEverySteps, (step + 1) % every == 0 { writeHistograms(step: step + 1) }
             applyUpdate()
             lastGoodStep = step + 1
         } else {
@@ -383,10 +384,26 @@ public final class Trainer {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             for grid in reporter.imageGrids(from: images, rng: &rng) {
                 let path = folder + String(format: "/epoch-%03d-%@.png", epoch, grid.name)
-                try Data(ImageGrid.png(grid.images, columns: grid.columns)).write(to: URL(fileURLWithPath: path))
+                let png = ImageGrid.png(grid.images, columns: grid.columns), size = ImageGrid.size(grid.images, columns: grid.columns)
+                try Data(png).write(to: URL(fileURLWithPath: path))
+                outputs.tensorBoard?.image(tag: "images/\(grid.name)", png: png, width: size.width, height: size.height,
+                                           channels: grid.images.shape[1], step: step)
             }
         } catch {
             logger.warning("image grids for epoch \(epoch) could not be written: \(error.localizedDescription); training goes on")
+        }
+    }
+
+    /// Rank 0 writes a TensorBoard histogram of every parameter and of its gradient (as the
+    /// optimizer will apply it: averaged, unscaled and clipped).
+    func writeHistograms(step: Int) {
+        guard let board = outputs?.tensorBoard else { return }
+        let arena = ddp.arena, scale = arena.gradientScale
+        for e in arena.entries {
+            let values = Array(UnsafeBufferPointer(start: arena.values.ptr + e.offset, count: e.count))
+            let grads = UnsafeBufferPointer(start: arena.grads.ptr + e.offset, count: e.count).map { $0 * scale }
+            board.histogram(tag: "weights/\(e.name)", values: values, step: step)
+            board.histogram(tag: "gradients/\(e.name)", values: grads, step: step)
         }
     }
 

@@ -39,4 +39,19 @@ struct TensorBoardWriterTests {
         #expect(train.map(\.1) == [0.25, 0.01, 1200])
         #expect(events[2].summary.value.map(\.tag) == ["validation/accuracy"] && events[2].summary.value[0].simpleValue == 0.875)
     }
+
+    @Test func histogramsAndImagesAreEvents() throws {
+        let dir = NSTemporaryDirectory() + "tandem-tb-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let writer = try TensorBoardWriter(directory: dir)
+        writer.histogram(tag: "weights/w", values: [0, 1, 1, 2, 10], step: 3, buckets: 5)
+        writer.image(tag: "images/samples", png: [0x89, 0x50], width: 12, height: 6, channels: 1, step: 3)
+        let events = try Self.records(Array(Data(contentsOf: URL(fileURLWithPath: writer.path)))).map { try Tensorboard_Event(serializedBytes: $0) }
+        let h = events[1].summary.value[0].histo
+        #expect(events[1].summary.value[0].tag == "weights/w" && h.num == 5 && h.min == 0 && h.max == 10 && h.sum == 14 && h.sumSquares == 106)
+        #expect(h.bucketLimit == [2, 4, 6, 8, 10] && h.bucket == [3, 1, 0, 0, 1])
+        let image = events[2].summary.value[0].image
+        #expect(image.width == 12 && image.height == 6 && image.colorspace == 1 && image.encodedImageString == Data([0x89, 0x50]))
+    }
 }

@@ -72,6 +72,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         t.data.limit = 0
         t.model.channels = [0]
         t.model.scoreClassifier = ""
+        t.logging.histogramsEverySteps = 0
         t.training.maxSteps = 0
         t.training.maxEvalSamples = 0
         t.training.earlyStopping = EarlyStoppingConfig()

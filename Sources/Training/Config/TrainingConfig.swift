@@ -200,12 +200,14 @@ public struct LoggingConfig: Codable, Equatable, Sendable {
     public var otherRanksLevel = "warning"
     /// Rank 0 also writes every metrics.jsonl number as a TensorBoard scalar (events.out.tfevents.*).
     public var tensorboard = true
+    /// TensorBoard histograms of every parameter and gradient every this many steps (null: none).
+    public var histogramsEverySteps: Int?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case progress, level, tensorboard
-        case otherRanksLevel = "other_ranks_level"
+        case otherRanksLevel = "other_ranks_level", histogramsEverySteps = "histograms_every_steps"
         case everySteps = "every_steps"
     }
 
@@ -213,6 +215,7 @@ public struct LoggingConfig: Codable, Equatable, Sendable {
         v.require(everySteps >= 1, "logging.every_steps", everySteps, "a positive number of steps")
         v.choose(progress, "logging.progress", from: ["auto", "bar", "plain", "none"])
         v.choose(level, "logging.level", from: ["trace", "debug", "info", "notice", "warning", "error"])
+        v.require(histogramsEverySteps.map { $0 >= 1 } ?? true, "logging.histograms_every_steps", histogramsEverySteps, "null or a positive number of steps")
         v.choose(otherRanksLevel, "logging.other_ranks_level", from: ["trace", "debug", "info", "notice", "warning", "error"])
     }
 }

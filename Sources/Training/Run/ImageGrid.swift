@@ -10,8 +10,8 @@ public enum ImageGrid {
     public static func png(_ images: NDArray, columns: Int) -> [UInt8] {
         let (n, c, h, w) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
         precondition(c == 1 || c == 3, "an image grid needs 1 or 3 channels, got \(c)")
-        let cols = max(1, min(columns, n)), rows = (n + cols - 1) / cols, pad = 2
-        let width = cols * (w + pad) + pad, height = rows * (h + pad) + pad
+        let cols = max(1, min(columns, n)), pad = 2
+        let (width, height) = size(images, columns: columns)
         var pixels = [UInt8](repeating: 64, count: width * height * c)  // dark grey border
         let src = images.ptr
         for i in 0..<n {
@@ -22,6 +22,13 @@ public enum ImageGrid {
             } } }
         }
         return encode(pixels, width: width, height: height, channels: c)
+    }
+
+    /// The grid's (width, height) in pixels, borders included.
+    public static func size(_ images: NDArray, columns: Int) -> (width: Int, height: Int) {
+        let (n, h, w) = (images.shape[0], images.shape[2], images.shape[3])
+        let cols = max(1, min(columns, n)), rows = (n + cols - 1) / cols
+        return (cols * (w + 2) + 2, rows * (h + 2) + 2)
     }
 
     /// PNG bytes of 8-bit pixels, rows top to bottom (filter 0 on every row).

@@ -1,7 +1,7 @@
 import Foundation
 import SwiftProtobuf
 
-/// Rank 0's TensorBoard event file: TFRecord framing (length, masked CRC-32C of the length,
+/// Rank 0's TensorBoard event file (scalars, histograms and images): TFRecord framing (length, masked CRC-32C of the length,
 /// the record, masked CRC-32C of the record) around `Event` protocol buffers, as TensorFlow's
 /// summary writer makes them, so `tensorboard --logdir RUN_DIR` shows the run.
 final class TensorBoardWriter {
@@ -25,17 +25,50 @@ final class TensorBoardWriter {
 
     /// One scalar event per entry of `values`, all at `step`.
     func scalars(_ values: [(tag: String, value: Double)], step: Int) {
-        var summary = Tensorboard_Summary()
-        summary.value = values.map { tag, value in
+        summary(values.map { tag, value in
             var v = Tensorboard_Summary.Value()
             v.tag = tag
             v.simpleValue = Float(value)
             return v
-        }
+        }, step: step)
+    }
+
+    /// An image summary of PNG bytes (the sample grids of generative models).
+    func image(tag: String, png: [UInt8], width: Int, height: Int, channels: Int, step: Int) {
+        var image = Tensorboard_Summary.Image()
+        (image.width, image.height, image.colorspace) = (Int32(width), Int32(height), Int32(channels))
+        image.encodedImageString = Data(png)
+        var value = Tensorboard_Summary.Value()
+        value.tag = tag
+        value.image = image
+        summary([value], step: step)
+    }
+
+    /// A histogram of `values` in `buckets` equal-width buckets between their minimum and maximum.
+    func histogram(tag: String, values: [Float], step: Int, buckets: Int = 30) {
+        guard let lo = values.min(), let hi = values.max() else { return }
+        var h = HistogramProto()
+        (h.min, h.max, h.num) = (Double(lo), Double(hi), Double(values.count))
+        h.sum = values.reduce(0.0) { $0 + Double($1) }
+        h.sumSquares = values.reduce(0.0) { $0 + Double($1) * Double($1) }
+        let width = max(Double(hi - lo), 1e-12) / Double(buckets)
+        h.bucketLimit = (1...buckets).map { Double(lo) + width * Double($0) }
+        var counts = [Double](repeating: 0, count: buckets)
+        for v in values { counts[min(buckets - 1, Int((Double(v) - Double(lo)) / width))] += 1 }
+        h.bucket = counts
+        var value = Tensorboard_Summary.Value()
+        value.tag = tag
+        value.histo = h
+        summary([value], step: step)
+    }
+
+    typealias HistogramProto = Tensorboard_HistogramProto
+
+    private func summary(_ values: [Tensorboard_Summary.Value], step: Int) {
         var event = Tensorboard_Event()
         event.wallTime = Date().timeIntervalSince1970
         event.step = Int64(step)
-        event.summary = summary
+        event.summary.value = values
         write(event)
     }
 
