@@ -35,6 +35,12 @@ python3 launch/check_safetensors.py "$run/exported.safetensors" hidden.0.weight:
 echo "== its TensorBoard event file, read by TensorBoard's own event reader"
 python3 -c "import tensorboard" 2>/dev/null || python3 -m pip install --quiet tensorboard
 python3 launch/check_tensorboard.py "$run" hidden.0.weight:640 output.bias:4
+echo "== tandem report, loaded and screenshotted by headless Chromium"
+command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+"$bin/tandem" report "$run"
+chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,1400 \
+    --screenshot="$run/report.png" "file://$run/report.html" 2>/dev/null
+python3 launch/check_report_screenshot.py "$run/report.png"
 if [[ $(uname -m) == x86_64 ]]; then
     echo "== the GEMM inner loop is FMA on 256-bit registers"
     # Without the AVX2/FMA build flags Swift lowers addingProduct to calls to fmaf (~100x slower).
