@@ -80,6 +80,9 @@ public final class Trainer {
         self.communicator = communicator
         ThreadPool.configure(threads: config.distributed.threadsPerRank ?? ThreadPool.defaultThreadCount())
         let isRoot = communicator.rank == 0
+        // Data and model first: a run that cannot start leaves no run directory behind.
+        data = try DataSplits.load(config.data, seed: config.seed)
+        model = try ModelFactory.make(config.model, for: data.train, seed: config.seed)
         outputs = try runDirectory.flatMap { isRoot ? try RunOutputs(directory: $0, config: config, resuming: resume != nil) : nil }
         // Rank 0 logs at logging.level; the others only what they must say (warnings by default).
         let level = Logger.Level(rawValue: isRoot ? config.logging.level : config.logging.otherRanksLevel) ?? .info
@@ -90,8 +93,6 @@ public final class Trainer {
             CheckpointWriter(directory: $0.checkpointDirectory, keepLast: config.checkpointing.keepLast, logger: logger)
         } : nil
 
-        data = try DataSplits.load(config.data, seed: config.seed)
-        model = try ModelFactory.make(config.model, for: data.train, seed: config.seed)
         let arena = model.flattenParameters()
         // Rank 0 reads the checkpoint into its model before DDP broadcasts rank 0's weights.
         var point: ResumePoint?
