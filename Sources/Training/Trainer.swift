@@ -64,6 +64,8 @@ public final class Trainer {
     private var lastCheckpointTime = Date()
     var lastCheckpointStep = -1
     private var validatedAtStep = -1
+    /// The step of the last image grids and text samples.
+    var lastSamplesStep = -1
     /// Scores a generative model's images with a trained classifier (`model.score_classifier`).
     let scorer: ClassifierScore?
 
@@ -208,7 +210,7 @@ public final class Trainer {
                 }
                 keepIfBest(m)
             }
-            writeImageGrids()
+            writeSamples(epoch: epoch)
             if c.checkpointing.atEpochEnd { saveCheckpoint() }
         }
         if stopSignal == nil && !stoppedEarly && validatedAtStep != step {
@@ -218,6 +220,7 @@ public final class Trainer {
             lastValidation = m
             keepIfBest(m)
         }
+        if lastSamplesStep != step { writeSamples(epoch: epoch + 1) }  // max_steps ended the run inside epoch + 1
         if lastCheckpointStep != step { saveCheckpoint() }  // the run's end is always resumable
         if let stopSignal {
             checkpoints?.finish()
@@ -370,9 +373,35 @@ public final class Trainer {
         return m
     }
 
+    /// Rank 0 saves what generative models make: image grids and language models' text.
+    /// - Parameter epoch: the 1-based epoch the files are named after.
+    func writeSamples(epoch: Int) {
+        lastSamplesStep = step
+        writeImageGrids(epoch: epoch)
+        writeTextSample(epoch: epoch)
+    }
+
+    /// A GPT's continuation of a newline, 300 characters at temperature 0.8 from a fixed seed,
+    /// as `samples/epoch-NNN.txt` and a TensorBoard text summary.
+    func writeTextSample(epoch: Int) {
+        guard let outputs, let gpt = model as? GPT, let vocabulary = data.vocabulary else { return }
+        let start = Int32(vocabulary.firstIndex(of: UInt8(ascii: "\n")) ?? 0)
+        var rng = PhiloxRNG(seed: UInt64(config.seed))
+        let ids = gpt.generate(prompt: [start], count: 300, temperature: 0.8, rng: &rng)
+        let text = String(decoding: ids.map { vocabulary[Int($0)] }, as: UTF8.self)
+        let folder = outputs.directory + "/samples"
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try text.write(toFile: folder + String(format: "/epoch-%03d.txt", epoch), atomically: true, encoding: .utf8)
+        } catch {
+            logger.warning("the text sample could not be written: \(error.localizedDescription); training goes on")
+        }
+        outputs.tensorBoard?.text(tag: "samples/text", text, step: step)
+    }
+
     /// Rank 0 saves the model's image grids (reconstructions, samples, interpolations) of the
     /// first validation images as `images/epoch-NNN-NAME.png`; models without grids do nothing.
-    func writeImageGrids() {
+    func writeImageGrids(epoch: Int) {
         guard let outputs, let reporter = model as? any ImageGridReporter, data.validation.inputShape.rank == 3 else { return }
         let images = data.validation.batch(ArraySlice(0..<min(16, data.validation.count))).inputs
         var rng = PhiloxRNG(seed: UInt64(config.seed) &+ UInt64(epoch))  // its own stream: training's is untouched

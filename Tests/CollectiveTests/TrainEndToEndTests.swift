@@ -202,6 +202,9 @@ struct TrainEndToEndTests {
         // The verse repeats, so a model that reads its context predicts almost every character.
         #expect((validation["loss"] as! Double) < 0.5, "\(validation)")
         #expect(FileManager.default.fileExists(atPath: base + "/run/checkpoints/latest"))
+        // The run ended inside its first epoch (max_steps): rank 0 left a text sample for it.
+        let written = try String(contentsOfFile: base + "/run/samples/epoch-001.txt", encoding: .utf8)
+        #expect(written.utf8.count == 300 && Set(written.utf8).isSubset(of: Set(verse.utf8)))
 
         func sample(_ extra: [String]) throws -> MPIRun {
             try MPIRun.launch(Self.tandem, ["sample", base + "/run", "--length", "80", "--seed", "3"] + extra,

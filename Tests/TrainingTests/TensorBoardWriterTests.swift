@@ -47,11 +47,15 @@ struct TensorBoardWriterTests {
         let writer = try TensorBoardWriter(directory: dir)
         writer.histogram(tag: "weights/w", values: [0, 1, 1, 2, 10], step: 3, buckets: 5)
         writer.image(tag: "images/samples", png: [0x89, 0x50], width: 12, height: 6, channels: 1, step: 3)
+        writer.text(tag: "samples/text", "to be", step: 4)
         let events = try Self.records(Array(Data(contentsOf: URL(fileURLWithPath: writer.path)))).map { try Tensorboard_Event(serializedBytes: $0) }
         let h = events[1].summary.value[0].histo
         #expect(events[1].summary.value[0].tag == "weights/w" && h.num == 5 && h.min == 0 && h.max == 10 && h.sum == 14 && h.sumSquares == 106)
         #expect(h.bucketLimit == [2, 4, 6, 8, 10] && h.bucket == [3, 1, 0, 0, 1])
         let image = events[2].summary.value[0].image
         #expect(image.width == 12 && image.height == 6 && image.colorspace == 1 && image.encodedImageString == Data([0x89, 0x50]))
+        let text = events[3].summary.value[0]
+        #expect(text.metadata.pluginData.pluginName == "text" && text.tensor.dtype == 7 && text.tensor.stringVal == [Data("to be".utf8)])
+        #expect(text.tensor.tensorShape.dim.map(\.size) == [1] && events[3].step == 4)
     }
 }

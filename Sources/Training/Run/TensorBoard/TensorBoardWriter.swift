@@ -1,7 +1,7 @@
 import Foundation
 import SwiftProtobuf
 
-/// Rank 0's TensorBoard event file (scalars, histograms and images): TFRecord framing (length, masked CRC-32C of the length,
+/// Rank 0's TensorBoard event file (scalars, histograms, images and text): TFRecord framing (length, masked CRC-32C of the length,
 /// the record, masked CRC-32C of the record) around `Event` protocol buffers, as TensorFlow's
 /// summary writer makes them, so `tensorboard --logdir RUN_DIR` shows the run.
 final class TensorBoardWriter {
@@ -41,6 +41,19 @@ final class TensorBoardWriter {
         var value = Tensorboard_Summary.Value()
         value.tag = tag
         value.image = image
+        summary([value], step: step)
+    }
+
+    /// A text summary (TensorBoard's text plugin: a string tensor), such as a language model's sample.
+    func text(tag: String, _ text: String, step: Int) {
+        var tensor = Tensorboard_TensorProto()
+        tensor.dtype = 7  // DT_STRING
+        tensor.tensorShape.dim = [Tensorboard_TensorShapeProto.Dim.with { $0.size = 1 }]
+        tensor.stringVal = [Data(text.utf8)]
+        var value = Tensorboard_Summary.Value()
+        value.tag = tag
+        value.metadata.pluginData.pluginName = "text"
+        value.tensor = tensor
         summary([value], step: step)
     }
 

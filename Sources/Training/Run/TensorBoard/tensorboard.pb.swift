@@ -105,6 +105,15 @@ nonisolated struct Tensorboard_Summary: Sendable {
 
     var tag: String = String()
 
+    var metadata: Tensorboard_SummaryMetadata {
+      get {_metadata ?? Tensorboard_SummaryMetadata()}
+      set {_metadata = newValue}
+    }
+    /// Returns true if `metadata` has been explicitly set.
+    var hasMetadata: Bool {self._metadata != nil}
+    /// Clears the value of `metadata`. Subsequent reads from it will return its default value.
+    mutating func clearMetadata() {self._metadata = nil}
+
     var value: Tensorboard_Summary.Value.OneOf_Value? = nil
 
     var simpleValue: Float {
@@ -131,16 +140,27 @@ nonisolated struct Tensorboard_Summary: Sendable {
       set {value = .histo(newValue)}
     }
 
+    var tensor: Tensorboard_TensorProto {
+      get {
+        if case .tensor(let v)? = value {return v}
+        return Tensorboard_TensorProto()
+      }
+      set {value = .tensor(newValue)}
+    }
+
     var unknownFields = SwiftProtobuf.UnknownStorage()
 
     nonisolated enum OneOf_Value: Equatable, Sendable {
       case simpleValue(Float)
       case image(Tensorboard_Summary.Image)
       case histo(Tensorboard_HistogramProto)
+      case tensor(Tensorboard_TensorProto)
 
     }
 
     init() {}
+
+    fileprivate var _metadata: Tensorboard_SummaryMetadata? = nil
   }
 
   init() {}
@@ -168,6 +188,92 @@ nonisolated struct Tensorboard_HistogramProto: Sendable {
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
+}
+
+/// Text summaries: a string tensor tagged for TensorBoard's text plugin.
+nonisolated struct Tensorboard_SummaryMetadata: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var pluginData: Tensorboard_SummaryMetadata.PluginData {
+    get {_pluginData ?? Tensorboard_SummaryMetadata.PluginData()}
+    set {_pluginData = newValue}
+  }
+  /// Returns true if `pluginData` has been explicitly set.
+  var hasPluginData: Bool {self._pluginData != nil}
+  /// Clears the value of `pluginData`. Subsequent reads from it will return its default value.
+  mutating func clearPluginData() {self._pluginData = nil}
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  nonisolated struct PluginData: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    var pluginName: String = String()
+
+    var content: Data = Data()
+
+    var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    init() {}
+  }
+
+  init() {}
+
+  fileprivate var _pluginData: Tensorboard_SummaryMetadata.PluginData? = nil
+}
+
+nonisolated struct Tensorboard_TensorShapeProto: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var dim: [Tensorboard_TensorShapeProto.Dim] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  nonisolated struct Dim: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    var size: Int64 = 0
+
+    var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    init() {}
+  }
+
+  init() {}
+}
+
+nonisolated struct Tensorboard_TensorProto: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// tensorflow.DataType; DT_STRING = 7
+  var dtype: Int32 = 0
+
+  var tensorShape: Tensorboard_TensorShapeProto {
+    get {_tensorShape ?? Tensorboard_TensorShapeProto()}
+    set {_tensorShape = newValue}
+  }
+  /// Returns true if `tensorShape` has been explicitly set.
+  var hasTensorShape: Bool {self._tensorShape != nil}
+  /// Clears the value of `tensorShape`. Subsequent reads from it will return its default value.
+  mutating func clearTensorShape() {self._tensorShape = nil}
+
+  var stringVal: [Data] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _tensorShape: Tensorboard_TensorShapeProto? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -323,7 +429,7 @@ nonisolated extension Tensorboard_Summary.Image: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Tensorboard_Summary.Value: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = Tensorboard_Summary.protoMessageName + ".Value"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tag\0\u{3}simple_value\0\u{2}\u{2}image\0\u{1}histo\0\u{4}\u{2}node_name\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tag\0\u{3}simple_value\0\u{2}\u{2}image\0\u{1}histo\0\u{4}\u{2}node_name\0\u{1}tensor\0\u{1}metadata\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -367,6 +473,20 @@ nonisolated extension Tensorboard_Summary.Value: SwiftProtobuf.Message, SwiftPro
         }
       }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.nodeName) }()
+      case 8: try {
+        var v: Tensorboard_TensorProto?
+        var hadOneofValue = false
+        if let current = self.value {
+          hadOneofValue = true
+          if case .tensor(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.value = .tensor(v)
+        }
+      }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._metadata) }()
       default: break
       }
     }
@@ -393,17 +513,24 @@ nonisolated extension Tensorboard_Summary.Value: SwiftProtobuf.Message, SwiftPro
       guard case .histo(let v)? = self.value else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     }()
-    case nil: break
+    default: break
     }
     if !self.nodeName.isEmpty {
       try visitor.visitSingularStringField(value: self.nodeName, fieldNumber: 7)
     }
+    try { if case .tensor(let v)? = self.value {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    try { if let v = self._metadata {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   static func ==(lhs: Tensorboard_Summary.Value, rhs: Tensorboard_Summary.Value) -> Bool {
     if lhs.nodeName != rhs.nodeName {return false}
     if lhs.tag != rhs.tag {return false}
+    if lhs._metadata != rhs._metadata {return false}
     if lhs.value != rhs.value {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -465,6 +592,179 @@ nonisolated extension Tensorboard_HistogramProto: SwiftProtobuf.Message, SwiftPr
     if lhs.sumSquares != rhs.sumSquares {return false}
     if lhs.bucketLimit != rhs.bucketLimit {return false}
     if lhs.bucket != rhs.bucket {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tensorboard_SummaryMetadata: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".SummaryMetadata"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}plugin_data\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._pluginData) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._pluginData {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Tensorboard_SummaryMetadata, rhs: Tensorboard_SummaryMetadata) -> Bool {
+    if lhs._pluginData != rhs._pluginData {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tensorboard_SummaryMetadata.PluginData: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = Tensorboard_SummaryMetadata.protoMessageName + ".PluginData"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}plugin_name\0\u{1}content\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.pluginName) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.content) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.pluginName.isEmpty {
+      try visitor.visitSingularStringField(value: self.pluginName, fieldNumber: 1)
+    }
+    if !self.content.isEmpty {
+      try visitor.visitSingularBytesField(value: self.content, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Tensorboard_SummaryMetadata.PluginData, rhs: Tensorboard_SummaryMetadata.PluginData) -> Bool {
+    if lhs.pluginName != rhs.pluginName {return false}
+    if lhs.content != rhs.content {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tensorboard_TensorShapeProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".TensorShapeProto"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\u{2}dim\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.dim) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.dim.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.dim, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Tensorboard_TensorShapeProto, rhs: Tensorboard_TensorShapeProto) -> Bool {
+    if lhs.dim != rhs.dim {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tensorboard_TensorShapeProto.Dim: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = Tensorboard_TensorShapeProto.protoMessageName + ".Dim"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}size\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.size) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.size != 0 {
+      try visitor.visitSingularInt64Field(value: self.size, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Tensorboard_TensorShapeProto.Dim, rhs: Tensorboard_TensorShapeProto.Dim) -> Bool {
+    if lhs.size != rhs.size {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tensorboard_TensorProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".TensorProto"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dtype\0\u{3}tensor_shape\0\u{4}\u{6}string_val\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.dtype) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._tensorShape) }()
+      case 8: try { try decoder.decodeRepeatedBytesField(value: &self.stringVal) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.dtype != 0 {
+      try visitor.visitSingularInt32Field(value: self.dtype, fieldNumber: 1)
+    }
+    try { if let v = self._tensorShape {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.stringVal.isEmpty {
+      try visitor.visitRepeatedBytesField(value: self.stringVal, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Tensorboard_TensorProto, rhs: Tensorboard_TensorProto) -> Bool {
+    if lhs.dtype != rhs.dtype {return false}
+    if lhs._tensorShape != rhs._tensorShape {return false}
+    if lhs.stringVal != rhs.stringVal {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
