@@ -30,6 +30,8 @@ extension Trainer {
         window.add(loss: d + g, samples: batch.count)
         window.add(part: "loss_d", loss: d, samples: batch.count)
         window.add(part: "loss_g", loss: g, samples: batch.count)
+        window.endStep(exposedSeconds: stepExposedSeconds)
+        stepExposedSeconds = 0
         scheduler.advance()
         return norm
     }

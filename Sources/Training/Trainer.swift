@@ -66,6 +66,8 @@ public final class Trainer {
     private var validatedAtStep = -1
     /// The step of the last image grids and text samples.
     var lastSamplesStep = -1
+    /// Time this step waited for gradient communication after backward (both players' in a GAN).
+    var stepExposedSeconds = 0.0
     /// Scores a generative model's images with a trained classifier (`model.score_classifier`).
     let scorer: ClassifierScore?
 
@@ -165,9 +167,9 @@ public final class Trainer {
                 if loader.position == loader.batchCount { epochDone = true }
                 if step % c.logging.everySteps == 0 || step == totalSteps {
                     let partLosses = window.partMeans(over: communicator)
-                    let (loss, samplesPerSecond) = window.close(over: communicator)
+                    let (loss, samplesPerSecond, stepMs) = window.close(over: communicator)
                     var line: [String: Any] = ["step": step, "epoch": epoch, "loss": loss, "lr": lr, "grad_norm": norm,
-                                               "samples_per_s": samplesPerSecond]
+                                               "samples_per_s": samplesPerSecond, "step_ms": stepMs]
                     line.merge(partLosses) { a, _ in a }
                     if let scaler {
                         line["loss_scale"] = scaler.scale
@@ -264,6 +266,8 @@ public final class Trainer {
             window.add(loss: Double(loss.item), samples: batch.count)
         }
         let norm = try finishUpdate(step: step, epoch: epoch) { optimizer.step() }
+        window.endStep(exposedSeconds: stepExposedSeconds)
+        stepExposedSeconds = 0
         scheduler.advance()
         return norm
     }
@@ -274,7 +278,7 @@ public final class Trainer {
     /// - Returns: the global gradient norm before clipping (identical on every rank).
     func finishUpdate(step: Int, epoch: Int, _ applyUpdate: () -> Void) throws -> Double {
         let c = config, arena = ddp.arena
-        ddp.finishGradients()
+        stepExposedSeconds += ddp.finishGradients().exposedSeconds
         // Unscale (a factor on the gradient scale, reciprocal in Double); the norm's pass over the
         // averaged gradients is the inf/NaN check, so every rank sees the same answer.
         if let scaler { arena.gradientScale *= Float(1 / scaler.scale) }
@@ -449,8 +453,9 @@ public final class Trainer {
 
 /// The loss and throughput since the last logged step.
 struct LogWindow {
-    private var loss = GlobalAverage(), start = Date(), samples = 0
-    /// Losses of a model's parts (a GAN's loss_d and loss_g), logged beside the total.
+    private var loss = GlobalAverage(), start = Date(), samples = 0, steps = 0
+    /// Other quantities averaged over every rank (a GAN's loss_d and loss_g, the exposed
+    /// communication per step), logged beside the loss.
     private(set) var parts: [String: GlobalAverage] = [:]
 
     mutating func add(loss value: Double, samples n: Int) {
@@ -462,18 +467,25 @@ struct LogWindow {
         parts[name, default: GlobalAverage()].add(value, weight: Double(n))
     }
 
+    /// Ends a step that waited `exposedSeconds` for gradient communication after backward.
+    mutating func endStep(exposedSeconds: Double) {
+        steps += 1
+        add(part: "exposed_comm_ms", loss: exposedSeconds * 1e3, samples: 1)
+    }
+
     /// The parts' means over every rank (a collective; every rank has the same parts).
     func partMeans(over communicator: Communicator) -> [String: Double] {
         Dictionary(uniqueKeysWithValues: parts.keys.sorted().map { ($0, parts[$0]!.value(over: communicator)) })
     }
 
-    /// The mean loss over every rank's samples and the world's samples per second, then a new
-    /// window. A collective: every rank calls it at the same step.
-    mutating func close(over communicator: Communicator) -> (loss: Double, samplesPerSecond: Double) {
-        let mean = loss.value(over: communicator)
-        let rate = Double(samples * communicator.size) / max(Date().timeIntervalSince(start), 1e-9)
+    /// The mean loss over every rank's samples, the world's samples per second and the wall
+    /// time per step, then a new window. A collective: every rank calls it at the same step.
+    mutating func close(over communicator: Communicator) -> (loss: Double, samplesPerSecond: Double, stepMs: Double) {
+        let mean = loss.value(over: communicator), elapsed = max(Date().timeIntervalSince(start), 1e-9)
+        let rate = Double(samples * communicator.size) / elapsed
+        let stepMs = elapsed * 1e3 / Double(max(steps, 1))
         self = LogWindow()
-        return (mean, rate)
+        return (mean, rate, stepMs)
     }
 }
 

@@ -43,7 +43,8 @@ struct TrainEndToEndTests {
         let steps1 = m1.filter { $0["split"] == nil }, steps2 = m2.filter { $0["split"] == nil }
         #expect(steps2.count == 18 && steps1.count == steps2.count)  // 3 epochs of 18 steps, logged every 3
         for s in steps2 {
-            #expect(Set(s.keys) == ["step", "epoch", "loss", "lr", "grad_norm", "samples_per_s"])
+            #expect(Set(s.keys) == ["step", "epoch", "loss", "lr", "grad_norm", "samples_per_s", "step_ms", "exposed_comm_ms"])
+            #expect((s["step_ms"] as! Double) > 0 && (s["exposed_comm_ms"] as! Double) >= 0)
             #expect((s["loss"] as! Double).isFinite && (s["samples_per_s"] as! Double) > 0)
         }
         for (a, b) in zip(steps1, steps2) {

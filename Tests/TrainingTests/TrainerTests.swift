@@ -74,7 +74,7 @@ struct TrainerTests {
         let objects = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         let steps = objects.filter { $0["split"] == nil }, evals = objects.filter { $0["split"] != nil }
         #expect(steps.count == (t.totalSteps + 3) / 4 && evals.map { $0["split"] as! String } == ["validation", "validation", "test"])
-        for s in steps { #expect(Set(s.keys) == ["step", "epoch", "loss", "lr", "grad_norm", "samples_per_s"]) }
+        for s in steps { #expect(Set(s.keys) == ["step", "epoch", "loss", "lr", "grad_norm", "samples_per_s", "step_ms", "exposed_comm_ms"]) }
         let losses = steps.map { $0["loss"] as! Double }
         #expect(losses.last! < losses.first! * 0.5, "losses \(losses)")
         // Warm-up: lr·(step+1)/3 on the first steps; the first logged step is step 4 (lr at index 3 = peak).

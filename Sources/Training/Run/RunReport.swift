@@ -34,7 +34,7 @@ public enum RunReport {
             .init(name: "training", color: colors[0], points: series(steps, "loss")),
             .init(name: "validation", color: colors[1], points: series(validation, "loss")),
         ].filter { !$0.points.isEmpty }))
-        for key in ["loss_d", "loss_g", "lr", "grad_norm", "loss_scale", "samples_per_s"] where !series(steps, key).isEmpty {
+        for key in ["loss_d", "loss_g", "lr", "grad_norm", "loss_scale", "samples_per_s", "step_ms", "exposed_comm_ms"] where !series(steps, key).isEmpty {
             plots.append(SVGPlot.lineChart(title: key, xLabel: "step", series: [.init(name: key, color: colors[2], points: series(steps, key))]))
         }
         let metricKeys = Set(validation.flatMap(\.keys)).subtracting(["split", "step", "epoch", "samples", "loss", "confusion_matrix",
