@@ -19,6 +19,10 @@ struct ResumeCommand: ParsableCommand {
     var overrides: [String] = []
 
     func run() throws {
+        guard FileManager.default.fileExists(atPath: runDir + "/config.yaml") else {
+            FileHandle.standardError.write(Data("tandem resume: \(runDir) is not a run directory (it has no config.yaml); give the --run-dir of a run that tandem train started\n".utf8))
+            throw ExitCode(2)
+        }
         try TrainCommand.train(config: runDir + "/config.yaml", overrides: overrides, runDir: runDir, resume: .auto)
     }
 }

@@ -24,6 +24,7 @@ struct UserMistakesTests {
         ("reusing a run directory", ["train", configs + "/synthetic_smoke.yaml", "--run-dir", "RUN"],
          "already holds a run (metrics.jsonl); choose another --run-dir, remove it, or continue it with --resume auto"),
         ("evaluating a folder that is not a run", ["eval", "/nonexistent"], "a run directory holds config.yaml and model.safetensors"),
+        ("resuming a folder that is not a run", ["resume", "/nonexistent"], "tandem resume: /nonexistent is not a run directory (it has no config.yaml)"),
         ("sampling from a model that is not a GPT", ["sample", "RUN"], "tandem sample generates with gpt models"),
         ("reporting on a folder that is not a run", ["report", "/nonexistent"], "tandem train --run-dir DIR makes one"),
         ("a truncated checkpoint", ["inspect", "RUN/checkpoints/cut"], "bytes, the manifest says"),
