@@ -36,6 +36,8 @@ public final class Trainer {
     public let communicator: Communicator
     public let data: DataSplits
     public let model: any TrainableModel
+    /// The model as a GAN, when it is one: its steps alternate two updates.
+    let adversarial: (any AdversarialModel)?
     public let ddp: DistributedDataParallel
     public let optimizer: Optimizer
     public let scheduler: LearningRateScheduler
@@ -87,6 +89,7 @@ public final class Trainer {
         // Data and model first: a run that cannot start leaves no run directory behind.
         data = try DataSplits.load(config.data, seed: config.seed)
         model = try ModelFactory.make(config.model, for: data.train, seed: config.seed)
+        adversarial = model as? any AdversarialModel
         outputs = try runDirectory.flatMap { isRoot ? try RunOutputs(directory: $0, config: config, resuming: resume != nil) : nil }
         // Rank 0 logs at logging.level; the others only what they must say (warnings by default).
         let level = Logger.Level(rawValue: isRoot ? config.logging.level : config.logging.otherRanksLevel) ?? .info
@@ -160,7 +163,7 @@ public final class Trainer {
                 while micro.count < c.distributed.gradientAccumulation, let b = loader.next() { micro.append(b) }
                 if micro.isEmpty { epochDone = true; break }
                 let lr = scheduler.currentLR
-                let norm = try (model as? any AdversarialModel).map { try adversarialStep(micro[0], $0, window: &window, step: step, epoch: epoch) }
+                let norm = try adversarial.map { try adversarialStep(micro[0], $0, window: &window, step: step, epoch: epoch) }
                     ?? optimizerStep(micro, window: &window, step: step, epoch: epoch)
                 step += 1
                 positionInEpoch += micro.reduce(0) { $0 + $1.count } * communicator.size
@@ -366,7 +369,7 @@ public final class Trainer {
         var m = Evaluator.evaluate(model, on: dataset, communicator: communicator, batchSize: max(config.data.batchSize, 256),
                                    topK: config.training.topK, limit: config.training.maxEvalSamples,
                                    precision: config.precision.computeType)
-        if let scorer, let gan = model as? any AdversarialModel {
+        if let scorer, let gan = adversarial {
             // 1000 images over the ranks, each rank from its own stream.
             let count = 1000 / communicator.size + (communicator.rank < 1000 % communicator.size ? 1 : 0)
             var rng = PhiloxRNG(seed: UInt64(config.seed) &* 7919 &+ UInt64(communicator.rank))

@@ -20,7 +20,6 @@ public enum Activation: Equatable, Sendable {
     /// log(1 + e^(βx))/β, linear above `threshold` as in PyTorch.
     case softplus(beta: Float, threshold: Float)
 
-    @inline(__always) static func sigmoidf(_ x: Float) -> Float { FastMath.sigmoid(x) }
     static let geluScale: Float = 0.7978845608028654 // sqrt(2/pi)
     static let geluCubic: Float = 0.044715
 
@@ -75,11 +74,11 @@ public enum Activation: Equatable, Sendable {
             }
         case .silu:
             return Unary.zip(dy, x) { g, v in
-                let s = Activation.sigmoidf(v)
+                let s = FastMath.sigmoid(v)
                 return g * s * (1 + v * (1 - s))
             }
         case .softplus(let b, let t):
-            return Unary.zip(dy, x) { g, v in b * v > t ? g : g * Activation.sigmoidf(b * v) }
+            return Unary.zip(dy, x) { g, v in b * v > t ? g : g * FastMath.sigmoid(b * v) }
         }
     }
 

@@ -45,7 +45,8 @@ public enum LSTMSequence {
                 let gate = gp + (r * t + step) * g4, out = sp + (r * t + step) * 2 * h, tc = tp + (r * t + step) * h
                 let cPrev = step == 0 ? UnsafePointer(c0.ptr + r * h) : UnsafePointer(sp + (r * t + step - 1) * 2 * h + h)
                 for j in 0..<h {
-                    let i = sigmoid(gate[j]), f = sigmoid(gate[h + j]), g = FastMath.tanh(gate[2 * h + j]), o = sigmoid(gate[3 * h + j])
+                    let i = FastMath.sigmoid(gate[j]), f = FastMath.sigmoid(gate[h + j])
+                    let g = FastMath.tanh(gate[2 * h + j]), o = FastMath.sigmoid(gate[3 * h + j])
                     let c = f * cPrev[j] + i * g
                     (gate[j], gate[h + j], gate[2 * h + j], gate[3 * h + j]) = (i, f, g, o)
                     out[h + j] = c
@@ -96,5 +97,4 @@ public enum LSTMSequence {
         return (dGates, dWeight, dBias, dhNext, dcNext)
     }
 
-    @inline(__always) static func sigmoid(_ x: Float) -> Float { FastMath.sigmoid(x) }
 }
