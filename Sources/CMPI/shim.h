@@ -25,6 +25,8 @@ static inline int tandem_mpi_success(void) { return MPI_SUCCESS; }
 static inline int tandem_mpi_thread_multiple(void) { return MPI_THREAD_MULTIPLE; }
 static inline int tandem_mpi_thread_serialized(void) { return MPI_THREAD_SERIALIZED; }
 static inline int tandem_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
+static inline int tandem_mpi_any_source(void) { return MPI_ANY_SOURCE; }
+static inline MPI_Status *tandem_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
 static inline int tandem_mpi_max_library_version_string(void) { return MPI_MAX_LIBRARY_VERSION_STRING; }
 
 #endif

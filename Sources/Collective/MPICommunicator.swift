@@ -16,6 +16,10 @@ public final class MPICommunicator: Communicator {
     /// The thread level MPI granted.
     public let threadLevel: Int32
     private let world: MPI_Comm
+    /// A duplicate of the world for the stall inspector's messages, which must never match a
+    /// collective's.
+    private var inspectorChannel: MPI_Comm?
+    private var inspector: StallInspector?
 
     /// Initialises MPI (once per process) and describes the world.
     public init() {
@@ -43,6 +47,25 @@ public final class MPICommunicator: Communicator {
         MPI_Comm_size(local, &ls)
         MPI_Comm_free(&local)
         localRank = Int(lr); localSize = Int(ls)
+        MPI_Comm_dup(world, &inspectorChannel)
+    }
+
+    /// Starts reporting stalled collectives (see `StallInspector`); rank 0 reports.
+    ///
+    /// - Parameters:
+    ///   - warnAfter: seconds a rank may wait in one collective before the ranks that have not
+    ///     arrived are named.
+    ///   - abortAfter: seconds after which the job is ended instead (nil: never).
+    ///   - report: receives rank 0's warnings.
+    /// - Returns: false when MPI runs without MPI_THREAD_MULTIPLE, which the inspector's thread needs.
+    @discardableResult
+    public func inspectStalls(warnAfter: Double, abortAfter: Double?, report: @escaping (String) -> Void) -> Bool {
+        inspector?.stop()
+        inspector = nil
+        guard threadLevel >= tandem_mpi_thread_multiple(), size > 1, let channel = inspectorChannel else { return false }
+        inspector = StallInspector(rank: rank, size: size, channel: channel, warnAfter: warnAfter, abortAfter: abortAfter,
+                                   report: report, abort: { [unowned self] in self.abort($0) })
+        return true
     }
 
     /// True when this process was started by mpirun (or another PMIx launcher).
@@ -51,7 +74,11 @@ public final class MPICommunicator: Communicator {
     }
 
     /// Finalises MPI; call once at the end of a job.
-    public func finalize() { MPI_Finalize() }
+    public func finalize() {
+        inspector?.stop()
+        inspector = nil
+        MPI_Finalize()
+    }
 
     static func mpiOp(_ op: ReduceOp) -> MPI_Op { op == .sum ? tandem_mpi_sum() : tandem_mpi_max() }
 
@@ -60,27 +87,35 @@ public final class MPICommunicator: Communicator {
     }
 
     public func allreduce(_ buffer: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) {
+        inspector?.enter("allreduce of \(count) floats"); defer { inspector?.leave() }
         check(MPI_Allreduce(tandem_mpi_in_place(), buffer, Int32(count), tandem_mpi_float(), Self.mpiOp(op), world), "MPI_Allreduce")
     }
 
     public func allreduce(_ buffer: UnsafeMutablePointer<Double>, count: Int, op: ReduceOp) {
+        inspector?.enter("allreduce of \(count) doubles"); defer { inspector?.leave() }
         check(MPI_Allreduce(tandem_mpi_in_place(), buffer, Int32(count), tandem_mpi_double(), Self.mpiOp(op), world), "MPI_Allreduce")
     }
 
     public func allreduceHalf(_ buffer: UnsafeMutablePointer<UInt16>, count: Int, dtype: DType) {
         let op = dtype == .float16 ? HalfSumOps.float16 : HalfSumOps.bfloat16
+        inspector?.enter("allreduce of \(count) \(dtype.rawValue) values"); defer { inspector?.leave() }
         check(MPI_Allreduce(tandem_mpi_in_place(), buffer, Int32(count), tandem_mpi_uint16(), op, world), "MPI_Allreduce (16-bit)")
     }
 
     public func broadcast(_ buffer: UnsafeMutableRawPointer, bytes: Int, root: Int) {
+        inspector?.enter("broadcast of \(bytes) bytes from rank \(root)"); defer { inspector?.leave() }
         check(MPI_Bcast(buffer, Int32(bytes), tandem_mpi_byte(), Int32(root), world), "MPI_Bcast")
     }
 
     public func allgather(_ input: UnsafeRawPointer, bytes: Int, into output: UnsafeMutableRawPointer) {
+        inspector?.enter("allgather of \(bytes) bytes"); defer { inspector?.leave() }
         check(MPI_Allgather(input, Int32(bytes), tandem_mpi_byte(), output, Int32(bytes), tandem_mpi_byte(), world), "MPI_Allgather")
     }
 
-    public func barrier() { check(MPI_Barrier(world), "MPI_Barrier") }
+    public func barrier() {
+        inspector?.enter("barrier"); defer { inspector?.leave() }
+        check(MPI_Barrier(world), "MPI_Barrier")
+    }
 
     public func abort(_ message: String) -> Never {
         fputs("tandem: rank \(rank) of \(size): error: \(message)\n", stderr)

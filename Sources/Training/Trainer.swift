@@ -96,6 +96,11 @@ public final class Trainer {
         let logPath = outputs?.logPath, rank = communicator.rank
         let logger = Logger(label: "tandem") { FileLogHandler(label: $0, path: logPath, level: level, rank: rank) }
         self.logger = logger
+        if config.distributed.stallWarningSeconds > 0, let mpi = communicator as? MPICommunicator,
+           !mpi.inspectStalls(warnAfter: config.distributed.stallWarningSeconds, abortAfter: config.distributed.stallAbortSeconds,
+                              report: { logger.warning("\($0)") }), mpi.size > 1 {
+            logger.warning("stalled collectives cannot be reported: MPI did not grant MPI_THREAD_MULTIPLE")
+        }
         checkpoints = config.checkpointing.enabled ? outputs.map {
             CheckpointWriter(directory: $0.checkpointDirectory, keepLast: config.checkpointing.keepLast, logger: logger)
         } : nil

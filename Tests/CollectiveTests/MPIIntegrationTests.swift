@@ -216,6 +216,29 @@ struct MPIIntegrationTests {
         #expect(run.seconds < 60)
     }
 
+    /// A rank that arrives 3 s late at an allreduce is named by rank 0 after 1 s, with what it
+    /// last did; the ranks waiting are named too, and the job then finishes normally.
+    @Test func aStalledCollectiveNamesTheRanksThatDidNotArrive() throws {
+        let run = try MPIRun.run(ranks: 3, ["stall", "--stall-sleep", "3", "--stall-warning", "1"], timeout: 60)
+        #expect(run.status == 0, "\(run.stderr)")
+        let warnings = run.stderr.split(separator: "\n").filter { $0.hasPrefix("STALL ") }
+        #expect(!warnings.isEmpty, "\(run.stdout)\n\(run.stderr)")
+        #expect(warnings.allSatisfy { $0.contains("ranks 0, 1 have waited") && $0.contains("in collective #2 (allreduce of 1 doubles)")
+            && $0.contains("rank 2 has not arrived: rank 2 finished collective #1 (barrier)") }, "\(warnings)")
+        // Warned once a second, not on every check.
+        #expect(warnings.count >= 1 && warnings.count <= 3, "\(warnings)")
+        #expect(run.stdout.components(separatedBy: "SUM 3.0").count - 1 == 3)
+    }
+
+    /// With stall_abort_seconds the stall ends the job with the same message instead of hanging.
+    @Test func aStallLongerThanTheAbortTimeEndsTheJob() throws {
+        let run = try MPIRun.run(ranks: 2, ["stall", "--stall-sleep", "50", "--stall-warning", "1", "--stall-abort", "2"], timeout: 40)
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("rank 0 of 2: error: stalled collective: rank 0 has waited 2 s in collective #2"), "\(run.stderr)")
+        #expect(run.stderr.contains("rank 1 has not arrived") && run.stderr.contains("distributed.stall_abort_seconds"))
+        #expect(run.seconds < 30)
+    }
+
     /// Two simulated hosts (network namespaces with their own addresses on a bridge) run one
     /// job through launch/multinode.sh, with MPI traffic over TCP between them, and match the
     /// single-node result. Needs root for `ip netns`; launch/netns-hosts.sh builds and removes

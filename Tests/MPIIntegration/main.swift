@@ -11,12 +11,15 @@ struct MPICheck: ParsableCommand {
         commandName: "tandem-mpi-check",
         abstract: "Data-parallel scenarios for the MPI integration tests (run under mpirun).")
 
-    @Argument(help: "equivalence | overlap | overflow | mismatch-shape | mismatch-config | die") var scenario: String
+    @Argument(help: "equivalence | overlap | overflow | mismatch-shape | mismatch-config | die | stall") var scenario: String
     @Option(help: "Training steps.") var steps = 3
     @Option(help: "Samples per step over all ranks.") var globalBatch = 24
     @Option(help: "Micro-batches per step (gradients synchronised on the last only).") var accumulate = 1
     @Option(help: "Gradient wire format: float32, float16 or bfloat16.") var wire = "float32"
     @Option(help: "Clip the averaged gradients' global norm to this.") var maxNorm: Float = 1
+    @Option(help: "stall: seconds the last rank sleeps before the collective.") var stallSleep = 3.0
+    @Option(help: "stall: seconds before rank 0 warns.") var stallWarning = 1.0
+    @Option(help: "stall: seconds before rank 0 ends the job (0: never).") var stallAbort = 0.0
 
     func run() throws {
         let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
@@ -34,6 +37,7 @@ struct MPICheck: ParsableCommand {
             case "die":
                 if comm.rank == 1 { throw CheckError.deliberate }
                 comm.barrier()  // the other ranks wait here until rank 1's abort ends the job
+            case "stall": stall(comm)
             default: throw ValidationError("unknown scenario \(scenario)")
             }
         }
@@ -44,6 +48,20 @@ struct MPICheck: ParsableCommand {
     enum CheckError: Error, CustomStringConvertible {
         case deliberate
         var description: String { "rank 1 failed on purpose (die scenario)" }
+    }
+
+    /// The last rank arrives late at an allreduce; rank 0's inspector names it.
+    func stall(_ comm: Communicator) {
+        guard let mpi = comm as? MPICommunicator else { return }
+        let on = mpi.inspectStalls(warnAfter: stallWarning, abortAfter: stallAbort > 0 ? stallAbort : nil) { warning in
+            fputs("STALL \(warning)\n", stderr)
+        }
+        print("INSPECTING \(on)")
+        var value = [Double(comm.rank)]
+        comm.barrier()
+        if comm.rank == comm.size - 1 { usleep(UInt32(stallSleep * 1e6)) }
+        value = comm.allreduce(value)
+        print("SUM \(value[0])")
     }
 
     /// A small CNN, identical on every rank before the broadcast.

@@ -82,6 +82,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         t.clipping.maxNorm = 0
         t.clipping.value = 0
         t.distributed.threadsPerRank = 0
+        t.distributed.stallAbortSeconds = 0
         t.checkpointing.everySteps = 0
         t.checkpointing.everyMinutes = 0
         return t

@@ -132,11 +132,17 @@ public struct DistributedConfig: Codable, Equatable, Sendable {
     public var wire = "fp32"
     /// Compute threads per rank (null: cores on the node / ranks on the node, or TANDEM_NUM_THREADS).
     public var threadsPerRank: Int?
+    /// Seconds a rank may wait in one collective before rank 0 names the ranks that have not
+    /// arrived (Horovod's HOROVOD_STALL_CHECK_TIME_SECONDS); 0 turns the check off.
+    public var stallWarningSeconds = 60.0
+    /// Seconds of such a stall after which the job is ended (HOROVOD_STALL_SHUTDOWN_TIME_SECONDS; null: never).
+    public var stallAbortSeconds: Double?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case wire
+        case stallWarningSeconds = "stall_warning_seconds", stallAbortSeconds = "stall_abort_seconds"
         case bucketMB = "bucket_mb", firstBucketMB = "first_bucket_mb", gradientAccumulation = "gradient_accumulation"
         case threadsPerRank = "threads_per_rank"
     }
@@ -147,6 +153,9 @@ public struct DistributedConfig: Codable, Equatable, Sendable {
         v.require(gradientAccumulation >= 1, "distributed.gradient_accumulation", gradientAccumulation, "a positive number of micro-batches")
         v.choose(wire, "distributed.wire", from: ["fp32", "fp16", "bf16"])
         v.require(threadsPerRank.map { $0 >= 1 && $0 <= 256 } ?? true, "distributed.threads_per_rank", threadsPerRank, "null or 1-256")
+        v.require(stallWarningSeconds >= 0, "distributed.stall_warning_seconds", stallWarningSeconds, "0 (off) or a number of seconds")
+        v.require(stallAbortSeconds.map { $0 > 0 && stallWarningSeconds > 0 && $0 >= stallWarningSeconds } ?? true, "distributed.stall_abort_seconds",
+                  stallAbortSeconds, "null, or seconds no shorter than distributed.stall_warning_seconds (which must be on)")
     }
 }
 
