@@ -18,6 +18,9 @@ public protocol Communicator: AnyObject {
     func allreduce(_ buffer: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp)
     /// In-place allreduce of `count` doubles (metrics, norms: exact enough to agree on decisions).
     func allreduce(_ buffer: UnsafeMutablePointer<Double>, count: Int, op: ReduceOp)
+    /// In-place sum of `count` 64-bit integers: exact and associative, so the result never
+    /// depends on the order MPI adds in (deterministic mode's fixed-point gradients).
+    func allreduce(_ buffer: UnsafeMutablePointer<Int64>, count: Int)
     /// In-place sum of `count` 16-bit floats of `dtype`; each pairwise addition is done in
     /// fp32 and rounded once, so only the transport is 16-bit.
     func allreduceHalf(_ buffer: UnsafeMutablePointer<UInt16>, count: Int, dtype: DType)
@@ -63,16 +66,23 @@ extension Communicator {
     }
 
     /// Every rank's values concatenated in rank order; ranks may contribute different counts.
-    public func allgather(_ values: [Float]) -> [Float] {
+    public func allgather(_ values: [Float]) -> [Float] { allgatherVariable(values) }
+
+    /// Every rank's values concatenated in rank order; ranks may contribute different counts.
+    public func allgather(_ values: [Double]) -> [Double] { allgatherVariable(values) }
+
+    private func allgatherVariable<T: BinaryFloatingPoint>(_ values: [T]) -> [T] {
         var count = Int64(values.count)
         var counts = [Int64](repeating: 0, count: size)
         counts.withUnsafeMutableBytes { out in allgather(&count, bytes: 8, into: out.baseAddress!) }
         let longest = Int(counts.max() ?? 0)
         guard longest > 0 else { return [] }
-        var padded = values + [Float](repeating: 0, count: longest - values.count)
-        var gathered = [Float](repeating: 0, count: longest * size)
+        var padded = values + [T](repeating: 0, count: longest - values.count)
+        var gathered = [T](repeating: 0, count: longest * size)
         padded.withUnsafeMutableBytes { src in
-            gathered.withUnsafeMutableBytes { dst in allgather(src.baseAddress!, bytes: longest * 4, into: dst.baseAddress!) }
+            gathered.withUnsafeMutableBytes { dst in
+                allgather(src.baseAddress!, bytes: longest * MemoryLayout<T>.stride, into: dst.baseAddress!)
+            }
         }
         return (0..<size).flatMap { r in gathered[(r * longest)..<(r * longest + Int(counts[r]))] }
     }

@@ -96,6 +96,11 @@ public final class MPICommunicator: Communicator {
         check(MPI_Allreduce(tandem_mpi_in_place(), buffer, Int32(count), tandem_mpi_double(), Self.mpiOp(op), world), "MPI_Allreduce")
     }
 
+    public func allreduce(_ buffer: UnsafeMutablePointer<Int64>, count: Int) {
+        inspector?.enter("allreduce of \(count) int64"); defer { inspector?.leave() }
+        check(MPI_Allreduce(tandem_mpi_in_place(), buffer, Int32(count), tandem_mpi_int64(), tandem_mpi_sum(), world), "MPI_Allreduce (int64)")
+    }
+
     public func allreduceHalf(_ buffer: UnsafeMutablePointer<UInt16>, count: Int, dtype: DType) {
         let op = dtype == .float16 ? HalfSumOps.float16 : HalfSumOps.bfloat16
         inspector?.enter("allreduce of \(count) \(dtype.rawValue) values"); defer { inspector?.leave() }

@@ -12,6 +12,7 @@ public final class SingleProcessCommunicator: Communicator {
 
     public func allreduce(_ buffer: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) {}
     public func allreduce(_ buffer: UnsafeMutablePointer<Double>, count: Int, op: ReduceOp) {}
+    public func allreduce(_ buffer: UnsafeMutablePointer<Int64>, count: Int) {}
     public func allreduceHalf(_ buffer: UnsafeMutablePointer<UInt16>, count: Int, dtype: DType) {}
     public func broadcast(_ buffer: UnsafeMutableRawPointer, bytes: Int, root: Int) {}
     public func allgather(_ input: UnsafeRawPointer, bytes: Int, into output: UnsafeMutableRawPointer) {

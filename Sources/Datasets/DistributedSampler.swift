@@ -13,19 +13,39 @@ public struct DistributedSampler: Sendable, Equatable {
     public let shuffle: Bool
     public let seed: UInt64
     public let dropLast: Bool
+    /// Deterministic mode's layout (0: off): every global batch is `shards` micro-shards of
+    /// `shardSize` consecutive samples of the global order, and rank r takes shards
+    /// r·k ..< (r+1)·k with k = shards / world. A sample's shard, and its place in it, never
+    /// depend on the world size.
+    public let shardSize: Int, shards: Int
 
     /// - Parameters:
     ///   - count: samples in the dataset.
     ///   - rank, worldSize: this process and the number of processes.
-    public init(count: Int, rank: Int, worldSize: Int, shuffle: Bool = true, seed: UInt64 = 0, dropLast: Bool = false) {
+    ///   - microShards: deterministic mode's (shard size, shards per global batch); nil: strided.
+    public init(count: Int, rank: Int, worldSize: Int, shuffle: Bool = true, seed: UInt64 = 0, dropLast: Bool = false,
+                microShards: (size: Int, count: Int)? = nil) {
         precondition(count > 0, "the dataset is empty")
         precondition(worldSize >= 1 && rank >= 0 && rank < worldSize, "rank \(rank) is outside a world of \(worldSize)")
         precondition(!dropLast || count >= worldSize, "drop_last with \(count) samples leaves nothing for \(worldSize) ranks")
         (self.count, self.rank, self.worldSize, self.shuffle, self.seed, self.dropLast) = (count, rank, worldSize, shuffle, seed, dropLast)
+        (shardSize, shards) = microShards ?? (0, 0)
+        precondition(shards % worldSize == 0, "\(shards) micro-shards do not divide over \(worldSize) ranks")
+        precondition(!dropLast || shards == 0 || count >= shardSize * shards, "drop_last leaves no whole global batch")
     }
 
-    /// Samples per rank per epoch: ceil(count / world), or floor with drop_last.
-    public var samplesPerRank: Int { dropLast ? count / worldSize : (count + worldSize - 1) / worldSize }
+    /// Samples per global batch in deterministic mode.
+    var globalBatch: Int { shardSize * shards }
+
+    /// Samples per rank per epoch: ceil(count / world), or floor with drop_last. With micro-shards,
+    /// whole global batches: the last one is padded (or dropped), the same for every world size.
+    public var samplesPerRank: Int {
+        if shards > 0 {
+            let batches = dropLast ? count / globalBatch : (count + globalBatch - 1) / globalBatch
+            return batches * globalBatch / worldSize
+        }
+        return dropLast ? count / worldSize : (count + worldSize - 1) / worldSize
+    }
 
     /// The whole epoch's order before it is split across ranks (a Fisher-Yates shuffle driven
     /// by Philox with key seed + epoch, so every rank computes the same permutation).
@@ -59,6 +79,11 @@ public struct DistributedSampler: Sendable, Equatable {
     ///   - position: samples of the global order already trained on (0 at the epoch's start).
     public func indices(epoch: Int, from position: Int = 0) -> [Int] {
         let order = globalOrder(epoch: epoch)
+        if shards > 0 {
+            // This rank's contiguous run of shards from each remaining global batch.
+            let mine = globalBatch / worldSize
+            return stride(from: position, to: order.count, by: globalBatch).flatMap { order[($0 + rank * mine)..<($0 + (rank + 1) * mine)] }
+        }
         return Array(stride(from: min(position, order.count) + rank, to: order.count, by: worldSize).map { order[$0] })
     }
 }

@@ -17,6 +17,11 @@ public final class ThreadPool: @unchecked Sendable {
     /// The process-wide pool. Replace it with `configure(threads:)`.
     public private(set) static var shared = ThreadPool(threads: defaultThreadCount())
 
+    /// When true, kernels that sum per-thread partial results (conv2d's weight gradient) split
+    /// their work into a fixed number of parts instead of one per thread, so their bits do not
+    /// depend on the thread count (deterministic mode).
+    nonisolated(unsafe) public static var fixedPartitions = false
+
     /// Sets the process-wide thread count, replacing the shared pool.
     /// - Parameter threads: total threads including the caller; at least 1.
     public static func configure(threads: Int) {

@@ -27,7 +27,7 @@ extension Trainer {
         let norm = try finishUpdate(step: step, epoch: epoch) { parts.step(part: "generator") }
 
         let (d, g) = (Double(discriminatorLoss.item), Double(generatorLoss.item))
-        window.add(loss: d + g, samples: batch.count)
+        window.add(loss: d + g, samples: batch.count, key: step * communicator.size + communicator.rank)
         window.add(part: "loss_d", loss: d, samples: batch.count)
         window.add(part: "loss_g", loss: g, samples: batch.count)
         window.endStep(exposedSeconds: stepExposedSeconds)

@@ -11,7 +11,9 @@ public enum Evaluator {
 
     /// - Parameters:
     ///   - model: switched to evaluation mode for the pass and restored afterwards.
-    ///   - dataset: rank r evaluates samples r, r + world, ...
+    ///   - dataset: split into chunks of `batchSize` consecutive samples; rank r evaluates chunks
+    ///     r, r + world, ... (each chunk is one forward, the same on any rank, and losses are
+    ///     added in chunk order, so the metrics do not depend on the world size).
     ///   - limit: evaluate only the first `limit` samples (nil: all).
     ///   - topK: k of the top-k accuracy.
     ///   - precision: the forward's compute type (float16/bfloat16 under autocast).
@@ -29,19 +31,19 @@ public enum Evaluator {
         model.eval()
         defer { model.train(wasTraining) }
         let count = min(dataset.count, limit ?? .max)
-        let indices = Array(stride(from: communicator.rank, to: count, by: communicator.size))
-        let loader = BatchLoader(dataset: dataset, indices: indices, batchSize: batchSize)
+        let loader = BatchLoader(dataset: dataset, indices: chunks(count: count, batchSize: batchSize, communicator), batchSize: batchSize)
         var accumulator = ClassificationAccumulator(classes: dataset.classCount, topK: topK,
                                                     collectsScores: count * dataset.targetsPerSample * dataset.classCount <= rocAUCLimit,
                                                     sequenceLength: dataset.targetsPerSample,
                                                     scoresWholeSequences: dataset.scoresWholeSequences)
         withNoGrad {
-            while let batch = loader.next() {
+            for chunk in stride(from: communicator.rank, to: Int.max, by: communicator.size) {
+                guard let batch = loader.next() else { break }
                 let (logits, loss) = withAutocast(precision) { () -> (Tensor, Tensor) in
                     let logits = model.logits(batch.inputs)
                     return (logits, Loss.crossEntropy(logits, batch.flatTargets))
                 }
-                accumulator.add(logits: logits.values, targets: batch.flatTargets, loss: Double(loss.item))
+                accumulator.add(logits: logits.values, targets: batch.flatTargets, loss: Double(loss.item), key: chunk)
             }
         }
         return accumulator.reduce(over: communicator)
@@ -54,21 +56,27 @@ public enum Evaluator {
         model.eval()
         defer { model.train(wasTraining) }
         let count = min(dataset.count, limit ?? .max)
-        let loader = BatchLoader(dataset: dataset, indices: Array(stride(from: communicator.rank, to: count, by: communicator.size)),
-                                 batchSize: batchSize)
-        var sum = 0.0, n = 0.0
+        let loader = BatchLoader(dataset: dataset, indices: chunks(count: count, batchSize: batchSize, communicator), batchSize: batchSize)
+        var sum = OrderedSum(width: 2)
         withNoGrad {
-            while let batch = loader.next() {
+            for chunk in stride(from: communicator.rank, to: Int.max, by: communicator.size) {
+                guard let batch = loader.next() else { break }
                 let loss = withAutocast(precision) { model.loss(inputs: batch.inputs, targets: batch.flatTargets, labelSmoothing: 0) }
-                sum += Double(loss.item) * Double(batch.count)
-                n += Double(batch.count)
+                sum.add(key: chunk, Double(loss.item) * Double(batch.count), Double(batch.count))
             }
         }
-        let total = communicator.allreduce([sum, n])
+        let total = sum.totals(over: communicator)
         var m = EvaluationMetrics()
         m.isClassification = false
         m.samples = Int(total[1])
         m.loss = total[1] > 0 ? total[0] / total[1] : .nan
         return m
+    }
+
+    /// This rank's samples: chunks rank, rank + world, ... of `batchSize` consecutive indices
+    /// below `count` (only the split's last chunk may be short, and it ends the rank's list).
+    static func chunks(count: Int, batchSize: Int, _ communicator: Communicator) -> [Int] {
+        stride(from: communicator.rank * batchSize, to: count, by: communicator.size * batchSize)
+            .flatMap { $0..<min($0 + batchSize, count) }
     }
 }

@@ -72,6 +72,13 @@ public final class Trainer {
     var stepExposedSeconds = 0.0
     /// Scores a generative model's images with a trained classifier (`model.score_classifier`).
     let scorer: ClassifierScore?
+    /// Micro-batches per optimizer step on this rank: gradient_accumulation, or in
+    /// deterministic mode micro_shards / world.
+    public let microBatchesPerStep: Int
+    /// Deterministic mode's exact sum of the micro-shard gradients (nil otherwise).
+    let fixedPoint: FixedPointReducer?
+    /// The model's random streams (dropout, noise), re-keyed per micro-shard in deterministic mode.
+    let randomStreams: [any RandomStreamOwner]
 
     /// Loads the data, builds the model and checks that every rank agrees.
     /// - Parameters:
@@ -119,12 +126,28 @@ public final class Trainer {
         optimizer = OptimizerFactory.optimizer(config.optimizer, arena: arena, model: model)
         let train = data.train
         scorer = try config.model.scoreClassifier.map { try ClassifierScore(runDirectory: $0, data: train) }
+        randomStreams = model.namedRandomStreams().map(\.1)
+        if config.deterministic, let shards = d.microShards {
+            guard shards % communicator.size == 0 else {
+                let sizes = (1...shards).filter { shards % $0 == 0 }.map(String.init).joined(separator: ", ")
+                throw TrainingError("deterministic: true splits each step into distributed.micro_shards \(shards) shards, which do not "
+                    + "divide over \(communicator.size) ranks; run on \(sizes) ranks, or change micro_shards (which changes the results)")
+            }
+            microBatchesPerStep = shards / communicator.size
+            fixedPoint = FixedPointReducer(communicator: communicator, segments: arena.entries.map { $0.offset..<($0.offset + $0.count) },
+                                           capacity: arena.capacity, globalShards: shards, localShards: microBatchesPerStep)
+            ThreadPool.fixedPartitions = true
+        } else {
+            microBatchesPerStep = d.gradientAccumulation
+            fixedPoint = nil
+        }
         sampler = DistributedSampler(count: data.train.count, rank: communicator.rank, worldSize: communicator.size,
-                                     shuffle: config.data.shuffle, seed: UInt64(config.seed), dropLast: config.data.dropLast)
+                                     shuffle: config.data.shuffle, seed: UInt64(config.seed), dropLast: config.data.dropLast,
+                                     microShards: fixedPoint.map { (config.data.batchSize, $0.globalShards) })
         let microBatches = (sampler.samplesPerRank + config.data.batchSize - 1) / config.data.batchSize
-        stepsPerEpoch = (microBatches + d.gradientAccumulation - 1) / d.gradientAccumulation
+        stepsPerEpoch = (microBatches + microBatchesPerStep - 1) / microBatchesPerStep
         totalSteps = min(config.training.maxSteps ?? .max, stepsPerEpoch * config.training.epochs)
-        globalBatch = config.data.batchSize * communicator.size * d.gradientAccumulation
+        globalBatch = config.data.batchSize * communicator.size * microBatchesPerStep
         let p = config.precision
         if p.scaling.on {
             scaler = LossScaler(initialScale: p.initialScale, dynamic: p.scaling.dynamic, growthFactor: p.growthFactor,
@@ -165,10 +188,11 @@ public final class Trainer {
             var epochDone = false
             while step < totalSteps {
                 var micro: [Batch] = []
-                while micro.count < c.distributed.gradientAccumulation, let b = loader.next() { micro.append(b) }
+                while micro.count < microBatchesPerStep, let b = loader.next() { micro.append(b) }
                 if micro.isEmpty { epochDone = true; break }
                 let lr = scheduler.currentLR
                 let norm = try adversarial.map { try adversarialStep(micro[0], $0, window: &window, step: step, epoch: epoch) }
+                    ?? fixedPoint.map { try deterministicStep(micro, $0, window: &window, step: step, epoch: epoch) }
                     ?? optimizerStep(micro, window: &window, step: step, epoch: epoch)
                 step += 1
                 positionInEpoch += micro.reduce(0) { $0 + $1.count } * communicator.size
@@ -271,7 +295,7 @@ public final class Trainer {
                 model.loss(inputs: batch.inputs, targets: batch.flatTargets, labelSmoothing: Float(c.training.labelSmoothing))
             }
             loss.backward(NDArray(repeating: seed, shape: loss.shape))
-            window.add(loss: Double(loss.item), samples: batch.count)
+            window.add(loss: Double(loss.item), samples: batch.count, key: (step * communicator.size + communicator.rank) * micro.count + k)
         }
         let norm = try finishUpdate(step: step, epoch: epoch) { optimizer.step() }
         window.endStep(exposedSeconds: stepExposedSeconds)
@@ -461,13 +485,15 @@ public final class Trainer {
 
 /// The loss and throughput since the last logged step.
 struct LogWindow {
-    private var loss = GlobalAverage(), start = Date(), samples = 0, steps = 0
+    /// Σ loss · samples and Σ samples, keyed by micro-batch so the mean is the same bits on any world size.
+    private var loss = OrderedSum(width: 2), start = Date(), samples = 0, steps = 0
     /// Other quantities averaged over every rank (a GAN's loss_d and loss_g, the exposed
     /// communication per step), logged beside the loss.
     private(set) var parts: [String: GlobalAverage] = [:]
 
-    mutating func add(loss value: Double, samples n: Int) {
-        loss.add(value, weight: Double(n))
+    /// - Parameter key: the micro-batch's place in the run's global order (unique over ranks).
+    mutating func add(loss value: Double, samples n: Int, key: Int) {
+        loss.add(key: key, value * Double(n), Double(n))
         samples += n
     }
 
@@ -489,7 +515,8 @@ struct LogWindow {
     /// The mean loss over every rank's samples, the world's samples per second and the wall
     /// time per step, then a new window. A collective: every rank calls it at the same step.
     mutating func close(over communicator: Communicator) -> (loss: Double, samplesPerSecond: Double, stepMs: Double) {
-        let mean = loss.value(over: communicator), elapsed = max(Date().timeIntervalSince(start), 1e-9)
+        let totals = loss.totals(over: communicator), mean = totals[1] > 0 ? totals[0] / totals[1] : .nan
+        let elapsed = max(Date().timeIntervalSince(start), 1e-9)
         let rate = Double(samples * communicator.size) / elapsed
         let stepMs = elapsed * 1e3 / Double(max(steps, 1))
         self = LogWindow()

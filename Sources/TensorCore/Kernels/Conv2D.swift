@@ -212,19 +212,27 @@ public enum Conv2D {
         }
     }
 
+    /// Parts of `perThreadSum` under `ThreadPool.fixedPartitions`.
+    static let fixedParts = 4
+
     /// db = dy summed over N, H, W.
     static func biasGrad(_ dy: NDArray) -> NDArray { Reduce.sum(dy, axes: [0, 2, 3]) }
 
-    /// Runs `body(items, partial)` on chunks of `0..<items` in parallel, each thread into its
-    /// own zeroed accumulator of `shape`, and returns their sum.
+    /// Runs `body(items, partial)` on chunks of `0..<items` in parallel, each chunk into its
+    /// own zeroed accumulator of `shape`, and returns their sum in chunk order.
+    ///
+    /// One chunk per thread, or with `ThreadPool.fixedPartitions` a fixed count whatever the
+    /// threads, so that the sum's bits do not depend on them.
     static func perThreadSum(shape: Shape, items: Int, _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) -> NDArray {
         let pool = ThreadPool.shared
-        let nt = min(pool.threadCount, max(items, 1))
-        let partials = (0..<nt).map { _ in NDArray(shape: shape) }
-        pool.parallel(threads: nt) { tid, count in
-            if count == 1 { body(0..<items, partials[0].ptr); return }
-            let r = ThreadPool.chunk(items, parts: count, index: tid)
-            if !r.isEmpty { body(r, partials[tid].ptr) }
+        let parts = min(ThreadPool.fixedPartitions ? fixedParts : pool.threadCount, max(items, 1))
+        let partials = (0..<parts).map { _ in NDArray(shape: shape) }
+        if parts == 1 {
+            body(0..<items, partials[0].ptr)
+        } else {
+            pool.parallelFor(parts) { r in
+                for p in r { body(ThreadPool.chunk(items, parts: parts, index: p), partials[p].ptr) }
+            }
         }
         for extra in partials.dropFirst() { Unary.addInPlace(partials[0], extra) }
         return partials[0]

@@ -5,6 +5,9 @@
 /// configuration (defaults filled in) is written to the run directory.
 public struct TrainConfig: Codable, Equatable, Sendable {
     public var seed = 0
+    /// Bit-identical weights and losses for any world size that divides
+    /// `distributed.micro_shards` (docs/DETERMINISM.md).
+    public var deterministic = false
     public var model = ModelConfig()
     public var data = DataConfig()
     public var training = TrainingConfig()
@@ -54,6 +57,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
                 v.require(schedule.plateau.metric == "loss", "schedule.plateau.metric", schedule.plateau.metric, "loss for \(model.name)")
             }
         }
+        validateDeterminism(&v)
         training.validate(&v)
         optimizer.validate(&v)
         schedule.validate(&v)
@@ -63,6 +67,26 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         checkpointing.validate(&v)
         logging.validate(&v)
         return v.problems
+    }
+
+    /// Models with batch-norm running statistics: each rank would update its own from its own shards.
+    static let batchNormModels = ["resnet", "mobilenet", "inception", "dcgan"]
+
+    func validateDeterminism(_ v: inout ConfigValidator) {
+        let d = distributed
+        guard deterministic else {
+            v.require(d.microShards == nil, "distributed.micro_shards", d.microShards, "null unless deterministic: true")
+            return
+        }
+        v.require(d.microShards.map { $0 >= 1 } ?? false, "distributed.micro_shards", d.microShards,
+                  "a positive number with deterministic: true (the global batch is data.batch_size x micro_shards; "
+                  + "any world size that divides micro_shards gives the same bits)")
+        v.require(d.gradientAccumulation == 1, "distributed.gradient_accumulation", d.gradientAccumulation,
+                  "1 with deterministic: true (each rank already accumulates micro_shards / world shards)")
+        v.require(d.wire == "fp32", "distributed.wire", d.wire, "fp32 with deterministic: true (gradients travel as 64-bit fixed point)")
+        v.require(!Self.batchNormModels.contains(model.name), "model.name", model.name,
+                  "a model without batch norm with deterministic: true (batch-norm running statistics are per rank): "
+                  + Self.pairing.flatMap(\.models).filter { !Self.batchNormModels.contains($0) }.joined(separator: ", "))
     }
 
     /// A config with every optional section present, so every key the schema knows appears
@@ -83,6 +107,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         t.clipping.value = 0
         t.distributed.threadsPerRank = 0
         t.distributed.stallAbortSeconds = 0
+        t.distributed.microShards = 0
         t.checkpointing.everySteps = 0
         t.checkpointing.everyMinutes = 0
         return t

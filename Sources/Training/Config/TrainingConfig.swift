@@ -137,11 +137,14 @@ public struct DistributedConfig: Codable, Equatable, Sendable {
     public var stallWarningSeconds = 60.0
     /// Seconds of such a stall after which the job is ended (HOROVOD_STALL_SHUTDOWN_TIME_SECONDS; null: never).
     public var stallAbortSeconds: Double?
+    /// Deterministic mode: micro-shards of data.batch_size samples per step over all ranks.
+    public var microShards: Int?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case wire
+        case microShards = "micro_shards"
         case stallWarningSeconds = "stall_warning_seconds", stallAbortSeconds = "stall_abort_seconds"
         case bucketMB = "bucket_mb", firstBucketMB = "first_bucket_mb", gradientAccumulation = "gradient_accumulation"
         case threadsPerRank = "threads_per_rank"

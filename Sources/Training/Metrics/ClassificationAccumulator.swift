@@ -13,7 +13,9 @@ public struct ClassificationAccumulator {
     /// Report the share of samples with every row right (`EvaluationMetrics.exactMatch`).
     public let scoresWholeSequences: Bool
     private var confusion: [Double]
-    private var topKHits = 0.0, lossSum = 0.0, count = 0.0, exactMatches = 0.0
+    private var topKHits = 0.0, count = 0.0, exactMatches = 0.0
+    /// Σ loss · samples by batch key, added in key order (the same bits on any world size).
+    private var lossSum = OrderedSum(width: 1)
     private var probabilities: [Float] = [], labels: [Float] = []
 
     /// - Parameters:
@@ -33,7 +35,8 @@ public struct ClassificationAccumulator {
     ///   - logits: (N, C).
     ///   - targets: int32 (N).
     ///   - loss: the batch's mean loss.
-    public mutating func add(logits: NDArray, targets: NDArray, loss: Double) {
+    /// - Parameter key: the batch's place in the split (unique over ranks).
+    public mutating func add(logits: NDArray, targets: NDArray, loss: Double, key: Int) {
         let n = targets.shape[0], c = classes
         precondition(logits.shape == [n, c], "logits \(logits.shape) do not match \(n) targets of \(c) classes")
         let z = logits.ptr, t = targets.int32Pointer
@@ -62,18 +65,19 @@ public struct ClassificationAccumulator {
                 labels.append(Float(truth))
             }
         }
-        lossSum += loss * Double(n)
+        lossSum.add(key: key, loss * Double(n))
         count += Double(n)
     }
 
     /// The metrics over every rank's samples (a collective: every rank calls it).
     public func reduce(over communicator: Communicator) -> EvaluationMetrics {
-        let sums = communicator.allreduce(confusion + [topKHits, lossSum, count, exactMatches])
+        let sums = communicator.allreduce(confusion + [topKHits, 0, count, exactMatches])
+        let lossTotal = lossSum.totals(over: communicator)[0]
         let c = classes, n = sums[c * c + 2]
         var m = EvaluationMetrics()
         m.samples = Int(n)
         m.topK = topK
-        m.loss = n > 0 ? sums[c * c + 1] / n : .nan
+        m.loss = n > 0 ? lossTotal / n : .nan
         m.confusion = (0..<c).map { i in (0..<c).map { j in Int(sums[i * c + j]) } }
         let correct = (0..<c).reduce(0.0) { $0 + sums[$1 * c + $1] }
         m.accuracy = n > 0 ? correct / n : .nan

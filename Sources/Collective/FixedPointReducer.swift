@@ -1,0 +1,91 @@
+import Foundation
+import TensorCore
+
+/// Sums micro-shard gradients over all ranks so that the result is bit-identical whatever
+/// the world size (deterministic mode).
+///
+/// Floating-point addition is not associative, so an allreduce of fp32 sums gives results
+/// that depend on how the shards were split over ranks and on MPI's reduction order. Here
+/// each shard's gradient is turned into 64-bit fixed point with an exponent per tensor that
+/// all ranks agree on (from a max-allreduce of the largest magnitude), the integers are
+/// added (exact, so in any order), and the total is turned back into fp32 once.
+///
+/// A shard's integers depend only on its own gradient and the agreed exponent, and both are
+/// the same whichever rank computed the shard; so is the integer sum, and so the result.
+public final class FixedPointReducer {
+    public let communicator: Communicator
+    /// Ranges of the flat gradient buffer that get an exponent each (one per parameter).
+    public let segments: [Range<Int>]
+    /// Micro-shards per step over all ranks, and on this rank.
+    public let globalShards: Int, localShards: Int
+    private let capacity: Int
+    /// This rank's shard gradients, one row each, kept until every shard of the step is done.
+    private let stash: NDArray
+    private var stashed = 0
+    private let sums: UnsafeMutablePointer<Int64>
+
+    /// - Parameters:
+    ///   - segments: the parameters' ranges in the gradient buffer (padding between them stays zero).
+    ///   - capacity: length of the gradient buffer.
+    ///   - globalShards: micro-shards per step over all ranks (the divisor of the mean).
+    ///   - localShards: micro-shards per step on this rank.
+    public init(communicator: Communicator, segments: [Range<Int>], capacity: Int, globalShards: Int, localShards: Int) {
+        precondition(globalShards == localShards * communicator.size, "\(globalShards) shards do not split into \(communicator.size) x \(localShards)")
+        self.communicator = communicator
+        self.segments = segments
+        self.capacity = capacity
+        self.globalShards = globalShards
+        self.localShards = localShards
+        stash = NDArray(shape: [localShards, capacity])
+        sums = .allocate(capacity: capacity)
+    }
+
+    deinit { sums.deallocate() }
+
+    /// Keeps one shard's gradient (all of `gradients`), in shard order.
+    public func add(_ gradients: NDArray) {
+        precondition(stashed < localShards, "more than \(localShards) shards in one step")
+        (stash.ptr + stashed * capacity).update(from: gradients.ptr, count: capacity)
+        stashed += 1
+    }
+
+    /// Writes the mean over every rank's shards into `gradients`: Σ shards / globalShards.
+    ///
+    /// A non-finite value anywhere makes that parameter's result NaN on every rank, so the
+    /// caller's finiteness check skips (or stops at) the same step everywhere.
+    public func reduce(into gradients: NDArray) {
+        precondition(stashed == localShards, "\(stashed) of \(localShards) shards were added")
+        stashed = 0
+        let (stash, sums, capacity, segments) = (stash, sums, capacity, segments)
+        // 1. The largest magnitude of each parameter over every shard of every rank.
+        var largest = segments.map { range -> Double in
+            let m = (0..<localShards).map { FixedPoint.maxMagnitude(stash.ptr + $0 * capacity + range.lowerBound, range.count) }
+                .reduce(Float(0)) { $0.isNaN || $1.isNaN ? .nan : max($0, $1) }
+            return m.isFinite ? Double(m) : .infinity
+        }
+        largest = communicator.allreduce(largest, op: .max)
+        // 2. Each shard in fixed point with the parameter's shared exponent, summed exactly.
+        let exponents = largest.map { FixedPoint.exponent(largest: $0, terms: globalShards) }
+        sums.initialize(repeating: 0, count: capacity)
+        ThreadPool.shared.parallelFor(segments.count) { ts in
+            for t in ts where largest[t].isFinite {
+                let range = segments[t]
+                for j in 0..<localShards {
+                    FixedPoint.accumulate(stash.ptr + j * capacity + range.lowerBound, range.count, exponent: exponents[t],
+                                          into: sums + range.lowerBound)
+                }
+            }
+        }
+        // 3. Integer sums are exact, so any reduction order over the ranks gives the same bits.
+        communicator.allreduce(sums, count: capacity)
+        // 4. Back to fp32, with the mean's 1/globalShards.
+        for (t, range) in segments.enumerated() {
+            let g = gradients.ptr + range.lowerBound
+            if largest[t].isFinite {
+                FixedPoint.decode(sums + range.lowerBound, range.count, exponent: exponents[t], divisor: globalShards, into: g)
+            } else {
+                g.initialize(repeating: .nan, count: range.count)
+            }
+        }
+    }
+}

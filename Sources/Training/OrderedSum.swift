@@ -1,0 +1,32 @@
+import Collective
+
+/// Sums over every rank whose bits do not depend on how the terms were split over ranks.
+///
+/// An allreduce adds each rank's partial sum in MPI's order, so a loss summed on 2 ranks and
+/// on 3 differs in its last bits. Here every term carries a key (its place in the global
+/// order: a micro-shard or an evaluation chunk), the terms are gathered, and each rank adds
+/// them in key order. Cheap for what it is used for: a few terms per step or per chunk.
+public struct OrderedSum: Sendable {
+    /// Values per term (a loss sum and a sample count: 2).
+    public let width: Int
+    private var keys: [Double] = [], terms: [Double] = []
+
+    public init(width: Int) { self.width = width }
+
+    /// Adds one term; keys must be unique over all ranks.
+    public mutating func add(key: Int, _ values: Double...) {
+        precondition(values.count == width, "a term of \(values.count) values in a sum of width \(width)")
+        keys.append(Double(key))
+        terms += values
+    }
+
+    /// The totals over every rank's terms, added in key order (a collective: every rank calls it).
+    public func totals(over communicator: Communicator) -> [Double] {
+        let allKeys = communicator.allgather(keys), allTerms = communicator.allgather(terms)
+        var totals = [Double](repeating: 0, count: width)
+        for i in allKeys.indices.sorted(by: { allKeys[$0] < allKeys[$1] }) {
+            for w in 0..<width { totals[w] += allTerms[i * width + w] }
+        }
+        return totals
+    }
+}
