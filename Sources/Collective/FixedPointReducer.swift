@@ -22,6 +22,8 @@ public final class FixedPointReducer {
     /// This rank's shard gradients, one row each, kept until every shard of the step is done.
     private let stash: NDArray
     private var stashed = 0
+    /// Each segment's largest magnitude over the shards stashed so far (NaN: non-finite values).
+    private var largest: [Float]
     private let sums: UnsafeMutablePointer<Int64>
 
     /// - Parameters:
@@ -38,14 +40,20 @@ public final class FixedPointReducer {
         self.localShards = localShards
         stash = NDArray(shape: [localShards, capacity])
         sums = .allocate(capacity: capacity)
+        largest = [Float](repeating: 0, count: segments.count)
     }
 
     deinit { sums.deallocate() }
 
-    /// Keeps one shard's gradient (all of `gradients`), in shard order.
+    /// Takes one shard's gradient out of `gradients` (leaving zeros for the next shard's
+    /// backward), in shard order.
     public func add(_ gradients: NDArray) {
         precondition(stashed < localShards, "more than \(localShards) shards in one step")
-        (stash.ptr + stashed * capacity).update(from: gradients.ptr, count: capacity)
+        let row = stash.ptr + stashed * capacity
+        for (t, range) in segments.enumerated() {
+            let m = FixedPoint.move(gradients.ptr + range.lowerBound, to: row + range.lowerBound, range.count)
+            largest[t] = m.isNaN || largest[t].isNaN ? .nan : max(largest[t], m)
+        }
         stashed += 1
     }
 
@@ -58,12 +66,8 @@ public final class FixedPointReducer {
         stashed = 0
         let (stash, sums, capacity, segments) = (stash, sums, capacity, segments)
         // 1. The largest magnitude of each parameter over every shard of every rank.
-        var largest = segments.map { range -> Double in
-            let m = (0..<localShards).map { FixedPoint.maxMagnitude(stash.ptr + $0 * capacity + range.lowerBound, range.count) }
-                .reduce(Float(0)) { $0.isNaN || $1.isNaN ? .nan : max($0, $1) }
-            return m.isFinite ? Double(m) : .infinity
-        }
-        largest = communicator.allreduce(largest, op: .max)
+        let largest = communicator.allreduce(self.largest.map { $0.isNaN ? .infinity : Double($0) }, op: .max)
+        self.largest = self.largest.map { _ in 0 }
         // 2. Each shard in fixed point with the parameter's shared exponent, summed exactly.
         let exponents = largest.map { FixedPoint.exponent(largest: $0, terms: globalShards) }
         sums.initialize(repeating: 0, count: capacity)

@@ -31,8 +31,7 @@ extension Trainer {
             }
             loss.backward(NDArray(repeating: seed, shape: loss.shape))
             window.add(loss: Double(loss.item), samples: batch.count, key: shard)
-            reducer.add(arena.grads)
-            arena.zeroGrad()
+            reducer.add(arena.grads)  // and zeroes them for the next shard
         }
         reducer.reduce(into: arena.grads)
         let norm = try finishUpdate(step: step, epoch: epoch) { optimizer.step() }

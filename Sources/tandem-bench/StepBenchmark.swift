@@ -29,12 +29,15 @@ struct StepBenchmark: ParsableCommand {
     @Option(help: "Timed steps (after 5 warm-up steps).") var steps = 20
     @Option(help: "Gradient bucket size in bytes (DDP's default 25 MiB).") var bucketBytes = 25 << 20
     @Option(help: "First gradient bucket's size in bytes (DDP's default 1 MiB).") var firstBucketBytes = 1 << 20
+    @Option(help: "Deterministic mode: micro-shards per step over all ranks (0: the normal path). Each rank's batch is split into micro-shards / world shards, summed in 64-bit fixed point.")
+    var microShards = 0
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
         guard ["fp32", "fp16", "bf16"].contains(precision) else { throw ValidationError("--precision is fp32, fp16 or bf16, not \(precision)") }
         guard threads >= 1, steps >= 1 else { throw ValidationError("--threads and --steps must be at least 1") }
         guard bucketBytes > 0, firstBucketBytes > 0 else { throw ValidationError("bucket sizes must be positive") }
+        guard microShards >= 0 else { throw ValidationError("--micro-shards must be 0 or positive") }
     }
 
     /// The model of each workload, as BENCHMARKS.md defines it, and its logits of a batch.
@@ -90,15 +93,38 @@ struct StepBenchmark: ParsableCommand {
         var exposed: [Double] = []
         let computeType: DType = ["fp16": .float16, "bf16": .bfloat16][precision] ?? .float32
         let lossScale: Float = precision == "fp16" ? 1024 : 1
+        let local = microShards / comm.size
+        guard microShards == 0 || (microShards % comm.size == 0 && batch % local == 0) else {
+            comm.abort("--micro-shards \(microShards) must divide over \(comm.size) ranks into shards of the \(batch)-sample batch")
+        }
+        let fixedPoint = microShards == 0 ? nil : FixedPointReducer(
+            communicator: comm, segments: ddp.arena.entries.map { $0.offset..<($0.offset + $0.count) },
+            capacity: ddp.arena.capacity, globalShards: microShards, localShards: local)
+        let shards = fixedPoint == nil ? [] : (0..<local).map { rows(x, labels, shard: $0, of: local) }
         func step() -> Float {
-            let loss = withAutocast(computeType) { Loss.crossEntropy(logits(x), labels) }
-            loss.backward(NDArray(repeating: lossScale, shape: loss.shape))
-            exposed.append(ddp.finishGradients().exposedSeconds * 1e3)
+            var lossValue: Float = 0
+            if let fixedPoint {
+                // Deterministic mode: one forward/backward per shard, an exact sum over all of them.
+                ddp.synchronize = false
+                for (sx, sy) in shards {
+                    let loss = withAutocast(computeType) { Loss.crossEntropy(logits(sx), sy) }
+                    loss.backward(NDArray(repeating: lossScale, shape: loss.shape))
+                    lossValue += loss.item / Float(local)
+                    fixedPoint.add(ddp.arena.grads)
+                }
+                fixedPoint.reduce(into: ddp.arena.grads)
+                exposed.append(0)
+            } else {
+                let loss = withAutocast(computeType) { Loss.crossEntropy(logits(x), labels) }
+                loss.backward(NDArray(repeating: lossScale, shape: loss.shape))
+                lossValue = loss.item
+                exposed.append(ddp.finishGradients().exposedSeconds * 1e3)
+            }
             ddp.arena.gradientScale /= lossScale
             GradientClipping.clipNorm(ddp.arena, maxNorm: 1)
             optimizer.step()
             ddp.arena.zeroGrad()
-            return loss.item
+            return lossValue
         }
         // Check first: the loss is finite and every rank holds the same parameters after a step.
         let loss = step()
@@ -117,11 +143,24 @@ struct StepBenchmark: ParsableCommand {
         if comm.rank == 0 {
             let samples = Double(batch * comm.size) / (ms * 1e-3)
             if json {
-                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"precision":"\#(precision)","world":\#(comm.size),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"exposed_comm_ms":\#(exposedMs)}"#)
+                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"exposed_comm_ms":\#(exposedMs)}"#)
             } else {
-                print("step \(workload.rawValue) world \(comm.size) x \(threads) threads: \(ms) ms/step, \(samples) samples/s, exposed communication \(exposedMs) ms, peak RSS \(rssMB) MB")
+                 print("step \(workload.rawValue) world \(comm.size) x \(threads) threads\(microShards > 0 ? ", \(microShards) micro-shards" : ""): \(ms) ms/step, \(samples) samples/s, exposed communication \(exposedMs) ms, peak RSS \(rssMB) MB")
             }
         }
         (comm as? MPICommunicator)?.finalize()
+    }
+
+    /// Shard `j` of `parts` of a batch: its rows of the inputs and of the targets.
+    func rows(_ x: NDArray, _ y: NDArray, shard j: Int, of parts: Int) -> (NDArray, NDArray) {
+        func slice(_ a: NDArray, rows n: Int) -> NDArray {
+            var dims = a.shape.dims
+            let per = a.count / n, size = per * (n / parts)
+            dims[0] = dims[0] / parts
+            let out = NDArray(shape: Shape(dims), dtype: a.dtype, zeroed: false)
+            out.storage.raw.copyMemory(from: a.storage.raw + j * size * a.dtype.byteSize, byteCount: size * a.dtype.byteSize)
+            return out
+        }
+        return (slice(x, rows: x.shape[0]), slice(y, rows: y.shape[0]))
     }
 }

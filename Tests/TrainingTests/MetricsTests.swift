@@ -13,7 +13,7 @@ struct MetricsTests {
         let logits = NDArray([3, 1, 0,   0, 2, 1,   0, 3, 2,   1, 0, 4,   2, 1, 0], shape: [5, 3])
         let targets = NDArray(indices: [0, 1, 2, 2, 1], shape: [5])
         var acc = ClassificationAccumulator(classes: 3, topK: 2)
-        acc.add(logits: logits, targets: targets, loss: 0.5)
+        acc.add(logits: logits, targets: targets, loss: 0.5, key: 0)
         let m = acc.reduce(over: SingleProcessCommunicator())
         #expect(m.confusion == [[1, 0, 0], [1, 1, 0], [0, 1, 1]])
         #expect(m.accuracy == 0.6 && m.loss == 0.5 && m.samples == 5)
@@ -72,11 +72,11 @@ struct MetricsTests {
         let logits = NDArray([1, 0, 0, 1, 1, 0, 0, 1, 0, 1, 1, 0], shape: [6, 2])
         let targets = NDArray(indices: [0, 1, 0, 1, 1, 1], shape: [6])
         var scored = ClassificationAccumulator(classes: 2, collectsScores: false, sequenceLength: 3, scoresWholeSequences: true)
-        scored.add(logits: logits, targets: targets, loss: 0.5)
+        scored.add(logits: logits, targets: targets, loss: 0.5, key: 0)
         let m = scored.reduce(over: SingleProcessCommunicator())
         #expect(m.exactMatch == 0.5 && abs(m.accuracy - 5.0 / 6) < 1e-12 && m.samples == 6)
         var language = ClassificationAccumulator(classes: 2, collectsScores: false, sequenceLength: 3)
-        language.add(logits: logits, targets: targets, loss: 0.5)
+        language.add(logits: logits, targets: targets, loss: 0.5, key: 0)
         #expect(language.reduce(over: SingleProcessCommunicator()).exactMatch == nil)
     }
 }

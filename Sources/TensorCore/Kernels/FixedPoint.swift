@@ -2,36 +2,53 @@
 ///
 /// With one exponent shared by every term, integer addition is exact and associative, so a
 /// sum over ranks and micro-shards gives the same bits however it is split and ordered
-/// (deterministic mode). The exponent leaves enough headroom that `terms` values cannot overflow.
+/// (deterministic mode). Terms stay below 2^51 in magnitude, so the conversions can use
+/// the 1.5·2^52 trick (exact round-half-even in Double arithmetic, and vectorisable: AVX2
+/// has no int64 <-> double instructions), and any `terms` of them add without overflow.
 public enum FixedPoint {
+    /// 1.5·2^52: adding it to |x| < 2^51 leaves round(x) in the low bits of the significand.
+    static let magic: Double = 6_755_399_441_055_744
+    static let magicBits = Int64(bitPattern: magic.bitPattern)
+
     /// The exponent e for values of magnitude at most `largest` summed `terms` at a time:
-    /// |v| · 2^e < 2^(62 - ceil(log2 terms)), so the sum stays below 2^62.
+    /// |v| · 2^e < 2^(51 - ceil(log2 terms)), so every term and the sum stay below 2^51.
+    /// Values 2^46 or more times smaller than the largest lose bits; fp32 keeps 24.
     public static func exponent(largest: Double, terms: Int) -> Int {
         guard largest > 0, largest.isFinite else { return 0 }
         let headroom = Int.bitWidth - (max(terms, 1) - 1).leadingZeroBitCount
-        return (62 - headroom) - largest.exponent - 1
+        return (51 - headroom) - largest.exponent - 1
     }
 
-    /// The largest |x[i]|, or NaN when any value is NaN (infinity when one is infinite).
-    public static func maxMagnitude(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var m: Float = 0, nan = false
+    /// Moves n values from `source` to `destination`, zeroing the source, and returns their
+    /// largest magnitude (NaN when any value is NaN or infinite).
+    public static func move(_ source: UnsafeMutablePointer<Float>, to destination: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+        // |x|'s bits order like its value, and NaN and infinity sit above every finite value:
+        // an integer max (which vectorises, unlike a float one) finds both.
+        var largest: UInt32 = 0
         for i in 0..<n {
-            let a = abs(x[i])
-            nan = nan || a.isNaN
-            m = a > m ? a : m
+            let v = source[i]
+            destination[i] = v
+            source[i] = 0
+            largest = max(largest, v.bitPattern & 0x7fff_ffff)
         }
-        return nan ? .nan : m
+        return largest >= 0x7f80_0000 ? .nan : Float(bitPattern: largest)
     }
 
-    /// sums[i] += round(x[i] · 2^exponent), rounding half to even; |x[i]| must fit the exponent.
+    /// sums[i] += round(x[i] · 2^exponent), rounding half to even; |x[i]| · 2^exponent < 2^51.
     public static func accumulate(_ x: UnsafePointer<Float>, _ n: Int, exponent: Int, into sums: UnsafeMutablePointer<Int64>) {
         let scale = Double(sign: .plus, exponent: exponent, significand: 1)
-        for i in 0..<n { sums[i] &+= Int64((Double(x[i]) * scale).rounded(.toNearestOrEven)) }
+        for i in 0..<n {
+            let t = Double(x[i]) * scale + magic
+            sums[i] &+= Int64(bitPattern: t.bitPattern) &- magicBits
+        }
     }
 
-    /// y[i] = fp32(sums[i] · 2^-exponent / divisor): one rounding to Double, one to fp32.
+    /// y[i] = fp32(sums[i] · 2^-exponent / divisor); |sums[i]| < 2^51, so the first step is exact.
     public static func decode(_ sums: UnsafePointer<Int64>, _ n: Int, exponent: Int, divisor: Int, into y: UnsafeMutablePointer<Float>) {
         let factor = Double(sign: .plus, exponent: -exponent, significand: 1) / Double(divisor)
-        for i in 0..<n { y[i] = Float(Double(sums[i]) * factor) }
+        for i in 0..<n {
+            let exact = Double(bitPattern: UInt64(bitPattern: sums[i] &+ magicBits)) - magic
+            y[i] = Float(exact * factor)
+        }
     }
 }
