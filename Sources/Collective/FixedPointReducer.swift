@@ -1,4 +1,3 @@
-import Foundation
 import TensorCore
 
 /// Sums micro-shard gradients over all ranks so that the result is bit-identical whatever

@@ -87,38 +87,38 @@ public final class MPICommunicator: Communicator {
     }
 
     public func allreduce(_ buffer: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) {
-        inspector?.enter("allreduce of \(count) floats"); defer { inspector?.leave() }
+        inspector?.enter("allreduce of %d floats", count: count); defer { inspector?.leave() }
         check(MPI_Allreduce(tandem_mpi_in_place(), buffer, Int32(count), tandem_mpi_float(), Self.mpiOp(op), world), "MPI_Allreduce")
     }
 
     public func allreduce(_ buffer: UnsafeMutablePointer<Double>, count: Int, op: ReduceOp) {
-        inspector?.enter("allreduce of \(count) doubles"); defer { inspector?.leave() }
+        inspector?.enter("allreduce of %d doubles", count: count); defer { inspector?.leave() }
         check(MPI_Allreduce(tandem_mpi_in_place(), buffer, Int32(count), tandem_mpi_double(), Self.mpiOp(op), world), "MPI_Allreduce")
     }
 
     public func allreduce(_ buffer: UnsafeMutablePointer<Int64>, count: Int) {
-        inspector?.enter("allreduce of \(count) int64"); defer { inspector?.leave() }
+        inspector?.enter("allreduce of %d int64", count: count); defer { inspector?.leave() }
         check(MPI_Allreduce(tandem_mpi_in_place(), buffer, Int32(count), tandem_mpi_int64(), tandem_mpi_sum(), world), "MPI_Allreduce (int64)")
     }
 
     public func allreduceHalf(_ buffer: UnsafeMutablePointer<UInt16>, count: Int, dtype: DType) {
         let op = dtype == .float16 ? HalfSumOps.float16 : HalfSumOps.bfloat16
-        inspector?.enter("allreduce of \(count) \(dtype.rawValue) values"); defer { inspector?.leave() }
+        inspector?.enter("allreduce of %d 16-bit floats", count: count); defer { inspector?.leave() }
         check(MPI_Allreduce(tandem_mpi_in_place(), buffer, Int32(count), tandem_mpi_uint16(), op, world), "MPI_Allreduce (16-bit)")
     }
 
     public func broadcast(_ buffer: UnsafeMutableRawPointer, bytes: Int, root: Int) {
-        inspector?.enter("broadcast of \(bytes) bytes from rank \(root)"); defer { inspector?.leave() }
+        inspector?.enter("broadcast of %d bytes", count: bytes); defer { inspector?.leave() }
         check(MPI_Bcast(buffer, Int32(bytes), tandem_mpi_byte(), Int32(root), world), "MPI_Bcast")
     }
 
     public func allgather(_ input: UnsafeRawPointer, bytes: Int, into output: UnsafeMutableRawPointer) {
-        inspector?.enter("allgather of \(bytes) bytes"); defer { inspector?.leave() }
+        inspector?.enter("allgather of %d bytes", count: bytes); defer { inspector?.leave() }
         check(MPI_Allgather(input, Int32(bytes), tandem_mpi_byte(), output, Int32(bytes), tandem_mpi_byte(), world), "MPI_Allgather")
     }
 
     public func barrier() {
-        inspector?.enter("barrier"); defer { inspector?.leave() }
+        inspector?.enter("barrier", count: 0); defer { inspector?.leave() }
         check(MPI_Barrier(world), "MPI_Barrier")
     }
 

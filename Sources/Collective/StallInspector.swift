@@ -29,7 +29,9 @@ final class StallInspector: @unchecked Sendable {
     private let abort: (String) -> Never
 
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var local = RankState()
+    /// This rank's state; the label is kept as its parts and only spelt out by the thread,
+    /// so a collective costs a lock and three stores, never a string.
+    private var entered: Int64 = 0, waiting = false, kind: StaticString = "", count = 0
     private var stopping = false
     private var thread = pthread_t()
 
@@ -53,19 +55,24 @@ final class StallInspector: @unchecked Sendable {
         precondition(rc == 0, "could not start the stall inspector thread: error \(rc)")
     }
 
-    /// This rank starts collective `label` (called on whichever thread issues it).
-    func enter(_ label: @autoclosure () -> String) {
+    /// This rank starts a collective, e.g. ("allreduce of %d floats", 1024) (called on
+    /// whichever thread issues it).
+    /// - Parameters:
+    ///   - kind: what it is, with a `%d` for `count`.
+    ///   - count: how many values or bytes.
+    func enter(_ kind: StaticString, count: Int) {
         pthread_mutex_lock(lock)
-        local.entered += 1
-        local.waiting = true
-        local.label = label()
+        entered += 1
+        waiting = true
+        self.kind = kind
+        self.count = count
         pthread_mutex_unlock(lock)
     }
 
     /// This rank's collective returned.
     func leave() {
         pthread_mutex_lock(lock)
-        local.waiting = false
+        waiting = false
         pthread_mutex_unlock(lock)
     }
 
@@ -79,8 +86,10 @@ final class StallInspector: @unchecked Sendable {
 
     private func snapshot() -> (RankState, Bool) {
         pthread_mutex_lock(lock)
-        defer { pthread_mutex_unlock(lock) }
-        return (local, stopping)
+        let (entered, waiting, kind, count, stopping) = (entered, waiting, kind, count, stopping)
+        pthread_mutex_unlock(lock)
+        let label = "\(kind)".replacing("%d", with: String(count))
+        return (RankState(entered: entered, waiting: waiting, label: label), stopping)
     }
 
     /// Wire form of a state: entered, waiting, then the label's UTF-8 bytes.
@@ -110,7 +119,7 @@ final class StallInspector: @unchecked Sendable {
                 }
                 if let stall = Self.stall(table, since: since, now: Self.now(), after: warnAfter) {
                     if let abortAfter, stall.seconds >= abortAfter {
-                        abort(stall.description + "; ending the job after \(Self.format(abortAfter)) s (distributed.stall_abort_seconds)")
+                        abort(stall.description + "; ending the job after \(Stall.format(abortAfter)) s (distributed.stall_abort_seconds)")
                     }
                     if stall.collective != lastWarning || stall.seconds - warnedAt >= warnAfter {
                         report(stall.description)
@@ -178,8 +187,6 @@ final class StallInspector: @unchecked Sendable {
         let label = bytes[9...].prefix { $0 != 0 }
         return RankState(entered: entered, waiting: bytes[8] != 0, label: String(decoding: label, as: UTF8.self))
     }
-
-    static func format(_ s: Double) -> String { Stall.format(s) }
 
     private static func now() -> Double {
         var t = timespec()

@@ -37,13 +37,14 @@ public enum Evaluator {
                                                     sequenceLength: dataset.targetsPerSample,
                                                     scoresWholeSequences: dataset.scoresWholeSequences)
         withNoGrad {
-            for chunk in stride(from: communicator.rank, to: Int.max, by: communicator.size) {
-                guard let batch = loader.next() else { break }
+            var chunk = communicator.rank
+            while let batch = loader.next() {
                 let (logits, loss) = withAutocast(precision) { () -> (Tensor, Tensor) in
                     let logits = model.logits(batch.inputs)
                     return (logits, Loss.crossEntropy(logits, batch.flatTargets))
                 }
                 accumulator.add(logits: logits.values, targets: batch.flatTargets, loss: Double(loss.item), key: chunk)
+                chunk += communicator.size
             }
         }
         return accumulator.reduce(over: communicator)
@@ -59,10 +60,11 @@ public enum Evaluator {
         let loader = BatchLoader(dataset: dataset, indices: chunks(count: count, batchSize: batchSize, communicator), batchSize: batchSize)
         var sum = OrderedSum(width: 2)
         withNoGrad {
-            for chunk in stride(from: communicator.rank, to: Int.max, by: communicator.size) {
-                guard let batch = loader.next() else { break }
+            var chunk = communicator.rank
+            while let batch = loader.next() {
                 let loss = withAutocast(precision) { model.loss(inputs: batch.inputs, targets: batch.flatTargets, labelSmoothing: 0) }
                 sum.add(key: chunk, Double(loss.item) * Double(batch.count), Double(batch.count))
+                chunk += communicator.size
             }
         }
         let total = sum.totals(over: communicator)

@@ -193,7 +193,6 @@ public final class Trainer {
                 if micro.isEmpty { epochDone = true; break }
                 let lr = scheduler.currentLR
                 let norm = try adversarial.map { try adversarialStep(micro[0], $0, window: &window, step: step, epoch: epoch) }
-                    ?? fixedPoint.map { try deterministicStep(micro, $0, window: &window, step: step, epoch: epoch) }
                     ?? optimizerStep(micro, window: &window, step: step, epoch: epoch)
                 step += 1
                 positionInEpoch += micro.reduce(0) { $0 + $1.count } * communicator.size
@@ -284,20 +283,34 @@ public final class Trainer {
 
     /// One optimizer step over `micro` micro-batches: forward and backward on each (averaging
     /// over ranks only on the last), then clipping and the update on the averaged gradients.
+    ///
+    /// In deterministic mode the micro-batches are this rank's micro-shards, and everything a
+    /// shard's gradient depends on is the same whichever rank computes it: its samples (the
+    /// sampler's shard layout), its shape, its random draws (every stream re-keyed by the
+    /// shard's global index) and its backward seed (the loss scale; the mean's 1/shards comes
+    /// after the exact sum over all ranks' shards, which replaces the fp32 bucket allreduce).
     /// - Returns: the global gradient norm before clipping (identical on every rank).
     func optimizerStep(_ micro: [Batch], window: inout LogWindow, step: Int, epoch: Int) throws -> Double {
         let c = config
         scheduler.apply(to: optimizer)
-        // Backward starts from scale / micro-batches: the loss scale and the mean over micro-batches.
-        let seed = Float((scaler?.scale ?? 1) / Double(micro.count))
+        // Backward starts from the loss scale, divided by the micro-batches for their mean.
+        let seed = Float((scaler?.scale ?? 1) / Double(fixedPoint == nil ? micro.count : 1))
+        // The first micro-batch's place in the run's global order (a shard index in deterministic mode).
+        let first = (step * communicator.size + communicator.rank) * micro.count
         for (k, batch) in micro.enumerated() {
-            ddp.synchronize = k == micro.count - 1
+            if fixedPoint != nil {
+                // 2^32 Philox counters per shard: far more than any model draws for one.
+                for stream in randomStreams { stream.rng.offset = UInt64(first + k) << 32 }
+            }
+            ddp.synchronize = fixedPoint == nil && k == micro.count - 1
             let loss = withAutocast(c.precision.computeType) {
                 model.loss(inputs: batch.inputs, targets: batch.flatTargets, labelSmoothing: Float(c.training.labelSmoothing))
             }
             loss.backward(NDArray(repeating: seed, shape: loss.shape))
-            window.add(loss: Double(loss.item), samples: batch.count, key: (step * communicator.size + communicator.rank) * micro.count + k)
+            window.add(loss: Double(loss.item), samples: batch.count, key: first + k)
+            fixedPoint?.add(ddp.arena.grads)  // and zeroes them for the next shard
         }
+        fixedPoint?.reduce(into: ddp.arena.grads)
         let norm = try finishUpdate(step: step, epoch: epoch) { optimizer.step() }
         window.endStep(exposedSeconds: stepExposedSeconds)
         stepExposedSeconds = 0
