@@ -11,7 +11,7 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable {
 /// header mapping each name to dtype, shape and byte range, then the raw little-endian data.
 /// Python's `safetensors` and PyTorch read these files directly.
 public enum SafeTensors {
-    static let dtypeNames: [DType: String] = [.float32: "F32", .float16: "F16", .bfloat16: "BF16", .int32: "I32"]
+    static let dtypeNames: [DType: String] = [.float32: "F32", .float16: "F16", .bfloat16: "BF16", .int32: "I32", .int8: "I8", .uint8: "U8"]
 
     /// The file's bytes for `tensors` (written in the order given) and string metadata.
     public static func encode(_ tensors: [(String, NDArray)], metadata: [String: String] = [:]) throws -> Data {

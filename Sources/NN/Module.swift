@@ -48,6 +48,13 @@ extension Module {
         return out
     }
 
+    /// This module and every descendant, depth first, with dotted names ("" for this one).
+    public func namedModules(prefix: String = "") -> [(String, any Module)] {
+        var out: [(String, any Module)] = [(prefix.isEmpty ? "" : String(prefix.dropLast()), self)]
+        for (name, child) in namedChildren { out += child.namedModules(prefix: prefix + name + ".") }
+        return out
+    }
+
     /// Every parameter in registration order (declaration order, depth first) with its dotted name.
     public func namedParameters(prefix: String = "") -> [(String, Tensor)] {
         var out: [(String, Tensor)] = []

@@ -72,6 +72,8 @@ public struct NDArray: @unchecked Sendable, CustomStringConvertible {
         case .float32: return Array(UnsafeBufferPointer(start: ptr, count: count))
         case .int32: return UnsafeBufferPointer(start: int32Pointer, count: count).map(Float.init)
         case .float16, .bfloat16: return converted(to: .float32).scalars
+        case .int8: return UnsafeBufferPointer(start: storage.raw.assumingMemoryBound(to: Int8.self), count: count).map(Float.init)
+        case .uint8: return UnsafeBufferPointer(start: storage.raw.assumingMemoryBound(to: UInt8.self), count: count).map(Float.init)
         }
     }
     /// The elements of an int32 array.

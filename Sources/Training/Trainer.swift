@@ -79,6 +79,10 @@ public final class Trainer {
     let fixedPoint: FixedPointReducer?
     /// The model's random streams (dropout, noise), re-keyed per micro-shard in deterministic mode.
     let randomStreams: [any RandomStreamOwner]
+    /// The pruning masks and their schedule (`pruning:`; nil without pruning).
+    public let pruner: Pruner?
+    /// The teacher and its loss (`distillation:`; nil without a teacher).
+    let distillation: Distillation?
 
     /// Loads the data, builds the model and checks that every rank agrees.
     /// - Parameters:
@@ -113,6 +117,7 @@ public final class Trainer {
         } : nil
 
         let arena = model.flattenParameters()
+        if let source = config.model.initFrom { try Self.loadInitialWeights(model, from: source, communicator: communicator) }
         // Rank 0 reads the checkpoint into its model before DDP broadcasts rank 0's weights.
         var point: ResumePoint?
         if let resume {
@@ -156,6 +161,8 @@ public final class Trainer {
         }
         scheduler = OptimizerFactory.scheduler(config.schedule, baseLR: config.optimizer.resolvedLR, globalBatch: globalBatch,
                                                totalSteps: totalSteps)
+        pruner = config.pruning.enabled ? try Pruner(config: config.pruning, model: model, totalSteps: totalSteps) : nil
+        distillation = try config.distillation.teacher.map { _ in try Distillation(config: config.distillation, student: config, data: train) }
         stopping = config.training.earlyStopping.map { EarlyStopping(minimize: $0.mode == "min", patience: $0.patience, minDelta: $0.minDelta) }
         if let point {
             try apply(point)
@@ -192,6 +199,9 @@ public final class Trainer {
                 while micro.count < microBatchesPerStep, let b = loader.next() { micro.append(b) }
                 if micro.isEmpty { epochDone = true; break }
                 let lr = scheduler.currentLR
+                if let pruner, let target = pruner.update(step: step) {
+                    logger.info("pruning before step \(step + 1): target sparsity \(String(format: "%.3f", target)), by parameter: \(pruner.report)")
+                }
                 let norm = try adversarial.map { try adversarialStep(micro[0], $0, window: &window, step: step, epoch: epoch) }
                     ?? optimizerStep(micro, window: &window, step: step, epoch: epoch)
                 step += 1
@@ -208,6 +218,7 @@ public final class Trainer {
                         line["overflows"] = scaler.overflows
                     }
                     if scaler != nil || c.training.nonfinite == "skip" { line["skipped_steps"] = skippedSteps }
+                    if let pruner { line["sparsity"] = pruner.sparsity }
                     outputs?.record(line)
                     progress?.update(epoch: epoch, step: step, loss: loss, samplesPerSecond: samplesPerSecond,
                                      lossScale: scaler?.scale, skipped: skippedSteps)
@@ -304,7 +315,14 @@ public final class Trainer {
             }
             ddp.synchronize = fixedPoint == nil && k == micro.count - 1
             let loss = withAutocast(c.precision.computeType) {
-                model.loss(inputs: batch.inputs, targets: batch.flatTargets, labelSmoothing: Float(c.training.labelSmoothing))
+                guard let distillation, let student = model as? any Classifier else {
+                    return model.loss(inputs: batch.inputs, targets: batch.flatTargets, labelSmoothing: Float(c.training.labelSmoothing))
+                }
+                let terms = distillation.loss(student: student, inputs: batch.inputs, targets: batch.flatTargets,
+                                              labelSmoothing: Float(c.training.labelSmoothing))
+                window.add(part: "loss_soft", loss: terms.soft, samples: batch.count)
+                window.add(part: "loss_hard", loss: terms.hard, samples: batch.count)
+                return terms.loss
             }
             loss.backward(NDArray(repeating: seed, shape: loss.shape))
             window.add(loss: Double(loss.item), samples: batch.count, key: first + k)
@@ -325,6 +343,7 @@ public final class Trainer {
     func finishUpdate(step: Int, epoch: Int, _ applyUpdate: () -> Void) throws -> Double {
         let c = config, arena = ddp.arena
         stepExposedSeconds += ddp.finishGradients().exposedSeconds
+        pruner?.applyToGradients()
         // Unscale (a factor on the gradient scale, reciprocal in Double); the norm's pass over the
         // averaged gradients is the inf/NaN check, so every rank sees the same answer.
         if let scaler { arena.gradientScale *= Float(1 / scaler.scale) }
@@ -335,6 +354,7 @@ public final class Trainer {
             if let limit = c.clipping.value { GradientClipping.clipValue(arena, limit: Float(limit)) }
             if let every = c.logging.histogramsEverySteps, (step + 1) % every == 0 { writeHistograms(step: step + 1) }
             applyUpdate()
+            pruner?.applyToWeights()
             lastGoodStep = step + 1
         } else {
             skippedSteps += 1
@@ -356,6 +376,21 @@ public final class Trainer {
             logger.warning("step \(step + 1): gradient norm \(norm); the step is skipped (training.nonfinite: skip)")
         }
         return norm
+    }
+
+    /// `model.init_from`: rank 0 reads the trained weights (DDP then broadcasts them); every
+    /// rank gets rank 0's error, if any.
+    /// - Parameter source: a run directory or a .safetensors file.
+    static func loadInitialWeights(_ model: any Module, from source: String, communicator: Communicator) throws {
+        var message = ""
+        if communicator.rank == 0 {
+            let path = source.hasSuffix(".safetensors") ? source : source + "/model.safetensors"
+            do { try ModelWeights.load(model, from: (path as NSString).expandingTildeInPath) } catch { message = "\(error)" }
+        }
+        let error = communicator.allgather(message)[0]
+        guard error.isEmpty else {
+            throw ConfigError("model.init_from \(source): \(error); give a run directory of this model (its model.safetensors) or such a file")
+        }
     }
 
     /// Where the last good weights are, for error messages.
@@ -392,6 +427,7 @@ public final class Trainer {
         m.rngStates = Dictionary(uniqueKeysWithValues: model.namedRandomStreams().map { ($0.0, $0.1.rng) })
         (m.scheduleStep, m.plateau, m.lossScaler) = (scheduler.stepCount, scheduler.plateau, scaler)
         (m.earlyStopping, m.skippedSteps, m.bestMetric) = (stopping, skippedSteps, bestMetric)
+        m.pruningSparsity = pruner?.currentTarget
         if let v = lastValidation {
             // Metrics the evaluation skipped (ROC-AUC over too many scores) are NaN, which JSON cannot hold.
             m.validation = Dictionary(uniqueKeysWithValues: EvaluationMetrics.names.map { ($0, v.value(named: $0)) }.filter { $0.1.isFinite })
@@ -401,7 +437,8 @@ public final class Trainer {
         (m.worldSize, m.perRankBatch) = (communicator.size, config.data.batchSize)
         let modelTensors = model.namedParameters().map { ($0.0, $0.1.data.copy()) } + model.namedBuffers().map { ($0.0, $0.1.value.copy()) }
         let optimizerTensors = optimizer.state.sorted { $0.key < $1.key }.map { ($0.key, $0.value.copy()) }
-        let files = [ResumePoint.modelFile: modelTensors, ResumePoint.optimizerFile: optimizerTensors]
+        var files = [ResumePoint.modelFile: modelTensors, ResumePoint.optimizerFile: optimizerTensors]
+        if let pruner { files[ResumePoint.masksFile] = pruner.maskTensors }
         m.tensors = files.sorted { $0.key < $1.key }.flatMap { file, tensors in
             tensors.map { CheckpointManifest.TensorRecord(name: $0.0, file: file, shape: $0.1.shape.dims, dtype: "\($0.1.dtype)") }
         }

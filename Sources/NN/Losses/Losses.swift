@@ -50,4 +50,20 @@ public enum Loss {
         let terms = 1 + logVariance - mu.pow(2) - logVariance.exp()
         return terms.sum(axes: [1]).mean() * -0.5
     }
+
+    /// KL(softmax(t/T) ‖ softmax(s/T)) of a teacher's logits t from a student's logits s, summed
+    /// over classes and averaged over rows: the soft term of knowledge distillation (Hinton et
+    /// al. 2015), before its T² factor. Its gradient is (softmax(s/T) - softmax(t/T)) / (T·rows).
+    /// - Parameters:
+    ///   - student: logits (M, C).
+    ///   - teacher: logits (M, C), constants.
+    ///   - temperature: T > 0.
+    public static func distillationKL(_ student: Tensor, teacher: NDArray, temperature: Float) -> Tensor {
+        precondition(student.shape == teacher.shape && student.rank == 2,
+                     "distillationKL: student \(student.shape) and teacher \(teacher.shape) logits must both be (M, C)")
+        let soft = withNoGrad { Tensor(teacher) * (1 / temperature) }
+        let p = soft.softmax().values, logP = soft.logSoftmax().values
+        let logQ = (student * (1 / temperature)).logSoftmax()
+        return (Tensor(p) * (Tensor(logP) - logQ)).sum(axes: [1]).mean()
+    }
 }

@@ -34,6 +34,8 @@ public struct CheckpointManifest: Codable, Equatable {
     public var lossScaler: LossScaler?
     public var earlyStopping: EarlyStopping?
     public var skippedSteps = 0
+    /// The sparsity the pruning masks (masks.safetensors) were last computed for; nil without pruning.
+    public var pruningSparsity: Double?
     /// The best validation metric so far (for `keep_best`) and the last validation metrics.
     public var bestMetric: Double?
     public var validation: [String: Double] = [:]
@@ -52,7 +54,7 @@ public struct CheckpointManifest: Codable, Equatable {
         case step, epoch, plateau, config, tensors, files, validation
         case formatVersion = "format_version", positionInEpoch = "position_in_epoch", samplerSeed = "sampler_seed"
         case rngStates = "rng_states", scheduleStep = "schedule_step", lossScaler = "loss_scaler"
-        case earlyStopping = "early_stopping", skippedSteps = "skipped_steps", bestMetric = "best_metric"
+        case earlyStopping = "early_stopping", skippedSteps = "skipped_steps", bestMetric = "best_metric", pruningSparsity = "pruning_sparsity"
         case configHash = "config_hash", worldSize = "world_size", perRankBatch = "per_rank_batch"
     }
 }

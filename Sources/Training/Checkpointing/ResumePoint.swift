@@ -26,17 +26,19 @@ public enum ResumeSource: Equatable, Sendable {
 /// model, which `DistributedDataParallel` then broadcasts. The manifest and the optimizer
 /// state reach the other ranks by broadcast, so no rank needs the run directory but rank 0.
 public struct ResumePoint {
-    public static let modelFile = "model.safetensors", optimizerFile = "optimizer.safetensors"
+    public static let modelFile = "model.safetensors", optimizerFile = "optimizer.safetensors", masksFile = "masks.safetensors"
 
     let name: String
     let manifest: CheckpointManifest
-    let optimizerState: [String: NDArray]
+    /// The tensors of every file but the model's (optimizer state, pruning masks), by file and name.
+    let state: [String: [String: NDArray]]
+    var optimizerState: [String: NDArray] { state[Self.optimizerFile] ?? [:] }
 
     /// Every rank calls this; rank 0 reads, all ranks get the same answer (or the same error).
     /// - Returns: nil for `.auto` when the run has no checkpoint yet (a fresh start).
     static func agree(on source: ResumeSource, runDirectory: String?, config: TrainConfig, model: any Module,
                       arena: ParameterArena, communicator: Communicator, logger: Logger) throws -> ResumePoint? {
-        var local: (name: String, manifest: CheckpointManifest, optimizer: [String: NDArray])?
+        var local: (name: String, manifest: CheckpointManifest, state: [String: [String: NDArray]])?
         var message = ""
         if communicator.rank == 0 {
             do {
@@ -54,19 +56,20 @@ public struct ResumePoint {
         default: break
         }
         let manifest = try JSONDecoder().decode(CheckpointManifest.self, from: Data(parts[2].utf8))
-        // The optimizer state, in name order, from rank 0 to everyone.
-        var state: [String: NDArray] = [:]
-        for record in manifest.tensors.filter({ $0.file == optimizerFile }).sorted(by: { $0.name < $1.name }) {
-            let array = local?.optimizer[record.name] ?? NDArray(shape: Shape(record.shape))
+        // The optimizer state and masks, in file and name order, from rank 0 to everyone.
+        var state: [String: [String: NDArray]] = [:]
+        for record in manifest.tensors.filter({ $0.file != modelFile }).sorted(by: { ($0.file, $0.name) < ($1.file, $1.name) }) {
+            let array = local?.state[record.file]?[record.name]
+                ?? NDArray(shape: Shape(record.shape), dtype: DType(rawValue: record.dtype) ?? .float32)
             communicator.broadcast(array, root: 0)
-            state[record.name] = array
+            state[record.file, default: [:]][record.name] = array
         }
-        return ResumePoint(name: parts[1], manifest: manifest, optimizerState: state)
+        return ResumePoint(name: parts[1], manifest: manifest, state: state)
     }
 
     /// Rank 0: locate, verify, check and load.
     static func read(_ source: ResumeSource, runDirectory: String?, config: TrainConfig, model: any Module,
-                     logger: Logger) throws -> (name: String, manifest: CheckpointManifest, optimizer: [String: NDArray])? {
+                     logger: Logger) throws -> (name: String, manifest: CheckpointManifest, state: [String: [String: NDArray]])? {
         guard let (folder, manifest) = try locate(source, runDirectory: runDirectory, logger: logger) else { return nil }
         let weights = try SafeTensors.decode(Data(contentsOf: URL(fileURLWithPath: folder + "/" + modelFile)), name: folder + "/" + modelFile).tensors
         let targets = model.namedParameters().map { ($0.0, $0.1.data) } + model.namedBuffers().map { ($0.0, $0.1.value) }
@@ -83,10 +86,12 @@ public struct ResumePoint {
         // Same tensors: a model option without tensors of its own (dropout) may still differ.
         try checkConfig(manifest, against: config, folder: folder, logger: logger)
         for (tensorName, array) in targets { array.assign(weights[tensorName]!) }
-        let optimizer = try SafeTensors.decode(Data(contentsOf: URL(fileURLWithPath: folder + "/" + optimizerFile)),
-                                               name: folder + "/" + optimizerFile).tensors
+        var state: [String: [String: NDArray]] = [:]
+        for file in Set(manifest.tensors.map(\.file)).subtracting([modelFile]).sorted() {
+            state[file] = try SafeTensors.decode(Data(contentsOf: URL(fileURLWithPath: folder + "/" + file)), name: folder + "/" + file).tensors
+        }
         logger.info("resuming from \(folder): step \(manifest.step), epoch \(manifest.epoch + 1), \(manifest.positionInEpoch) samples into it")
-        return (folder, manifest, optimizer)
+        return (folder, manifest, state)
     }
 
     /// Finds and verifies the checkpoint `source` names: a folder itself, or the newest whole one
@@ -184,6 +189,10 @@ extension Trainer {
         if stopping != nil, let saved = m.earlyStopping { stopping = saved }
         (skippedSteps, bestMetric) = (m.skippedSteps, m.bestMetric)
         try optimizer.load(state: point.optimizerState)
+        if let pruner {
+            // A checkpoint from before pruning started has no masks: the schedule makes them.
+            if let masks = point.state[ResumePoint.masksFile] { try pruner.load(masks: masks, target: m.pruningSparsity ?? 0) }
+        }
         if m.worldSize != communicator.size, communicator.rank == 0 {
             ResumePoint.report("the checkpoint was written by \(m.worldSize) ranks and resumes on \(communicator.size); "
                 + "training continues from sample \(m.positionInEpoch) of epoch \(m.epoch + 1)")

@@ -37,6 +37,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// lstm, gru: added at initialisation to the bias of the gate that keeps the state (the
     /// LSTM's forget gate, the GRU's update gate); 0 is PyTorch's init.
     public var forgetBias = 0.0
+    /// Start from trained weights: a run directory (its model.safetensors) or a .safetensors
+    /// file with every parameter and buffer of this model; null: a fresh initialisation.
+    /// Fine-tuning and one-shot pruning start here. A resumed run uses its checkpoint instead.
+    public var initFrom: String?
 
     public static let names = ["mlp", "lenet5", "resnet", "mobilenet", "inception", "char_mlp", "rnn", "lstm", "gru", "gpt", "vit", "transformer", "autoencoder", "vae", "dcgan"]
 
@@ -45,7 +49,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case name, dropout, channels, blocks, layers, heads, patch
         case positionEncoding = "position_encoding", latentSize = "latent_size", noise, scoreClassifier = "score_classifier"
-        case hiddenSizes = "hidden_sizes", embeddingSize = "embedding_size", hiddenSize = "hidden_size", forgetBias = "forget_bias"
+        case hiddenSizes = "hidden_sizes", embeddingSize = "embedding_size", hiddenSize = "hidden_size", forgetBias = "forget_bias", initFrom = "init_from"
     }
 
     func validate(_ v: inout ConfigValidator) {

@@ -18,6 +18,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var distributed = DistributedConfig()
     public var checkpointing = CheckpointingConfig()
     public var logging = LoggingConfig()
+    public var pruning = PruningConfig()
+    public var distillation = DistillationConfig()
 
     public init() {}
 
@@ -66,8 +68,17 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         distributed.validate(&v)
         checkpointing.validate(&v)
         logging.validate(&v)
+        pruning.validate(&v)
+        distillation.validate(&v)
+        if distillation.teacher != nil {
+            v.require(Self.classifierModels.contains(model.name), "model.name", model.name,
+                      "a classifier for distillation (\(Self.classifierModels.joined(separator: ", ")))")
+        }
         return v.problems
     }
+
+    /// Models whose output is class logits (what distillation matches).
+    static let classifierModels = ["mlp", "lenet5", "resnet", "mobilenet", "inception", "vit", "char_mlp", "rnn", "lstm", "gru", "gpt", "transformer"]
 
     /// Models with batch-norm running statistics: each rank would update its own from its own shards.
     static let batchNormModels = ["resnet", "mobilenet", "inception", "dcgan"]
@@ -96,6 +107,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         t.data.limit = 0
         t.model.channels = [0]
         t.model.scoreClassifier = ""
+        t.model.initFrom = ""
+        t.pruning.endStep = 0
+        t.distillation.teacher = ""
         t.logging.histogramsEverySteps = 0
         t.training.maxSteps = 0
         t.training.maxEvalSamples = 0

@@ -18,17 +18,7 @@ public struct ClassifierScore {
     ///   - runDirectory: a finished classifier run on the same images.
     ///   - data: the images the generator learns (they size the classifier).
     public init(runDirectory: String, data: any Dataset) throws {
-        let path = (runDirectory as NSString).expandingTildeInPath
-        let config: TrainConfig
-        do { config = try ConfigLoader.load(path: path + "/config.yaml") } catch {
-            throw ConfigError("model.score_classifier \(runDirectory) is not a run directory with config.yaml (\(error)); "
-                + "train a classifier first, e.g. tandem train configs/resnet_fmnist.yaml, and give its run directory")
-        }
-        guard let classifier = try ModelFactory.make(config.model, for: data, seed: config.seed) as? any Classifier else {
-            throw ConfigError("model.score_classifier \(runDirectory) trained \(config.model.name), which is not a classifier")
-        }
-        try ModelWeights.load(classifier, from: path + "/model.safetensors")
-        classifier.eval()
+        let (classifier, config) = try TrainedClassifier.load(runDirectory: runDirectory, data: data, key: "model.score_classifier")
         self.classifier = classifier
         normalizes = config.data.name == "fashion_mnist" && config.data.normalize
     }
