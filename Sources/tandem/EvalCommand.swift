@@ -1,6 +1,7 @@
 import ArgumentParser
 import Collective
 import Foundation
+import Models
 import Training
 
 /// `tandem eval`: the metrics of a trained model on one split.
@@ -17,13 +18,15 @@ struct EvalCommand: ParsableCommand {
 
     enum Split: String, ExpressibleByArgument, CaseIterable { case train, validation, test }
 
-    @Argument(help: "A run directory, or a .safetensors file with the run's config.yaml beside it.") var path: String
+    @Argument(help: "A run directory, or a .safetensors file (with --int8 an int8 one) with the run's config.yaml beside it.") var path: String
     @Option(help: "The split to evaluate: train, validation or test (datasets without a test split use validation).")
     var split: Split = .test
     @Option(name: .customLong("set"), parsing: .singleValue,
             help: ArgumentHelp("Override a key of the run's config, e.g. --set data.directory=/data (repeatable).", valueName: "key=value"))
     var overrides: [String] = []
     @Flag(help: "Print one JSON object.") var json = false
+    @Flag(help: "Evaluate the run's int8 model (model.int8.safetensors, made by `tandem quantize`) instead of the fp32 one.")
+    var int8 = false
 
     func run() throws {
         let isDirectory = !path.hasSuffix(".safetensors")
@@ -41,9 +44,15 @@ struct EvalCommand: ParsableCommand {
         let metrics: EvaluationMetrics
         var used = split
         do {
-            let data = try DataSplits.load(config.data, seed: config.seed)
-            let model = try ModelFactory.make(config.model, for: data.train, seed: config.seed)
-            try ModelWeights.load(model, from: weights)
+            let data: DataSplits, model: any TrainableModel
+            if int8 {
+                (model, _, data) = try Int8ModelFile.load(runDirectory: directory.isEmpty ? "." : directory,
+                                                          file: isDirectory ? nil : path, overrides: overrides)
+            } else {
+                data = try DataSplits.load(config.data, seed: config.seed)
+                model = try ModelFactory.make(config.model, for: data.train, seed: config.seed)
+                try ModelWeights.load(model, from: weights)
+            }
             if used == .test && data.test == nil { used = .validation }
             let dataset = used == .train ? data.train : used == .validation ? data.validation : data.test!
             metrics = Evaluator.evaluate(model, on: dataset, communicator: comm, batchSize: max(config.data.batchSize, 256),

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import Training
+
+/// `tandem quantize`: a run's trained model as int8.
+struct QuantizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quantize",
+        abstract: "Quantize a trained model to int8 (post-training) and write model.int8.safetensors into its run directory.",
+        discussion: """
+            Weights become int8, symmetric, with one scale per output channel. Each int8 layer's input is \
+            calibrated on a random sample of the training set: minmax takes the whole range seen, percentile \
+            clips the rarest values. Evaluate the result with `tandem eval RUN --int8`. Supported models: \
+            \(InferencePlan.supported.joined(separator: ", ")).
+            """)
+
+    @Argument(help: ArgumentHelp("A finished run directory (config.yaml and model.safetensors).", valueName: "run")) var runDirectory: String
+    @Option(help: "Activation calibration: minmax or percentile.") var calibration: String = "minmax"
+    @Option(help: "The percentile kept by --calibration percentile (e.g. 99.99).") var percentile: Double = 99.99
+    @Option(help: "Training samples the calibration runs on.") var samples: Int = 2048
+    @Option(help: "The file to write (default: RUN/model.int8.safetensors).") var output: String?
+
+    func validate() throws {
+        guard ActivationCalibration.Method(rawValue: calibration) != nil else {
+            throw ValidationError("--calibration \(calibration) is not one of minmax, percentile")
+        }
+        guard percentile > 50 && percentile <= 100 else { throw ValidationError("--percentile \(percentile) must be in (50, 100]") }
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+    }
+
+    func run() throws {
+        do {
+            let s = try Int8ModelFile.quantize(runDirectory: runDirectory, method: ActivationCalibration.Method(rawValue: calibration)!,
+                                               percentile: percentile, samples: samples, output: output)
+            for l in s.layers {
+                print(String(format: "%@: input range [%.4g, %.4g] -> scale %.4g, zero point %d", l.name, l.low, l.high, l.scale, l.zeroPoint))
+            }
+            print(String(format: "wrote %@: %d bytes (fp32 model.safetensors: %d bytes, %.2fx smaller)", s.path, s.bytes, s.floatBytes,
+                         Double(s.floatBytes) / Double(max(s.bytes, 1))))
+        } catch {
+            FileHandle.standardError.write(Data("tandem quantize: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
