@@ -94,15 +94,38 @@ struct Int8KernelTests {
     }
 
     @Test func requantizeAppliesZeroPointsBiasAndReLU() {
-        // One row, two columns: sums of a layer whose input zero point is 3.
-        let c: [Int32] = [100, -50], sums: [Int32] = [10, -4]
-        var out = [UInt8](repeating: 0, count: 2)
-        Quantize.requantize(c, &out, m: 1, n: 2, inputZeroPoint: 3, columnSums: sums, multiplier: [0.5, 0.5], offset: [2, 2],
-                            outputZeroPoint: 2, relu: true)
-        // (100 - 30)·0.5 + 2 = 37; (-50 + 12)·0.5 + 2 = -17 -> clamped to the zero point 2 by ReLU.
-        #expect(out == [37, 2])
+        // 40 rows of two columns (a period of 32 rows, then a partial one) of a layer whose input zero point is 3.
+        let c = (0..<40).flatMap { [Int32(100 + $0), Int32(-50 - $0)] }, sums: [Int32] = [10, -4]
+        let r = Requantization(n: 2, inputZeroPoint: 3, columnSums: sums, multiplier: [0.5, 0.5], offset: [2, 2], outputZeroPoint: 2, relu: true)
+        var out = [UInt8](repeating: 0, count: 80)
+        Quantize.requantize(c, &out, m: 40, with: r)
+        // (100 + i - 30)·0.5 + 2, ties to even, at most 127; (-50 - i + 12)·0.5 + 2 < 2 -> the zero point 2 by ReLU.
+        #expect(out == (0..<40).flatMap { i in [UInt8(min(127, (Double(70 + i) * 0.5 + 2).rounded(.toNearestOrEven))), 2] })
+        let first = Array(c.prefix(2))
         var logits = [Float](repeating: 0, count: 2)
-        Quantize.dequantize(c, &logits, m: 1, n: 2, inputZeroPoint: 3, columnSums: sums, multiplier: [0.1, 0.2], bias: [1, -1])
+        Quantize.dequantize(first, &logits, m: 1, n: 2, inputZeroPoint: 3, columnSums: sums, multiplier: [0.1, 0.2], bias: [1, -1])
         #expect(abs(logits[0] - 8) < 1e-5 && abs(logits[1] - (-8.6)) < 1e-5)
+    }
+
+    /// The blocked convolution equals im2col, the GEMM and the requantization one after another.
+    @Test(arguments: [(2, 1, 28, 28, 6, 5, 2), (3, 6, 14, 14, 16, 5, 0), (1, 3, 9, 7, 5, 3, 1)])
+    func blockedConvolutionMatchesItsSteps(n: Int, c: Int, h: Int, w: Int, oc: Int, kernel: Int, padding: Int) {
+        var rand = Rand(UInt64(n * 31 + c * 7 + oc))
+        let x = (0..<n * h * w * c).map { _ in UInt8(rand.int(0...127)) }
+        let k = kernel * kernel * c, weights = (0..<oc * k).map { _ in Int8(rand.int(-127...127)) }
+        let packed = Int8GEMM.pack(weights, n: oc, k: k)
+        let g = Conv2DGeometry(kernel: (kernel, kernel), padding: (padding, padding))
+        let (oh, ow) = g.outputSize(h: h, w: w), rows = n * oh * ow
+        let r = Requantization(n: oc, inputZeroPoint: 5, columnSums: packed.columnSums, multiplier: (0..<oc).map { 0.001 * Float($0 + 1) },
+                               offset: (0..<oc).map { Float($0) }, outputZeroPoint: 4, relu: true)
+        var blocked = [UInt8](repeating: 0, count: rows * oc)
+        Int8Convolution.forward(x, n: n, c: c, h: h, w: w, geometry: g, weights: packed, inputZeroPoint: 5, requantization: r, out: &blocked)
+        var patches = [UInt8](repeating: 0, count: rows * packed.paddedK), sums = [Int32](repeating: 0, count: rows * oc)
+        var stepwise = [UInt8](repeating: 0, count: rows * oc)
+        Quantize.im2colNHWC(x, &patches, n: n, c: c, h: h, w: w, geometry: g, lda: packed.paddedK, zeroPoint: 5)
+        patches.withUnsafeBufferPointer { a in sums.withUnsafeMutableBufferPointer { Int8GEMM.gemm(m: rows, a: a.baseAddress!, lda: packed.paddedK, w: packed, c: $0.baseAddress!) } }
+        Quantize.requantize(sums, &stepwise, m: rows, with: r)
+        #expect(blocked == stepwise)
+        #expect(Set(stepwise).count > 10, "the test data should spread over many levels")
     }
 }

@@ -52,11 +52,17 @@ public enum Int8GEMM {
     ///   - c: (M, N) int32, row-major.
     public static func gemm(m: Int, a: UnsafePointer<UInt8>, lda: Int, w: PackedInt8Weights, c: UnsafeMutablePointer<Int32>) {
         precondition(lda >= w.paddedK, "A's rows (\(lda) bytes) must cover the padded depth \(w.paddedK)")
-        let blocks = (m + 3) / 4
-        ThreadPool.shared.parallelFor(blocks, grain: max(1, 4096 / max(w.paddedK * w.panels, 1))) { range in
-            for block in range {
-                let row = block * 4
-                for panel in 0..<w.panels { tile(rows: min(4, m - row), a: a + row * lda, lda: lda, w: w, panel: panel, c: c + row * w.n + panel * 16) }
+        ThreadPool.shared.parallelFor((m + 3) / 4, grain: max(1, 4096 / max(w.paddedK * w.panels, 1))) { blocks in
+            rows(blocks.lowerBound * 4..<min(m, blocks.upperBound * 4), a: a, lda: lda, w: w, c: c)
+        }
+    }
+
+    /// Rows `range` of C on the calling thread.
+    @inline(__always)
+    static func rows(_ range: Range<Int>, a: UnsafePointer<UInt8>, lda: Int, w: PackedInt8Weights, c: UnsafeMutablePointer<Int32>) {
+        for row in stride(from: range.lowerBound, to: range.upperBound, by: 4) {
+            for panel in 0..<w.panels {
+                tile(rows: min(4, range.upperBound - row), a: a + row * lda, lda: lda, w: w, panel: panel, c: c + row * w.n + panel * 16)
             }
         }
     }

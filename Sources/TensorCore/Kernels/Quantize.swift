@@ -5,13 +5,22 @@ public enum Quantize {
     /// The largest 7-bit activation (see `Int8GEMM` for why 7 bits).
     public static let activationMax: Int32 = 127
 
+    /// v clamped to [low, top] and rounded to the nearest integer (ties to even), as a byte.
+    ///
+    /// Adding 1.5·2^23 leaves the rounded integer in the low mantissa bits: unlike `UInt8(v)`,
+    /// which checks its range, this vectorises.
+    @inline(__always)
+    static func byte(_ v: Float, low: Float, top: Float) -> UInt8 {
+        UInt8(truncatingIfNeeded: (min(max(v, low), top) + 12_582_912).bitPattern)
+    }
+
     /// Activation parameters covering [low, high] (widened to include 0, so zero padding and
     /// ReLU's zero are exact).
     /// - Returns: scale and zero point.
     public static func activationParameters(low: Float, high: Float) -> (scale: Float, zeroPoint: Int32) {
         let lo = min(low, 0), hi = max(high, 0)
         let scale = hi > lo ? (hi - lo) / Float(activationMax) : 1
-        let zero = Int32((-lo / scale).rounded()).clamped(to: 0...activationMax)
+        let zero = min(max(Int32((-lo / scale).rounded()), 0), activationMax)
         return (scale, zero)
     }
 
@@ -25,7 +34,7 @@ public enum Quantize {
             let largest = (0..<k).reduce(Float(0)) { max($0, abs(w[row * k + $1])) }
             let scale = largest > 0 ? largest / 127 : 1
             scales[row] = scale
-            for j in 0..<k { values[row * k + j] = Int8((w[row * k + j] / scale).rounded().clamped(to: -127...127)) }
+            for j in 0..<k { values[row * k + j] = Int8(min(max((w[row * k + j] / scale).rounded(), -127), 127)) }
         }
         return (values, scales)
     }
@@ -36,29 +45,16 @@ public enum Quantize {
     ///   - out: `count` bytes.
     public static func activations(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<UInt8>, count: Int, scale: Float, zeroPoint: Int32) {
         let inverse = 1 / scale, zero = Float(zeroPoint), top = Float(activationMax)
-        for i in 0..<count { out[i] = UInt8((x[i] * inverse + zero).rounded().clamped(to: 0...top)) }
+        for i in 0..<count { out[i] = byte(x[i] * inverse + zero, low: 0, top: top) }
     }
 
-    /// The int32 sums of a layer to the next layer's activations, with the bias and optionally
-    /// ReLU: y = (c - zpA·colsum[n])·(sA·sW[n]) + bias[n], q = clamp(round(y / sOut) + zOut).
+    /// The int32 sums of a layer to the next layer's activations (see `Requantization`), over
+    /// rows split among the threads.
     /// - Parameters:
     ///   - c: (M, N) int32 from `Int8GEMM.gemm`.
     ///   - out: (M, N) bytes.
-    ///   - multiplier: sA·sW[n] / sOut per column.
-    ///   - offset: bias[n] / sOut + zOut per column.
-    ///   - relu: clamp below at zOut (the quantized zero) instead of 0.
-    public static func requantize(_ c: UnsafePointer<Int32>, _ out: UnsafeMutablePointer<UInt8>, m: Int, n: Int, inputZeroPoint: Int32,
-                                  columnSums: [Int32], multiplier: [Float], offset: [Float], outputZeroPoint: Int32, relu: Bool) {
-        let low = Float(relu ? outputZeroPoint : 0), top = Float(activationMax)
-        let correction = columnSums.map { $0 &* inputZeroPoint }
-        ThreadPool.shared.parallelFor(m, grain: max(1, 16384 / max(n, 1))) { rows in
-            for i in rows {
-                for j in 0..<n {
-                    let y = Float(c[i * n + j] &- correction[j]) * multiplier[j] + offset[j]
-                    out[i * n + j] = UInt8(y.rounded().clamped(to: low...top))
-                }
-            }
-        }
+    public static func requantize(_ c: UnsafePointer<Int32>, _ out: UnsafeMutablePointer<UInt8>, m: Int, with r: Requantization) {
+        ThreadPool.shared.parallelFor(m, grain: max(1, 16384 / r.n)) { rows in r.apply(c, out, rows: rows) }
     }
 
     /// The int32 sums to fp32 outputs (a network's last layer): y = (c - zpA·colsum[n])·(sA·sW[n]) + bias[n].
@@ -82,7 +78,7 @@ public enum Quantize {
         for b in 0..<n {
             for ch in 0..<c {
                 let src = x + (b * c + ch) * hw, dst = out + b * hw * c + ch
-                for p in 0..<hw { dst[p * c] = UInt8((src[p] * inverse + zero).rounded().clamped(to: 0...top)) }
+                for p in 0..<hw { dst[p * c] = byte(src[p] * inverse + zero, low: 0, top: top) }
             }
         }
     }
@@ -95,27 +91,48 @@ public enum Quantize {
     public static func im2colNHWC(_ x: UnsafePointer<UInt8>, _ out: UnsafeMutablePointer<UInt8>, n: Int, c: Int, h: Int, w: Int,
                                   geometry g: Conv2DGeometry, lda: Int, zeroPoint: Int32) {
         let (oh, ow) = g.outputSize(h: h, w: w)
+        ThreadPool.shared.parallelFor(n * oh * ow, grain: 256) { rows in
+            im2colRows(rows, x, out + rows.lowerBound * lda, c: c, h: h, w: w, geometry: g, lda: lda, zeroPoint: zeroPoint)
+        }
+    }
+
+    /// The patches of output pixels `rows` (counted over the whole batch) into `out`, the first at row 0.
+    @inline(__always)
+    static func im2colRows(_ rows: Range<Int>, _ x: UnsafePointer<UInt8>, _ out: UnsafeMutablePointer<UInt8>, c: Int, h: Int, w: Int,
+                           geometry g: Conv2DGeometry, lda: Int, zeroPoint: Int32) {
+        let (oh, ow) = g.outputSize(h: h, w: w)
         let pad = UInt8(zeroPoint), k = g.kernelH * g.kernelW * c
-        ThreadPool.shared.parallelFor(n * oh, grain: 8) { rows in
-            for r in rows {
-                let b = r / oh, y = r % oh
-                for xo in 0..<ow {
-                    var dst = out + ((b * oh + y) * ow + xo) * lda
-                    for ky in 0..<g.kernelH {
-                        let iy = y * g.strideH - g.padH + ky * g.dilationH
-                        for kx in 0..<g.kernelW {
-                            let ix = xo * g.strideW - g.padW + kx * g.dilationW
-                            if iy < 0 || iy >= h || ix < 0 || ix >= w {
-                                dst.update(repeating: pad, count: c)
-                            } else {
-                                dst.update(from: x + ((b * h + iy) * w + ix) * c, count: c)
-                            }
-                            dst += c
-                        }
+        let (kh, kw, sh, sw, ph, pw, dh, dw) = (g.kernelH, g.kernelW, g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW)
+        // Byte loops rather than memcpy: the runs are short (KW·C bytes, 5 for LeNet's first layer).
+        let run = kw * c
+        // Position of the first row; later rows step through it without dividing.
+        var b = rows.lowerBound / (oh * ow), y = rows.lowerBound / ow % oh, xo = rows.lowerBound % ow
+        var row = out
+        for _ in rows {
+            let x0 = xo &* sw &- pw
+            let inside = x0 >= 0 && x0 &+ (kw &- 1) &* dw < w
+            for ky in 0..<kh {
+                let iy = y &* sh &- ph &+ ky &* dh
+                let dst = row + ky &* run
+                if iy < 0 || iy >= h {
+                    for j in 0..<run { dst[j] = pad }
+                } else if inside && dw == 1 {
+                    // The whole window row is one contiguous run of the input.
+                    let src = x + ((b &* h &+ iy) &* w &+ x0) &* c
+                    for j in 0..<run { dst[j] = src[j] }
+                } else {
+                    for kx in 0..<kw {
+                        let ix = x0 &+ kx &* dw
+                        let valid = ix >= 0 && ix < w
+                        let src = x + ((b &* h &+ iy) &* w &+ (valid ? ix : 0)) &* c
+                        for ch in 0..<c { dst[kx &* c &+ ch] = valid ? src[ch] : pad }
                     }
-                    dst.update(repeating: 0, count: lda - k)
                 }
             }
+            for j in k..<lda { row[j] = 0 }
+            row += lda
+            xo += 1
+            if xo == ow { xo = 0; y += 1; if y == oh { y = 0; b += 1 } }
         }
     }
 
@@ -148,7 +165,44 @@ public enum Quantize {
     }
 }
 
-extension Comparable {
-    @inline(__always)
-    func clamped(to range: ClosedRange<Self>) -> Self { min(max(self, range.lowerBound), range.upperBound) }
+/// Int32 sums to the next layer's 7-bit activations, with the bias and optionally ReLU fused:
+/// y = (c - zpA·colsum[n])·(sA·sW[n]) + bias[n], q = clamp(round(y / sOut) + zOut, lo, 127).
+///
+/// The per-column factors are repeated over a period of whole rows at least 64 values long, so
+/// a layer with 6 columns still runs one vectorised loop rather than many 6-long ones.
+public struct Requantization: Sendable {
+    public let n: Int
+    let periodRows: Int
+    let multiplier: [Float], shift: [Float]
+    let low: Float, top: Float
+
+    /// - Parameters:
+    ///   - n: columns (output channels).
+    ///   - inputZeroPoint, columnSums: remove the input's zero point from the sums.
+    ///   - multiplier: sA·sW[n] / sOut per column.
+    ///   - offset: bias[n] / sOut + zOut per column.
+    ///   - relu: clamp below at zOut (the quantized zero) instead of 0.
+    public init(n: Int, inputZeroPoint: Int32, columnSums: [Int32], multiplier: [Float], offset: [Float], outputZeroPoint: Int32, relu: Bool) {
+        self.n = n
+        periodRows = max(1, (64 + n - 1) / n)
+        // The zero point's share folds into the offset: y = c·mult + (offset - zpA·colsum·mult).
+        let shift = (0..<n).map { offset[$0] - Float(columnSums[$0] &* inputZeroPoint) * multiplier[$0] }
+        self.multiplier = (0..<periodRows).flatMap { _ in multiplier }
+        self.shift = (0..<periodRows).flatMap { _ in shift }
+        (low, top) = (Float(relu ? outputZeroPoint : 0), Float(Quantize.activationMax))
+    }
+
+    /// Rows `rows` of c (M, n) int32 into the same rows of out (M, n) bytes.
+    public func apply(_ c: UnsafePointer<Int32>, _ out: UnsafeMutablePointer<UInt8>, rows: Range<Int>) {
+        multiplier.withUnsafeBufferPointer { m in shift.withUnsafeBufferPointer { s in
+            let (mult, add, low, top) = (m.baseAddress!, s.baseAddress!, low, top)
+            var i = rows.lowerBound
+            while i < rows.upperBound {
+                let count = min(periodRows, rows.upperBound - i) * n
+                let src = c + i * n, dst = out + i * n
+                for j in 0..<count { dst[j] = Quantize.byte(Float(src[j]) * mult[j] + add[j], low: low, top: top) }
+                i += periodRows
+            }
+        } }
+    }
 }

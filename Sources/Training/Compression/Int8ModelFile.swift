@@ -71,7 +71,7 @@ public enum Int8ModelFile {
     }
 
     /// The config, data and model (with its trained weights unless `weights` is false) of a run.
-    static func loadRun(_ runDirectory: String, overrides: [String] = [], weights: Bool = true) throws -> (TrainConfig, DataSplits, any TrainableModel) {
+    public static func loadRun(_ runDirectory: String, overrides: [String] = [], weights: Bool = true) throws -> (TrainConfig, DataSplits, any TrainableModel) {
         let config = try ConfigLoader.load(path: runDirectory + "/config.yaml", overrides: overrides)
         let data = try DataSplits.load(config.data, seed: config.seed)
         let model = try ModelFactory.make(config.model, for: data.train, seed: config.seed)

@@ -17,16 +17,23 @@ public final class QuantizedModel: Classifier {
         let inputScale: Float, inputZeroPoint: Int32
         let weightScales: [Float], bias: [Float]
         let relu: Bool
+        /// To the next layer's activations; nil for the last layer, whose sums become fp32 logits.
+        var requantization: Requantization?
+
+        /// sA·sW[n]: the fp32 value of one unit of the sums.
+        var sumScales: [Float] { weightScales.map { $0 * inputScale } }
     }
 
     enum Step {
-        case conv(Layer, Conv2DGeometry)
-        case linear(Layer)
+        /// The layer's index in `layers`.
+        case conv(Int, Conv2DGeometry)
+        case linear(Int)
         case maxPool(Conv2DGeometry)
         case flatten
     }
 
     let steps: [Step]
+    let layers: [Layer]
     let inputShape: Shape
 
     /// The file's tensors for `plan`'s layers, quantized with the calibrated input ranges:
@@ -73,7 +80,7 @@ public final class QuantizedModel: Classifier {
         // PyTorch's flatten of NCHW gives (true) or of NHWC (false, the weights are permuted).
         var image: (c: Int, h: Int, w: Int)? = inputShape.rank == 3 ? (inputShape[0], inputShape[1], inputShape[2]) : nil
         var flattenedFrom: (c: Int, h: Int, w: Int)?
-        var steps: [Step] = []
+        var steps: [Step] = [], layers: [Layer] = []
         for step in plan.steps {
             let name: String, shape: [Int], relu: Bool
             switch step {
@@ -114,104 +121,98 @@ public final class QuantizedModel: Classifier {
                 let g = Conv2DGeometry(kernel: (shape[2], shape[3]), stride: conv.stride, padding: conv.padding, dilation: conv.dilation)
                 let (oh, ow) = g.outputSize(h: image!.h, w: image!.w)
                 image = (n, oh, ow)
-                steps.append(.conv(layer, g))
+                steps.append(.conv(layers.count, g))
             } else {
                 flattenedFrom = nil
-                steps.append(.linear(layer))
+                steps.append(.linear(layers.count))
             }
+            layers.append(layer)
         }
-        self.steps = steps
+        for (i, next) in layers.enumerated().dropFirst() {
+            let layer = layers[i - 1]
+            layers[i - 1].requantization = Requantization(
+                n: layer.weights.n, inputZeroPoint: layer.inputZeroPoint, columnSums: layer.weights.columnSums,
+                multiplier: layer.sumScales.map { $0 / next.inputScale },
+                offset: layer.bias.map { $0 / next.inputScale + Float(next.inputZeroPoint) }, outputZeroPoint: next.inputZeroPoint, relu: layer.relu)
+        }
+        (self.steps, self.layers) = (steps, layers)
     }
 
-    /// The bytes flowing between steps: (rows, columns) with columns = C for NHWC images
-    /// (rows = N·H·W) and = features for flat activations.
+    /// Buffers reused from batch to batch (a fresh 5 MB of patches per batch costs more in page
+    /// faults than the int8 GEMM that reads them): slots 0 and 1 take turns holding the
+    /// activations, 2 the patches or padded rows, 3 the int32 sums.
+    private var workspace: [Storage] = []
+
+    private func buffer(_ slot: Int, bytes: Int) -> UnsafeMutableRawPointer {
+        while workspace.count <= slot { workspace.append(Storage(byteCount: 64)) }
+        if workspace[slot].byteCount < bytes { workspace[slot] = Storage(byteCount: bytes, zeroed: false) }
+        return workspace[slot].raw
+    }
+
+    /// The bytes flowing between steps: N·H·W rows of C bytes (NHWC images), or N rows of C
+    /// features; `slot` is the workspace buffer holding them.
     struct Activations {
-        var bytes: [UInt8]
+        var slot: Int
         var n: Int, h: Int, w: Int, c: Int
-        var columns: Int { c }
         var rows: Int { n * h * w }
     }
 
     /// Logits (N, classes) of a batch of fp32 inputs.
     public func logits(_ inputs: NDArray) -> Tensor {
         let n = inputs.shape[0]
-        let layers = steps.compactMap { step -> Layer? in
-            switch step { case let .conv(l, _), let .linear(l): return l; default: return nil }
-        }
-        let first = layers[0]
+        let first = layers[0], input = buffer(0, bytes: inputs.count).assumingMemoryBound(to: UInt8.self)
         var x: Activations
         if inputShape.rank == 3, case .conv = steps[0] {
-            x = Activations(bytes: [UInt8](repeating: 0, count: inputs.count), n: n, h: inputShape[1], w: inputShape[2], c: inputShape[0])
-            x.bytes.withUnsafeMutableBufferPointer {
-                Quantize.imagesNHWC(inputs.ptr, $0.baseAddress!, n: n, c: inputShape[0], hw: inputShape[1] * inputShape[2],
-                                    scale: first.inputScale, zeroPoint: first.inputZeroPoint)
-            }
+            Quantize.imagesNHWC(inputs.ptr, input, n: n, c: inputShape[0], hw: inputShape[1] * inputShape[2],
+                                scale: first.inputScale, zeroPoint: first.inputZeroPoint)
+            x = Activations(slot: 0, n: n, h: inputShape[1], w: inputShape[2], c: inputShape[0])
         } else {
-            x = Activations(bytes: [UInt8](repeating: 0, count: inputs.count), n: n, h: 1, w: 1, c: inputs.count / n)
-            x.bytes.withUnsafeMutableBufferPointer {
-                Quantize.activations(inputs.ptr, $0.baseAddress!, count: inputs.count, scale: first.inputScale, zeroPoint: first.inputZeroPoint)
-            }
+            Quantize.activations(inputs.ptr, input, count: inputs.count, scale: first.inputScale, zeroPoint: first.inputZeroPoint)
+            x = Activations(slot: 0, n: n, h: 1, w: 1, c: inputs.count / n)
         }
-        var next = 1
         var result = NDArray(shape: [n, 0])
         for step in steps {
+            let source = buffer(x.slot, bytes: 0).assumingMemoryBound(to: UInt8.self)
             switch step {
             case .flatten:
-                x = Activations(bytes: x.bytes, n: n, h: 1, w: 1, c: x.h * x.w * x.c)
+                x = Activations(slot: x.slot, n: n, h: 1, w: 1, c: x.h * x.w * x.c)
             case let .maxPool(g):
                 let (oh, ow) = g.outputSize(h: x.h, w: x.w)
-                var out = [UInt8](repeating: 0, count: n * oh * ow * x.c)
-                x.bytes.withUnsafeBufferPointer { src in out.withUnsafeMutableBufferPointer {
-                    Quantize.maxPoolNHWC(src.baseAddress!, $0.baseAddress!, n: n, c: x.c, h: x.h, w: x.w, geometry: g)
-                } }
-                x = Activations(bytes: out, n: n, h: oh, w: ow, c: x.c)
-            case let .conv(layer, g):
-                let (oh, ow) = g.outputSize(h: x.h, w: x.w)
-                let lda = layer.weights.paddedK, rows = n * oh * ow
-                var patches = [UInt8](repeating: 0, count: rows * lda)
-                x.bytes.withUnsafeBufferPointer { src in patches.withUnsafeMutableBufferPointer {
-                    Quantize.im2colNHWC(src.baseAddress!, $0.baseAddress!, n: n, c: x.c, h: x.h, w: x.w, geometry: g, lda: lda,
-                                        zeroPoint: layer.inputZeroPoint)
-                } }
-                x = Activations(bytes: patches, n: n, h: oh, w: ow, c: lda)
-                x = apply(layer, to: x, next: next < layers.count ? layers[next] : nil, result: &result)
-                next += 1
-            case let .linear(layer):
-                if x.c < layer.weights.paddedK {  // rows padded to whole groups of 4 bytes
-                    var padded = [UInt8](repeating: 0, count: x.rows * layer.weights.paddedK)
-                    for r in 0..<x.rows { for j in 0..<x.c { padded[r * layer.weights.paddedK + j] = x.bytes[r * x.c + j] } }
-                    x = Activations(bytes: padded, n: n, h: 1, w: 1, c: layer.weights.paddedK)
+                let out = buffer(1 - x.slot, bytes: n * oh * ow * x.c).assumingMemoryBound(to: UInt8.self)
+                Quantize.maxPoolNHWC(source, out, n: n, c: x.c, h: x.h, w: x.w, geometry: g)
+                x = Activations(slot: 1 - x.slot, n: n, h: oh, w: ow, c: x.c)
+            case let .conv(index, g):
+                let layer = layers[index], (oh, ow) = g.outputSize(h: x.h, w: x.w)
+                let out = buffer(1 - x.slot, bytes: n * oh * ow * layer.weights.n).assumingMemoryBound(to: UInt8.self)
+                Int8Convolution.forward(source, n: n, c: x.c, h: x.h, w: x.w, geometry: g, weights: layer.weights,
+                                        inputZeroPoint: layer.inputZeroPoint, requantization: layer.requantization!, out: out)
+                x = Activations(slot: 1 - x.slot, n: n, h: oh, w: ow, c: layer.weights.n)
+            case let .linear(index):
+                let layer = layers[index], width = layer.weights.paddedK
+                var rows = x
+                if x.c < width {  // rows padded to whole groups of 4 bytes
+                    let padded = buffer(2, bytes: x.rows * width).assumingMemoryBound(to: UInt8.self)
+                    for r in 0..<x.rows {
+                        (padded + r * width).update(from: source + r * x.c, count: x.c)
+                        (padded + r * width + x.c).update(repeating: 0, count: width - x.c)
+                    }
+                    rows = Activations(slot: 2, n: n, h: 1, w: 1, c: width)
                 }
-                x = apply(layer, to: x, next: next < layers.count ? layers[next] : nil, result: &result)
-                next += 1
+                let a = buffer(rows.slot, bytes: 0).assumingMemoryBound(to: UInt8.self)
+                let sums = buffer(3, bytes: x.rows * layer.weights.n * 4).assumingMemoryBound(to: Int32.self)
+                Int8GEMM.gemm(m: x.rows, a: a, lda: rows.c, w: layer.weights, c: sums)
+                if let r = layer.requantization {
+                    let out = buffer(1 - x.slot, bytes: x.rows * r.n).assumingMemoryBound(to: UInt8.self)
+                    Quantize.requantize(sums, out, m: x.rows, with: r)
+                    x = Activations(slot: 1 - x.slot, n: n, h: 1, w: 1, c: r.n)
+                } else {
+                    result = NDArray(shape: [x.rows, layer.weights.n], zeroed: false)
+                    Quantize.dequantize(sums, result.ptr, m: x.rows, n: layer.weights.n, inputZeroPoint: layer.inputZeroPoint,
+                                        columnSums: layer.weights.columnSums, multiplier: layer.sumScales, bias: layer.bias)
+                }
             }
         }
         return Tensor(result)
-    }
-
-    /// One int8 layer on `x` (rows of `x.c` bytes): the int32 product, then the next layer's
-    /// bytes, or the fp32 logits into `result` when it is the last.
-    private func apply(_ layer: Layer, to x: Activations, next: Layer?, result: inout NDArray) -> Activations {
-        let rows = x.rows, cols = layer.weights.n
-        var sums = [Int32](repeating: 0, count: rows * cols)
-        x.bytes.withUnsafeBufferPointer { a in sums.withUnsafeMutableBufferPointer {
-            Int8GEMM.gemm(m: rows, a: a.baseAddress!, lda: x.c, w: layer.weights, c: $0.baseAddress!)
-        } }
-        let scales = layer.weightScales.map { $0 * layer.inputScale }
-        guard let next else {
-            result = NDArray(shape: [rows, cols], zeroed: false)
-            Quantize.dequantize(sums, result.ptr, m: rows, n: cols, inputZeroPoint: layer.inputZeroPoint,
-                                columnSums: layer.weights.columnSums, multiplier: scales, bias: layer.bias)
-            return x
-        }
-        var out = [UInt8](repeating: 0, count: rows * cols)
-        out.withUnsafeMutableBufferPointer {
-            Quantize.requantize(sums, $0.baseAddress!, m: rows, n: cols, inputZeroPoint: layer.inputZeroPoint,
-                                columnSums: layer.weights.columnSums, multiplier: scales.map { $0 / next.inputScale },
-                                offset: layer.bias.map { $0 / next.inputScale + Float(next.inputZeroPoint) },
-                                outputZeroPoint: next.inputZeroPoint, relu: layer.relu)
-        }
-        return Activations(bytes: out, n: x.n, h: x.h, w: x.w, c: cols)
     }
 
     /// Cross-entropy of the int8 logits (what evaluation reports as the loss).
