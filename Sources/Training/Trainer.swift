@@ -101,6 +101,10 @@ public final class Trainer {
         data = try DataSplits.load(config.data, seed: config.seed)
         model = try ModelFactory.make(config.model, for: data.train, seed: config.seed)
         adversarial = model as? any AdversarialModel
+        let arena = model.flattenParameters()
+        pruner = config.pruning.enabled ? try Pruner(config: config.pruning, model: model) : nil
+        let train = data.train
+        distillation = try config.distillation.teacher.map { _ in try Distillation(config: config.distillation, student: config, data: train) }
         outputs = try runDirectory.flatMap { isRoot ? try RunOutputs(directory: $0, config: config, resuming: resume != nil) : nil }
         // Rank 0 logs at logging.level; the others only what they must say (warnings by default).
         let level = Logger.Level(rawValue: isRoot ? config.logging.level : config.logging.otherRanksLevel) ?? .info
@@ -116,7 +120,6 @@ public final class Trainer {
             CheckpointWriter(directory: $0.checkpointDirectory, keepLast: config.checkpointing.keepLast, logger: logger)
         } : nil
 
-        let arena = model.flattenParameters()
         if let source = config.model.initFrom { try Self.loadInitialWeights(model, from: source, communicator: communicator) }
         // Rank 0 reads the checkpoint into its model before DDP broadcasts rank 0's weights.
         var point: ResumePoint?
@@ -129,7 +132,6 @@ public final class Trainer {
                                       bucketBytes: Int(d.bucketMB * 1_048_576), firstBucketBytes: Int(d.firstBucketMB * 1_048_576),
                                       wire: ["fp16": .float16, "bf16": .bfloat16][d.wire] ?? .float32)
         optimizer = OptimizerFactory.optimizer(config.optimizer, arena: arena, model: model)
-        let train = data.train
         scorer = try config.model.scoreClassifier.map { try ClassifierScore(runDirectory: $0, data: train) }
         randomStreams = model.namedRandomStreams().map(\.1)
         if config.deterministic, let shards = d.microShards {
@@ -161,8 +163,7 @@ public final class Trainer {
         }
         scheduler = OptimizerFactory.scheduler(config.schedule, baseLR: config.optimizer.resolvedLR, globalBatch: globalBatch,
                                                totalSteps: totalSteps)
-        pruner = config.pruning.enabled ? try Pruner(config: config.pruning, model: model, totalSteps: totalSteps) : nil
-        distillation = try config.distillation.teacher.map { _ in try Distillation(config: config.distillation, student: config, data: train) }
+        pruner?.plan(totalSteps: totalSteps)
         stopping = config.training.earlyStopping.map { EarlyStopping(minimize: $0.mode == "min", patience: $0.patience, minDelta: $0.minDelta) }
         if let point {
             try apply(point)

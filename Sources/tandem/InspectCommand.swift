@@ -42,6 +42,17 @@ struct InspectCommand: ParsableCommand {
         }
         let parameters = m.tensors.filter { $0.file == ResumePoint.modelFile }.reduce(0) { $0 + $1.shape.reduce(1, *) }
         print("model: \(parameters) values in \(m.tensors.filter { $0.file == ResumePoint.modelFile }.count) tensors")
+        if m.tensors.contains(where: { $0.file == ResumePoint.masksFile }) {
+            let masks = try SafeTensors.decode(Data(contentsOf: URL(fileURLWithPath: folder + "/" + ResumePoint.masksFile)), name: ResumePoint.masksFile).tensors
+            let sparsities = masks.keys.sorted().map { name -> (String, Int, Int) in
+                let v = masks[name]!.scalars
+                return (name, v.filter { $0 == 0 }.count, v.count)
+            }
+            let (pruned, total) = sparsities.reduce((0, 0)) { ($0.0 + $1.1, $0.1 + $1.2) }
+            print(String(format: "pruning masks (target sparsity %.3f): %.3f of %d masked values pruned", m.pruningSparsity ?? 0,
+                         Double(pruned) / Double(max(total, 1)), total))
+            for (name, zeros, count) in sparsities { print(String(format: "  %@  sparsity %.3f (%d of %d)", name, Double(zeros) / Double(count), zeros, count)) }
+        }
         // file -> tensor -> its first values, read back from the verified files.
         var data: [String: [String: [Float]]] = [:]
         if values > 0 {

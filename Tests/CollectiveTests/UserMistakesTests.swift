@@ -31,6 +31,12 @@ struct UserMistakesTests {
         ("sampling from a model that is not a GPT", ["sample", "RUN"], "tandem sample generates with gpt models"),
         ("reporting on a folder that is not a run", ["report", "/nonexistent"], "tandem train --run-dir DIR makes one"),
         ("a truncated checkpoint", ["inspect", "RUN/checkpoints/cut"], "bytes, the manifest says"),
+        ("pruning heads of a model without attention", ["train", configs + "/synthetic_smoke.yaml", "--set", "pruning.method=heads",
+                                                        "--set", "pruning.scope=layer", "--run-dir", "RUN/heads"],
+         "pruning.method heads found no attention modules to prune in this model; pruning.method magnitude prunes single weights"),
+        ("a distillation teacher that is not a run", ["train", configs + "/synthetic_smoke.yaml", "--set", "distillation.teacher=/nonexistent",
+                                                      "--run-dir", "RUN/student"],
+         "distillation.teacher /nonexistent is not a run directory with config.yaml"),
     ]
 
     @Test func eachMistakeGetsItsMessage() throws {

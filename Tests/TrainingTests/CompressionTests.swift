@@ -100,6 +100,21 @@ struct CompressionTests {
         #expect(second.pruner!.masked.map { m in m.tensor.data.scalars.map { $0 == 0 } } == zeros)
     }
 
+    /// model.init_from starts from a finished run's weights; a wrong path is one clear error.
+    @Test func initFromLoadsTrainedWeights() throws {
+        let directory = NSTemporaryDirectory() + "tandem-init-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let trained = try Trainer(config: TrainerTests.config(["training.max_steps=5"]), runDirectory: directory, communicator: SingleProcessCommunicator())
+        _ = try trained.run()
+        let fresh = try Trainer(config: TrainerTests.config(["seed=7"]), runDirectory: nil, communicator: SingleProcessCommunicator())
+        let started = try Trainer(config: TrainerTests.config(["seed=7", "model.init_from=\(directory)"]), runDirectory: nil,
+                                  communicator: SingleProcessCommunicator())
+        #expect(TrainerTests.parameters(started) == TrainerTests.parameters(trained))
+        #expect(TrainerTests.parameters(fresh) != TrainerTests.parameters(trained))
+        #expect { try Trainer(config: TrainerTests.config(["model.init_from=/nonexistent"]), runDirectory: nil, communicator: SingleProcessCommunicator()) }
+            throws: { "\($0)".contains("model.init_from /nonexistent: cannot read model weights /nonexistent/model.safetensors") }
+    }
+
     /// KL(softmax(t/T) ‖ softmax(s/T)) and its gradient (q - p) / (T·rows).
     @Test func distillationLossAndGradient() {
         let s: [Float] = [1, 2, 0.5, -1, 0, 3], t: [Float] = [2, 1, 0, 0.5, 0.5, 2], temperature: Float = 2

@@ -27,22 +27,23 @@ public final class Pruner {
     }
 
     public let config: PruningConfig
-    public let schedule: PruningSchedule
+    /// When the masks change; end_step null is set by `plan(totalSteps:)`.
+    public private(set) var schedule: PruningSchedule
     public private(set) var masked: [Masked] = []
     var layers: [StructuredLayer] = []
     /// The sparsity the masks were last computed for.
     public private(set) var currentTarget = 0.0
 
-    /// Finds the prunable parameters of `model`.
+    /// Finds the prunable parameters of `model` (before a run starts, so a mistake leaves nothing behind).
     /// - Parameters:
     ///   - config: `pruning:` (its method is not none).
     ///   - model: the model whose parameters already live in their arena.
-    ///   - totalSteps: the run's optimizer steps (end_step null is two thirds of them).
-    public init(config: PruningConfig, model: any Module, totalSteps: Int) throws {
+    ///   - totalSteps: the run's optimizer steps (end_step null is two thirds of them); nil
+    ///     until the trainer knows them (`plan(totalSteps:)`).
+    public init(config: PruningConfig, model: any Module, totalSteps: Int? = nil) throws {
         self.config = config
-        let end = config.endStep ?? max(config.startStep, totalSteps * 2 / 3)
-        schedule = PruningSchedule(initial: config.initialSparsity, final: config.sparsity, start: config.startStep, end: end,
-                                   every: config.everySteps)
+        schedule = PruningSchedule(initial: config.initialSparsity, final: config.sparsity, start: config.startStep,
+                                   end: config.endStep ?? config.startStep, every: config.everySteps)
         let modules = model.namedModules()
         let parameters = Dictionary(uniqueKeysWithValues: model.namedParameters())
         func dotted(_ module: String, _ name: String) -> String { module.isEmpty ? name : module + "." + name }
@@ -113,6 +114,13 @@ public final class Pruner {
                 + (candidates.isEmpty ? "" : " (all are in pruning.exclude)")
                 + (config.method == "magnitude" ? "" : "; pruning.method magnitude prunes single weights of any linear or convolution layer"))
         }
+        if let totalSteps { plan(totalSteps: totalSteps) }
+    }
+
+    /// Fixes the end of the schedule when `end_step` is null: two thirds into a run of `totalSteps`.
+    public func plan(totalSteps: Int) {
+        schedule = PruningSchedule(initial: config.initialSparsity, final: config.sparsity, start: config.startStep,
+                                   end: config.endStep ?? max(config.startStep, totalSteps * 2 / 3), every: config.everySteps)
     }
 
     /// Recomputes the masks when the schedule says so, before the step after `step` steps.
