@@ -24,7 +24,7 @@ struct InferenceBenchmark: ParsableCommand {
 
     func run() throws {
         ThreadPool.configure(threads: threads)
-        let (config, data, model) = try Int8ModelFile.loadRun(runDirectory)
+        let (config, data, model) = try Int8ModelFile.loadRun(runDirectory, weights: runDirectory + "/model.safetensors")
         let (int8, _, _) = try Int8ModelFile.load(runDirectory: runDirectory)
         guard let fp32 = model as? any Classifier else { throw ValidationError("\(config.model.name) is not a classifier") }
         let split = data.test ?? data.validation

@@ -6,7 +6,7 @@ import Training
 struct QuantizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quantize",
-        abstract: "Quantize a trained model to int8 (post-training) and write model.int8.safetensors into its run directory.",
+        abstract: "Quantize a trained model (a run's final model or one of its checkpoints) to int8 and write model.int8.safetensors into the run directory.",
         discussion: """
             Weights become int8, symmetric, with one scale per output channel. Each int8 layer's input is \
             calibrated on a random sample of the training set: minmax takes the whole range seen, percentile \
@@ -14,7 +14,8 @@ struct QuantizeCommand: ParsableCommand {
             \(InferencePlan.supported.joined(separator: ", ")).
             """)
 
-    @Argument(help: ArgumentHelp("A finished run directory (config.yaml and model.safetensors).", valueName: "run")) var runDirectory: String
+    @Argument(help: ArgumentHelp("A finished run directory (config.yaml and model.safetensors), or one of its checkpoint folders.",
+                                valueName: "run-or-checkpoint")) var path: String
     @Option(help: "Activation calibration: minmax or percentile.") var calibration: String = "minmax"
     @Option(help: "The percentile kept by --calibration percentile (e.g. 99.99).") var percentile: Double = 99.99
     @Option(help: "Training samples the calibration runs on.") var samples: Int = 2048
@@ -30,8 +31,12 @@ struct QuantizeCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let s = try Int8ModelFile.quantize(runDirectory: runDirectory, method: ActivationCalibration.Method(rawValue: calibration)!,
-                                               percentile: percentile, samples: samples, output: output)
+            // A checkpoint folder (RUN/checkpoints/step-N) quantizes its weights with the run's config.
+            let isCheckpoint = FileManager.default.fileExists(atPath: path + "/manifest.json")
+            let run = isCheckpoint ? ((path as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent : path
+            if isCheckpoint { _ = try ResumePoint.locate(.path(path), runDirectory: nil) }  // verifies its files
+            let s = try Int8ModelFile.quantize(runDirectory: run.isEmpty ? "." : run, method: ActivationCalibration.Method(rawValue: calibration)!,
+                                               percentile: percentile, samples: samples, output: output, checkpoint: isCheckpoint ? path : nil)
             for l in s.layers {
                 print(String(format: "%@: input range [%.4g, %.4g] -> scale %.4g, zero point %d", l.name, l.low, l.high, l.scale, l.zeroPoint))
             }

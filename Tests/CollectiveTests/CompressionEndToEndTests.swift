@@ -79,6 +79,10 @@ struct CompressionEndToEndTests {
         #expect(run.status == 0, "\(run.stderr)")
         let eval = try MPIRun.launch(E2E.tandem, ["eval", base, "--int8"], environment: [:], timeout: 60)
         #expect(eval.status != 0 && eval.stderr.contains("no int8 model at \(base)/model.int8.safetensors: make it with `tandem quantize"), "\(eval.stderr)")
+        // A checkpoint folder quantizes its own weights, into the run directory.
+        let latest = try String(contentsOfFile: base + "/checkpoints/latest", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let fromCheckpoint = try MPIRun.launch(E2E.tandem, ["quantize", base + "/checkpoints/" + latest], environment: [:], timeout: 60)
+        #expect(fromCheckpoint.status == 0 && fromCheckpoint.stdout.contains("wrote \(base)/model.int8.safetensors"), "\(fromCheckpoint.stderr)")
         let bad = try MPIRun.launch(E2E.tandem, ["quantize", base, "--calibration", "entropy"], environment: [:], timeout: 60)
         #expect(bad.status != 0 && bad.stderr.contains("--calibration entropy is not one of minmax, percentile"), "\(bad.stderr)")
     }

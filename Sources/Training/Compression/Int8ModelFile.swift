@@ -25,9 +25,10 @@ public enum Int8ModelFile {
     ///   - percentile: for `.percentile`.
     ///   - samples: training images the calibration runs on (a seeded random sample).
     ///   - output: the file to write (nil: `name` in the run directory).
+    ///   - checkpoint: a checkpoint folder of the run whose weights to quantize (nil: the final model.safetensors).
     public static func quantize(runDirectory: String, method: ActivationCalibration.Method, percentile: Double, samples: Int,
-                                output: String? = nil) throws -> Summary {
-        let (config, data, model) = try loadRun(runDirectory)
+                                output: String? = nil, checkpoint: String? = nil) throws -> Summary {
+        let (config, data, model) = try loadRun(runDirectory, weights: (checkpoint ?? runDirectory) + "/model.safetensors")
         let plan = try InferencePlan(model, name: config.model.name)
         let shuffled = DistributedSampler(count: data.train.count, rank: 0, worldSize: 1, shuffle: true, seed: UInt64(config.seed),
                                           dropLast: false).indices(epoch: 0)
@@ -56,7 +57,7 @@ public enum Int8ModelFile {
     ///   - file: the int8 file (nil: `name` in the run directory).
     ///   - overrides: `--set` assignments on the run's config.
     public static func load(runDirectory: String, file: String? = nil, overrides: [String] = []) throws -> (QuantizedModel, TrainConfig, DataSplits) {
-        let (config, data, model) = try loadRun(runDirectory, overrides: overrides, weights: false)
+        let (config, data, model) = try loadRun(runDirectory, overrides: overrides, weights: nil)
         let path = file ?? runDirectory + "/" + name
         guard let bytes = FileManager.default.contents(atPath: path) else {
             throw CheckpointError("no int8 model at \(path): make it with `tandem quantize \(runDirectory)`")
@@ -70,12 +71,13 @@ public enum Int8ModelFile {
         return (quantized, config, data)
     }
 
-    /// The config, data and model (with its trained weights unless `weights` is false) of a run.
-    public static func loadRun(_ runDirectory: String, overrides: [String] = [], weights: Bool = true) throws -> (TrainConfig, DataSplits, any TrainableModel) {
+    /// The config, data and model of a run.
+    /// - Parameter weights: the safetensors file to load (nil: none, the structure is enough).
+    public static func loadRun(_ runDirectory: String, overrides: [String] = [], weights: String?) throws -> (TrainConfig, DataSplits, any TrainableModel) {
         let config = try ConfigLoader.load(path: runDirectory + "/config.yaml", overrides: overrides)
         let data = try DataSplits.load(config.data, seed: config.seed)
         let model = try ModelFactory.make(config.model, for: data.train, seed: config.seed)
-        if weights { try ModelWeights.load(model, from: runDirectory + "/model.safetensors") }
+        if let weights { try ModelWeights.load(model, from: weights) }
         model.eval()
         return (config, data, model)
     }
