@@ -1,11 +1,35 @@
 import Autograd
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// Weight initialisers with PyTorch's conventions for fan-in and fan-out.
 public enum Init {
     /// The generator layers draw their initial weights from; reseed for reproducible models.
-    /// Process-wide and unsynchronised, like PyTorch's default generator: build models on
-    /// one thread. (Data parallelism does not depend on it: rank 0 broadcasts its weights.)
-    public static var rng = PhiloxRNG(seed: 0)
+    /// One per thread: a model built after `seed` on one thread gets the same weights however
+    /// many other threads build models at the same time (tests run in parallel in one
+    /// process). Data parallelism does not depend on it: rank 0 broadcasts its weights.
+    public static var rng: PhiloxRNG {
+        get { stream.rng }
+        set { stream.rng = newValue }
+    }
+
+    private final class Stream { var rng = PhiloxRNG(seed: 0) }
+    nonisolated(unsafe) private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { $0.map { Unmanaged<Stream>.fromOpaque($0).release() } }
+        return key
+    }()
+
+    /// This thread's stream, made on first use.
+    private static var stream: Stream {
+        if let p = pthread_getspecific(key) { return Unmanaged<Stream>.fromOpaque(p).takeUnretainedValue() }
+        let s = Stream()
+        pthread_setspecific(key, Unmanaged.passRetained(s).toOpaque())
+        return s
+    }
 
     /// Restarts the initialisation generator (PyTorch's `manual_seed` for weights).
     public static func seed(_ s: UInt64) { rng = PhiloxRNG(seed: s) }
