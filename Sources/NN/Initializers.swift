@@ -17,7 +17,7 @@ public enum Init {
     }
 
     private final class Stream { var rng = PhiloxRNG(seed: 0) }
-    nonisolated(unsafe) private static let key: pthread_key_t = {
+    private static let key: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key) { $0.map { Unmanaged<Stream>.fromOpaque($0).release() } }
         return key

@@ -25,7 +25,7 @@ struct InferenceBenchmark: ParsableCommand {
     func run() throws {
         ThreadPool.configure(threads: threads)
         let (config, data, model) = try Int8ModelFile.loadRun(runDirectory, weights: runDirectory + "/model.safetensors")
-        let (int8, _, _) = try Int8ModelFile.load(runDirectory: runDirectory)
+        let int8 = try Int8ModelFile.open(runDirectory + "/" + Int8ModelFile.name, structure: model, config: config, inputShape: data.train.inputShape)
         guard let fp32 = model as? any Classifier else { throw ValidationError("\(config.model.name) is not a classifier") }
         let split = data.test ?? data.validation
         let inputs = split.batch(ArraySlice(0..<min(batch, split.count))).inputs

@@ -28,7 +28,8 @@ public enum Int8ModelFile {
     ///   - checkpoint: a checkpoint folder of the run whose weights to quantize (nil: the final model.safetensors).
     public static func quantize(runDirectory: String, method: ActivationCalibration.Method, percentile: Double, samples: Int,
                                 output: String? = nil, checkpoint: String? = nil) throws -> Summary {
-        let (config, data, model) = try loadRun(runDirectory, weights: (checkpoint ?? runDirectory) + "/model.safetensors")
+        let weights = (checkpoint ?? runDirectory) + "/model.safetensors"
+        let (config, data, model) = try loadRun(runDirectory, weights: weights)
         let plan = try InferencePlan(model, name: config.model.name)
         let shuffled = DistributedSampler(count: data.train.count, rank: 0, worldSize: 1, shuffle: true, seed: UInt64(config.seed),
                                           dropLast: false).indices(epoch: 0)
@@ -43,12 +44,12 @@ public enum Int8ModelFile {
             "config_hash": ConfigLoader.hash(config),
         ])
         try bytes.write(to: URL(fileURLWithPath: path), options: Data.WritingOptions.atomic)
-        let floatBytes = (try? FileManager.default.attributesOfItem(atPath: runDirectory + "/model.safetensors")[.size] as? Int) ?? 0
+        let floatBytes = (try? FileManager.default.attributesOfItem(atPath: weights)[.size] as? Int) ?? 0
         let byName = [String: NDArray](uniqueKeysWithValues: tensors)
         let layers = ranges.keys.sorted().map { layer -> (String, Float, Float, Float, Int32) in
             (layer, ranges[layer]!.low, ranges[layer]!.high, byName[layer + ".input_scale"]!.ptr[0], byName[layer + ".input_zero_point"]!.int32Pointer[0])
         }
-        return Summary(path: path, bytes: bytes.count, floatBytes: floatBytes ?? 0, layers: layers)
+        return Summary(path: path, bytes: bytes.count, floatBytes: floatBytes, layers: layers)
     }
 
     /// The int8 model of a run directory, ready to evaluate.
@@ -58,17 +59,26 @@ public enum Int8ModelFile {
     ///   - overrides: `--set` assignments on the run's config.
     public static func load(runDirectory: String, file: String? = nil, overrides: [String] = []) throws -> (QuantizedModel, TrainConfig, DataSplits) {
         let (config, data, model) = try loadRun(runDirectory, overrides: overrides, weights: nil)
-        let path = file ?? runDirectory + "/" + name
+        return (try open(file ?? runDirectory + "/" + name, structure: model, config: config, inputShape: data.train.inputShape), config, data)
+    }
+
+    /// Reads an int8 file for a model already built from its run's config.
+    /// - Parameters:
+    ///   - path: the int8 file.
+    ///   - structure: the fp32 model (its weights are not used, only its layers' shapes).
+    ///   - config: the run's config.
+    ///   - inputShape: one sample's shape.
+    public static func open(_ path: String, structure: any Module, config: TrainConfig, inputShape: Shape) throws -> QuantizedModel {
+        let run = (path as NSString).deletingLastPathComponent
         guard let bytes = FileManager.default.contents(atPath: path) else {
-            throw CheckpointError("no int8 model at \(path): make it with `tandem quantize \(runDirectory)`")
+            throw CheckpointError("no int8 model at \(path): make it with `tandem quantize \(run)`")
         }
         let (tensors, metadata) = try SafeTensors.decode(bytes, name: path)
         guard metadata["format"] == "tandem-int8", metadata["model"] == config.model.name else {
             throw CheckpointError("\(path) is not an int8 model of this run's \(config.model.name) (format \(metadata["format"] ?? "none"), "
-                + "model \(metadata["model"] ?? "none")); quantize the run again with `tandem quantize \(runDirectory)`")
+                + "model \(metadata["model"] ?? "none")); quantize the run again with `tandem quantize \(run)`")
         }
-        let quantized = try QuantizedModel(plan: InferencePlan(model, name: config.model.name), tensors: tensors, inputShape: data.train.inputShape)
-        return (quantized, config, data)
+        return try QuantizedModel(plan: InferencePlan(structure, name: config.model.name), tensors: tensors, inputShape: inputShape)
     }
 
     /// The config, data and model of a run.
