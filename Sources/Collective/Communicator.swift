@@ -18,9 +18,14 @@ public protocol Communicator: AnyObject {
     func allreduce(_ buffer: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp)
     /// In-place allreduce of `count` doubles (metrics, norms: exact enough to agree on decisions).
     func allreduce(_ buffer: UnsafeMutablePointer<Double>, count: Int, op: ReduceOp)
-    /// In-place sum of `count` 64-bit integers: exact and associative, so the result never
-    /// depends on the order MPI adds in (deterministic mode's fixed-point gradients).
-    func allreduce(_ buffer: UnsafeMutablePointer<Int64>, count: Int)
+    /// Sums 64-bit integers over the ranks and leaves each rank its own block of the total:
+    /// on return `buffer[blocks[rank]]` holds the sum of every rank's values there (the other
+    /// blocks hold partial sums). Integer sums are exact, so the result never depends on the
+    /// order of additions (deterministic mode's fixed-point gradients).
+    /// - Parameter blocks: one contiguous range per rank, in rank order, together covering the values.
+    func reduceScatter(_ buffer: UnsafeMutablePointer<Int64>, blocks: [Range<Int>])
+    /// In place: every rank receives block r of `buffer` (`blocks[r]`) from rank r.
+    func allgather(_ buffer: UnsafeMutablePointer<Float>, blocks: [Range<Int>])
     /// In-place sum of `count` 16-bit floats of `dtype`; each pairwise addition is done in
     /// fp32 and rounded once, so only the transport is 16-bit.
     func allreduceHalf(_ buffer: UnsafeMutablePointer<UInt16>, count: Int, dtype: DType)
@@ -34,6 +39,13 @@ public protocol Communicator: AnyObject {
 }
 
 extension Communicator {
+    /// `count` values cut into one block per rank, in rank order, each a multiple of 16
+    /// values (64-byte lines) except the last, for `reduceScatter` and the in-place `allgather`.
+    public func blocks(count: Int) -> [Range<Int>] {
+        let per = (count + 16 * size - 1) / (16 * size) * 16
+        return (0..<size).map { r in min(r * per, count)..<min((r + 1) * per, count) }
+    }
+
     /// Allreduce of Double values, returned.
     public func allreduce(_ values: [Double], op: ReduceOp = .sum) -> [Double] {
         var v = values

@@ -18,10 +18,11 @@ public final class FixedPointReducer {
     /// Micro-shards per step over all ranks, and on this rank.
     public let globalShards: Int, localShards: Int
     private let capacity: Int
-    /// This rank's shard gradients, one row each, kept until every shard of the step is done.
+    /// This rank's shard gradients but the last, one row each, kept until every shard of the
+    /// step is done. The last shard stays in the gradient buffer, which saves copying it.
     private let stash: NDArray
     private var stashed = 0
-    /// Each segment's largest magnitude over the shards stashed so far (NaN: non-finite values).
+    /// Each segment's largest magnitude over the shards added so far (NaN: non-finite values).
     private var largest: [Float]
     private let sums: UnsafeMutablePointer<Int64>
 
@@ -37,58 +38,70 @@ public final class FixedPointReducer {
         self.capacity = capacity
         self.globalShards = globalShards
         self.localShards = localShards
-        stash = NDArray(shape: [localShards, capacity])
+        stash = NDArray(shape: [localShards - 1, capacity])
         sums = .allocate(capacity: capacity)
+        sums.initialize(repeating: 0, count: capacity)  // the padding between segments stays zero
         largest = [Float](repeating: 0, count: segments.count)
     }
 
     deinit { sums.deallocate() }
 
-    /// Takes one shard's gradient out of `gradients` (leaving zeros for the next shard's
-    /// backward), in shard order.
+    /// Takes one shard's gradient, in shard order. Every shard but the last moves out of
+    /// `gradients` (leaving zeros for the next shard's backward); the last stays there, and
+    /// `reduce` must get the same buffer.
     public func add(_ gradients: NDArray) {
         precondition(stashed < localShards, "more than \(localShards) shards in one step")
+        let last = stashed == localShards - 1
         let row = stash.ptr + stashed * capacity
         for (t, range) in segments.enumerated() {
-            let m = FixedPoint.move(gradients.ptr + range.lowerBound, to: row + range.lowerBound, range.count)
+            let g = gradients.ptr + range.lowerBound
+            let m = last ? FixedPoint.largestMagnitude(g, range.count) : FixedPoint.move(g, to: row + range.lowerBound, range.count)
             largest[t] = m.isNaN || largest[t].isNaN ? .nan : max(largest[t], m)
         }
         stashed += 1
     }
 
-    /// Writes the mean over every rank's shards into `gradients`: Σ shards / globalShards.
+    /// Replaces the last shard's gradient in `gradients` by the mean over every rank's
+    /// shards: Σ shards / globalShards.
     ///
     /// A non-finite value anywhere makes that parameter's result NaN on every rank, so the
     /// caller's finiteness check skips (or stops at) the same step everywhere.
     public func reduce(into gradients: NDArray) {
         precondition(stashed == localShards, "\(stashed) of \(localShards) shards were added")
         stashed = 0
-        let (stash, sums, capacity, segments) = (stash, sums, capacity, segments)
+        let (stash, sums, capacity, segments, stashedRows) = (stash, sums, capacity, segments, localShards - 1)
         // 1. The largest magnitude of each parameter over every shard of every rank.
         let largest = communicator.allreduce(self.largest.map { $0.isNaN ? .infinity : Double($0) }, op: .max)
         self.largest = self.largest.map { _ in 0 }
-        // 2. Each shard in fixed point with the parameter's shared exponent, summed exactly.
+        // 2. Each shard in fixed point with the parameter's shared exponent, summed exactly:
+        //    the last shard (still in `gradients`) writes the sums, the stashed ones add to them.
         let exponents = largest.map { FixedPoint.exponent(largest: $0, terms: globalShards) }
-        sums.initialize(repeating: 0, count: capacity)
         ThreadPool.shared.parallelFor(segments.count) { ts in
-            for t in ts where largest[t].isFinite {
-                let range = segments[t]
-                for j in 0..<localShards {
-                    FixedPoint.accumulate(stash.ptr + j * capacity + range.lowerBound, range.count, exponent: exponents[t],
-                                          into: sums + range.lowerBound)
+            for t in ts {
+                let range = segments[t], s = sums + range.lowerBound
+                guard largest[t].isFinite else { s.initialize(repeating: 0, count: range.count); continue }
+                FixedPoint.encode(gradients.ptr + range.lowerBound, range.count, exponent: exponents[t], into: s)
+                for j in 0..<stashedRows {
+                    FixedPoint.accumulate(stash.ptr + j * capacity + range.lowerBound, range.count, exponent: exponents[t], into: s)
                 }
             }
         }
-        // 3. Integer sums are exact, so any reduction order over the ranks gives the same bits.
-        communicator.allreduce(sums, count: capacity)
-        // 4. Back to fp32, with the mean's 1/globalShards.
+        // 3. Integer sums are exact, so any order of additions over the ranks gives the same
+        //    bits. Each rank gets the total of its own block...
+        let blocks = communicator.blocks(count: capacity), mine = blocks[communicator.rank]
+        communicator.reduceScatter(sums, blocks: blocks)
+        // 4. ...turns it back into fp32, with the mean's 1/globalShards...
         for (t, range) in segments.enumerated() {
-            let g = gradients.ptr + range.lowerBound
+            let part = range.clamped(to: mine)
+            guard !part.isEmpty else { continue }
+            let g = gradients.ptr + part.lowerBound
             if largest[t].isFinite {
-                FixedPoint.decode(sums + range.lowerBound, range.count, exponent: exponents[t], divisor: globalShards, into: g)
+                FixedPoint.decode(sums + part.lowerBound, part.count, exponent: exponents[t], divisor: globalShards, into: g)
             } else {
-                g.initialize(repeating: .nan, count: range.count)
+                g.initialize(repeating: .nan, count: part.count)
             }
         }
+        // 5. ...and the ranks exchange the fp32 blocks: half the bytes of sending the integers back.
+        communicator.allgather(gradients.ptr, blocks: blocks)
     }
 }

@@ -327,7 +327,7 @@ public final class Trainer {
             }
             loss.backward(NDArray(repeating: seed, shape: loss.shape))
             window.add(loss: Double(loss.item), samples: batch.count, key: first + k)
-            fixedPoint?.add(ddp.arena.grads)  // and zeroes them for the next shard
+            fixedPoint?.add(ddp.arena.grads)  // moves all but the last shard out, for the next backward
         }
         fixedPoint?.reduce(into: ddp.arena.grads)
         let norm = try finishUpdate(step: step, epoch: epoch) { optimizer.step() }

@@ -120,6 +120,16 @@ struct MPIIntegrationTests {
         }
     }
 
+    /// Deterministic mode's integer reduce-scatter (a ring of point-to-point messages) and the
+    /// in-place fp32 allgather give every rank the exact totals, on 1 to 4 ranks.
+    @Test func reduceScatterAndAllgatherMatchNaiveSums() throws {
+        for ranks in 1...4 {
+            let run = try MPIRun.run(ranks: ranks, ["reduce-scatter"], timeout: 60)
+            #expect(run.status == 0, "\(ranks) ranks: \(run.stderr)")
+            #expect(run.stdout.components(separatedBy: "REDUCE-SCATTER OK").count == ranks + 1, "\(ranks) ranks: \(run.stdout)")
+        }
+    }
+
     /// Clipping sees the averaged gradients: every rank computes the same norm in every step,
     /// equal to the norm of one rank's gradient on the whole global batch.
     @Test func clippingNormIsIdenticalOnEveryRank() throws {

@@ -11,7 +11,7 @@ struct MPICheck: ParsableCommand {
         commandName: "tandem-mpi-check",
         abstract: "Data-parallel scenarios for the MPI integration tests (run under mpirun).")
 
-    @Argument(help: "equivalence | overlap | overflow | mismatch-shape | mismatch-config | die | stall") var scenario: String
+    @Argument(help: "equivalence | overlap | overflow | mismatch-shape | mismatch-config | die | stall | reduce-scatter") var scenario: String
     @Option(help: "Training steps.") var steps = 3
     @Option(help: "Samples per step over all ranks.") var globalBatch = 24
     @Option(help: "Micro-batches per step (gradients synchronised on the last only).") var accumulate = 1
@@ -38,6 +38,7 @@ struct MPICheck: ParsableCommand {
                 if comm.rank == 1 { throw CheckError.deliberate }
                 comm.barrier()  // the other ranks wait here until rank 1's abort ends the job
             case "stall": stall(comm)
+            case "reduce-scatter": try reduceScatter(comm)
             default: throw ValidationError("unknown scenario \(scenario)")
             }
         }
@@ -62,6 +63,33 @@ struct MPICheck: ParsableCommand {
         if comm.rank == comm.size - 1 { usleep(UInt32(stallSleep * 1e6)) }
         value = comm.allreduce(value)
         print("SUM \(value[0])")
+    }
+
+    /// reduceScatter and the in-place allgather against naive sums, on sizes that do not split
+    /// evenly (and 5 values, where some ranks' blocks are empty).
+    func reduceScatter(_ comm: Communicator) throws {
+        // Large values too: the sums must be exact 64-bit integers, not doubles.
+        func value(_ i: Int, rank: Int) -> Int64 { Int64(i * 31 + rank * 7) * (i % 3 == 0 ? -(1 << 40) : 1) + Int64(rank) }
+        for count in [5, 1001, 40_000] {
+            let blocks = comm.blocks(count: count)
+            guard blocks.first?.lowerBound == 0, blocks.last?.upperBound == count,
+                  zip(blocks, blocks.dropFirst()).allSatisfy({ $0.upperBound == $1.lowerBound }) else {
+                throw ValidationError("blocks \(blocks) do not tile \(count) values")
+            }
+            var sums = (0..<count).map { value($0, rank: comm.rank) }
+            comm.reduceScatter(&sums, blocks: blocks)
+            let mine = blocks[comm.rank]
+            for i in mine where sums[i] != (0..<comm.size).reduce(0, { $0 + value(i, rank: $1) }) {
+                throw ValidationError("count \(count): sum \(i) is \(sums[i])")
+            }
+            var floats = [Float](repeating: .nan, count: count)
+            for i in mine { floats[i] = Float(i) + 0.5 }
+            comm.allgather(&floats, blocks: blocks)
+            if let i = (0..<count).first(where: { floats[$0] != Float($0) + 0.5 }) {
+                throw ValidationError("count \(count): gathered value \(i) is \(floats[i])")
+            }
+        }
+        print("REDUCE-SCATTER OK \(comm.rank)")
     }
 
     /// A small CNN, identical on every rank before the broadcast.

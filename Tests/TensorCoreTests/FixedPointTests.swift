@@ -21,8 +21,10 @@ struct FixedPointTests {
             return Double(FixedPoint.move(&copy, to: &scratch, n))
         } }.max()!
         let e = FixedPoint.exponent(largest: largest, terms: shards.count)
-        var sums = [Int64](repeating: 0, count: n), out = [Float](repeating: 0, count: n)
-        for s in shards { FixedPoint.accumulate(s, n, exponent: e, into: &sums) }
+        // The first shard writes the sums (over garbage, to show it does not add), the rest add.
+        var sums = [Int64](repeating: 12345, count: n), out = [Float](repeating: 0, count: n)
+        FixedPoint.encode(shards[0], n, exponent: e, into: &sums)
+        for s in shards.dropFirst() { FixedPoint.accumulate(s, n, exponent: e, into: &sums) }
         FixedPoint.decode(sums, n, exponent: e, divisor: shards.count, into: &out)
         return out
     }
@@ -48,12 +50,15 @@ struct FixedPointTests {
         var sums = [Int64](repeating: 0, count: x.count)
         FixedPoint.accumulate(x, x.count, exponent: 0, into: &sums)
         #expect(sums == x.map { Int64(Double($0).rounded(.toNearestOrEven)) })
+        var encoded = [Int64](repeating: -9, count: x.count)
+        FixedPoint.encode(x, x.count, exponent: 0, into: &encoded)
+        #expect(encoded == sums)
         var back = [Float](repeating: 0, count: x.count)
         FixedPoint.decode(sums, x.count, exponent: 0, divisor: 1, into: &back)
         #expect(back == sums.map { Float($0) })
     }
 
-    @Test func moveZeroesTheSourceAndFlagsNonFiniteValues() {
+    @Test func moveAndLargestMagnitudeFlagNonFiniteValues() {
         for n in [1, 7, 8, 9, 31] {
             var rand = Rand(UInt64(n))
             var src = rand.array([n]).scalars, dst = [Float](repeating: 9, count: n)
@@ -61,9 +66,11 @@ struct FixedPointTests {
             let m = FixedPoint.move(&src, to: &dst, n)
             #expect(dst == copy && src.allSatisfy { $0 == 0 })
             #expect(m == copy.map { abs($0) }.max()!)
+            #expect(FixedPoint.largestMagnitude(copy, n) == m)
             for bad in [Float.nan, .infinity, -.infinity] {
                 var s = copy
                 s[n / 2] = bad
+                #expect(FixedPoint.largestMagnitude(s, n).isNaN, "n \(n) with \(bad)")
                 #expect(FixedPoint.move(&s, to: &dst, n).isNaN, "n \(n) with \(bad)")
             }
         }

@@ -19,11 +19,18 @@ public enum FixedPoint {
         return (51 - headroom) - largest.exponent - 1
     }
 
-    /// Moves n values from `source` to `destination`, zeroing the source, and returns their
-    /// largest magnitude (NaN when any value is NaN or infinite).
-    public static func move(_ source: UnsafeMutablePointer<Float>, to destination: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+    /// The largest magnitude of n values (NaN when any value is NaN or infinite).
+    public static func largestMagnitude(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
         // |x|'s bits order like its value, and NaN and infinity sit above every finite value:
         // an integer max (which vectorises, unlike a float one) finds both.
+        var largest: UInt32 = 0
+        for i in 0..<n { largest = max(largest, x[i].bitPattern & 0x7fff_ffff) }
+        return largest >= 0x7f80_0000 ? .nan : Float(bitPattern: largest)
+    }
+
+    /// Moves n values from `source` to `destination`, zeroing the source, and returns their
+    /// largest magnitude (NaN when any value is NaN or infinite), in one pass.
+    public static func move(_ source: UnsafeMutablePointer<Float>, to destination: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
         var largest: UInt32 = 0
         for i in 0..<n {
             let v = source[i]
@@ -34,13 +41,23 @@ public enum FixedPoint {
         return largest >= 0x7f80_0000 ? .nan : Float(bitPattern: largest)
     }
 
+    /// sums[i] = round(x[i] · 2^exponent), rounding half to even; |x[i]| · 2^exponent < 2^51.
+    /// The first term of a sum: it writes instead of adding, which saves zeroing `sums`.
+    public static func encode(_ x: UnsafePointer<Float>, _ n: Int, exponent: Int, into sums: UnsafeMutablePointer<Int64>) {
+        let scale = Double(sign: .plus, exponent: exponent, significand: 1)
+        for i in 0..<n { sums[i] = fixed(x[i], scale) }
+    }
+
     /// sums[i] += round(x[i] · 2^exponent), rounding half to even; |x[i]| · 2^exponent < 2^51.
     public static func accumulate(_ x: UnsafePointer<Float>, _ n: Int, exponent: Int, into sums: UnsafeMutablePointer<Int64>) {
         let scale = Double(sign: .plus, exponent: exponent, significand: 1)
-        for i in 0..<n {
-            let t = Double(x[i]) * scale + magic
-            sums[i] &+= Int64(bitPattern: t.bitPattern) &- magicBits
-        }
+        for i in 0..<n { sums[i] &+= fixed(x[i], scale) }
+    }
+
+    /// round(v · scale) as an integer, by the magic-number trick (no int64 conversion instruction).
+    @inline(__always) static func fixed(_ v: Float, _ scale: Double) -> Int64 {
+        let t = Double(v) * scale + magic
+        return Int64(bitPattern: t.bitPattern) &- magicBits
     }
 
     /// y[i] = fp32(sums[i] · 2^-exponent / divisor); |sums[i]| < 2^51, so the first step is exact.
