@@ -9,6 +9,11 @@ import TensorCore
 /// all ranks agree on (from a max-allreduce of the largest magnitude), the integers are
 /// added (exact, so in any order), and the total is turned back into fp32 once.
 ///
+/// Only the integers must be summed exactly, so they travel once, as a reduce-scatter: each
+/// rank decodes its own block of the totals and the ranks swap the fp32 blocks. That moves
+/// 1.5x the bytes of an fp32 allreduce instead of the 2x of an int64 one, and each rank
+/// decodes 1/size of the values.
+///
 /// A shard's integers depend only on its own gradient and the agreed exponent, and both are
 /// the same whichever rank computed the shard; so is the integer sum, and so the result.
 public final class FixedPointReducer {
