@@ -44,15 +44,17 @@ public enum LSTMSequence {
             for r in 0..<b {
                 let gate = gp + (r * t + step) * g4, out = sp + (r * t + step) * 2 * h, tc = tp + (r * t + step) * h
                 let cPrev = step == 0 ? UnsafePointer(c0.ptr + r * h) : UnsafePointer(sp + (r * t + step - 1) * 2 * h + h)
-                for j in 0..<h {
-                    let i = FastMath.sigmoid(gate[j]), f = FastMath.sigmoid(gate[h + j])
-                    let g = FastMath.tanh(gate[2 * h + j]), o = FastMath.sigmoid(gate[3 * h + j])
-                    let c = f * cPrev[j] + i * g
-                    (gate[j], gate[h + j], gate[2 * h + j], gate[3 * h + j]) = (i, f, g, o)
-                    out[h + j] = c
-                    tc[j] = FastMath.tanh(c)
-                    out[j] = o * tc[j]
-                }
+                // One short loop per formula, each touching few arrays: a single loop over all
+                // of them kept the vectoriser out (too many pointers that might overlap), and ran
+                // scalar at a fifth of the LSTM step.
+                for j in 0..<(2 * h) { gate[j] = FastMath.sigmoid(gate[j]) }              // i, f
+                for j in (2 * h)..<(3 * h) { gate[j] = FastMath.tanh(gate[j]) }           // g
+                for j in (3 * h)..<g4 { gate[j] = FastMath.sigmoid(gate[j]) }             // o
+                let (i, f, g, o, c) = (UnsafePointer(gate), UnsafePointer(gate + h), UnsafePointer(gate + 2 * h),
+                                       UnsafePointer(gate + 3 * h), out + h)
+                for j in 0..<h { c[j] = f[j] * cPrev[j] + i[j] * g[j] }                  // c_t
+                for j in 0..<h { tc[j] = FastMath.tanh(c[j]) }
+                for j in 0..<h { out[j] = o[j] * tc[j] }                                  // h_t
             }
         }
         return (states, Saved(gates: gates, previousH: previousH, tanhC: tanhC))
@@ -72,17 +74,18 @@ public enum LSTMSequence {
             for r in 0..<b {
                 let row = r * t + step, gate = gp + row * g4, d = dg + row * g4, up = ds + row * h2, tanhC = tp + row * h
                 let cPrev = step == 0 ? UnsafePointer(c0.ptr + r * h) : UnsafePointer(sp + (row - 1) * h2 + h)
+                let (i, f, g, o) = (UnsafePointer(gate), UnsafePointer(gate + h), UnsafePointer(gate + 2 * h), UnsafePointer(gate + 3 * h))
+                let dhr = dh + r * h, dcr = dc + r * h
+                // Short loops over few arrays each, so that they vectorise (as in forward).
+                for j in 0..<h { dhr[j] += up[j] }                                             // dL/dh_t
+                for j in 0..<h { dcr[j] += up[h + j] + dhr[j] * o[j] * (1 - tanhC[j] * tanhC[j]) }  // dL/dc_t
+                for j in 0..<h { d[3 * h + j] = dhr[j] * tanhC[j] * o[j] * (1 - o[j]) }        // o
                 for j in 0..<h {
-                    let (i, f, g, o) = (gate[j], gate[h + j], gate[2 * h + j], gate[3 * h + j])
-                    let tc = tanhC[j]
-                    let dhj = up[j] + dh[r * h + j]
-                    let dcj = up[h + j] + dc[r * h + j] + dhj * o * (1 - tc * tc)
-                    d[j] = dcj * g * i * (1 - i)
-                    d[h + j] = dcj * cPrev[j] * f * (1 - f)
-                    d[2 * h + j] = dcj * i * (1 - g * g)
-                    d[3 * h + j] = dhj * tc * o * (1 - o)
-                    dc[r * h + j] = dcj * f
+                    d[j] = dcr[j] * g[j] * i[j] * (1 - i[j])                                    // i
+                    d[h + j] = dcr[j] * cPrev[j] * f[j] * (1 - f[j])                            // f
+                    d[2 * h + j] = dcr[j] * i[j] * (1 - g[j] * g[j])                            // g
                 }
+                for j in 0..<h { dcr[j] *= f[j] }                                               // dL/dc_{t-1}
             }
             // dh_{t-1} = dGates_t · W_hh: (B, 4H) · (4H, H).
             GEMM.sgemm(transA: false, transB: false, m: b, n: h, k: g4, a: dg + step * g4, lda: t * g4, b: weightHH.ptr, ldb: h,
