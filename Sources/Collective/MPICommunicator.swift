@@ -99,8 +99,9 @@ public final class MPICommunicator: Communicator {
     /// A ring over point-to-point messages: in step s, rank r sends block r-s-1 (its running
     /// sum) to rank r+1 and adds block r-s-2 from rank r-1 into its own, so after size-1 steps
     /// block r holds every rank's contribution. Each rank sends (size-1)/size of the values
-    /// once. Open MPI 4.1's own `MPI_Reduce_scatter` took as long as a whole allreduce of
-    /// the same bytes on two ranks (0.20 ms for 1.9 MB against 0.14 ms for this ring).
+    /// once. Open MPI 4.1's own `MPI_Reduce_scatter` took about as long as the whole int64
+    /// allreduce on two ranks (0.21 against 0.29 ms with its decode, for 1.9 MB); this ring
+    /// with the decode and the fp32 allgather after it took 0.25 ms (launch/bench/reduce_scatter.c).
     public func reduceScatter(_ buffer: UnsafeMutablePointer<Int64>, blocks: [Range<Int>]) {
         precondition(blocks.count == size, "\(blocks.count) blocks for \(size) ranks")
         guard size > 1 else { return }
