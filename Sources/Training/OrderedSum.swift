@@ -9,23 +9,24 @@ import Collective
 public struct OrderedSum: Sendable {
     /// Values per term (a loss sum and a sample count: 2).
     public let width: Int
-    private var keys: [Double] = [], terms: [Double] = []
+    /// Each term as its key followed by its `width` values.
+    private var rows: [Double] = []
 
     public init(width: Int) { self.width = width }
 
     /// Adds one term; keys must be unique over all ranks.
     public mutating func add(key: Int, _ values: Double...) {
         precondition(values.count == width, "a term of \(values.count) values in a sum of width \(width)")
-        keys.append(Double(key))
-        terms += values
+        rows.append(Double(key))
+        rows += values
     }
 
     /// The totals over every rank's terms, added in key order (a collective: every rank calls it).
     public func totals(over communicator: Communicator) -> [Double] {
-        let allKeys = communicator.allgather(keys), allTerms = communicator.allgather(terms)
+        let all = communicator.allgather(rows), rowLength = width + 1
         var totals = [Double](repeating: 0, count: width)
-        for i in allKeys.indices.sorted(by: { allKeys[$0] < allKeys[$1] }) {
-            for w in 0..<width { totals[w] += allTerms[i * width + w] }
+        for start in stride(from: 0, to: all.count, by: rowLength).sorted(by: { all[$0] < all[$1] }) {
+            for w in 0..<width { totals[w] += all[start + 1 + w] }
         }
         return totals
     }
