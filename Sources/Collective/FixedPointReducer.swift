@@ -30,6 +30,8 @@ public final class FixedPointReducer {
     /// Each segment's largest magnitude over the shards added so far (NaN: non-finite values).
     private var largest: [Float]
     private let sums: UnsafeMutablePointer<Int64>
+    /// Each rank's block of the gradient buffer in the reduce-scatter and the allgather.
+    private let blocks: [Range<Int>]
 
     /// - Parameters:
     ///   - segments: the parameters' ranges in the gradient buffer (padding between them stays zero).
@@ -47,6 +49,7 @@ public final class FixedPointReducer {
         sums = .allocate(capacity: capacity)
         sums.initialize(repeating: 0, count: capacity)  // the padding between segments stays zero
         largest = [Float](repeating: 0, count: segments.count)
+        blocks = communicator.blocks(count: capacity)
     }
 
     deinit { sums.deallocate() }
@@ -77,7 +80,7 @@ public final class FixedPointReducer {
         let (stash, sums, capacity, segments, stashedRows) = (stash, sums, capacity, segments, localShards - 1)
         // 1. The largest magnitude of each parameter over every shard of every rank.
         let largest = communicator.allreduce(self.largest.map { $0.isNaN ? .infinity : Double($0) }, op: .max)
-        self.largest = self.largest.map { _ in 0 }
+        for t in self.largest.indices { self.largest[t] = 0 }
         // 2. Each shard in fixed point with the parameter's shared exponent, summed exactly:
         //    the last shard (still in `gradients`) writes the sums, the stashed ones add to them.
         let exponents = largest.map { FixedPoint.exponent(largest: $0, terms: globalShards) }
@@ -93,7 +96,7 @@ public final class FixedPointReducer {
         }
         // 3. Integer sums are exact, so any order of additions over the ranks gives the same
         //    bits. Each rank gets the total of its own block...
-        let blocks = communicator.blocks(count: capacity), mine = blocks[communicator.rank]
+        let mine = blocks[communicator.rank]
         communicator.reduceScatter(sums, blocks: blocks)
         // 4. ...turns it back into fp32, with the mean's 1/globalShards...
         for (t, range) in segments.enumerated() {

@@ -107,8 +107,7 @@ public final class MPICommunicator: Communicator {
         guard size > 1 else { return }
         let count = blocks.last!.upperBound
         inspector?.enter("reduce-scatter of %d int64", count: count); defer { inspector?.leave() }
-        let incoming = UnsafeMutablePointer<Int64>.allocate(capacity: max(1, blocks.map(\.count).max()!))
-        defer { incoming.deallocate() }
+        let incoming = ringBuffer(bytes: blocks.map(\.count).max()! * MemoryLayout<Int64>.stride).assumingMemoryBound(to: Int64.self)
         let next = Int32((rank + 1) % size), previous = Int32((rank + size - 1) % size)
         for step in 0..<(size - 1) {
             let send = blocks[(rank - step - 1 + 2 * size) % size], receive = blocks[(rank - step - 2 + 2 * size) % size]
@@ -118,6 +117,21 @@ public final class MPICommunicator: Communicator {
             let sums = buffer + receive.lowerBound
             for i in 0..<receive.count { sums[i] &+= incoming[i] }
         }
+    }
+
+    /// The ring's receive buffer, kept between calls (deterministic mode runs the ring every
+    /// step). The ring, like any collective here, is never run by two threads at once.
+    private var ringScratch = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64), ringScratchBytes = 64
+
+    deinit { ringScratch.deallocate() }
+
+    private func ringBuffer(bytes: Int) -> UnsafeMutableRawPointer {
+        if bytes > ringScratchBytes {
+            ringScratch.deallocate()
+            ringScratch = .allocate(byteCount: bytes, alignment: 64)
+            ringScratchBytes = bytes
+        }
+        return ringScratch
     }
 
     public func allgather(_ buffer: UnsafeMutablePointer<Float>, blocks: [Range<Int>]) {

@@ -141,8 +141,7 @@ public final class Trainer {
                     + "divide over \(communicator.size) ranks; run on \(sizes) ranks, or change micro_shards (which changes the results)")
             }
             microBatchesPerStep = shards / communicator.size
-            fixedPoint = FixedPointReducer(communicator: communicator, segments: arena.entries.map { $0.offset..<($0.offset + $0.count) },
-                                           capacity: arena.capacity, globalShards: shards, localShards: microBatchesPerStep)
+            fixedPoint = FixedPointReducer(communicator: communicator, arena: arena, globalShards: shards, localShards: microBatchesPerStep)
             ThreadPool.fixedPartitions = true
         } else {
             microBatchesPerStep = d.gradientAccumulation
