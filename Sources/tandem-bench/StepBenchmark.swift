@@ -90,16 +90,15 @@ struct StepBenchmark: ParsableCommand {
             : Adam.adamW(ddp.arena, learningRate: 1e-3, weightDecay: 0.1)
         let (x, labels) = batch(rank: comm.rank)
         let batch = x.shape[0]
-        var exposed: [Double] = []
+        var exposed: [Double] = [], allreduce: [Double] = []
         let computeType: DType = ["fp16": .float16, "bf16": .bfloat16][precision] ?? .float32
         let lossScale: Float = precision == "fp16" ? 1024 : 1
         let local = microShards / comm.size
         guard microShards == 0 || (microShards % comm.size == 0 && batch % local == 0) else {
             comm.abort("--micro-shards \(microShards) must divide over \(comm.size) ranks into shards of the \(batch)-sample batch")
         }
-        let fixedPoint = microShards == 0 ? nil : FixedPointReducer(
-            communicator: comm, segments: ddp.arena.entries.map { $0.offset..<($0.offset + $0.count) },
-            capacity: ddp.arena.capacity, globalShards: microShards, localShards: local)
+        let fixedPoint = microShards == 0 ? nil
+            : FixedPointReducer(communicator: comm, arena: ddp.arena, globalShards: microShards, localShards: local)
         let shards = fixedPoint == nil ? [] : (0..<local).map { rows(x, labels, shard: $0, of: local) }
         func step() -> Float {
             var lossValue: Float = 0
@@ -118,7 +117,10 @@ struct StepBenchmark: ParsableCommand {
                 let loss = withAutocast(computeType) { Loss.crossEntropy(logits(x), labels) }
                 loss.backward(NDArray(repeating: lossScale, shape: loss.shape))
                 lossValue = loss.item
-                exposed.append(ddp.finishGradients().exposedSeconds * 1e3)
+                let timing = ddp.finishGradients()
+                exposed.append(timing.exposedSeconds * 1e3)
+                // From the first bucket's start to the last one's end (nothing on one rank).
+                if let start = timing.bucketStarts.first, let end = timing.bucketEnds.last { allreduce.append((end - start) * 1e3) }
             }
             ddp.arena.gradientScale /= lossScale
             GradientClipping.clipNorm(ddp.arena, maxNorm: 1)
@@ -134,8 +136,10 @@ struct StepBenchmark: ParsableCommand {
             comm.abort("step check failed: loss \(loss), parameters differ across ranks (\(spread[0]) vs \(-spread[1]))")
         }
         exposed.removeAll()
+        allreduce.removeAll()
         let ms = Stopwatch.medianMs(warmup: 5, runs: steps) { _ = step() }
-        let exposedMs = exposed.dropFirst(5).sorted()[max(0, (exposed.count - 5) / 2)]
+        func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
+        let exposedMs = median(Array(exposed.dropFirst(5))), allreduceMs = median(Array(allreduce.dropFirst(5)))
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let rssMB = Double(usage.ru_maxrss) / 1024
@@ -143,9 +147,9 @@ struct StepBenchmark: ParsableCommand {
         if comm.rank == 0 {
             let samples = Double(batch * comm.size) / (ms * 1e-3)
             if json {
-                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"exposed_comm_ms":\#(exposedMs)}"#)
+                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"exposed_comm_ms":\#(exposedMs),"allreduce_ms":\#(allreduceMs)}"#)
             } else {
-                 print("step \(workload.rawValue) world \(comm.size) x \(threads) threads\(microShards > 0 ? ", \(microShards) micro-shards" : ""): \(ms) ms/step, \(samples) samples/s, exposed communication \(exposedMs) ms, peak RSS \(rssMB) MB")
+                print("step \(workload.rawValue) world \(comm.size) x \(threads) threads\(microShards > 0 ? ", \(microShards) micro-shards" : ""): \(ms) ms/step, \(samples) samples/s, exposed communication \(exposedMs) ms, allreduce \(allreduceMs) ms, peak RSS \(rssMB) MB")
             }
         }
         (comm as? MPICommunicator)?.finalize()
@@ -153,14 +157,13 @@ struct StepBenchmark: ParsableCommand {
 
     /// Shard `j` of `parts` of a batch: its rows of the inputs and of the targets.
     func rows(_ x: NDArray, _ y: NDArray, shard j: Int, of parts: Int) -> (NDArray, NDArray) {
-        func slice(_ a: NDArray, rows n: Int) -> NDArray {
+        func slice(_ a: NDArray) -> NDArray {
             var dims = a.shape.dims
-            let per = a.count / n, size = per * (n / parts)
-            dims[0] = dims[0] / parts
-            let out = NDArray(shape: Shape(dims), dtype: a.dtype, zeroed: false)
-            out.storage.raw.copyMemory(from: a.storage.raw + j * size * a.dtype.byteSize, byteCount: size * a.dtype.byteSize)
+            dims[0] /= parts
+            let out = NDArray(shape: Shape(dims), dtype: a.dtype, zeroed: false), bytes = out.count * a.dtype.byteSize
+            out.storage.raw.copyMemory(from: a.storage.raw + j * bytes, byteCount: bytes)
             return out
         }
-        return (slice(x, rows: x.shape[0]), slice(y, rows: y.shape[0]))
+        return (slice(x), slice(y))
     }
 }
