@@ -13,11 +13,14 @@ struct GemmBenchmark: ParsableCommand {
     @Flag(help: "Use A transposed (stored k x m).") var transA = false
     @Flag(help: "Use B transposed (stored n x k).") var transB = false
     @Option(help: "Timed runs (default: enough for about a second, at least 10).") var runs: Int?
+    @Option(help: "Element type of A and B: fp32, fp16 or bf16 (16-bit operands are widened while packed; C is fp32).")
+    var dtype = "fp32"
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
         guard m > 0, n > 0, k > 0 else { throw ValidationError("--m, --n and --k must be positive") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard operandType != nil else { throw ValidationError("--dtype must be fp32, fp16 or bf16, got '\(dtype)'") }
     }
 
     func run() throws {
@@ -28,23 +31,30 @@ struct GemmBenchmark: ParsableCommand {
         rng.fillUniform(a.ptr, m * k, low: -1, high: 1)
         rng.fillUniform(b.ptr, k * n, low: -1, high: 1)
         let lda = transA ? m : k, ldb = transB ? k : n
+        // 16-bit operands: the reference reads the fp32 arrays rounded to the same values.
+        let type = operandType!
+        let (a16, b16) = (a.converted(to: type), b.converted(to: type))
+        let (aRounded, bRounded) = (a16.converted(to: .float32), b16.converted(to: .float32))
         let gemm = {
-            GEMM.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a.ptr, lda: lda,
-                       b: b.ptr, ldb: ldb, c: c.ptr, ldc: n)
+            GEMM.gemm(transA: transA, transB: transB, m: m, n: n, k: k,
+                      a: GEMMOperand(raw: UnsafeRawPointer(a16.storage.raw), dtype: type, ld: lda),
+                      b: GEMMOperand(raw: UnsafeRawPointer(b16.storage.raw), dtype: type, ld: ldb), c: c.ptr, ldc: n)
         }
         gemm()
-        try verify(a: a.ptr, b: b.ptr, c: c.ptr, lda: lda, ldb: ldb)
+        try verify(a: aRounded.ptr, b: bRounded.ptr, c: c.ptr, lda: lda, ldb: ldb)
         let flops = 2.0 * Double(m) * Double(n) * Double(k)
         let estimateMs = max(flops / 50e9 * 1e3, 0.001)
         let count = runs ?? max(10, min(2000, Int(1000 / estimateMs)))
         let ms = Stopwatch.medianMs(warmup: 3, runs: count, gemm)
         let gflops = flops / (ms * 1e6)
         if json {
-            print(#"{"bench":"gemm","m":\#(m),"n":\#(n),"k":\#(k),"threads":\#(threads),"trans_a":\#(transA),"trans_b":\#(transB),"ms":\#(ms),"gflops":\#(gflops),"runs":\#(count)}"#)
+            print(#"{"bench":"gemm","dtype":"\#(dtype)","m":\#(m),"n":\#(n),"k":\#(k),"threads":\#(threads),"trans_a":\#(transA),"trans_b":\#(transB),"ms":\#(ms),"gflops":\#(gflops),"runs":\#(count)}"#)
         } else {
-            print("gemm m=\(m) n=\(n) k=\(k) threads=\(threads): \(ms) ms, \(gflops) GFLOP/s (median of \(count))")
+            print("gemm \(dtype) m=\(m) n=\(n) k=\(k) threads=\(threads): \(ms) ms, \(gflops) GFLOP/s (median of \(count))")
         }
     }
+
+    private var operandType: DType? { ["fp32": .float32, "fp16": .float16, "bf16": .bfloat16][dtype] }
 
     /// Compares 512 random entries of C with a Double-precision dot product.
     private func verify(a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafePointer<Float>, lda: Int, ldb: Int) throws {

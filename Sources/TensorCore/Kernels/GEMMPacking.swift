@@ -27,23 +27,24 @@ enum GEMMPacking {
         for ir in stride(from: 0, to: mc, by: mr) {
             let rows = min(mr, mc - ir)
             if rows < mr { (out).initialize(repeating: 0, count: kc * mr) }
-            for i in 0..<rows {
-                let offset = (ic + ir + i) * a.rowStride + pc * a.colStride
-                let cs = a.colStride
-                if a.dtype != .float32 {
-                    let src = a.half + offset, d = a.dtype
-                    if d == .float16 {
-                        for p in 0..<kc { out[p * mr + i] = alpha * Float(Float16(bitPattern: src[p * cs])) }
-                    } else {
-                        for p in 0..<kc { out[p * mr + i] = alpha * Float(bitPattern: UInt32(src[p * cs]) << 16) }
-                    }
-                    continue
-                }
-                let src = a.base + offset
-                if alpha == 1 {
-                    for p in 0..<kc { out[p * mr + i] = src[p * cs] }
-                } else {
-                    for p in 0..<kc { out[p * mr + i] = alpha * src[p * cs] }
+            let offset = (ic + ir) * a.rowStride + pc * a.colStride
+            if a.colStride == 1 {
+                // Rows contiguous along k: transposed 8 steps at a time.
+                PanelTranspose.pack(a.raw + offset * a.dtype.byteSize, dtype: a.dtype, lineStride: a.rowStride,
+                                    lines: rows, depth: kc, dst: out, dstStride: mr, alpha: alpha)
+            } else {
+                // A transposed: the rows of one k step are contiguous.
+                let cs = a.colStride, rs = a.rowStride
+                switch a.dtype {
+                case .float16:
+                    let src = a.half + offset
+                    for p in 0..<kc { for i in 0..<rows { out[p * mr + i] = alpha * Float(Float16(bitPattern: src[p * cs + i * rs])) } }
+                case .bfloat16:
+                    let src = a.half + offset
+                    for p in 0..<kc { for i in 0..<rows { out[p * mr + i] = alpha * Float(bitPattern: UInt32(src[p * cs + i * rs]) << 16) } }
+                default:
+                    let src = a.base + offset
+                    for p in 0..<kc { for i in 0..<rows { out[p * mr + i] = alpha * src[p * cs + i * rs] } }
                 }
             }
             out += kc * mr
@@ -63,22 +64,14 @@ enum GEMMPacking {
             let out = dst + jp * panelStride
             let j0 = jc + jp * nr
             let cols = min(nr, nc - jp * nr)
-            if b.dtype != .float32 {
+            if b.colStride != 1 {
+                // B transposed: each column is contiguous along k.
                 if cols < nr { out.initialize(repeating: 0, count: kc * nr) }
-                let d = b.dtype
-                if b.colStride == 1 {
-                    for p in 0..<kc { HalfCast.widenBlock(b.half + (pc + p) * b.rowStride + j0, out + p * nr, cols, d) }
-                } else if d == .float16 {
-                    for j in 0..<cols {
-                        let src = b.half + pc * b.rowStride + (j0 + j) * b.colStride, rs = b.rowStride
-                        for p in 0..<kc { out[p * nr + j] = Float(Float16(bitPattern: src[p * rs])) }
-                    }
-                } else {
-                    for j in 0..<cols {
-                        let src = b.half + pc * b.rowStride + (j0 + j) * b.colStride, rs = b.rowStride
-                        for p in 0..<kc { out[p * nr + j] = Float(bitPattern: UInt32(src[p * rs]) << 16) }
-                    }
-                }
+                PanelTranspose.pack(b.raw + (pc * b.rowStride + j0 * b.colStride) * b.dtype.byteSize, dtype: b.dtype,
+                                    lineStride: b.colStride, lines: cols, depth: kc, dst: out, dstStride: nr)
+            } else if b.dtype != .float32 {
+                if cols < nr { out.initialize(repeating: 0, count: kc * nr) }
+                for p in 0..<kc { HalfCast.widenBlock(b.half + (pc + p) * b.rowStride + j0, out + p * nr, cols, b.dtype) }
             } else if cols == nr && b.colStride == 1 {
                 for p in 0..<kc {
                     let src = UnsafeRawPointer(b.base + (pc + p) * b.rowStride + j0)
@@ -89,11 +82,7 @@ enum GEMMPacking {
                 }
             } else {
                 if cols < nr { out.initialize(repeating: 0, count: kc * nr) }
-                for j in 0..<cols {
-                    let src = b.base + (pc) * b.rowStride + (j0 + j) * b.colStride
-                    let rs = b.rowStride
-                    for p in 0..<kc { out[p * nr + j] = src[p * rs] }
-                }
+                for p in 0..<kc { (out + p * nr).update(from: b.base + (pc + p) * b.rowStride + j0, count: cols) }
             }
         }
     }
