@@ -7,10 +7,11 @@ public enum HalfCast {
     /// Rounds one Float32 to BFloat16 bits (round to nearest even; NaN stays NaN).
     @inline(__always)
     public static func bfloat16Bits(_ f: Float) -> UInt16 {
+        // A select, not a branch, so loops over it vectorise.
         let bits = f.bitPattern
-        if f.isNaN { return UInt16(truncatingIfNeeded: bits >> 16) | 0x0040 }
-        let rounding: UInt32 = 0x7FFF + ((bits >> 16) & 1)
-        return UInt16(truncatingIfNeeded: (bits &+ rounding) >> 16)
+        let rounded = (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16
+        let quietNaN = (bits >> 16) | 0x0040
+        return UInt16(truncatingIfNeeded: bits & 0x7FFF_FFFF > 0x7F80_0000 ? quietNaN : rounded)
     }
 
     /// Widens BFloat16 bits to Float32 exactly.
