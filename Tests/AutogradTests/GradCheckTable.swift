@@ -91,6 +91,8 @@ let gradCases: [GradCase] = [
     GradCase(name: "batched matmul Aᵀ", shapes: [[3, 4, 5], [3, 4, 6]]) { matmul($0[0], $0[1], transA: true) },
     GradCase(name: "matmul shared 2-D b", shapes: [[2, 3, 5], [5, 4]]) { matmul($0[0], $0[1]) },
     GradCase(name: "linear", shapes: [[6, 5], [3, 5], [3]]) { linear($0[0], weight: $0[1], bias: $0[2]) },
+    GradCase(name: "linear, 3-D input", shapes: [[2, 3, 5], [4, 5], [4]]) { linear($0[0], weight: $0[1], bias: $0[2]) },
+    GradCase(name: "linear without bias", shapes: [[3, 5], [4, 5]]) { linear($0[0], weight: $0[1], bias: nil) },
     // Convolutions: every option.
     GradCase(name: "conv2d", shapes: [[2, 3, 7, 6], [4, 3, 3, 3], [4]]) { conv2d($0[0], weight: $0[1], bias: $0[2]) },
     GradCase(name: "conv2d stride 2 pad 1", shapes: [[2, 2, 7, 8], [3, 2, 3, 3], [3]]) {

@@ -118,4 +118,22 @@ struct GEMMTests {
         expectClose(MatMul.forward(a, b), naiveGemm(transA: false, transB: false, m: 21, n: 5, k: 9, alpha: 1,
                                                     a: a.float32.scalars, b: b.float32.scalars, beta: 0, c: []), tol: 1e-5, "matmul")
     }
+
+    /// The fused fully connected layer (bias as C's starting value) against the naive product
+    /// plus bias, on odd shapes, one deeper than a depth block (the bias is accumulated onto
+    /// block by block), and with 16-bit x and weight.
+    @Test func linearAddsTheBiasOnce() {
+        var r = Rand(21)
+        for (rows, n, k) in [(1, 1, 1), (7, 17, 13), (64, 10, 128), (5, 33, 785)] {
+            for dtype in [DType.float32, .float16, .bfloat16] {
+                let x = r.array([rows, k]).converted(to: dtype), w = r.array([n, k]).converted(to: dtype)
+                let bias = r.array([n])
+                let product = naiveGemm(transA: false, transB: true, m: rows, n: n, k: k, alpha: 1,
+                                        a: x.float32.scalars, b: w.float32.scalars, beta: 0, c: [])
+                let ref = product.enumerated().map { $0.element + Double(bias.scalars[$0.offset % n]) }
+                expectClose(MatMul.linear(x, w, bias: bias), ref, tol: 1e-5 * Double(k).squareRoot(),
+                            "linear \(rows)x\(n)x\(k) \(dtype)")
+            }
+        }
+    }
 }

@@ -17,12 +17,28 @@ public func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool 
 }
 
 /// x · Wᵀ + b, the fully connected layer with PyTorch's weight layout.
+///
+/// With a bias it is one op (`MatMul.linear`: the bias is C's starting value), so the bias
+/// add costs no pass and, under autocast, the product is rounded to 16 bits once.
 /// - Parameters:
 ///   - x: (..., in).
 ///   - weight: (out, in).
 ///   - bias: (out) or nil.
 /// - Returns: (..., out).
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-    let y = matmul(x, weight, transB: true)
-    return bias.map { y + $0 } ?? y
+    guard let bias else { return matmul(x, weight, transB: true) }
+    let (x, weight) = (Autocast.input(x), Autocast.input(weight))
+    let features = x.shape[-1], outFeatures = weight.shape[0]
+    // (..., in) -> (rows, in): every leading axis is a row of one GEMM.
+    let xd = x.data.reshaped([x.count / features, features]), wd = weight.data
+    let out = MatMul.linear(xd, wd, bias: bias.data)
+    let outShape = Shape(Array(x.shape.dims.dropLast()) + [outFeatures])
+    return Tensor.record("linear", out.reshaped(outShape), inputs: [x, weight, bias]) { dy in
+        let dy2 = dy.reshaped([xd.shape[0], outFeatures])
+        let (dx, dw) = MatMul.backward(dy2, xd, wd, transA: false, transB: true,
+                                       needA: x.requiresGrad, needB: weight.requiresGrad)
+        // db (out): the column sums of dy.
+        let db = bias.requiresGrad ? Reduce.sum(dy2, axes: [0]) : nil
+        return [dx?.reshaped(x.shape), dw, db]
+    }
 }

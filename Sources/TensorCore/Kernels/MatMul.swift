@@ -28,6 +28,24 @@ public enum MatMul {
         return out
     }
 
+    /// x · Wᵀ + bias, the fully connected layer, in one GEMM: C starts as the bias in every
+    /// row and the product accumulates onto it, so the bias costs no pass of its own (and, in
+    /// 16 bits, no widening and re-rounding of the product).
+    ///
+    /// Shapes: x (rows, in), weight (out, in), bias (out) -> (rows, out), fp32. x and weight
+    /// may be 16-bit.
+    public static func linear(_ x: NDArray, _ weight: NDArray, bias: NDArray) -> NDArray {
+        let rows = x.shape[0], k = x.shape[1], n = weight.shape[0]
+        precondition(x.rank == 2 && weight.rank == 2 && weight.shape[1] == k && bias.count == n,
+                     "linear shapes: x \(x.shape), weight \(weight.shape), bias \(bias.shape)")
+        let out = NDArray(shape: [rows, n], zeroed: false)
+        let b = bias.float32.ptr
+        for i in 0..<rows { (out.ptr + i * n).update(from: b, count: n) }
+        GEMM.gemm(transA: false, transB: true, m: rows, n: n, k: k, a: operand(x, ld: k), b: operand(weight, ld: k),
+                  beta: 1, c: out.ptr, ldc: n)
+        return out
+    }
+
     static func operand(_ x: NDArray, ld: Int) -> GEMMOperand {
         GEMMOperand(raw: UnsafeRawPointer(x.storage.raw), dtype: x.dtype, ld: ld)
     }
