@@ -54,12 +54,13 @@ extension Tensor {
                     if let ig { input.accumulate(ig.reshaped(input.shape)) }
                     consumers[key]! -= 1
                     if consumers[key] == 0 { input.onGradientReady?(input) }
-                } else if let ig {
-                    let typed = ig.dtype == input.data.dtype || ig.dtype == .int32 ? ig : ig.converted(to: input.data.dtype)
+                } else if let ig, let creator = input.creator {
+                    let type = creator.roundsGradient ? input.data.dtype : ig.dtype
+                    let typed = ig.dtype == type || ig.dtype == .int32 ? ig : ig.converted(to: type)
                     // A VJP may return its incoming array (add does), so sums always allocate.
                     if let existing = grads[key] {
                         let sum = Binary.forward(.add, existing.float32, typed.float32.reshaped(input.shape))
-                        grads[key] = sum.dtype == input.data.dtype ? sum : sum.converted(to: input.data.dtype)
+                        grads[key] = sum.dtype == type ? sum : sum.converted(to: type)
                     } else {
                         grads[key] = typed.reshaped(input.shape)
                     }

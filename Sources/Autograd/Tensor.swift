@@ -57,11 +57,14 @@ public final class Tensor: CustomStringConvertible {
     ///     do not require grad. Gradients for 16-bit inputs are stored back in 16 bits.
     ///   - outputType: the type to store the result in; nil (the default) stores it in 16 bits
     ///     when an input is 16-bit (mixed precision: see `Autocast`), else as computed.
+    ///   - roundsGradient: store the output's gradient in the output's type (the default).
+    ///     False keeps it as the consumers' VJPs computed it (fp32): for a cast back to fp32,
+    ///     which reads it once, at once, rounding it to 16 bits would only lose precision.
     public static func record(_ op: String, _ output: NDArray, inputs: [Tensor], outputType: DType? = nil,
-                              vjp: @escaping (NDArray) -> [NDArray?]) -> Tensor {
+                              roundsGradient: Bool = true, vjp: @escaping (NDArray) -> [NDArray?]) -> Tensor {
         let needs = GradMode.isEnabled && inputs.contains { $0.requiresGrad }
         let t = Tensor(stored(output, inputs: inputs, as: outputType), requiresGrad: needs)
-        if needs { t.creator = Node(op: op, inputs: inputs, vjp: vjp) }
+        if needs { t.creator = Node(op: op, inputs: inputs, roundsGradient: roundsGradient, vjp: vjp) }
         return t
     }
 }
@@ -81,10 +84,13 @@ final class Node {
     let op: String
     let inputs: [Tensor]
     let vjp: (NDArray) -> [NDArray?]
+    /// Whether the output's gradient is stored in the output's type (see `Tensor.record`).
+    let roundsGradient: Bool
 
-    init(op: String, inputs: [Tensor], vjp: @escaping (NDArray) -> [NDArray?]) {
+    init(op: String, inputs: [Tensor], roundsGradient: Bool = true, vjp: @escaping (NDArray) -> [NDArray?]) {
         self.op = op
         self.inputs = inputs
+        self.roundsGradient = roundsGradient
         self.vjp = vjp
     }
 }

@@ -73,4 +73,22 @@ struct MixedPrecisionTests {
         (h * Tensor([2, 5], shape: [2])).sum().backward()
         #expect(w.grad!.dtype == .float32 && w.grad!.scalars == [2, 5])
     }
+
+    /// The gradient of a parameter's 16-bit copy goes back to the fp32 parameter as its GEMM
+    /// computed it: not rounded to 16 bits on the way (which cost precision and two passes).
+    @Test func weightGradientsAreNotRoundedTo16Bits() {
+        var rng = PhiloxRNG(seed: 4)
+        let x = NDArray(shape: [9, 5], zeroed: false)
+        rng.fillNormal(x.ptr, x.count)
+        let w = Tensor(NDArray(repeating: 0.5, shape: [3, 5]), requiresGrad: true)
+        withAutocast(.float16) { matmul(Tensor(x), w, transB: true).sum() }.backward()
+        // dW[j, p] = sum over rows of x16[i, p], summed in fp32.
+        let x16 = x.converted(to: .float16).float32.scalars
+        let sums = (0..<5).map { p in (0..<9).reduce(Float(0)) { $0 + x16[$1 * 5 + p] } }
+        let grad = w.grad!.scalars
+        let worst = (0..<15).map { Swift.abs(grad[$0] - sums[$0 % 5]) / Swift.abs(sums[$0 % 5]) }.max()!
+        let rounding = (0..<5).map { Swift.abs(HalfCast.float(float16: HalfCast.float16Bits(sums[$0])) - sums[$0]) / Swift.abs(sums[$0]) }.max()!
+        #expect(worst < 1e-6, "weight gradient differs from the fp32 sums by \(worst)")
+        #expect(rounding > 1e-5, "the sums happen to be fp16 values: the test would not see rounding")
+    }
 }
