@@ -49,11 +49,13 @@ extension Tensor {
     public var values: NDArray { data.float32 }
 
     /// This tensor converted to `dtype`; the gradient flows back converted to this tensor's
-    /// type (so a parameter cast to fp16 still receives an fp32 gradient).
+    /// type (so a parameter cast to fp16 still receives an fp32 gradient, never rounded to
+    /// 16 bits on the way: the weight gradient keeps the precision its GEMM computed).
     public func cast(to dtype: DType) -> Tensor {
         let source = data.dtype
         if dtype == source { return self }
-        return Tensor.record("cast", data.converted(to: dtype), inputs: [self], outputType: dtype) { dy in
+        return Tensor.record("cast", data.converted(to: dtype), inputs: [self], outputType: dtype,
+                             roundsGradient: source.byteSize <= dtype.byteSize) { dy in
             [dy.dtype == source ? dy : dy.converted(to: source)]
         }
     }
