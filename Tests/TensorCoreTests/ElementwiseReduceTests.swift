@@ -106,9 +106,32 @@ struct ElementwiseReduceTests {
         for (f, ref) in cases { expectClose(f.forward(x), d.map(ref), tol: 2e-6, "\(f)") }
     }
 
+    /// 16-bit inputs are widened block by block (blocks of 512, in parallel): the forward is
+    /// the fp32 kernel on the widened values, rounded once; the backward is the fp32 kernel on
+    /// the widened input, bit for bit, over several blocks and a partial one.
+    @Test(arguments: [DType.float16, .bfloat16])
+    func activationsOn16BitInputsMatchTheFloatKernel(dtype: DType) {
+        var r = Rand(8)
+        let x16 = r.array([3, 1037]).converted(to: dtype), dy = r.array([3, 1037])
+        let all: [Activation] = [.relu, .leakyRelu(slope: 0.1), .elu(alpha: 1), .sigmoid, .tanh, .geluTanh, .geluErf,
+                                 .silu, .softplus(beta: 1, threshold: 20)]
+        for f in all {
+            let y16 = f.forward(x16)
+            #expect(y16.dtype == dtype, "\(f) forward stores \(y16.dtype)")
+            #expect(y16.scalarsWidened == f.forward(x16.float32).converted(to: dtype).scalarsWidened, "\(f) forward")
+            let dx = f.backward(dy, x: x16, y: y16), ref = f.backward(dy, x: x16.float32, y: y16.float32)
+            #expect(dx.scalars == ref.scalars, "\(f) backward")
+        }
+    }
+
     @Test func whereAndMaskedFill() {
         let c = NDArray([1, 0, 2, 0], shape: [4]), a = NDArray([1, 2, 3, 4], shape: [4]), b = NDArray([5, 6, 7, 8], shape: [4])
         #expect(Select.whereForward(c, a, b).scalars == [1, 6, 3, 8])
         #expect(Select.maskedFillForward(a, mask: c, value: -1).scalars == [-1, 2, -1, 4])
     }
+}
+
+extension NDArray {
+    /// The values as floats, whatever the storage type.
+    var scalarsWidened: [Float] { float32.scalars }
 }

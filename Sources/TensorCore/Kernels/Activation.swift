@@ -94,9 +94,9 @@ public enum Activation: Equatable, Sendable {
         @inline(__always) static func apply(_ dy: Float, _ x: Float) -> Float { dy * Activation.geluTanhDerivative(x) }
     }
 
-    /// y = F(x); 16-bit inputs go through `Unary.map`'s widening path.
+    /// y = F(x); a 16-bit x gives a 16-bit y, widened and rounded block by block.
     static func vectorised<F: Pointwise>(_ x: NDArray, _: F.Type) -> NDArray {
-        if x.isHalf { return Unary.map(x) { F.apply($0) } }
+        if x.isHalf { return Unary.mapBlocks(x) { t, n in for i in 0..<n { t[i] = F.apply(t[i]) } } }
         let y = NDArray(shape: x.shape, zeroed: false)
         let xp = x.ptr, yp = y.ptr
         ThreadPool.shared.parallelFor(x.count, grain: Unary.grain) { r in for i in r { yp[i] = F.apply(xp[i]) } }
@@ -106,9 +106,19 @@ public enum Activation: Equatable, Sendable {
     /// dx = F(dy, x).
     static func vectorised<F: PointwiseGradient>(_ dy: NDArray, _ x: NDArray, _: F.Type) -> NDArray {
         precondition(dy.shape == x.shape, "elementwise op on shapes \(dy.shape) and \(x.shape)")
-        let (dy, x) = (dy.float32, x.float32)
+        let dy = dy.float32
         let dx = NDArray(shape: x.shape, zeroed: false)
-        let gp = dy.ptr, xp = x.ptr, dp = dx.ptr
+        let gp = dy.ptr, dp = dx.ptr
+        if x.isHalf {
+            Unary.forEachWidenedBlock(x) { start, t, n in
+                // In place in the buffer, then copied: with a third pointer the loop stays scalar.
+                let g = gp + start
+                for i in 0..<n { t[i] = F.apply(g[i], t[i]) }
+                (dp + start).update(from: t, count: n)
+            }
+            return dx
+        }
+        let xp = x.ptr
         ThreadPool.shared.parallelFor(x.count, grain: Unary.grain) { r in for i in r { dp[i] = F.apply(gp[i], xp[i]) } }
         return dx
     }

@@ -12,27 +12,44 @@ public enum Unary {
     /// y[i] = f(x[i]), in parallel.
     @inline(__always)
     public static func map(_ x: NDArray, _ f: (Float) -> Float) -> NDArray {
-        let y = NDArray(shape: x.shape, dtype: x.isHalf ? x.dtype : .float32, zeroed: false)
-        if x.isHalf {
-            // 16 bits in, 16 bits out in one pass over memory: blocks of 512 are widened into an
-            // L1 buffer, mapped in fp32 and rounded back, three simple loops that vectorise.
-            let xh = x.halfBits, yh = y.halfBits, dtype = x.dtype
-            ThreadPool.shared.parallelFor(x.count, grain: grain) { r in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: 512) { buffer in
-                    let t = buffer.baseAddress!
-                    for start in stride(from: r.lowerBound, to: r.upperBound, by: 512) {
-                        let n = min(512, r.upperBound - start)
-                        HalfCast.widenBlock(xh + start, t, n, dtype)
-                        for i in 0..<n { t[i] = f(t[i]) }
-                        HalfCast.narrowBlock(t, yh + start, n, dtype)
-                    }
-                }
-            }
-            return y
-        }
+        if x.isHalf { return mapBlocks(x) { t, n in for i in 0..<n { t[i] = f(t[i]) } } }
+        let y = NDArray(shape: x.shape, zeroed: false)
         let xp = x.ptr, yp = y.ptr
         ThreadPool.shared.parallelFor(x.count, grain: grain) { r in for i in r { yp[i] = f(xp[i]) } }
         return y
+    }
+
+    /// A map of a 16-bit array to one of the same type, in one pass over memory: `body(buffer,
+    /// count)` maps each widened block in place in fp32, and it is rounded back.
+    @inline(__always)
+    public static func mapBlocks(_ x: NDArray, _ body: (UnsafeMutablePointer<Float>, Int) -> Void) -> NDArray {
+        let y = NDArray(shape: x.shape, dtype: x.dtype, zeroed: false)
+        let yh = y.halfBits, dtype = x.dtype
+        forEachWidenedBlock(x) { start, t, n in
+            body(t, n)
+            HalfCast.narrowBlock(t, yh + start, n, dtype)
+        }
+        return y
+    }
+
+    /// Calls `body(start, values, count)` for blocks of up to 512 elements of a 16-bit array,
+    /// widened into an L1 buffer, in parallel. `body` is called per block, so a generic
+    /// kernel's loop in it is specialised and vectorises (a closure called per element would
+    /// not), and no widened copy of the whole array is made.
+    @inline(__always)
+    public static func forEachWidenedBlock(_ x: NDArray, _ body: (Int, UnsafeMutablePointer<Float>, Int) -> Void) {
+        precondition(x.isHalf, "widened blocks of a 16-bit array, got \(x.dtype)")
+        let xh = x.halfBits, dtype = x.dtype
+        ThreadPool.shared.parallelFor(x.count, grain: grain) { r in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 512) { buffer in
+                let t = buffer.baseAddress!
+                for start in stride(from: r.lowerBound, to: r.upperBound, by: 512) {
+                    let n = min(512, r.upperBound - start)
+                    HalfCast.widenBlock(xh + start, t, n, dtype)
+                    body(start, t, n)
+                }
+            }
+        }
     }
 
     /// z[i] = f(x[i], y[i]) for equal shapes, in parallel.
