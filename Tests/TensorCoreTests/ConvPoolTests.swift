@@ -146,7 +146,11 @@ struct ConvPoolTests {
             let (oh, ow) = g.outputSize(h: h, w: w, ceilMode: ceil)
             let xs = x.scalars
             // Max pool: the largest in-bounds element of each window.
-            let (ymax, _) = Pool2D.maxForward(x, g, ceilMode: ceil)
+            let (ymax, indices) = Pool2D.maxForward(x, g, ceilMode: ceil)
+            // Each index points at its output's value in its plane.
+            let plane = oh * ow
+            #expect((0..<ymax.count).allSatisfy { xs[$0 / plane * h * w + Int(indices.int32Pointer[$0])] == ymax.scalars[$0] },
+                    "max pool indices, trial \(trial)")
             var refMax: [Double] = [], refAvg: [Double] = []
             for pl in 0..<6 { for oy in 0..<oh { for ox in 0..<ow {
                 var m = -Double.infinity
@@ -168,6 +172,20 @@ struct ConvPoolTests {
             if g.dilationH == 1 {
                 expectClose(Pool2D.avgForward(x, g, ceilMode: ceil), refAvg, tol: 1e-6, "avg pool trial \(trial)")
             }
+        }
+    }
+
+    /// A NaN in a window is the window's max (PyTorch propagates it), on the bounds-checked
+    /// path (padding) and on the path for windows inside the plane.
+    @Test func maxPoolPropagatesNaN() {
+        var values = (0..<16).map(Float.init)
+        values[5] = .nan
+        let x = NDArray(values, shape: [1, 1, 4, 4])
+        for padding in [0, 1] {
+            let (y, indices) = Pool2D.maxForward(x, Conv2DGeometry(kernel: (2, 2), stride: (2, 2), padding: (padding, padding)))
+            let first = padding == 0 ? 0 : 4  // the output whose window holds (1, 1): (0, 0) or (1, 1) of 3 x 3
+            #expect(y.scalars[first].isNaN && indices.int32Pointer[first] == 5, "padding \(padding): \(y.scalars)")
+            #expect(y.scalars.filter { $0.isNaN }.count == 1)
         }
     }
 

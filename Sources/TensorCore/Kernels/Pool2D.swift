@@ -19,9 +19,34 @@ public enum Pool2D {
         let y = NDArray(shape: [x.shape[0], x.shape[1], oh, ow], zeroed: false)
         let idx = NDArray(shape: y.shape, dtype: .int32, zeroed: false)
         let xp = x.ptr, yp = y.ptr, ip = idx.int32Pointer
+        // Every window inside the plane (no padding or dilation, floor mode: LeNet's and most
+        // CNNs' pools): no bounds checks, and a select per element instead of branches.
+        let inside = g.padH == 0 && g.padW == 0 && g.dilationH == 1 && g.dilationW == 1
+            && (oh - 1) * g.strideH + g.kernelH <= h && (ow - 1) * g.strideW + g.kernelW <= w
         ThreadPool.shared.parallelFor(planes, grain: max(1, 4096 / max(oh * ow, 1))) { r in
             for pl in r {
                 let src = xp + pl * h * w
+                if inside {
+                    let (kh, kw, sh, sw) = (g.kernelH, g.kernelW, g.strideH, g.strideW)
+                    for oy in 0..<oh {
+                        let out = (pl * oh + oy) * ow
+                        for ox in 0..<ow {
+                            let start = oy * sh * w + ox * sw
+                            var best = src[start], bi = start
+                            for ki in 0..<kh {
+                                for kj in 0..<kw {
+                                    let i = start + ki * w + kj, v = src[i]
+                                    let take = v > best || v.isNaN  // NaN propagates, as in PyTorch
+                                    best = take ? v : best
+                                    bi = take ? i : bi
+                                }
+                            }
+                            yp[out + ox] = best
+                            ip[out + ox] = Int32(bi)
+                        }
+                    }
+                    continue
+                }
                 for oy in 0..<oh {
                     for ox in 0..<ow {
                         var best = -Float.infinity, bi = -1
