@@ -33,8 +33,8 @@ struct GemmBenchmark: ParsableCommand {
         let lda = transA ? m : k, ldb = transB ? k : n
         // 16-bit operands: the reference reads the fp32 arrays rounded to the same values.
         let type = operandType!
-        let (a16, b16) = (a.converted(to: type), b.converted(to: type))
-        let (aRounded, bRounded) = (a16.converted(to: .float32), b16.converted(to: .float32))
+        let (a16, b16) = type == .float32 ? (a, b) : (a.converted(to: type), b.converted(to: type))
+        let (aRounded, bRounded) = (a16.float32, b16.float32)
         let gemm = {
             GEMM.gemm(transA: transA, transB: transB, m: m, n: n, k: k,
                       a: GEMMOperand(raw: UnsafeRawPointer(a16.storage.raw), dtype: type, ld: lda),

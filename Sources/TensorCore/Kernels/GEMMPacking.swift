@@ -38,10 +38,10 @@ enum GEMMPacking {
                 switch a.dtype {
                 case .float16:
                     let src = a.half + offset
-                    for p in 0..<kc { for i in 0..<rows { out[p * mr + i] = alpha * Float(Float16(bitPattern: src[p * cs + i * rs])) } }
+                    for p in 0..<kc { for i in 0..<rows { out[p * mr + i] = alpha * HalfCast.float(float16: src[p * cs + i * rs]) } }
                 case .bfloat16:
                     let src = a.half + offset
-                    for p in 0..<kc { for i in 0..<rows { out[p * mr + i] = alpha * Float(bitPattern: UInt32(src[p * cs + i * rs]) << 16) } }
+                    for p in 0..<kc { for i in 0..<rows { out[p * mr + i] = alpha * HalfCast.float(bfloat16: src[p * cs + i * rs]) } }
                 default:
                     let src = a.base + offset
                     for p in 0..<kc { for i in 0..<rows { out[p * mr + i] = alpha * src[p * cs + i * rs] } }
@@ -64,15 +64,14 @@ enum GEMMPacking {
             let out = dst + jp * panelStride
             let j0 = jc + jp * nr
             let cols = min(nr, nc - jp * nr)
+            if cols < nr { out.initialize(repeating: 0, count: kc * nr) }
             if b.colStride != 1 {
                 // B transposed: each column is contiguous along k.
-                if cols < nr { out.initialize(repeating: 0, count: kc * nr) }
                 PanelTranspose.pack(b.raw + (pc * b.rowStride + j0 * b.colStride) * b.dtype.byteSize, dtype: b.dtype,
                                     lineStride: b.colStride, lines: cols, depth: kc, dst: out, dstStride: nr)
             } else if b.dtype != .float32 {
-                if cols < nr { out.initialize(repeating: 0, count: kc * nr) }
                 for p in 0..<kc { HalfCast.widenBlock(b.half + (pc + p) * b.rowStride + j0, out + p * nr, cols, b.dtype) }
-            } else if cols == nr && b.colStride == 1 {
+            } else if cols == nr {
                 for p in 0..<kc {
                     let src = UnsafeRawPointer(b.base + (pc + p) * b.rowStride + j0)
                     let o = UnsafeMutableRawPointer(out + p * nr)
@@ -81,7 +80,6 @@ enum GEMMPacking {
                                  toByteOffset: 32, as: SIMD8<Float>.self)
                 }
             } else {
-                if cols < nr { out.initialize(repeating: 0, count: kc * nr) }
                 for p in 0..<kc { (out + p * nr).update(from: b.base + (pc + p) * b.rowStride + j0, count: cols) }
             }
         }

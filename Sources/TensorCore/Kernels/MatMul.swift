@@ -39,8 +39,9 @@ public enum MatMul {
         precondition(x.rank == 2 && weight.rank == 2 && weight.shape[1] == k && bias.count == n,
                      "linear shapes: x \(x.shape), weight \(weight.shape), bias \(bias.shape)")
         let out = NDArray(shape: [rows, n], zeroed: false)
-        let b = bias.float32.ptr
-        for i in 0..<rows { (out.ptr + i * n).update(from: b, count: n) }
+        // Bound, so that a widened copy of a 16-bit bias lives until the rows are filled.
+        let bias32 = bias.float32
+        withExtendedLifetime(bias32) { for i in 0..<rows { (out.ptr + i * n).update(from: bias32.ptr, count: n) } }
         GEMM.gemm(transA: false, transB: true, m: rows, n: n, k: k, a: operand(x, ld: k), b: operand(weight, ld: k),
                   beta: 1, c: out.ptr, ldc: n)
         return out

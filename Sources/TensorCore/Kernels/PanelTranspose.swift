@@ -25,14 +25,15 @@ enum PanelTranspose {
         var l0 = 0
         #if arch(x86_64)
         // Groups of 8 lines (B's 16 columns), or one group of 6 (A's rows).
-        let group = dstStride == 6 ? 6 : 8
+        let group = min(dstStride, 8), size = dtype.byteSize
+        precondition(group == 6 || group == 8, "panels are 6 or at least 8 values wide, got \(dstStride)")
         let blocked = depth / 8 * 8
         while l0 + group <= lines {
-            let base = src + l0 * lineStride * dtype.byteSize
+            let base = src + l0 * lineStride * size
             switch dtype {
-            case .float16: blocks(base, lineStride * 2, 16, group, blocked, dst + l0, dstStride, alpha) { load(float16: $0) }
-            case .bfloat16: blocks(base, lineStride * 2, 16, group, blocked, dst + l0, dstStride, alpha) { load(bfloat16: $0) }
-            default: blocks(base, lineStride * 4, 32, group, blocked, dst + l0, dstStride, alpha) { load(float32: $0) }
+            case .float16: blocks(base, lineStride * size, size, group, blocked, dst + l0, dstStride, alpha) { load(float16: $0) }
+            case .bfloat16: blocks(base, lineStride * size, size, group, blocked, dst + l0, dstStride, alpha) { load(bfloat16: $0) }
+            default: blocks(base, lineStride * size, size, group, blocked, dst + l0, dstStride, alpha) { load(float32: $0) }
             }
             scalar(src, dtype, lineStride, lines: l0..<(l0 + group), steps: blocked..<depth, dst, dstStride, alpha)
             l0 += group
@@ -48,10 +49,10 @@ enum PanelTranspose {
         switch dtype {
         case .float16:
             let s = src.assumingMemoryBound(to: UInt16.self)
-            for l in lines { for p in steps { dst[p * dstStride + l] = alpha * Float(Float16(bitPattern: s[l * lineStride + p])) } }
+            for l in lines { for p in steps { dst[p * dstStride + l] = alpha * HalfCast.float(float16: s[l * lineStride + p]) } }
         case .bfloat16:
             let s = src.assumingMemoryBound(to: UInt16.self)
-            for l in lines { for p in steps { dst[p * dstStride + l] = alpha * Float(bitPattern: UInt32(s[l * lineStride + p]) << 16) } }
+            for l in lines { for p in steps { dst[p * dstStride + l] = alpha * HalfCast.float(bfloat16: s[l * lineStride + p]) } }
         default:
             let s = src.assumingMemoryBound(to: Float.self)
             for l in lines { for p in steps { dst[p * dstStride + l] = alpha * s[l * lineStride + p] } }
@@ -63,10 +64,10 @@ enum PanelTranspose {
     /// `group` is 6).
     /// - Parameters:
     ///   - lineBytes: bytes between consecutive lines.
-    ///   - blockBytes: bytes of 8 steps of one line.
+    ///   - elementBytes: bytes of one element.
     ///   - load: 8 consecutive elements as 8 floats.
     @inline(__always)
-    private static func blocks(_ src: UnsafeRawPointer, _ lineBytes: Int, _ blockBytes: Int, _ group: Int, _ depth: Int,
+    private static func blocks(_ src: UnsafeRawPointer, _ lineBytes: Int, _ elementBytes: Int, _ group: Int, _ depth: Int,
                                _ dst: UnsafeMutablePointer<Float>, _ dstStride: Int, _ alpha: Float,
                                _ loadValues: (UnsafeRawPointer) -> __m256) {
         let zero = _mm256_setzero_ps(), scale = _mm256_set1_ps(alpha)
@@ -92,7 +93,7 @@ enum PanelTranspose {
             store(u1, v1, d + rowBytes, rowBytes, group)
             store(u2, v2, d + 2 * rowBytes, rowBytes, group)
             store(u3, v3, d + 3 * rowBytes, rowBytes, group)
-            s += blockBytes
+            s += 8 * elementBytes
             d += 8 * rowBytes
         }
     }
