@@ -23,10 +23,11 @@ struct MPICheck: ParsableCommand {
 
     func run() throws {
         let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
-        // Which network namespace this rank runs in (the multi-node test checks they differ).
-        if let ns = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net") {
-            print("NETNS \(comm.rank) \(ns)")
-        }
+        // Which network namespace each rank runs in (the multi-node test checks they differ).
+        // Rank 0 prints them all: a line from another rank, forwarded by mpirun, could land in
+        // the middle of rank 0's long PARAMS line and garble both.
+        let ns = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")) ?? "unknown"
+        for (rank, name) in comm.allgather(ns).enumerated() where comm.rank == 0 { print("NETNS \(rank) \(name)") }
         comm.abortOnError {
             switch scenario {
             case "equivalence": try equivalence(comm)
