@@ -39,7 +39,8 @@ public final class ParameterArena {
             offset += (t.count + 15) / 16 * 16
         }
         values = NDArray(shape: [offset])
-        grads = NDArray(shape: [offset])
+        // Huge pages, because MPI reads the gradients every step: see Storage(hugePagesFor:).
+        grads = NDArray(shape: [offset], storage: Storage(hugePagesFor: offset * 4))
         self.entries = entries
         tensors = parameters.map(\.1)
         for (e, t) in zip(entries, tensors) {

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 @testable import TensorCore
 import Testing
@@ -68,6 +69,40 @@ struct CoreTests {
             #expect(Swift.abs(h[i] - v) <= Swift.abs(v) * 0x1p-11)
             #expect(Swift.abs(bf[i] - v) <= Swift.abs(v) * 0x1p-8)
         }
+    }
+
+    @Test func hugePageStorageIsAlignedZeroedAndAdvised() throws {
+        // An odd size above one huge page: two pages are mapped.
+        let bytes = Storage.hugePageBytes + 4 * 1001
+        let storage = Storage(hugePagesFor: bytes)
+        let address = Int(bitPattern: storage.raw)
+        #expect(address % Storage.hugePageBytes == 0)
+        let floats = storage.raw.assumingMemoryBound(to: Float.self)
+        #expect((0..<bytes / 4).allSatisfy { floats[$0] == 0 })
+        floats[bytes / 4 - 1] = 3  // the last float is writable
+        // The kernel lists both pages in a mapping advised for huge pages ("hg"), where it
+        // supports them. (Adjacent arenas may share the mapping, so it can be longer.)
+        guard FileManager.default.fileExists(atPath: "/sys/kernel/mm/transparent_hugepage/enabled") else { return }
+        let line = try #require(Self.mapping(containing: address))
+        #expect(line.start <= address && line.end >= address + 2 * Storage.hugePageBytes)
+        #expect(line.flags.contains("hg"))
+    }
+
+    /// The /proc/self/smaps entry whose range holds `address`: its bounds and VmFlags.
+    static func mapping(containing address: Int) -> (start: Int, end: Int, flags: [Substring])? {
+        // Read to the end: /proc files report a size of 0, so whole-file reads return nothing.
+        guard let data = try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/smaps")).readToEnd() else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        var current: (Int, Int)?
+        for line in text.split(separator: "\n") {
+            if let dash = line.firstIndex(of: "-"), let space = line.firstIndex(of: " "), dash < space,
+               let lo = Int(line[..<dash], radix: 16), let hi = Int(line[line.index(after: dash)..<space], radix: 16) {
+                current = (lo, hi)
+            } else if line.hasPrefix("VmFlags:"), let (lo, hi) = current, lo <= address && address < hi {
+                return (lo, hi, line.dropFirst(8).split(separator: " "))
+            }
+        }
+        return nil
     }
 
     @Test func parallelForCoversEveryIndexOnce() {
