@@ -20,7 +20,8 @@ struct AllreduceBenchmark: ParsableCommand {
         guard bytes >= 4, runs >= 1 else { throw ValidationError("--bytes must be at least 4 and --runs at least 1") }
         let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
         let n = bytes / 4
-        let grads = NDArray(shape: [n])
+        // Allocated as ParameterArena allocates its gradients; the raw MPI_Allreduce reuses it.
+        let grads = NDArray(shape: [n], storage: Storage(hugePagesFor: n * 4))
         // 64 parameters of equal size, like a model's gradient arena.
         let per = max(1, n / 64)
         let slices = stride(from: 0, to: n, by: per).map { GradientReducer.Slice(offset: $0, count: min(per, n - $0)) }
