@@ -4,15 +4,19 @@
 #include <malloc.h>
 #endif
 
-int tandem_keep_blocks_in_heap(int mmap_threshold, int trim_threshold) {
+static int heap_configured = 0;
+
+/// Runs when the program loads, before MPI_Init or any thread: glibc fixes the number of
+/// malloc arenas the first time a second thread allocates, so a later M_ARENA_MAX is ignored.
+__attribute__((constructor)) static void tandem_configure_heap(void) {
 #if defined(__GLIBC__)
-    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1;
-#else
-    (void)mmap_threshold;
-    (void)trim_threshold;
-    return 0;
+    heap_configured = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1  // glibc's maximum
+        && mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1
+        && mallopt(M_ARENA_MAX, 1) == 1;
 #endif
 }
+
+int tandem_heap_configured(void) { return heap_configured; }
 
 #include <signal.h>
 #include <string.h>

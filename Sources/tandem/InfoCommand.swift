@@ -38,7 +38,7 @@ struct InfoCommand: ParsableCommand {
         print("CPU support:       \(missing.isEmpty ? "ok" : "MISSING \(missing.joined(separator: ", ")): rebuild on this machine or use an x86-64 CPU with AVX2/FMA/F16C")")
         print("threads per rank:  \(ThreadPool.shared.threadCount) (set TANDEM_NUM_THREADS to change)")
         print("MPI library:       \(mpi)")
-        print("allocator:         \(Storage.keepBlocksInHeap ? "keeps freed activation buffers (glibc mallopt)" : "system default")")
+        print("allocator:         \(Storage.keepBlocksInHeap ? "keeps freed activation buffers, one heap for all threads (glibc mallopt)" : "system default")")
         if !missing.isEmpty { throw ExitCode(1) }
     }
 

@@ -8,10 +8,10 @@ static inline void tandem_prefetch_read(const void *p) { __builtin_prefetch(p, 0
 /// Prefetch a line that will be written soon.
 static inline void tandem_prefetch_write(const void *p) { __builtin_prefetch(p, 1, 3); }
 
-/// Keep freed blocks up to `mmap_threshold` bytes (glibc allows at most 32 MiB) in the heap
-/// instead of unmapping them, and never trim the heap below `trim_threshold`.
-/// Returns 1 when glibc accepted both settings, 0 otherwise (and outside glibc).
-int tandem_keep_blocks_in_heap(int mmap_threshold, int trim_threshold);
+/// Whether the heap settings made at load time took: freed blocks up to 32 MiB stay in the
+/// heap instead of being unmapped, the heap is never trimmed below 1 GiB, and every thread
+/// shares that one heap (no per-thread arenas). 1 when glibc accepted all three, else 0.
+int tandem_heap_configured(void);
 
 /// Installs handlers for SIGTERM, SIGINT and SIGUSR1 that only record the signal, so training
 /// can stop at the next step boundary (a signal handler may do nothing more).
