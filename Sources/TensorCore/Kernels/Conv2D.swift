@@ -3,8 +3,8 @@
 /// Each thread takes a contiguous range of images and unfolds a chunk of them side by side
 /// into one column matrix (C/g·KH·KW, images·OH·OW), so one GEMM covers the chunk: the
 /// per-image GEMMs of small CNNs (LeNet's 16 x 100 x 150) are too small to run at speed,
-/// while a chunk's (16 x 400 x 150 for four images) is not. Weight gradients are summed per thread, then
-/// across threads.
+/// while a chunk's (16 x 400 x 150 for four images) is not. Weight gradients are summed per
+/// thread, then across threads.
 public enum Conv2D {
     /// y = conv(x, w) + bias.
     /// - Parameters:
