@@ -87,7 +87,7 @@ public final class Storage: @unchecked Sendable {
     /// maximum (32 MiB) and the trim threshold keeps freed blocks in the heap for reuse;
     /// peak memory is unchanged. Every thread also shares that one heap: Open MPI's buffers
     /// for a bucket allreduced on the communication thread otherwise came from a per-thread
-    /// arena, and copying into them was slower (16 MiB through the gradient path: 2.97-3.11
+    /// arena, and copying into them was slower (16 MiB through the gradient path: 2.98-3.11
     /// against 2.50-2.76 ms, measured with MALLOC_ARENA_MAX=1; steps unchanged).
     /// True when the allocator accepted the settings (glibc); `tandem info` reports it.
     /// The settings are made by CSupport as the program loads, before MPI starts any thread.
