@@ -55,7 +55,7 @@ extension Tensor {
         let source = data.dtype
         if dtype == source { return self }
         return Tensor.record("cast", data.converted(to: dtype), inputs: [self], outputType: dtype,
-                             roundsGradient: source.byteSize <= dtype.byteSize) { dy in
+                             roundsGradient: source.byteSize <= dtype.byteSize, halfGradient: true) { dy in
             [dy.dtype == source ? dy : dy.converted(to: source)]
         }
     }

@@ -38,9 +38,9 @@ extension Tensor {
                 continue
             }
             if t.retainsGrad { t.accumulate(g) }
-            // Kernels compute in fp32; gradients between 16-bit ops are stored in 16 bits, which
-            // is where fp16 underflows and why the loss is scaled.
-            let inputGrads = node.vjp(g.float32)
+            // Gradients between 16-bit ops are stored in 16 bits, which is where fp16 underflows
+            // and why the loss is scaled. VJPs whose kernels widen in registers read them so.
+            let inputGrads = node.vjp(node.halfGradient ? g : g.float32)
             precondition(inputGrads.count == node.inputs.count, "op \(node.op) returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
             for (input, ig) in zip(node.inputs, inputGrads) {
                 guard input.requiresGrad else { continue }
@@ -59,7 +59,8 @@ extension Tensor {
                     let typed = ig.dtype == type || ig.dtype == .int32 ? ig : ig.converted(to: type)
                     // A VJP may return its incoming array (add does), so sums always allocate.
                     if let existing = grads[key] {
-                        let sum = Binary.forward(.add, existing.float32, typed.float32.reshaped(input.shape))
+                        // Both are stored as `type`: a 16-bit sum is widened and rounded in registers.
+                        let sum = Binary.forward(.add, existing, typed.reshaped(input.shape))
                         grads[key] = sum.dtype == type ? sum : sum.converted(to: type)
                     } else {
                         grads[key] = typed.reshaped(input.shape)
@@ -70,9 +71,9 @@ extension Tensor {
         }
     }
 
-    /// Adds `g` into this tensor's own gradient buffer, allocating it on first use.
+    /// Adds `g` into this tensor's own gradient buffer (fp32), allocating it on first use.
     func accumulate(_ g: NDArray) {
-        if let existing = grad { Unary.addInPlace(existing, g.float32) } else { grad = g.copy().reshaped(shape) }
+        if let existing = grad { Unary.addInPlace(existing, g.float32) } else { grad = g.converted(to: .float32).reshaped(shape) }
     }
 
     /// Tensors reachable from self through creators, each after all of its inputs.

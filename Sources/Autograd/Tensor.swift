@@ -60,12 +60,23 @@ public final class Tensor: CustomStringConvertible {
     ///   - roundsGradient: store the output's gradient in the output's type (the default).
     ///     False keeps it as the consumers' VJPs computed it (fp32): for a cast back to fp32,
     ///     which reads it once, at once, rounding it to 16 bits would only lose precision.
+    ///   - halfGradient: the VJP reads the output's gradient in the type it is stored in (16
+    ///     bits under autocast), widening in registers; false hands it a widened fp32 copy.
     public static func record(_ op: String, _ output: NDArray, inputs: [Tensor], outputType: DType? = nil,
-                              roundsGradient: Bool = true, vjp: @escaping (NDArray) -> [NDArray?]) -> Tensor {
+                              roundsGradient: Bool = true, halfGradient: Bool = false,
+                              vjp: @escaping (NDArray) -> [NDArray?]) -> Tensor {
         let needs = GradMode.isEnabled && inputs.contains { $0.requiresGrad }
         let t = Tensor(stored(output, inputs: inputs, as: outputType), requiresGrad: needs)
-        if needs { t.creator = Node(op: op, inputs: inputs, roundsGradient: roundsGradient, vjp: vjp) }
+        if needs { t.creator = Node(op: op, inputs: inputs, roundsGradient: roundsGradient, halfGradient: halfGradient, vjp: vjp) }
         return t
+    }
+
+    /// The type backward stores this tensor's gradient in: its own type when its creator
+    /// rounds gradients (16 bits for a 16-bit activation), else fp32. A VJP that writes an
+    /// input's gradient straight in this type saves backward a rounding pass.
+    public var gradientType: DType {
+        guard let creator, creator.roundsGradient, data.isHalf else { return .float32 }
+        return data.dtype
     }
 }
 
@@ -77,6 +88,12 @@ extension Tensor {
         let target = type ?? inputs.first(where: { $0.data.isHalf })?.data.dtype ?? output.dtype
         return output.dtype == target || output.dtype == .int32 ? output : output.converted(to: target)
     }
+
+    /// The type a float op's result is stored in: 16 bits when an input is, else fp32. Kernels
+    /// that can write it directly are asked for it, so `stored` has nothing to convert.
+    public static func storedType(inputs: [Tensor]) -> DType {
+        inputs.first(where: { $0.data.isHalf })?.data.dtype ?? .float32
+    }
 }
 
 /// One recorded op on the tape.
@@ -86,11 +103,15 @@ final class Node {
     let vjp: (NDArray) -> [NDArray?]
     /// Whether the output's gradient is stored in the output's type (see `Tensor.record`).
     let roundsGradient: Bool
+    /// Whether the VJP reads a 16-bit gradient as it is (see `Tensor.record`).
+    let halfGradient: Bool
 
-    init(op: String, inputs: [Tensor], roundsGradient: Bool = true, vjp: @escaping (NDArray) -> [NDArray?]) {
+    init(op: String, inputs: [Tensor], roundsGradient: Bool = true, halfGradient: Bool = false,
+         vjp: @escaping (NDArray) -> [NDArray?]) {
         self.op = op
         self.inputs = inputs
         self.roundsGradient = roundsGradient
+        self.halfGradient = halfGradient
         self.vjp = vjp
     }
 }

@@ -26,6 +26,27 @@ public enum HalfCast {
     @inline(__always)
     public static func float(float16 h: UInt16) -> Float { Float(Float16(bitPattern: h)) }
 
+    /// Rounds eight floats to 16 bits in registers (one `vcvtps2ph` for float16).
+    @inline(__always)
+    public static func narrow8(_ v: SIMD8<Float>, _ dtype: DType) -> SIMD8<UInt16> {
+        if dtype == .float16 { return unsafeBitCast(SIMD8<Float16>(v), to: SIMD8<UInt16>.self) }
+        let bits = unsafeBitCast(v, to: SIMD8<UInt32>.self)
+        let rounded = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
+        let quietNaN = (bits &>> 16) | 0x0040
+        // All ones where |v| is above infinity (NaN), from the sign of a difference: SIMD
+        // comparisons compile to a scalar loop, this to three instructions.
+        let magnitude = unsafeBitCast(bits & 0x7FFF_FFFF, to: SIMD8<Int32>.self)
+        let isNaN = unsafeBitCast((SIMD8<Int32>(repeating: 0x7F80_0000) &- magnitude) &>> 31, to: SIMD8<UInt32>.self)
+        return SIMD8<UInt16>(truncatingIfNeeded: (quietNaN & isNaN) | (rounded & ~isNaN))
+    }
+
+    /// Widens eight 16-bit values in registers (one `vcvtph2ps` for float16).
+    @inline(__always)
+    public static func widen8(_ h: SIMD8<UInt16>, _ dtype: DType) -> SIMD8<Float> {
+        if dtype == .float16 { return SIMD8<Float>(unsafeBitCast(h, to: SIMD8<Float16>.self)) }
+        return unsafeBitCast(SIMD8<UInt32>(truncatingIfNeeded: h) &<< 16, to: SIMD8<Float>.self)
+    }
+
     /// Widens `n` 16-bit values on the calling thread (a block inside a parallel kernel).
     @inline(__always)
     public static func widenBlock(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int, _ dtype: DType) {

@@ -1,4 +1,5 @@
 import CSupport
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -32,6 +33,7 @@ public final class Storage: @unchecked Sendable {
         self.byteCount = byteCount
         parent = nil
         mappedBytes = 0
+        Storage.track(size)
     }
 
     /// Allocates `byteCount` zeroed bytes in whole 2 MiB pages, and asks Linux to back them
@@ -61,6 +63,7 @@ public final class Storage: @unchecked Sendable {
         self.byteCount = byteCount
         mappedBytes = size
         parent = nil
+        Storage.track(size)
     }
 
     /// The x86-64 transparent huge page.
@@ -77,8 +80,38 @@ public final class Storage: @unchecked Sendable {
     }
 
     deinit {
-        if mappedBytes > 0 { munmap(raw, mappedBytes) } else if parent == nil { free(raw) }
+        if mappedBytes > 0 {
+            munmap(raw, mappedBytes)
+            Storage.track(-mappedBytes)
+        } else if parent == nil {
+            free(raw)
+            Storage.track(-max(byteCount, Storage.alignment))
+        }
     }
+
+    private static let live = Atomic<Int>(0)
+    private static let peak = Atomic<Int>(0)
+
+    /// Counts an allocation (positive) or a free (negative), raising the peak.
+    private static func track(_ bytes: Int) {
+        let now = live.add(bytes, ordering: .relaxed).newValue
+        var seen = peak.load(ordering: .relaxed)
+        while now > seen {
+            let (exchanged, current) = peak.compareExchange(expected: seen, desired: now, ordering: .relaxed)
+            if exchanged { break }
+            seen = current
+        }
+    }
+
+    /// Bytes of tensor storage alive now: what the program holds, as opposed to the resident
+    /// set, which also counts what the allocator keeps for reuse (see `keepBlocksInHeap`).
+    public static var liveBytes: Int { live.load(ordering: .relaxed) }
+
+    /// The most bytes of tensor storage alive at once since the last `resetPeakBytes()`.
+    public static var peakBytes: Int { peak.load(ordering: .relaxed) }
+
+    /// Starts a new peak from the bytes alive now (to measure one phase, such as a step).
+    public static func resetPeakBytes() { peak.store(live.load(ordering: .relaxed), ordering: .relaxed) }
 
     /// Training frees and reallocates the same activation sizes every step. By default glibc
     /// maps blocks above about 128 KiB straight from the OS and unmaps them on free, so every

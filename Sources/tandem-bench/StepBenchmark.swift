@@ -100,8 +100,11 @@ struct StepBenchmark: ParsableCommand {
         let fixedPoint = microShards == 0 ? nil
             : FixedPointReducer(communicator: comm, arena: ddp.arena, globalShards: microShards, localShards: local)
         let shards = fixedPoint == nil ? [] : (0..<local).map { rows(x, labels, shard: $0, of: local) }
+        // Tensor bytes the graph holds for backward, measured after the forward pass.
+        var activationBytes = 0
         func step() -> Float {
             var lossValue: Float = 0
+            let before = Storage.liveBytes
             if let fixedPoint {
                 // Deterministic mode: one forward/backward per shard, an exact sum over all of them.
                 ddp.synchronize = false
@@ -115,6 +118,7 @@ struct StepBenchmark: ParsableCommand {
                 exposed.append(0)
             } else {
                 let loss = withAutocast(computeType) { Loss.crossEntropy(logits(x), labels) }
+                activationBytes = Storage.liveBytes - before
                 loss.backward(NDArray(repeating: lossScale, shape: loss.shape))
                 lossValue = loss.item
                 let timing = ddp.finishGradients()
@@ -138,6 +142,13 @@ struct StepBenchmark: ParsableCommand {
         exposed.removeAll()
         allreduce.removeAll()
         let ms = Stopwatch.medianMs(warmup: 5, runs: steps) { _ = step() }
+        // Memory of one more step: what it holds between steps (parameters, gradients, optimizer
+        // state, the batch), its activations, and the most tensor storage alive at once.
+        let stateBytes = Storage.liveBytes
+        Storage.resetPeakBytes()
+        _ = step()
+        let peakTensorMB = Double(Storage.peakBytes) / 1048576
+        let stateMB = Double(stateBytes) / 1048576, activationMB = Double(activationBytes) / 1048576
         func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
         let exposedMs = median(Array(exposed.dropFirst(5))), allreduceMs = median(Array(allreduce.dropFirst(5)))
         var usage = rusage()
@@ -147,9 +158,9 @@ struct StepBenchmark: ParsableCommand {
         if comm.rank == 0 {
             let samples = Double(batch * comm.size) / (ms * 1e-3)
             if json {
-                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"exposed_comm_ms":\#(exposedMs),"allreduce_ms":\#(allreduceMs)}"#)
+                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"state_mb":\#(stateMB),"activation_mb":\#(activationMB),"peak_tensor_mb":\#(peakTensorMB),"exposed_comm_ms":\#(exposedMs),"allreduce_ms":\#(allreduceMs)}"#)
             } else {
-                print("step \(workload.rawValue) world \(comm.size) x \(threads) threads\(microShards > 0 ? ", \(microShards) micro-shards" : ""): \(ms) ms/step, \(samples) samples/s, exposed communication \(exposedMs) ms, allreduce \(allreduceMs) ms, peak RSS \(rssMB) MB")
+                print("step \(workload.rawValue) world \(comm.size) x \(threads) threads\(microShards > 0 ? ", \(microShards) micro-shards" : ""): \(ms) ms/step, \(samples) samples/s, exposed communication \(exposedMs) ms, allreduce \(allreduceMs) ms, peak RSS \(rssMB) MB (tensors: \(stateMB) MB between steps + \(activationMB) MB activations, peak \(peakTensorMB) MB)")
             }
         }
         (comm as? MPICommunicator)?.finalize()

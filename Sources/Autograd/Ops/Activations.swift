@@ -5,7 +5,9 @@ extension Tensor {
     public func activation(_ f: Activation) -> Tensor {
         // A 16-bit x gives a 16-bit y in one pass; backward reads both in that stored form.
         let x = data, y = f.forward(x)
-        return Tensor.record("\(f)", y, inputs: [self]) { dy in [f.backward(dy, x: x, y: y)] }
+        return Tensor.record("\(f)", y, inputs: [self], halfGradient: true) { dy in
+            [f.backward(dy, x: x, y: y, output: self.gradientType)]
+        }
     }
 
     public func relu() -> Tensor { activation(.relu) }

@@ -3,10 +3,10 @@ import TensorCore
 // Binary arithmetic with NumPy broadcasting; each gradient is summed back to its input's shape.
 
 func binaryOp(_ op: Binary.Op, _ name: String, _ a: Tensor, _ b: Tensor) -> Tensor {
-    let out = Binary.forward(op, a.values, b.values)
+    // Kept as stored: the kernels widen 16-bit operands in registers, and only when they read them.
     let (ad, bd) = (a.data, b.data)
-    return Tensor.record(name, out, inputs: [a, b]) { dy in
-        let (da, db) = Binary.backward(op, dy, ad.float32, bd.float32)
+    return Tensor.record(name, Binary.forward(op, ad, bd), inputs: [a, b], halfGradient: true) { dy in
+        let (da, db) = Binary.backward(op, dy, ad, bd)
         return [da, db]
     }
 }

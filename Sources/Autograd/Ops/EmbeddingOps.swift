@@ -8,7 +8,8 @@ import TensorCore
 public func embedding(_ table: Tensor, ids: NDArray) -> Tensor {
     let table = Autocast.input(table)
     let rows = table.shape[0]
-    return Tensor.record("embedding", Embedding.forward(table.values, ids: ids), inputs: [table]) { dy in
+    // Rows are gathered in the table's stored type, and a 16-bit gradient is read as it is.
+    return Tensor.record("embedding", Embedding.forward(table.data, ids: ids), inputs: [table], halfGradient: true) { dy in
         [Embedding.backward(dy, ids: ids, rows: rows)]
     }
 }

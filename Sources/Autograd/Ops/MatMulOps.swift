@@ -8,10 +8,13 @@ import TensorCore
 public func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool = false) -> Tensor {
     let (a, b) = (Autocast.input(a), Autocast.input(b))
     let (ad, bd) = (a.data, b.data)
-    // The GEMM reads 16-bit operands directly (widening while it packs them).
-    return Tensor.record("matmul", MatMul.forward(ad, bd, transA: transA, transB: transB), inputs: [a, b]) { dy in
+    // The GEMM reads 16-bit operands, and a 16-bit gradient, directly (widening while it packs
+    // them), and writes the result and the input gradients in the types they are stored in.
+    let out = MatMul.forward(ad, bd, transA: transA, transB: transB, output: Tensor.storedType(inputs: [a, b]))
+    return Tensor.record("matmul", out, inputs: [a, b], halfGradient: true) { dy in
         let (da, db) = MatMul.backward(dy, ad, bd, transA: transA, transB: transB,
-                                       needA: a.requiresGrad, needB: b.requiresGrad)
+                                       needA: a.requiresGrad, needB: b.requiresGrad,
+                                       typeA: a.gradientType, typeB: b.gradientType)
         return [da, db]
     }
 }
@@ -31,14 +34,15 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     let features = x.shape[-1], outFeatures = weight.shape[0]
     // (..., in) -> (rows, in): every leading axis is a row of one GEMM.
     let xd = x.data.reshaped([x.count / features, features]), wd = weight.data
-    let out = MatMul.linear(xd, wd, bias: bias.data)
+    let out = MatMul.linear(xd, wd, bias: bias.data, output: Tensor.storedType(inputs: [x, weight, bias]))
     let outShape = Shape(Array(x.shape.dims.dropLast()) + [outFeatures])
-    return Tensor.record("linear", out.reshaped(outShape), inputs: [x, weight, bias]) { dy in
+    return Tensor.record("linear", out.reshaped(outShape), inputs: [x, weight, bias], halfGradient: true) { dy in
         let dy2 = dy.reshaped([xd.shape[0], outFeatures])
         let (dx, dw) = MatMul.backward(dy2, xd, wd, transA: false, transB: true,
-                                       needA: x.requiresGrad, needB: weight.requiresGrad)
+                                       needA: x.requiresGrad, needB: weight.requiresGrad,
+                                       typeA: x.gradientType, typeB: weight.gradientType)
         // db (out): the column sums of dy.
-        let db = bias.requiresGrad ? Reduce.sum(dy2, axes: [0]) : nil
+        let db = bias.requiresGrad ? Reduce.columnSums(dy2) : nil
         return [dx?.reshaped(x.shape), dw, db]
     }
 }

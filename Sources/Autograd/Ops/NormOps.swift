@@ -5,11 +5,12 @@ import TensorCore
 ///   - x: (..., D).
 ///   - weight, bias: (D) or nil.
 public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
+    // A 16-bit x, y and gradient are read and written a row at a time in their stored type.
     let xd = x.data, wd = weight?.values
-    let (y, mean, rstd) = LayerNorm.forward(xd.float32, weight: wd, bias: bias?.values, eps: eps)
+    let (y, mean, rstd) = LayerNorm.forward(xd, weight: wd, bias: bias?.values, eps: eps)
     let inputs = [x] + [weight, bias].compactMap { $0 }
-    return Tensor.record("layer_norm", y, inputs: inputs) { dy in
-        let (dx, dw, db) = LayerNorm.backward(dy, x: xd.float32, mean: mean, rstd: rstd, weight: wd)
+    return Tensor.record("layer_norm", y, inputs: inputs, halfGradient: true) { dy in
+        let (dx, dw, db) = LayerNorm.backward(dy, x: xd, mean: mean, rstd: rstd, weight: wd, output: x.gradientType)
         return [dx] + (weight != nil ? [dw] : []) + (bias != nil ? [db] : [])
     }
 }

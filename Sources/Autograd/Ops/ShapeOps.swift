@@ -10,7 +10,7 @@ extension Tensor {
             d[i] = count / known
         }
         let inShape = shape
-        return Tensor.record("reshape", data.reshaped(Shape(d)), inputs: [self]) { dy in [dy.reshaped(inShape)] }
+        return Tensor.record("reshape", data.reshaped(Shape(d)), inputs: [self], halfGradient: true) { dy in [dy.reshaped(inShape)] }
     }
 
     /// Flattens axes from `startAxis` on into one (PyTorch's flatten(start_dim)).
@@ -22,7 +22,10 @@ extension Tensor {
     /// Axes reordered: output axis i is input axis perm[i].
     public func permuted(_ perm: [Int]) -> Tensor {
         let inverse = Layout.inverse(perm)
-        return Tensor.record("permute", Layout.permute(values, perm), inputs: [self]) { dy in [Layout.permute(dy, inverse)] }
+        // 16-bit values and gradients move as they are stored.
+        return Tensor.record("permute", Layout.permute(data, perm), inputs: [self], halfGradient: true) { dy in
+            [Layout.permute(dy, inverse)]
+        }
     }
 
     /// Swaps two axes.

@@ -57,6 +57,16 @@ public enum Activation: Equatable, Sendable {
     }
 
     /// dx = dy · f'(x); `y` is the forward output, which some derivatives reuse.
+    /// - Parameter output: dx's type. The hot activations (sigmoid, tanh, tanh-GELU) read a
+    ///   16-bit dy and x and write a 16-bit dx block by block; the others compute in fp32 and
+    ///   convert.
+    public func backward(_ dy: NDArray, x: NDArray, y: NDArray, output: DType) -> NDArray {
+        if case .geluTanh = self { return Self.vectorised(dy, x, GeluTanhDerivative.self, output: output) }
+        let dx = backward(dy, x: x, y: y)
+        return dx.dtype == output ? dx : dx.converted(to: output)
+    }
+
+    /// dx = dy · f'(x) in fp32.
     public func backward(_ dy: NDArray, x: NDArray, y: NDArray) -> NDArray {
         switch self {
         case .relu: return Unary.zip(dy, x) { g, v in v > 0 ? g : 0 }
@@ -103,22 +113,26 @@ public enum Activation: Equatable, Sendable {
         return y
     }
 
-    /// dx = F(dy, x).
-    static func vectorised<F: PointwiseGradient>(_ dy: NDArray, _ x: NDArray, _: F.Type) -> NDArray {
+    /// dx = F(dy, x), of type `output`; dy and x may be 16-bit (widened a block at a time).
+    static func vectorised<F: PointwiseGradient>(_ dy: NDArray, _ x: NDArray, _: F.Type, output: DType = .float32) -> NDArray {
         precondition(dy.shape == x.shape, "elementwise op on shapes \(dy.shape) and \(x.shape)")
-        let dy = dy.float32
-        let dx = NDArray(shape: x.shape, zeroed: false)
-        let gp = dy.ptr, dp = dx.ptr
-        if x.isHalf {
-            Unary.forEachWidenedBlock(x) { start, t, n in
-                // In place in the buffer, then copied: with a third pointer the loop stays scalar.
-                let g = gp + start
-                for i in 0..<n { t[i] = F.apply(g[i], t[i]) }
-                (dp + start).update(from: t, count: n)
+        let dx = NDArray(shape: x.shape, dtype: output, zeroed: false)
+        if x.isHalf || dy.isHalf || output != .float32 {
+            let gs = RowAccess(dy), xs = RowAccess(x), dxs = RowAccess(dx)
+            ThreadPool.shared.parallelFor(x.count, grain: Unary.grain) { r in
+                RowAccess.withScratch(3, 512) { scratch in
+                    for start in stride(from: r.lowerBound, to: r.upperBound, by: 512) {
+                        let n = min(512, r.upperBound - start)
+                        let g = gs.load(start, n, scratch), v = xs.load(start, n, scratch + 512)
+                        let d = dxs.target(start, scratch + 1024)
+                        for i in 0..<n { d[i] = F.apply(g[i], v[i]) }
+                        dxs.store(start, n, scratch + 1024)
+                    }
+                }
             }
             return dx
         }
-        let xp = x.ptr
+        let gp = dy.ptr, dp = dx.ptr, xp = x.ptr
         ThreadPool.shared.parallelFor(x.count, grain: Unary.grain) { r in for i in r { dp[i] = F.apply(gp[i], xp[i]) } }
         return dx
     }

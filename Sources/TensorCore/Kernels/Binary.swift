@@ -15,10 +15,24 @@ public enum Binary {
     }
 
     /// out = a (op) b, broadcasting both to their common shape.
+    ///
+    /// Two 16-bit arrays of one type and shape give a 16-bit result in one pass (widened and
+    /// rounded in L1); otherwise the result is fp32.
     public static func forward(_ op: Op, _ a: NDArray, _ b: NDArray) -> NDArray {
         guard let shape = Shape.broadcast(a.shape, b.shape) else {
             preconditionFailure("shapes \(a.shape) and \(b.shape) do not broadcast")
         }
+        if a.shape == b.shape && a.isHalf && a.dtype == b.dtype {
+            switch op {
+            case .add: return Unary.zipBlocks(a, b) { t, u, n in for i in 0..<n { t[i] += u[i] } }
+            case .sub: return Unary.zipBlocks(a, b) { t, u, n in for i in 0..<n { t[i] -= u[i] } }
+            case .mul: return Unary.zipBlocks(a, b) { t, u, n in for i in 0..<n { t[i] *= u[i] } }
+            case .div: return Unary.zipBlocks(a, b) { t, u, n in for i in 0..<n { t[i] /= u[i] } }
+            case .maximum: return Unary.zipBlocks(a, b) { t, u, n in for i in 0..<n { t[i] = Swift.max(t[i], u[i]) } }
+            case .minimum: return Unary.zipBlocks(a, b) { t, u, n in for i in 0..<n { t[i] = Swift.min(t[i], u[i]) } }
+            }
+        }
+        let (a, b) = (a.float32, b.float32)
         if a.shape == b.shape {
             switch op {
             case .add: return Unary.zip(a, b) { $0 + $1 }
@@ -72,6 +86,9 @@ public enum Binary {
     }
 
     /// Gradients (da, db) of out = a (op) b, each summed back to its input's shape.
+    ///
+    /// Any float types: an add passes a 16-bit dy through as it is, and a, b are widened
+    /// only by the ops whose gradient reads them.
     /// - Parameter dy: gradient of the broadcast output.
     public static func backward(_ op: Op, _ dy: NDArray, _ a: NDArray, _ b: NDArray) -> (NDArray, NDArray) {
         // Inputs are expanded only for the ops whose gradient reads them.

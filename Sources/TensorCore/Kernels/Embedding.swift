@@ -7,7 +7,7 @@ public enum Embedding {
         }
     }
 
-    /// out[i, :] = table[ids[i], :].
+    /// out[i, :] = table[ids[i], :], in the table's type (a 16-bit table gives 16-bit rows).
     /// - Parameters:
     ///   - table: (V, D).
     ///   - ids: int32, any shape S.
@@ -15,26 +15,36 @@ public enum Embedding {
     public static func forward(_ table: NDArray, ids: NDArray) -> NDArray {
         precondition(table.rank == 2, "embedding table must be (V, D), got \(table.shape)")
         check(ids, rows: table.shape[0])
-        let d = table.shape[1]
-        let out = NDArray(shape: Shape(ids.shape.dims + [d]), zeroed: false)
-        let tp = table.ptr, op = out.ptr, ip = ids.int32Pointer
+        let d = table.shape[1], rowBytes = d * table.dtype.byteSize
+        let out = NDArray(shape: Shape(ids.shape.dims + [d]), dtype: table.dtype, zeroed: false)
+        let tp = UnsafeRawPointer(table.storage.raw), op = out.storage.raw, ip = ids.int32Pointer
         ThreadPool.shared.parallelFor(ids.count, grain: max(1, 8192 / max(d, 1))) { r in
-            for i in r { (op + i * d).update(from: tp + Int(ip[i]) * d, count: d) }
+            for i in r { (op + i * rowBytes).copyMemory(from: tp + Int(ip[i]) * rowBytes, byteCount: rowBytes) }
         }
         return out
     }
 
-    /// dtable (V, D) with dtable[ids[i], :] += dy[i, :]; threads split the columns, so
-    /// repeated ids never race.
+    /// dtable (V, D) in fp32 with dtable[ids[i], :] += dy[i, :]; a 16-bit dy is widened as it
+    /// is read. Threads split the columns, so repeated ids never race.
     public static func backward(_ dy: NDArray, ids: NDArray, rows: Int) -> NDArray {
         let d = dy.shape[-1]
         let dt = NDArray(shape: [rows, d])
-        let gp = dy.ptr, dp = dt.ptr, ip = ids.int32Pointer, n = ids.count
-        ThreadPool.shared.parallelFor(d, grain: max(8, d * n < 1 << 16 ? d : 8)) { cols in
-            for i in 0..<n {
-                let src = gp + i * d, dst = dp + Int(ip[i]) * d
-                for j in cols { dst[j] += src[j] }
+        let dp = dt.ptr, ip = ids.int32Pointer, n = ids.count
+        func scatter(_ add: @escaping (UnsafeMutablePointer<Float>, Int, Range<Int>) -> Void) {
+            ThreadPool.shared.parallelFor(d, grain: max(8, d * n < 1 << 16 ? d : 8)) { cols in
+                for i in 0..<n { add(dp + Int(ip[i]) * d, i * d, cols) }
             }
+        }
+        switch dy.dtype {
+        case .float16:
+            let gh = dy.halfBits
+            scatter { dst, row, cols in for j in cols { dst[j] += HalfCast.float(float16: gh[row + j]) } }
+        case .bfloat16:
+            let gh = dy.halfBits
+            scatter { dst, row, cols in for j in cols { dst[j] += HalfCast.float(bfloat16: gh[row + j]) } }
+        default:
+            let gp = dy.ptr
+            scatter { dst, row, cols in for j in cols { dst[j] += gp[row + j] } }
         }
         return dt
     }

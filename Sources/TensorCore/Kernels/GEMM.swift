@@ -25,6 +25,28 @@ public struct GEMMOperand {
     }
 }
 
+/// Where a GEMM writes C: fp32, or rounded once to float16/bfloat16 as each tile leaves the
+/// registers (mixed precision then never writes, reads and re-rounds an fp32 copy of C).
+public struct GEMMOutput {
+    public let raw: UnsafeMutableRawPointer
+    public let dtype: DType
+    public let ld: Int
+    /// Added to every row of a 16-bit C before it is rounded (a linear layer's bias, kept in fp32).
+    public let bias: UnsafePointer<Float>?
+
+    public init(_ c: UnsafeMutablePointer<Float>, ld: Int) { (raw, dtype, self.ld, bias) = (UnsafeMutableRawPointer(c), .float32, ld, nil) }
+    public init(half: UnsafeMutablePointer<UInt16>, dtype: DType, ld: Int, bias: UnsafePointer<Float>? = nil) {
+        precondition(dtype == .float16 || dtype == .bfloat16, "a 16-bit GEMM output is float16 or bfloat16, got \(dtype)")
+        (raw, self.dtype, self.ld, self.bias) = (UnsafeMutableRawPointer(half), dtype, ld, bias)
+    }
+
+    /// The output offset by `elements`.
+    func advanced(by elements: Int) -> GEMMOutput {
+        dtype == .float32 ? GEMMOutput(raw.assumingMemoryBound(to: Float.self) + elements, ld: ld)
+            : GEMMOutput(half: raw.assumingMemoryBound(to: UInt16.self) + elements, dtype: dtype, ld: ld, bias: bias)
+    }
+}
+
 public enum GEMM {
     static let kcBlock = 384
     static let mcBlock = 144
@@ -61,15 +83,38 @@ public enum GEMM {
     /// C (m, n) = alpha · op(A) · op(B) + beta · C for operands of any float type; C is fp32.
     /// See `sgemm` for the parameters.
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-                            alpha: Float = 1, a aOperand: GEMMOperand, b bOperand: GEMMOperand,
+                            alpha: Float = 1, a: GEMMOperand, b: GEMMOperand,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
                             threads: Int? = nil) {
+        gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta,
+             output: GEMMOutput(c, ld: ldc), threads: threads)
+    }
+
+    /// Whether a product of depth `k` can be written straight to a 16-bit C: it must be summed
+    /// in one pass over k (a partial sum rounded to 16 bits would lose precision).
+    public static func writesHalfOutput(k: Int) -> Bool { k <= kcBlock }
+
+    /// C (m, n) = alpha · op(A) · op(B) + beta · C into an fp32 or a 16-bit C (see `GEMMOutput`).
+    /// A 16-bit C needs `writesHalfOutput(k:)`, and beta 0 or 1 (1 widens the C it adds to).
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                            alpha: Float = 1, a aOperand: GEMMOperand, b bOperand: GEMMOperand,
+                            beta: Float = 0, output: GEMMOutput, threads: Int? = nil) {
         if m == 0 || n == 0 { return }
+        let halfC = output.dtype != .float32
+        if halfC {
+            precondition(writesHalfOutput(k: k) && (beta == 0 || beta == 1),
+                         "a 16-bit GEMM output needs k <= \(kcBlock) and beta 0 or 1, got k \(k), beta \(beta)")
+            if k == 0 || alpha == 0 {
+                writeHalfRows(output, m: m, n: n, accumulate: beta == 1) { _, t in t.update(repeating: 0, count: n) }
+                return
+            }
+        }
+        let c = output.raw.assumingMemoryBound(to: Float.self), ldc = output.ld
         let lda = aOperand.ld, ldb = bOperand.ld
         // Only fp32 operands are ever read in place (below); the pointers serve those paths.
         let a = aOperand.raw.assumingMemoryBound(to: Float.self), b = bOperand.raw.assumingMemoryBound(to: Float.self)
         var beta = beta
-        if beta != 0 && beta != 1 || k == 0 || alpha == 0 {
+        if !halfC && (beta != 0 && beta != 1 || k == 0 || alpha == 0) {
             for i in 0..<m {
                 let row = c + i * ldc
                 if beta == 0 { row.update(repeating: 0, count: n) } else { for j in 0..<n { row[j] *= beta } }
@@ -96,11 +141,12 @@ public enum GEMM {
         // A row-major A is read in place when packing it would not pay: each A panel is then
         // reused by few B panels (narrow C), or C is tall enough that its rows stay in cache.
         // (Measured: in place is slower for short, wide C such as 32 x 1024 x 256.)
-        let directA = aOperand.dtype == .float32 && !transA && alpha == 1
+        // (A 16-bit C goes through the packed path only: its operands are 16-bit under autocast.)
+        let directA = !halfC && aOperand.dtype == .float32 && !transA && alpha == 1
             && (n <= directANMax || (n <= directATallNMax && m >= directATallMMin))
         // Likewise a row-major B is read in place when C has so few rows that each packed B
         // panel would serve only a few A panels. (Never both: one operand is always packed.)
-        let directB = !directA && bOperand.dtype == .float32 && !transB && m <= directBMMax
+        let directB = !halfC && !directA && bOperand.dtype == .float32 && !transB && m <= directBMMax
         pool.parallel(threads: nt) { tid, nthreads in
             let splitRows = GEMM.splitRows(m: m, n: n, threads: nthreads, directA: directA)
             let tm = splitRows ? nthreads : 1, tn = splitRows ? 1 : nthreads
@@ -147,7 +193,18 @@ public enum GEMM {
                         // defeats the optimiser and runs all modes several times slower.
                         let mr = GEMMMicroKernel.mr
                         let block: () -> Void
-                        if directA {
+                        if halfC {
+                            let c16 = output.raw.assumingMemoryBound(to: UInt16.self), type = output.dtype
+                            let bias = output.bias.map { $0 + jc }
+                            block = { forEachTile(rowsOuter: rowsOuter, panels: myPanels, rows: mc) { jp, ir in
+                                let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
+                                let ap = packedA + ir * kc, bp = packedB + jp * panelStride
+                                GEMMMicroKernel.halfTile(c16 + (ic + ir) * ldc + jc + jp * nr, ldc: ldc, dtype: type,
+                                                         mr: rows, nr: cols, accumulate: accumulate, bias: bias.map { $0 + jp * nr }) {
+                                    GEMMMicroKernel.full(kc: kc, a: ap, b: bp, c: $0, ldc: 16, accumulate: false)
+                                }
+                            } }
+                        } else if directA {
                             block = { forEachTile(rowsOuter: rowsOuter, panels: myPanels, rows: mc) { jp, ir in
                                 let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
                                 let bp = packedB + jp * panelStride, cp = c + (ic + ir) * ldc + jc + jp * nr
@@ -209,6 +266,20 @@ public enum GEMM {
         }
     }
 
+    /// Fills a 16-bit C row by row: `fill(row, values)` writes the row's n products in fp32,
+    /// the bias is added, and the row is rounded (onto C's old values with `accumulate`).
+    static func writeHalfRows(_ output: GEMMOutput, m: Int, n: Int, accumulate: Bool,
+                              _ fill: (Int, UnsafeMutablePointer<Float>) -> Void) {
+        let c16 = output.raw.assumingMemoryBound(to: UInt16.self)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { buffer in
+            let t = buffer.baseAddress!
+            for i in 0..<m {
+                fill(i, t)
+                GEMMMicroKernel.finishHalfRow(t, c16 + i * output.ld, n, dtype: output.dtype, accumulate: accumulate, bias: output.bias)
+            }
+        }
+    }
+
     /// Calls `body(jp, ir)` for every 6x16 tile of one packed block: row panels outermost or
     /// B panels outermost. `body` is inlined into the loops, so a tile costs no call.
     @inline(__always)
@@ -254,20 +325,28 @@ public enum GEMM {
     public static func batchedGemm(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                                    alpha: Float = 1, a: GEMMOperand, strideA: Int, b: GEMMOperand, strideB: Int,
                                    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int) {
+        batchedGemm(batch: batch, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, strideA: strideA,
+                    b: b, strideB: strideB, beta: beta, output: GEMMOutput(c, ld: ldc), strideC: strideC)
+    }
+
+    /// `batchedGemm` into an fp32 or 16-bit C (see `GEMMOutput`).
+    public static func batchedGemm(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                                   alpha: Float = 1, a: GEMMOperand, strideA: Int, b: GEMMOperand, strideB: Int,
+                                   beta: Float = 0, output: GEMMOutput, strideC: Int) {
         let pool = ThreadPool.shared
         if batch >= pool.threadCount && 2 * m * n * k < 8 * parallelFlops {
             pool.parallelFor(batch) { r in
                 for i in r {
                     gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                          a: a.advanced(by: i * strideA), b: b.advanced(by: i * strideB),
-                         beta: beta, c: c + i * strideC, ldc: ldc, threads: 1)
+                         beta: beta, output: output.advanced(by: i * strideC), threads: 1)
                 }
             }
         } else {
             for i in 0..<batch {
                 gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                      a: a.advanced(by: i * strideA), b: b.advanced(by: i * strideB),
-                     beta: beta, c: c + i * strideC, ldc: ldc)
+                     beta: beta, output: output.advanced(by: i * strideC))
             }
         }
     }

@@ -111,6 +111,51 @@ enum GEMMMicroKernel {
         store(3, c30, c31); store(4, c40, c41); store(5, c50, c51)
     }
 
+    /// A tile of a 16-bit C (mr <= 6 rows, nr <= 16 columns): `compute` writes the 6x16 fp32
+    /// tile into a local buffer (row stride 16), which is rounded into C once.
+    @inline(__always)
+    static func halfTile(_ c: UnsafeMutablePointer<UInt16>, ldc: Int, dtype: DType, mr: Int, nr: Int, accumulate: Bool,
+                         bias: UnsafePointer<Float>?, _ compute: (UnsafeMutablePointer<Float>) -> Void) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * 16) { tile in
+            let t = tile.baseAddress!
+            compute(t)
+            for i in 0..<mr { finishHalfRow(t + i * 16, c + i * ldc, nr, dtype: dtype, accumulate: accumulate, bias: bias) }
+        }
+    }
+
+    /// Rounds n fp32 products (plus the bias, plus C's old values with `accumulate`) into a
+    /// row of a 16-bit C.
+    @inline(__always)
+    static func finishHalfRow(_ t: UnsafeMutablePointer<Float>, _ c: UnsafeMutablePointer<UInt16>, _ n: Int, dtype: DType,
+                              accumulate: Bool, bias: UnsafePointer<Float>?) {
+        if n == 16 {
+            // A full tile row, in registers.
+            typealias V = SIMD8<Float>
+            let tr = UnsafeRawPointer(t), cr = UnsafeMutableRawPointer(c)
+            var lo = tr.loadUnaligned(as: V.self), hi = tr.loadUnaligned(fromByteOffset: 32, as: V.self)
+            if let bias {
+                lo += UnsafeRawPointer(bias).loadUnaligned(as: V.self)
+                hi += UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 32, as: V.self)
+            }
+            if accumulate {
+                lo += HalfCast.widen8(cr.loadUnaligned(as: SIMD8<UInt16>.self), dtype)
+                hi += HalfCast.widen8(cr.loadUnaligned(fromByteOffset: 16, as: SIMD8<UInt16>.self), dtype)
+            }
+            cr.storeBytes(of: HalfCast.narrow8(lo, dtype), as: SIMD8<UInt16>.self)
+            cr.storeBytes(of: HalfCast.narrow8(hi, dtype), toByteOffset: 16, as: SIMD8<UInt16>.self)
+            return
+        }
+        if let bias { for j in 0..<n { t[j] += bias[j] } }
+        if accumulate {
+            if dtype == .float16 {
+                for j in 0..<n { t[j] += HalfCast.float(float16: c[j]) }
+            } else {
+                for j in 0..<n { t[j] += HalfCast.float(bfloat16: c[j]) }
+            }
+        }
+        HalfCast.narrowBlock(t, c, n, dtype)
+    }
+
     /// A partial tile (mr <= 6 rows, nr <= 16 columns) at the matrix edge: `compute` writes a
     /// full 6x16 tile into a local buffer (row stride 16), whose valid part goes to C.
     @inline(__always)

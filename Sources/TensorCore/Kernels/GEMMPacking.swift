@@ -69,6 +69,15 @@ enum GEMMPacking {
                 // B transposed: each column is contiguous along k.
                 PanelTranspose.pack(b.raw + (pc * b.rowStride + j0 * b.colStride) * b.dtype.byteSize, dtype: b.dtype,
                                     lineStride: b.colStride, lines: cols, depth: kc, dst: out, dstStride: nr)
+            } else if b.dtype != .float32 && cols == nr {
+                // 16 values per k step, widened 8 at a time in registers.
+                for p in 0..<kc {
+                    let src = UnsafeRawPointer(b.half + (pc + p) * b.rowStride + j0)
+                    let o = UnsafeMutableRawPointer(out + p * nr)
+                    o.storeBytes(of: HalfCast.widen8(src.loadUnaligned(as: SIMD8<UInt16>.self), b.dtype), as: SIMD8<Float>.self)
+                    o.storeBytes(of: HalfCast.widen8(src.loadUnaligned(fromByteOffset: 16, as: SIMD8<UInt16>.self), b.dtype),
+                                 toByteOffset: 32, as: SIMD8<Float>.self)
+                }
             } else if b.dtype != .float32 {
                 for p in 0..<kc { HalfCast.widenBlock(b.half + (pc + p) * b.rowStride + j0, out + p * nr, cols, b.dtype) }
             } else if cols == nr {

@@ -4,21 +4,33 @@
 /// `StridedCopy`; reshape alone is free (`NDArray.reshaped`).
 public enum Layout {
     /// x expanded to `shape` by repeating along axes of extent 1 (NumPy rules).
+    /// Any dtype; the result has x's.
     public static func broadcast(_ x: NDArray, to shape: Shape) -> NDArray {
         if x.shape == shape { return x }
-        let out = NDArray(shape: shape, zeroed: false)
-        StridedCopy.copy(dims: shape.dims, src: x.ptr, srcStrides: StridedCopy.broadcastStrides(x.shape, to: shape),
-                         dst: out.ptr, dstStrides: shape.strides)
-        return out
+        return moved(x, to: shape, srcStrides: StridedCopy.broadcastStrides(x.shape, to: shape))
     }
 
-    /// Axes reordered: output axis i is input axis perm[i].
+    /// Axes reordered: output axis i is input axis perm[i]. Any dtype; the result has x's.
     public static func permute(_ x: NDArray, _ perm: [Int]) -> NDArray {
         precondition(perm.sorted() == Array(0..<x.rank), "permutation \(perm) does not fit rank \(x.rank)")
         let st = x.shape.strides
-        let shape = Shape(perm.map { x.shape.dims[$0] })
-        let out = NDArray(shape: shape, zeroed: false)
-        StridedCopy.copy(dims: shape.dims, src: x.ptr, srcStrides: perm.map { st[$0] }, dst: out.ptr, dstStrides: shape.strides)
+        return moved(x, to: Shape(perm.map { x.shape.dims[$0] }), srcStrides: perm.map { st[$0] })
+    }
+
+    /// A new array of `shape` and x's dtype whose element at each index is x's element at
+    /// index · srcStrides: elements move as their bits, so 16-bit arrays stay 16-bit.
+    static func moved(_ x: NDArray, to shape: Shape, srcStrides: [Int]) -> NDArray {
+        let out = NDArray(shape: shape, dtype: x.dtype, zeroed: false)
+        func run<T: BitwiseCopyable>(_: T.Type) {
+            StridedCopy.copyElements(dims: shape.dims, src: UnsafePointer(x.storage.raw.assumingMemoryBound(to: T.self)),
+                                     srcStrides: srcStrides, dst: out.storage.raw.assumingMemoryBound(to: T.self),
+                                     dstStrides: shape.strides)
+        }
+        switch x.dtype.byteSize {
+        case 4: run(UInt32.self)
+        case 2: run(UInt16.self)
+        default: run(UInt8.self)
+        }
         return out
     }
 

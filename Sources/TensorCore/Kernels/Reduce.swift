@@ -124,14 +124,35 @@ public enum Reduce {
         return out
     }
 
+    /// Column sums of a (rows, n) matrix of any float type, in fp32: the bias gradient of a
+    /// linear layer, reading a 16-bit gradient in place (widened a row segment at a time).
+    public static func columnSums(_ x: NDArray) -> NDArray {
+        precondition(x.rank == 2, "column sums of a matrix, got \(x.shape)")
+        if !x.isHalf { return sum(x, axes: [0]) }
+        let rows = x.shape[0], n = x.shape[1]
+        let out = NDArray(shape: [n])
+        let xh = x.halfBits, op = out.ptr, dtype = x.dtype
+        ThreadPool.shared.parallelFor(n, grain: Swift.max(64, Unary.grain / Swift.max(rows, 1))) { cols in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: cols.count) { buffer in
+                let t = buffer.baseAddress!, sums = op + cols.lowerBound
+                for i in 0..<rows {
+                    HalfCast.widenBlock(xh + i * n + cols.lowerBound, t, cols.count, dtype)
+                    for j in 0..<cols.count { sums[j] += t[j] }
+                }
+            }
+        }
+        return out
+    }
+
     /// Sums `x` down to `shape`, undoing a broadcast (the backward of every broadcasting op).
+    /// x as it is when no axis is summed, else an fp32 sum.
     public static func sumTo(_ x: NDArray, _ shape: Shape) -> NDArray {
         if x.shape == shape { return x }
         let off = x.rank - shape.rank
         precondition(off >= 0, "cannot sum \(x.shape) down to \(shape)")
         var axes: [Int] = Array(0..<off)
         for i in 0..<shape.rank where shape.dims[i] == 1 && x.shape.dims[i + off] != 1 { axes.append(i + off) }
-        return sum(x, axes: axes, keepDims: true).reshaped(shape)
+        return sum(x.float32, axes: axes, keepDims: true).reshaped(shape)
     }
 
     /// Backward of sum: dy broadcast back over the reduced axes.

@@ -58,41 +58,49 @@ public enum Softmax {
     /// `scale`·x[i, 0...i], and zero after i, in one pass.
     ///
     /// Fusing the scale and the mask into the softmax saves two full passes over the
-    /// (B, H, T, T) scores, and the masked half is never exponentiated.
+    /// (B, H, T, T) scores, and the masked half is never exponentiated. 16-bit scores give
+    /// 16-bit weights (the sums are fp32; each row is rounded once).
     /// Shapes: x (..., T, T) -> y (..., T, T).
     public static func causalForward(_ x: NDArray, scale: Float) -> NDArray {
         precondition(x.rank >= 2 && x.shape[-1] == x.shape[-2], "causal softmax needs (..., T, T) scores, got \(x.shape)")
         let t = x.shape[-1], rows = x.count / t
-        let y = NDArray(shape: x.shape, zeroed: false)
-        let xp = x.ptr, yp = y.ptr
+        let y = NDArray(shape: x.shape, dtype: x.dtype, zeroed: false)
+        let xs = RowAccess(x), ys = RowAccess(y)
         ThreadPool.shared.parallelFor(rows, grain: max(1, 8192 / t)) { r in
-            for row in r {
-                let i = row % t, src = xp + row * t, dst = yp + row * t
-                var m = -Float.infinity
-                for j in 0...i { m = max(m, src[j]) }
-                var sum: Float = 0
-                for j in 0...i { let e = FastMath.exp(scale * (src[j] - m)); dst[j] = e; sum += e }
-                let inv = 1 / sum
-                for j in 0...i { dst[j] *= inv }
-                for j in (i + 1)..<t { dst[j] = 0 }
+            RowAccess.withScratch(2, t) { scratch in
+                for row in r {
+                    let i = row % t, src = xs.load(row * t, i + 1, scratch), dst = ys.target(row * t, scratch + t)
+                    var m = -Float.infinity
+                    for j in 0...i { m = max(m, src[j]) }
+                    var sum: Float = 0
+                    for j in 0...i { let e = FastMath.exp(scale * (src[j] - m)); dst[j] = e; sum += e }
+                    let inv = 1 / sum
+                    for j in 0...i { dst[j] *= inv }
+                    for j in (i + 1)..<t { dst[j] = 0 }
+                    ys.store(row * t, t, scratch + t)
+                }
             }
         }
         return y
     }
 
     /// dx of `causalForward`: scale·y·(dy - Σ dy·y) on and below the diagonal, zero above.
-    /// Shapes: dy, y (..., T, T) -> dx (..., T, T).
-    public static func causalBackward(_ dy: NDArray, y: NDArray, scale: Float) -> NDArray {
+    /// Shapes: dy, y (..., T, T), fp32 or 16-bit -> dx (..., T, T) of type `output`.
+    public static func causalBackward(_ dy: NDArray, y: NDArray, scale: Float, output: DType = .float32) -> NDArray {
         let t = y.shape[-1], rows = y.count / t
-        let dx = NDArray(shape: y.shape, zeroed: false)
-        let gp = dy.ptr, yp = y.ptr, dp = dx.ptr
+        let dx = NDArray(shape: y.shape, dtype: output, zeroed: false)
+        let gs = RowAccess(dy), ys = RowAccess(y), dxs = RowAccess(dx)
         ThreadPool.shared.parallelFor(rows, grain: max(1, 8192 / t)) { r in
-            for row in r {
-                let i = row % t, g = gp + row * t, yy = yp + row * t, d = dp + row * t
-                var dot: Float = 0
-                for j in 0...i { dot += g[j] * yy[j] }
-                for j in 0...i { d[j] = scale * yy[j] * (g[j] - dot) }
-                for j in (i + 1)..<t { d[j] = 0 }
+            RowAccess.withScratch(3, t) { scratch in
+                for row in r {
+                    let i = row % t, g = gs.load(row * t, i + 1, scratch), yy = ys.load(row * t, i + 1, scratch + t)
+                    let d = dxs.target(row * t, scratch + 2 * t)
+                    var dot: Float = 0
+                    for j in 0...i { dot += g[j] * yy[j] }
+                    for j in 0...i { d[j] = scale * yy[j] * (g[j] - dot) }
+                    for j in (i + 1)..<t { d[j] = 0 }
+                    dxs.store(row * t, t, scratch + 2 * t)
+                }
             }
         }
         return dx

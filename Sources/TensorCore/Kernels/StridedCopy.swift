@@ -12,6 +12,31 @@ public enum StridedCopy {
     ///   - accumulate: add into dst instead of overwriting (used by backward passes).
     public static func copy(dims: [Int], src: UnsafePointer<Float>, srcStrides: [Int],
                             dst: UnsafeMutablePointer<Float>, dstStrides: [Int], accumulate: Bool = false) {
+        forEachRow(dims: dims, src: src, srcStrides: srcStrides, dst: dst, dstStrides: dstStrides) { s, si, t, di, inner in
+            if accumulate {
+                for j in 0..<inner { t[j * di] += s[j * si] }
+            } else if si == 1 && di == 1 {
+                t.update(from: s, count: inner)
+            } else {
+                for j in 0..<inner { t[j * di] = s[j * si] }
+            }
+        }
+    }
+
+    /// `copy` for elements of any type (16-bit floats move as their bits, with no widening).
+    public static func copyElements<T: BitwiseCopyable>(dims: [Int], src: UnsafePointer<T>, srcStrides: [Int],
+                                                        dst: UnsafeMutablePointer<T>, dstStrides: [Int]) {
+        forEachRow(dims: dims, src: src, srcStrides: srcStrides, dst: dst, dstStrides: dstStrides) { s, si, t, di, inner in
+            if si == 1 && di == 1 { t.update(from: s, count: inner) } else { for j in 0..<inner { t[j * di] = s[j * si] } }
+        }
+    }
+
+    /// Calls `body(src, srcStride, dst, dstStride, count)` for every innermost row of the
+    /// region, in parallel, after merging the dimensions that are contiguous in both layouts.
+    @inline(__always)
+    static func forEachRow<T>(dims: [Int], src: UnsafePointer<T>, srcStrides: [Int],
+                              dst: UnsafeMutablePointer<T>, dstStrides: [Int],
+                              _ body: (UnsafePointer<T>, Int, UnsafeMutablePointer<T>, Int, Int) -> Void) {
         var d: [Int] = [], ss: [Int] = [], ds: [Int] = []
         for i in 0..<dims.count where dims[i] != 1 {
             if dims[i] == 0 { return }
@@ -31,14 +56,7 @@ public enum StridedCopy {
                     let idx = rem % d[ax]; rem /= d[ax]
                     so += idx * ss[ax]; dof += idx * ds[ax]
                 }
-                let s = src + so, t = dst + dof
-                if accumulate {
-                    for j in 0..<inner { t[j * di] += s[j * si] }
-                } else if si == 1 && di == 1 {
-                    t.update(from: s, count: inner)
-                } else {
-                    for j in 0..<inner { t[j * di] = s[j * si] }
-                }
+                body(src + so, si, dst + dof, di, inner)
             }
         }
     }

@@ -52,6 +52,26 @@ public enum Unary {
         }
     }
 
+    /// A zip of two 16-bit arrays of one type and shape to one of that type, in one pass:
+    /// `body(x, y, count)` combines each pair of widened blocks into x's buffer in fp32, and
+    /// it is rounded back.
+    @inline(__always)
+    public static func zipBlocks(_ x: NDArray, _ y: NDArray,
+                                 _ body: (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void) -> NDArray {
+        precondition(x.shape == y.shape && x.dtype == y.dtype, "zipBlocks of \(x.dtype) \(x.shape) and \(y.dtype) \(y.shape)")
+        let z = NDArray(shape: x.shape, dtype: x.dtype, zeroed: false)
+        let yh = y.halfBits, zh = z.halfBits, dtype = x.dtype
+        forEachWidenedBlock(x) { start, t, n in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 512) { buffer in
+                let u = buffer.baseAddress!
+                HalfCast.widenBlock(yh + start, u, n, dtype)
+                body(t, u, n)
+            }
+            HalfCast.narrowBlock(t, zh + start, n, dtype)
+        }
+        return z
+    }
+
     /// z[i] = f(x[i], y[i]) for equal shapes, in parallel.
     @inline(__always)
     public static func zip(_ x: NDArray, _ y: NDArray, _ f: (Float, Float) -> Float) -> NDArray {
