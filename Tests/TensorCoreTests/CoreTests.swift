@@ -71,6 +71,25 @@ struct CoreTests {
         }
     }
 
+    /// The live and peak tensor-byte counters follow an allocation and its release. Other
+    /// suites allocate concurrently, so the change is measured a few times and the closest
+    /// kept.
+    @Test func storageCountsLiveAndPeakBytes() {
+        let bytes = 64 << 20
+        var closest = Int.max
+        for _ in 0..<5 {
+            let before = Storage.liveBytes
+            var held: Storage? = Storage(byteCount: bytes, zeroed: false)
+            let during = Storage.liveBytes
+            #expect(Storage.peakBytes >= during && during >= bytes)
+            held = nil
+            let after = Storage.liveBytes
+            closest = min(closest, abs(during - before - bytes) + abs(during - after - bytes))
+            _ = held
+        }
+        #expect(closest < 1 << 20, "allocating and freeing 64 MiB moved the live count by \(closest) bytes more or less")
+    }
+
     @Test func hugePageStorageIsAlignedZeroedAndAdvised() throws {
         // An odd size above one huge page: two pages are mapped.
         let bytes = Storage.hugePageBytes + 4 * 1001

@@ -136,4 +136,41 @@ struct GEMMTests {
             }
         }
     }
+
+    /// A 16-bit C is the fp32 product rounded once, bit for bit: the same tiles are summed in
+    /// the same order, and each leaves the registers rounded. With a bias (added in fp32
+    /// before the rounding) and with beta 1 (onto C's widened old values), on odd shapes.
+    @Test(arguments: [DType.float16, .bfloat16])
+    func halfOutputIsTheProductRoundedOnce(dtype: DType) {
+        var r = Rand(31)
+        for (m, n, k) in [(1, 1, 1), (7, 17, 13), (13, 31, 29), (64, 64, 64), (37, 53, 300), (145, 33, 70), (3, 70, 384), (301, 7, 5)] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = r.array([m * k]).converted(to: dtype), b = r.array([k * n]).converted(to: dtype)
+                let bias = r.array([n]), old = r.array([m * n]).converted(to: dtype)
+                let operandA = GEMMOperand(raw: a.storage.raw, dtype: dtype, ld: ta ? m : k)
+                let operandB = GEMMOperand(raw: b.storage.raw, dtype: dtype, ld: tb ? k : n)
+                // The fp32 reference: the product, then plus the bias, then plus the old C.
+                let c32 = NDArray(shape: [m * n], zeroed: false)
+                GEMM.gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: operandA, b: operandB, c: c32.ptr, ldc: n)
+                let product = c32.scalars, oldValues = old.float32.scalars, biasValues = bias.scalars
+                for (useBias, beta) in [(false, Float(0)), (true, 0), (true, 1)] {
+                    let c = beta == 1 ? old.copy() : NDArray(shape: [m * n], dtype: dtype, zeroed: false)
+                    GEMM.gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: operandA, b: operandB, beta: beta,
+                              output: GEMMOutput(half: c.halfBits, dtype: dtype, ld: n, bias: useBias ? bias.ptr : nil))
+                    let want = NDArray((0..<(m * n)).map { i in
+                        var v = product[i]
+                        if useBias { v += biasValues[i % n] }
+                        if beta == 1 { v += oldValues[i] }
+                        return v
+                    }, shape: [m * n]).converted(to: dtype)
+                    let got = UnsafeBufferPointer(start: c.halfBits, count: m * n), expected = UnsafeBufferPointer(start: want.halfBits, count: m * n)
+                    let mismatches = zip(got, expected).filter { $0 != $1 }.count
+                    #expect(mismatches == 0, "\(dtype) \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) bias \(useBias) beta \(beta): \(mismatches) elements differ")
+                }
+            }
+        }
+        // Deeper than one GEMM pass, MatMul computes in fp32 and converts: the same values.
+        let a = r.array([5, 500]).converted(to: dtype), b = r.array([500, 9]).converted(to: dtype)
+        #expect(MatMul.forward(a, b, output: dtype).float32.scalars == MatMul.forward(a, b).converted(to: dtype).float32.scalars)
+    }
 }

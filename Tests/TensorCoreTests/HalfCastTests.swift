@@ -60,4 +60,30 @@ struct HalfCastTests {
         // Signalling or quiet, a NaN stays a NaN (never rounds into infinity).
         #expect(HalfCast.float(bfloat16: HalfCast.bfloat16Bits(Float(bitPattern: 0x7F80_0001))).isNaN)
     }
+
+    /// The block casts (eight lanes in registers, then a scalar tail) agree bit for bit with the
+    /// scalar casts at every length from 0 to 40, including NaN, infinities and subnormals.
+    @Test(arguments: [DType.float16, .bfloat16])
+    func blockCastsMatchTheScalarCastsAtEveryLength(dtype: DType) {
+        let specials: [Float] = [.nan, Float(bitPattern: 0x7F80_0001), .infinity, -.infinity, 1e-45, -3e-8, 6e-8, 65520, -65504, 0, -0.0]
+        var pool = specials + Self.samples().prefix(200)
+        pool += pool.map { $0 * 0.75 }
+        func scalar(_ f: Float) -> UInt16 { dtype == .float16 ? HalfCast.float16Bits(f) : HalfCast.bfloat16Bits(f) }
+        func widened(_ h: UInt16) -> Float { dtype == .float16 ? HalfCast.float(float16: h) : HalfCast.float(bfloat16: h) }
+        for n in 0...40 {
+            let src = (0..<n).map { pool[($0 * 37 + n * 11) % pool.count] }
+            var bits = [UInt16](repeating: 0, count: n), back = [Float](repeating: 0, count: n)
+            src.withUnsafeBufferPointer { s in bits.withUnsafeMutableBufferPointer { HalfCast.narrowBlock(s.baseAddress!, $0.baseAddress!, n, dtype) } }
+            bits.withUnsafeBufferPointer { b in back.withUnsafeMutableBufferPointer { HalfCast.widenBlock(b.baseAddress!, $0.baseAddress!, n, dtype) } }
+            for i in 0..<n {
+                let want = scalar(src[i])
+                if src[i].isNaN {
+                    #expect(widened(bits[i]).isNaN && back[i].isNaN, "\(dtype) NaN at \(i) of \(n)")
+                } else {
+                    #expect(bits[i] == want, "\(dtype) narrow(\(src[i])) at \(i) of \(n): \(bits[i]), want \(want)")
+                    #expect(back[i].bitPattern == widened(want).bitPattern, "\(dtype) widen at \(i) of \(n)")
+                }
+            }
+        }
+    }
 }

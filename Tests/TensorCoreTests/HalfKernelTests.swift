@@ -1,0 +1,75 @@
+import Foundation
+import TensorCore
+import Testing
+
+/// The kernels that read and write 16-bit arrays in place (mixed precision) against their
+/// fp32 paths on the widened inputs: bit for bit the fp32 result, rounded once.
+@Suite("16-bit kernels against their fp32 paths")
+struct HalfKernelTests {
+    /// `a` and `b` hold the same bits.
+    static func same(_ a: NDArray, _ b: NDArray, _ what: String) {
+        #expect(a.dtype == b.dtype && a.shape == b.shape, "\(what): \(a.dtype) \(a.shape) vs \(b.dtype) \(b.shape)")
+        let n = a.count * a.dtype.byteSize
+        let equal = n == b.count * b.dtype.byteSize && memcmp(a.storage.raw, b.storage.raw, n) == 0
+        #expect(equal, "\(what): values differ")
+    }
+
+    static let dtypes = [DType.float16, .bfloat16]
+
+    @Test(arguments: dtypes)
+    func layerNormRoundsOnce(dtype: DType) {
+        var r = Rand(51)
+        for (rows, d) in [(1, 1), (5, 7), (9, 13), (33, 64), (4, 130)] {
+            let x = r.array([rows, d], low: -3, high: 3).converted(to: dtype), dy = r.array([rows, d]).converted(to: dtype)
+            let w = r.array([d]), b = r.array([d])
+            let (y, mean, rstd) = LayerNorm.forward(x, weight: w, bias: b)
+            let (y32, mean32, rstd32) = LayerNorm.forward(x.float32, weight: w, bias: b)
+            Self.same(y, y32.converted(to: dtype), "layer norm \(rows)x\(d)")
+            Self.same(mean, mean32, "mean"); Self.same(rstd, rstd32, "rstd")
+            let (dx, dw, db) = LayerNorm.backward(dy, x: x, mean: mean, rstd: rstd, weight: w, output: dtype)
+            let (dx32, dw32, db32) = LayerNorm.backward(dy.float32, x: x.float32, mean: mean, rstd: rstd, weight: w)
+            Self.same(dx, dx32.converted(to: dtype), "layer norm dx \(rows)x\(d)")
+            Self.same(dw!, dw32!, "dw"); Self.same(db!, db32!, "db")
+        }
+    }
+
+    @Test(arguments: dtypes)
+    func causalSoftmaxRoundsOnce(dtype: DType) {
+        var r = Rand(52)
+        for (b, t) in [(1, 1), (2, 5), (3, 9), (2, 64)] {
+            let x = r.array([b, t, t], low: -4, high: 4).converted(to: dtype), dy = r.array([b, t, t]).converted(to: dtype)
+            let y = Softmax.causalForward(x, scale: 0.7)
+            Self.same(y, Softmax.causalForward(x.float32, scale: 0.7).converted(to: dtype), "causal softmax \(b)x\(t)")
+            Self.same(Softmax.causalBackward(dy, y: y, scale: 0.7, output: dtype),
+                      Softmax.causalBackward(dy.float32, y: y.float32, scale: 0.7).converted(to: dtype), "causal softmax dx \(b)x\(t)")
+        }
+    }
+
+    @Test(arguments: dtypes)
+    func elementwiseAndLayoutKernelsKeep16Bits(dtype: DType) {
+        var r = Rand(53)
+        for count in [1, 7, 513, 1025] {
+            let a = r.array([count], low: -3, high: 3).converted(to: dtype), b = r.array([count]).converted(to: dtype)
+            // tanh-GELU's backward, a 16-bit dy and x to a 16-bit dx in one pass.
+            let y = Activation.geluTanh.forward(a)
+            Self.same(Activation.geluTanh.backward(b, x: a, y: y, output: dtype),
+                      Activation.geluTanh.backward(b.float32, x: a.float32, y: y.float32).converted(to: dtype), "gelu dx \(count)")
+            for op in [Binary.Op.add, .sub, .mul, .maximum] {
+                Self.same(Binary.forward(op, a, b), Binary.forward(op, a.float32, b.float32).converted(to: dtype), "\(op) \(count)")
+            }
+        }
+        // Permute and broadcast move 16-bit elements as they are.
+        let x = r.array([3, 5, 7]).converted(to: dtype)
+        Self.same(Layout.permute(x, [2, 0, 1]), Layout.permute(x.float32, [2, 0, 1]).converted(to: dtype), "permute")
+        Self.same(Layout.broadcast(x.float32.converted(to: dtype).reshaped([3, 1, 35]), to: [3, 4, 35]),
+                  Layout.broadcast(x.float32.reshaped([3, 1, 35]), to: [3, 4, 35]).converted(to: dtype), "broadcast")
+        // A linear layer's bias gradient from a 16-bit dy: the same sums as from the widened dy.
+        let dy = r.array([37, 130]).converted(to: dtype)
+        Self.same(Reduce.columnSums(dy), Reduce.sum(dy.float32, axes: [0]), "column sums")
+        // Embedding rows gathered from a 16-bit table, and a 16-bit gradient scattered back.
+        let table = r.array([11, 9]).converted(to: dtype), ids = NDArray(indices: [3, 0, 10, 3, 7], shape: [5])
+        Self.same(Embedding.forward(table, ids: ids), Embedding.forward(table.float32, ids: ids).converted(to: dtype), "embedding")
+        let dOut = r.array([5, 9]).converted(to: dtype)
+        Self.same(Embedding.backward(dOut, ids: ids, rows: 11), Embedding.backward(dOut.float32, ids: ids, rows: 11), "embedding backward")
+    }
+}
