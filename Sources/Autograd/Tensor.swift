@@ -85,15 +85,16 @@ extension Tensor {
     /// 16-bit (mixed precision), else as computed. Ops call it to keep what their backward
     /// reads in stored form.
     public static func stored(_ output: NDArray, inputs: [Tensor], as type: DType? = nil) -> NDArray {
-        let target = type ?? inputs.first(where: { $0.data.isHalf })?.data.dtype ?? output.dtype
+        let target = type ?? halfType(of: inputs) ?? output.dtype
         return output.dtype == target || output.dtype == .int32 ? output : output.converted(to: target)
     }
 
     /// The type a float op's result is stored in: 16 bits when an input is, else fp32. Kernels
     /// that can write it directly are asked for it, so `stored` has nothing to convert.
-    public static func storedType(inputs: [Tensor]) -> DType {
-        inputs.first(where: { $0.data.isHalf })?.data.dtype ?? .float32
-    }
+    public static func storedType(inputs: [Tensor]) -> DType { halfType(of: inputs) ?? .float32 }
+
+    /// The 16-bit type of the first 16-bit input, if any (mixed precision).
+    static func halfType(of inputs: [Tensor]) -> DType? { inputs.first(where: { $0.data.isHalf })?.data.dtype }
 }
 
 /// One recorded op on the tape.

@@ -57,9 +57,9 @@ public enum Activation: Equatable, Sendable {
     }
 
     /// dx = dy · f'(x); `y` is the forward output, which some derivatives reuse.
-    /// - Parameter output: dx's type. The hot activations (sigmoid, tanh, tanh-GELU) read a
-    ///   16-bit dy and x and write a 16-bit dx block by block; the others compute in fp32 and
-    ///   convert.
+    /// - Parameter output: dx's type. tanh-GELU (the transformers' activation) reads a 16-bit
+    ///   dy and x and writes a 16-bit dx block by block; the others compute in fp32 (widening
+    ///   16-bit inputs whole) and convert.
     public func backward(_ dy: NDArray, x: NDArray, y: NDArray, output: DType) -> NDArray {
         if case .geluTanh = self { return Self.vectorised(dy, x, GeluTanhDerivative.self, output: output) }
         let dx = backward(dy, x: x, y: y)

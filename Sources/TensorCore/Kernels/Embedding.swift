@@ -29,22 +29,15 @@ public enum Embedding {
     public static func backward(_ dy: NDArray, ids: NDArray, rows: Int) -> NDArray {
         let d = dy.shape[-1]
         let dt = NDArray(shape: [rows, d])
-        let dp = dt.ptr, ip = ids.int32Pointer, n = ids.count
-        func scatter(_ add: @escaping (UnsafeMutablePointer<Float>, Int, Range<Int>) -> Void) {
-            ThreadPool.shared.parallelFor(d, grain: max(8, d * n < 1 << 16 ? d : 8)) { cols in
-                for i in 0..<n { add(dp + Int(ip[i]) * d, i * d, cols) }
+        let dp = dt.ptr, ip = ids.int32Pointer, n = ids.count, gs = RowAccess(dy)
+        ThreadPool.shared.parallelFor(d, grain: max(8, d * n < 1 << 16 ? d : 8)) { cols in
+            let c0 = cols.lowerBound, width = cols.count
+            RowAccess.withScratch(1, width) { scratch in
+                for i in 0..<n {
+                    let src = gs.load(i * d + c0, width, scratch), dst = dp + Int(ip[i]) * d + c0
+                    for j in 0..<width { dst[j] += src[j] }
+                }
             }
-        }
-        switch dy.dtype {
-        case .float16:
-            let gh = dy.halfBits
-            scatter { dst, row, cols in for j in cols { dst[j] += HalfCast.float(float16: gh[row + j]) } }
-        case .bfloat16:
-            let gh = dy.halfBits
-            scatter { dst, row, cols in for j in cols { dst[j] += HalfCast.float(bfloat16: gh[row + j]) } }
-        default:
-            let gp = dy.ptr
-            scatter { dst, row, cols in for j in cols { dst[j] += gp[row + j] } }
         }
         return dt
     }

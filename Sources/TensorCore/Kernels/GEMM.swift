@@ -105,7 +105,7 @@ public enum GEMM {
             precondition(writesHalfOutput(k: k) && (beta == 0 || beta == 1),
                          "a 16-bit GEMM output needs k <= \(kcBlock) and beta 0 or 1, got k \(k), beta \(beta)")
             if k == 0 || alpha == 0 {
-                writeHalfRows(output, m: m, n: n, accumulate: beta == 1) { _, t in t.update(repeating: 0, count: n) }
+                writeZeroProduct(output, m: m, n: n, accumulate: beta == 1)
                 return
             }
         }
@@ -266,15 +266,14 @@ public enum GEMM {
         }
     }
 
-    /// Fills a 16-bit C row by row: `fill(row, values)` writes the row's n products in fp32,
-    /// the bias is added, and the row is rounded (onto C's old values with `accumulate`).
-    static func writeHalfRows(_ output: GEMMOutput, m: Int, n: Int, accumulate: Bool,
-                              _ fill: (Int, UnsafeMutablePointer<Float>) -> Void) {
+    /// A 16-bit C for an empty product (k or alpha 0): the bias, plus C's old values with
+    /// `accumulate`, rounded row by row.
+    static func writeZeroProduct(_ output: GEMMOutput, m: Int, n: Int, accumulate: Bool) {
         let c16 = output.raw.assumingMemoryBound(to: UInt16.self)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { buffer in
             let t = buffer.baseAddress!
             for i in 0..<m {
-                fill(i, t)
+                t.update(repeating: 0, count: n)
                 GEMMMicroKernel.finishHalfRow(t, c16 + i * output.ld, n, dtype: output.dtype, accumulate: accumulate, bias: output.bias)
             }
         }
