@@ -1,5 +1,6 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import CSupport
 #endif
 
 /// Casts between Float32 and the 16-bit storage formats.
@@ -33,7 +34,11 @@ public enum HalfCast {
     /// Rounds eight floats to 16 bits in registers (one `vcvtps2ph` for float16).
     @inline(__always)
     public static func narrow8(_ v: SIMD8<Float>, _ dtype: DType) -> SIMD8<UInt16> {
+        #if arch(x86_64)
+        if dtype == .float16 { return unsafeBitCast(tandem_cvtps_ph(unsafeBitCast(v, to: __m256.self)), to: SIMD8<UInt16>.self) }
+        #else
         if dtype == .float16 { return unsafeBitCast(SIMD8<Float16>(v), to: SIMD8<UInt16>.self) }
+        #endif
         let bits = unsafeBitCast(v, to: SIMD8<UInt32>.self)
         let rounded = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
         let quietNaN = (bits &>> 16) | 0x0040
@@ -54,10 +59,11 @@ public enum HalfCast {
     /// Widens eight 16-bit values in registers (one `vcvtph2ps` for float16).
     @inline(__always)
     public static func widen8(_ h: SIMD8<UInt16>, _ dtype: DType) -> SIMD8<Float> {
-        if dtype == .float16 { return SIMD8<Float>(unsafeBitCast(h, to: SIMD8<Float16>.self)) }
         #if arch(x86_64)
+        if dtype == .float16 { return unsafeBitCast(_mm256_cvtph_ps(unsafeBitCast(h, to: __m128i.self)), to: SIMD8<Float>.self) }
         let wide = unsafeBitCast(_mm256_cvtepu16_epi32(unsafeBitCast(h, to: __m128i.self)), to: SIMD8<UInt32>.self)
         #else
+        if dtype == .float16 { return SIMD8<Float>(unsafeBitCast(h, to: SIMD8<Float16>.self)) }
         let wide = SIMD8<UInt32>(truncatingIfNeeded: h)
         #endif
         return unsafeBitCast(wide &<< 16, to: SIMD8<Float>.self)

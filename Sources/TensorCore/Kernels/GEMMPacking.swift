@@ -32,8 +32,10 @@ enum GEMMPacking {
                 // Rows contiguous along k: transposed 8 steps at a time.
                 PanelTranspose.pack(a.raw + offset * a.dtype.byteSize, dtype: a.dtype, lineStride: a.rowStride,
                                     lines: rows, depth: kc, dst: out, dstStride: mr, alpha: alpha)
+            } else if a.rowStride == 1 && rows == mr {
+                packSteps(a.raw + offset * a.dtype.byteSize, dtype: a.dtype, stepStride: a.colStride, steps: kc, alpha: alpha, into: out)
             } else {
-                // A transposed: the rows of one k step are contiguous.
+                // A transposed at the edge, or strided both ways: one value at a time.
                 let cs = a.colStride, rs = a.rowStride
                 switch a.dtype {
                 case .float16:
@@ -48,6 +50,38 @@ enum GEMMPacking {
                 }
             }
             out += kc * mr
+        }
+    }
+
+    /// Packs one full 6-row micro-panel of a transposed A, whose 6 values of each k step are
+    /// contiguous (A stored (k, m): the dY of a weight gradient dW = dYᵀ · X), 6 at a time.
+    ///
+    /// The scalar loop it replaces (a strided store and an overflow-checked multiply per
+    /// value) took 12 ms of the 180 ms GPT step.
+    /// - Parameters:
+    ///   - src: the panel's first value at k step 0; elements of `dtype`.
+    ///   - stepStride: elements between consecutive k steps.
+    ///   - dst: 6 floats per k step.
+    @inline(__always)
+    static func packSteps(_ src: UnsafeRawPointer, dtype: DType, stepStride: Int, steps: Int, alpha: Float,
+                          into dst: UnsafeMutablePointer<Float>) {
+        let size = dtype.byteSize, stepBytes = stepStride &* size
+        var s = src, d = UnsafeMutableRawPointer(dst)
+        for _ in 0..<steps {
+            let values: SIMD8<Float>
+            if dtype == .float32 {
+                values = SIMD8(lowHalf: s.loadUnaligned(as: SIMD4<Float>.self),
+                               highHalf: SIMD4(lowHalf: s.loadUnaligned(fromByteOffset: 16, as: SIMD2<Float>.self), highHalf: .zero))
+            } else {
+                let bits = SIMD8(lowHalf: s.loadUnaligned(as: SIMD4<UInt16>.self),
+                                 highHalf: SIMD4(lowHalf: s.loadUnaligned(fromByteOffset: 8, as: SIMD2<UInt16>.self), highHalf: .zero))
+                values = HalfCast.widen8(bits, dtype)
+            }
+            let scaled = alpha == 1 ? values : values * alpha
+            d.storeBytes(of: scaled.lowHalf, as: SIMD4<Float>.self)
+            d.storeBytes(of: scaled.highHalf.lowHalf, toByteOffset: 16, as: SIMD2<Float>.self)
+            s += stepBytes
+            d += 24
         }
     }
 
