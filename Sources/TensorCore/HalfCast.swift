@@ -35,24 +35,16 @@ public enum HalfCast {
     @inline(__always)
     public static func narrow8(_ v: SIMD8<Float>, _ dtype: DType) -> SIMD8<UInt16> {
         #if arch(x86_64)
-        if dtype == .float16 { return unsafeBitCast(tandem_cvtps_ph(unsafeBitCast(v, to: __m256.self)), to: SIMD8<UInt16>.self) }
+        let m = unsafeBitCast(v, to: __m256.self)
+        return unsafeBitCast(dtype == .float16 ? tandem_cvtps_ph(m) : tandem_cvtps_bf16(m), to: SIMD8<UInt16>.self)
         #else
         if dtype == .float16 { return unsafeBitCast(SIMD8<Float16>(v), to: SIMD8<UInt16>.self) }
-        #endif
         let bits = unsafeBitCast(v, to: SIMD8<UInt32>.self)
         let rounded = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
         let quietNaN = (bits &>> 16) | 0x0040
-        // All ones where |v| is above infinity (NaN), from the sign of a difference: SIMD
-        // comparisons compile to a scalar loop, this to three instructions.
-        let magnitude = unsafeBitCast(bits & 0x7FFF_FFFF, to: SIMD8<Int32>.self)
-        let isNaN = unsafeBitCast((SIMD8<Int32>(repeating: 0x7F80_0000) &- magnitude) &>> 31, to: SIMD8<UInt32>.self)
-        let chosen = (quietNaN & isNaN) | (rounded & ~isNaN)
-        #if arch(x86_64)
-        // Swift's generic truncating conversion is not specialised here; pack the halves.
-        return unsafeBitCast(_mm_packus_epi32(unsafeBitCast(chosen.lowHalf, to: __m128i.self),
-                                              unsafeBitCast(chosen.highHalf, to: __m128i.self)), to: SIMD8<UInt16>.self)
-        #else
-        return SIMD8<UInt16>(truncatingIfNeeded: chosen)
+        let isNaN = unsafeBitCast(SIMD8<Int32>(repeating: 0x7F80_0000) &- unsafeBitCast(bits & 0x7FFF_FFFF, to: SIMD8<Int32>.self) &>> 31,
+                                  to: SIMD8<UInt32>.self)
+        return SIMD8<UInt16>(truncatingIfNeeded: (quietNaN & isNaN) | (rounded & ~isNaN))
         #endif
     }
 
@@ -71,9 +63,9 @@ public enum HalfCast {
 
     /// Widens `n` 16-bit values on the calling thread (a block inside a parallel kernel).
     ///
-    /// Eight at a time in registers, then one at a time: the loop vectoriser's 32-wide body
-    /// left the short rows of kernels (24-pixel im2col rows, 16-column tiles) all to its
-    /// scalar remainder loop.
+    /// Eight at a time in registers, the last eight overlapping the ones before (rows under 8
+    /// one at a time): the loop vectoriser's 32-wide body left the short rows of kernels
+    /// (24-pixel im2col rows, 16-column tiles) all to its scalar remainder loop.
     @inline(__always)
     public static func widenBlock(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int, _ dtype: DType) {
         var i = 0
@@ -83,6 +75,13 @@ public enum HalfCast {
                          toByteOffset: 4 * i, as: SIMD8<Float>.self)
             i += 8
         }
+        if i < n && n >= 8 {
+            // The last 8, overlapping some already done (the same values again).
+            i = n - 8
+            d.storeBytes(of: widen8(s.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self), dtype),
+                         toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            return
+        }
         if dtype == .float16 {
             while i < n { dst[i] = Float(Float16(bitPattern: src[i])); i += 1 }
         } else {
@@ -91,7 +90,7 @@ public enum HalfCast {
     }
 
     /// Rounds `n` floats to 16 bits on the calling thread (a block inside a parallel kernel),
-    /// eight at a time in registers, then one at a time.
+    /// eight at a time in registers as `widenBlock` does. `src` and `dst` must not overlap.
     @inline(__always)
     public static func narrowBlock(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int, _ dtype: DType) {
         var i = 0
@@ -100,6 +99,12 @@ public enum HalfCast {
             d.storeBytes(of: narrow8(s.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self), dtype),
                          toByteOffset: 2 * i, as: SIMD8<UInt16>.self)
             i += 8
+        }
+        if i < n && n >= 8 {
+            i = n - 8
+            d.storeBytes(of: narrow8(s.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self), dtype),
+                         toByteOffset: 2 * i, as: SIMD8<UInt16>.self)
+            return
         }
         if dtype == .float16 {
             while i < n { dst[i] = Float16(src[i]).bitPattern; i += 1 }

@@ -50,10 +50,12 @@ struct HalfKernelTests {
         var r = Rand(53)
         for count in [1, 7, 513, 1025] {
             let a = r.array([count], low: -3, high: 3).converted(to: dtype), b = r.array([count]).converted(to: dtype)
-            // tanh-GELU's backward, a 16-bit dy and x to a 16-bit dx in one pass.
-            let y = Activation.geluTanh.forward(a)
-            Self.same(Activation.geluTanh.backward(b, x: a, y: y, output: dtype),
-                      Activation.geluTanh.backward(b.float32, x: a.float32, y: y.float32).converted(to: dtype), "gelu dx \(count)")
+            // Activation backwards with a 16-bit path: a 16-bit dy and x (or y) to a 16-bit dx in one pass.
+            for f in [Activation.relu, .sigmoid, .tanh, .geluTanh, .silu] {
+                let y = f.forward(a)
+                Self.same(f.backward(b, x: a, y: y, output: dtype),
+                          f.backward(b.float32, x: a.float32, y: y.float32).converted(to: dtype), "\(f) dx \(count)")
+            }
             for op in [Binary.Op.add, .sub, .mul, .maximum] {
                 Self.same(Binary.forward(op, a, b), Binary.forward(op, a.float32, b.float32).converted(to: dtype), "\(op) \(count)")
             }
@@ -71,5 +73,38 @@ struct HalfKernelTests {
         Self.same(Embedding.forward(table, ids: ids), Embedding.forward(table.float32, ids: ids).converted(to: dtype), "embedding")
         let dOut = r.array([5, 9]).converted(to: dtype)
         Self.same(Embedding.backward(dOut, ids: ids, rows: 11), Embedding.backward(dOut.float32, ids: ids, rows: 11), "embedding backward")
+    }
+
+    /// Convolution with a 16-bit output (the bias added before the one rounding) and a 16-bit
+    /// dy (widened as it is gathered; the bias gradient summed from it), and max pooling of a
+    /// 16-bit x with its 16-bit gradient, on odd shapes.
+    @Test(arguments: dtypes)
+    func convolutionAndPoolingKeep16Bits(dtype: DType) {
+        var r = Rand(54)
+        for (n, c, oc, h, w, groups) in [(1, 1, 3, 5, 7, 1), (3, 2, 4, 9, 8, 2), (2, 3, 5, 13, 11, 1)] {
+            let g = Conv2DGeometry(kernel: (3, 2), stride: (1, 2), padding: (1, 0))
+            let x = r.array([n, c, h, w]).converted(to: dtype), wt = r.array([oc, c / groups, 3, 2]).converted(to: dtype)
+            let bias = r.array([oc])
+            let y = Conv2D.forward(x, wt, bias: bias, g, groups: groups, output: dtype)
+            let y32 = Conv2D.forward(x, wt, bias: bias, g, groups: groups)
+            Self.same(y, y32.converted(to: dtype), "conv \(x.shape) output")
+            let dy = r.array(y.shape).converted(to: dtype)
+            let (dx, dw, db) = Conv2D.backward(dy, x: x, w: wt, hasBias: true, g, groups: groups)
+            let (dx32, dw32, db32) = Conv2D.backward(dy.float32, x: x, w: wt, hasBias: true, g, groups: groups)
+            Self.same(dx!, dx32!, "conv dx"); Self.same(dw, dw32, "conv dw"); Self.same(db!, db32!, "conv db")
+            // The bias gradient is dy summed over images and pixels.
+            let dys = dy.float32.scalars.map(Double.init), p = y.shape[2] * y.shape[3]
+            var reference = [Double](repeating: 0, count: oc)
+            for i in 0..<n { for ch in 0..<oc { for e in 0..<p { reference[ch] += dys[(i * oc + ch) * p + e] } } }
+            expectClose(db!, reference, tol: 1e-5, "conv db against its sum")
+
+            let pool = Conv2DGeometry(kernel: (2, 2), stride: (2, 2))
+            let (pooled, indices) = Pool2D.maxForward(x, pool)
+            let (pooled32, indices32) = Pool2D.maxForward(x.float32, pool)
+            Self.same(pooled, pooled32.converted(to: dtype), "max pool"); Self.same(indices, indices32, "max pool indices")
+            let dp = r.array(pooled.shape).converted(to: dtype)
+            Self.same(Pool2D.maxBackward(dp, indices: indices, inputShape: x.shape, output: dtype),
+                      Pool2D.maxBackward(dp.float32, indices: indices, inputShape: x.shape).converted(to: dtype), "max pool dx")
+        }
     }
 }

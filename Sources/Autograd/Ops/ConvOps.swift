@@ -11,10 +11,11 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
     let (x, weight) = (Autocast.input(x), Autocast.input(weight))
     let g = Conv2DGeometry(kernel: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding, dilation: dilation)
     let (xd, wd) = (x.data, weight.data)
-    // The kernels read 16-bit inputs and weights directly (widening while they unfold and pack).
-    let y = Conv2D.forward(xd, wd, bias: bias?.values, g, groups: groups)
+    // The kernels read 16-bit inputs and weights directly (widening while they unfold and
+    // pack), write a 16-bit output rounded once, and read a 16-bit dy as they gather it.
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])
-    return Tensor.record("conv2d", y, inputs: inputs) { dy in
+    let y = Conv2D.forward(xd, wd, bias: bias?.values, g, groups: groups, output: Tensor.storedType(inputs: inputs))
+    return Tensor.record("conv2d", y, inputs: inputs, halfGradient: true) { dy in
         let (dx, dw, db) = Conv2D.backward(dy, x: xd, w: wd, hasBias: bias != nil, g, groups: groups, needInput: x.requiresGrad)
         return [dx, dw] + (bias != nil ? [db] : [])
     }

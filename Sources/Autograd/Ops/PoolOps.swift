@@ -4,9 +4,12 @@ import TensorCore
 public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0),
                       dilation: (Int, Int) = (1, 1), ceilMode: Bool = false) -> Tensor {
     let g = Conv2DGeometry(kernel: kernel, stride: stride ?? kernel, padding: padding, dilation: dilation)
-    let (y, indices) = Pool2D.maxForward(x.values, g, ceilMode: ceilMode)
+    // A 16-bit x is pooled as it is stored, and its gradient scattered back in 16 bits.
+    let (y, indices) = Pool2D.maxForward(x.data.isHalf ? x.data : x.values, g, ceilMode: ceilMode)
     let inShape = x.shape
-    return Tensor.record("max_pool2d", y, inputs: [x]) { dy in [Pool2D.maxBackward(dy, indices: indices, inputShape: inShape)] }
+    return Tensor.record("max_pool2d", y, inputs: [x], halfGradient: true) { dy in
+        [Pool2D.maxBackward(dy, indices: indices, inputShape: inShape, output: x.gradientType)]
+    }
 }
 
 /// Average pooling over (N, C, H, W); stride defaults to the kernel size.

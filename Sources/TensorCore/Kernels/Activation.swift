@@ -57,36 +57,38 @@ public enum Activation: Equatable, Sendable {
     }
 
     /// dx = dy · f'(x); `y` is the forward output, which some derivatives reuse.
-    /// - Parameter output: dx's type. tanh-GELU (the transformers' activation) reads a 16-bit
-    ///   dy and x and writes a 16-bit dx block by block; the others compute in fp32 (widening
-    ///   16-bit inputs whole) and convert.
+    /// - Parameter output: dx's type. ReLU, sigmoid, tanh, tanh-GELU and SiLU read a 16-bit
+    ///   dy and x (or y) and write a 16-bit dx block by block; the others compute in fp32
+    ///   (widening 16-bit inputs whole) and convert.
     public func backward(_ dy: NDArray, x: NDArray, y: NDArray, output: DType) -> NDArray {
-        if case .geluTanh = self { return Self.vectorised(dy, x, GeluTanhDerivative.self, output: output) }
-        let dx = backward(dy, x: x, y: y)
-        return dx.dtype == output ? dx : dx.converted(to: output)
+        switch self {
+        case .relu: return Self.vectorised(dy, x, ReluDerivative.self, output: output)
+        case .sigmoid: return Self.vectorised(dy, y, SigmoidDerivative.self, output: output)
+        case .tanh: return Self.vectorised(dy, y, TanhDerivative.self, output: output)
+        case .geluTanh: return Self.vectorised(dy, x, GeluTanhDerivative.self, output: output)
+        case .silu: return Self.vectorised(dy, x, SiluDerivative.self, output: output)
+        default:
+            let dx = backward(dy, x: x, y: y)
+            return dx.dtype == output ? dx : dx.converted(to: output)
+        }
     }
 
     /// dx = dy · f'(x) in fp32.
     public func backward(_ dy: NDArray, x: NDArray, y: NDArray) -> NDArray {
         switch self {
-        case .relu: return Unary.zip(dy, x) { g, v in v > 0 ? g : 0 }
+        case .relu: return Self.vectorised(dy, x, ReluDerivative.self)
         case .leakyRelu(let s): return Unary.zip(dy, x) { g, v in v > 0 ? g : s * g }
         case .elu(let a): return Unary.zip3(dy, x, y) { g, v, out in v > 0 ? g : g * (out + a) }
-        case .sigmoid: return Unary.zip(dy, y) { g, s in g * s * (1 - s) }
-        case .tanh: return Unary.zip(dy, y) { g, t in g * (1 - t * t) }
-        case .geluTanh:
-            return Self.vectorised(dy, x, GeluTanhDerivative.self)
+        case .sigmoid: return Self.vectorised(dy, y, SigmoidDerivative.self)
+        case .tanh: return Self.vectorised(dy, y, TanhDerivative.self)
+        case .geluTanh: return Self.vectorised(dy, x, GeluTanhDerivative.self)
         case .geluErf:
             return Unary.zip(dy, x) { g, v in
                 let cdf = 0.5 * (1 + erff(v * 0.7071067811865476))
                 let pdf = expf(-0.5 * v * v) * 0.3989422804014327
                 return g * (cdf + v * pdf)
             }
-        case .silu:
-            return Unary.zip(dy, x) { g, v in
-                let s = FastMath.sigmoid(v)
-                return g * s * (1 + v * (1 - s))
-            }
+        case .silu: return Self.vectorised(dy, x, SiluDerivative.self)
         case .softplus(let b, let t):
             return Unary.zip(dy, x) { g, v in b * v > t ? g : g * FastMath.sigmoid(b * v) }
         }
@@ -103,6 +105,17 @@ public enum Activation: Equatable, Sendable {
     enum GeluTanhDerivative: PointwiseGradient {
         @inline(__always) static func apply(_ dy: Float, _ x: Float) -> Float { dy * Activation.geluTanhDerivative(x) }
     }
+    enum ReluDerivative: PointwiseGradient { @inline(__always) static func apply(_ dy: Float, _ x: Float) -> Float { x > 0 ? dy : 0 } }
+    /// Reads the forward output s = σ(x).
+    enum SigmoidDerivative: PointwiseGradient { @inline(__always) static func apply(_ dy: Float, _ s: Float) -> Float { dy * s * (1 - s) } }
+    /// Reads the forward output t = tanh(x).
+    enum TanhDerivative: PointwiseGradient { @inline(__always) static func apply(_ dy: Float, _ t: Float) -> Float { dy * (1 - t * t) } }
+    enum SiluDerivative: PointwiseGradient {
+        @inline(__always) static func apply(_ dy: Float, _ x: Float) -> Float {
+            let s = FastMath.sigmoid(x)
+            return dy * s * (1 + x * (1 - s))
+        }
+    }
 
     /// y = F(x); a 16-bit x gives a 16-bit y, widened and rounded block by block.
     static func vectorised<F: Pointwise>(_ x: NDArray, _: F.Type) -> NDArray {
@@ -113,7 +126,8 @@ public enum Activation: Equatable, Sendable {
         return y
     }
 
-    /// dx = F(dy, x), of type `output`; dy and x may be 16-bit (widened a block at a time).
+    /// dx = F(dy, x), of type `output`; dy and x (or the forward output, for derivatives that
+    /// read it) may be 16-bit, widened a block at a time.
     static func vectorised<F: PointwiseGradient>(_ dy: NDArray, _ x: NDArray, _: F.Type, output: DType = .float32) -> NDArray {
         precondition(dy.shape == x.shape, "elementwise op on shapes \(dy.shape) and \(x.shape)")
         let dx = NDArray(shape: x.shape, dtype: output, zeroed: false)

@@ -13,15 +13,15 @@ public enum Conv2D {
     ///   - bias: (OC) or nil, float32.
     ///   - groups: C and OC must both be divisible by it; groups == C is depthwise.
     /// - Returns: (N, OC, OH, OW), float32.
-    public static func forward(_ x: NDArray, _ w: NDArray, bias: NDArray?, _ g: Conv2DGeometry, groups: Int = 1) -> NDArray {
+    public static func forward(_ x: NDArray, _ w: NDArray, bias: NDArray?, _ g: Conv2DGeometry, groups: Int = 1,
+                               output: DType = .float32) -> NDArray {
         let (n, c, h, wd) = dims4(x, "conv2d input")
         let oc = w.shape[0], cg = c / groups, ocg = oc / groups
         check(w: w, x: x, g: g, groups: groups, expected: [oc, cg, g.kernelH, g.kernelW])
         let (oh, ow) = g.outputSize(h: h, w: wd)
         precondition(oh > 0 && ow > 0, "conv2d: input \(x.shape) is smaller than the kernel window \(g)")
         let k = cg * g.kernelH * g.kernelW, p = oh * ow
-        let y = NDArray(shape: [n, oc, oh, ow], zeroed: false)
-        let yp = y.ptr
+        let y = NDArray(shape: [n, oc, oh, ow], dtype: output, zeroed: false)
         forEachChunk(n, k: k, p: p) { i0, b in
             let cols = b * p
             let col = NDArray(shape: [k * cols], zeroed: false), out = NDArray(shape: [ocg * cols], zeroed: false)
@@ -29,9 +29,8 @@ public enum Conv2D {
                 unfold(x, images: i0, b, from: gi * cg, count: cg, g, oh: oh, ow: ow, into: col.ptr)
                 GEMM.gemm(transA: false, transB: false, m: ocg, n: cols, k: k, a: weights(w, group: gi, ocg: ocg, k: k),
                           b: GEMMOperand(col.ptr, ld: cols), c: out.ptr, ldc: cols)
-                channels(of: yp, c: oc, p: p, images: i0, b, from: gi * ocg, count: ocg, matrix: out.ptr, toMatrix: false)
+                scatter(out.ptr, into: y, images: i0, b, from: gi * ocg, count: ocg, bias: bias)
             }
-            if let bias { for j in 0..<b { addBias(yp + (i0 + j) * oc * p, bias.ptr, channels: oc, plane: p) } }
         }
         return y
     }
@@ -57,13 +56,11 @@ public enum Conv2D {
         let oh = dy.shape[2], ow = dy.shape[3]
         let k = cg * g.kernelH * g.kernelW, p = oh * ow
         let dx = NDArray(shape: inputShape)
-        let dyp = dy.ptr
         forEachChunk(n, k: k, p: p) { i0, b in
             let cols = b * p
             let dyg = NDArray(shape: [ocg * cols], zeroed: false), dcol = NDArray(shape: [k * cols], zeroed: false)
             for gi in 0..<groups {
-                channels(of: UnsafeMutablePointer(mutating: dyp), c: oc, p: p, images: i0, b, from: gi * ocg, count: ocg,
-                         matrix: dyg.ptr, toMatrix: true)
+                gather(dy, images: i0, b, from: gi * ocg, count: ocg, into: dyg.ptr)
                 // dcol (K, cols) = W_gᵀ (K, OCg) · dY_g (OCg, cols)
                 GEMM.gemm(transA: true, transB: false, m: k, n: cols, k: ocg, a: weights(w, group: gi, ocg: ocg, k: k),
                           b: GEMMOperand(dyg.ptr, ld: cols), c: dcol.ptr, ldc: cols)
@@ -83,15 +80,13 @@ public enum Conv2D {
         let oc = weightShape[0], cg = c / groups, ocg = oc / groups
         let oh = dy.shape[2], ow = dy.shape[3]
         let k = cg * g.kernelH * g.kernelW, p = oh * ow
-        let dyp = dy.ptr
         return perThreadSum(shape: weightShape, items: n) { images, dwp in
             forEachChunk(in: images, k: k, p: p) { i0, b in
                 let cols = b * p
                 let col = NDArray(shape: [k * cols], zeroed: false), dyg = NDArray(shape: [ocg * cols], zeroed: false)
                 for gi in 0..<groups {
                     unfold(x, images: i0, b, from: gi * cg, count: cg, g, oh: oh, ow: ow, into: col.ptr)
-                    channels(of: UnsafeMutablePointer(mutating: dyp), c: oc, p: p, images: i0, b, from: gi * ocg, count: ocg,
-                             matrix: dyg.ptr, toMatrix: true)
+                    gather(dy, images: i0, b, from: gi * ocg, count: ocg, into: dyg.ptr)
                     // dW_g (OCg, K) += dY_g (OCg, cols) · colᵀ (cols, K)
                     GEMM.sgemm(transA: false, transB: true, m: ocg, n: k, k: cols, a: dyg.ptr, lda: cols, b: col.ptr, ldb: cols,
                                beta: 1, c: dwp + gi * ocg * k, ldc: k)
@@ -182,16 +177,42 @@ public enum Conv2D {
         }
     }
 
-    /// Moves channels [c0, c0+count) of images [i0, i0+b) between an (N, C, P) array and a
-    /// (count, b·P) matrix whose columns are the images side by side.
-    static func channels(of array: UnsafeMutablePointer<Float>, c: Int, p: Int, images i0: Int, _ b: Int,
-                         from c0: Int, count: Int, matrix: UnsafeMutablePointer<Float>, toMatrix: Bool) {
-        let base = array + (i0 * c + c0) * p
-        let arrayStrides = [p, c * p, 1], matrixStrides = [b * p, p, 1]
-        if toMatrix {
-            StridedCopy.copy(dims: [count, b, p], src: base, srcStrides: arrayStrides, dst: matrix, dstStrides: matrixStrides)
-        } else {
-            StridedCopy.copy(dims: [count, b, p], src: matrix, srcStrides: matrixStrides, dst: base, dstStrides: arrayStrides)
+    /// Copies channels [c0, c0+count) of images [i0, i0+b) of an (N, C, P) array of any float
+    /// type into a (count, b·P) fp32 matrix whose columns are the images side by side.
+    static func gather(_ array: NDArray, images i0: Int, _ b: Int, from c0: Int, count: Int, into matrix: UnsafeMutablePointer<Float>) {
+        let c = array.shape[1], p = array.shape[2] * array.shape[3]
+        for ch in 0..<count {
+            for j in 0..<b {
+                let offset = ((i0 + j) * c + c0 + ch) * p, row = matrix + (ch * b + j) * p
+                if array.dtype == .float32 {
+                    row.update(from: array.ptr + offset, count: p)
+                } else {
+                    HalfCast.widenBlock(array.halfBits + offset, row, p, array.dtype)
+                }
+            }
+        }
+    }
+
+    /// Writes a (count, b·P) fp32 product matrix (the images side by side) into channels
+    /// [c0, c0+count) of images [i0, i0+b) of the (N, C, P) output, adding each channel's bias
+    /// and, for a 16-bit output, rounding once: one pass where a layout move, a bias pass and a
+    /// rounding pass over the whole output were three.
+    /// - Parameter bias: (C) in fp32, or nil; the matrix is clobbered when the output is 16-bit.
+    static func scatter(_ matrix: UnsafeMutablePointer<Float>, into y: NDArray, images i0: Int, _ b: Int,
+                        from c0: Int, count: Int, bias: NDArray?) {
+        let c = y.shape[1], p = y.shape[2] * y.shape[3]
+        for ch in 0..<count {
+            let v = bias.map { $0.ptr[c0 + ch] }
+            for j in 0..<b {
+                let offset = ((i0 + j) * c + c0 + ch) * p, row = matrix + (ch * b + j) * p
+                if y.dtype == .float32 {
+                    let dst = y.ptr + offset
+                    if let v { for e in 0..<p { dst[e] = row[e] + v } } else { dst.update(from: row, count: p) }
+                } else {
+                    if let v { for e in 0..<p { row[e] += v } }
+                    HalfCast.narrowBlock(row, y.halfBits + offset, p, y.dtype)
+                }
+            }
         }
     }
 
@@ -218,8 +239,30 @@ public enum Conv2D {
     /// Parts of `perThreadSum` under `ThreadPool.fixedPartitions`.
     static let fixedParts = 4
 
-    /// db = dy summed over N, H, W.
-    static func biasGrad(_ dy: NDArray) -> NDArray { Reduce.sum(dy, axes: [0, 2, 3]) }
+    /// db = dy summed over N, H, W, in fp32 from a dy of any float type. One channel per task,
+    /// summed in a fixed order, so the result does not depend on the threads.
+    static func biasGrad(_ dy: NDArray) -> NDArray {
+        let (n, c, oh, ow) = dims4(dy, "conv output gradient")
+        let p = oh * ow
+        let db = NDArray(shape: [c]), rows = RowAccess(dy), dbp = db.ptr
+        ThreadPool.shared.parallelFor(c, grain: max(1, Unary.grain / max(n * p, 1))) { channels in
+            RowAccess.withScratch(1, p) { scratch in
+                for ch in channels {
+                    var total: Float = 0
+                    for i in 0..<n {
+                        let row = rows.load((i * c + ch) * p, p, scratch)
+                        var partial = SIMD8<Float>(), e = 0
+                        while e + 8 <= p { partial += UnsafeRawPointer(row + e).loadUnaligned(as: SIMD8<Float>.self); e += 8 }
+                        var sum = partial.sum()
+                        while e < p { sum += row[e]; e += 1 }
+                        total += sum
+                    }
+                    dbp[ch] = total
+                }
+            }
+        }
+        return db
+    }
 
     /// Runs `body(items, partial)` on chunks of `0..<items` in parallel, each chunk into its
     /// own zeroed accumulator of `shape`, and returns their sum in chunk order.

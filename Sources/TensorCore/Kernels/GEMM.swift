@@ -199,9 +199,14 @@ public enum GEMM {
                             block = { forEachTile(rowsOuter: rowsOuter, panels: myPanels, rows: mc) { jp, ir in
                                 let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
                                 let ap = packedA + ir * kc, bp = packedB + jp * panelStride
-                                GEMMMicroKernel.halfTile(c16 + (ic + ir) * ldc + jc + jp * nr, ldc: ldc, dtype: type,
-                                                         mr: rows, nr: cols, accumulate: accumulate, bias: bias.map { $0 + jp * nr }) {
-                                    GEMMMicroKernel.full(kc: kc, a: ap, b: bp, c: $0, ldc: 16, accumulate: false)
+                                let cp = c16 + (ic + ir) * ldc + jc + jp * nr, tileBias = bias.map { $0 + jp * nr }
+                                if rows == mr && cols == nr {
+                                    GEMMMicroKernel.fullHalf(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, dtype: type,
+                                                             accumulate: accumulate, bias: tileBias)
+                                } else {
+                                    GEMMMicroKernel.halfTile(cp, ldc: ldc, dtype: type, mr: rows, nr: cols, accumulate: accumulate, bias: tileBias) {
+                                        GEMMMicroKernel.full(kc: kc, a: ap, b: bp, c: $0, ldc: 16, accumulate: false)
+                                    }
                                 }
                             } }
                         } else if directA {

@@ -10,6 +10,10 @@ enum GEMMMicroKernel {
     static let mr = 6
     static let nr = 16
 
+    /// The twelve accumulators of a 6x16 tile: row i's columns 0-7 and 8-15 at 2i and 2i + 1.
+    typealias Tile = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
+                      SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+
     /// C[0..<6, 0..<16] (+)= packedA (kc x 6, column-major micro-panel) · packedB (kc x 16).
     /// - Parameters:
     ///   - kc: depth of the panels.
@@ -21,10 +25,30 @@ enum GEMMMicroKernel {
     @inline(__always)
     static func full(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int = 16,
                      c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        prefetchTile(UnsafeMutableRawPointer(c), ldc * 4, 64)
+        update(c, ldc, accumulate, product(kc: kc, a: a, b: b, ldb: ldb))
+    }
+
+    /// The same full tile into a 16-bit C, rounded once straight from the registers (plus the
+    /// fp32 bias, plus C's old values with `accumulate`); see `GEMMOutput`.
+    @inline(__always)
+    static func fullHalf(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<UInt16>, ldc: Int,
+                         dtype: DType, accumulate: Bool, bias: UnsafePointer<Float>?) {
+        prefetchTile(UnsafeMutableRawPointer(c), ldc * 2, 32)
+        let t = product(kc: kc, a: a, b: b, ldb: 16)
+        @inline(__always) func store(_ row: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
+            storeHalfRow(lo, hi, c + row * ldc, dtype: dtype, accumulate: accumulate, bias: bias)
+        }
+        store(0, t.0, t.1); store(1, t.2, t.3); store(2, t.4, t.5)
+        store(3, t.6, t.7); store(4, t.8, t.9); store(5, t.10, t.11)
+    }
+
+    /// packedA (kc x 6) · B (kc x 16) in registers.
+    @inline(__always)
+    static func product(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int) -> Tile {
         typealias V = SIMD8<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
-        prefetchTile(c, ldc)
         var ap = a, bp = UnsafeRawPointer(b)
         let bStep = ldb * 4
         for _ in 0..<kc {
@@ -45,7 +69,7 @@ enum GEMMMicroKernel {
             ap += 6
             bp += bStep
         }
-        update(c, ldc, accumulate, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
+        return (c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
     }
 
     /// Same tile, reading six rows of an unpacked row-major A (row stride `lda`) in place.
@@ -55,7 +79,7 @@ enum GEMMMicroKernel {
         typealias V = SIMD8<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
-        prefetchTile(c, ldc)
+        prefetchTile(UnsafeMutableRawPointer(c), ldc * 4, 64)
         var a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda
         var bp = UnsafeRawPointer(b)
         for _ in 0..<kc {
@@ -76,26 +100,23 @@ enum GEMMMicroKernel {
             a0 += 1; a1 += 1; a2 += 1; a3 += 1; a4 += 1; a5 += 1
             bp += 64
         }
-        update(c, ldc, accumulate, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
+        update(c, ldc, accumulate, (c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51))
     }
 
-    /// Starts loading the C tile's six rows (two lines each) while the k loop runs, so the
-    /// update at the end does not wait on memory: C rows are far apart, and the hardware
-    /// prefetcher does not follow that pattern.
+    /// Starts loading the C tile's six rows (`rowBytes` each, `ldBytes` apart) while the k
+    /// loop runs, so the update at the end does not wait on memory: C rows are far apart, and
+    /// the hardware prefetcher does not follow that pattern.
     @inline(__always)
-    static func prefetchTile(_ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    static func prefetchTile(_ c: UnsafeMutableRawPointer, _ ldBytes: Int, _ rowBytes: Int) {
         for row in 0..<6 {
-            tandem_prefetch_write(c + row * ldc)
-            tandem_prefetch_write(c + row * ldc + 15)
+            tandem_prefetch_write(c + row * ldBytes)
+            tandem_prefetch_write(c + row * ldBytes + rowBytes - 4)
         }
     }
 
     /// Writes (or adds) the twelve accumulators to the 6x16 tile of C.
     @inline(__always)
-    static func update(_ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool,
-                       _ c00: SIMD8<Float>, _ c01: SIMD8<Float>, _ c10: SIMD8<Float>, _ c11: SIMD8<Float>,
-                       _ c20: SIMD8<Float>, _ c21: SIMD8<Float>, _ c30: SIMD8<Float>, _ c31: SIMD8<Float>,
-                       _ c40: SIMD8<Float>, _ c41: SIMD8<Float>, _ c50: SIMD8<Float>, _ c51: SIMD8<Float>) {
+    static func update(_ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ t: Tile) {
         typealias V = SIMD8<Float>
         @inline(__always) func store(_ row: Int, _ lo: V, _ hi: V) {
             let p = UnsafeMutableRawPointer(c + row * ldc)
@@ -107,8 +128,8 @@ enum GEMMMicroKernel {
                 p.storeBytes(of: hi, toByteOffset: 32, as: V.self)
             }
         }
-        store(0, c00, c01); store(1, c10, c11); store(2, c20, c21)
-        store(3, c30, c31); store(4, c40, c41); store(5, c50, c51)
+        store(0, t.0, t.1); store(1, t.2, t.3); store(2, t.4, t.5)
+        store(3, t.6, t.7); store(4, t.8, t.9); store(5, t.10, t.11)
     }
 
     /// A tile of a 16-bit C (mr <= 6 rows, nr <= 16 columns): `compute` writes the 6x16 fp32
@@ -129,20 +150,9 @@ enum GEMMMicroKernel {
     static func finishHalfRow(_ t: UnsafeMutablePointer<Float>, _ c: UnsafeMutablePointer<UInt16>, _ n: Int, dtype: DType,
                               accumulate: Bool, bias: UnsafePointer<Float>?) {
         if n == 16 {
-            // A full tile row, in registers.
-            typealias V = SIMD8<Float>
-            let tr = UnsafeRawPointer(t), cr = UnsafeMutableRawPointer(c)
-            var lo = tr.loadUnaligned(as: V.self), hi = tr.loadUnaligned(fromByteOffset: 32, as: V.self)
-            if let bias {
-                lo += UnsafeRawPointer(bias).loadUnaligned(as: V.self)
-                hi += UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 32, as: V.self)
-            }
-            if accumulate {
-                lo += HalfCast.widen8(cr.loadUnaligned(as: SIMD8<UInt16>.self), dtype)
-                hi += HalfCast.widen8(cr.loadUnaligned(fromByteOffset: 16, as: SIMD8<UInt16>.self), dtype)
-            }
-            cr.storeBytes(of: HalfCast.narrow8(lo, dtype), as: SIMD8<UInt16>.self)
-            cr.storeBytes(of: HalfCast.narrow8(hi, dtype), toByteOffset: 16, as: SIMD8<UInt16>.self)
+            let tr = UnsafeRawPointer(t)
+            storeHalfRow(tr.loadUnaligned(as: SIMD8<Float>.self), tr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), c,
+                         dtype: dtype, accumulate: accumulate, bias: bias)
             return
         }
         if let bias { for j in 0..<n { t[j] += bias[j] } }
@@ -154,6 +164,25 @@ enum GEMMMicroKernel {
             }
         }
         HalfCast.narrowBlock(t, c, n, dtype)
+    }
+
+    /// Rounds one 16-column row of products (columns 0-7 in `lo`, 8-15 in `hi`), plus the
+    /// bias, plus C's old values with `accumulate`, into a row of a 16-bit C, in registers.
+    @inline(__always)
+    static func storeHalfRow(_ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ c: UnsafeMutablePointer<UInt16>, dtype: DType,
+                             accumulate: Bool, bias: UnsafePointer<Float>?) {
+        var lo = lo, hi = hi
+        let cr = UnsafeMutableRawPointer(c)
+        if let bias {
+            lo += UnsafeRawPointer(bias).loadUnaligned(as: SIMD8<Float>.self)
+            hi += UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        }
+        if accumulate {
+            lo += HalfCast.widen8(cr.loadUnaligned(as: SIMD8<UInt16>.self), dtype)
+            hi += HalfCast.widen8(cr.loadUnaligned(fromByteOffset: 16, as: SIMD8<UInt16>.self), dtype)
+        }
+        cr.storeBytes(of: HalfCast.narrow8(lo, dtype), as: SIMD8<UInt16>.self)
+        cr.storeBytes(of: HalfCast.narrow8(hi, dtype), toByteOffset: 16, as: SIMD8<UInt16>.self)
     }
 
     /// A partial tile (mr <= 6 rows, nr <= 16 columns) at the matrix edge: `compute` writes a

@@ -11,58 +11,63 @@ public enum Pool2D {
     }
 
     /// Max pooling; returns the output and, per output, the flat index of the max in its plane.
+    /// A 16-bit x gives a 16-bit output (a max is one of its inputs: nothing is rounded),
+    /// widened a plane at a time.
     public static func maxForward(_ x: NDArray, _ g: Conv2DGeometry, ceilMode: Bool = false) -> (NDArray, NDArray) {
         checkPadding(g)
         let (planes, h, w) = Self.planes(x)
         let (oh, ow) = g.outputSize(h: h, w: w, ceilMode: ceilMode)
         precondition(oh > 0 && ow > 0, "max_pool2d: input \(x.shape) is smaller than the window \(g)")
-        let y = NDArray(shape: [x.shape[0], x.shape[1], oh, ow], zeroed: false)
+        let y = NDArray(shape: [x.shape[0], x.shape[1], oh, ow], dtype: x.dtype, zeroed: false)
         let idx = NDArray(shape: y.shape, dtype: .int32, zeroed: false)
-        let xp = x.ptr, yp = y.ptr, ip = idx.int32Pointer
+        let xs = RowAccess(x), ys = RowAccess(y), ip = idx.int32Pointer
         // Every window inside the plane (no padding or dilation, floor mode: LeNet's and most
         // CNNs' pools): no bounds checks, and a select per element instead of branches.
         let inside = g.padH == 0 && g.padW == 0 && g.dilationH == 1 && g.dilationW == 1
             && (oh - 1) * g.strideH + g.kernelH <= h && (ow - 1) * g.strideW + g.kernelW <= w
         ThreadPool.shared.parallelFor(planes, grain: max(1, 4096 / max(oh * ow, 1))) { r in
-            for pl in r {
-                let src = xp + pl * h * w
-                if inside {
-                    let (kh, kw, sh, sw) = (g.kernelH, g.kernelW, g.strideH, g.strideW)
-                    for oy in 0..<oh {
-                        let out = (pl * oh + oy) * ow
-                        for ox in 0..<ow {
-                            let start = oy * sh * w + ox * sw
-                            var best = src[start], bi = start
-                            for ki in 0..<kh {
-                                for kj in 0..<kw {
-                                    let i = start + ki * w + kj, v = src[i]
-                                    let take = v > best || v.isNaN  // NaN propagates, as in PyTorch
-                                    best = take ? v : best
-                                    bi = take ? i : bi
+            RowAccess.withScratch(1, h * w + oh * ow) { scratch in
+                for pl in r {
+                    let src = xs.load(pl * h * w, h * w, scratch), out = ys.target(pl * oh * ow, scratch + h * w)
+                    let indices = ip + pl * oh * ow
+                    if inside {
+                        let (kh, kw, sh, sw) = (g.kernelH, g.kernelW, g.strideH, g.strideW)
+                        for oy in 0..<oh {
+                            for ox in 0..<ow {
+                                let start = oy * sh * w + ox * sw
+                                var best = src[start], bi = start
+                                for ki in 0..<kh {
+                                    for kj in 0..<kw {
+                                        let i = start + ki * w + kj, v = src[i]
+                                        let take = v > best || v.isNaN  // NaN propagates, as in PyTorch
+                                        best = take ? v : best
+                                        bi = take ? i : bi
+                                    }
                                 }
-                            }
-                            yp[out + ox] = best
-                            ip[out + ox] = Int32(bi)
-                        }
-                    }
-                    continue
-                }
-                for oy in 0..<oh {
-                    for ox in 0..<ow {
-                        var best = -Float.infinity, bi = -1
-                        for ki in 0..<g.kernelH {
-                            let iy = oy * g.strideH - g.padH + ki * g.dilationH
-                            if iy < 0 || iy >= h { continue }
-                            for kj in 0..<g.kernelW {
-                                let ix = ox * g.strideW - g.padW + kj * g.dilationW
-                                if ix < 0 || ix >= w { continue }
-                                let v = src[iy * w + ix]
-                                if v > best || bi < 0 || v.isNaN { best = v; bi = iy * w + ix }
+                                out[oy * ow + ox] = best
+                                indices[oy * ow + ox] = Int32(bi)
                             }
                         }
-                        yp[(pl * oh + oy) * ow + ox] = best
-                        ip[(pl * oh + oy) * ow + ox] = Int32(bi)
+                    } else {
+                        for oy in 0..<oh {
+                            for ox in 0..<ow {
+                                var best = -Float.infinity, bi = -1
+                                for ki in 0..<g.kernelH {
+                                    let iy = oy * g.strideH - g.padH + ki * g.dilationH
+                                    if iy < 0 || iy >= h { continue }
+                                    for kj in 0..<g.kernelW {
+                                        let ix = ox * g.strideW - g.padW + kj * g.dilationW
+                                        if ix < 0 || ix >= w { continue }
+                                        let v = src[iy * w + ix]
+                                        if v > best || bi < 0 || v.isNaN { best = v; bi = iy * w + ix }
+                                    }
+                                }
+                                out[oy * ow + ox] = best
+                                indices[oy * ow + ox] = Int32(bi)
+                            }
+                        }
                     }
+                    ys.store(pl * oh * ow, oh * ow, scratch + h * w)
                 }
             }
         }
@@ -70,14 +75,20 @@ public enum Pool2D {
     }
 
     /// dx: each output's gradient added at the position of its max.
-    public static func maxBackward(_ dy: NDArray, indices: NDArray, inputShape: Shape) -> NDArray {
-        let dx = NDArray(shape: inputShape)
+    /// - Parameters:
+    ///   - dy: (N, C, OH, OW), fp32 or 16-bit (widened a plane at a time).
+    ///   - output: dx's type; a 16-bit dx is summed in fp32 per plane and rounded once.
+    public static func maxBackward(_ dy: NDArray, indices: NDArray, inputShape: Shape, output: DType = .float32) -> NDArray {
+        let dx = NDArray(shape: inputShape, dtype: output)
         let planeIn = inputShape[2] * inputShape[3], planeOut = dy.shape[2] * dy.shape[3]
-        let dyp = dy.ptr, ip = indices.int32Pointer, dxp = dx.ptr
+        let gs = RowAccess(dy), dxs = RowAccess(dx), ip = indices.int32Pointer
         ThreadPool.shared.parallelFor(inputShape[0] * inputShape[1], grain: 64) { r in
-            for pl in r {
-                for o in 0..<planeOut where ip[pl * planeOut + o] >= 0 {
-                    dxp[pl * planeIn + Int(ip[pl * planeOut + o])] += dyp[pl * planeOut + o]
+            RowAccess.withScratch(1, planeIn + planeOut) { scratch in
+                for pl in r {
+                    let g = gs.load(pl * planeOut, planeOut, scratch + planeIn), d = dxs.target(pl * planeIn, scratch)
+                    if output != .float32 { d.update(repeating: 0, count: planeIn) }
+                    for o in 0..<planeOut where ip[pl * planeOut + o] >= 0 { d[Int(ip[pl * planeOut + o])] += g[o] }
+                    dxs.store(pl * planeIn, planeIn, scratch)
                 }
             }
         }
