@@ -133,11 +133,23 @@ public enum Reduce {
         let out = NDArray(shape: [n])
         let xh = x.halfBits, op = out.ptr, dtype = x.dtype
         ThreadPool.shared.parallelFor(n, grain: Swift.max(64, Unary.grain / Swift.max(rows, 1))) { cols in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: cols.count) { buffer in
-                let t = buffer.baseAddress!, sums = op + cols.lowerBound
-                for i in 0..<rows {
-                    HalfCast.widenBlock(xh + i * n + cols.lowerBound, t, cols.count, dtype)
-                    for j in 0..<cols.count { sums[j] += t[j] }
+            let sums = UnsafeMutableRawPointer(op + cols.lowerBound), width = cols.count
+            for i in 0..<rows {
+                // Eight columns at a time, widened in registers; the last few one at a time.
+                let row = UnsafeRawPointer(xh + i * n + cols.lowerBound)
+                var j = 0
+                while j + 8 <= width {
+                    let total = sums.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+                        + HalfCast.widen8(row.loadUnaligned(fromByteOffset: 2 * j, as: SIMD8<UInt16>.self), dtype)
+                    sums.storeBytes(of: total, toByteOffset: 4 * j, as: SIMD8<Float>.self)
+                    j += 8
+                }
+                while j < width {
+                    let bits = row.loadUnaligned(fromByteOffset: 2 * j, as: UInt16.self)
+                    sums.storeBytes(of: sums.loadUnaligned(fromByteOffset: 4 * j, as: Float.self)
+                        + (dtype == .float16 ? HalfCast.float(float16: bits) : HalfCast.float(bfloat16: bits)),
+                        toByteOffset: 4 * j, as: Float.self)
+                    j += 1
                 }
             }
         }
