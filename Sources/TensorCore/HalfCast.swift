@@ -61,56 +61,53 @@ public enum HalfCast {
         return unsafeBitCast(wide &<< 16, to: SIMD8<Float>.self)
     }
 
-    /// Widens `n` 16-bit values on the calling thread (a block inside a parallel kernel).
+    /// Widens one 16-bit value of `dtype` exactly.
+    @inline(__always)
+    public static func float(_ bits: UInt16, _ dtype: DType) -> Float {
+        dtype == .float16 ? float(float16: bits) : float(bfloat16: bits)
+    }
+
+    /// Rounds one float to 16 bits of `dtype`.
+    @inline(__always)
+    public static func bits(_ f: Float, _ dtype: DType) -> UInt16 {
+        dtype == .float16 ? float16Bits(f) : bfloat16Bits(f)
+    }
+
+    /// Calls `body(i)` for i = 0, 8, 16, ... and, when `n` is not a multiple of 8, once more
+    /// at n - 8, overlapping elements already done (a pure conversion writes the same values
+    /// again). Returns where one-at-a-time work starts: `n`, or 0 for rows under 8.
     ///
-    /// Eight at a time in registers, the last eight overlapping the ones before (rows under 8
-    /// one at a time): the loop vectoriser's 32-wide body left the short rows of kernels
-    /// (24-pixel im2col rows, 16-column tiles) all to its scalar remainder loop.
+    /// The loop vectoriser's 32-wide body left the short rows of kernels (24-pixel im2col
+    /// rows, 16-column tiles) all to its scalar remainder loop.
+    @inline(__always)
+    static func eightAtATime(_ n: Int, _ body: (Int) -> Void) -> Int {
+        if n < 8 { return 0 }
+        var i = 0
+        while i + 8 <= n { body(i); i += 8 }
+        if i < n { body(n - 8) }
+        return n
+    }
+
+    /// Widens `n` 16-bit values on the calling thread (a block inside a parallel kernel),
+    /// eight at a time in registers (`eightAtATime`).
     @inline(__always)
     public static func widenBlock(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int, _ dtype: DType) {
-        var i = 0
         let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
-        while i + 8 <= n {
+        for i in eightAtATime(n, { i in
             d.storeBytes(of: widen8(s.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self), dtype),
                          toByteOffset: 4 * i, as: SIMD8<Float>.self)
-            i += 8
-        }
-        if i < n && n >= 8 {
-            // The last 8, overlapping some already done (the same values again).
-            i = n - 8
-            d.storeBytes(of: widen8(s.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self), dtype),
-                         toByteOffset: 4 * i, as: SIMD8<Float>.self)
-            return
-        }
-        if dtype == .float16 {
-            while i < n { dst[i] = Float(Float16(bitPattern: src[i])); i += 1 }
-        } else {
-            while i < n { dst[i] = Float(bitPattern: UInt32(src[i]) << 16); i += 1 }
-        }
+        })..<n { dst[i] = float(src[i], dtype) }
     }
 
     /// Rounds `n` floats to 16 bits on the calling thread (a block inside a parallel kernel),
-    /// eight at a time in registers as `widenBlock` does. `src` and `dst` must not overlap.
+    /// eight at a time in registers. `src` and `dst` must not overlap.
     @inline(__always)
     public static func narrowBlock(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int, _ dtype: DType) {
-        var i = 0
         let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
-        while i + 8 <= n {
+        for i in eightAtATime(n, { i in
             d.storeBytes(of: narrow8(s.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self), dtype),
                          toByteOffset: 2 * i, as: SIMD8<UInt16>.self)
-            i += 8
-        }
-        if i < n && n >= 8 {
-            i = n - 8
-            d.storeBytes(of: narrow8(s.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self), dtype),
-                         toByteOffset: 2 * i, as: SIMD8<UInt16>.self)
-            return
-        }
-        if dtype == .float16 {
-            while i < n { dst[i] = Float16(src[i]).bitPattern; i += 1 }
-        } else {
-            while i < n { dst[i] = bfloat16Bits(src[i]); i += 1 }
-        }
+        })..<n { dst[i] = bits(src[i], dtype) }
     }
 
     /// Converts `n` floats to 16-bit values of `dtype`.

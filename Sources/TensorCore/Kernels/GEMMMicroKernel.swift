@@ -156,13 +156,7 @@ enum GEMMMicroKernel {
             return
         }
         if let bias { for j in 0..<n { t[j] += bias[j] } }
-        if accumulate {
-            if dtype == .float16 {
-                for j in 0..<n { t[j] += HalfCast.float(float16: c[j]) }
-            } else {
-                for j in 0..<n { t[j] += HalfCast.float(bfloat16: c[j]) }
-            }
-        }
+        if accumulate { for j in 0..<n { t[j] += HalfCast.float(c[j], dtype) } }
         HalfCast.narrowBlock(t, c, n, dtype)
     }
 

@@ -133,24 +133,18 @@ public enum Reduce {
         let out = NDArray(shape: [n])
         let xh = x.halfBits, op = out.ptr, dtype = x.dtype
         ThreadPool.shared.parallelFor(n, grain: Swift.max(64, Unary.grain / Swift.max(rows, 1))) { cols in
-            let sums = UnsafeMutableRawPointer(op + cols.lowerBound), width = cols.count
+            let sums = op + cols.lowerBound, width = cols.count
             for i in 0..<rows {
                 // Eight columns at a time, widened in registers; the last few one at a time.
-                let row = UnsafeRawPointer(xh + i * n + cols.lowerBound)
+                let row = xh + i * n + cols.lowerBound
                 var j = 0
                 while j + 8 <= width {
-                    let total = sums.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
-                        + HalfCast.widen8(row.loadUnaligned(fromByteOffset: 2 * j, as: SIMD8<UInt16>.self), dtype)
-                    sums.storeBytes(of: total, toByteOffset: 4 * j, as: SIMD8<Float>.self)
+                    let total = UnsafeRawPointer(sums + j).loadUnaligned(as: SIMD8<Float>.self)
+                        + HalfCast.widen8(UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<UInt16>.self), dtype)
+                    UnsafeMutableRawPointer(sums + j).storeBytes(of: total, as: SIMD8<Float>.self)
                     j += 8
                 }
-                while j < width {
-                    let bits = row.loadUnaligned(fromByteOffset: 2 * j, as: UInt16.self)
-                    sums.storeBytes(of: sums.loadUnaligned(fromByteOffset: 4 * j, as: Float.self)
-                        + (dtype == .float16 ? HalfCast.float(float16: bits) : HalfCast.float(bfloat16: bits)),
-                        toByteOffset: 4 * j, as: Float.self)
-                    j += 1
-                }
+                while j < width { sums[j] += HalfCast.float(row[j], dtype); j += 1 }
             }
         }
         return out
