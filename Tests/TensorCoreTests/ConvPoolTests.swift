@@ -189,6 +189,35 @@ struct ConvPoolTests {
         }
     }
 
+    /// Which index wins a window, on the 8-at-a-time path (windows inside the plane, at least 8
+    /// outputs) and the scalar one: the first of tied maxima, the last of several NaNs. Values
+    /// are small integers so that ties are common; about one in twelve is NaN.
+    @Test func maxPoolIndicesOnTiesAndNaN() {
+        var r = Rand(31)
+        for trial in 0..<60 {
+            let k = r.int(1...3), (sh, sw) = (r.int(1...3), r.int(1...3))
+            let g = Conv2DGeometry(kernel: (k, k), stride: (sh, sw))
+            let (h, w) = (r.int(k...11), r.int(k...11))
+            let values: [Float] = (0..<2 * h * w).map { _ in
+                let v = r.int(0...11)
+                return v == 11 ? .nan : Float(v % 3)
+            }
+            let x = NDArray(values, shape: [1, 2, h, w])
+            let (oh, ow) = g.outputSize(h: h, w: w)
+            let (y, indices) = Pool2D.maxForward(x, g)
+            for pl in 0..<2 { for oy in 0..<oh { for ox in 0..<ow {
+                var best = Float.nan, bi = -1
+                for ki in 0..<k { for kj in 0..<k {
+                    let i = (oy * sh + ki) * w + ox * sw + kj, v = values[pl * h * w + i]
+                    if bi < 0 || v > best || v.isNaN { best = v; bi = i }
+                } }
+                let o = (pl * oh + oy) * ow + ox
+                #expect(Int(indices.int32Pointer[o]) == bi, "trial \(trial) \(g) \(h)x\(w) output \(o)")
+                #expect(y.scalars[o] == best || (y.scalars[o].isNaN && best.isNaN), "trial \(trial) output \(o)")
+            } } }
+        }
+    }
+
     @Test func avgPoolExcludingPadding() {
         let x = NDArray((1...16).map(Float.init), shape: [1, 1, 4, 4])
         let g = Conv2DGeometry(kernel: (3, 3), stride: (2, 2), padding: (1, 1))

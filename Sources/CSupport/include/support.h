@@ -2,7 +2,8 @@
 #define TANDEM_SUPPORT_H
 // The few C facilities the tensor core needs that Swift cannot reach: cache prefetch hints
 // (no Swift intrinsic), the 8-lane roundings to float16 and bfloat16 (they need intrinsics
-// with immediate operands, macros that Swift cannot import) and glibc's allocator settings (malloc.h is not in Swift's Glibc module).
+// with immediate operands, macros that Swift cannot import; so do max pooling's gather and
+// compare) and glibc's allocator settings (malloc.h is not in Swift's Glibc module).
 
 #if defined(__x86_64__) && defined(__F16C__)
 #include <immintrin.h>
@@ -23,6 +24,16 @@ static inline __m128i tandem_cvtps_bf16(__m256 v) {
     __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
     __m256i chosen = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(rounded), _mm256_castsi256_ps(quiet), nan));
     return _mm_packus_epi32(_mm256_castsi256_si128(chosen), _mm256_extracti128_si256(chosen, 1));
+}
+
+/// Loads the 8 floats at base[offsets[i]] (one vgatherdps; its scale is an immediate).
+static inline __m256 tandem_gather8(const float *base, __m256i offsets) { return _mm256_i32gather_ps(base, offsets, 4); }
+
+/// The lanes where v should replace a running max: v > best or v is NaN (so NaN
+/// propagates, as in PyTorch), as an all-ones mask for blends. Both compares' predicates
+/// are immediates.
+static inline __m256 tandem_max_takes(__m256 v, __m256 best) {
+    return _mm256_or_ps(_mm256_cmp_ps(v, best, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
 }
 #endif
 

@@ -1,3 +1,6 @@
+import _Builtin_intrinsics.intel
+import CSupport
+
 /// Max and average pooling over (N, C, H, W), with their backward passes.
 public enum Pool2D {
     static func planes(_ x: NDArray) -> (Int, Int, Int) {
@@ -8,6 +11,37 @@ public enum Pool2D {
     static func checkPadding(_ g: Conv2DGeometry) {
         precondition(g.padH * 2 <= g.kernelH && g.padW * 2 <= g.kernelW,
                      "pool padding (\(g.padH), \(g.padW)) must be at most half the kernel (\(g.kernelH), \(g.kernelW))")
+    }
+
+    /// The max of each window of one plane whose windows all lie inside it, 8 outputs at a
+    /// time: a gather per window element, then a compare and two blends. The branch per element this replaces mispredicted on random data:
+    /// 1.7 ms of LeNet-5's 7.6 ms step. The last 8 overlap the previous ones (at least 8).
+    /// - Parameters:
+    ///   - src: the plane (H, W).
+    ///   - starts: (OH·OW) each output's window's first element in the plane.
+    ///   - out, indices: (OH·OW) the max and its flat index in the plane.
+    @inline(__always)
+    static func maxWindows8(_ src: UnsafePointer<Float>, starts: UnsafeBufferPointer<Int32>, w: Int, _ g: Conv2DGeometry,
+                            out: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>) {
+        let count = starts.count
+        var o = 0
+        while o < count {
+            let o0 = min(o, count - 8)
+            let first = UnsafeRawPointer(starts.baseAddress! + o0).loadUnaligned(as: SIMD8<Int32>.self)
+            var best = tandem_gather8(src, unsafeBitCast(first, to: __m256i.self))
+            var index = unsafeBitCast(first, to: __m256i.self)
+            for ki in 0..<g.kernelH {
+                for kj in 0..<g.kernelW where ki > 0 || kj > 0 {
+                    let at = unsafeBitCast(first &+ Int32(ki * w + kj), to: __m256i.self), v = tandem_gather8(src, at)
+                    let takes = tandem_max_takes(v, best)  // the last NaN's index wins, as in the scalar loop
+                    best = _mm256_blendv_ps(best, v, takes)
+                    index = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(index), _mm256_castsi256_ps(at), takes))
+                }
+            }
+            UnsafeMutableRawPointer(out + o0).storeBytes(of: unsafeBitCast(best, to: SIMD8<Float>.self), as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(indices + o0).storeBytes(of: unsafeBitCast(index, to: SIMD8<Int32>.self), as: SIMD8<Int32>.self)
+            o += 8
+        }
     }
 
     /// Max pooling; returns the output and, per output, the flat index of the max in its plane.
@@ -22,32 +56,18 @@ public enum Pool2D {
         let idx = NDArray(shape: y.shape, dtype: .int32, zeroed: false)
         let xs = RowAccess(x), ys = RowAccess(y), ip = idx.int32Pointer
         // Every window inside the plane (no padding or dilation, floor mode: LeNet's and most
-        // CNNs' pools): no bounds checks, and a select per element instead of branches.
+        // CNNs' pools) and at least 8 outputs: 8 windows at a time, without bounds checks.
         let inside = g.padH == 0 && g.padW == 0 && g.dilationH == 1 && g.dilationW == 1
             && (oh - 1) * g.strideH + g.kernelH <= h && (ow - 1) * g.strideW + g.kernelW <= w
+        let windowStarts = inside && oh * ow >= 8
+            ? (0..<oh * ow).map { o in Int32(o / ow * g.strideH * w + o % ow * g.strideW) } : nil
         ThreadPool.shared.parallelFor(planes, grain: max(1, 4096 / max(oh * ow, 1))) { r in
             RowAccess.withScratch(1, h * w + oh * ow) { scratch in
                 for pl in r {
                     let src = xs.load(pl * h * w, h * w, scratch), out = ys.target(pl * oh * ow, scratch + h * w)
                     let indices = ip + pl * oh * ow
-                    if inside {
-                        let (kh, kw, sh, sw) = (g.kernelH, g.kernelW, g.strideH, g.strideW)
-                        for oy in 0..<oh {
-                            for ox in 0..<ow {
-                                let start = oy * sh * w + ox * sw
-                                var best = src[start], bi = start
-                                for ki in 0..<kh {
-                                    for kj in 0..<kw {
-                                        let i = start + ki * w + kj, v = src[i]
-                                        let take = v > best || v.isNaN  // NaN propagates, as in PyTorch
-                                        best = take ? v : best
-                                        bi = take ? i : bi
-                                    }
-                                }
-                                out[oy * ow + ox] = best
-                                indices[oy * ow + ox] = Int32(bi)
-                            }
-                        }
+                    if let windowStarts {
+                        windowStarts.withUnsafeBufferPointer { maxWindows8(src, starts: $0, w: w, g, out: out, indices: indices) }
                     } else {
                         for oy in 0..<oh {
                             for ox in 0..<ow {
