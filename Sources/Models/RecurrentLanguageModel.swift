@@ -24,7 +24,7 @@ public final class RecurrentLanguageModel: Classifier {
     /// - Returns: (N·T, V), row n·T + t predicting the token after inputs[n, t].
     public func logits(_ inputs: NDArray) -> Tensor {
         let (n, t) = (inputs.shape[0], inputs.shape[1])
-        let (states, _) = recurrent(embedding(inputs))   // the last layer's h_t at every step, (N, T, H)
+        let (states, _) = recurrent(tokens: inputs, embeddedBy: embedding)  // the last layer's h_t at every step, (N, T, H)
         return head(states).reshaped([n * t, head.weight.shape[0]])
     }
 }

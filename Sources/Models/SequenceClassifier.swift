@@ -23,7 +23,7 @@ public final class SequenceClassifier: Classifier {
 
     /// - Parameter inputs: int32 token ids (B, T).
     public func logits(_ inputs: NDArray) -> Tensor {
-        let (_, final) = recurrent(embedding(inputs))  // embedding: (B, T, E)
+        let (_, final) = recurrent(tokens: inputs, embeddedBy: embedding)
         return head(final[final.count - 1][0])           // h_T of the last layer, (B, H)
     }
 }

@@ -106,4 +106,31 @@ struct RecurrentTests {
             }
         }
     }
+
+    /// Token ids through the projected embedding table (fewer rows than tokens) give the
+    /// outputs and gradients of embedding first, then projecting: every kind, two layers.
+    @Test(arguments: [Recurrent.Kind.rnn, .lstm, .gru])
+    func tokensThroughTheProjectedTableMatchEmbeddingFirst(kind: Recurrent.Kind) {
+        Init.seed(9)
+        let (b, t, vocabulary) = (3, 7, 5)
+        let table = Embedding(vocabulary, 4), net = Recurrent(kind, inputSize: 4, hiddenSize: 6, layers: 2)
+        let tokens = NDArray(indices: (0..<(b * t)).map { Int32(($0 * 3 + $0 / 4) % vocabulary) }, shape: [b, t])
+        var rng = PhiloxRNG(seed: 5)
+        let upstream = NDArray(shape: [b, t, 6], zeroed: false)
+        rng.fillUniform(upstream.ptr, upstream.count, low: -1, high: 1)
+        let parameters = [table.weight] + net.parameters
+        func run(_ forward: () -> Tensor) -> (output: [Float], grads: [[Float]]) {
+            for p in parameters { p.grad = nil }
+            let output = forward()
+            (output * Tensor(upstream)).sum().backward()
+            return (output.values.scalars, parameters.map { $0.grad!.scalars })
+        }
+        let projected = run { net(tokens: tokens, embeddedBy: table).output }
+        let embedded = run { net(table(tokens)).output }
+        let close = { (a: [Float], r: [Float]) in zip(a, r).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) } }
+        #expect(close(projected.output, embedded.output), "\(kind) outputs")
+        for (k, name) in (["embedding"] + net.namedParameters().map(\.0)).enumerated() {
+            #expect(close(projected.grads[k], embedded.grads[k]), "\(kind) gradient of \(name)")
+        }
+    }
 }
