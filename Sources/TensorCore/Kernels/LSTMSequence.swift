@@ -34,27 +34,38 @@ public enum LSTMSequence {
         let states = NDArray(shape: [b, t, 2 * h], zeroed: false)
         let previousH = NDArray(shape: [b * t, h], zeroed: false), tanhC = NDArray(shape: [b, t, h], zeroed: false)
         let gp = gates.ptr, sp = states.ptr, pp = projected.ptr, bias = biasHH.ptr, hp = previousH.ptr, tp = tanhC.ptr
-        for row in 0..<(b * t) { for j in 0..<g4 { gp[row * g4 + j] = pp[row * g4 + j] + bias[j] } }
+        // Row r's gates at `step` start as projected + b_hh just before the GEMM adds to them
+        // (still in cache; one pass over all steps first went through memory), and h_{t-1} is
+        // kept for backward's dW_hh.
+        func prepare(_ r: Int, _ step: Int, hPrevious: UnsafePointer<Float>) {
+            let (gate, input) = (gp + (r * t + step) * g4, pp + (r * t + step) * g4)
+            for j in 0..<g4 { gate[j] = input[j] + bias[j] }
+            (hp + (r * t + step) * h).update(from: hPrevious, count: h)
+        }
+        for r in 0..<b { prepare(r, 0, hPrevious: h0.ptr + r * h) }
         for step in 0..<t {
             // h_{t-1}: h0, or the h half of the previous step's states (row stride T·2H).
             let (hPrev, hStride) = step == 0 ? (UnsafePointer(h0.ptr), h) : (UnsafePointer(sp + (step - 1) * 2 * h), t * 2 * h)
-            for r in 0..<b { (hp + (r * t + step) * h).update(from: hPrev + r * hStride, count: h) }
             GEMM.sgemm(transA: false, transB: true, m: b, n: g4, k: h, a: hPrev, lda: hStride, b: weightHH.ptr, ldb: h,
                        beta: 1, c: gp + step * g4, ldc: t * g4)
-            for r in 0..<b {
-                let gate = gp + (r * t + step) * g4, out = sp + (r * t + step) * 2 * h, tc = tp + (r * t + step) * h
-                let cPrev = step == 0 ? UnsafePointer(c0.ptr + r * h) : UnsafePointer(sp + (r * t + step - 1) * 2 * h + h)
-                // One short loop per formula, each touching few arrays: a single loop over all
-                // of them kept the vectoriser out (too many pointers that might overlap), and ran
-                // scalar at a fifth of the LSTM step.
-                for j in 0..<(2 * h) { gate[j] = FastMath.sigmoid(gate[j]) }              // i, f
-                for j in (2 * h)..<(3 * h) { gate[j] = FastMath.tanh(gate[j]) }           // g
-                for j in (3 * h)..<g4 { gate[j] = FastMath.sigmoid(gate[j]) }             // o
-                let (i, f, g, o, c) = (UnsafePointer(gate), UnsafePointer(gate + h), UnsafePointer(gate + 2 * h),
-                                       UnsafePointer(gate + 3 * h), out + h)
-                for j in 0..<h { c[j] = f[j] * cPrev[j] + i[j] * g[j] }                  // c_t
-                for j in 0..<h { tc[j] = FastMath.tanh(c[j]) }
-                for j in 0..<h { out[j] = o[j] * tc[j] }                                  // h_t
+            // Rows are independent: the threads split them (the char LSTM on 2 threads: 35.0 ->
+            // 31.8 ms per step, where this loop ran on one of them).
+            ThreadPool.shared.parallelFor(b, grain: rowGrain(g4)) { rows in
+                for r in rows {
+                    let gate = gp + (r * t + step) * g4, out = sp + (r * t + step) * 2 * h, tc = tp + (r * t + step) * h
+                    let cPrev = step == 0 ? UnsafePointer(c0.ptr + r * h) : UnsafePointer(sp + (r * t + step - 1) * 2 * h + h)
+                    // One short loop per formula, each touching few arrays: a single loop over all
+                    // of them kept the vectoriser out (too many pointers that might overlap), and ran
+                    // scalar at a fifth of the LSTM step.
+                    let (i, f, g, o, c) = (gate, gate + h, gate + 2 * h, gate + 3 * h, out + h)
+                    for j in 0..<(2 * h) { i[j] = FastMath.sigmoid(i[j]) }                  // i, f
+                    for j in 0..<h { g[j] = FastMath.tanh(g[j]) }                           // g
+                    for j in 0..<h { o[j] = FastMath.sigmoid(o[j]) }                        // o
+                    for j in 0..<h { c[j] = f[j] * cPrev[j] + i[j] * g[j] }                 // c_t
+                    for j in 0..<h { tc[j] = FastMath.tanh(c[j]) }
+                    for j in 0..<h { out[j] = o[j] * tc[j] }                                 // h_t
+                    if step + 1 < t { prepare(r, step + 1, hPrevious: out) }
+                }
             }
         }
         return (states, Saved(gates: gates, previousH: previousH, tanhC: tanhC))
@@ -71,22 +82,24 @@ public enum LSTMSequence {
         let dg = dGates.ptr, gp = saved.gates.ptr, sp = states.ptr, ds = dStates.ptr, dh = dhNext.ptr, dc = dcNext.ptr
         let tp = saved.tanhC.ptr
         for step in stride(from: t - 1, through: 0, by: -1) {
-            for r in 0..<b {
+            ThreadPool.shared.parallelFor(b, grain: rowGrain(g4)) { rows in for r in rows {
                 let row = r * t + step, gate = gp + row * g4, d = dg + row * g4, up = ds + row * h2, tanhC = tp + row * h
                 let cPrev = step == 0 ? UnsafePointer(c0.ptr + r * h) : UnsafePointer(sp + (row - 1) * h2 + h)
                 let (i, f, g, o) = (UnsafePointer(gate), UnsafePointer(gate + h), UnsafePointer(gate + 2 * h), UnsafePointer(gate + 3 * h))
                 let dhr = dh + r * h, dcr = dc + r * h
-                // Short loops over few arrays each, so that they vectorise (as in forward).
+                // Short loops over few arrays each, indexed by j alone (an offset such as h + j
+                // brings overflow checks), so that they vectorise (as in forward).
                 for j in 0..<h { dhr[j] += up[j] }                                             // dL/dh_t
-                for j in 0..<h { dcr[j] += up[h + j] + dhr[j] * o[j] * (1 - tanhC[j] * tanhC[j]) }  // dL/dc_t
-                for j in 0..<h { d[3 * h + j] = dhr[j] * tanhC[j] * o[j] * (1 - o[j]) }        // o
-                for j in 0..<h {
-                    d[j] = dcr[j] * g[j] * i[j] * (1 - i[j])                                    // i
-                    d[h + j] = dcr[j] * cPrev[j] * f[j] * (1 - f[j])                            // f
-                    d[2 * h + j] = dcr[j] * i[j] * (1 - g[j] * g[j])                            // g
-                }
+                let upC = up + h
+                for j in 0..<h { dcr[j] += upC[j] + dhr[j] * o[j] * (1 - tanhC[j] * tanhC[j]) }    // dL/dc_t
+                let dout = d + 3 * h
+                for j in 0..<h { dout[j] = dhr[j] * tanhC[j] * o[j] * (1 - o[j]) }              // o
+                let (di, df, dgg) = (d, d + h, d + 2 * h)
+                for j in 0..<h { di[j] = dcr[j] * g[j] * i[j] * (1 - i[j]) }                    // i
+                for j in 0..<h { df[j] = dcr[j] * cPrev[j] * f[j] * (1 - f[j]) }                // f
+                for j in 0..<h { dgg[j] = dcr[j] * i[j] * (1 - g[j] * g[j]) }                   // g
                 for j in 0..<h { dcr[j] *= f[j] }                                               // dL/dc_{t-1}
-            }
+            } }
             // dh_{t-1} = dGates_t · W_hh: (B, 4H) · (4H, H).
             GEMM.sgemm(transA: false, transB: false, m: b, n: h, k: g4, a: dg + step * g4, lda: t * g4, b: weightHH.ptr, ldb: h,
                        c: dh, ldc: h)
@@ -95,9 +108,11 @@ public enum LSTMSequence {
         let dWeight = NDArray(shape: [g4, h], zeroed: false)
         GEMM.sgemm(transA: true, transB: false, m: g4, n: h, k: b * t, a: dg, lda: g4, b: saved.previousH.ptr, ldb: h,
                    c: dWeight.ptr, ldc: h)
-        let dBias = NDArray(shape: [g4])
-        for row in 0..<(b * t) { for j in 0..<g4 { dBias.ptr[j] += dg[row * g4 + j] } }
+        let dBias = Reduce.columnSums(dGates.reshaped([b * t, g4]))
         return (dGates, dWeight, dBias, dhNext, dcNext)
     }
 
+    /// Batch rows per thread for the per-step gate math: about 8K gate values, so that a
+    /// small batch or width stays on the calling thread.
+    static func rowGrain(_ gates: Int) -> Int { max(1, 8192 / max(gates, 1)) }
 }
