@@ -145,6 +145,7 @@ let gradCases: [GradCase] = [
     GradCase(name: "log softmax", shapes: [[4, 7]]) { $0[0].logSoftmax() },
     GradCase(name: "log softmax axis 0", shapes: [[5, 3]]) { $0[0].logSoftmax(axis: 0) },
     GradCase(name: "causal softmax scaled", shapes: [[2, 3, 5, 5]]) { $0[0].causalSoftmax(scale: 0.7) },
+    GradCase(name: "causal softmax, rows past 8", shapes: [[1, 2, 11, 11]]) { $0[0].causalSoftmax(scale: 0.7) },
     GradCase(name: "layer norm", shapes: [[2, 3, 7], [7], [7]]) { layerNorm($0[0], weight: $0[1], bias: $0[2]) },
     GradCase(name: "layer norm no affine", shapes: [[5, 6]]) { layerNorm($0[0], weight: nil, bias: nil) },
     GradCase(name: "batch norm train 4-D", shapes: [[3, 2, 3, 4], [2], [2]]) {

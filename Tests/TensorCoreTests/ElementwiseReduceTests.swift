@@ -1,5 +1,5 @@
 import Foundation
-import TensorCore
+@testable import TensorCore
 import Testing
 
 @Suite("Elementwise, broadcasting and reductions against naive references")
@@ -73,6 +73,22 @@ struct ElementwiseReduceTests {
                 let lane = (0..<len).map { x.scalars[(o * len + $0) * inner + i] }
                 #expect(Int(am.indices[o * inner + i]) == lane.firstIndex(of: lane.max()!)!)
             } }
+        }
+    }
+
+    /// The 8-lane row reductions behind softmax against plain loops, every length 1...40.
+    @Test func contiguousMaxSumAndDot() {
+        var r = Rand(12)
+        for n in 1...40 {
+            let a = r.array([n], low: -5, high: 5).scalars, b = r.array([n]).scalars
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    #expect(Reduce.maxContiguous(pa.baseAddress!, n) == a.max()!, "max of \(n)")
+                    let sum = a.reduce(0.0) { $0 + Double($1) }, dot = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+                    #expect(abs(Double(Reduce.sumContiguous(pa.baseAddress!, n)) - sum) < 1e-5 * Double(n), "sum of \(n)")
+                    #expect(abs(Double(Reduce.dotContiguous(pa.baseAddress!, pb.baseAddress!, n)) - dot) < 1e-5 * Double(n), "dot of \(n)")
+                }
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+import _Builtin_intrinsics.intel
 /// Reductions over any set of axes, with their backward passes.
 ///
 /// Every reduction runs one axis at a time over an (outer, n, inner) view, so the inner
@@ -57,6 +58,38 @@ public enum Reduce {
         while j + 8 <= n { acc += raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self); j += 8 }
         var s = acc.sum()
         while j < n { s += p[j]; j += 1 }
+        return s
+    }
+
+    /// Largest of n contiguous floats (n >= 1), eight lanes at a time (`vmaxps`; Swift's own
+    /// max compiles to a scalar chain). A NaN may or may not win; callers that exponentiate
+    /// against it get NaN either way.
+    @inline(__always)
+    static func maxContiguous(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var j = 0, m = -Float.infinity
+        if n >= 8 {
+            let raw = UnsafeRawPointer(p)
+            var acc = unsafeBitCast(raw.loadUnaligned(as: SIMD8<Float>.self), to: __m256.self)
+            j = 8
+            while j + 8 <= n { acc = _mm256_max_ps(acc, unsafeBitCast(raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self), to: __m256.self)); j += 8 }
+            m = unsafeBitCast(acc, to: SIMD8<Float>.self).max()
+        }
+        while j < n { m = Swift.max(m, p[j]); j += 1 }
+        return m
+    }
+
+    /// Σ a[j]·b[j] over n contiguous floats with eight independent lanes.
+    @inline(__always)
+    static func dotContiguous(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD8<Float>()
+        var j = 0
+        let (ra, rb) = (UnsafeRawPointer(a), UnsafeRawPointer(b))
+        while j + 8 <= n {
+            acc += ra.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+            j += 8
+        }
+        var s = acc.sum()
+        while j < n { s += a[j] * b[j]; j += 1 }
         return s
     }
 

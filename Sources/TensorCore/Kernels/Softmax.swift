@@ -70,12 +70,12 @@ public enum Softmax {
             RowAccess.withScratch(2, t) { scratch in
                 for row in r {
                     let i = row % t, src = xs.load(row * t, i + 1, scratch), dst = ys.target(row * t, scratch + t)
-                    var m = -Float.infinity
-                    for j in 0...i { m = max(m, src[j]) }
-                    var sum: Float = 0
-                    for j in 0...i { let e = FastMath.exp(scale * (src[j] - m)); dst[j] = e; sum += e }
-                    let inv = 1 / sum
-                    for j in 0...i { dst[j] *= inv }
+                    // The max and the sum in eight lanes, and the exponentials in a loop of their
+                    // own: a running scalar sum kept the exponentials scalar too (13 ns a score).
+                    let n = i + 1, m = Reduce.maxContiguous(src, n)
+                    for j in 0..<n { dst[j] = FastMath.exp(scale * (src[j] - m)) }
+                    let inv = 1 / Reduce.sumContiguous(dst, n)
+                    for j in 0..<n { dst[j] *= inv }
                     for j in (i + 1)..<t { dst[j] = 0 }
                     ys.store(row * t, t, scratch + t)
                 }
@@ -95,9 +95,8 @@ public enum Softmax {
                 for row in r {
                     let i = row % t, g = gs.load(row * t, i + 1, scratch), yy = ys.load(row * t, i + 1, scratch + t)
                     let d = dxs.target(row * t, scratch + 2 * t)
-                    var dot: Float = 0
-                    for j in 0...i { dot += g[j] * yy[j] }
-                    for j in 0...i { d[j] = scale * yy[j] * (g[j] - dot) }
+                    let dot = Reduce.dotContiguous(g, yy, i + 1)
+                    for j in 0..<(i + 1) { d[j] = scale * yy[j] * (g[j] - dot) }
                     for j in (i + 1)..<t { d[j] = 0 }
                     dxs.store(row * t, t, scratch + 2 * t)
                 }
