@@ -1,3 +1,4 @@
+import Foundation
 import Autograd
 import Optim
 import Testing
@@ -40,6 +41,34 @@ struct AdaptiveOptimizerTests {
             [0.8007959063646517, -1.8184151424192265, 0.33178514948668425],
             [0.7834180072745651, -1.8128663274431265, 0.2810793944865157]])
         #expect(Adam.adamW(a).groups.runs.allSatisfy { $0.weightDecay == 0.01 })
+    }
+
+    /// 21 parameters (two 8-lane chunks and a tail of 5), three steps of Adam and AdamW: the
+    /// same bits as the update written one parameter at a time in Float.
+    @Test(arguments: [false, true])
+    func adamLanesMatchTheScalarUpdate(decoupled: Bool) {
+        let n = 21
+        let start = (0..<n).map { Float($0 - 10) / 7 }
+        let a = arena(start, grad: [Float](repeating: 0, count: n))
+        let optimizer = decoupled ? Adam.adamW(a, learningRate: 0.01, weightDecay: 0.1) : Adam(a, learningRate: 0.01, weightDecay: 0.1)
+        var (p, m, v) = (start, [Float](repeating: 0, count: n), [Float](repeating: 0, count: n))
+        for step in 1...3 {
+            let g = (0..<n).map { Float(($0 * 5 + step * 3) % 11 - 5) / 4 }
+            for i in 0..<n { a.grads.ptr[i] = g[i] }
+            optimizer.step()
+            // The bias corrections in Double from the Float hyperparameters, as Adam.step makes them.
+            let (lr, b1, b2): (Float, Float, Float) = (0.01, 0.9, 0.999)
+            let stepSize = Float(Double(lr) / (1 - pow(Double(b1), Double(step))))
+            let correction2 = Float((1 - pow(Double(b2), Double(step))).squareRoot())
+            for i in 0..<n {
+                var grad = g[i]
+                if decoupled { p[i] -= lr * 0.1 * p[i] } else { grad += 0.1 * p[i] }
+                m[i] = b1 * m[i] + (1 - b1) * grad
+                v[i] = b2 * v[i] + (1 - b2) * grad * grad
+                p[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2 + 1e-8)
+            }
+            #expect(a.tensors[0].data.scalars == p, "step \(step), decoupled \(decoupled)")
+        }
     }
 
     @Test func rmspropWithPyTorchDefaults() {

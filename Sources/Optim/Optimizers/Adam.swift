@@ -72,14 +72,33 @@ public final class Adam: Optimizer {
         let b1 = beta1, b2 = beta2, eps = eps, lr = learningRate, decoupled = decoupledWeightDecay
         let stepSize = Float(Double(lr) / (1 - pow(Double(b1), Double(stepCount))))
         let correction2 = Float((1 - pow(Double(b2), Double(stepCount))).squareRoot())
+        // Eight parameters at a time: the four arrays might overlap as far as the compiler
+        // knows, so a plain loop stayed scalar (a square root and a division per parameter,
+        // 3 ms of the GPT step). The same operations in the same order: the same bits.
+        @inline(__always) func update(_ param: inout SIMD8<Float>, _ gradient: SIMD8<Float>, _ first: inout SIMD8<Float>,
+                                      _ second: inout SIMD8<Float>, weightDecay wd: Float) {
+            var grad = s * gradient
+            if decoupled { param -= lr * wd * param } else { grad += wd * param }
+            first = b1 * first + (1 - b1) * grad
+            second = b2 * second + (1 - b2) * grad * grad
+            param -= stepSize * first / (second.squareRoot() / correction2 + eps)
+        }
+        func load(_ x: UnsafeMutablePointer<Float>, _ i: Int) -> SIMD8<Float> { UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) }
+        func store(_ x: SIMD8<Float>, _ to: UnsafeMutablePointer<Float>, _ i: Int) { UnsafeMutableRawPointer(to + i).storeBytes(of: x, as: SIMD8<Float>.self) }
         groups.forEachChunk { r, wd in
-            for i in r {
-                var grad = s * g[i]
-                if decoupled { p[i] -= lr * wd * p[i] } else { grad += wd * p[i] }
-                m[i] = b1 * m[i] + (1 - b1) * grad
-                v[i] = b2 * v[i] + (1 - b2) * grad * grad
-                p[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2 + eps)
+            var i = r.lowerBound
+            while i + 8 <= r.upperBound {
+                var (pv, mv, vv) = (load(p, i), load(m, i), load(v, i))
+                update(&pv, load(g, i), &mv, &vv, weightDecay: wd)
+                store(pv, p, i); store(mv, m, i); store(vv, v, i)
+                i += 8
             }
+            // The last few go through zero-padded lanes.
+            let n = r.upperBound - i
+            var (pv, gv, mv, vv) = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+            for l in 0..<n { (pv[l], gv[l], mv[l], vv[l]) = (p[i + l], g[i + l], m[i + l], v[i + l]) }
+            update(&pv, gv, &mv, &vv, weightDecay: wd)
+            for l in 0..<n { (p[i + l], m[i + l], v[i + l]) = (pv[l], mv[l], vv[l]) }
         }
     }
 }
