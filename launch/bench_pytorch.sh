@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Usage: [ROUNDS=3] bash launch/bench_pytorch.sh [WORKLOAD:STEPS...]
+# tandem-bench step against PyTorch's CPU step (Tests/PyTorchReference/step.py) on the
+# reference workloads, 1 and 2 threads, run alternately ROUNDS times on this machine.
+# Installs PyTorch from PyPI when it is missing (a benchmark dependency only; training never
+# imports it). Prints one line per run (impl workload threads ms_per_step), then per workload
+# and thread count the medians and Tandem's time as a fraction of PyTorch's (target <= 0.8).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -c "import torch" 2>/dev/null || python3 -m pip install --quiet "torch==2.15.0"
+swift build -c release --product tandem-bench >/dev/null
+B=.build/release/tandem-bench
+workloads=("$@")
+[ ${#workloads[@]} -gt 0 ] || workloads=(mlp_fmnist_b64:300 lenet5_fmnist_b64:60 chargpt_shakespeare_b32_t64:10 charlstm_shakespeare_b32_t64:20)
+ms() { sed -n 's/.*"ms_per_step": *\([0-9.]*\).*/\1/p'; }
+out=$(mktemp)
+for _ in $(seq "${ROUNDS:-3}"); do
+  for entry in "${workloads[@]}"; do
+    w=${entry%%:*} steps=${entry##*:}
+    for t in 1 2; do
+      echo "tandem $w $t $("$B" step --workload "$w" --steps "$steps" --threads "$t" --json | ms)" | tee -a "$out"
+      echo "pytorch $w $t $(python3 Tests/PyTorchReference/step.py --workload "$w" --steps "$steps" --threads "$t" | ms)" | tee -a "$out"
+    done
+  done
+done
+python3 - "$out" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    impl, w, t, ms = line.split()
+    runs.setdefault((w, t), {}).setdefault(impl, []).append(float(ms))
+print("workload threads tandem_ms pytorch_ms ratio")
+for (w, t), r in runs.items():
+    a, b = statistics.median(r["tandem"]), statistics.median(r["pytorch"])
+    print(f"{w} {t} {a:.3f} {b:.3f} {a / b:.2f}")
+PY
+rm -f "$out"
