@@ -35,8 +35,7 @@ public enum HalfCast {
     @inline(__always)
     public static func narrow8(_ v: SIMD8<Float>, _ dtype: DType) -> SIMD8<UInt16> {
         #if arch(x86_64)
-        let m = unsafeBitCast(v, to: __m256.self)
-        return unsafeBitCast(dtype == .float16 ? tandem_cvtps_ph(m) : tandem_cvtps_bf16(m), to: SIMD8<UInt16>.self)
+        return unsafeBitCast(dtype == .float16 ? tandem_cvtps_ph(v) : tandem_cvtps_bf16(v), to: SIMD8<UInt16>.self)
         #else
         if dtype == .float16 { return unsafeBitCast(SIMD8<Float16>(v), to: SIMD8<UInt16>.self) }
         let bits = unsafeBitCast(v, to: SIMD8<UInt32>.self)
@@ -52,7 +51,7 @@ public enum HalfCast {
     @inline(__always)
     public static func widen8(_ h: SIMD8<UInt16>, _ dtype: DType) -> SIMD8<Float> {
         #if arch(x86_64)
-        if dtype == .float16 { return unsafeBitCast(_mm256_cvtph_ps(unsafeBitCast(h, to: __m128i.self)), to: SIMD8<Float>.self) }
+        if dtype == .float16 { return _mm256_cvtph_ps(unsafeBitCast(h, to: __m128i.self)) }
         let wide = unsafeBitCast(_mm256_cvtepu16_epi32(unsafeBitCast(h, to: __m128i.self)), to: SIMD8<UInt32>.self)
         #else
         if dtype == .float16 { return SIMD8<Float>(unsafeBitCast(h, to: SIMD8<Float16>.self)) }

@@ -136,16 +136,12 @@ public enum Activation: Equatable, Sendable {
         let dx = NDArray(shape: x.shape, dtype: output, zeroed: false)
         if x.isHalf || dy.isHalf || output != .float32 {
             let gs = RowAccess(dy), xs = RowAccess(x), dxs = RowAccess(dx)
-            ThreadPool.shared.parallelFor(x.count, grain: Unary.grain) { r in
-                RowAccess.withScratch(3, 512) { scratch in
-                    for start in stride(from: r.lowerBound, to: r.upperBound, by: 512) {
-                        let n = min(512, r.upperBound - start)
-                        let g = gs.load(start, n, scratch), v = xs.load(start, n, scratch + 512)
-                        let d = dxs.target(start, scratch + 1024)
-                        for i in 0..<n { d[i] = F.apply(g[i], v[i]) }
-                        dxs.store(start, n, scratch + 1024)
-                    }
-                }
+            let block = Unary.halfBlock
+            Unary.forEachBlock(x.count, buffers: 3) { start, n, scratch in
+                let g = gs.load(start, n, scratch), v = xs.load(start, n, scratch + block)
+                let d = dxs.target(start, scratch + 2 * block)
+                for i in 0..<n { d[i] = F.apply(g[i], v[i]) }
+                dxs.store(start, n, scratch + 2 * block)
             }
             return dx
         }

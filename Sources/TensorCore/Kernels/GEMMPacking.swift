@@ -37,16 +37,12 @@ enum GEMMPacking {
             } else {
                 // A transposed at the edge, or strided both ways: one value at a time.
                 let cs = a.colStride, rs = a.rowStride
-                switch a.dtype {
-                case .float16:
-                    let src = a.half + offset
-                    for p in 0..<kc { for i in 0..<rows { out[p * mr + i] = alpha * HalfCast.float(float16: src[p * cs + i * rs]) } }
-                case .bfloat16:
-                    let src = a.half + offset
-                    for p in 0..<kc { for i in 0..<rows { out[p * mr + i] = alpha * HalfCast.float(bfloat16: src[p * cs + i * rs]) } }
-                default:
+                if a.dtype == .float32 {
                     let src = a.base + offset
                     for p in 0..<kc { for i in 0..<rows { out[p * mr + i] = alpha * src[p * cs + i * rs] } }
+                } else {
+                    let src = a.half + offset, dtype = a.dtype
+                    for p in 0..<kc { for i in 0..<rows { out[p * mr + i] = alpha * HalfCast.float(src[p * cs + i * rs], dtype) } }
                 }
             }
             out += kc * mr

@@ -46,16 +46,12 @@ enum PanelTranspose {
     private static func scalar(_ src: UnsafeRawPointer, _ dtype: DType, _ lineStride: Int, lines: Range<Int>,
                                steps: Range<Int>, _ dst: UnsafeMutablePointer<Float>, _ dstStride: Int, _ alpha: Float) {
         if lines.isEmpty || steps.isEmpty { return }
-        switch dtype {
-        case .float16:
-            let s = src.assumingMemoryBound(to: UInt16.self)
-            for l in lines { for p in steps { dst[p * dstStride + l] = alpha * HalfCast.float(float16: s[l * lineStride + p]) } }
-        case .bfloat16:
-            let s = src.assumingMemoryBound(to: UInt16.self)
-            for l in lines { for p in steps { dst[p * dstStride + l] = alpha * HalfCast.float(bfloat16: s[l * lineStride + p]) } }
-        default:
+        if dtype == .float32 {
             let s = src.assumingMemoryBound(to: Float.self)
             for l in lines { for p in steps { dst[p * dstStride + l] = alpha * s[l * lineStride + p] } }
+        } else {
+            let s = src.assumingMemoryBound(to: UInt16.self)
+            for l in lines { for p in steps { dst[p * dstStride + l] = alpha * HalfCast.float(s[l * lineStride + p], dtype) } }
         }
     }
 
@@ -98,11 +94,10 @@ enum PanelTranspose {
         }
     }
 
-    /// Stores step q (the low halves: lines 0-3 from `u`, the next `group - 4` from `v`) at
+    /// Stores step q (the low halves: lines 0-3 from `a`, the next `group - 4` from `b`) at
     /// `d`, and step q + 4 (the high halves) four rows further on.
     @inline(__always)
-    private static func store(_ u: __m256, _ v: __m256, _ d: UnsafeMutableRawPointer, _ rowBytes: Int, _ group: Int) {
-        let a = unsafeBitCast(u, to: SIMD8<Float>.self), b = unsafeBitCast(v, to: SIMD8<Float>.self)
+    private static func store(_ a: __m256, _ b: __m256, _ d: UnsafeMutableRawPointer, _ rowBytes: Int, _ group: Int) {
         let later = d + 4 * rowBytes
         d.storeBytes(of: a.lowHalf, as: SIMD4<Float>.self)
         later.storeBytes(of: a.highHalf, as: SIMD4<Float>.self)

@@ -39,7 +39,7 @@ public enum Pool2D {
                     index = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(index), _mm256_castsi256_ps(at), takes))
                 }
             }
-            UnsafeMutableRawPointer(out + o0).storeBytes(of: unsafeBitCast(best, to: SIMD8<Float>.self), as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(out + o0).storeBytes(of: best, as: SIMD8<Float>.self)
             UnsafeMutableRawPointer(indices + o0).storeBytes(of: unsafeBitCast(index, to: SIMD8<Int32>.self), as: SIMD8<Int32>.self)
             o += 8
         }

@@ -69,10 +69,10 @@ public enum Reduce {
         var j = 0, m = -Float.infinity
         if n >= 8 {
             let raw = UnsafeRawPointer(p)
-            var acc = unsafeBitCast(raw.loadUnaligned(as: SIMD8<Float>.self), to: __m256.self)
+            var acc = raw.loadUnaligned(as: SIMD8<Float>.self)
             j = 8
-            while j + 8 <= n { acc = _mm256_max_ps(acc, unsafeBitCast(raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self), to: __m256.self)); j += 8 }
-            m = unsafeBitCast(acc, to: SIMD8<Float>.self).max()
+            while j + 8 <= n { acc = _mm256_max_ps(acc, raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)); j += 8 }
+            m = acc.max()
         }
         while j < n { m = Swift.max(m, p[j]); j += 1 }
         return m

@@ -12,14 +12,11 @@ public enum StridedCopy {
     ///   - accumulate: add into dst instead of overwriting (used by backward passes).
     public static func copy(dims: [Int], src: UnsafePointer<Float>, srcStrides: [Int],
                             dst: UnsafeMutablePointer<Float>, dstStrides: [Int], accumulate: Bool = false) {
+        guard accumulate else {
+            return copyElements(dims: dims, src: src, srcStrides: srcStrides, dst: dst, dstStrides: dstStrides)
+        }
         forEachRow(dims: dims, src: src, srcStrides: srcStrides, dst: dst, dstStrides: dstStrides) { s, si, t, di, inner in
-            if accumulate {
-                for j in 0..<inner { t[j * di] += s[j * si] }
-            } else if si == 1 && di == 1 {
-                t.update(from: s, count: inner)
-            } else {
-                for j in 0..<inner { t[j * di] = s[j * si] }
-            }
+            for j in 0..<inner { t[j * di] += s[j * si] }
         }
     }
 

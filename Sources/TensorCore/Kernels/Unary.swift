@@ -32,23 +32,34 @@ public enum Unary {
         return y
     }
 
-    /// Calls `body(start, values, count)` for blocks of up to 512 elements of a 16-bit array,
-    /// widened into an L1 buffer, in parallel. `body` is called per block, so a generic
+    /// Elements per block of the kernels that widen 16-bit arrays a block at a time: 2 KiB of
+    /// floats, so that a few blocks' buffers stay in L1.
+    static let halfBlock = 512
+
+    /// Calls `body(start, count, scratch)` for blocks of up to `halfBlock` elements of
+    /// `0..<count`, in parallel; each thread has `buffers` scratch buffers of `halfBlock` floats.
+    @inline(__always)
+    static func forEachBlock(_ count: Int, buffers: Int, _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+        ThreadPool.shared.parallelFor(count, grain: grain) { r in
+            RowAccess.withScratch(buffers, halfBlock) { scratch in
+                for start in stride(from: r.lowerBound, to: r.upperBound, by: halfBlock) {
+                    body(start, min(halfBlock, r.upperBound - start), scratch)
+                }
+            }
+        }
+    }
+
+    /// Calls `body(start, values, count)` for blocks of up to `halfBlock` elements of a 16-bit
+    /// array, widened into an L1 buffer, in parallel. `body` is called per block, so a generic
     /// kernel's loop in it is specialised and vectorises (a closure called per element would
     /// not), and no widened copy of the whole array is made.
     @inline(__always)
     public static func forEachWidenedBlock(_ x: NDArray, _ body: (Int, UnsafeMutablePointer<Float>, Int) -> Void) {
         precondition(x.isHalf, "widened blocks of a 16-bit array, got \(x.dtype)")
         let xh = x.halfBits, dtype = x.dtype
-        ThreadPool.shared.parallelFor(x.count, grain: grain) { r in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 512) { buffer in
-                let t = buffer.baseAddress!
-                for start in stride(from: r.lowerBound, to: r.upperBound, by: 512) {
-                    let n = min(512, r.upperBound - start)
-                    HalfCast.widenBlock(xh + start, t, n, dtype)
-                    body(start, t, n)
-                }
-            }
+        forEachBlock(x.count, buffers: 1) { start, n, t in
+            HalfCast.widenBlock(xh + start, t, n, dtype)
+            body(start, t, n)
         }
     }
 
@@ -60,13 +71,12 @@ public enum Unary {
                                  _ body: (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void) -> NDArray {
         precondition(x.shape == y.shape && x.dtype == y.dtype, "zipBlocks of \(x.dtype) \(x.shape) and \(y.dtype) \(y.shape)")
         let z = NDArray(shape: x.shape, dtype: x.dtype, zeroed: false)
-        let yh = y.halfBits, zh = z.halfBits, dtype = x.dtype
-        forEachWidenedBlock(x) { start, t, n in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 512) { buffer in
-                let u = buffer.baseAddress!
-                HalfCast.widenBlock(yh + start, u, n, dtype)
-                body(t, u, n)
-            }
+        let xh = x.halfBits, yh = y.halfBits, zh = z.halfBits, dtype = x.dtype
+        forEachBlock(x.count, buffers: 2) { start, n, scratch in
+            let (t, u) = (scratch, scratch + halfBlock)
+            HalfCast.widenBlock(xh + start, t, n, dtype)
+            HalfCast.widenBlock(yh + start, u, n, dtype)
+            body(t, u, n)
             HalfCast.narrowBlock(t, zh + start, n, dtype)
         }
         return z
