@@ -83,6 +83,34 @@ struct LayoutNormTests {
         expectClose(y, ref, tol: 1e-5, "layer norm")
     }
 
+    /// Backward against the definition in Double, on enough rows that dw and db are summed
+    /// over several row blocks (1000 x 13: two), with and without the affine parameters.
+    @Test(arguments: [(1000, 13, true), (1000, 13, false), (9, 21, true)])
+    func layerNormBackwardMatchesDefinition(rows: Int, d: Int, affine: Bool) {
+        var r = Rand(UInt64(rows + d))
+        let x = r.array([rows, d], low: -3, high: 3), dy = r.array([rows, d])
+        let w = affine ? r.array([d]) : nil, b = affine ? r.array([d]) : nil
+        let (_, mean, rstd) = LayerNorm.forward(x, weight: w, bias: b)
+        let (dx, dw, db) = LayerNorm.backward(dy, x: x, mean: mean, rstd: rstd, weight: w)
+        var refDx: [Double] = [], refDw = [Double](repeating: 0, count: d), refDb = refDw
+        for i in 0..<rows {
+            let row = (0..<d).map { Double(x.scalars[i * d + $0]) }, g = (0..<d).map { Double(dy.scalars[i * d + $0]) }
+            let m = row.reduce(0, +) / Double(d)
+            let s = 1 / (row.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(d) + 1e-5).squareRoot()
+            let norm = row.map { ($0 - m) * s }
+            let dnorm = (0..<d).map { g[$0] * (affine ? Double(w!.scalars[$0]) : 1) }
+            let dm = dnorm.reduce(0, +) / Double(d), dnm = zip(dnorm, norm).reduce(0) { $0 + $1.0 * $1.1 } / Double(d)
+            refDx += (0..<d).map { (dnorm[$0] - dm - norm[$0] * dnm) * s }
+            for j in 0..<d { refDw[j] += g[j] * norm[j]; refDb[j] += g[j] }
+        }
+        expectClose(dx, refDx, tol: 1e-4, "layer norm dx")
+        #expect((dw == nil) == !affine && (db == nil) == !affine)
+        if let dw, let db {
+            expectClose(dw, refDw, tol: 1e-4, "layer norm dw")
+            expectClose(db, refDb, tol: 1e-4, "layer norm db")
+        }
+    }
+
     @Test func batchNormTrainingEvalAndRunningStatistics() {
         var r = Rand(44)
         let x = r.array([4, 3, 2, 5], low: -2, high: 3), w = r.array([3]), b = r.array([3])

@@ -17,13 +17,17 @@ public enum LayerNorm {
             RowAccess.withScratch(2, d) { scratch in
                 for i in r {
                     let row = xs.load(i * d, d, scratch), out = ys.target(i * d, scratch + d)
+                    // Two passes (mean, then the centred values' squares) in eight lanes; the
+                    // centred row waits in `out` for the scale.
                     let m = Reduce.sumContiguous(row, d) / Float(d)
-                    var v: Float = 0
-                    for j in 0..<d { let c = row[j] - m; v += c * c }
-                    let s = 1 / (v / Float(d) + eps).squareRoot()
-                    for j in 0..<d {
-                        let n = (row[j] - m) * s
-                        out[j] = n * (wp?[j] ?? 1) + (bp?[j] ?? 0)
+                    for j in 0..<d { out[j] = row[j] - m }
+                    let s = 1 / (Reduce.dotContiguous(out, out, d) / Float(d) + eps).squareRoot()
+                    if let wp, let bp {
+                        for j in 0..<d { out[j] = out[j] * s * wp[j] + bp[j] }
+                    } else {
+                        for j in 0..<d { out[j] *= s }
+                        if let wp { for j in 0..<d { out[j] *= wp[j] } }
+                        if let bp { for j in 0..<d { out[j] += bp[j] } }
                     }
                     ys.store(i * d, d, scratch + d)
                     mp[i] = m; rp[i] = s
@@ -42,40 +46,42 @@ public enum LayerNorm {
         let d = x.shape[-1], rows = x.count / max(d, 1)
         let dx = NDArray(shape: x.shape, dtype: output, zeroed: false)
         let gs = RowAccess(dy), xs = RowAccess(x), dxs = RowAccess(dx), mp = mean.ptr, rp = rstd.ptr, wp = w?.ptr
-        ThreadPool.shared.parallelFor(rows, grain: max(1, 8192 / max(d, 1))) { r in
-            RowAccess.withScratch(3, d) { scratch in
-                for i in r {
-                    let g = gs.load(i * d, d, scratch), row = xs.load(i * d, d, scratch + d)
-                    let out = dxs.target(i * d, scratch + 2 * d)
-                    let m = mp[i], s = rp[i]
-                    var dnormMean: Float = 0, dnormNormMean: Float = 0
-                    for j in 0..<d {
-                        let norm = (row[j] - m) * s
-                        let dnorm = g[j] * (wp?[j] ?? 1)
-                        dnormMean += dnorm; dnormNormMean += dnorm * norm
+        // dw = Σ_rows dy · norm and db = Σ_rows dy are summed per block of rows into a slot of
+        // `partial`, then over the blocks in order. The blocks depend on the shape alone, so
+        // the sums are the same bits on any number of threads.
+        let block = max(max(1, 8192 / max(d, 1)), (rows + 63) / 64), blocks = (rows + block - 1) / block
+        let partial = w == nil ? nil : NDArray(shape: [blocks, 2, d])
+        let pp = partial?.ptr
+        ThreadPool.shared.parallelFor(blocks) { bs in
+            RowAccess.withScratch(4, d) { scratch in
+                let norm = scratch + 3 * d
+                for blk in bs {
+                    for i in blk * block..<min(rows, (blk + 1) * block) {
+                        let g = gs.load(i * d, d, scratch), row = xs.load(i * d, d, scratch + d)
+                        let out = dxs.target(i * d, scratch + 2 * d)
+                        let m = mp[i], s = rp[i]
+                        for j in 0..<d { norm[j] = (row[j] - m) * s }
+                        if let wp, let pp {
+                            let dwb = pp + blk * 2 * d, dbb = dwb + d
+                            for j in 0..<d { out[j] = g[j] * wp[j]; dwb[j] += g[j] * norm[j]; dbb[j] += g[j] }
+                        } else {
+                            for j in 0..<d { out[j] = g[j] }
+                        }
+                        // dnorm sits in `out` until it is replaced by dx.
+                        let dnormMean = Reduce.sumContiguous(out, d) / Float(d)
+                        let dnormNormMean = Reduce.dotContiguous(out, norm, d) / Float(d)
+                        for j in 0..<d { out[j] = (out[j] - dnormMean - norm[j] * dnormNormMean) * s }
+                        dxs.store(i * d, d, scratch + 2 * d)
                     }
-                    dnormMean /= Float(d); dnormNormMean /= Float(d)
-                    for j in 0..<d {
-                        let norm = (row[j] - m) * s
-                        let dnorm = g[j] * (wp?[j] ?? 1)
-                        out[j] = (dnorm - dnormMean - norm * dnormNormMean) * s
-                    }
-                    dxs.store(i * d, d, scratch + 2 * d)
                 }
             }
         }
-        guard w != nil else { return (dx, nil, nil) }
-        // dw = Σ_rows dy · norm and db = Σ_rows dy, split over columns so threads never collide.
+        guard let pp else { return (dx, nil, nil) }
         let dw = NDArray(shape: [d]), db = NDArray(shape: [d])
         let dwp = dw.ptr, dbp = db.ptr
-        ThreadPool.shared.parallelFor(d, grain: 16) { cols in
-            let c0 = cols.lowerBound, n = cols.count
-            RowAccess.withScratch(2, n) { scratch in
-                for i in 0..<rows {
-                    let g = gs.load(i * d + c0, n, scratch), row = xs.load(i * d + c0, n, scratch + n), m = mp[i], s = rp[i]
-                    for j in 0..<n { dwp[c0 + j] += g[j] * (row[j] - m) * s; dbp[c0 + j] += g[j] }
-                }
-            }
+        for blk in 0..<blocks {
+            let dwb = pp + blk * 2 * d, dbb = dwb + d
+            for j in 0..<d { dwp[j] += dwb[j]; dbp[j] += dbb[j] }
         }
         return (dx, dw, db)
     }
