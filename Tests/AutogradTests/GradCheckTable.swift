@@ -201,6 +201,14 @@ let gradCases: [GradCase] = [
         MultiHeadAttention(heads: 2, query: Linear(weight: t[2], bias: nil), key: Linear(weight: t[3], bias: nil),
                            value: Linear(weight: t[4], bias: nil), output: Linear(weight: t[5], bias: nil))(t[0], context: t[1])
     },
+    // The attention op alone (MultiHeadAttention calls it in fp32): 3 heads of 2 over T 5, and
+    // cross-attention from 3 queries to 7 keys; q, k and v each receive their gradient.
+    GradCase(name: "attention op, causal", shapes: [[2, 5, 6], [2, 5, 6], [2, 5, 6]]) {
+        scaledDotProductAttention($0[0], $0[1], $0[2], heads: 3, causal: true)
+    },
+    GradCase(name: "attention op, cross", shapes: [[2, 3, 4], [2, 7, 4], [2, 7, 4]]) {
+        scaledDotProductAttention($0[0], $0[1], $0[2], heads: 2, causal: false, scale: 0.7)
+    },
     // Recurrent layers through time: input (B 2, T 3, I 4), H 3, with an initial state; every
     // weight, bias, input and state receives its gradient back through all three steps.
     GradCase(name: "rnn through time", shapes: [[2, 3, 4], [3, 4], [3, 3], [3], [3], [2, 3]]) { t in

@@ -70,13 +70,7 @@ public enum Softmax {
             RowAccess.withScratch(2, t) { scratch in
                 for row in r {
                     let i = row % t, src = xs.load(row * t, i + 1, scratch), dst = ys.target(row * t, scratch + t)
-                    // The max and the sum in eight lanes, and the exponentials in a loop of their
-                    // own: a running scalar sum kept the exponentials scalar too (13 ns a score).
-                    let n = i + 1, m = Reduce.maxContiguous(src, n)
-                    for j in 0..<n { dst[j] = FastMath.exp(scale * (src[j] - m)) }
-                    let inv = 1 / Reduce.sumContiguous(dst, n)
-                    for j in 0..<n { dst[j] *= inv }
-                    for j in (i + 1)..<t { dst[j] = 0 }
+                    scaledRow(src, dst, valid: i + 1, length: t, scale: scale)
                     ys.store(row * t, t, scratch + t)
                 }
             }
@@ -95,13 +89,35 @@ public enum Softmax {
                 for row in r {
                     let i = row % t, g = gs.load(row * t, i + 1, scratch), yy = ys.load(row * t, i + 1, scratch + t)
                     let d = dxs.target(row * t, scratch + 2 * t)
-                    let dot = Reduce.dotContiguous(g, yy, i + 1)
-                    for j in 0..<(i + 1) { d[j] = scale * yy[j] * (g[j] - dot) }
-                    for j in (i + 1)..<t { d[j] = 0 }
+                    scaledRowBackward(g, yy, d, valid: i + 1, length: t, scale: scale)
                     dxs.store(row * t, t, scratch + 2 * t)
                 }
             }
         }
         return dx
+    }
+
+    /// One row of attention weights: dst[0..<n] = softmax(scale · src[0..<n]) and dst[n..<t]
+    /// = 0 (a causal row i has n = i + 1). `dst` may be `src`.
+    ///
+    /// The max and the sum run in eight lanes, and the exponentials in a loop of their own: a
+    /// running scalar sum kept the exponentials scalar too (13 ns a score).
+    @inline(__always)
+    static func scaledRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, valid n: Int, length t: Int, scale: Float) {
+        let m = Reduce.maxContiguous(src, n)
+        for j in 0..<n { dst[j] = FastMath.exp(scale * (src[j] - m)) }
+        let inv = 1 / Reduce.sumContiguous(dst, n)
+        for j in 0..<n { dst[j] *= inv }
+        for j in n..<t { dst[j] = 0 }
+    }
+
+    /// The gradient of `scaledRow`'s input: d[j] = scale·y[j]·(g[j] - Σ g·y) for j < n, zero
+    /// after. `d` may be `g`.
+    @inline(__always)
+    static func scaledRowBackward(_ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>,
+                                  valid n: Int, length t: Int, scale: Float) {
+        let dot = Reduce.dotContiguous(g, y, n)
+        for j in 0..<n { d[j] = scale * y[j] * (g[j] - dot) }
+        for j in n..<t { d[j] = 0 }
     }
 }

@@ -43,9 +43,14 @@ public final class MultiHeadAttention: Module {
         let (b, tq, c, tk) = (x.shape[0], x.shape[1], x.shape[2], source.shape[1])
         let d = c / heads
         precondition(!causal || tq == tk, "causal attention needs as many keys as queries, got \(tk) and \(tq)")
+        let (qx, kx, vx) = (query(x), key(source), value(source))           // (B, T, C) each
+        // One op when it can: fp32 heads (under autocast they are 16-bit) and no dropout on the weights.
+        if [qx, kx, vx].allSatisfy({ $0.data.dtype == .float32 }) && !(attentionDropout.training && attentionDropout.p > 0) {
+            return output(scaledDotProductAttention(qx, kx, vx, heads: heads, causal: causal))
+        }
         // (B, T, C) -> (B, h, T, d)
         func splitHeads(_ t: Tensor, _ length: Int) -> Tensor { t.reshaped([b, length, heads, d]).permuted([0, 2, 1, 3]) }
-        let q = splitHeads(query(x), tq), k = splitHeads(key(source), tk), v = splitHeads(value(source), tk)
+        let q = splitHeads(qx, tq), k = splitHeads(kx, tk), v = splitHeads(vx, tk)
         let scores = matmul(q, k, transB: true)                          // (B, h, Tq, Tk)
         let scale = 1 / Float(d).squareRoot()
         let weights = causal ? scores.causalSoftmax(scale: scale) : (scores * scale).softmax()

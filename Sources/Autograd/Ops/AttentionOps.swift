@@ -1,0 +1,25 @@
+import TensorCore
+
+/// Multi-head scaled dot-product attention as one op, on heads side by side (see
+/// `Attention`): softmax(scale · Q Kᵀ) V per head, with the causal mask when asked.
+///
+/// Against the composite (split heads, matmul, softmax, matmul, merge heads) it saves the
+/// head copies and keeps each head's work on one thread while it is in cache. It reads fp32
+/// only: under autocast the projections are 16-bit, and the composite reads them as they are.
+/// - Parameters:
+///   - q: queries (B, Tq, h·d).
+///   - k, v: keys and values (B, Tk, h·d).
+///   - heads: h.
+///   - causal: query i attends to keys 0...i only (needs Tq == Tk).
+///   - scale: applied to the scores inside the softmax; nil for 1/√d.
+/// - Returns: (B, Tq, h·d), the heads' outputs side by side.
+public func scaledDotProductAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, causal: Bool,
+                                      scale: Float? = nil) -> Tensor {
+    let (qd, kd, vd) = (q.data, k.data, v.data)
+    let scale = scale ?? 1 / Float(q.shape[-1] / heads).squareRoot()
+    let (out, weights) = Attention.forward(q: qd, k: kd, v: vd, heads: heads, causal: causal, scale: scale)
+    return Tensor.record("attention", out, inputs: [q, k, v]) { dy in
+        let (dq, dk, dv) = Attention.backward(dy, q: qd, k: kd, v: vd, weights: weights, heads: heads, causal: causal, scale: scale)
+        return [dq, dk, dv]
+    }
+}
