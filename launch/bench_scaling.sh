@@ -1,23 +1,45 @@
 #!/usr/bin/env bash
 # Usage: [PAIRS=5] [STEPS=300] bash launch/bench_scaling.sh [WORKLOAD...]
-# 1 rank x 1 thread against 2 ranks x 1 thread, alternating, and the medians per workload.
+# 1 rank x 1 thread against 2 ranks x 1 thread, alternating, and the medians per workload:
+# the scaling efficiency, the communication the 2-rank step waited for (exposed), and memory
+# per rank (peak tensor storage against parameters + gradients + optimizer state +
+# activations, and the peak resident set with the runtime's own share before any tensor).
+# STEPS applies to every workload; without it each gets enough steps for a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-PAIRS=${PAIRS:-5}; STEPS=${STEPS:-300}
+PAIRS=${PAIRS:-5}
 workloads=("$@"); [ ${#workloads[@]} -gt 0 ] || workloads=(mlp_fmnist_b64 lenet5_fmnist_b64)
+declare -A own=([mlp_fmnist_b64]=300 [lenet5_fmnist_b64]=100 [chargpt_shakespeare_b32_t64]=10 [charlstm_shakespeare_b32_t64]=30)
 swift build -c release --product tandem-bench >/dev/null
 bench=.build/release/tandem-bench
-ms() { sed -n 's/.*"ms_per_step":\([0-9.e-]*\).*/\1/p'; }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-echo "| workload | 1 x 1 ms/step | 2 x 1 ms/step | efficiency |"
-echo "| --- | ---: | ---: | ---: |"
+out=$(mktemp)
 for w in "${workloads[@]}"; do
-  one=(); two=()
+  steps=${STEPS:-${own[$w]:-100}}
   for _ in $(seq "$PAIRS"); do
-    one+=("$($bench step --workload "$w" --threads 1 --steps "$STEPS" --json | ms)")
-    two+=("$(mpirun -np 2 $bench step --workload "$w" --threads 1 --steps "$STEPS" --json | ms)")
+    $bench step --workload "$w" --threads 1 --steps "$steps" --json >> "$out"
+    mpirun -np 2 --bind-to none $bench step --workload "$w" --threads 1 --steps "$steps" --json >> "$out"
   done
-  a=$(printf '%s\n' "${one[@]}" | median); b=$(printf '%s\n' "${two[@]}" | median)
-  echo "| $w | $a | $b | $(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", a / b}') |"
 done
+python3 - "$out" <<'PY'
+import json, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    runs.setdefault(r["workload"], {}).setdefault(r["world"], []).append(r)
+med = lambda rs, key: statistics.median(r[key] for r in rs)
+print("| workload | 1 x 1 ms/step | 2 x 1 ms/step | efficiency | exposed communication (2 x 1) |")
+print("| --- | ---: | ---: | ---: | ---: |")
+for w, by in runs.items():
+    a, b, e = med(by[1], "ms_per_step"), med(by[2], "ms_per_step"), med(by[2], "exposed_comm_ms")
+    print(f"| {w} | {a:.3f} | {b:.3f} | {a / b:.3f} | {1000 * e:.1f} µs ({100 * e / b:.3f}%) |")
+print()
+print("| workload | parameters + gradients + optimizer state + batch MB | activations MB | sum MB | peak tensors MB | ratio | peak RSS MB (before tensors) |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+for w, by in runs.items():
+    for world, rs in sorted(by.items()):
+        s, act, peak = med(rs, "state_mb"), med(rs, "activation_mb"), med(rs, "peak_tensor_mb")
+        rss, base = med(rs, "peak_rss_mb"), med(rs, "baseline_rss_mb")
+        print(f"| {w} ({world} x 1) | {s:.1f} | {act:.1f} | {s + act:.1f} | {peak:.1f} | {peak / (s + act):.2f} | {rss:.0f} ({base:.0f}) |")
+PY
+rm -f "$out"

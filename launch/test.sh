@@ -20,6 +20,20 @@ bin=$(swift build "${mode[@]}" --show-bin-path)
 # The benchmark verifies its product against a naive reference before timing; odd sizes on purpose.
 "$bin/tandem-bench" gemm --m 67 --n 131 --k 45 --threads 2 --runs 3 --json
 "$bin/tandem-bench" gemm --m 33 --n 17 --k 300 --trans-a --trans-b --runs 3 --json
+# A step's GEMM FLOPs, counted in the kernel, equal the MLP's by hand at batch 2, width 8:
+# forward and weight gradients for all three layers, input gradients for the last two only.
+"$bin/tandem-bench" step --workload mlp_fmnist_b64 --batch 2 --width 8 --steps 1 --json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+layers = [2 * 2 * 784 * 8, 2 * 2 * 8 * 4, 2 * 2 * 4 * 10]
+expected = 2 * sum(layers) + sum(layers[1:])
+assert (r["batch"], r["width"]) == (2, 8), r
+assert round(r["gemm_gflop_per_step"] * 1e9) == expected, (r["gemm_gflop_per_step"], expected)
+assert 1 <= r["memory_ratio"] < 1.3 and r["peak_rss_mb"] >= r["baseline_rss_mb"] > 0, r
+print("step: GEMM FLOPs", expected, "as counted by hand; memory ratio", round(r["memory_ratio"], 3))'
+if "$bin/tandem-bench" step --workload chargpt_shakespeare_b32_t64 --width 10 2>/dev/null; then
+    echo "error: tandem-bench step accepted a GPT width that 4 heads do not divide" >&2; exit 1
+fi
 echo "== a short training run; its model.safetensors read by Python's safetensors"
 python3 -c "import safetensors" 2>/dev/null || python3 -m pip install --quiet safetensors numpy
 run=$(mktemp -d)/run

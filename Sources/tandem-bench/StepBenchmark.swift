@@ -31,13 +31,32 @@ struct StepBenchmark: ParsableCommand {
     @Option(help: "First gradient bucket's size in bytes (DDP's default 1 MiB).") var firstBucketBytes = 1 << 20
     @Option(help: "Deterministic mode: micro-shards per step over all ranks (0: the normal path). Each rank's batch is split into micro-shards / world shards, summed in 64-bit fixed point.")
     var microShards = 0
+    @Option(help: "Samples per rank (default: the workload's, 64 images or 32 sequences).") var batch: Int?
+    @Option(help: "Sequence length of the character workloads (default 64).") var context: Int?
+    @Option(help: "Model width: the MLP's first hidden layer (the second is half of it), the GPT's embedding (a multiple of its 4 heads) or the LSTM's hidden size (defaults 256, 128, 256). LeNet-5 has none.")
+    var width: Int?
     @Flag(help: "Print one JSON object.") var json = false
+
+    /// The workload's own sizes unless overridden (a cost-growth sweep changes one at a time).
+    var batchSize: Int { batch ?? ([.mlp, .lenet5].contains(workload) ? 64 : 32) }
+    var sequenceLength: Int { context ?? 64 }
+    var modelWidth: Int { width ?? (workload == .chargpt ? 128 : 256) }
 
     func validate() throws {
         guard ["fp32", "fp16", "bf16"].contains(precision) else { throw ValidationError("--precision is fp32, fp16 or bf16, not \(precision)") }
         guard threads >= 1, steps >= 1 else { throw ValidationError("--threads and --steps must be at least 1") }
         guard bucketBytes > 0, firstBucketBytes > 0 else { throw ValidationError("bucket sizes must be positive") }
         guard microShards >= 0 else { throw ValidationError("--micro-shards must be 0 or positive") }
+        guard batchSize >= 1, sequenceLength >= 1, modelWidth >= 2 else {
+            throw ValidationError("--batch and --context must be at least 1 and --width at least 2")
+        }
+        if context != nil && [.mlp, .lenet5].contains(workload) {
+            throw ValidationError("--context applies to the character workloads only, not \(workload.rawValue)")
+        }
+        if width != nil && workload == .lenet5 { throw ValidationError("--width does not apply to lenet5_fmnist_b64 (its layers are fixed)") }
+        if workload == .chargpt && modelWidth % 4 != 0 {
+            throw ValidationError("--width \(modelWidth) must be a multiple of the GPT's 4 heads")
+        }
     }
 
     /// The model of each workload, as BENCHMARKS.md defines it, and its logits of a batch.
@@ -45,8 +64,9 @@ struct StepBenchmark: ParsableCommand {
         Init.seed(1)
         switch workload {
         case .mlp:
-            let net = Sequential(Flatten(), Linear(784, 256), ActivationLayer(.relu), Linear(256, 128), ActivationLayer(.relu),
-                                 Linear(128, 10))
+            let h = modelWidth
+            let net = Sequential(Flatten(), Linear(784, h), ActivationLayer(.relu), Linear(h, h / 2), ActivationLayer(.relu),
+                                 Linear(h / 2, 10))
             return (net, { net(Tensor($0)) })
         case .lenet5:
             let net = Sequential(Conv2d(1, 6, kernel: 5, padding: 2), ActivationLayer(.relu), MaxPool2d(kernel: 2),
@@ -54,10 +74,10 @@ struct StepBenchmark: ParsableCommand {
                                  Linear(400, 120), ActivationLayer(.relu), Linear(120, 84), ActivationLayer(.relu), Linear(84, 10))
             return (net, { net(Tensor($0)) })
         case .chargpt:
-            let gpt = GPT(vocabulary: 65, context: 64, width: 128, layers: 4, heads: 4, approximateGELU: true)
+            let gpt = GPT(vocabulary: 65, context: sequenceLength, width: modelWidth, layers: 4, heads: 4, approximateGELU: true)
             return (gpt, gpt.logits)
         case .charlstm:
-            let lstm = RecurrentLanguageModel(.lstm, vocabulary: 65, embeddingSize: 128, hiddenSize: 256)
+            let lstm = RecurrentLanguageModel(.lstm, vocabulary: 65, embeddingSize: 128, hiddenSize: modelWidth)
             return (lstm, lstm.logits)
         }
     }
@@ -67,19 +87,22 @@ struct StepBenchmark: ParsableCommand {
         var rng = PhiloxRNG(seed: 10 + UInt64(rank))
         switch workload {
         case .mlp, .lenet5:
-            let x = NDArray(shape: [64, 1, 28, 28], zeroed: false)
+            let n = batchSize
+            let x = NDArray(shape: [n, 1, 28, 28], zeroed: false)
             rng.fillUniform(x.ptr, x.count)
-            return (x, NDArray(indices: (0..<64).map { Int32(($0 * 7 + rank) % 10) }, shape: [64]))
+            return (x, NDArray(indices: (0..<n).map { Int32(($0 * 7 + rank) % 10) }, shape: [n]))
         case .chargpt, .charlstm:
-            var u = [Float](repeating: 0, count: 32 * 65)
+            let (b, t) = (batchSize, sequenceLength)
+            var u = [Float](repeating: 0, count: b * t + 1)
             rng.fillUniform(&u, u.count)
             let ids = u.map { Int32(min($0 * 65, 64)) }
-            return (NDArray(indices: Array(ids[0..<(32 * 64)]), shape: [32, 64]), NDArray(indices: Array(ids[1...(32 * 64)]), shape: [32 * 64]))
+            return (NDArray(indices: Array(ids[0..<(b * t)]), shape: [b, t]), NDArray(indices: Array(ids[1...(b * t)]), shape: [b * t]))
         }
     }
 
     func run() throws {
         ThreadPool.configure(threads: threads)
+        let baselineRSSMB = Self.maxRSSMB()  // the runtime, MPI and the pool, before any tensor
         let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
         let (net, logits) = model()
         let ddp = DistributedDataParallel(model: net, arena: net.flattenParameters(), communicator: comm,
@@ -146,24 +169,33 @@ struct StepBenchmark: ParsableCommand {
         // state, the batch), its activations, and the most tensor storage alive at once.
         let stateBytes = Storage.liveBytes
         Storage.resetPeakBytes()
+        let flopsBefore = GEMM.flops
         _ = step()
+        let gemmGFlop = Double(GEMM.flops - flopsBefore) / 1e9
         let peakTensorMB = Double(Storage.peakBytes) / 1048576
         let stateMB = Double(stateBytes) / 1048576, activationMB = Double(activationBytes) / 1048576
         func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
         let exposedMs = median(Array(exposed.dropFirst(5))), allreduceMs = median(Array(allreduce.dropFirst(5)))
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        let rssMB = Double(usage.ru_maxrss) / 1024
+        let rssMB = Self.maxRSSMB()
+        // The target: peak tensor memory within 1.3x of state + activations.
+        let memoryRatio = peakTensorMB / (stateMB + activationMB)
         ddp.shutdown()
         if comm.rank == 0 {
             let samples = Double(batch * comm.size) / (ms * 1e-3)
             if json {
-                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"state_mb":\#(stateMB),"activation_mb":\#(activationMB),"peak_tensor_mb":\#(peakTensorMB),"exposed_comm_ms":\#(exposedMs),"allreduce_ms":\#(allreduceMs)}"#)
+                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"state_mb":\#(stateMB),"activation_mb":\#(activationMB),"peak_tensor_mb":\#(peakTensorMB),"memory_ratio":\#(memoryRatio),"baseline_rss_mb":\#(baselineRSSMB),"batch":\#(batch),"context":\#([.chargpt, .charlstm].contains(workload) ? sequenceLength : 0),"width":\#(workload == .lenet5 ? 0 : modelWidth),"gemm_gflop_per_step":\#(gemmGFlop),"gemm_gflops":\#(gemmGFlop / (ms * 1e-3)),"exposed_comm_ms":\#(exposedMs),"allreduce_ms":\#(allreduceMs)}"#)
             } else {
-                print("step \(workload.rawValue) world \(comm.size) x \(threads) threads\(microShards > 0 ? ", \(microShards) micro-shards" : ""): \(ms) ms/step, \(samples) samples/s, exposed communication \(exposedMs) ms, allreduce \(allreduceMs) ms, peak RSS \(rssMB) MB (tensors: \(stateMB) MB between steps + \(activationMB) MB activations, peak \(peakTensorMB) MB)")
+                print("step \(workload.rawValue) world \(comm.size) x \(threads) threads\(microShards > 0 ? ", \(microShards) micro-shards" : ""): \(ms) ms/step, \(samples) samples/s, exposed communication \(exposedMs) ms, allreduce \(allreduceMs) ms, peak RSS \(rssMB) MB (tensors: \(stateMB) MB between steps + \(activationMB) MB activations, peak \(peakTensorMB) MB, \(memoryRatio)x), GEMMs \(gemmGFlop) GFLOP a step at \(gemmGFlop / (ms * 1e-3)) GFLOP/s")
             }
         }
         (comm as? MPICommunicator)?.finalize()
+    }
+
+    /// The process's peak resident set so far, in MiB.
+    static func maxRSSMB() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
     }
 
     /// Shard `j` of `parts` of a batch: its rows of the inputs and of the targets.

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Single-precision general matrix multiply, row-major: C = alpha · op(A) · op(B) + beta · C.
 ///
 /// The structure is the BLIS/Goto one: B is packed a KC x NC block at a time into
@@ -48,6 +50,11 @@ public struct GEMMOutput {
 }
 
 public enum GEMM {
+    /// 2·m·n·k summed over every product since the process started (GEMMs with k or alpha
+    /// 0 count nothing): the step benchmark divides a step's share by its time for the rate
+    /// it reports against the machine's peak.
+    private static let flopCount = Atomic<Int>(0)
+    public static var flops: Int { flopCount.load(ordering: .relaxed) }
     static let kcBlock = 384
     static let mcBlock = 144
     static let ncBlock = 4080
@@ -109,6 +116,7 @@ public enum GEMM {
                 return
             }
         }
+        if k > 0 && alpha != 0 { flopCount.add(2 * m * n * k, ordering: .relaxed) }
         let c = output.raw.assumingMemoryBound(to: Float.self), ldc = output.ld
         let lda = aOperand.ld, ldb = bOperand.ld
         // Only fp32 operands are ever read in place (below); the pointers serve those paths.
