@@ -38,7 +38,9 @@ struct StepBenchmark: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     /// The workload's own sizes unless overridden (a cost-growth sweep changes one at a time).
-    var batchSize: Int { batch ?? ([.mlp, .lenet5].contains(workload) ? 64 : 32) }
+    /// The character workloads take token sequences; the others take images.
+    var isCharacter: Bool { [.chargpt, .charlstm].contains(workload) }
+    var batchSize: Int { batch ?? (isCharacter ? 32 : 64) }
     var sequenceLength: Int { context ?? 64 }
     var modelWidth: Int { width ?? (workload == .chargpt ? 128 : 256) }
 
@@ -50,7 +52,7 @@ struct StepBenchmark: ParsableCommand {
         guard batchSize >= 1, sequenceLength >= 1, modelWidth >= 2 else {
             throw ValidationError("--batch and --context must be at least 1 and --width at least 2")
         }
-        if context != nil && [.mlp, .lenet5].contains(workload) {
+        if context != nil && !isCharacter {
             throw ValidationError("--context applies to the character workloads only, not \(workload.rawValue)")
         }
         if width != nil && workload == .lenet5 { throw ValidationError("--width does not apply to lenet5_fmnist_b64 (its layers are fixed)") }
@@ -108,7 +110,7 @@ struct StepBenchmark: ParsableCommand {
         let ddp = DistributedDataParallel(model: net, arena: net.flattenParameters(), communicator: comm,
                                           configHash: "\(workload.rawValue) \(precision)",
                                           bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes)
-        let optimizer: Optimizer = [.mlp, .lenet5].contains(workload)
+        let optimizer: Optimizer = !isCharacter
             ? SGD(ddp.arena, learningRate: 0.01, momentum: 0.9)
             : Adam.adamW(ddp.arena, learningRate: 1e-3, weightDecay: 0.1)
         let (x, labels) = batch(rank: comm.rank)
@@ -183,7 +185,7 @@ struct StepBenchmark: ParsableCommand {
         if comm.rank == 0 {
             let samples = Double(batch * comm.size) / (ms * 1e-3)
             if json {
-                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"state_mb":\#(stateMB),"activation_mb":\#(activationMB),"peak_tensor_mb":\#(peakTensorMB),"memory_ratio":\#(memoryRatio),"baseline_rss_mb":\#(baselineRSSMB),"batch":\#(batch),"context":\#([.chargpt, .charlstm].contains(workload) ? sequenceLength : 0),"width":\#(workload == .lenet5 ? 0 : modelWidth),"gemm_gflop_per_step":\#(gemmGFlop),"gemm_gflops":\#(gemmGFlop / (ms * 1e-3)),"exposed_comm_ms":\#(exposedMs),"allreduce_ms":\#(allreduceMs)}"#)
+                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"state_mb":\#(stateMB),"activation_mb":\#(activationMB),"peak_tensor_mb":\#(peakTensorMB),"memory_ratio":\#(memoryRatio),"baseline_rss_mb":\#(baselineRSSMB),"batch":\#(batch),"context":\#(isCharacter ? sequenceLength : 0),"width":\#(workload == .lenet5 ? 0 : modelWidth),"gemm_gflop_per_step":\#(gemmGFlop),"gemm_gflops":\#(gemmGFlop / (ms * 1e-3)),"exposed_comm_ms":\#(exposedMs),"allreduce_ms":\#(allreduceMs)}"#)
             } else {
                 print("step \(workload.rawValue) world \(comm.size) x \(threads) threads\(microShards > 0 ? ", \(microShards) micro-shards" : ""): \(ms) ms/step, \(samples) samples/s, exposed communication \(exposedMs) ms, allreduce \(allreduceMs) ms, peak RSS \(rssMB) MB (tensors: \(stateMB) MB between steps + \(activationMB) MB activations, peak \(peakTensorMB) MB, \(memoryRatio)x), GEMMs \(gemmGFlop) GFLOP a step at \(gemmGFlop / (ms * 1e-3)) GFLOP/s")
             }

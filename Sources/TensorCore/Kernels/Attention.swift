@@ -92,13 +92,13 @@ public enum Attention {
         /// q (and O) and in k (and v). As `GEMM.batchedGemm`: small heads run one per thread,
         /// large ones one after another on every thread.
         func forEachHead(_ body: (Int, Int, Int, Int?) -> Void) {
-            let pool = ThreadPool.shared, count = b * heads
+            let count = b * heads
             func call(_ head: Int, _ threads: Int?) {
                 let (bi, hi) = (head / heads, head % heads)
                 body(head, bi * tq * c + hi * d, bi * tk * c + hi * d, threads)
             }
-            if count >= pool.threadCount && 2 * tq * tk * d < 8 * GEMM.parallelFlops {
-                pool.parallelFor(count) { r in for head in r { call(head, 1) } }
+            if GEMM.runsOnePerThread(batch: count, flopsEach: 2 * tq * tk * d) {
+                ThreadPool.shared.parallelFor(count) { r in for head in r { call(head, 1) } }
             } else {
                 for head in 0..<count { call(head, nil) }
             }

@@ -317,6 +317,13 @@ public enum GEMM {
         return directA ? rows < cols : rows <= cols * 1.05
     }
 
+    /// Whether a batch of independent products runs one per thread (each single-threaded)
+    /// rather than one after another on every thread: when there are enough of them and each
+    /// is too small to split well.
+    static func runsOnePerThread(batch: Int, flopsEach: Int) -> Bool {
+        batch >= ThreadPool.shared.threadCount && flopsEach < 8 * parallelFlops
+    }
+
     /// A batch of independent GEMMs with fixed element strides between matrices.
     ///
     /// Many small products (attention heads) run one per thread; large ones run one after
@@ -346,7 +353,7 @@ public enum GEMM {
                                    alpha: Float = 1, a: GEMMOperand, strideA: Int, b: GEMMOperand, strideB: Int,
                                    beta: Float = 0, output: GEMMOutput, strideC: Int) {
         let pool = ThreadPool.shared
-        if batch >= pool.threadCount && 2 * m * n * k < 8 * parallelFlops {
+        if runsOnePerThread(batch: batch, flopsEach: 2 * m * n * k) {
             pool.parallelFor(batch) { r in
                 for i in r {
                     gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
