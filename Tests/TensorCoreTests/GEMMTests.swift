@@ -50,6 +50,35 @@ struct GEMMTests {
         }
     }
 
+    /// A B packed once gives the products of the unpacked GEMM, used again and again, on every
+    /// shape (several depth blocks, a partial last panel, C wider than one column block),
+    /// with a strided A, beta 1 and threads.
+    @Test(arguments: [1, 2])
+    func packedBMatchesTheReference(threads: Int) {
+        var r = Rand(17)
+        for (m, n, k) in Self.shapes + [(5, 4100, 9)] {
+            for (ta, tb) in [(false, false), (true, true), (false, true)] {
+                let a = r.array([m * k + 3]), b = r.array([k * n]), c = r.array([m * n])
+                let packed = GEMMPackedB(transB: tb, k: k, n: n, b: GEMMOperand(b.ptr, ld: tb ? k : n))
+                // A starts 3 floats into its buffer, off the alignment of a fresh array.
+                let lda = ta ? m : k, aStart = a.ptr + 3
+                let aValues = Array(a.scalars[3...])
+                for beta: Float in [0, 1] {
+                    let before = c.scalars
+                    let ref = naiveGemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: aValues, b: b.scalars,
+                                        beta: Double(beta), c: before)
+                    for _ in 0..<(threads > 1 ? 3 : 1) {
+                        c.ptr.update(from: before, count: before.count)
+                        GEMM.sgemm(transA: ta, m: m, a: aStart, lda: lda, packedB: packed, beta: beta, c: c.ptr, ldc: n,
+                                   threads: threads)
+                        expectClose(c, ref, tol: 1e-5 * Double(max(k, 1)).squareRoot(),
+                                    "packed B \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) beta=\(beta) threads=\(threads)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func alphaBetaAndLeadingDimensions() {
         var r = Rand(12)
         let (m, n, k) = (23, 35, 41)

@@ -101,12 +101,33 @@ public enum GEMM {
     /// in one pass over k (a partial sum rounded to 16 bits would lose precision).
     public static func writesHalfOutput(k: Int) -> Bool { k <= kcBlock }
 
+    /// C (m, n) = alpha · op(A) · B + beta · C with B packed beforehand (see `GEMMPackedB`), for
+    /// a B that many products share. See `sgemm` for the other parameters.
+    public static func sgemm(transA: Bool, m: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                             packedB: GEMMPackedB, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+                             threads: Int? = nil) {
+        // The B operand is never read: packing already did.
+        gemm(transA: transA, transB: false, m: m, n: packedB.n, k: packedB.k, alpha: alpha, a: GEMMOperand(a, ld: lda),
+             b: GEMMOperand(UnsafePointer(packedB.data), ld: packedB.n), beta: beta, output: GEMMOutput(c, ld: ldc),
+             threads: threads, packedB: packedB)
+    }
+
+    /// The depth of the blocks a product of depth `k` is cut into: equal blocks (512 -> 2 x 256,
+    /// not 384 + 128), since a thin last block costs a full pass over C.
+    static func depthBlock(_ k: Int) -> Int {
+        let blocks = (k + kcBlock - 1) / kcBlock
+        return (k + blocks - 1) / max(blocks, 1)
+    }
+
     /// C (m, n) = alpha · op(A) · op(B) + beta · C into an fp32 or a 16-bit C (see `GEMMOutput`).
     /// A 16-bit C needs `writesHalfOutput(k:)`, and beta 0 or 1 (1 widens the C it adds to).
+    /// - Parameter packedB: op(B) packed beforehand; `bOperand` and `transB` are then unused.
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                             alpha: Float = 1, a aOperand: GEMMOperand, b bOperand: GEMMOperand,
-                            beta: Float = 0, output: GEMMOutput, threads: Int? = nil) {
+                            beta: Float = 0, output: GEMMOutput, threads: Int? = nil, packedB prepacked: GEMMPackedB? = nil) {
         if m == 0 || n == 0 { return }
+        precondition(prepacked.map { $0.k == k && $0.n == n } ?? true,
+                     "a packed B of (\(prepacked?.k ?? 0), \(prepacked?.n ?? 0)) used for a product of k \(k), n \(n)")
         let halfC = output.dtype != .float32
         if halfC {
             precondition(writesHalfOutput(k: k) && (beta == 0 || beta == 1),
@@ -137,12 +158,10 @@ public enum GEMM {
         if 2 * m * n * k < parallelFlops { nt = 1 }
 
         let nr = GEMMMicroKernel.nr
-        // Equal depth blocks (512 -> 2 x 256, not 384 + 128): a thin last block costs a full C pass.
-        let kcBlock = (k + (k + GEMM.kcBlock - 1) / GEMM.kcBlock - 1) / ((k + GEMM.kcBlock - 1) / GEMM.kcBlock)
+        let kcBlock = depthBlock(k)
         let shared = GEMMScratch.current
         shared.reserve(a: mcBlock * min(kcBlock, k),
-                       b: min(kcBlock, k) * max((min(ncBlock, n) + nr - 1) / nr, nt) * nr)
-        let packedB = shared.b
+                       b: prepacked != nil ? 0 : min(kcBlock, k) * max((min(ncBlock, n) + nr - 1) / nr, nt) * nr)
         let panelStride = min(kcBlock, k) * nr
         let barrier = nt > 1 ? SpinBarrier(count: nt) : nil  // most calls are single-threaded
         let accumulateFirst = beta == 1
@@ -154,7 +173,7 @@ public enum GEMM {
             && (n <= directANMax || (n <= directATallNMax && m >= directATallMMin))
         // Likewise a row-major B is read in place when C has so few rows that each packed B
         // panel would serve only a few A panels. (Never both: one operand is always packed.)
-        let directB = !halfC && !directA && bOperand.dtype == .float32 && !transB && m <= directBMMax
+        let directB = prepacked == nil && !halfC && !directA && bOperand.dtype == .float32 && !transB && m <= directBMMax
         pool.parallel(threads: nt) { tid, nthreads in
             let splitRows = GEMM.splitRows(m: m, n: n, threads: nthreads, directA: directA)
             let tm = splitRows ? nthreads : 1, tn = splitRows ? 1 : nthreads
@@ -168,7 +187,7 @@ public enum GEMM {
             let edgeA = packedA  // the packed-A buffer is free when A is read in place
             // With B read in place the shared B buffer is unused; the first KC x 16 of this
             // thread's slice of it holds an edge panel.
-            let edgeB = packedB + tid * panelStride
+            let edgeB = shared.b + tid * panelStride
             for jc in stride(from: 0, to: n, by: ncBlock) {
                 let nc = min(ncBlock, n - jc)
                 let panels = (nc + nr - 1) / nr
@@ -176,8 +195,9 @@ public enum GEMM {
                     let kc = min(kcBlock, k - pc)
                     // Threads that split columns pack exactly the B panels they use, so only a row
                     // split (where every thread reads every panel) has to wait for the others.
-                    let sharedB = nthreads > 1 && splitRows && !directB
-                    if !directB {
+                    let sharedB = nthreads > 1 && splitRows && !directB && prepacked == nil
+                    let packedB = prepacked?.block(pc: pc, jc: jc) ?? shared.b
+                    if !directB && prepacked == nil {
                         GEMMPacking.packB(bv, pc: pc, kc: kc, jc: jc, nc: nc,
                                           panels: ThreadPool.chunk(panels, parts: nthreads, index: tid),
                                           panelStride: panelStride, into: packedB)
