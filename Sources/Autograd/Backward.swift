@@ -40,7 +40,7 @@ extension Tensor {
             if t.retainsGrad { t.accumulate(g) }
             // Gradients between 16-bit ops are stored in 16 bits, which is where fp16 underflows
             // and why the loss is scaled. VJPs whose kernels widen in registers read them so.
-            let inputGrads = node.vjp(node.halfGradient ? g : g.float32)
+            let inputGrads = GraphRelease.during(!retainGraph) { node.vjp(node.halfGradient ? g : g.float32) }
             precondition(inputGrads.count == node.inputs.count, "op \(node.op) returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
             for (input, ig) in zip(node.inputs, inputGrads) {
                 guard input.requiresGrad else { continue }

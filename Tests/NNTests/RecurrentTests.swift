@@ -108,6 +108,25 @@ struct RecurrentTests {
         }
     }
 
+    /// The fused LSTM's backward writes its gate gradients over the saved gates only when the
+    /// graph is released: a retained graph gives the same gradients a second time.
+    @Test func fusedLSTMBackwardTwiceWithARetainedGraph() {
+        Init.seed(3)
+        var rng = PhiloxRNG(seed: 8)
+        let x = NDArray(shape: [4, 5, 3], zeroed: false), upstream = NDArray(shape: [4, 5, 6], zeroed: false)
+        rng.fillUniform(x.ptr, x.count, low: -1, high: 1)
+        rng.fillUniform(upstream.ptr, upstream.count, low: -1, high: 1)
+        let layer = Recurrent(.lstm, inputSize: 3, hiddenSize: 6, layers: 1)
+        let loss = (layer(Tensor(x)).output * Tensor(upstream)).sum()
+        loss.backward(retainGraph: true)
+        let once = layer.parameters.map { $0.grad!.scalars }
+        #expect(once.allSatisfy { $0.contains { $0 != 0 } })
+        loss.backward()  // releases the graph: the gates are overwritten now, after their last use
+        for (p, g) in zip(layer.parameters, once) {
+            #expect(zip(p.grad!.scalars, g).allSatisfy { abs($0 - 2 * $1) <= 1e-6 * max(1, abs($1)) })
+        }
+    }
+
     /// Token ids through the projected embedding table (fewer rows than tokens) give the
     /// outputs and gradients of embedding first, then projecting: every kind, two layers.
     @Test(arguments: [Recurrent.Kind.rnn, .lstm, .gru])

@@ -11,7 +11,9 @@ public func lstmSequence(projected: Tensor, weightHH: Tensor, biasHH: Tensor, h0
     let (w, c) = (weightHH.values, c0.values)
     let (states, saved) = LSTMSequence.forward(projected: projected.values, weightHH: w, biasHH: biasHH.values, h0: h0.values, c0: c)
     return Tensor.record("lstm_sequence", states, inputs: [projected, weightHH, biasHH, h0, c0], outputType: .float32) { dy in
-        let d = LSTMSequence.backward(dy, saved: saved, states: states, weightHH: w, c0: c)
+        // A released graph never reads `saved` again: the gate gradients may overwrite it.
+        let d = LSTMSequence.backward(dy, saved: saved, states: states, weightHH: w, c0: c,
+                                      overwritingSaved: GraphRelease.isReleasing)
         return [d.projected, d.weightHH, d.biasHH, d.h0, d.c0]
     }
 }

@@ -43,11 +43,12 @@ public enum LSTMSequence {
             (hp + (r * t + step) * h).update(from: hPrevious, count: h)
         }
         for r in 0..<b { prepare(r, 0, hPrevious: h0.ptr + r * h) }
+        // W_hhᵀ is packed once for all T steps (each step's product would repack all of it).
+        let weight = GEMMPackedB(transB: true, k: h, n: g4, b: GEMMOperand(weightHH.ptr, ld: h))
         for step in 0..<t {
             // h_{t-1}: h0, or the h half of the previous step's states (row stride T·2H).
             let (hPrev, hStride) = step == 0 ? (UnsafePointer(h0.ptr), h) : (UnsafePointer(sp + (step - 1) * 2 * h), t * 2 * h)
-            GEMM.sgemm(transA: false, transB: true, m: b, n: g4, k: h, a: hPrev, lda: hStride, b: weightHH.ptr, ldb: h,
-                       beta: 1, c: gp + step * g4, ldc: t * g4)
+            GEMM.sgemm(transA: false, m: b, a: hPrev, lda: hStride, packedB: weight, beta: 1, c: gp + step * g4, ldc: t * g4)
             // Rows are independent: the threads split them (the char LSTM on 2 threads: 35.0 ->
             // 31.8 ms per step, where this loop ran on one of them).
             ThreadPool.shared.parallelFor(b, grain: rowGrain(g4)) { rows in
@@ -73,36 +74,47 @@ public enum LSTMSequence {
 
     /// Gradients of `forward` from dStates (B, T, 2H): (dProjected (B, T, 4H), dWeightHH (4H, H),
     /// dBiasHH (4H), dh0 (B, H), dc0 (B, H)).
-    public static func backward(_ dStates: NDArray, saved: Saved, states: NDArray, weightHH: NDArray, c0: NDArray)
+    /// - Parameter overwritingSaved: write the gate gradients over `saved.gates` (nothing may
+    ///   read `saved` afterwards); otherwise they go to a copy.
+    public static func backward(_ dStates: NDArray, saved: Saved, states: NDArray, weightHH: NDArray, c0: NDArray,
+                                overwritingSaved: Bool)
         -> (projected: NDArray, weightHH: NDArray, biasHH: NDArray, h0: NDArray, c0: NDArray) {
         let (b, t, h2) = (states.shape[0], states.shape[1], states.shape[2])
         let h = h2 / 2, g4 = 4 * h
-        let dGates = NDArray(shape: [b, t, g4], zeroed: false)
+        // Each gate's gradient replaces the gate in place, so that backward's biggest array is
+        // not a second (B, T, 4H) beside the saved one.
+        let dGates = overwritingSaved ? saved.gates : saved.gates.copy()
         let dhNext = NDArray(shape: [b, h]), dcNext = NDArray(shape: [b, h])
-        let dg = dGates.ptr, gp = saved.gates.ptr, sp = states.ptr, ds = dStates.ptr, dh = dhNext.ptr, dc = dcNext.ptr
+        let dg = dGates.ptr, sp = states.ptr, ds = dStates.ptr, dh = dhNext.ptr, dc = dcNext.ptr
         let tp = saved.tanhC.ptr
+        let weight = GEMMPackedB(transB: false, k: g4, n: h, b: GEMMOperand(weightHH.ptr, ld: h))  // once for all steps
         for step in stride(from: t - 1, through: 0, by: -1) {
-            ThreadPool.shared.parallelFor(b, grain: rowGrain(g4)) { rows in for r in rows {
-                let row = r * t + step, gate = gp + row * g4, d = dg + row * g4, up = ds + row * h2, tanhC = tp + row * h
-                let cPrev = step == 0 ? UnsafePointer(c0.ptr + r * h) : UnsafePointer(sp + (row - 1) * h2 + h)
-                let (i, f, g, o) = (UnsafePointer(gate), UnsafePointer(gate + h), UnsafePointer(gate + 2 * h), UnsafePointer(gate + 3 * h))
-                let dhr = dh + r * h, dcr = dc + r * h
-                // Short loops over few arrays each, indexed by j alone (an offset such as h + j
-                // brings overflow checks), so that they vectorise (as in forward).
-                for j in 0..<h { dhr[j] += up[j] }                                             // dL/dh_t
-                let upC = up + h
-                for j in 0..<h { dcr[j] += upC[j] + dhr[j] * o[j] * (1 - tanhC[j] * tanhC[j]) }    // dL/dc_t
-                let dout = d + 3 * h
-                for j in 0..<h { dout[j] = dhr[j] * tanhC[j] * o[j] * (1 - o[j]) }              // o
-                let (di, df, dgg) = (d, d + h, d + 2 * h)
-                for j in 0..<h { di[j] = dcr[j] * g[j] * i[j] * (1 - i[j]) }                    // i
-                for j in 0..<h { df[j] = dcr[j] * cPrev[j] * f[j] * (1 - f[j]) }                // f
-                for j in 0..<h { dgg[j] = dcr[j] * i[j] * (1 - g[j] * g[j]) }                   // g
-                for j in 0..<h { dcr[j] *= f[j] }                                               // dL/dc_{t-1}
-            } }
+            ThreadPool.shared.parallelFor(b, grain: rowGrain(g4)) { rows in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: h) { buffer in
+                    let dci = buffer.baseAddress!
+                    for r in rows {
+                        let row = r * t + step, up = ds + row * h2, tanhC = tp + row * h
+                        let cPrev = step == 0 ? UnsafePointer(c0.ptr + r * h) : UnsafePointer(sp + (row - 1) * h2 + h)
+                        // The activated gates on entry, their gradients on exit.
+                        let (i, f, g, o) = (dg + row * g4, dg + row * g4 + h, dg + row * g4 + 2 * h, dg + row * g4 + 3 * h)
+                        let dhr = dh + r * h, dcr = dc + r * h
+                        // Short loops over few arrays each, indexed by j alone (an offset such as h + j
+                        // brings overflow checks), so that they vectorise (as in forward). A gate is
+                        // overwritten only after the last formula that reads it.
+                        for j in 0..<h { dhr[j] += up[j] }                                             // dL/dh_t
+                        let upC = up + h
+                        for j in 0..<h { dcr[j] += upC[j] + dhr[j] * o[j] * (1 - tanhC[j] * tanhC[j]) }    // dL/dc_t
+                        for j in 0..<h { o[j] = dhr[j] * tanhC[j] * o[j] * (1 - o[j]) }                // o
+                        for j in 0..<h { dci[j] = dcr[j] * i[j] }
+                        for j in 0..<h { i[j] = dci[j] * g[j] * (1 - i[j]) }                           // i
+                        for j in 0..<h { g[j] = dci[j] * (1 - g[j] * g[j]) }                           // g
+                        for j in 0..<h { dcr[j] *= f[j] }                                              // dL/dc_{t-1}
+                        for j in 0..<h { f[j] = dcr[j] * cPrev[j] * (1 - f[j]) }                       // f: dc_t·c_{t-1}·σ'
+                    }
+                }
+            }
             // dh_{t-1} = dGates_t · W_hh: (B, 4H) · (4H, H).
-            GEMM.sgemm(transA: false, transB: false, m: b, n: h, k: g4, a: dg + step * g4, lda: t * g4, b: weightHH.ptr, ldb: h,
-                       c: dh, ldc: h)
+            GEMM.sgemm(transA: false, m: b, a: dg + step * g4, lda: t * g4, packedB: weight, c: dh, ldc: h)
         }
         // dW_hh = Σ_{b,t} dGates[b, t]ᵀ · h_{t-1}: one (4H, H) GEMM with K = B·T.
         let dWeight = NDArray(shape: [g4, h], zeroed: false)
