@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Usage: [ROUNDS=3] bash launch/bench_pytorch.sh [WORKLOAD:STEPS...]
+# Usage: [ROUNDS=3] [SETTLE=3] bash launch/bench_pytorch.sh [WORKLOAD:STEPS...]
 # tandem-bench step against PyTorch's CPU step (Tests/PyTorchReference/step.py) on the
 # reference workloads, 1 and 2 threads, run alternately ROUNDS times on this machine.
 # Installs PyTorch from PyPI when it is missing (a benchmark dependency only; training never
 # imports it). Prints one line per run (impl workload threads ms_per_step), then per workload
 # and thread count the medians and Tandem's time as a fraction of PyTorch's (target <= 0.8).
+# Each run starts SETTLE seconds after the last one ended: on this VM a run that follows
+# another straight away was up to 15% slower (GPT, 2 threads: 105 ms right after PyTorch,
+# 90 ms ten seconds later), whichever of the two came first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -c "import torch" 2>/dev/null || python3 -m pip install --quiet "torch==2.15.0"
@@ -18,7 +21,9 @@ for _ in $(seq "${ROUNDS:-3}"); do
   for entry in "${workloads[@]}"; do
     w=${entry%%:*} steps=${entry##*:}
     for t in 1 2; do
+      sleep "${SETTLE:-3}"
       echo "tandem $w $t $("$B" step --workload "$w" --steps "$steps" --threads "$t" --json | ms)" | tee -a "$out"
+      sleep "${SETTLE:-3}"
       echo "pytorch $w $t $(python3 Tests/PyTorchReference/step.py --workload "$w" --steps "$steps" --threads "$t" | ms)" | tee -a "$out"
     done
   done

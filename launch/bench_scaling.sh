@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Usage: [PAIRS=5] [STEPS=300] bash launch/bench_scaling.sh [WORKLOAD...]
+# Usage: [PAIRS=5] [STEPS=300] [SETTLE=3] bash launch/bench_scaling.sh [WORKLOAD...]
 # 1 rank x 1 thread against 2 ranks x 1 thread, alternating, and the medians per workload:
 # the scaling efficiency, the communication the 2-rank step waited for (exposed), and memory
 # per rank (peak tensor storage against parameters + gradients + optimizer state +
 # activations, and the peak resident set with the runtime's own share before any tensor).
 # STEPS applies to every workload; without it each gets enough steps for a few seconds.
+# Each run starts SETTLE seconds after the last (see bench_pytorch.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -17,7 +18,9 @@ out=$(mktemp)
 for w in "${workloads[@]}"; do
   steps=${STEPS:-${own[$w]:-100}}
   for _ in $(seq "$PAIRS"); do
+    sleep "${SETTLE:-3}"
     $bench step --workload "$w" --threads 1 --steps "$steps" --json >> "$out"
+    sleep "${SETTLE:-3}"
     mpirun -np 2 --bind-to none $bench step --workload "$w" --threads 1 --steps "$steps" --json >> "$out"
   done
 done
