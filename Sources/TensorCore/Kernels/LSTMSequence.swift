@@ -109,7 +109,8 @@ public enum LSTMSequence {
                         for j in 0..<h { i[j] = dci[j] * g[j] * (1 - i[j]) }                           // i
                         for j in 0..<h { g[j] = dci[j] * (1 - g[j] * g[j]) }                           // g
                         for j in 0..<h { dcr[j] *= f[j] }                                              // dL/dc_{t-1}
-                        for j in 0..<h { f[j] = dcr[j] * cPrev[j] * (1 - f[j]) }                       // f: dc_t·c_{t-1}·σ'
+                        // f: dL/dc_t·c_{t-1}·f(1-f), where dcr now holds dL/dc_t·f.
+                        for j in 0..<h { f[j] = dcr[j] * cPrev[j] * (1 - f[j]) }
                     }
                 }
             }
