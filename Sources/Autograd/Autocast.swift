@@ -1,37 +1,28 @@
 import TensorCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Mixed-precision forward passes (PyTorch's autocast): inside `withAutocast(.float16)` the
 /// ops that do the bulk of the arithmetic (matmul, conv, embedding) cast their fp32 inputs
 /// and weights to 16 bits, and every op whose input is 16-bit stores its result in 16 bits,
 /// so the activations kept for backward take half the memory. Kernels widen to fp32 and
 /// accumulate in fp32; losses, reductions and softmax return fp32.
 public enum Autocast {
-    private static let key: pthread_key_t = {
-        var k = pthread_key_t()
-        pthread_key_create(&k, nil)
-        return k
-    }()
+    /// 0 outside a region, 1 for float16, 2 for bfloat16.
+    private static let region = ThreadLocalWord()
 
     /// The 16-bit type of the current autocast region, or nil outside one (thread-local).
     public static var dtype: DType? {
-        guard let p = pthread_getspecific(key) else { return nil }
-        return Int(bitPattern: p) == 1 ? .float16 : .bfloat16
+        switch region.value {
+        case 0: return nil
+        case 1: return .float16
+        default: return .bfloat16
+        }
     }
 
     /// Runs `body` with autocast to `dtype` (float16 or bfloat16; float32 runs it unchanged).
     public static func run<R>(_ dtype: DType, _ body: () throws -> R) rethrows -> R {
         precondition(dtype != .int32, "autocast needs a float type, got \(dtype)")
         guard dtype != .float32 else { return try body() }
-        let previous = pthread_getspecific(key)
-        pthread_setspecific(key, UnsafeRawPointer(bitPattern: dtype == .float16 ? 1 : 2))
-        defer { pthread_setspecific(key, previous) }
-        return try body()
+        return try region.with(dtype == .float16 ? 1 : 2, body)
     }
 
     /// `t` cast to the autocast type when inside a region and `t` is fp32; `t` otherwise.
