@@ -25,18 +25,21 @@ public enum Activation: Equatable, Sendable {
 
     /// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
     ///
-    /// Computed as v·σ(2u), since (1 + tanh u)/2 = σ(2u): one exponential and one division,
-    /// where tanh also evaluates a polynomial for small arguments and blends the two (GELU
-    /// forward and backward were 9% of the GPT step that way).
+    /// Computed as v·σ(2u) = v / (1 + e^(-2u)), since (1 + tanh u)/2 = σ(2u): one exponential
+    /// and one division, where tanh also evaluates a polynomial for small arguments and blends
+    /// the two (GELU forward and backward were 9% of the GPT step that way).
     @inline(__always) static func geluTanh(_ v: Float) -> Float {
-        v * FastMath.sigmoid((v + v * v * v * geluCubic) * (2 * geluScale))
+        v / (1 + FastMath.exp(v.addingProduct(v * v * v, geluCubic) * (-2 * geluScale)))
     }
 
-    /// d/dx of `geluTanh`: s + v·s(1-s)·2k(1 + 3c·v²) with s = σ(2u), u = k(v + c·v³).
+    /// d/dx of `geluTanh`: s + v·s(1-s)·2k(1 + 3c·v²) with s = σ(2u), u = k(v + c·v³), and
+    /// 1 - s = e·s for e = e^(-2u), so one division serves both.
     @inline(__always) static func geluTanhDerivative(_ v: Float) -> Float {
         let square = v * v
-        let s = FastMath.sigmoid((v + square * v * geluCubic) * (2 * geluScale))
-        return s + v * s * (1 - s) * ((square * (3 * geluCubic) + 1) * (2 * geluScale))
+        let e = FastMath.exp(v.addingProduct(square * v, geluCubic) * (-2 * geluScale))
+        let s = 1 / (1 + e)
+        let slope = (1 as Float).addingProduct(square, 3 * geluCubic) * (2 * geluScale)
+        return s.addingProduct(v * s * (e * s), slope)
     }
 
     /// y = f(x), shape preserved.
