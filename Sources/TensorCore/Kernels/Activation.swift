@@ -45,12 +45,12 @@ public enum Activation: Equatable, Sendable {
     /// y = f(x), shape preserved.
     public func forward(_ x: NDArray) -> NDArray {
         switch self {
-        case .relu: return Unary.map(x) { $0 > 0 ? $0 : 0 }
+        case .relu: return Unary.map(x, Relu.self)
         case .leakyRelu(let s): return Unary.map(x) { $0 > 0 ? $0 : s * $0 }
         case .elu(let a): return Unary.map(x) { $0 > 0 ? $0 : a * (expf($0) - 1) }
-        case .sigmoid: return Self.vectorised(x, Sigmoid.self)
-        case .tanh: return Self.vectorised(x, Tanh.self)
-        case .geluTanh: return Self.vectorised(x, GeluTanh.self)
+        case .sigmoid: return Unary.map(x, Sigmoid.self)
+        case .tanh: return Unary.map(x, Tanh.self)
+        case .geluTanh: return Unary.map(x, GeluTanh.self)
         case .geluErf: return Unary.map(x) { 0.5 * $0 * (1 + erff($0 * 0.7071067811865476)) }
         case .silu: return Unary.map(x) { $0 * FastMath.sigmoid($0) }
         case .softplus(let b, let t):
@@ -100,56 +100,42 @@ public enum Activation: Equatable, Sendable {
         }
     }
 
-    // The hot activations as types, so the loops below are specialised for each one with the
-    // function inlined and vectorised (a closure per element is called, not vectorised: the
-    // tanh-GELU took a third of the GPT step that way).
-    protocol Pointwise { static func apply(_ x: Float) -> Float }
-    protocol PointwiseGradient { static func apply(_ dy: Float, _ x: Float) -> Float }
+    // The hot activations as types, so the loops of `Unary.map`, `Unary.zip` and `vectorised`
+    // are specialised for each one with the function inlined and vectorised (a closure per
+    // element is called, not vectorised: the tanh-GELU took a third of the GPT step that way).
+    enum Relu: Pointwise { @inline(__always) static func apply(_ x: Float) -> Float { x > 0 ? x : 0 } }
     enum Sigmoid: Pointwise { @inline(__always) static func apply(_ x: Float) -> Float { FastMath.sigmoid(x) } }
     enum Tanh: Pointwise { @inline(__always) static func apply(_ x: Float) -> Float { FastMath.tanh(x) } }
     enum GeluTanh: Pointwise { @inline(__always) static func apply(_ x: Float) -> Float { Activation.geluTanh(x) } }
-    enum GeluTanhDerivative: PointwiseGradient {
+    enum GeluTanhDerivative: PointwisePair {
         @inline(__always) static func apply(_ dy: Float, _ x: Float) -> Float { dy * Activation.geluTanhDerivative(x) }
     }
-    enum ReluDerivative: PointwiseGradient { @inline(__always) static func apply(_ dy: Float, _ x: Float) -> Float { x > 0 ? dy : 0 } }
+    enum ReluDerivative: PointwisePair { @inline(__always) static func apply(_ dy: Float, _ x: Float) -> Float { x > 0 ? dy : 0 } }
     /// Reads the forward output s = σ(x).
-    enum SigmoidDerivative: PointwiseGradient { @inline(__always) static func apply(_ dy: Float, _ s: Float) -> Float { dy * s * (1 - s) } }
+    enum SigmoidDerivative: PointwisePair { @inline(__always) static func apply(_ dy: Float, _ s: Float) -> Float { dy * s * (1 - s) } }
     /// Reads the forward output t = tanh(x).
-    enum TanhDerivative: PointwiseGradient { @inline(__always) static func apply(_ dy: Float, _ t: Float) -> Float { dy * (1 - t * t) } }
-    enum SiluDerivative: PointwiseGradient {
+    enum TanhDerivative: PointwisePair { @inline(__always) static func apply(_ dy: Float, _ t: Float) -> Float { dy * (1 - t * t) } }
+    enum SiluDerivative: PointwisePair {
         @inline(__always) static func apply(_ dy: Float, _ x: Float) -> Float {
             let s = FastMath.sigmoid(x)
             return dy * s * (1 + x * (1 - s))
         }
     }
 
-    /// y = F(x); a 16-bit x gives a 16-bit y, widened and rounded block by block.
-    static func vectorised<F: Pointwise>(_ x: NDArray, _: F.Type) -> NDArray {
-        if x.isHalf { return Unary.mapBlocks(x) { t, n in for i in 0..<n { t[i] = F.apply(t[i]) } } }
-        let y = NDArray(shape: x.shape, zeroed: false)
-        let xp = x.ptr, yp = y.ptr
-        ThreadPool.shared.parallelFor(x.count, grain: Unary.grain) { r in for i in r { yp[i] = F.apply(xp[i]) } }
-        return y
-    }
-
     /// dx = F(dy, x), of type `output`; dy and x (or the forward output, for derivatives that
     /// read it) may be 16-bit, widened a block at a time.
-    static func vectorised<F: PointwiseGradient>(_ dy: NDArray, _ x: NDArray, _: F.Type, output: DType = .float32) -> NDArray {
+    static func vectorised<F: PointwisePair>(_ dy: NDArray, _ x: NDArray, _: F.Type, output: DType = .float32) -> NDArray {
+        if !x.isHalf && !dy.isHalf && output == .float32 { return Unary.zip(dy, x, F.self) }
         precondition(dy.shape == x.shape, "elementwise op on shapes \(dy.shape) and \(x.shape)")
         let dx = NDArray(shape: x.shape, dtype: output, zeroed: false)
-        if x.isHalf || dy.isHalf || output != .float32 {
-            let gs = RowAccess(dy), xs = RowAccess(x), dxs = RowAccess(dx)
-            let block = Unary.halfBlock
-            Unary.forEachBlock(x.count, buffers: 3) { start, n, scratch in
-                let g = gs.load(start, n, scratch), v = xs.load(start, n, scratch + block)
-                let d = dxs.target(start, scratch + 2 * block)
-                for i in 0..<n { d[i] = F.apply(g[i], v[i]) }
-                dxs.store(start, n, scratch + 2 * block)
-            }
-            return dx
+        let gs = RowAccess(dy), xs = RowAccess(x), dxs = RowAccess(dx)
+        let block = Unary.halfBlock
+        Unary.forEachBlock(x.count, buffers: 3) { start, n, scratch in
+            let g = gs.load(start, n, scratch), v = xs.load(start, n, scratch + block)
+            let d = dxs.target(start, scratch + 2 * block)
+            for i in 0..<n { d[i] = F.apply(g[i], v[i]) }
+            dxs.store(start, n, scratch + 2 * block)
         }
-        let gp = dy.ptr, dp = dx.ptr, xp = x.ptr
-        ThreadPool.shared.parallelFor(x.count, grain: Unary.grain) { r in for i in r { dp[i] = F.apply(gp[i], xp[i]) } }
         return dx
     }
 }

@@ -2,56 +2,49 @@
 public enum Binary {
     public enum Op: Sendable { case add, sub, mul, div, maximum, minimum }
 
-    @inline(__always)
-    static func apply(_ op: Op, _ a: Float, _ b: Float) -> Float {
-        switch op {
-        case .add: return a + b
-        case .sub: return a - b
-        case .mul: return a * b
-        case .div: return a / b
-        case .maximum: return Swift.max(a, b)
-        case .minimum: return Swift.min(a, b)
-        }
-    }
+    enum Add: PointwisePair { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a + b } }
+    enum Sub: PointwisePair { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a - b } }
+    enum Mul: PointwisePair { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a * b } }
+    enum Div: PointwisePair { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a / b } }
+    enum Maximum: PointwisePair { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { Swift.max(a, b) } }
+    enum Minimum: PointwisePair { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { Swift.min(a, b) } }
+    enum Negate: Pointwise { @inline(__always) static func apply(_ x: Float) -> Float { -x } }
 
     /// out = a (op) b, broadcasting both to their common shape.
     ///
     /// Two 16-bit arrays of one type and shape give a 16-bit result in one pass (widened and
     /// rounded in L1); otherwise the result is fp32.
     public static func forward(_ op: Op, _ a: NDArray, _ b: NDArray) -> NDArray {
+        switch op {
+        case .add: return forward(a, b, Add.self)
+        case .sub: return forward(a, b, Sub.self)
+        case .mul: return forward(a, b, Mul.self)
+        case .div: return forward(a, b, Div.self)
+        case .maximum: return forward(a, b, Maximum.self)
+        case .minimum: return forward(a, b, Minimum.self)
+        }
+    }
+
+    /// `forward` for one operator, each loop specialised for it (a per-element closure is not
+    /// inlined into the thread pool's workers: the GPT's residual adds took 5 ns a value on two
+    /// threads that way).
+    static func forward<F: PointwisePair>(_ a: NDArray, _ b: NDArray, _: F.Type) -> NDArray {
         guard let shape = Shape.broadcast(a.shape, b.shape) else {
             preconditionFailure("shapes \(a.shape) and \(b.shape) do not broadcast")
         }
         if a.shape == b.shape && a.isHalf && a.dtype == b.dtype {
-            switch op {
-            case .add: return Unary.zipBlocks(a, b) { t, u, n in for i in 0..<n { t[i] += u[i] } }
-            case .sub: return Unary.zipBlocks(a, b) { t, u, n in for i in 0..<n { t[i] -= u[i] } }
-            case .mul: return Unary.zipBlocks(a, b) { t, u, n in for i in 0..<n { t[i] *= u[i] } }
-            case .div: return Unary.zipBlocks(a, b) { t, u, n in for i in 0..<n { t[i] /= u[i] } }
-            case .maximum: return Unary.zipBlocks(a, b) { t, u, n in for i in 0..<n { t[i] = Swift.max(t[i], u[i]) } }
-            case .minimum: return Unary.zipBlocks(a, b) { t, u, n in for i in 0..<n { t[i] = Swift.min(t[i], u[i]) } }
-            }
+            return Unary.zipBlocks(a, b) { t, u, n in for i in 0..<n { t[i] = F.apply(t[i], u[i]) } }
         }
         let (a, b) = (a.float32, b.float32)
-        if a.shape == b.shape {
-            switch op {
-            case .add: return Unary.zip(a, b) { $0 + $1 }
-            case .sub: return Unary.zip(a, b) { $0 - $1 }
-            case .mul: return Unary.zip(a, b) { $0 * $1 }
-            case .div: return Unary.zip(a, b) { $0 / $1 }
-            case .maximum: return Unary.zip(a, b) { Swift.max($0, $1) }
-            case .minimum: return Unary.zip(a, b) { Swift.min($0, $1) }
-            }
-        }
+        if a.shape == b.shape { return Unary.zip(a, b, F.self) }
         let out = NDArray(shape: shape, zeroed: false)
-        broadcastLoop(shape, a, b, out.ptr) { x, y in apply(op, x, y) }
+        broadcastLoop(shape, a, b, out.ptr, F.self)
         return out
     }
 
     /// Iterates the broadcast index space row by row, the last (merged) axis innermost.
-    @inline(__always)
-    static func broadcastLoop(_ shape: Shape, _ a: NDArray, _ b: NDArray, _ out: UnsafeMutablePointer<Float>,
-                              _ f: (Float, Float) -> Float) {
+    static func broadcastLoop<F: PointwisePair>(_ shape: Shape, _ a: NDArray, _ b: NDArray, _ out: UnsafeMutablePointer<Float>,
+                                                _: F.Type) {
         let sa = StridedCopy.broadcastStrides(a.shape, to: shape), sb = StridedCopy.broadcastStrides(b.shape, to: shape)
         // Merge axes that are contiguous for the output and both inputs.
         var d: [Int] = [], xa: [Int] = [], xb: [Int] = []
@@ -73,13 +66,13 @@ public enum Binary {
                 }
                 let pa = ap + oa, pb = bp + ob, po = out + row * inner
                 if ia == 1 && ib == 1 {
-                    for j in 0..<inner { po[j] = f(pa[j], pb[j]) }
+                    for j in 0..<inner { po[j] = F.apply(pa[j], pb[j]) }
                 } else if ia == 1 {
-                    for j in 0..<inner { po[j] = f(pa[j], pb[j * ib]) }
+                    for j in 0..<inner { po[j] = F.apply(pa[j], pb[j * ib]) }
                 } else if ib == 1 {
-                    for j in 0..<inner { po[j] = f(pa[j * ia], pb[j]) }
+                    for j in 0..<inner { po[j] = F.apply(pa[j * ia], pb[j]) }
                 } else {
-                    for j in 0..<inner { po[j] = f(pa[j * ia], pb[j * ib]) }
+                    for j in 0..<inner { po[j] = F.apply(pa[j * ia], pb[j * ib]) }
                 }
             }
         }
@@ -97,11 +90,11 @@ public enum Binary {
         let da: NDArray, db: NDArray
         switch op {
         case .add: da = dy; db = dy
-        case .sub: da = dy; db = Unary.map(dy) { -$0 }
-        case .mul: da = Unary.zip(dy, eb) { $0 * $1 }; db = Unary.zip(dy, ea) { $0 * $1 }
+        case .sub: da = dy; db = Unary.map(dy, Negate.self)
+        case .mul: da = Unary.zip(dy, eb, Mul.self); db = Unary.zip(dy, ea, Mul.self)
         case .div:
             let (x, y) = (ea, eb)
-            da = Unary.zip(dy, y) { $0 / $1 }
+            da = Unary.zip(dy, y, Div.self)
             db = Unary.zip3(dy, x, y) { g, x, y in -g * x / (y * y) }
         case .maximum, .minimum:
             // Ties split the gradient evenly, as PyTorch does.
