@@ -100,6 +100,34 @@ struct ElementwiseReduceTests {
         expectClose(s, ref, tol: 1e-5, "sumTo")
     }
 
+    /// Arrays of several grains run on every thread of the pool, where the operator is a type
+    /// (`Pointwise`, `PointwisePair`) specialised into the workers' loops: each chunk, including
+    /// the odd last one, against a Double reference.
+    @Test func elementwiseOpsSplitOverThreads() {
+        var r = Rand(37)
+        let rows = 3 * Unary.grain / 128 + 1
+        let a = r.array([rows, 128]), b = r.array([rows, 128], low: 0.5, high: 2), bias = r.array([128])
+        let (da, db, dbias) = (a.scalars.map(Double.init), b.scalars.map(Double.init), bias.scalars.map(Double.init))
+        let refs: [(Binary.Op, (Double, Double) -> Double)] = [(.add, +), (.sub, -), (.mul, *), (.div, /), (.maximum, max), (.minimum, min)]
+        for (op, f) in refs {
+            expectClose(Binary.forward(op, a, b), zip(da, db).map(f), tol: 1e-6, "\(op) on \(a.shape)")
+            expectClose(Binary.forward(op, a, bias), da.indices.map { f(da[$0], dbias[$0 % 128]) }, tol: 1e-6, "\(op) with a broadcast row")
+        }
+        let (gradA, gradB) = Binary.backward(.mul, b, a, b)
+        expectClose(gradA, zip(db, db).map(*), tol: 1e-6, "mul backward, da")
+        expectClose(gradB, zip(db, da).map(*), tol: 1e-6, "mul backward, db")
+        expectClose(Binary.backward(.sub, b, a, b).1, db.map { -$0 }, tol: 0, "sub backward, db")
+        expectClose(Activation.relu.forward(a), da.map { max($0, 0) }, tol: 0, "relu on \(a.shape)")
+        let gelu = Activation.geluTanh
+        let dgelu = gelu.backward(b, x: a, y: gelu.forward(a))
+        let h = 1e-4
+        let ref: [Double] = da.indices.map { i in
+            func g(_ v: Double) -> Double { 0.5 * v * (1 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))) }
+            return db[i] * (g(da[i] + h) - g(da[i] - h)) / (2 * h)
+        }
+        expectClose(dgelu, ref, tol: 2e-5, "tanh-GELU backward on \(a.shape)")
+    }
+
     @Test func activationsMatchDefinitions() {
         let xs: [Float] = [-3, -1.5, -0.2, 0, 0.3, 1, 2.5, 25]
         let x = NDArray(xs, shape: [8])
