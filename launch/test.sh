@@ -30,6 +30,7 @@ expected = 2 * sum(layers) + sum(layers[1:])
 assert (r["batch"], r["width"]) == (2, 8), r
 assert round(r["gemm_gflop_per_step"] * 1e9) == expected, (r["gemm_gflop_per_step"], expected)
 assert 1 <= r["memory_ratio"] < 1.3 and r["peak_rss_mb"] >= r["baseline_rss_mb"] > 0, r
+assert r["forward_backward_ms"] > 0 and r["update_ms"] > 0 and r["tail_ms"] == 0, r
 print("step: GEMM FLOPs", expected, "as counted by hand; memory ratio", round(r["memory_ratio"], 3))'
 if "$bin/tandem-bench" step --workload chargpt_shakespeare_b32_t64 --width 10 2>/dev/null; then
     echo "error: tandem-bench step accepted a GPT width that 4 heads do not divide" >&2; exit 1

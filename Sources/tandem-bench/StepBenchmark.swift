@@ -116,6 +116,10 @@ struct StepBenchmark: ParsableCommand {
         let (x, labels) = batch(rank: comm.rank)
         let batch = x.shape[0]
         var exposed: [Double] = [], allreduce: [Double] = []
+        // Per step: forward and backward; from the last bucket being ready to finishGradients()
+        // being called (backward's tail, as long as the main thread kept its core); clipping,
+        // the optimizer and zeroing the gradients.
+        var forwardBackward: [Double] = [], tail: [Double] = [], update: [Double] = []
         let computeType: DType = ["fp16": .float16, "bf16": .bfloat16][precision] ?? .float32
         let lossScale: Float = precision == "fp16" ? 1024 : 1
         let local = microShards / comm.size
@@ -129,6 +133,7 @@ struct StepBenchmark: ParsableCommand {
         var activationBytes = 0
         func step() -> Float {
             var lossValue: Float = 0
+            let started = GradientReducer.now()
             let before = Storage.liveBytes
             if let fixedPoint {
                 // Deterministic mode: one forward/backward per shard, an exact sum over all of them.
@@ -139,6 +144,7 @@ struct StepBenchmark: ParsableCommand {
                     lossValue += loss.item / Float(local)
                     fixedPoint.add(ddp.arena.grads)
                 }
+                forwardBackward.append((GradientReducer.now() - started) * 1e3)
                 fixedPoint.reduce(into: ddp.arena.grads)
                 exposed.append(0)
             } else {
@@ -146,15 +152,20 @@ struct StepBenchmark: ParsableCommand {
                 activationBytes = Storage.liveBytes - before
                 loss.backward(NDArray(repeating: lossScale, shape: loss.shape))
                 lossValue = loss.item
+                let finishing = GradientReducer.now()
+                forwardBackward.append((finishing - started) * 1e3)
                 let timing = ddp.finishGradients()
+                tail.append(timing.bucketReady.last.map { (finishing - $0) * 1e3 } ?? 0)
                 exposed.append(timing.exposedSeconds * 1e3)
                 // From the first bucket's start to the last one's end (nothing on one rank).
                 if let start = timing.bucketStarts.first, let end = timing.bucketEnds.last { allreduce.append((end - start) * 1e3) }
             }
+            let updating = GradientReducer.now()
             ddp.arena.gradientScale /= lossScale
             GradientClipping.clipNorm(ddp.arena, maxNorm: 1)
             optimizer.step()
             ddp.arena.zeroGrad()
+            update.append((GradientReducer.now() - updating) * 1e3)
             return lossValue
         }
         // Check first: the loss is finite and every rank holds the same parameters after a step.
@@ -166,6 +177,9 @@ struct StepBenchmark: ParsableCommand {
         }
         exposed.removeAll()
         allreduce.removeAll()
+        forwardBackward.removeAll()
+        tail.removeAll()
+        update.removeAll()
         let ms = Stopwatch.medianMs(warmup: 5, runs: steps) { _ = step() }
         // Memory of one more step: what it holds between steps (parameters, gradients, optimizer
         // state, the batch), its activations, and the most tensor storage alive at once.
@@ -178,6 +192,8 @@ struct StepBenchmark: ParsableCommand {
         let stateMB = Double(stateBytes) / 1048576, activationMB = Double(activationBytes) / 1048576
         func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
         let exposedMs = median(Array(exposed.dropFirst(5))), allreduceMs = median(Array(allreduce.dropFirst(5)))
+        let forwardBackwardMs = median(Array(forwardBackward.dropFirst(5))), tailMs = median(Array(tail.dropFirst(5)))
+        let updateMs = median(Array(update.dropFirst(5)))
         let rssMB = Self.maxRSSMB()
         // The target: peak tensor memory within 1.3x of state + activations.
         let memoryRatio = peakTensorMB / (stateMB + activationMB)
@@ -185,9 +201,9 @@ struct StepBenchmark: ParsableCommand {
         if comm.rank == 0 {
             let samples = Double(batch * comm.size) / (ms * 1e-3)
             if json {
-                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"state_mb":\#(stateMB),"activation_mb":\#(activationMB),"peak_tensor_mb":\#(peakTensorMB),"memory_ratio":\#(memoryRatio),"baseline_rss_mb":\#(baselineRSSMB),"batch":\#(batch),"context":\#(isCharacter ? sequenceLength : 0),"width":\#(workload == .lenet5 ? 0 : modelWidth),"gemm_gflop_per_step":\#(gemmGFlop),"gemm_gflops":\#(gemmGFlop / (ms * 1e-3)),"exposed_comm_ms":\#(exposedMs),"allreduce_ms":\#(allreduceMs)}"#)
+                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"state_mb":\#(stateMB),"activation_mb":\#(activationMB),"peak_tensor_mb":\#(peakTensorMB),"memory_ratio":\#(memoryRatio),"baseline_rss_mb":\#(baselineRSSMB),"batch":\#(batch),"context":\#(isCharacter ? sequenceLength : 0),"width":\#(workload == .lenet5 ? 0 : modelWidth),"gemm_gflop_per_step":\#(gemmGFlop),"gemm_gflops":\#(gemmGFlop / (ms * 1e-3)),"exposed_comm_ms":\#(exposedMs),"allreduce_ms":\#(allreduceMs),"forward_backward_ms":\#(forwardBackwardMs),"tail_ms":\#(tailMs),"update_ms":\#(updateMs)}"#)
             } else {
-                print("step \(workload.rawValue) world \(comm.size) x \(threads) threads\(microShards > 0 ? ", \(microShards) micro-shards" : ""): \(ms) ms/step, \(samples) samples/s, exposed communication \(exposedMs) ms, allreduce \(allreduceMs) ms, peak RSS \(rssMB) MB (tensors: \(stateMB) MB between steps + \(activationMB) MB activations, peak \(peakTensorMB) MB, \(memoryRatio)x), GEMMs \(gemmGFlop) GFLOP a step at \(gemmGFlop / (ms * 1e-3)) GFLOP/s")
+                print("step \(workload.rawValue) world \(comm.size) x \(threads) threads\(microShards > 0 ? ", \(microShards) micro-shards" : ""): \(ms) ms/step, \(samples) samples/s, exposed communication \(exposedMs) ms, allreduce \(allreduceMs) ms (forward and backward \(forwardBackwardMs) ms, then \(tailMs) ms from the last bucket ready to waiting for it, update \(updateMs) ms), peak RSS \(rssMB) MB (tensors: \(stateMB) MB between steps + \(activationMB) MB activations, peak \(peakTensorMB) MB, \(memoryRatio)x), GEMMs \(gemmGFlop) GFLOP a step at \(gemmGFlop / (ms * 1e-3)) GFLOP/s")
             }
         }
         (comm as? MPICommunicator)?.finalize()
