@@ -6,8 +6,11 @@ import Testing
 struct AttentionTests {
     /// Forward and backward against the definition in Double, on heads side by side: odd
     /// lengths and head widths, causal and cross-attention, and a case with more heads than
-    /// threads and rows past the GEMM's 6-row tiles.
-    @Test(arguments: [(2, 19, 19, 3, 5, true), (3, 7, 11, 2, 8, false), (1, 1, 1, 1, 3, true), (2, 33, 33, 4, 16, true)])
+    /// threads and rows past the GEMM's 6-row tiles. Heads that run one per thread go through
+    /// `HeadProduct` (causal ones skipping their masked tiles), the last case's single large
+    /// head through the threaded GEMM, on any number of threads.
+    @Test(arguments: [(2, 19, 19, 3, 5, true), (3, 7, 11, 2, 8, false), (1, 1, 1, 1, 3, true), (2, 33, 33, 4, 16, true),
+                      (2, 70, 70, 2, 20, true), (2, 40, 23, 2, 17, false), (1, 130, 130, 1, 260, true)])
     func matchesTheDefinition(b: Int, tq: Int, tk: Int, heads: Int, d: Int, causal: Bool) {
         var r = Rand(UInt64(b * 1000 + tq * 10 + d))
         let c = heads * d, scale: Float = 0.6

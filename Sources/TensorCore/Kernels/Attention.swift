@@ -4,7 +4,8 @@
 /// Each head's products read and write its d columns in place (row stride h·d), so the heads
 /// are never split into (B, h, T, d) copies and merged back: that is two copies of every
 /// activation forward and four backward. A head's scores, softmax and product run one after
-/// another on one thread, while its (Tq, Tk) block is still in cache.
+/// another on one thread, while its (Tq, Tk) block is still in cache. A head that runs on
+/// one thread multiplies through `HeadProduct`, which skips a causal head's masked tiles.
 public enum Attention {
     /// O = softmax(scale · Q Kᵀ) V for every head; row i of a causal head sees keys 0...i only.
     /// - Parameters:
@@ -21,14 +22,15 @@ public enum Attention {
         s.forEachHead { head, qOff, kOff, threads in
             let p = pp + head * s.tq * s.tk
             // S (Tq, Tk) = Q_h (Tq, d) · K_hᵀ (d, Tk), then P = softmax(scale · S) row by row in place.
-            GEMM.sgemm(transA: false, transB: true, m: s.tq, n: s.tk, k: s.d, a: qp + qOff, lda: s.c,
-                       b: kp + kOff, ldb: s.c, c: p, ldc: s.tk, threads: threads)
+            // (Causal: the tiles right of the diagonal are skipped; the softmax zeroes them.)
+            s.product(transA: false, transB: true, m: s.tq, n: s.tk, k: s.d, a: qp + qOff, lda: s.c,
+                      b: kp + kOff, ldb: s.c, c: p, ldc: s.tk, mask: .lowerColumns, threads: threads)
             for i in 0..<s.tq {
                 Softmax.scaledRow(p + i * s.tk, p + i * s.tk, valid: causal ? i + 1 : s.tk, length: s.tk, scale: scale)
             }
             // O_h (Tq, d) = P (Tq, Tk) · V_h (Tk, d), into the head's columns of O.
-            GEMM.sgemm(transA: false, transB: false, m: s.tq, n: s.d, k: s.tk, a: p, lda: s.tk,
-                       b: vp + kOff, ldb: s.c, c: op + qOff, ldc: s.c, threads: threads)
+            s.product(transA: false, transB: false, m: s.tq, n: s.d, k: s.tk, a: p, lda: s.tk,
+                      b: vp + kOff, ldb: s.c, c: op + qOff, ldc: s.c, mask: .lowerDepth, threads: threads)
         }
         return (out, weights)
     }
@@ -54,20 +56,20 @@ public enum Attention {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: s.tq * s.tk) { buffer in
                 let ds = buffer.baseAddress!
                 // dP (Tq, Tk) = dO_h (Tq, d) · V_hᵀ (d, Tk);  dV_h (Tk, d) = Pᵀ (Tk, Tq) · dO_h (Tq, d).
-                GEMM.sgemm(transA: false, transB: true, m: s.tq, n: s.tk, k: s.d, a: gp + qOff, lda: s.c,
-                           b: vp + kOff, ldb: s.c, c: ds, ldc: s.tk, threads: threads)
-                GEMM.sgemm(transA: true, transB: false, m: s.tk, n: s.d, k: s.tq, a: p, lda: s.tk,
-                           b: gp + qOff, ldb: s.c, c: dvp + kOff, ldc: s.c, threads: threads)
+                s.product(transA: false, transB: true, m: s.tq, n: s.tk, k: s.d, a: gp + qOff, lda: s.c,
+                          b: vp + kOff, ldb: s.c, c: ds, ldc: s.tk, mask: .lowerColumns, threads: threads)
+                s.product(transA: true, transB: false, m: s.tk, n: s.d, k: s.tq, a: p, lda: s.tk,
+                          b: gp + qOff, ldb: s.c, c: dvp + kOff, ldc: s.c, mask: .upperDepth, threads: threads)
                 // dS = the softmax's gradient of dP, row by row in place (the scale included).
                 for i in 0..<s.tq {
                     Softmax.scaledRowBackward(ds + i * s.tk, p + i * s.tk, ds + i * s.tk,
                                               valid: causal ? i + 1 : s.tk, length: s.tk, scale: scale)
                 }
                 // dQ_h (Tq, d) = dS (Tq, Tk) · K_h (Tk, d);  dK_h (Tk, d) = dSᵀ (Tk, Tq) · Q_h (Tq, d).
-                GEMM.sgemm(transA: false, transB: false, m: s.tq, n: s.d, k: s.tk, a: ds, lda: s.tk,
-                           b: kp + kOff, ldb: s.c, c: dqp + qOff, ldc: s.c, threads: threads)
-                GEMM.sgemm(transA: true, transB: false, m: s.tk, n: s.d, k: s.tq, a: ds, lda: s.tk,
-                           b: qp + qOff, ldb: s.c, c: dkp + kOff, ldc: s.c, threads: threads)
+                s.product(transA: false, transB: false, m: s.tq, n: s.d, k: s.tk, a: ds, lda: s.tk,
+                          b: kp + kOff, ldb: s.c, c: dqp + qOff, ldc: s.c, mask: .lowerDepth, threads: threads)
+                s.product(transA: true, transB: false, m: s.tk, n: s.d, k: s.tq, a: ds, lda: s.tk,
+                          b: qp + qOff, ldb: s.c, c: dkp + kOff, ldc: s.c, mask: .upperDepth, threads: threads)
             }
         }
         return (dq, dk, dv)
@@ -75,16 +77,30 @@ public enum Attention {
 
     /// The sizes of one call, checked, and the walk over its heads.
     struct Sizes {
-        let b: Int, tq: Int, tk: Int, c: Int, d: Int, heads: Int
+        let b: Int, tq: Int, tk: Int, c: Int, d: Int, heads: Int, causal: Bool
 
         init(q: NDArray, k: NDArray, v: NDArray, heads: Int, causal: Bool) {
             precondition(q.rank == 3 && k.rank == 3 && k.shape == v.shape && q.shape[0] == k.shape[0] && q.shape[2] == k.shape[2],
                          "attention needs q (B, Tq, C) and k, v (B, Tk, C), got \(q.shape), \(k.shape), \(v.shape)")
             precondition([q, k, v].allSatisfy { $0.dtype == .float32 }, "attention's kernel reads fp32 (16-bit heads go through matmul)")
-            (b, tq, tk, c, self.heads) = (q.shape[0], q.shape[1], k.shape[1], q.shape[2], heads)
+            (b, tq, tk, c, self.heads, self.causal) = (q.shape[0], q.shape[1], k.shape[1], q.shape[2], heads, causal)
             precondition(heads >= 1 && c % heads == 0, "width \(c) is not a multiple of \(heads) heads")
             precondition(!causal || tq == tk, "causal attention needs as many keys as queries, got \(tk) and \(tq)")
             d = c / heads
+        }
+
+        /// C = op(A) · op(B) for one head: through `HeadProduct` on one thread (a causal head
+        /// computing only what `mask` says it needs), else through the threaded GEMM.
+        func product(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                     b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                     mask: HeadProduct.Mask, threads: Int?) {
+            if threads == 1 {
+                HeadProduct.multiply(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                                     c: c, ldc: ldc, mask: causal ? mask : .none)
+            } else {
+                GEMM.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+                           threads: threads)
+            }
         }
 
         /// Calls `body(head, qOffset, kOffset, threads)` for every (batch, head) pair, where

@@ -55,6 +55,8 @@ public enum GEMM {
     /// it reports against the machine's peak.
     private static let flopCount = Atomic<Int>(0)
     public static var flops: Int { flopCount.load(ordering: .relaxed) }
+    /// Adds products computed outside `gemm` (an attention head's, see `HeadProduct`).
+    static func count(flops: Int) { flopCount.add(flops, ordering: .relaxed) }
     static let kcBlock = 384
     static let mcBlock = 144
     static let ncBlock = 4080
