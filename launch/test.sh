@@ -20,6 +20,9 @@ bin=$(swift build "${mode[@]}" --show-bin-path)
 # The benchmark verifies its product against a naive reference before timing; odd sizes on purpose.
 "$bin/tandem-bench" gemm --m 67 --n 131 --k 45 --threads 2 --runs 3 --json
 "$bin/tandem-bench" gemm --m 33 --n 17 --k 300 --trans-a --trans-b --runs 3 --json
+# An attention head's products, causal masks included (each checked the same way).
+"$bin/tandem-bench" gemm --m 41 --n 37 --k 23 --trans-b --head lower-columns --runs 3 --json
+"$bin/tandem-bench" gemm --m 41 --n 19 --k 41 --trans-a --head upper-depth --runs 3 --json
 # A step's GEMM FLOPs, counted in the kernel, equal the MLP's by hand at batch 2, width 8:
 # forward and weight gradients for all three layers, input gradients for the last two only.
 "$bin/tandem-bench" step --workload mlp_fmnist_b64 --batch 2 --width 8 --steps 1 --json | python3 -c '
