@@ -2,11 +2,12 @@
 /// half skipped.
 ///
 /// A head of 64 positions and 32 channels makes 64 x 64 x 32 products. Through `GEMM.gemm`
-/// each one cost 4.4 µs (60 GFLOP/s), mostly set-up: thread-local scratch, the thread pool's
-/// dispatch, closures per block. Here B is packed once into the thread's scratch, A is read in
-/// place (or packed one 6-row panel at a time when transposed), and the tiles go straight to
-/// the micro-kernel. Causal attention only needs the lower triangle: `Mask` says which tiles
-/// and which depths each 6-row panel of C needs, so masked work is never done.
+/// each one cost 4.3-5.4 µs, about 0.6 µs of it set-up (thread-local scratch, the thread
+/// pool's dispatch, closures per block). Here B is packed once into the thread's scratch, A
+/// is read in place (or packed one 6-row panel at a time when transposed), and the tiles go
+/// straight to the micro-kernel. The larger gain is the mask: causal attention only needs the
+/// lower triangle, and `Mask` says which tiles and which depths each 6-row panel of C needs,
+/// so masked work is never done (2.4-2.8 µs a product; docs/BENCHMARKS.md).
 public enum HeadProduct {
     /// The part of a product a causal head needs, for C's rows ir..<ir+6.
     public enum Mask: Sendable {
