@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Usage: [PAIRS=5] [STEPS=300] [SETTLE=3] bash launch/bench_scaling.sh [WORKLOAD...]
+# Usage: [PAIRS=5] [STEPS=300] [SETTLE=3] [SHARDED=1] bash launch/bench_scaling.sh [WORKLOAD...]
 # 1 rank x 1 thread against 2 ranks x 1 thread, alternating, and the medians per workload:
 # the scaling efficiency, the communication the 2-rank step waited for (exposed), and memory
 # per rank (peak tensor storage against parameters + gradients + optimizer state +
 # activations, and the peak resident set with the runtime's own share before any tensor).
 # STEPS applies to every workload; without it each gets enough steps for a few seconds.
-# Each run starts SETTLE seconds after the last (see bench_pytorch.sh).
+# Each run starts SETTLE seconds after the last (see bench_pytorch.sh). SHARDED=1 adds a third
+# run to each round, 2 ranks with the optimizer sharded (--shard-optimizer, ZeRO stage 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -22,6 +23,10 @@ for w in "${workloads[@]}"; do
     $bench step --workload "$w" --threads 1 --steps "$steps" --json >> "$out"
     sleep "${SETTLE:-3}"
     mpirun -np 2 --bind-to none $bench step --workload "$w" --threads 1 --steps "$steps" --json >> "$out"
+    if [ "${SHARDED:-0}" = 1 ]; then
+      sleep "${SETTLE:-3}"
+      mpirun -np 2 --bind-to none $bench step --workload "$w" --threads 1 --steps "$steps" --shard-optimizer --json >> "$out"
+    fi
   done
 done
 python3 - "$out" <<'PY'
@@ -29,18 +34,23 @@ import json, statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
     r = json.loads(line)
-    runs.setdefault(r["workload"], {}).setdefault(r["world"], []).append(r)
+    world = "2 sharded" if r["sharded"] else r["world"]
+    runs.setdefault(r["workload"], {}).setdefault(world, []).append(r)
 med = lambda rs, key: statistics.median(r[key] for r in rs)
 print("| workload | 1 x 1 ms/step | 2 x 1 ms/step | efficiency | exposed communication (2 x 1) |")
 print("| --- | ---: | ---: | ---: | ---: |")
 for w, by in runs.items():
-    a, b, e = med(by[1], "ms_per_step"), med(by[2], "ms_per_step"), med(by[2], "exposed_comm_ms")
-    print(f"| {w} | {a:.3f} | {b:.3f} | {a / b:.3f} | {1000 * e:.1f} µs ({100 * e / b:.3f}%) |")
+    a = med(by[1], "ms_per_step")
+    for world in [2, "2 sharded"]:
+        if world not in by: continue
+        b, e = med(by[world], "ms_per_step"), med(by[world], "exposed_comm_ms")
+        name = w if world == 2 else f"{w}, optimizer sharded"
+        print(f"| {name} | {a:.3f} | {b:.3f} | {a / b:.3f} | {1000 * e:.1f} µs ({100 * e / b:.3f}%) |")
 print()
 print("| workload | parameters + gradients + optimizer state + batch MB | activations MB | sum MB | peak tensors MB | ratio | peak RSS MB (before tensors) |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
 for w, by in runs.items():
-    for world, rs in sorted(by.items()):
+    for world, rs in sorted(by.items(), key=lambda kv: str(kv[0])):
         s, act, peak = med(rs, "state_mb"), med(rs, "activation_mb"), med(rs, "peak_tensor_mb")
         rss, base = med(rs, "peak_rss_mb"), med(rs, "baseline_rss_mb")
         print(f"| {w} ({world} x 1) | {s:.1f} | {act:.1f} | {s + act:.1f} | {peak:.1f} | {peak / (s + act):.2f} | {rss:.0f} ({base:.0f}) |")

@@ -24,6 +24,13 @@ public protocol Communicator: AnyObject {
     /// order of additions (deterministic mode's fixed-point gradients).
     /// - Parameter blocks: one contiguous range per rank, in rank order, together covering the values.
     func reduceScatter(_ buffer: UnsafeMutablePointer<Int64>, blocks: [Range<Int>])
+    /// The same for floats (a sharded optimizer's gradients): block r ends holding the sum
+    /// over the ranks on rank r. With two ranks each sum is one addition, so it equals an
+    /// allreduce's to the bit.
+    func reduceScatter(_ buffer: UnsafeMutablePointer<Float>, blocks: [Range<Int>])
+    /// The same for 16-bit floats of `dtype`, each addition done in fp32 and rounded once,
+    /// as `allreduceHalf`.
+    func reduceScatterHalf(_ buffer: UnsafeMutablePointer<UInt16>, blocks: [Range<Int>], dtype: DType)
     /// In place: every rank receives block r of `buffer` (`blocks[r]`) from rank r.
     func allgather(_ buffer: UnsafeMutablePointer<Float>, blocks: [Range<Int>])
     /// In-place sum of `count` 16-bit floats of `dtype`; each pairwise addition is done in

@@ -15,6 +15,12 @@ import TensorCore
 /// With `scalesAfterSum` each bucket is then multiplied by 1/world; without it the arena
 /// holds sums and the caller folds 1/world into the factor its optimizer applies anyway
 /// (what `DistributedDataParallel` does, saving a pass over the gradients).
+///
+/// Sharded (ZeRO stage 1), each bucket is reduce-scattered instead: every rank ends with the
+/// sum of one block of each bucket, `ownedRanges`, which is all its optimizer updates, and
+/// `allgather` then hands every rank the blocks the others updated. The bytes on the wire are
+/// an allreduce's (a ring allreduce is a reduce-scatter and an allgather), but each rank
+/// adds, clips and updates 1/world of the parameters.
 public final class GradientReducer: @unchecked Sendable {
     /// A parameter's gradient inside the arena, in elements.
     public struct Slice: Sendable, Equatable {
@@ -50,6 +56,13 @@ public final class GradientReducer: @unchecked Sendable {
     public var synchronize = true
     /// Multiply each bucket by 1/world after its sum (true), or leave sums for the caller.
     public let scalesAfterSum: Bool
+    /// Whether buckets are reduce-scattered (the optimizer is sharded) rather than allreduced.
+    public let sharded: Bool
+    /// Each bucket's blocks, one per rank, relative to the bucket's start (`Communicator.blocks`).
+    public let blocks: [[Range<Int>]]
+    /// The arena elements whose summed gradients this rank holds after `finish` when sharded
+    /// (its block of every bucket, in arena order); the whole of every bucket otherwise.
+    public let ownedRanges: [Range<Int>]
     public private(set) var lastTiming = StepTiming()
 
     private let gradients: NDArray
@@ -73,10 +86,12 @@ public final class GradientReducer: @unchecked Sendable {
     ///   - firstBucketBytes: size of the first bucket, reduced while backward is still young (1 MiB).
     ///   - wire: float32, or float16/bfloat16 to send half the bytes.
     ///   - scalesAfterSum: turn each bucket's sum into the mean here (see the type's comment).
+    ///   - sharded: reduce-scatter each bucket for a sharded optimizer (see the type's comment).
     public init(communicator: Communicator, gradients: NDArray, parameters: [Slice],
                 bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20, wire: DType = .float32,
-                scalesAfterSum: Bool = true) {
+                scalesAfterSum: Bool = true, sharded: Bool = false) {
         self.scalesAfterSum = scalesAfterSum
+        self.sharded = sharded
         precondition(wire != .int32, "gradients travel as float32, float16 or bfloat16, not \(wire)")
         precondition(bucketBytes > 0 && firstBucketBytes > 0, "bucket sizes must be positive")
         self.communicator = communicator
@@ -92,6 +107,11 @@ public final class GradientReducer: @unchecked Sendable {
         }
         if !current.isEmpty { buckets.append(Self.bucket(current, parameters)) }
         self.buckets = buckets
+        blocks = buckets.map { communicator.blocks(count: $0.range.count) }
+        ownedRanges = zip(buckets, blocks).compactMap { bucket, blocks in
+            let mine = sharded ? blocks[communicator.rank] : 0..<bucket.range.count
+            return mine.isEmpty ? nil : (bucket.range.lowerBound + mine.lowerBound)..<(bucket.range.lowerBound + mine.upperBound)
+        }.sorted { $0.lowerBound < $1.lowerBound }
         var owner = [Int](repeating: 0, count: parameters.count)
         for (b, bucket) in buckets.enumerated() { for p in bucket.parameters { owner[p] = b } }
         bucketOf = owner
@@ -189,7 +209,7 @@ public final class GradientReducer: @unchecked Sendable {
         claimed = b + 1
         pthread_mutex_unlock(mutex)
         let started = Self.now()
-        reduce(buckets[b])
+        reduce(b)
         let ended = Self.now()
         pthread_mutex_lock(mutex)
         timing.bucketStarts.append(started)
@@ -198,18 +218,37 @@ public final class GradientReducer: @unchecked Sendable {
         pthread_cond_broadcast(cond)
     }
 
-    /// Sums one bucket over the ranks, then (with `scalesAfterSum`) scales it to the mean.
-    private func reduce(_ bucket: Bucket) {
-        let p = gradients.ptr + bucket.range.lowerBound, n = bucket.range.count
-        if let wireBuffer {
+    /// Sums bucket `b` over the ranks (all of it, or this rank's block when sharded), then
+    /// (with `scalesAfterSum`) scales that sum to the mean.
+    private func reduce(_ b: Int) {
+        let p = gradients.ptr + buckets[b].range.lowerBound, n = buckets[b].range.count
+        let mine = sharded ? blocks[b][communicator.rank] : 0..<n
+        switch (wireBuffer, sharded) {
+        case (let wireBuffer?, false):
             HalfCast.narrow(p, wireBuffer.halfBits, n, wire)
             communicator.allreduceHalf(wireBuffer.halfBits, count: n, dtype: wire)
             HalfCast.widen(wireBuffer.halfBits, p, n, wire)
-        } else {
+        case (let wireBuffer?, true):
+            HalfCast.narrow(p, wireBuffer.halfBits, n, wire)
+            communicator.reduceScatterHalf(wireBuffer.halfBits, blocks: blocks[b], dtype: wire)
+            HalfCast.widen(wireBuffer.halfBits + mine.lowerBound, p + mine.lowerBound, mine.count, wire)
+        case (nil, false):
             communicator.allreduce(p, count: n, op: .sum)
+        case (nil, true):
+            communicator.reduceScatter(p, blocks: blocks[b])
         }
         let scale = 1 / Float(communicator.size)
-        if scalesAfterSum && communicator.size > 1 { for i in 0..<n { p[i] *= scale } }
+        if scalesAfterSum && communicator.size > 1 { for i in mine { p[i] *= scale } }
+    }
+
+    /// Hands every rank the blocks the other ranks own, bucket by bucket: after a sharded
+    /// step each rank has updated only `ownedRanges` of the parameters (or of an optimizer's
+    /// state), and this makes the whole array equal on every rank. A no-op unless sharded.
+    /// - Parameter array: float32 values with the gradient arena's layout.
+    public func allgather(_ array: NDArray) {
+        precondition(array.dtype == .float32 && array.count == gradients.count, "allgather needs a float32 array of the arena's layout")
+        guard sharded, communicator.size > 1 else { return }
+        for (bucket, blocks) in zip(buckets, blocks) { communicator.allgather(array.ptr + bucket.range.lowerBound, blocks: blocks) }
     }
 
     /// Seconds on the monotonic clock.

@@ -13,6 +13,8 @@ public final class SingleProcessCommunicator: Communicator {
     public func allreduce(_ buffer: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) {}
     public func allreduce(_ buffer: UnsafeMutablePointer<Double>, count: Int, op: ReduceOp) {}
     public func reduceScatter(_ buffer: UnsafeMutablePointer<Int64>, blocks: [Range<Int>]) {}
+    public func reduceScatter(_ buffer: UnsafeMutablePointer<Float>, blocks: [Range<Int>]) {}
+    public func reduceScatterHalf(_ buffer: UnsafeMutablePointer<UInt16>, blocks: [Range<Int>], dtype: DType) {}
     public func allgather(_ buffer: UnsafeMutablePointer<Float>, blocks: [Range<Int>]) {}
     public func allreduceHalf(_ buffer: UnsafeMutablePointer<UInt16>, count: Int, dtype: DType) {}
     public func broadcast(_ buffer: UnsafeMutableRawPointer, bytes: Int, root: Int) {}

@@ -1,4 +1,5 @@
 import Collective
+import Optim
 import NN
 
 /// Data parallelism for one model replica per rank, as PyTorch's DistributedDataParallel.
@@ -8,6 +9,11 @@ import NN
 /// rank 0's parameters and buffers. During backward each parameter's gradient-ready hook
 /// feeds the `GradientReducer`, whose buckets are averaged on a communication thread while
 /// backward continues; `finishGradients()` waits for the last of them.
+///
+/// With `shardOptimizer` (ZeRO stage 1, DeepSpeed's `zero_optimization.stage: 1`) each rank
+/// receives the summed gradients of its own block of every bucket only, its optimizer updates
+/// that block (`shard(_:)`), and `gatherParameters()` then gives every rank the whole model.
+/// Each parameter has one owner, so the replicas stay bit-identical.
 public final class DistributedDataParallel {
     public let communicator: Communicator
     public let arena: ParameterArena
@@ -18,8 +24,10 @@ public final class DistributedDataParallel {
     ///   - arena: `model.flattenParameters()`.
     ///   - configHash: a digest of the resolved configuration; ranks must agree on it.
     ///   - bucketBytes, firstBucketBytes, wire: see `GradientReducer`.
+    ///   - shardOptimizer: split the update over the ranks (ignored on one rank).
     public init(model: any Module, arena: ParameterArena, communicator: Communicator, configHash: String,
-                bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20, wire: DType = .float32) {
+                bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20, wire: DType = .float32,
+                shardOptimizer: Bool = false) {
         self.communicator = communicator
         self.arena = arena
         Self.checkConsistency(model: model, arena: arena, communicator: communicator, configHash: configHash)
@@ -28,7 +36,7 @@ public final class DistributedDataParallel {
         reducer = GradientReducer(communicator: communicator, gradients: arena.grads,
                                   parameters: arena.entries.map { .init(offset: $0.offset, count: $0.count) },
                                   bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes, wire: wire,
-                                  scalesAfterSum: false)
+                                  scalesAfterSum: false, sharded: shardOptimizer && communicator.size > 1)
         for (i, tensor) in arena.tensors.enumerated() {
             tensor.onGradientReady = { [reducer] _ in reducer.markReady(i) }
         }
@@ -48,6 +56,41 @@ public final class DistributedDataParallel {
         let timing = reducer.finish()
         if synchronize { arena.gradientScale /= Float(communicator.size) }
         return timing
+    }
+
+    /// Whether each rank updates only its shard of the parameters.
+    public var sharded: Bool { reducer.sharded }
+
+    /// Limits `optimizer` to this rank's shard when sharded; call once, after creating it.
+    public func shard(_ optimizer: Optimizer) {
+        if sharded { optimizer.restrictUpdates(to: reducer.ownedRanges) }
+    }
+
+    /// The global L2 norm of the averaged gradients (with `arena.gradientScale`), the same on
+    /// every rank; non-finite if any gradient is. Sharded, each rank sums the squares of the
+    /// block it holds and the ranks add their sums (one allreduce of a Double).
+    public func gradientNorm() -> Double {
+        guard sharded else { return GradientClipping.globalNorm(arena) }
+        let mine = GradientClipping.sumOfSquares(arena, in: reducer.ownedRanges)
+        return communicator.allreduce([mine])[0].squareRoot() * Double(abs(arena.gradientScale))
+    }
+
+    /// Gives every rank the parameters the other ranks updated; call after the optimizer's step.
+    public func gatherParameters() { reducer.allgather(arena.values) }
+
+    /// Gives every rank the whole averaged gradient (for histograms); sharded, each rank holds
+    /// only its block after `finishGradients()`.
+    public func gatherGradients() { reducer.allgather(arena.grads) }
+
+    /// Gives every rank the optimizer state the other ranks updated, so rank 0 can checkpoint
+    /// all of it. Every rank must call it at the same point.
+    public func gatherState(of optimizer: Optimizer) {
+        guard sharded else { return }
+        // Moments and buffers have the arena's layout; scalars (Adam's step) agree already.
+        for (_, array) in optimizer.state.sorted(by: { $0.key < $1.key })
+        where array.dtype == .float32 && array.count == arena.capacity {
+            reducer.allgather(array)
+        }
     }
 
     /// Stops the communication thread.

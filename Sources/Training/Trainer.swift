@@ -130,8 +130,9 @@ public final class Trainer {
         let d = config.distributed
         ddp = DistributedDataParallel(model: model, arena: arena, communicator: communicator, configHash: ConfigLoader.hash(config),
                                       bucketBytes: Int(d.bucketMB * 1_048_576), firstBucketBytes: Int(d.firstBucketMB * 1_048_576),
-                                      wire: ["fp16": .float16, "bf16": .bfloat16][d.wire] ?? .float32)
+                                      wire: ["fp16": .float16, "bf16": .bfloat16][d.wire] ?? .float32, shardOptimizer: d.shardOptimizer)
         optimizer = OptimizerFactory.optimizer(config.optimizer, arena: arena, model: model)
+        ddp.shard(optimizer)
         scorer = try config.model.scoreClassifier.map { try ClassifierScore(runDirectory: $0, data: train) }
         randomStreams = model.namedRandomStreams().map(\.1)
         if config.deterministic, let shards = d.microShards {
@@ -225,8 +226,12 @@ public final class Trainer {
                     let scaling = scaler.map { " loss_scale \($0.scale) overflows \($0.overflows)" } ?? ""
                     logger.info("step \(step) epoch \(epoch + 1) loss \(loss) lr \(lr) grad_norm \(norm) samples/s \(Int(samplesPerSecond))\(scaling)")
                 }
-                // A stop signal on any rank stops every rank here (agreed by an allreduce).
-                let signal = communicator.allreduce([Double(tandem_stop_signal())], op: .max)[0]
+                // A stop signal on any rank stops every rank here, and a checkpoint is due by time
+                // when any rank's clock says so: both agreed by one allreduce, since every rank
+                // takes part in a checkpoint (a sharded optimizer's state is gathered for it).
+                let minutesDue = c.checkpointing.everyMinutes.map { Date().timeIntervalSince(lastCheckpointTime) >= $0 * 60 } ?? false
+                let agreed = communicator.allreduce([Double(tandem_stop_signal()), minutesDue ? 1 : 0], op: .max)
+                let signal = agreed[0]
                 if signal > 0 {
                     stopSignal = Int32(signal)
                     if epochDone { epoch += 1; positionInEpoch = 0 }
@@ -234,7 +239,7 @@ public final class Trainer {
                 }
                 if epochDone { break }
                 if let every = c.checkpointing.everySteps, step % every == 0 { saveCheckpoint() }
-                else if let minutes = c.checkpointing.everyMinutes, Date().timeIntervalSince(lastCheckpointTime) >= minutes * 60 { saveCheckpoint() }
+                else if agreed[1] > 0 { saveCheckpoint() }
             }
             guard epochDone, stopSignal == nil else { break }  // max_steps or a signal ended the run mid-epoch
             epoch += 1
@@ -347,13 +352,17 @@ public final class Trainer {
         // Unscale (a factor on the gradient scale, reciprocal in Double); the norm's pass over the
         // averaged gradients is the inf/NaN check, so every rank sees the same answer.
         if let scaler { arena.gradientScale *= Float(1 / scaler.scale) }
-        let norm = GradientClipping.globalNorm(arena)
+        let norm = ddp.gradientNorm()
         let finite = norm.isFinite
         if finite {
             if let maxNorm = c.clipping.maxNorm { GradientClipping.scale(arena, total: norm, maxNorm: Float(maxNorm)) }
             if let limit = c.clipping.value { GradientClipping.clipValue(arena, limit: Float(limit)) }
-            if let every = c.logging.histogramsEverySteps, (step + 1) % every == 0 { writeHistograms(step: step + 1) }
+            if let every = c.logging.histogramsEverySteps, (step + 1) % every == 0 {
+                ddp.gatherGradients()
+                writeHistograms(step: step + 1)
+            }
             applyUpdate()
+            ddp.gatherParameters()
             pruner?.applyToWeights()
             lastGoodStep = step + 1
         } else {
@@ -403,6 +412,7 @@ public final class Trainer {
     /// Rank 0 snapshots the training state and queues it for writing (other ranks do nothing:
     /// their state is the same, and they never touch the run directory).
     func saveCheckpoint() {
+        ddp.gatherState(of: optimizer)
         lastCheckpointStep = step
         lastCheckpointTime = Date()
         guard let checkpoints else { return }
@@ -417,7 +427,9 @@ public final class Trainer {
         let better = bestMetric.map { c.bestMode == "min" ? value < $0 : value > $0 } ?? true
         guard better else { return }
         bestMetric = value
-        if c.keepBest, let checkpoints { checkpoints.write(snapshot(), name: "best", sequence: false) }
+        guard c.keepBest else { return }
+        ddp.gatherState(of: optimizer)
+        if let checkpoints { checkpoints.write(snapshot(), name: "best", sequence: false) }
     }
 
     /// Copies of everything a checkpoint holds, taken now (between steps).

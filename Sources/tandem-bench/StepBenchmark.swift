@@ -35,6 +35,8 @@ struct StepBenchmark: ParsableCommand {
     @Option(help: "Sequence length of the character workloads (default 64).") var context: Int?
     @Option(help: "Model width: the MLP's first hidden layer (the second is half of it), the GPT's embedding (a multiple of its 4 heads) or the LSTM's hidden size (defaults 256, 128, 256). LeNet-5 has none.")
     var width: Int?
+    @Flag(help: "Shard the optimizer over the ranks (ZeRO stage 1): gradients reduce-scattered, each rank updating its block, parameters allgathered.")
+    var shardOptimizer = false
     @Flag(help: "Print one JSON object.") var json = false
 
     /// The workload's own sizes unless overridden (a cost-growth sweep changes one at a time).
@@ -109,10 +111,11 @@ struct StepBenchmark: ParsableCommand {
         let (net, logits) = model()
         let ddp = DistributedDataParallel(model: net, arena: net.flattenParameters(), communicator: comm,
                                           configHash: "\(workload.rawValue) \(precision)",
-                                          bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes)
+                                          bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes, shardOptimizer: shardOptimizer)
         let optimizer: Optimizer = !isCharacter
             ? SGD(ddp.arena, learningRate: 0.01, momentum: 0.9)
             : Adam.adamW(ddp.arena, learningRate: 1e-3, weightDecay: 0.1)
+        ddp.shard(optimizer)
         let (x, labels) = batch(rank: comm.rank)
         let batch = x.shape[0]
         var exposed: [Double] = [], allreduce: [Double] = []
@@ -162,8 +165,9 @@ struct StepBenchmark: ParsableCommand {
             }
             let updating = GradientReducer.now()
             ddp.arena.gradientScale /= lossScale
-            GradientClipping.clipNorm(ddp.arena, maxNorm: 1)
+            GradientClipping.scale(ddp.arena, total: ddp.gradientNorm(), maxNorm: 1)
             optimizer.step()
+            ddp.gatherParameters()
             ddp.arena.zeroGrad()
             update.append((GradientReducer.now() - updating) * 1e3)
             return lossValue
@@ -201,9 +205,9 @@ struct StepBenchmark: ParsableCommand {
         if comm.rank == 0 {
             let samples = Double(batch * comm.size) / (ms * 1e-3)
             if json {
-                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"state_mb":\#(stateMB),"activation_mb":\#(activationMB),"peak_tensor_mb":\#(peakTensorMB),"memory_ratio":\#(memoryRatio),"baseline_rss_mb":\#(baselineRSSMB),"batch":\#(batch),"context":\#(isCharacter ? sequenceLength : 0),"width":\#(workload == .lenet5 ? 0 : modelWidth),"gemm_gflop_per_step":\#(gemmGFlop),"gemm_gflops":\#(gemmGFlop / (ms * 1e-3)),"exposed_comm_ms":\#(exposedMs),"allreduce_ms":\#(allreduceMs),"forward_backward_ms":\#(forwardBackwardMs),"tail_ms":\#(tailMs),"update_ms":\#(updateMs)}"#)
+                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"sharded":\#(ddp.sharded),"precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"state_mb":\#(stateMB),"activation_mb":\#(activationMB),"peak_tensor_mb":\#(peakTensorMB),"memory_ratio":\#(memoryRatio),"baseline_rss_mb":\#(baselineRSSMB),"batch":\#(batch),"context":\#(isCharacter ? sequenceLength : 0),"width":\#(workload == .lenet5 ? 0 : modelWidth),"gemm_gflop_per_step":\#(gemmGFlop),"gemm_gflops":\#(gemmGFlop / (ms * 1e-3)),"exposed_comm_ms":\#(exposedMs),"allreduce_ms":\#(allreduceMs),"forward_backward_ms":\#(forwardBackwardMs),"tail_ms":\#(tailMs),"update_ms":\#(updateMs)}"#)
             } else {
-                print("step \(workload.rawValue) world \(comm.size) x \(threads) threads\(microShards > 0 ? ", \(microShards) micro-shards" : ""): \(ms) ms/step, \(samples) samples/s, exposed communication \(exposedMs) ms, allreduce \(allreduceMs) ms (forward and backward \(forwardBackwardMs) ms, then \(tailMs) ms from the last bucket ready to waiting for it, update \(updateMs) ms), peak RSS \(rssMB) MB (tensors: \(stateMB) MB between steps + \(activationMB) MB activations, peak \(peakTensorMB) MB, \(memoryRatio)x), GEMMs \(gemmGFlop) GFLOP a step at \(gemmGFlop / (ms * 1e-3)) GFLOP/s")
+                print("step \(workload.rawValue) world \(comm.size) x \(threads) threads\(ddp.sharded ? ", optimizer sharded" : "")\(microShards > 0 ? ", \(microShards) micro-shards" : ""): \(ms) ms/step, \(samples) samples/s, exposed communication \(exposedMs) ms, allreduce \(allreduceMs) ms (forward and backward \(forwardBackwardMs) ms, then \(tailMs) ms from the last bucket ready to waiting for it, update \(updateMs) ms), peak RSS \(rssMB) MB (tensors: \(stateMB) MB between steps + \(activationMB) MB activations, peak \(peakTensorMB) MB, \(memoryRatio)x), GEMMs \(gemmGFlop) GFLOP a step at \(gemmGFlop / (ms * 1e-3)) GFLOP/s")
             }
         }
         (comm as? MPICommunicator)?.finalize()

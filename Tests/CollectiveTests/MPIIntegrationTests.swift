@@ -60,9 +60,25 @@ struct MPIRun {
     }
 
     /// The values after "PARAMS" printed by rank 0.
-    var parameters: [Double] {
-        guard let line = stdout.split(separator: "\n").first(where: { $0.hasPrefix("PARAMS ") }) else { return [] }
-        return line.dropFirst(7).split(separator: " ").compactMap { Double($0) }
+    var parameters: [Double] { values("PARAMS") }
+
+    /// The optimizer state rank 0 printed after the ranks gathered it ("STATE").
+    var optimizerState: [Double] { values("STATE") }
+
+    /// The numbers on rank 0's line that starts with `tag` and a space.
+    func values(_ tag: String) -> [Double] {
+        guard let line = stdout.split(separator: "\n").first(where: { $0.hasPrefix(tag + " ") }) else { return [] }
+        return line.dropFirst(tag.count + 1).split(separator: " ").compactMap { Double($0) }
+    }
+
+    /// Lines "TAG rank rest" printed by rank 0, as rest by rank.
+    func perRank(_ tag: String) -> [Int: String] {
+        var out: [Int: String] = [:]
+        for line in stdout.split(separator: "\n") where line.hasPrefix(tag + " ") {
+            let f = line.split(separator: " ", maxSplits: 2)
+            out[Int(f[1])!] = String(f[2])
+        }
+        return out
     }
 }
 
@@ -120,8 +136,32 @@ struct MPIIntegrationTests {
         }
     }
 
-    /// Deterministic mode's integer reduce-scatter (a ring of point-to-point messages) and the
-    /// in-place fp32 allgather give every rank the exact totals, on 1 to 4 ranks.
+    /// The optimizer sharded over the ranks (ZeRO stage 1), with SGD's momentum and with Adam:
+    /// each rank sums and updates only its block of every bucket, yet the job ends where one
+    /// rank on the global batch ends, every rank holds bit-identical weights, and the optimizer
+    /// state the ranks gather (what a checkpoint saves) is one rank's state.
+    @Test(arguments: ["sgd", "adam"])
+    func shardedOptimizerMatchesOneRank(optimizer: String) throws {
+        let single = try MPIRun.run(ranks: 1, ["equivalence", "--optimizer", optimizer])
+        #expect(single.status == 0, "\(single.stderr)")
+        #expect(single.optimizerState.count == single.parameters.count * (optimizer == "adam" ? 2 : 1))
+        for ranks in [2, 3] {
+            let run = try MPIRun.run(ranks: ranks, ["equivalence", "--optimizer", optimizer, "--shard-optimizer"])
+            #expect(run.status == 0, "\(ranks) ranks: \(run.stderr)")
+            let owned = run.perRank("OWNED").mapValues { $0.split(separator: " ").compactMap { Int($0) } }
+            let total = owned[0]?.last ?? 0
+            #expect(owned.count == ranks && owned.values.reduce(0) { $0 + $1[0] } == total, "\(owned)")
+            #expect(owned.values.allSatisfy { $0[0] < total * 2 / ranks }, "each rank should own about 1/\(ranks): \(owned)")
+            #expect(Set(run.perRank("DIGEST").values).count == 1 && run.perRank("DIGEST").count == ranks, "\(run.stdout)")
+            let diff = relativeDifference(run.parameters, single.parameters)
+            #expect(run.parameters.count == single.parameters.count && diff < 1e-4, "\(ranks) ranks differ from one rank by \(diff)")
+            let stateDiff = relativeDifference(run.optimizerState, single.optimizerState)
+            #expect(run.optimizerState.count == single.optimizerState.count && stateDiff < 1e-4, "state differs by \(stateDiff)")
+        }
+    }
+
+    /// The ring reduce-scatters (deterministic mode's int64, the sharded optimizer's fp32, fp16
+    /// and bf16) and the in-place fp32 allgather give every rank the exact totals, on 1 to 4 ranks.
     @Test func reduceScatterAndAllgatherMatchNaiveSums() throws {
         for ranks in 1...4 {
             let run = try MPIRun.run(ranks: ranks, ["reduce-scatter"], timeout: 60)
@@ -158,8 +198,10 @@ struct MPIIntegrationTests {
 
     /// An infinity in one rank's fp16 batch overflows the averaged gradients on every rank:
     /// all ranks skip that step, back off the loss scale together, and keep bit-identical weights.
-    @Test func oneRanksOverflowSkipsTheStepEverywhere() throws {
-        let run = try MPIRun.run(ranks: 2, ["overflow"])
+    /// Sharded, each rank checks its own block; the ranks' sum of squares is what agrees.
+    @Test(arguments: [[], ["--shard-optimizer"]])
+    func oneRanksOverflowSkipsTheStepEverywhere(sharding: [String]) throws {
+        let run = try MPIRun.run(ranks: 2, ["overflow"] + sharding)
         #expect(run.status == 0, "\(run.stderr)")
         var byStep: [Int: [Int: String]] = [:]
         for line in run.stdout.split(separator: "\n") where line.hasPrefix("STEP ") {
@@ -183,11 +225,12 @@ struct MPIIntegrationTests {
         #expect(relativeDifference(run.parameters, reference) < 1e-4)
     }
 
-    /// 16-bit gradients on the wire: the sums are formed in fp32, so the result stays close.
-    @Test(arguments: ["float16", "bfloat16"])
-    func sixteenBitWire(format: String) throws {
+    /// 16-bit gradients on the wire: the sums are formed in fp32, so the result stays close;
+    /// reduce-scattered for a sharded optimizer too.
+    @Test(arguments: ["float16", "bfloat16"], [[], ["--shard-optimizer"]])
+    func sixteenBitWire(format: String, sharding: [String]) throws {
         let reference = try MPIRun.run(ranks: 1, ["equivalence"]).parameters
-        let run = try MPIRun.run(ranks: 2, ["equivalence", "--wire", format])
+        let run = try MPIRun.run(ranks: 2, ["equivalence", "--wire", format] + sharding)
         #expect(run.status == 0, "\(run.stderr)")
         let diff = relativeDifference(run.parameters, reference)
         #expect(diff < (format == "float16" ? 2e-3 : 2e-2), "\(format) wire differs by \(diff)")

@@ -17,6 +17,8 @@ struct MPICheck: ParsableCommand {
     @Option(help: "Micro-batches per step (gradients synchronised on the last only).") var accumulate = 1
     @Option(help: "Gradient wire format: float32, float16 or bfloat16.") var wire = "float32"
     @Option(help: "Clip the averaged gradients' global norm to this.") var maxNorm: Float = 1
+    @Option(help: "equivalence: sgd (momentum 0.9) or adam.") var optimizer = "sgd"
+    @Flag(help: "Shard the optimizer over the ranks (ZeRO stage 1).") var shardOptimizer = false
     @Option(help: "stall: seconds the last rank sleeps before the collective.") var stallSleep = 3.0
     @Option(help: "stall: seconds before rank 0 warns.") var stallWarning = 1.0
     @Option(help: "stall: seconds before rank 0 ends the job (0: never).") var stallAbort = 0.0
@@ -66,8 +68,8 @@ struct MPICheck: ParsableCommand {
         print("SUM \(value[0])")
     }
 
-    /// reduceScatter and the in-place allgather against naive sums, on sizes that do not split
-    /// evenly (and 5 values, where some ranks' blocks are empty).
+    /// reduceScatter (int64, float, fp16 and bf16) and the in-place allgather against naive
+    /// sums, on sizes that do not split evenly (and 5 values, where some ranks' blocks are empty).
     func reduceScatter(_ comm: Communicator) throws {
         // Large values too: the sums must be exact 64-bit integers, not doubles.
         func value(_ i: Int, rank: Int) -> Int64 { Int64(i * 31 + rank * 7) * (i % 3 == 0 ? -(1 << 40) : 1) + Int64(rank) }
@@ -82,6 +84,22 @@ struct MPICheck: ParsableCommand {
             let mine = blocks[comm.rank]
             for i in mine where sums[i] != (0..<comm.size).reduce(0, { $0 + value(i, rank: $1) }) {
                 throw ValidationError("count \(count): sum \(i) is \(sums[i])")
+            }
+            // Multiples of 0.5 up to 15: their sums over 4 ranks are exact in fp32, fp16 and bf16 in any order.
+            func float(_ i: Int, rank: Int) -> Float { Float((i * 13 + rank * 5) % 61 - 30) / 2 }
+            var floatSums = (0..<count).map { float($0, rank: comm.rank) }
+            comm.reduceScatter(&floatSums, blocks: blocks)
+            for i in mine where floatSums[i] != (0..<comm.size).reduce(0, { $0 + float(i, rank: $1) }) {
+                throw ValidationError("count \(count): float sum \(i) is \(floatSums[i])")
+            }
+            // 16 bits: each addition in fp32, rounded once; the same values are exact in both formats.
+            for dtype in [DType.float16, .bfloat16] {
+                let bits: (Float) -> UInt16 = dtype == .float16 ? HalfCast.float16Bits : HalfCast.bfloat16Bits
+                var halves = (0..<count).map { bits(float($0, rank: comm.rank)) }
+                comm.reduceScatterHalf(&halves, blocks: blocks, dtype: dtype)
+                for i in mine where halves[i] != bits((0..<comm.size).reduce(0, { $0 + float(i, rank: $1) })) {
+                    throw ValidationError("count \(count): \(dtype) sum \(i) has bits \(halves[i])")
+                }
             }
             var floats = [Float](repeating: .nan, count: count)
             for i in mine { floats[i] = Float(i) + 0.5 }
@@ -108,7 +126,8 @@ struct MPICheck: ParsableCommand {
         if comm.rank != 0 { for i in 0..<arena.capacity { arena.values.ptr[i] += Float(comm.rank) } }
         let wireType = DType(rawValue: wire) ?? .float32
         return (model, DistributedDataParallel(model: model, arena: arena, communicator: comm, configHash: configHash,
-                                               bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes, wire: wireType))
+                                               bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes, wire: wireType,
+                                               shardOptimizer: shardOptimizer))
     }
 
     /// The global batch of step `s`: 8x8 images and labels, the same on every rank.
@@ -119,13 +138,17 @@ struct MPICheck: ParsableCommand {
         return (x, (0..<globalBatch).map { Int32($0 % 3) })
     }
 
-    /// Trains on this rank's contiguous shard of each global batch and prints the final parameters.
+    /// Trains on this rank's contiguous shard of each global batch and prints the final
+    /// parameters, the optimizer's state as a checkpoint would save it, and every rank's digest
+    /// of its parameters.
     func equivalence(_ comm: Communicator) throws {
         guard globalBatch % (comm.size * accumulate) == 0 else {
             throw ValidationError("global batch \(globalBatch) must divide into \(comm.size) ranks x \(accumulate) micro-batches")
         }
         let (model, ddp) = makeDDP(comm, hidden: 16, configHash: "a")
-        let sgd = SGD(ddp.arena, learningRate: 0.1, momentum: 0.9)
+        let update: Optimizer = optimizer == "adam" ? Adam(ddp.arena, learningRate: 0.01, weightDecay: 0.01)
+            : SGD(ddp.arena, learningRate: 0.1, momentum: 0.9)
+        ddp.shard(update)
         let local = globalBatch / comm.size, micro = local / accumulate
         var lastLoss = GlobalAverage()
         for s in 0..<steps {
@@ -144,18 +167,38 @@ struct MPICheck: ParsableCommand {
             ddp.finishGradients()
             // Every rank's clipping norm, gathered and printed by rank 0 (lines printed by several
             // ranks can interleave inside the long PARAMS line).
-            let norm = GradientClipping.clipNorm(ddp.arena, maxNorm: maxNorm)
+            let norm = ddp.gradientNorm()
+            GradientClipping.scale(ddp.arena, total: norm, maxNorm: maxNorm)
             let norms = comm.allgather("\(norm)")
             if comm.rank == 0 { for (r, n) in norms.enumerated() { print("NORM \(r) \(s) \(n)") } }
-            sgd.step()
+            update.step()
+            ddp.gatherParameters()
             ddp.arena.zeroGrad()
         }
         let globalLoss = lastLoss.value(over: comm)
+        ddp.gatherState(of: update)
+        let digests = comm.allgather(Self.digest(ddp.arena.values))
+        let owned = comm.allgather("\(ddp.reducer.ownedRanges.reduce(0) { $0 + $1.count })")
         if comm.rank == 0 {
             print("LOSS \(globalLoss)")
             print("PARAMS " + ddp.arena.tensors.flatMap(\.data.scalars).map { "\($0)" }.joined(separator: " "))
+            // The state's values at the parameters' places (the arena's padding is never updated).
+            let state = update.state.sorted { $0.key < $1.key }.filter { $0.value.count == ddp.arena.capacity }
+            print("STATE " + state.flatMap { _, array in
+                ddp.arena.entries.flatMap { e in (e.offset..<(e.offset + e.count)).map { "\(array.ptr[$0])" } }
+            }.joined(separator: " "))
+            for (r, d) in digests.enumerated() { print("DIGEST \(r) \(d)") }
+            // Gradient elements each rank holds summed (and updates): all of them unless sharded.
+            for (r, n) in owned.enumerated() { print("OWNED \(r) \(n) of \(ddp.reducer.buckets.reduce(0) { $0 + $1.range.count })") }
         }
         ddp.shutdown()
+    }
+
+    /// FNV-1a over the values' bit patterns: equal digests mean bit-identical arrays.
+    static func digest(_ values: NDArray) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for i in 0..<values.count { h = (h ^ UInt64(values.ptr[i].bitPattern)) &* 0x100_0000_01b3 }
+        return String(h, radix: 16)
     }
 
     /// fp16 steps with a dynamic loss scale, where rank 1 alone feeds an infinity in step 1:
@@ -163,6 +206,7 @@ struct MPICheck: ParsableCommand {
     func overflow(_ comm: Communicator) {
         let (model, ddp) = makeDDP(comm, hidden: 16, configHash: "a")
         let sgd = SGD(ddp.arena, learningRate: 0.1, momentum: 0.9)
+        ddp.shard(sgd)
         var scaler = LossScaler(initialScale: 1024, growthInterval: 2)
         let local = globalBatch / comm.size
         for s in 0..<4 {
@@ -175,14 +219,14 @@ struct MPICheck: ParsableCommand {
             loss.backward(NDArray(repeating: Float(scaler.scale), shape: loss.shape))
             ddp.finishGradients()
             ddp.arena.gradientScale *= Float(1 / scaler.scale)
-            let overflow = !GradientClipping.globalNorm(ddp.arena).isFinite
-            if !overflow { sgd.step() }
+            let overflow = !ddp.gradientNorm().isFinite
+            if !overflow {
+                sgd.step()
+                ddp.gatherParameters()
+            }
             ddp.arena.zeroGrad()
             scaler.update(overflow: overflow)
-            // FNV-1a over the parameters' bit patterns: equal digests mean bit-identical weights.
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for i in 0..<ddp.arena.capacity { h = (h ^ UInt64(ddp.arena.values.ptr[i].bitPattern)) &* 0x100_0000_01b3 }
-            let all = comm.allgather("\(overflow) \(scaler.scale) \(String(h, radix: 16))")
+            let all = comm.allgather("\(overflow) \(scaler.scale) \(Self.digest(ddp.arena.values))")
             if comm.rank == 0 { for (r, line) in all.enumerated() { print("STEP \(r) \(s) \(line)") } }
         }
         ddp.shutdown()

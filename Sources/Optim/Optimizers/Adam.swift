@@ -13,7 +13,7 @@ public final class Adam: Optimizer {
     /// AdamW's decoupled decay instead of Adam's L2 penalty.
     public let decoupledWeightDecay: Bool
     public let arena: ParameterArena
-    public let groups: ParameterGroups
+    public private(set) var groups: ParameterGroups
     /// First and second moments (PyTorch's `exp_avg`, `exp_avg_sq`).
     public let exponentialAverage: NDArray, exponentialAverageSquared: NDArray
     /// Steps taken, for bias correction.
@@ -47,6 +47,8 @@ public final class Adam: Optimizer {
         get { beta1 }
         set { beta1 = newValue }
     }
+
+    public func restrictUpdates(to ranges: [Range<Int>]) { groups = groups.restricted(to: ranges) }
 
     public var state: [String: NDArray] {
         ["exp_avg": exponentialAverage, "exp_avg_sq": exponentialAverageSquared,

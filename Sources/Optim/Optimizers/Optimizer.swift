@@ -14,6 +14,13 @@ public protocol Optimizer: AnyObject {
     var groups: ParameterGroups { get }
     /// Applies one update to every parameter from the current gradients.
     func step()
+    /// Limits every later step to the arena elements in `ranges`: this rank's shard when the
+    /// optimizer is sharded over ranks (ZeRO stage 1), which updates only the parameters whose
+    /// summed gradients it holds. The state arrays keep the whole arena's layout, so
+    /// checkpoints (after the ranks gather the state) and resuming on another world size do
+    /// not change.
+    /// - Parameter ranges: sorted, disjoint ranges of arena elements.
+    func restrictUpdates(to ranges: [Range<Int>])
     /// Named state arrays (moments, momentum buffers) and scalars (step count), for checkpoints.
     var state: [String: NDArray] { get }
     /// Restores what `state` returned (from a checkpoint); names it does not know are errors.
@@ -91,8 +98,23 @@ public struct ParameterGroups: Sendable {
 
     /// The runs of several groups over disjoint parameters, in arena order.
     public init(merging parts: [ParameterGroups]) {
-        runs = parts.flatMap(\.runs).sorted { $0.range.lowerBound < $1.range.lowerBound }
-        undecayed = parts.flatMap(\.undecayed)
+        self.init(runs: parts.flatMap(\.runs).sorted { $0.range.lowerBound < $1.range.lowerBound }, undecayed: parts.flatMap(\.undecayed))
+    }
+
+    /// These groups limited to the arena elements in `ranges` (sorted and disjoint): each run
+    /// is cut to its overlap with every range, keeping its weight decay.
+    public func restricted(to ranges: [Range<Int>]) -> ParameterGroups {
+        ParameterGroups(runs: runs.flatMap { run in
+            ranges.compactMap { r in
+                let overlap = run.range.clamped(to: r)
+                return overlap.isEmpty ? nil : Run(range: overlap, weightDecay: run.weightDecay)
+            }
+        }, undecayed: undecayed)
+    }
+
+    private init(runs: [Run], undecayed: [String]) {
+        self.runs = runs
+        self.undecayed = undecayed
     }
 
     /// Calls `body` on every chunk of every run, in parallel, with the run's weight decay.

@@ -31,6 +31,8 @@ public final class PartitionedOptimizer: Optimizer {
     /// Every part's runs together.
     public var groups: ParameterGroups { ParameterGroups(merging: parts.map(\.optimizer.groups)) }
 
+    public func restrictUpdates(to ranges: [Range<Int>]) { for p in parts { p.optimizer.restrictUpdates(to: ranges) } }
+
     /// Steps every part.
     public func step() { for p in parts { p.optimizer.step() } }
 

@@ -6,7 +6,7 @@ public final class RMSprop: Optimizer {
     public var momentum: Float
     public let alpha: Float, eps: Float, centered: Bool
     public let arena: ParameterArena
-    public let groups: ParameterGroups
+    public private(set) var groups: ParameterGroups
     /// Running mean of g² (`square_avg`), of g when centered (`grad_avg`), and the momentum buffer.
     public let squareAverage: NDArray
     public private(set) var gradientAverage: NDArray?, momentumBuffer: NDArray?
@@ -30,6 +30,8 @@ public final class RMSprop: Optimizer {
         get { momentum }
         set { momentum = newValue }
     }
+
+    public func restrictUpdates(to ranges: [Range<Int>]) { groups = groups.restricted(to: ranges) }
 
     public var state: [String: NDArray] {
         var out = ["square_avg": squareAverage]

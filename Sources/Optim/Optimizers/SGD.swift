@@ -8,7 +8,7 @@ public final class SGD: Optimizer {
     public var momentum: Float
     public let dampening: Float, nesterov: Bool
     public let arena: ParameterArena
-    public let groups: ParameterGroups
+    public private(set) var groups: ParameterGroups
     /// The momentum buffer (PyTorch's `momentum_buffer`), nil until the first step with momentum.
     public private(set) var velocity: NDArray?
 
@@ -32,6 +32,8 @@ public final class SGD: Optimizer {
         get { momentum }
         set { momentum = newValue }
     }
+
+    public func restrictUpdates(to ranges: [Range<Int>]) { groups = groups.restricted(to: ranges) }
 
     public var state: [String: NDArray] { velocity.map { ["momentum_buffer": $0] } ?? [:] }
 

@@ -89,6 +89,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             v.require(d.microShards == nil, "distributed.micro_shards", d.microShards, "null unless deterministic: true")
             return
         }
+        v.require(!d.shardOptimizer, "distributed.shard_optimizer", d.shardOptimizer,
+                  "false with deterministic: true (each rank sums its shard's part of the gradient norm, so the norm's "
+                  + "rounding would depend on the world size; fixed-point gradients already arrive whole on every rank)")
         v.require(d.microShards.map { $0 >= 1 } ?? false, "distributed.micro_shards", d.microShards,
                   "a positive number with deterministic: true (the global batch is data.batch_size x micro_shards; "
                   + "any world size that divides micro_shards gives the same bits)")

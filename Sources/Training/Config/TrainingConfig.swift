@@ -139,6 +139,9 @@ public struct DistributedConfig: Codable, Equatable, Sendable {
     public var stallAbortSeconds: Double?
     /// Deterministic mode: micro-shards of data.batch_size samples per step over all ranks.
     public var microShards: Int?
+    /// Shard the optimizer over the ranks (ZeRO stage 1): gradients are reduce-scattered, each
+    /// rank updates its block, and the parameters are allgathered.
+    public var shardOptimizer = false
 
     public init() {}
 
@@ -148,6 +151,7 @@ public struct DistributedConfig: Codable, Equatable, Sendable {
         case stallWarningSeconds = "stall_warning_seconds", stallAbortSeconds = "stall_abort_seconds"
         case bucketMB = "bucket_mb", firstBucketMB = "first_bucket_mb", gradientAccumulation = "gradient_accumulation"
         case threadsPerRank = "threads_per_rank"
+        case shardOptimizer = "shard_optimizer"
     }
 
     func validate(_ v: inout ConfigValidator) {
