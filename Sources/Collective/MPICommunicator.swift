@@ -115,9 +115,8 @@ public final class MPICommunicator: Communicator {
     }
 
     public func reduceScatterHalf(_ buffer: UnsafeMutablePointer<UInt16>, blocks: [Range<Int>], dtype: DType) {
-        let add = dtype == .float16 ? HalfSumOps.addFloat16 : HalfSumOps.addBFloat16
         ring(buffer, blocks: blocks, datatype: tandem_mpi_uint16(), what: "reduce-scatter of %d 16-bit floats") { sums, incoming, n in
-            add(incoming, sums, n)
+            HalfCast.addBlock(incoming, sums, n, dtype)
         }
     }
 
@@ -208,21 +207,13 @@ public final class MPICommunicator: Communicator {
 /// Created lazily, so after MPI_Init.
 enum HalfSumOps {
     static let float16: MPI_Op = make { input, inout_, length, _ in
-        addFloat16(input!.assumingMemoryBound(to: UInt16.self), inout_!.assumingMemoryBound(to: UInt16.self), Int(length!.pointee))
+        HalfCast.addBlock(input!.assumingMemoryBound(to: UInt16.self), inout_!.assumingMemoryBound(to: UInt16.self),
+                          Int(length!.pointee), .float16)
     }
 
     static let bfloat16: MPI_Op = make { input, inout_, length, _ in
-        addBFloat16(input!.assumingMemoryBound(to: UInt16.self), inout_!.assumingMemoryBound(to: UInt16.self), Int(length!.pointee))
-    }
-
-    /// b[i] = a[i] + b[i] over n float16 values, added in fp32 and rounded once.
-    static func addFloat16(_ a: UnsafePointer<UInt16>, _ b: UnsafeMutablePointer<UInt16>, _ n: Int) {
-        for i in 0..<n { b[i] = HalfCast.float16Bits(HalfCast.float(float16: a[i]) + HalfCast.float(float16: b[i])) }
-    }
-
-    /// b[i] = a[i] + b[i] over n bfloat16 values, added in fp32 and rounded once.
-    static func addBFloat16(_ a: UnsafePointer<UInt16>, _ b: UnsafeMutablePointer<UInt16>, _ n: Int) {
-        for i in 0..<n { b[i] = HalfCast.bfloat16Bits(HalfCast.float(bfloat16: a[i]) + HalfCast.float(bfloat16: b[i])) }
+        HalfCast.addBlock(input!.assumingMemoryBound(to: UInt16.self), inout_!.assumingMemoryBound(to: UInt16.self),
+                          Int(length!.pointee), .bfloat16)
     }
 
     private static func make(_ kernel: @escaping @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?,

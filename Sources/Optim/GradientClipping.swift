@@ -14,21 +14,30 @@ public enum GradientClipping {
     /// optimizer's rank adds up its own block this way, and the ranks then sum their parts.
     /// - Parameter ranges: arena elements.
     public static func sumOfSquares(_ arena: ParameterArena, in ranges: [Range<Int>]) -> Double {
-        // Eight fp32 lanes per block of 2048 (vectorised), each block's sum added in Double:
-        // the serial Double loop this replaces took 15% of a small model's step.
+        // 32 fp32 lanes per block of 2048 (vectorised), each block's sum added in Double: the
+        // serial Double loop this replaced took 15% of a small model's step. Four independent
+        // 8-lane sums, because one waits on its own FMA's latency every 8 values.
         let g = UnsafeRawPointer(arena.grads.ptr)
         var sum = 0.0
         for range in ranges {
             for start in stride(from: range.lowerBound, to: range.upperBound, by: 2048) {
                 let end = min(start + 2048, range.upperBound)
-                var lanes = SIMD8<Float>()
+                var (a, b, c, d) = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
                 var i = start
+                while i + 32 <= end {
+                    let v0 = g.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                    let v1 = g.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+                    let v2 = g.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD8<Float>.self)
+                    let v3 = g.loadUnaligned(fromByteOffset: i * 4 + 96, as: SIMD8<Float>.self)
+                    a.addProduct(v0, v0); b.addProduct(v1, v1); c.addProduct(v2, v2); d.addProduct(v3, v3)
+                    i += 32
+                }
                 while i + 8 <= end {
                     let v = g.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-                    lanes.addProduct(v, v)
+                    a.addProduct(v, v)
                     i += 8
                 }
-                var block = Double(lanes.sum())
+                var block = Double(((a + b) + (c + d)).sum())
                 while i < end { let v = Double(arena.grads.ptr[i]); block += v * v; i += 1 }
                 sum += block
             }

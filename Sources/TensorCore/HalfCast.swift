@@ -109,6 +109,22 @@ public enum HalfCast {
         })..<n { dst[i] = bits(src[i], dtype) }
     }
 
+    /// b[i] = a[i] + b[i] over `n` 16-bit values of `dtype`, each pair added in fp32 and rounded
+    /// once: the sum a 16-bit wire's reduction makes. Eight at a time in registers; one at a
+    /// time the conversions made the 16-bit wire slower than fp32 (0.47 MB took longer to add
+    /// than to send).
+    public static func addBlock(_ a: UnsafePointer<UInt16>, _ b: UnsafeMutablePointer<UInt16>, _ n: Int, _ dtype: DType) {
+        let s = UnsafeRawPointer(a), d = UnsafeMutableRawPointer(b)
+        var i = 0
+        while i + 8 <= n {
+            let x = widen8(s.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self), dtype)
+            let y = widen8(d.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self), dtype)
+            d.storeBytes(of: narrow8(x + y, dtype), toByteOffset: 2 * i, as: SIMD8<UInt16>.self)
+            i += 8
+        }
+        while i < n { b[i] = bits(float(a[i], dtype) + float(b[i], dtype), dtype); i += 1 }
+    }
+
     /// Converts `n` floats to 16-bit values of `dtype`.
     public static func narrow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int, _ dtype: DType) {
         ThreadPool.shared.parallelFor(n, grain: 1 << 16) { r in narrowBlock(src + r.lowerBound, dst + r.lowerBound, r.count, dtype) }

@@ -35,6 +35,7 @@ struct StepBenchmark: ParsableCommand {
     @Option(help: "Sequence length of the character workloads (default 64).") var context: Int?
     @Option(help: "Model width: the MLP's first hidden layer (the second is half of it), the GPT's embedding (a multiple of its 4 heads) or the LSTM's hidden size (defaults 256, 128, 256). LeNet-5 has none.")
     var width: Int?
+    @Option(help: "The format gradients travel in between ranks: fp32, fp16 or bf16 (distributed.wire).") var wire = "fp32"
     @Flag(help: "Shard the optimizer over the ranks (ZeRO stage 1): gradients reduce-scattered, each rank updating its block, parameters allgathered.")
     var shardOptimizer = false
     @Flag(help: "Print one JSON object.") var json = false
@@ -48,6 +49,7 @@ struct StepBenchmark: ParsableCommand {
 
     func validate() throws {
         guard ["fp32", "fp16", "bf16"].contains(precision) else { throw ValidationError("--precision is fp32, fp16 or bf16, not \(precision)") }
+        guard ["fp32", "fp16", "bf16"].contains(wire) else { throw ValidationError("--wire is fp32, fp16 or bf16, not \(wire)") }
         guard threads >= 1, steps >= 1 else { throw ValidationError("--threads and --steps must be at least 1") }
         guard bucketBytes > 0, firstBucketBytes > 0 else { throw ValidationError("bucket sizes must be positive") }
         guard microShards >= 0 else { throw ValidationError("--micro-shards must be 0 or positive") }
@@ -110,8 +112,9 @@ struct StepBenchmark: ParsableCommand {
         let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
         let (net, logits) = model()
         let ddp = DistributedDataParallel(model: net, arena: net.flattenParameters(), communicator: comm,
-                                          configHash: "\(workload.rawValue) \(precision)",
-                                          bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes, shardOptimizer: shardOptimizer)
+                                          configHash: "\(workload.rawValue) \(precision) wire \(wire) sharded \(shardOptimizer)",
+                                          bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes,
+                                          wire: ["fp16": .float16, "bf16": .bfloat16][wire] ?? .float32, shardOptimizer: shardOptimizer)
         let optimizer: Optimizer = !isCharacter
             ? SGD(ddp.arena, learningRate: 0.01, momentum: 0.9)
             : Adam.adamW(ddp.arena, learningRate: 1e-3, weightDecay: 0.1)
@@ -205,7 +208,7 @@ struct StepBenchmark: ParsableCommand {
         if comm.rank == 0 {
             let samples = Double(batch * comm.size) / (ms * 1e-3)
             if json {
-                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"sharded":\#(ddp.sharded),"precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"state_mb":\#(stateMB),"activation_mb":\#(activationMB),"peak_tensor_mb":\#(peakTensorMB),"memory_ratio":\#(memoryRatio),"baseline_rss_mb":\#(baselineRSSMB),"batch":\#(batch),"context":\#(isCharacter ? sequenceLength : 0),"width":\#(workload == .lenet5 ? 0 : modelWidth),"gemm_gflop_per_step":\#(gemmGFlop),"gemm_gflops":\#(gemmGFlop / (ms * 1e-3)),"exposed_comm_ms":\#(exposedMs),"allreduce_ms":\#(allreduceMs),"forward_backward_ms":\#(forwardBackwardMs),"tail_ms":\#(tailMs),"update_ms":\#(updateMs)}"#)
+                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"sharded":\#(ddp.sharded),"wire":"\#(wire)","precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"state_mb":\#(stateMB),"activation_mb":\#(activationMB),"peak_tensor_mb":\#(peakTensorMB),"memory_ratio":\#(memoryRatio),"baseline_rss_mb":\#(baselineRSSMB),"batch":\#(batch),"context":\#(isCharacter ? sequenceLength : 0),"width":\#(workload == .lenet5 ? 0 : modelWidth),"gemm_gflop_per_step":\#(gemmGFlop),"gemm_gflops":\#(gemmGFlop / (ms * 1e-3)),"exposed_comm_ms":\#(exposedMs),"allreduce_ms":\#(allreduceMs),"forward_backward_ms":\#(forwardBackwardMs),"tail_ms":\#(tailMs),"update_ms":\#(updateMs)}"#)
             } else {
                 print("step \(workload.rawValue) world \(comm.size) x \(threads) threads\(ddp.sharded ? ", optimizer sharded" : "")\(microShards > 0 ? ", \(microShards) micro-shards" : ""): \(ms) ms/step, \(samples) samples/s, exposed communication \(exposedMs) ms, allreduce \(allreduceMs) ms (forward and backward \(forwardBackwardMs) ms, then \(tailMs) ms from the last bucket ready to waiting for it, update \(updateMs) ms), peak RSS \(rssMB) MB (tensors: \(stateMB) MB between steps + \(activationMB) MB activations, peak \(peakTensorMB) MB, \(memoryRatio)x), GEMMs \(gemmGFlop) GFLOP a step at \(gemmGFlop / (ms * 1e-3)) GFLOP/s")
             }

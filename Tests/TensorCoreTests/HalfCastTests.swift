@@ -86,4 +86,26 @@ struct HalfCastTests {
             }
         }
     }
+
+    /// The 16-bit wire's sum adds each pair in fp32 and rounds once, the same in the block's
+    /// eight lanes as one at a time: at every length from 0 to 40, with NaN, infinities,
+    /// overflow to infinity and subnormals among the values.
+    @Test(arguments: [DType.float16, .bfloat16])
+    func blockSumsMatchScalarSums(dtype: DType) {
+        let specials: [Float] = [.nan, .infinity, -.infinity, 1e-45, -3e-8, 6e-8, 65504, 60000, -0.0, 3.3e38]
+        let pool = (specials + Self.samples().prefix(300)).map { HalfCast.bits($0, dtype) }
+        for n in 0...40 {
+            let a = (0..<n).map { pool[($0 * 37 + n * 11) % pool.count] }, b0 = (0..<n).map { pool[($0 * 53 + n * 7 + 5) % pool.count] }
+            var b = b0
+            a.withUnsafeBufferPointer { a in b.withUnsafeMutableBufferPointer { HalfCast.addBlock(a.baseAddress!, $0.baseAddress!, n, dtype) } }
+            for i in 0..<n {
+                let want = HalfCast.float(a[i], dtype) + HalfCast.float(b0[i], dtype)
+                if want.isNaN {
+                    #expect(HalfCast.float(b[i], dtype).isNaN, "\(dtype) sum \(i) of \(n) should be NaN")
+                } else {
+                    #expect(b[i] == HalfCast.bits(want, dtype), "\(dtype) sum \(i) of \(n): \(b[i]), want \(HalfCast.bits(want, dtype))")
+                }
+            }
+        }
+    }
 }
