@@ -172,7 +172,7 @@ public final class Trainer {
         logger.info("""
             model \(config.model.name): \(arena.parameterCount) parameters; data \(config.data.name): \(data.train.count) train, \
             \(data.validation.count) validation, \(data.test?.count ?? 0) test samples; \(communicator.size) ranks x \
-            \(ThreadPool.shared.threadCount) threads; precision \(p.mode)\(scaler.map { ", loss scale \($0.scale)\($0.dynamic ? " (dynamic)" : "")" } ?? ""); \
+            \(ThreadPool.shared.threadCount) threads\(ddp.sharded ? " (optimizer sharded)" : ""); precision \(p.mode)\(scaler.map { ", loss scale \($0.scale)\($0.dynamic ? " (dynamic)" : "")" } ?? ""); \
             global batch \(globalBatch)\(fixedPoint.map { " (deterministic: \($0.globalShards) micro-shards of \(config.data.batchSize))" } ?? ""); \
             \(stepsPerEpoch) steps per epoch; \
             no weight decay on: \(optimizer.groups.undecayed.joined(separator: ", "))
