@@ -38,8 +38,9 @@ public final class ParameterArena {
             entries.append(Entry(name: name, shape: t.shape, offset: offset))
             offset += (t.count + 15) / 16 * 16
         }
-        values = NDArray(shape: [offset])
-        // Huge pages, because MPI reads the gradients every step: see Storage(hugePagesFor:).
+        // Huge pages, because MPI reads the gradients every step, and the parameters too when
+        // the optimizer is sharded (the allgather after the update): see Storage(hugePagesFor:).
+        values = NDArray(shape: [offset], storage: Storage(hugePagesFor: offset * 4))
         grads = NDArray(shape: [offset], storage: Storage(hugePagesFor: offset * 4))
         self.entries = entries
         tensors = parameters.map(\.1)

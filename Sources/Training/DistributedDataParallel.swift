@@ -82,15 +82,17 @@ public final class DistributedDataParallel {
     /// only its block after `finishGradients()`.
     public func gatherGradients() { reducer.allgather(arena.grads) }
 
-    /// Gives every rank the optimizer state the other ranks updated, so rank 0 can checkpoint
-    /// all of it. Every rank must call it at the same point.
-    public func gatherState(of optimizer: Optimizer) {
-        guard sharded else { return }
-        // Moments and buffers have the arena's layout; scalars (Adam's step) agree already.
-        for (_, array) in optimizer.state.sorted(by: { $0.key < $1.key })
-        where array.dtype == .float32 && array.count == arena.capacity {
+    /// The optimizer's whole state, as a checkpoint saves it. Sharded, each rank holds only its
+    /// block of the moments and buffers; these are allgathered (every rank must call this at
+    /// the same point), so rank 0 can write all of it. Unsharded, the optimizer's own arrays.
+    public func gatherState(of optimizer: Optimizer) -> [String: NDArray] {
+        let state = optimizer.state
+        guard sharded else { return state }
+        // Moments and buffers come in the arena's layout; scalars (Adam's step) agree already.
+        for (_, array) in state.sorted(by: { $0.key < $1.key }) where array.dtype == .float32 && array.count == arena.capacity {
             reducer.allgather(array)
         }
+        return state
     }
 
     /// Stops the communication thread.

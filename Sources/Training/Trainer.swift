@@ -412,11 +412,11 @@ public final class Trainer {
     /// Rank 0 snapshots the training state and queues it for writing (other ranks do nothing:
     /// their state is the same, and they never touch the run directory).
     func saveCheckpoint() {
-        ddp.gatherState(of: optimizer)
+        let optimizerState = ddp.gatherState(of: optimizer)
         lastCheckpointStep = step
         lastCheckpointTime = Date()
         guard let checkpoints else { return }
-        checkpoints.write(snapshot(), name: CheckpointStore.name(step: step))
+        checkpoints.write(snapshot(optimizerState: optimizerState), name: CheckpointStore.name(step: step))
     }
 
     /// After a validation pass: keep the checkpoint with the best metric aside, as `best`.
@@ -428,12 +428,13 @@ public final class Trainer {
         guard better else { return }
         bestMetric = value
         guard c.keepBest else { return }
-        ddp.gatherState(of: optimizer)
-        if let checkpoints { checkpoints.write(snapshot(), name: "best", sequence: false) }
+        let optimizerState = ddp.gatherState(of: optimizer)
+        if let checkpoints { checkpoints.write(snapshot(optimizerState: optimizerState), name: "best", sequence: false) }
     }
 
     /// Copies of everything a checkpoint holds, taken now (between steps).
-    func snapshot() -> CheckpointSnapshot {
+    /// - Parameter optimizerState: `ddp.gatherState(of: optimizer)`, which every rank computes.
+    func snapshot(optimizerState: [String: NDArray]) -> CheckpointSnapshot {
         var m = CheckpointManifest()
         (m.step, m.epoch, m.positionInEpoch, m.samplerSeed) = (step, epoch, positionInEpoch, sampler.seed)
         m.rngStates = Dictionary(uniqueKeysWithValues: model.namedRandomStreams().map { ($0.0, $0.1.rng) })
@@ -448,7 +449,7 @@ public final class Trainer {
         m.configHash = ConfigLoader.hash(config)
         (m.worldSize, m.perRankBatch) = (communicator.size, config.data.batchSize)
         let modelTensors = model.namedParameters().map { ($0.0, $0.1.data.copy()) } + model.namedBuffers().map { ($0.0, $0.1.value.copy()) }
-        let optimizerTensors = optimizer.state.sorted { $0.key < $1.key }.map { ($0.key, $0.value.copy()) }
+        let optimizerTensors = optimizerState.sorted { $0.key < $1.key }.map { ($0.key, $0.value.copy()) }
         var files = [ResumePoint.modelFile: modelTensors, ResumePoint.optimizerFile: optimizerTensors]
         if let pruner { files[ResumePoint.masksFile] = pruner.maskTensors }
         m.tensors = files.sorted { $0.key < $1.key }.flatMap { file, tensors in

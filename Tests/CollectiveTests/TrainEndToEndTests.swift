@@ -252,7 +252,8 @@ struct TrainEndToEndTests {
     }
 
     /// A DCGAN trains data-parallel on two ranks with its two optimizers, logs both players'
-    /// losses, saves its sample grid and checkpoint, and scores its images with a classifier run.
+    /// losses, saves its sample grid and checkpoint, and scores its images with a classifier
+    /// run; resumed with the optimizer sharded, it trains on.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")))
     func dcganTrainsOnTwoRanksWithAClassifierScore() throws {
         let base = NSTemporaryDirectory() + "tandem-gan-\(UUID().uuidString)"
@@ -276,6 +277,21 @@ struct TrainEndToEndTests {
         #expect(FileManager.default.fileExists(atPath: base + "/gan/images/epoch-001-samples.png"))
         #expect(FileManager.default.fileExists(atPath: base + "/gan/checkpoints/latest"), "\(gan.stderr)")
         #expect(!gan.stderr.contains("could not be written"), "\(gan.stderr)")
+
+        // Its second epoch with the optimizer sharded: both players' Adam state is loaded into
+        // each rank's shard from the checkpoint, and the generator and discriminator steps
+        // each update and gather their own parameters.
+        try FileManager.default.copyItem(atPath: base + "/gan", toPath: base + "/sharded")
+        let sharded = try MPIRun.launch("/usr/bin/env", ["mpirun", "-np", "2", "--oversubscribe", "--bind-to", "none", Self.tandem, "train",
+                                                         packageRoot + "/configs/dcgan_fmnist.yaml", "--run-dir", base + "/sharded",
+                                                         "--resume", "auto", "--set", "model.hidden_size=8", "--set", "model.latent_size=16",
+                                                         "--set", "model.score_classifier=\(base)/scorer", "--set", "distributed.shard_optimizer=true"]
+                                            + small.map { $0 == "training.epochs=1" ? "training.epochs=2" : $0 },
+                                        environment: ["TANDEM_NUM_THREADS": "1"], timeout: 300)
+        #expect(sharded.status == 0, "\(sharded.stderr)")
+        let more = try Self.metrics(base + "/sharded").filter { $0["split"] == nil && ($0["epoch"] as? Int) == 1 }
+        #expect(!more.isEmpty && more.allSatisfy { ($0["loss_d"] as? Double)?.isFinite == true && ($0["loss_g"] as? Double)?.isFinite == true },
+                "\(sharded.stdout)")
     }
 
     /// `tandem doctor` finds Open MPI and the CPU features here, and names each problem it

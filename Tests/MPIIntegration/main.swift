@@ -176,14 +176,14 @@ struct MPICheck: ParsableCommand {
             ddp.arena.zeroGrad()
         }
         let globalLoss = lastLoss.value(over: comm)
-        ddp.gatherState(of: update)
+        let gathered = ddp.gatherState(of: update)
         let digests = comm.allgather(Self.digest(ddp.arena.values))
         let owned = comm.allgather("\(ddp.reducer.ownedRanges.reduce(0) { $0 + $1.count })")
         if comm.rank == 0 {
             print("LOSS \(globalLoss)")
             print("PARAMS " + ddp.arena.tensors.flatMap(\.data.scalars).map { "\($0)" }.joined(separator: " "))
             // The state's values at the parameters' places (the arena's padding is never updated).
-            let state = update.state.sorted { $0.key < $1.key }.filter { $0.value.count == ddp.arena.capacity }
+            let state = gathered.sorted { $0.key < $1.key }.filter { $0.value.count == ddp.arena.capacity }
             print("STATE " + state.flatMap { _, array in
                 ddp.arena.entries.flatMap { e in (e.offset..<(e.offset + e.count)).map { "\(array.ptr[$0])" } }
             }.joined(separator: " "))

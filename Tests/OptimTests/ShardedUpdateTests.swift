@@ -48,9 +48,10 @@ struct ShardedUpdateTests {
 
     /// Two optimizers restricted to complementary parts (cut at odd places, so Adam's eight-wide
     /// loop meets ragged ends) reach the bits of one unrestricted optimizer over three steps,
-    /// each keeping its own state; one part alone leaves the other part's parameters alone.
+    /// each keeping only its part's state; one part alone leaves the other part's parameters
+    /// alone; their states together are the reference's, and loaded from it they go on alike.
     @Test(arguments: ["sgd", "nesterov", "adam", "adamw", "rmsprop", "partitioned"])
-    func complementaryShardsMakeTheWholeStep(name: String) {
+    func complementaryShardsMakeTheWholeStep(name: String) throws {
         func make(_ arena: ParameterArena) -> Optimizer {
             let groups = ParameterGroups(arena, weightDecay: 0.05)
             switch name {
@@ -86,5 +87,32 @@ struct ShardedUpdateTests {
             #expect(sharded.values.scalars.map(\.bitPattern) == whole.values.scalars.map(\.bitPattern), "step \(step)")
         }
         #expect(sharded.values.scalars != Self.arena(seed: 2).values.scalars, "the optimizer did not move the parameters")
+
+        // Each keeps only its shard's moments; expanded to the arena's layout (zero elsewhere),
+        // the two states add up to the reference's, so gathering them is what a checkpoint needs.
+        let owned = first.groups.stateCount
+        #expect(owned == cut + 21 && second.groups.stateCount == sharded.capacity - owned)
+        for (name, whole) in reference.state where whole.count == sharded.capacity {
+            let a = first.state[name]!, b = second.state[name]!
+            #expect(a.count == sharded.capacity && b.count == sharded.capacity)
+            #expect(zip(a.scalars, b.scalars).map { $0 + $1 }.map(\.bitPattern) == whole.scalars.map(\.bitPattern), "\(name)")
+        }
+        if name != "partitioned" {
+            let stored = Mirror(reflecting: first).children.compactMap { $0.value as? NDArray ?? ($0.value as? NDArray?) ?? nil }
+            #expect(!stored.isEmpty && stored.allSatisfy { $0.count == owned }, "\(name) keeps \(stored.map(\.count)), not \(owned)")
+        }
+
+        // Restricted optimizers loaded from the whole state (a checkpoint) go on as the reference does.
+        let resumedFirst = make(sharded), resumedSecond = make(sharded)
+        resumedFirst.restrictUpdates(to: [0..<cut, 100..<121])
+        resumedSecond.restrictUpdates(to: [cut..<100, 121..<sharded.capacity])
+        try resumedFirst.load(state: reference.state)
+        try resumedSecond.load(state: reference.state)
+        Self.fillGradients(whole, step: 3)
+        Self.fillGradients(sharded, step: 3)
+        reference.step()
+        resumedFirst.step()
+        resumedSecond.step()
+        #expect(sharded.values.scalars.map(\.bitPattern) == whole.values.scalars.map(\.bitPattern), "after resuming")
     }
 }

@@ -15,7 +15,7 @@ public final class Adam: Optimizer {
     public let arena: ParameterArena
     public private(set) var groups: ParameterGroups
     /// First and second moments (PyTorch's `exp_avg`, `exp_avg_sq`).
-    public let exponentialAverage: NDArray, exponentialAverageSquared: NDArray
+    public private(set) var exponentialAverage: NDArray, exponentialAverageSquared: NDArray
     /// Steps taken, for bias correction.
     public private(set) var stepCount = 0
 
@@ -32,8 +32,8 @@ public final class Adam: Optimizer {
         self.groups = groups ?? ParameterGroups(arena, weightDecay: weightDecay, decayBiasAndNorm: true)
         (self.learningRate, self.beta1, self.beta2, self.eps, self.decoupledWeightDecay) =
             (learningRate, beta1, beta2, eps, decoupledWeightDecay)
-        exponentialAverage = NDArray(shape: [arena.capacity])
-        exponentialAverageSquared = NDArray(shape: [arena.capacity])
+        exponentialAverage = self.groups.makeState()
+        exponentialAverageSquared = self.groups.makeState()
     }
 
     /// AdamW with PyTorch's defaults (weight decay 0.01).
@@ -48,10 +48,15 @@ public final class Adam: Optimizer {
         set { beta1 = newValue }
     }
 
-    public func restrictUpdates(to ranges: [Range<Int>]) { groups = groups.restricted(to: ranges) }
+    public func restrictUpdates(to ranges: [Range<Int>]) {
+        groups = groups.restricted(to: ranges)
+        exponentialAverage = groups.compact(exponentialAverage)
+        exponentialAverageSquared = groups.compact(exponentialAverageSquared)
+    }
 
     public var state: [String: NDArray] {
-        ["exp_avg": exponentialAverage, "exp_avg_sq": exponentialAverageSquared,
+        ["exp_avg": groups.expand(exponentialAverage, capacity: arena.capacity),
+         "exp_avg_sq": groups.expand(exponentialAverageSquared, capacity: arena.capacity),
          "step": NDArray([Float(stepCount)], shape: [1])]
     }
 
@@ -70,7 +75,7 @@ public final class Adam: Optimizer {
     public func step() {
         stepCount += 1
         let p = arena.values.ptr, g = arena.grads.ptr, s = arena.gradientScale
-        let m = exponentialAverage.ptr, v = exponentialAverageSquared.ptr
+        let moment1 = exponentialAverage.ptr, moment2 = exponentialAverageSquared.ptr
         let b1 = beta1, b2 = beta2, eps = eps, lr = learningRate, decoupled = decoupledWeightDecay
         let stepSize = Float(Double(lr) / (1 - pow(Double(b1), Double(stepCount))))
         let correction2 = Float((1 - pow(Double(b2), Double(stepCount))).squareRoot())
@@ -87,7 +92,8 @@ public final class Adam: Optimizer {
         }
         func load(_ x: UnsafeMutablePointer<Float>, _ i: Int) -> SIMD8<Float> { UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) }
         func store(_ x: SIMD8<Float>, _ to: UnsafeMutablePointer<Float>, _ i: Int) { UnsafeMutableRawPointer(to + i).storeBytes(of: x, as: SIMD8<Float>.self) }
-        groups.forEachChunk { r, wd in
+        groups.forEachChunk { r, wd, shift in
+            let m = moment1 - shift, v = moment2 - shift  // arena element i's moments are at i - shift
             var i = r.lowerBound
             while i + 8 <= r.upperBound {
                 var (pv, mv, vv) = (load(p, i), load(m, i), load(v, i))

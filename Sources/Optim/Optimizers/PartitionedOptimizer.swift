@@ -48,8 +48,14 @@ public final class PartitionedOptimizer: Optimizer {
         return out
     }
 
+    /// Each part loads the entries under its name, and checks them itself: a part's current
+    /// keys are no guide, since SGD has no momentum buffer before its first step.
     public func load(state: [String: NDArray]) throws {
-        try checkNames(state, allowed: Set(parts.flatMap { p in p.optimizer.state.keys.map { "\(p.name)/\($0)" } }))
+        let stray = state.keys.filter { key in !parts.contains { key.hasPrefix($0.name + "/") } }
+        guard stray.isEmpty else {
+            throw OptimizerStateError(description: "optimizer state \(stray.sorted().joined(separator: ", ")) belongs to none of the parts "
+                + "\(parts.map(\.name).joined(separator: ", ")); was the checkpoint saved with another optimizer?")
+        }
         for p in parts {
             let prefix = p.name + "/"
             try p.optimizer.load(state: Dictionary(uniqueKeysWithValues: state.filter { $0.key.hasPrefix(prefix) }

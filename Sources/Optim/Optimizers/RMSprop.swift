@@ -8,7 +8,7 @@ public final class RMSprop: Optimizer {
     public let arena: ParameterArena
     public private(set) var groups: ParameterGroups
     /// Running mean of g² (`square_avg`), of g when centered (`grad_avg`), and the momentum buffer.
-    public let squareAverage: NDArray
+    public private(set) var squareAverage: NDArray
     public private(set) var gradientAverage: NDArray?, momentumBuffer: NDArray?
 
     /// - Parameters:
@@ -22,8 +22,8 @@ public final class RMSprop: Optimizer {
         self.arena = arena
         self.groups = groups ?? ParameterGroups(arena, weightDecay: weightDecay, decayBiasAndNorm: true)
         (self.learningRate, self.alpha, self.eps, self.momentum, self.centered) = (learningRate, alpha, eps, momentum, centered)
-        squareAverage = NDArray(shape: [arena.capacity])
-        if centered { gradientAverage = NDArray(shape: [arena.capacity]) }
+        squareAverage = self.groups.makeState()
+        if centered { gradientAverage = self.groups.makeState() }
     }
 
     public var cycledMomentum: Float {
@@ -31,12 +31,17 @@ public final class RMSprop: Optimizer {
         set { momentum = newValue }
     }
 
-    public func restrictUpdates(to ranges: [Range<Int>]) { groups = groups.restricted(to: ranges) }
+    public func restrictUpdates(to ranges: [Range<Int>]) {
+        groups = groups.restricted(to: ranges)
+        squareAverage = groups.compact(squareAverage)
+        gradientAverage = gradientAverage.map(groups.compact)
+        momentumBuffer = momentumBuffer.map(groups.compact)
+    }
 
     public var state: [String: NDArray] {
-        var out = ["square_avg": squareAverage]
-        if let gradientAverage { out["grad_avg"] = gradientAverage }
-        if let momentumBuffer { out["momentum_buffer"] = momentumBuffer }
+        var out = ["square_avg": groups.expand(squareAverage, capacity: arena.capacity)]
+        if let gradientAverage { out["grad_avg"] = groups.expand(gradientAverage, capacity: arena.capacity) }
+        if let momentumBuffer { out["momentum_buffer"] = groups.expand(momentumBuffer, capacity: arena.capacity) }
         return out
     }
 
@@ -53,7 +58,7 @@ public final class RMSprop: Optimizer {
             try restore("grad_avg", saved, into: ga)
         }
         if let b = state["momentum_buffer"] {
-            let target = momentumBuffer ?? NDArray(shape: [arena.capacity])
+            let target = momentumBuffer ?? groups.makeState()
             try restore("momentum_buffer", b, into: target)
             momentumBuffer = target
         }
@@ -63,11 +68,13 @@ public final class RMSprop: Optimizer {
     /// then p -= lr·g/a, or with momentum b = μ·b + g/a, p -= lr·b.
     public func step() {
         let p = arena.values.ptr, g = arena.grads.ptr, s = arena.gradientScale
-        let sq = squareAverage.ptr, ga = gradientAverage?.ptr
+        let square = squareAverage.ptr, meanGradient = gradientAverage?.ptr
         let a = alpha, eps = eps, lr = learningRate, mu = momentum
-        if mu > 0 && momentumBuffer == nil { momentumBuffer = NDArray(shape: [arena.capacity]) }
-        let b = momentumBuffer?.ptr
-        groups.forEachChunk { r, wd in
+        if mu > 0 && momentumBuffer == nil { momentumBuffer = groups.makeState() }
+        let buffer = momentumBuffer?.ptr
+        groups.forEachChunk { r, wd, shift in
+            // Arena element i's state is at i - shift.
+            let sq = square - shift, ga = meanGradient.map { $0 - shift }, b = buffer.map { $0 - shift }
             for i in r {
                 let grad = s * g[i] + wd * p[i]
                 sq[i] = a * sq[i] + (1 - a) * grad * grad

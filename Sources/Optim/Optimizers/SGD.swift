@@ -33,14 +33,17 @@ public final class SGD: Optimizer {
         set { momentum = newValue }
     }
 
-    public func restrictUpdates(to ranges: [Range<Int>]) { groups = groups.restricted(to: ranges) }
+    public func restrictUpdates(to ranges: [Range<Int>]) {
+        groups = groups.restricted(to: ranges)
+        velocity = velocity.map(groups.compact)
+    }
 
-    public var state: [String: NDArray] { velocity.map { ["momentum_buffer": $0] } ?? [:] }
+    public var state: [String: NDArray] { velocity.map { ["momentum_buffer": groups.expand($0, capacity: arena.capacity)] } ?? [:] }
 
     public func load(state: [String: NDArray]) throws {
         try checkNames(state, allowed: ["momentum_buffer"])
         if let v = state["momentum_buffer"] {
-            let target = velocity ?? NDArray(shape: [arena.capacity])
+            let target = velocity ?? groups.makeState()
             try restore("momentum_buffer", v, into: target)
             velocity = target
         } else {
@@ -54,13 +57,14 @@ public final class SGD: Optimizer {
         let p = arena.values.ptr, g = arena.grads.ptr, s = arena.gradientScale
         let lr = learningRate, mu = momentum, damp = 1 - dampening, nest = nesterov
         if mu == 0 && velocity == nil {
-            groups.forEachChunk { r, wd in for i in r { p[i] -= lr * (s * g[i] + wd * p[i]) } }
+            groups.forEachChunk { r, wd, _ in for i in r { p[i] -= lr * (s * g[i] + wd * p[i]) } }
             return
         }
         let first = velocity == nil
-        if first { velocity = NDArray(shape: [arena.capacity]) }
-        let v = velocity!.ptr
-        groups.forEachChunk { r, wd in
+        if first { velocity = groups.makeState() }
+        let velocity = velocity!.ptr
+        groups.forEachChunk { r, wd, shift in
+            let v = velocity - shift  // the state of arena element i is at i - shift
             for i in r {
                 let d = s * g[i] + wd * p[i]
                 v[i] = first ? d : mu * v[i] + damp * d
