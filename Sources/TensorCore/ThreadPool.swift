@@ -1,3 +1,4 @@
+import CSupport
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -50,8 +51,8 @@ public final class ThreadPool: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let cond: UnsafeMutablePointer<pthread_cond_t>
     private var threads: [pthread_t] = []
-    /// Spin iterations before a worker parks (about 50-200 microseconds).
-    private let spinLimit = 200_000
+    /// Waits before a worker parks: `SpinWait.pausing` pauses, then yields (about 200 µs in all).
+    private let spinLimit = SpinWait.pausing + 200
 
     init(threads: Int) {
         threadCount = threads
@@ -91,10 +92,10 @@ public final class ThreadPool: @unchecked Sendable {
     private func workerLoop(id: Int) {
         var seen = 0
         while true {
-            var spins = 0
+            var spin = SpinWait()
             while generation.load(ordering: .acquiring) == seen {
-                spins += 1
-                if spins >= spinLimit {
+                spin.wait()
+                if spin.count >= spinLimit {
                     pthread_mutex_lock(mutex)
                     sleepers.add(1, ordering: .sequentiallyConsistent)
                     while generation.load(ordering: .sequentiallyConsistent) == seen { pthread_cond_wait(cond, mutex) }
@@ -129,7 +130,8 @@ public final class ThreadPool: @unchecked Sendable {
                 pthread_mutex_lock(mutex); pthread_cond_broadcast(cond); pthread_mutex_unlock(mutex)
             }
             escaping(0, n)
-            while remaining.load(ordering: .acquiring) > 0 {}
+            var spin = SpinWait()
+            while remaining.load(ordering: .acquiring) > 0 { spin.wait() }
             job = nil
         }
         busy.store(false, ordering: .releasing)
@@ -175,7 +177,26 @@ public final class SpinBarrier: @unchecked Sendable {
             arrived.store(0, ordering: .relaxed)
             phase.add(1, ordering: .releasing)
         } else {
-            while phase.load(ordering: .acquiring) == myPhase {}
+            var spin = SpinWait()
+            while phase.load(ordering: .acquiring) == myPhase { spin.wait() }
         }
+    }
+}
+
+/// One spin loop's waiting, escalating: the pause hint first, then `sched_yield`.
+///
+/// The loops here wait for another thread of the same process, which a loaded machine may
+/// have descheduled: a bare loop then burns the rest of its time slice. The pause hint lets a
+/// hypervisor's pause-loop exiting run the other vCPU, and the yields let the OS run the other
+/// thread on this core.
+struct SpinWait {
+    /// Pauses before the first yield: about 60 µs at this machine's 28 ns a pause.
+    static let pausing = 2_000
+    private(set) var count = 0
+
+    @inline(__always)
+    mutating func wait() {
+        count += 1
+        if count <= Self.pausing { tandem_spin_pause() } else { sched_yield() }
     }
 }

@@ -37,6 +37,17 @@ static inline __m256 tandem_max_takes(__m256 v, __m256 best) {
 }
 #endif
 
+/// The spin-wait hint (x86 PAUSE, arm64 YIELD) for a loop that waits on another thread: it
+/// tells the core, and a hypervisor that watches for it (pause-loop exiting), that this vCPU
+/// is only waiting, so the one it waits for can run.
+static inline void tandem_spin_pause(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /// Prefetch a line that will be read soon into all cache levels.
 static inline void tandem_prefetch_read(const void *p) { __builtin_prefetch(p, 0, 3); }
 /// Prefetch a line that will be written soon.
