@@ -35,6 +35,17 @@ assert round(r["gemm_gflop_per_step"] * 1e9) == expected, (r["gemm_gflop_per_ste
 assert 1 <= r["memory_ratio"] < 1.3 and r["peak_rss_mb"] >= r["baseline_rss_mb"] > 0, r
 assert r["forward_backward_ms"] > 0 and r["update_ms"] > 0 and r["tail_ms"] == 0, r
 print("step: GEMM FLOPs", expected, "as counted by hand; memory ratio", round(r["memory_ratio"], 3))'
+# The sharded optimizer's communication on two ranks, checked before it is timed (every
+# element the sum), and a sharded step with a bf16 wire (every rank holding the same
+# parameters after a step; the benchmark aborts otherwise).
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+mpirun -np 2 --oversubscribe --bind-to none "$bin/tandem-bench" allreduce --bytes 100004 --runs 3 --shard-optimizer --json
+mpirun -np 2 --oversubscribe --bind-to none "$bin/tandem-bench" step --workload mlp_fmnist_b64 --batch 4 --width 16 --steps 2 \
+    --shard-optimizer --wire bf16 --json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["sharded"] and r["world"] == 2 and r["wire"] == "bf16", r
+print("sharded step on 2 ranks:", r["ms_per_step"], "ms")'
 if "$bin/tandem-bench" step --workload chargpt_shakespeare_b32_t64 --width 10 2>/dev/null; then
     echo "error: tandem-bench step accepted a GPT width that 4 heads do not divide" >&2; exit 1
 fi

@@ -5,7 +5,9 @@ import TensorCore
 /// `tandem-bench allreduce`: the gradient path's allreduce against one raw MPI_Allreduce.
 ///
 /// The gradient path is the one `DistributedDataParallel` uses: buckets summed on the
-/// communication thread, the 1/world of the mean left to the optimizer's own pass.
+/// communication thread, the 1/world of the mean left to the optimizer's own pass. With
+/// `--shard-optimizer` it is the sharded optimizer's communication instead: each bucket
+/// reduce-scattered, then allgathered (what the parameters take after the update).
 struct AllreduceBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "allreduce",
@@ -14,6 +16,7 @@ struct AllreduceBenchmark: ParsableCommand {
     @Option(help: "Gradient bytes (float32).") var bytes = 16 << 20
     @Option(help: "Bucket size of the gradient path, in bytes (DDP's default 25 MiB).") var bucketBytes = 25 << 20
     @Option(help: "Timed repetitions.") var runs = 20
+    @Flag(help: "Time the sharded optimizer's reduce-scatter and allgather instead of the allreduce.") var shardOptimizer = false
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -27,11 +30,12 @@ struct AllreduceBenchmark: ParsableCommand {
         let slices = stride(from: 0, to: n, by: per).map { GradientReducer.Slice(offset: $0, count: min(per, n - $0)) }
         let reducer = GradientReducer(communicator: comm, gradients: grads, parameters: slices,
                                       bucketBytes: bucketBytes, firstBucketBytes: min(bucketBytes, 1 << 20),
-                                      scalesAfterSum: false)
+                                      scalesAfterSum: false, sharded: shardOptimizer && comm.size > 1)
         // Check first: rank r contributes r + 1 everywhere, so the sum is size (size + 1) / 2.
         grads.ptr.update(repeating: Float(comm.rank + 1), count: n)
         for i in slices.indices.reversed() { reducer.markReady(i) }
         reducer.finish()
+        reducer.allgather(grads)  // sharded: every rank's summed blocks to every rank; else nothing
         let expected = Float(comm.size * (comm.size + 1) / 2)
         if (0..<n).contains(where: { grads.ptr[$0] != expected }) {
             comm.abort("allreduce check failed: expected every element to be \(expected)")
@@ -40,6 +44,7 @@ struct AllreduceBenchmark: ParsableCommand {
             comm.barrier()
             for i in slices.indices.reversed() { reducer.markReady(i) }
             reducer.finish()
+            reducer.allgather(grads)
         }
         let raw = Stopwatch.medianMs(warmup: 3, runs: runs) {
             comm.barrier()
@@ -50,9 +55,9 @@ struct AllreduceBenchmark: ParsableCommand {
         let busbw = w > 1 ? 2 * (w - 1) / w * Double(bytes) / (path * 1e-3) / 1e9 : 0
         if comm.rank == 0 {
             if json {
-                print(#"{"bench":"allreduce","bytes":\#(bytes),"world":\#(comm.size),"buckets":\#(reducer.buckets.count),"ms":\#(path),"raw_ms":\#(raw),"busbw_gbs":\#(busbw)}"#)
+                print(#"{"bench":"allreduce","bytes":\#(bytes),"world":\#(comm.size),"sharded":\#(reducer.sharded),"buckets":\#(reducer.buckets.count),"ms":\#(path),"raw_ms":\#(raw),"busbw_gbs":\#(busbw)}"#)
             } else {
-                print("allreduce \(bytes) bytes over \(comm.size) ranks: gradient path \(path) ms (\(reducer.buckets.count) buckets), raw MPI_Allreduce \(raw) ms, bus bandwidth \(busbw) GB/s")
+                print("allreduce \(bytes) bytes over \(comm.size) ranks: \(reducer.sharded ? "reduce-scatter + allgather" : "gradient path") \(path) ms (\(reducer.buckets.count) buckets), raw MPI_Allreduce \(raw) ms, bus bandwidth \(busbw) GB/s")
             }
         }
         (comm as? MPICommunicator)?.finalize()
