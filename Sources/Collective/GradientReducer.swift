@@ -12,6 +12,7 @@ import TensorCore
 /// early. When the last gradient of a bucket is final, backward calls `markReady`; a
 /// persistent communication thread allreduces buckets strictly in index order, so every rank
 /// issues the same collectives in the same sequence whatever order its gradients finish in.
+/// The last bucket, which backward completes at its end, is left to `finish` on the caller.
 /// With `scalesAfterSum` each bucket is then multiplied by 1/world; without it the arena
 /// holds sums and the caller folds 1/world into the factor its optimizer applies anyway
 /// (what `DistributedDataParallel` does, saving a pass over the gradients).
@@ -209,7 +210,8 @@ public final class GradientReducer: @unchecked Sendable {
     /// rank issues the same collectives in the same sequence. Called with the mutex held.
     /// - Parameter wakingWaiters: wake `finish`, which may be waiting for this bucket (true on
     ///   the communication thread). `finish`'s own buckets wake nobody: a needless wake-up of
-    ///   the communication thread cost 15-20 µs a step in `tandem-bench allreduce`.
+    ///   the communication thread cost 15-20 µs a step (timed in a temporary build of
+    ///   `tandem-bench allreduce`, docs/BENCHMARKS.md).
     private func reduceNext(wakingWaiters: Bool) {
         let b = next
         claimed = b + 1

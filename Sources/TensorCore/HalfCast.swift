@@ -110,9 +110,8 @@ public enum HalfCast {
     }
 
     /// b[i] = a[i] + b[i] over `n` 16-bit values of `dtype`, each pair added in fp32 and rounded
-    /// once: the sum a 16-bit wire's reduction makes. Eight at a time in registers; one at a
-    /// time the conversions made the 16-bit wire slower than fp32 (0.47 MB took longer to add
-    /// than to send).
+    /// once: the sum a 16-bit wire's reduction makes. Eight at a time in registers, as the
+    /// block casts are; then one at a time for the tail.
     public static func addBlock(_ a: UnsafePointer<UInt16>, _ b: UnsafeMutablePointer<UInt16>, _ n: Int, _ dtype: DType) {
         let s = UnsafeRawPointer(a), d = UnsafeMutableRawPointer(b)
         var i = 0

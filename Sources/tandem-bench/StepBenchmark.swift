@@ -124,7 +124,8 @@ struct StepBenchmark: ParsableCommand {
         var exposed: [Double] = [], allreduce: [Double] = []
         // Per step: forward and backward; from the last bucket being ready to finishGradients()
         // being called (backward's tail, as long as the main thread kept its core); clipping,
-        // the optimizer and zeroing the gradients.
+        // the optimizer and zeroing the gradients (sharded: with the norm's allreduce and the
+        // parameters' allgather).
         var forwardBackward: [Double] = [], tail: [Double] = [], update: [Double] = []
         let computeType: DType = ["fp16": .float16, "bf16": .bfloat16][precision] ?? .float32
         let lossScale: Float = precision == "fp16" ? 1024 : 1
