@@ -149,17 +149,25 @@ public enum Conv2D {
 
     /// im2col of channels [c0, c0+count) of images [i0, i0+b) of an (N, C, H, W) array of any
     /// float type into one fp32 column matrix (count·KH·KW, b·OH·OW), the images side by side.
+    ///
+    /// A 16-bit image is widened whole into a scratch plane first, then unfolded as fp32.
+    /// im2col copies every value KH·KW times in rows of OW (LeNet-5's are 28 and 10 wide):
+    /// widening inside it cost 25 conversions per value and a vector loop per short row, where
+    /// fp32 rows are plain copies.
     static func unfold(_ x: NDArray, images i0: Int, _ b: Int, from c0: Int, count: Int,
                        _ g: Conv2DGeometry, oh: Int, ow: Int, into col: UnsafeMutablePointer<Float>) {
-        let (c, h, w) = (x.shape[1], x.shape[2], x.shape[3])
+        let (c, h, w) = (x.shape[1], x.shape[2], x.shape[3]), plane = count * h * w
+        let widened = x.isHalf ? NDArray(shape: [plane], zeroed: false) : nil
         for j in 0..<b {
             let offset = ((i0 + j) * c + c0) * h * w
-            if x.dtype == .float32 {
-                Im2Col.im2col(x.ptr + offset, c: count, h: h, w: w, g, oh: oh, ow: ow, into: col + j * oh * ow, ld: b * oh * ow)
+            let image: UnsafeMutablePointer<Float>
+            if let widened {
+                HalfCast.widenBlock(x.halfBits + offset, widened.ptr, plane, x.dtype)
+                image = widened.ptr
             } else {
-                Im2Col.im2col(x.halfBits + offset, dtype: x.dtype, c: count, h: h, w: w, g, oh: oh, ow: ow,
-                              into: col + j * oh * ow, ld: b * oh * ow)
+                image = x.ptr + offset
             }
+            Im2Col.im2col(image, c: count, h: h, w: w, g, oh: oh, ow: ow, into: col + j * oh * ow, ld: b * oh * ow)
         }
     }
 

@@ -88,26 +88,6 @@ public enum Im2Col {
         }
     }
 
-    /// `im2col` of a 16-bit image (float16 or bfloat16), widening each element to fp32 as it
-    /// is copied: mixed-precision convolutions keep their inputs in 16 bits.
-    public static func im2col(_ x: UnsafePointer<UInt16>, dtype: DType, c: Int, h: Int, w: Int, _ g: Conv2DGeometry,
-                              oh: Int, ow: Int, into col: UnsafeMutablePointer<Float>, ld: Int? = nil) {
-        let sw = g.strideW, half = dtype == .float16
-        forEachRow(c: c, h: h, w: w, g, oh: oh, ow: ow, ld: ld ?? oh * ow) { colOffset, imageOffset, xlo, xhi in
-            let row = col + colOffset
-            guard let imageOffset else { row.update(repeating: 0, count: ow); return }
-            let src = x + imageOffset
-            for ox in 0..<xlo { row[ox] = 0 }
-            // Unit stride is a contiguous block, which vectorises (vcvtph2ps on 8 lanes).
-            switch (half, sw == 1) {
-            case (_, true): HalfCast.widenBlock(src + xlo, row + xlo, xhi - xlo, dtype)
-            case (true, false): for ox in xlo..<xhi { row[ox] = Float(Float16(bitPattern: src[ox * sw])) }
-            case (false, false): for ox in xlo..<xhi { row[ox] = Float(bitPattern: UInt32(src[ox * sw]) << 16) }
-            }
-            for ox in xhi..<ow { row[ox] = 0 }
-        }
-    }
-
     /// Folds columns (C·KH·KW, OH·OW) back onto an image (C, H, W), adding overlaps.
     /// - Parameter ld: row stride of `col` (see `im2col`).
     public static func col2im(_ col: UnsafePointer<Float>, c: Int, h: Int, w: Int, _ g: Conv2DGeometry,
