@@ -45,6 +45,34 @@ struct HalfKernelTests {
         }
     }
 
+    /// The fused attention on 16-bit heads: O and the weights P are the fp32 kernel's on the
+    /// widened heads, rounded once; so are the gradients, from the stored P and dO.
+    @Test(arguments: dtypes)
+    func attentionOn16BitHeadsRoundsOnce(dtype: DType) {
+        var r = Rand(57)
+        // (batch, Tq, Tk, heads, d, causal): single positions, odd sizes, cross-attention, and
+        // heads large enough for the threaded GEMM instead of one head per thread.
+        for (b, tq, tk, heads, d, causal) in [(1, 1, 1, 1, 8, true), (2, 7, 7, 3, 5, true), (2, 5, 9, 2, 16, false),
+                                              (1, 70, 70, 2, 24, true), (3, 64, 64, 4, 32, true), (1, 200, 200, 1, 64, true)] {
+            let c = heads * d, what = "\(b)x\(tq)x\(tk), \(heads) heads of \(d)\(causal ? ", causal" : "")"
+            let q = r.array([b, tq, c]).converted(to: dtype), dO = r.array([b, tq, c]).converted(to: dtype)
+            let k = r.array([b, tk, c]).converted(to: dtype), v = r.array([b, tk, c]).converted(to: dtype)
+            let (o, p) = Attention.forward(q: q, k: k, v: v, heads: heads, causal: causal, scale: 0.3)
+            let (o32, p32) = Attention.forward(q: q.float32, k: k.float32, v: v.float32, heads: heads, causal: causal, scale: 0.3)
+            Self.same(o, o32.converted(to: dtype), "attention output, \(what)")
+            Self.same(p, p32.converted(to: dtype), "attention weights, \(what)")
+            let reference = Attention.backward(dO.float32, q: q.float32, k: k.float32, v: v.float32, weights: p.float32,
+                                               heads: heads, causal: causal, scale: 0.3)
+            let half = Attention.backward(dO, q: q, k: k, v: v, weights: p, heads: heads, causal: causal, scale: 0.3,
+                                          types: (dtype, dtype, dtype))
+            let wide = Attention.backward(dO, q: q, k: k, v: v, weights: p, heads: heads, causal: causal, scale: 0.3)
+            for (name, h, w, ref) in [("dq", half.0, wide.0, reference.0), ("dk", half.1, wide.1, reference.1), ("dv", half.2, wide.2, reference.2)] {
+                Self.same(h, ref.converted(to: dtype), "attention \(name), \(what)")
+                Self.same(w, ref, "attention \(name) in fp32, \(what)")
+            }
+        }
+    }
+
     @Test(arguments: dtypes)
     func elementwiseAndLayoutKernelsKeep16Bits(dtype: DType) {
         var r = Rand(53)

@@ -4,11 +4,12 @@ import TensorCore
 /// `Attention`): softmax(scale · Q Kᵀ) V per head, with the causal mask when asked.
 ///
 /// Against the composite (split heads, matmul, softmax, matmul, merge heads) it saves the
-/// head copies and keeps each head's work on one thread while it is in cache. It reads fp32
-/// only: under autocast the projections are 16-bit, and the composite reads them as they are.
+/// head copies and keeps each head's work on one thread while it is in cache. Under autocast
+/// the projections are 16-bit: the kernel widens each head as it reads it, and stores the
+/// output, the weights and the gradients in 16 bits.
 /// - Parameters:
 ///   - q: queries (B, Tq, h·d).
-///   - k, v: keys and values (B, Tk, h·d).
+///   - k, v: keys and values (B, Tk, h·d), of q's type.
 ///   - heads: h.
 ///   - causal: query i attends to keys 0...i only (needs Tq == Tk).
 ///   - scale: applied to the scores inside the softmax; nil for 1/√d.
@@ -18,8 +19,9 @@ public func scaledDotProductAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, hea
     let (qd, kd, vd) = (q.data, k.data, v.data)
     let scale = scale ?? 1 / Float(q.shape[-1] / heads).squareRoot()
     let (out, weights) = Attention.forward(q: qd, k: kd, v: vd, heads: heads, causal: causal, scale: scale)
-    return Tensor.record("attention", out, inputs: [q, k, v]) { dy in
-        let (dq, dk, dv) = Attention.backward(dy, q: qd, k: kd, v: vd, weights: weights, heads: heads, causal: causal, scale: scale)
+    return Tensor.record("attention", out, inputs: [q, k, v], halfGradient: true) { dy in
+        let (dq, dk, dv) = Attention.backward(dy, q: qd, k: kd, v: vd, weights: weights, heads: heads, causal: causal, scale: scale,
+                                              types: (q.gradientType, k.gradientType, v.gradientType))
         return [dq, dk, dv]
     }
 }

@@ -44,8 +44,8 @@ public final class MultiHeadAttention: Module {
         let d = c / heads
         precondition(!causal || tq == tk, "causal attention needs as many keys as queries, got \(tk) and \(tq)")
         let (qx, kx, vx) = (query(x), key(source), value(source))           // (B, T, C) each
-        // One op when it can: fp32 heads (under autocast they are 16-bit) and no dropout on the weights.
-        if [qx, kx, vx].allSatisfy({ $0.data.dtype == .float32 }) && !(attentionDropout.training && attentionDropout.p > 0) {
+        // One op when it can: heads of one type and no dropout on the weights.
+        if kx.data.dtype == qx.data.dtype && vx.data.dtype == qx.data.dtype && !(attentionDropout.training && attentionDropout.p > 0) {
             return output(scaledDotProductAttention(qx, kx, vx, heads: heads, causal: causal))
         }
         // (B, T, C) -> (B, h, T, d)
