@@ -46,6 +46,20 @@ import json, sys
 r = json.load(sys.stdin)
 assert r["sharded"] and r["world"] == 2 and r["wire"] == "bf16", r
 print("sharded step on 2 ranks:", r["ms_per_step"], "ms")'
+# Precisions side by side: one step of each in turn, each with its own time and memory; the
+# GPT's activations are stored in 16 bits under autocast, so they must come out smaller.
+"$bin/tandem-bench" step --workload chargpt_shakespeare_b32_t64 --batch 2 --context 8 --width 8 --steps 2 \
+    --precision fp32,fp16,bf16 --json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+s = r["side_by_side"]
+assert [e["precision"] for e in s] == ["fp32", "fp16", "bf16"] and s[0]["ms_per_step"] == r["ms_per_step"], r
+assert s[0]["ratio_to_first"] == 1 and all(e["ms_per_step"] > 0 for e in s), s
+assert s[1]["activation_mb"] == s[2]["activation_mb"] < s[0]["activation_mb"] == r["activation_mb"], s
+print("side by side:", ", ".join("%s x%.2f" % (e["precision"], e["ratio_to_first"]) for e in s))'
+if "$bin/tandem-bench" step --precision fp32,fp32 2>/dev/null; then
+    echo "error: tandem-bench step accepted a precision twice" >&2; exit 1
+fi
 if "$bin/tandem-bench" step --workload chargpt_shakespeare_b32_t64 --width 10 2>/dev/null; then
     echo "error: tandem-bench step accepted a GPT width that 4 heads do not divide" >&2; exit 1
 fi

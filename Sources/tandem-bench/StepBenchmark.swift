@@ -25,7 +25,8 @@ struct StepBenchmark: ParsableCommand {
 
     @Option(help: "The workload.") var workload: Workload = .mlp
     @Option(help: "Threads per rank.") var threads = 1
-    @Option(help: "fp32, fp16 (with a loss scale of 1024, unscaled before clipping) or bf16.") var precision = "fp32"
+    @Option(help: "fp32, fp16 (with a loss scale of 1024, unscaled before clipping) or bf16; or several, comma-separated, timed side by side: one step of each in turn on the same model, so that the machine's slow minutes slow them alike.")
+    var precision = "fp32"
     @Option(help: "Timed steps (after 5 warm-up steps).") var steps = 20
     @Option(help: "Gradient bucket size in bytes (DDP's default 25 MiB).") var bucketBytes = 25 << 20
     @Option(help: "First gradient bucket's size in bytes (DDP's default 1 MiB).") var firstBucketBytes = 1 << 20
@@ -46,9 +47,12 @@ struct StepBenchmark: ParsableCommand {
     var batchSize: Int { batch ?? (isCharacter ? 32 : 64) }
     var sequenceLength: Int { context ?? 64 }
     var modelWidth: Int { width ?? (workload == .chargpt ? 128 : 256) }
+    var precisions: [String] { precision.split(separator: ",").map(String.init) }
 
     func validate() throws {
-        guard ["fp32", "fp16", "bf16"].contains(precision) else { throw ValidationError("--precision is fp32, fp16 or bf16, not \(precision)") }
+        guard !precisions.isEmpty, precisions.allSatisfy(["fp32", "fp16", "bf16"].contains), Set(precisions).count == precisions.count else {
+            throw ValidationError("--precision is fp32, fp16 or bf16, or several of them comma-separated (each once), not \(precision)")
+        }
         guard ["fp32", "fp16", "bf16"].contains(wire) else { throw ValidationError("--wire is fp32, fp16 or bf16, not \(wire)") }
         guard threads >= 1, steps >= 1 else { throw ValidationError("--threads and --steps must be at least 1") }
         guard bucketBytes > 0, firstBucketBytes > 0 else { throw ValidationError("bucket sizes must be positive") }
@@ -127,8 +131,8 @@ struct StepBenchmark: ParsableCommand {
         // the optimizer and zeroing the gradients (sharded: with the norm's allreduce and the
         // parameters' allgather).
         var forwardBackward: [Double] = [], tail: [Double] = [], update: [Double] = []
-        let computeType: DType = ["fp16": .float16, "bf16": .bfloat16][precision] ?? .float32
-        let lossScale: Float = precision == "fp16" ? 1024 : 1
+        // Per precision: the autocast type and the loss scale.
+        let settings: [(DType, Float)] = precisions.map { (["fp16": .float16, "bf16": .bfloat16][$0] ?? .float32, $0 == "fp16" ? 1024 : 1) }
         let local = microShards / comm.size
         guard microShards == 0 || (microShards % comm.size == 0 && batch % local == 0) else {
             comm.abort("--micro-shards \(microShards) must divide over \(comm.size) ranks into shards of the \(batch)-sample batch")
@@ -138,7 +142,9 @@ struct StepBenchmark: ParsableCommand {
         let shards = fixedPoint == nil ? [] : (0..<local).map { rows(x, labels, shard: $0, of: local) }
         // Tensor bytes the graph holds for backward, measured after the forward pass.
         var activationBytes = 0
-        func step() -> Float {
+        /// One step in precision `setting`; only the first precision's phases are recorded.
+        func step(_ setting: Int = 0) -> Float {
+            let (computeType, lossScale) = settings[setting], recording = setting == 0
             var lossValue: Float = 0
             let started = GradientReducer.now()
             let before = Storage.liveBytes
@@ -151,21 +157,23 @@ struct StepBenchmark: ParsableCommand {
                     lossValue += loss.item / Float(local)
                     fixedPoint.add(ddp.arena.grads)
                 }
-                forwardBackward.append((GradientReducer.now() - started) * 1e3)
+                if recording { forwardBackward.append((GradientReducer.now() - started) * 1e3) }
                 fixedPoint.reduce(into: ddp.arena.grads)
-                exposed.append(0)
+                if recording { exposed.append(0) }
             } else {
                 let loss = withAutocast(computeType) { Loss.crossEntropy(logits(x), labels) }
                 activationBytes = Storage.liveBytes - before
                 loss.backward(NDArray(repeating: lossScale, shape: loss.shape))
                 lossValue = loss.item
                 let finishing = GradientReducer.now()
-                forwardBackward.append((finishing - started) * 1e3)
                 let timing = ddp.finishGradients()
-                tail.append(timing.bucketReady.last.map { (finishing - $0) * 1e3 } ?? 0)
-                exposed.append(timing.exposedSeconds * 1e3)
-                // From the first bucket's start to the last one's end (nothing on one rank).
-                if let start = timing.bucketStarts.first, let end = timing.bucketEnds.last { allreduce.append((end - start) * 1e3) }
+                if recording {
+                    forwardBackward.append((finishing - started) * 1e3)
+                    tail.append(timing.bucketReady.last.map { (finishing - $0) * 1e3 } ?? 0)
+                    exposed.append(timing.exposedSeconds * 1e3)
+                    // From the first bucket's start to the last one's end (nothing on one rank).
+                    if let start = timing.bucketStarts.first, let end = timing.bucketEnds.last { allreduce.append((end - start) * 1e3) }
+                }
             }
             let updating = GradientReducer.now()
             ddp.arena.gradientScale /= lossScale
@@ -173,7 +181,7 @@ struct StepBenchmark: ParsableCommand {
             optimizer.step()
             ddp.gatherParameters()
             ddp.arena.zeroGrad()
-            update.append((GradientReducer.now() - updating) * 1e3)
+            if recording { update.append((GradientReducer.now() - updating) * 1e3) }
             return lossValue
         }
         // Check first: the loss is finite and every rank holds the same parameters after a step.
@@ -188,16 +196,23 @@ struct StepBenchmark: ParsableCommand {
         forwardBackward.removeAll()
         tail.removeAll()
         update.removeAll()
-        let ms = Stopwatch.medianMs(warmup: 5, runs: steps) { _ = step() }
-        // Memory of one more step: what it holds between steps (parameters, gradients, optimizer
-        // state, the batch), its activations, and the most tensor storage alive at once.
+        let times = Stopwatch.interleavedMedianMs(warmup: 5, runs: steps, count: settings.count) { _ = step($0) }
+        let ms = times[0]
+        // Memory of one more step of each precision: what it holds between steps (parameters,
+        // gradients, optimizer state, the batch), its activations, and the most tensor storage
+        // alive at once. The first precision's are the figures below.
         let stateBytes = Storage.liveBytes
-        Storage.resetPeakBytes()
-        let flopsBefore = GEMM.flops
-        _ = step()
-        let gemmGFlop = Double(GEMM.flops - flopsBefore) / 1e9
-        let peakTensorMB = Double(Storage.peakBytes) / 1048576
-        let stateMB = Double(stateBytes) / 1048576, activationMB = Double(activationBytes) / 1048576
+        var memory: [(activationMB: Double, peakTensorMB: Double)] = []
+        var gemmGFlop = 0.0
+        for setting in settings.indices.reversed() {
+            Storage.resetPeakBytes()
+            let flopsBefore = GEMM.flops
+            _ = step(setting)
+            gemmGFlop = Double(GEMM.flops - flopsBefore) / 1e9
+            memory.insert((Double(activationBytes) / 1048576, Double(Storage.peakBytes) / 1048576), at: 0)
+        }
+        let (activationMB, peakTensorMB) = memory[0]
+        let stateMB = Double(stateBytes) / 1048576
         func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
         let exposedMs = median(Array(exposed.dropFirst(5))), allreduceMs = median(Array(allreduce.dropFirst(5)))
         let forwardBackwardMs = median(Array(forwardBackward.dropFirst(5))), tailMs = median(Array(tail.dropFirst(5)))
@@ -206,12 +221,19 @@ struct StepBenchmark: ParsableCommand {
         // The target: peak tensor memory within 1.3x of state + activations.
         let memoryRatio = peakTensorMB / (stateMB + activationMB)
         ddp.shutdown()
+        // With several precisions: each one's median step, its activations and its peak tensors.
+        let sideBySide = zip(precisions, zip(times, memory)).map { ($0, $1.0, $1.1.activationMB, $1.1.peakTensorMB) }
+        let sideBySideJSON = sideBySide.count < 2 ? "" : #","side_by_side":["#
+            + sideBySide.map { #"{"precision":"\#($0.0)","ms_per_step":\#($0.1),"ratio_to_first":\#($0.1 / ms),"activation_mb":\#($0.2),"peak_tensor_mb":\#($0.3)}"# }
+                .joined(separator: ",") + "]"
+        let sideBySideText = sideBySide.count < 2 ? "" : "; side by side: "
+            + sideBySide.map { "\($0.0) \($0.1) ms (x\($0.1 / ms)), activations \($0.2) MB, peak tensors \($0.3) MB" }.joined(separator: ", ")
         if comm.rank == 0 {
             let samples = Double(batch * comm.size) / (ms * 1e-3)
             if json {
-                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"sharded":\#(ddp.sharded),"wire":"\#(wire)","precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"state_mb":\#(stateMB),"activation_mb":\#(activationMB),"peak_tensor_mb":\#(peakTensorMB),"memory_ratio":\#(memoryRatio),"baseline_rss_mb":\#(baselineRSSMB),"batch":\#(batch),"context":\#(isCharacter ? sequenceLength : 0),"width":\#(workload == .lenet5 ? 0 : modelWidth),"gemm_gflop_per_step":\#(gemmGFlop),"gemm_gflops":\#(gemmGFlop / (ms * 1e-3)),"exposed_comm_ms":\#(exposedMs),"allreduce_ms":\#(allreduceMs),"forward_backward_ms":\#(forwardBackwardMs),"tail_ms":\#(tailMs),"update_ms":\#(updateMs)}"#)
+                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"sharded":\#(ddp.sharded),"wire":"\#(wire)","precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"state_mb":\#(stateMB),"activation_mb":\#(activationMB),"peak_tensor_mb":\#(peakTensorMB),"memory_ratio":\#(memoryRatio),"baseline_rss_mb":\#(baselineRSSMB),"batch":\#(batch),"context":\#(isCharacter ? sequenceLength : 0),"width":\#(workload == .lenet5 ? 0 : modelWidth),"gemm_gflop_per_step":\#(gemmGFlop),"gemm_gflops":\#(gemmGFlop / (ms * 1e-3)),"exposed_comm_ms":\#(exposedMs),"allreduce_ms":\#(allreduceMs),"forward_backward_ms":\#(forwardBackwardMs),"tail_ms":\#(tailMs),"update_ms":\#(updateMs)\#(sideBySideJSON)}"#)
             } else {
-                print("step \(workload.rawValue) world \(comm.size) x \(threads) threads\(ddp.sharded ? ", optimizer sharded" : "")\(microShards > 0 ? ", \(microShards) micro-shards" : ""): \(ms) ms/step, \(samples) samples/s, exposed communication \(exposedMs) ms, allreduce \(allreduceMs) ms (forward and backward \(forwardBackwardMs) ms, then \(tailMs) ms from the last bucket ready to waiting for it, update \(updateMs) ms), peak RSS \(rssMB) MB (tensors: \(stateMB) MB between steps + \(activationMB) MB activations, peak \(peakTensorMB) MB, \(memoryRatio)x), GEMMs \(gemmGFlop) GFLOP a step at \(gemmGFlop / (ms * 1e-3)) GFLOP/s")
+                print("step \(workload.rawValue) world \(comm.size) x \(threads) threads\(ddp.sharded ? ", optimizer sharded" : "")\(microShards > 0 ? ", \(microShards) micro-shards" : ""): \(ms) ms/step, \(samples) samples/s, exposed communication \(exposedMs) ms, allreduce \(allreduceMs) ms (forward and backward \(forwardBackwardMs) ms, then \(tailMs) ms from the last bucket ready to waiting for it, update \(updateMs) ms), peak RSS \(rssMB) MB (tensors: \(stateMB) MB between steps + \(activationMB) MB activations, peak \(peakTensorMB) MB, \(memoryRatio)x), GEMMs \(gemmGFlop) GFLOP a step at \(gemmGFlop / (ms * 1e-3)) GFLOP/s\(sideBySideText)")
             }
         }
         (comm as? MPICommunicator)?.finalize()
