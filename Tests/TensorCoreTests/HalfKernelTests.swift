@@ -73,6 +73,45 @@ struct HalfKernelTests {
         }
     }
 
+    /// The LSTM recurrence on a 16-bit projected input runs in fp32: its states and saved values
+    /// are the fp32 kernel's on the widened input, rounded once. Backward from them gives the
+    /// fp32 backward's gate gradients (on the widened saved values) rounded once, the same dh0
+    /// and dc0, and dW_hh and db_hh summed from the rounded gate gradients.
+    @Test(arguments: dtypes)
+    func lstmSequenceOn16BitInputsRoundsOnce(dtype: DType) {
+        var r = Rand(58)
+        // (batch, steps, hidden); the last splits its rows over the threads (LSTMSequence.rowGrain).
+        for (b, t, h) in [(1, 1, 3), (2, 5, 7), (3, 9, 16), (70, 4, 8)] {
+            let what = "\(b)x\(t), hidden \(h)"
+            let projected = r.array([b, t, 4 * h]).converted(to: dtype)
+            let w = r.array([4 * h, h], low: -0.5, high: 0.5), bias = r.array([4 * h]), h0 = r.array([b, h]), c0 = r.array([b, h])
+            let (states, saved) = LSTMSequence.forward(projected: projected, weightHH: w, biasHH: bias, h0: h0, c0: c0)
+            let (states32, saved32) = LSTMSequence.forward(projected: projected.float32, weightHH: w, biasHH: bias, h0: h0, c0: c0)
+            Self.same(states, states32.converted(to: dtype), "LSTM states, \(what)")
+            Self.same(saved.gates, saved32.gates.converted(to: dtype), "LSTM gates, \(what)")
+            Self.same(saved.previousH, saved32.previousH.converted(to: dtype), "LSTM h_{t-1}, \(what)")
+            Self.same(saved.tanhC, saved32.tanhC.converted(to: dtype), "LSTM tanh(c), \(what)")
+            let dStates = r.array([b, t, 2 * h]).converted(to: dtype)
+            let widened = LSTMSequence.Saved(gates: saved.gates.float32, previousH: saved.previousH.float32, tanhC: saved.tanhC.float32)
+            let reference = LSTMSequence.backward(dStates.float32, saved: widened, states: states.float32, weightHH: w, c0: c0,
+                                                  overwritingSaved: true)
+            let half = LSTMSequence.backward(dStates, saved: saved, states: states, weightHH: w, c0: c0, overwritingSaved: false)
+            Self.same(half.projected, reference.projected.converted(to: dtype), "LSTM gate gradients, \(what)")
+            Self.same(half.h0, reference.h0, "LSTM dh0, \(what)")
+            Self.same(half.c0, reference.c0, "LSTM dc0, \(what)")
+            Self.same(saved.gates, saved32.gates.converted(to: dtype), "LSTM gates after a backward that must not overwrite them, \(what)")
+            // dW_hh and db_hh: the fp32 sums of the same rounded gate gradients.
+            let dGates = half.projected.float32.reshaped([b * t, 4 * h]), previousH = saved.previousH.float32
+            let dW = NDArray(shape: [4 * h, h])
+            GEMM.sgemm(transA: true, transB: false, m: 4 * h, n: h, k: b * t, a: dGates.ptr, lda: 4 * h,
+                       b: previousH.ptr, ldb: h, c: dW.ptr, ldc: h)
+            Self.same(half.weightHH, dW, "LSTM dW_hh, \(what)")
+            // The bias gradient sums 16-bit rows in another order than Reduce.sum.
+            let db = Reduce.sum(dGates, axes: [0])
+            #expect(zip(half.biasHH.scalars, db.scalars).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) }, "LSTM db_hh, \(what)")
+        }
+    }
+
     @Test(arguments: dtypes)
     func elementwiseAndLayoutKernelsKeep16Bits(dtype: DType) {
         var r = Rand(53)
