@@ -116,7 +116,16 @@ struct HalfKernelTests {
     func elementwiseAndLayoutKernelsKeep16Bits(dtype: DType) {
         var r = Rand(53)
         for count in [1, 7, 513, 1025] {
-            let a = r.array([count], low: -3, high: 3).converted(to: dtype), b = r.array([count]).converted(to: dtype)
+            let a32 = r.array([count], low: -3, high: 3), b32 = r.array([count])
+            // Signed zeros, infinities, a NaN and subnormals (as x, and as dy where x > 0).
+            let specials: [Float] = [0, -0.0, .infinity, -.infinity, .nan, 1e-40, -1e-40, 3e-8, -3e-8]
+            for (i, v) in specials.enumerated() where 2 * i + 1 < count {
+                a32.ptr[2 * i] = v
+                (a32.ptr[2 * i + 1], b32.ptr[2 * i + 1]) = (1, v)
+            }
+            let a = a32.converted(to: dtype), b = b32.converted(to: dtype)
+            // ReLU selects bits: its forward is the fp32 one rounded.
+            Self.same(Activation.relu.forward(a), Activation.relu.forward(a.float32).converted(to: dtype), "relu \(count)")
             // Activation backwards with a 16-bit path: a 16-bit dy and x (or y) to a 16-bit dx in one pass.
             for f in [Activation.relu, .sigmoid, .tanh, .geluTanh, .silu] {
                 let y = f.forward(a)

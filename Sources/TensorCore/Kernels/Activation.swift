@@ -45,7 +45,7 @@ public enum Activation: Equatable, Sendable {
     /// y = f(x), shape preserved.
     public func forward(_ x: NDArray) -> NDArray {
         switch self {
-        case .relu: return Unary.map(x, Relu.self)
+        case .relu: return x.isHalf ? Self.reluBits(keep: x, where: x) : Unary.map(x, Relu.self)
         case .leakyRelu(let s): return Unary.map(x) { $0 > 0 ? $0 : s * $0 }
         case .elu(let a): return Unary.map(x) { $0 > 0 ? $0 : a * (expf($0) - 1) }
         case .sigmoid: return Unary.map(x, Sigmoid.self)
@@ -68,7 +68,9 @@ public enum Activation: Equatable, Sendable {
     ///   (widening 16-bit inputs whole) and convert.
     public func backward(_ dy: NDArray, x: NDArray, y: NDArray, output: DType) -> NDArray {
         switch self {
-        case .relu: return Self.vectorised(dy, x, ReluDerivative.self, output: output)
+        case .relu:
+            if dy.isHalf && dy.dtype == x.dtype && output == x.dtype { return Self.reluBits(keep: dy, where: x) }
+            return Self.vectorised(dy, x, ReluDerivative.self, output: output)
         case .sigmoid: return Self.vectorised(dy, y, SigmoidDerivative.self, output: output)
         case .tanh: return Self.vectorised(dy, y, TanhDerivative.self, output: output)
         case .geluTanh: return Self.vectorised(dy, x, GeluTanhDerivative.self, output: output)
@@ -120,6 +122,41 @@ public enum Activation: Equatable, Sendable {
             let s = FastMath.sigmoid(x)
             return dy * s * (1 + x * (1 - s))
         }
+    }
+
+    /// `x > 0 ? v : 0` over 16-bit arrays of one type, on their bits: ReLU's forward (v = x)
+    /// and its backward (v = dy), with no widening or rounding.
+    ///
+    /// Bit for bit what widening, selecting in fp32 and rounding back give (a 16-bit value
+    /// widens and rounds back to itself). Widening and rounding took the MLP's two ReLUs from
+    /// 1.1% to 2.6% of its bf16 step.
+    static func reluBits(keep v: NDArray, where x: NDArray) -> NDArray {
+        precondition(v.shape == x.shape && v.dtype == x.dtype && x.isHalf, "16-bit ReLU on \(v.dtype) \(v.shape) and \(x.dtype) \(x.shape)")
+        let out = NDArray(shape: x.shape, dtype: x.dtype, zeroed: false)
+        let infinity: Int16 = x.dtype == .float16 ? 0x7C00 : 0x7F80
+        let xs = UnsafeRawPointer(x.halfBits), vs = UnsafeRawPointer(v.halfBits), os = UnsafeMutableRawPointer(out.halfBits)
+        // As signed integers, the x > 0 are 0 < x <= inf's bits (negative values are negative,
+        // NaNs lie above inf). The masks come from wrapping subtractions and sign shifts: Swift's
+        // SIMD comparisons compile to scalar code. (-0, 0x8000, has both shifts all ones.)
+        @inline(__always) func keep<V: SIMD>(_ x: V, _ v: V) -> V where V.Scalar == Int16 {
+            let positive = (V() &- x) &>> 15, aboveInfinity = (V(repeating: infinity) &- x) &>> 15
+            return v & positive & ~aboveInfinity
+        }
+        ThreadPool.shared.parallelFor(x.count, grain: Unary.grain) { r in
+            var i = r.lowerBound
+            while i + 16 <= r.upperBound {
+                os.storeBytes(of: keep(xs.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<Int16>.self),
+                                       vs.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<Int16>.self)),
+                              toByteOffset: 2 * i, as: SIMD16<Int16>.self)
+                i += 16
+            }
+            for j in i..<r.upperBound {
+                let one = keep(SIMD2(repeating: xs.load(fromByteOffset: 2 * j, as: Int16.self)),
+                               SIMD2(repeating: vs.load(fromByteOffset: 2 * j, as: Int16.self)))
+                os.storeBytes(of: one[0], toByteOffset: 2 * j, as: Int16.self)
+            }
+        }
+        return out
     }
 
     /// dx = F(dy, x), of type `output`; dy and x (or the forward output, for derivatives that
