@@ -60,6 +60,19 @@ public enum HalfCast {
         return unsafeBitCast(wide &<< 16, to: SIMD8<Float>.self)
     }
 
+    /// Eight floats rounded to `dtype` and widened back: the values a 16-bit copy would hold.
+    @inline(__always)
+    public static func rounded8(_ v: SIMD8<Float>, _ dtype: DType) -> SIMD8<Float> {
+        #if arch(x86_64)
+        if dtype == .bfloat16 { return unsafeBitCast(tandem_round_bf16(unsafeBitCast(v, to: __m256.self)), to: SIMD8<Float>.self) }
+        #endif
+        return widen8(narrow8(v, dtype), dtype)
+    }
+
+    /// One float rounded to `dtype` and widened back.
+    @inline(__always)
+    public static func rounded(_ f: Float, _ dtype: DType) -> Float { float(bits(f, dtype), dtype) }
+
     /// Widens one 16-bit value of `dtype` exactly.
     @inline(__always)
     public static func float(_ bits: UInt16, _ dtype: DType) -> Float {

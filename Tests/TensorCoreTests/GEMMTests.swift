@@ -148,6 +148,38 @@ struct GEMMTests {
                                                     a: a.float32.scalars, b: b.float32.scalars, beta: 0, c: []), tol: 1e-5, "matmul")
     }
 
+    /// An fp32 operand read with `rounding` gives bit for bit the product of its 16-bit copy:
+    /// every packing path rounds it (transposed or not, A or B, full panels and edges, shapes
+    /// that fp32 would read in place), on one thread and two. The values include ones fp16
+    /// overflows (to inf) and flushes to subnormals, and a NaN.
+    @Test(arguments: [DType.float16, .bfloat16])
+    func roundedOperandsGiveTheProductOfTheir16BitCopies(dtype: DType) {
+        var r = Rand(15)
+        for threads in [1, 2] {
+            for (m, n, k) in Self.shapes + [(24, 40, 33), (9, 64, 100), (100, 48, 17)] where m * n * k < 3_000_000 {
+                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let a32 = r.array([m * k]), b32 = r.array([k * n], low: -3, high: 3)
+                    let specials: [Float] = [70000, -1e-6, 3e-8, .nan, 65519, 1.00048828125]
+                    for (i, v) in specials.enumerated() where i < m * k { a32.ptr[(i * 7919) % (m * k)] = v }
+                    let a16 = a32.converted(to: dtype), b16 = b32.converted(to: dtype)
+                    func product(_ a: GEMMOperand, _ b: GEMMOperand) -> [UInt32] {
+                        let c = NDArray(shape: [m * n], zeroed: false)
+                        GEMM.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a, b: b, c: c.ptr, ldc: n, threads: threads)
+                        // Every NaN as one pattern: a NaN's payload is not part of the rounding.
+                        return c.scalars.map { $0.isNaN ? Float.nan.bitPattern : $0.bitPattern }
+                    }
+                    let (lda, ldb) = (ta ? m : k, tb ? k : n)
+                    let want = product(GEMMOperand(raw: a16.storage.raw, dtype: dtype, ld: lda),
+                                       GEMMOperand(raw: b16.storage.raw, dtype: dtype, ld: ldb))
+                    let got = product(GEMMOperand(raw: a32.storage.raw, dtype: .float32, ld: lda, rounding: dtype),
+                                      GEMMOperand(raw: b32.storage.raw, dtype: .float32, ld: ldb, rounding: dtype))
+                    let mismatches = zip(got, want).filter { $0 != $1 }.count
+                    #expect(mismatches == 0, "\(dtype) \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) threads \(threads): \(mismatches) differ")
+                }
+            }
+        }
+    }
+
     /// The fused fully connected layer (bias as C's starting value) against the naive product
     /// plus bias, on odd shapes, one deeper than a depth block (the bias is accumulated onto
     /// block by block), and with 16-bit x and weight.

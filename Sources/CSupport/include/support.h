@@ -26,6 +26,19 @@ static inline __m128i tandem_cvtps_bf16(__m256 v) {
     return _mm_packus_epi32(_mm256_castsi256_si128(chosen), _mm256_extracti128_si256(chosen, 1));
 }
 
+/// Rounds 8 floats to bfloat16 and widens them back, in place in 32-bit lanes: the rounding
+/// of tandem_cvtps_bf16 with the low 16 bits cleared, which spares the pack to 16 bits and
+/// the unpack after it (a GEMM packing a weight it reads rounded, see GEMMOperand).
+static inline __m256 tandem_round_bf16(__m256 v) {
+    __m256i bits = _mm256_castps_si256(v);
+    __m256i odd = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
+    __m256i rounded = _mm256_add_epi32(_mm256_add_epi32(bits, _mm256_set1_epi32(0x7FFF)), odd);
+    __m256i quiet = _mm256_or_si256(bits, _mm256_set1_epi32(0x400000));
+    __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+    __m256 chosen = _mm256_blendv_ps(_mm256_castsi256_ps(rounded), _mm256_castsi256_ps(quiet), nan);
+    return _mm256_and_ps(chosen, _mm256_castsi256_ps(_mm256_set1_epi32((int)0xFFFF0000)));
+}
+
 /// Loads the 8 floats at base[offsets[i]] (one vgatherdps; its scale is an immediate).
 static inline __m256 tandem_gather8(const float *base, __m256i offsets) { return _mm256_i32gather_ps(base, offsets, 4); }
 

@@ -14,16 +14,30 @@ public struct GEMMOperand {
     public let raw: UnsafeRawPointer
     public let dtype: DType
     public let ld: Int
+    /// For an fp32 operand: the 16-bit type its values are rounded to as they are packed, or
+    /// nil to use them as stored. Under autocast a weight is read so: the product is the one
+    /// of a 16-bit copy, without a pass that makes the copy or the memory that holds it.
+    public let rounding: DType?
 
-    public init(_ pointer: UnsafePointer<Float>, ld: Int) { (raw, dtype, self.ld) = (UnsafeRawPointer(pointer), .float32, ld) }
-    public init(raw: UnsafeRawPointer, dtype: DType, ld: Int) {
+    public init(_ pointer: UnsafePointer<Float>, ld: Int) { self.init(raw: UnsafeRawPointer(pointer), dtype: .float32, ld: ld) }
+    public init(raw: UnsafeRawPointer, dtype: DType, ld: Int, rounding: DType? = nil) {
         precondition(dtype != .int32, "GEMM operands are float32, float16 or bfloat16")
-        (self.raw, self.dtype, self.ld) = (raw, dtype, ld)
+        precondition(rounding == nil || dtype == .float32 && (rounding == .float16 || rounding == .bfloat16),
+                     "only an fp32 GEMM operand is rounded, to float16 or bfloat16; got \(dtype) rounded to \(rounding!)")
+        (self.raw, self.dtype, self.ld, self.rounding) = (raw, dtype, ld, rounding)
     }
+
+    /// Whether the micro-kernel may read the operand in place: fp32, used as stored.
+    var isPlainFloat32: Bool { dtype == .float32 && rounding == nil }
 
     /// The operand offset by `elements`.
     func advanced(by elements: Int) -> GEMMOperand {
-        GEMMOperand(raw: raw + elements * dtype.byteSize, dtype: dtype, ld: ld)
+        GEMMOperand(raw: raw + elements * dtype.byteSize, dtype: dtype, ld: ld, rounding: rounding)
+    }
+
+    /// The operand as a matrix for packing: op(X) with `transposed`.
+    func view(transposed: Bool) -> MatrixView {
+        MatrixView(raw: raw, dtype: dtype, rowStride: transposed ? 1 : ld, colStride: transposed ? ld : 1, rounding: rounding)
     }
 }
 
@@ -153,8 +167,7 @@ public enum GEMM {
             if k == 0 || alpha == 0 { return }
             beta = 1
         }
-        let av = MatrixView(raw: aOperand.raw, dtype: aOperand.dtype, rowStride: transA ? 1 : lda, colStride: transA ? lda : 1)
-        let bv = MatrixView(raw: bOperand.raw, dtype: bOperand.dtype, rowStride: transB ? 1 : ldb, colStride: transB ? ldb : 1)
+        let av = aOperand.view(transposed: transA), bv = bOperand.view(transposed: transB)
         let pool = ThreadPool.shared
         var nt = min(threads ?? pool.threadCount, pool.threadCount)
         if 2 * m * n * k < parallelFlops { nt = 1 }
@@ -170,12 +183,12 @@ public enum GEMM {
         // A row-major A is read in place when packing it would not pay: each A panel is then
         // reused by few B panels (narrow C), or C is tall enough that its rows stay in cache.
         // (Measured: in place is slower for short, wide C such as 32 x 1024 x 256.)
-        // (A 16-bit C goes through the packed path only: its operands are 16-bit under autocast.)
-        let directA = !halfC && aOperand.dtype == .float32 && !transA && alpha == 1
+        // (A 16-bit C goes through the packed path only: its operands are 16-bit or rounded.)
+        let directA = !halfC && aOperand.isPlainFloat32 && !transA && alpha == 1
             && (n <= directANMax || (n <= directATallNMax && m >= directATallMMin))
         // Likewise a row-major B is read in place when C has so few rows that each packed B
         // panel would serve only a few A panels. (Never both: one operand is always packed.)
-        let directB = prepacked == nil && !halfC && !directA && bOperand.dtype == .float32 && !transB && m <= directBMMax
+        let directB = prepacked == nil && !halfC && !directA && bOperand.isPlainFloat32 && !transB && m <= directBMMax
         pool.parallel(threads: nt) { tid, nthreads in
             let splitRows = GEMM.splitRows(m: m, n: n, threads: nthreads, directA: directA)
             let tm = splitRows ? nthreads : 1, tn = splitRows ? 1 : nthreads

@@ -34,7 +34,7 @@ public final class GEMMPackedB {
         var p: UnsafeMutableRawPointer?
         precondition(posix_memalign(&p, 64, blocks * panelCount * panelStride * 4) == 0, "out of memory for a packed GEMM operand")
         data = p!.assumingMemoryBound(to: Float.self)
-        let view = MatrixView(raw: b.raw, dtype: b.dtype, rowStride: transB ? 1 : b.ld, colStride: transB ? b.ld : 1)
+        let view = b.view(transposed: transB)
         let (depth, panels, stride) = (depthBlock, panelCount, panelStride)
         // Panels are independent: the threads split them.
         ThreadPool.shared.parallelFor(blocks * panels, grain: max(1, 64 * 1024 / (depth * nr))) { range in

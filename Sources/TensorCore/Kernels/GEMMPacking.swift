@@ -3,12 +3,15 @@
 /// A matrix operand is described by a base pointer, its element type and its row and column
 /// strides, so a transposed operand is the same matrix with the strides swapped and packing
 /// absorbs every transpose flag. 16-bit operands (fp16, bf16) are widened to fp32 as they are
-/// packed, so the micro-kernel always streams fp32 and accumulates in fp32.
+/// packed, so the micro-kernel always streams fp32 and accumulates in fp32; an fp32 operand
+/// with `rounding` is rounded to 16 bits and widened back as it is packed.
 struct MatrixView {
     let raw: UnsafeRawPointer
     let dtype: DType
     let rowStride: Int
     let colStride: Int
+    /// See `GEMMOperand.rounding`.
+    var rounding: DType? = nil
 
     var base: UnsafePointer<Float> { raw.assumingMemoryBound(to: Float.self) }
     var half: UnsafePointer<UInt16> { raw.assumingMemoryBound(to: UInt16.self) }
@@ -30,14 +33,18 @@ enum GEMMPacking {
             let offset = (ic + ir) * a.rowStride + pc * a.colStride
             if a.colStride == 1 {
                 // Rows contiguous along k: transposed 8 steps at a time.
-                PanelTranspose.pack(a.raw + offset * a.dtype.byteSize, dtype: a.dtype, lineStride: a.rowStride,
+                PanelTranspose.pack(a.raw + offset * a.dtype.byteSize, dtype: a.dtype, rounding: a.rounding, lineStride: a.rowStride,
                                     lines: rows, depth: kc, dst: out, dstStride: mr, alpha: alpha)
             } else if a.rowStride == 1 && rows == mr {
-                packSteps(a.raw + offset * a.dtype.byteSize, dtype: a.dtype, stepStride: a.colStride, steps: kc, alpha: alpha, into: out)
+                packSteps(a.raw + offset * a.dtype.byteSize, dtype: a.dtype, rounding: a.rounding, stepStride: a.colStride,
+                          steps: kc, alpha: alpha, into: out)
             } else {
                 // A transposed at the edge, or strided both ways: one value at a time.
                 let cs = a.colStride, rs = a.rowStride
-                if a.dtype == .float32 {
+                if let rounding = a.rounding {
+                    let src = a.base + offset
+                    for p in 0..<kc { for i in 0..<rows { out[p * mr + i] = alpha * HalfCast.rounded(src[p * cs + i * rs], rounding) } }
+                } else if a.dtype == .float32 {
                     let src = a.base + offset
                     for p in 0..<kc { for i in 0..<rows { out[p * mr + i] = alpha * src[p * cs + i * rs] } }
                 } else {
@@ -56,18 +63,20 @@ enum GEMMPacking {
     /// value) took 12 ms of the 180 ms GPT step.
     /// - Parameters:
     ///   - src: the panel's first value at k step 0; elements of `dtype`.
+    ///   - rounding: see `GEMMOperand.rounding`.
     ///   - stepStride: elements between consecutive k steps.
     ///   - dst: 6 floats per k step.
     @inline(__always)
-    static func packSteps(_ src: UnsafeRawPointer, dtype: DType, stepStride: Int, steps: Int, alpha: Float,
+    static func packSteps(_ src: UnsafeRawPointer, dtype: DType, rounding: DType?, stepStride: Int, steps: Int, alpha: Float,
                           into dst: UnsafeMutablePointer<Float>) {
         let size = dtype.byteSize, stepBytes = stepStride &* size
         var s = src, d = UnsafeMutableRawPointer(dst)
         for _ in 0..<steps {
-            let values: SIMD8<Float>
+            var values: SIMD8<Float>
             if dtype == .float32 {
                 values = SIMD8(lowHalf: s.loadUnaligned(as: SIMD4<Float>.self),
                                highHalf: SIMD4(lowHalf: s.loadUnaligned(fromByteOffset: 16, as: SIMD2<Float>.self), highHalf: .zero))
+                if let rounding { values = HalfCast.rounded8(values, rounding) }
             } else {
                 let bits = SIMD8(lowHalf: s.loadUnaligned(as: SIMD4<UInt16>.self),
                                  highHalf: SIMD4(lowHalf: s.loadUnaligned(fromByteOffset: 8, as: SIMD2<UInt16>.self), highHalf: .zero))
@@ -98,7 +107,7 @@ enum GEMMPacking {
             if b.colStride != 1 {
                 // B transposed: each column is contiguous along k.
                 PanelTranspose.pack(b.raw + (pc * b.rowStride + j0 * b.colStride) * b.dtype.byteSize, dtype: b.dtype,
-                                    lineStride: b.colStride, lines: cols, depth: kc, dst: out, dstStride: nr)
+                                    rounding: b.rounding, lineStride: b.colStride, lines: cols, depth: kc, dst: out, dstStride: nr)
             } else if b.dtype != .float32 && cols == nr {
                 // 16 values per k step, widened 8 at a time in registers.
                 for p in 0..<kc {
@@ -110,6 +119,19 @@ enum GEMMPacking {
                 }
             } else if b.dtype != .float32 {
                 for p in 0..<kc { HalfCast.widenBlock(b.half + (pc + p) * b.rowStride + j0, out + p * nr, cols, b.dtype) }
+            } else if let rounding = b.rounding, cols == nr {
+                for p in 0..<kc {
+                    let src = UnsafeRawPointer(b.base + (pc + p) * b.rowStride + j0)
+                    let o = UnsafeMutableRawPointer(out + p * nr)
+                    o.storeBytes(of: HalfCast.rounded8(src.loadUnaligned(as: SIMD8<Float>.self), rounding), as: SIMD8<Float>.self)
+                    o.storeBytes(of: HalfCast.rounded8(src.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), rounding),
+                                 toByteOffset: 32, as: SIMD8<Float>.self)
+                }
+            } else if let rounding = b.rounding {
+                for p in 0..<kc {
+                    let src = b.base + (pc + p) * b.rowStride + j0, o = out + p * nr
+                    for j in 0..<cols { o[j] = HalfCast.rounded(src[j], rounding) }
+                }
             } else if cols == nr {
                 for p in 0..<kc {
                     let src = UnsafeRawPointer(b.base + (pc + p) * b.rowStride + j0)

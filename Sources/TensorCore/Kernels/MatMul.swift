@@ -5,10 +5,13 @@ public enum MatMul {
     /// Shapes: a (..., M, K) or (..., K, M) with `transA`; b (K, N), (N, K) with `transB`, or
     /// with the same leading batch axes as a. A 2-D b is shared by every batch entry.
     /// Either operand may be float16 or bfloat16 (widened while packed).
-    /// - Parameter output: the result's type; a 16-bit result is rounded once as the GEMM
-    ///   writes it (or, for a product deeper than one GEMM pass, computed in fp32 and converted).
+    /// - Parameters:
+    ///   - output: the result's type; a 16-bit result is rounded once as the GEMM writes it
+    ///     (or, for a product deeper than one GEMM pass, computed in fp32 and converted).
+    ///   - roundA, roundB: read that operand, when it is fp32, as if rounded to this 16-bit
+    ///     type (`GEMMOperand.rounding`).
     public static func forward(_ a: NDArray, _ b: NDArray, transA: Bool = false, transB: Bool = false,
-                               output: DType = .float32) -> NDArray {
+                               output: DType = .float32, roundA: DType? = nil, roundB: DType? = nil) -> NDArray {
         precondition(a.rank >= 2 && b.rank >= 2, "matmul needs rank >= 2, got \(a.shape) and \(b.shape)")
         let m = transA ? a.shape[-1] : a.shape[-2], ka = transA ? a.shape[-2] : a.shape[-1]
         let kb = transB ? b.shape[-1] : b.shape[-2], n = transB ? b.shape[-2] : b.shape[-1]
@@ -16,21 +19,21 @@ public enum MatMul {
         let batchDims = Array(a.shape.dims.dropLast(2))
         let batch = batchDims.reduce(1, *)
         if output != .float32 && !GEMM.writesHalfOutput(k: ka) {
-            return forward(a, b, transA: transA, transB: transB).converted(to: output)
+            return forward(a, b, transA: transA, transB: transB, roundA: roundA, roundB: roundB).converted(to: output)
         }
         let out = NDArray(shape: Shape(batchDims + [m, n]), dtype: output, zeroed: false)
         let c = result(out, ld: n)
         if b.rank == 2 && !transA {
             // One tall GEMM over all batch rows.
-            GEMM.gemm(transA: false, transB: transB, m: batch * m, n: n, k: ka, a: operand(a, ld: ka),
-                      b: operand(b, ld: b.shape[-1]), output: c)
+            GEMM.gemm(transA: false, transB: transB, m: batch * m, n: n, k: ka, a: operand(a, ld: ka, rounding: roundA),
+                      b: operand(b, ld: b.shape[-1], rounding: roundB), output: c)
             return out
         }
         precondition(b.rank == 2 || Array(b.shape.dims.dropLast(2)) == batchDims,
                      "matmul batch axes differ: \(a.shape) and \(b.shape)")
         GEMM.batchedGemm(batch: batch, transA: transA, transB: transB, m: m, n: n, k: ka,
-                         a: operand(a, ld: a.shape[-1]), strideA: m * ka,
-                         b: operand(b, ld: b.shape[-1]), strideB: b.rank == 2 ? 0 : kb * n,
+                         a: operand(a, ld: a.shape[-1], rounding: roundA), strideA: m * ka,
+                         b: operand(b, ld: b.shape[-1], rounding: roundB), strideB: b.rank == 2 ? 0 : kb * n,
                          output: c, strideC: m * n)
         return out
     }
@@ -41,31 +44,37 @@ public enum MatMul {
     ///
     /// Shapes: x (rows, in), weight (out, in), bias (out) -> (rows, out). x and weight may be
     /// 16-bit.
-    /// - Parameter output: the result's type; a 16-bit result gets the fp32 bias added to the
-    ///   fp32 product and is rounded once, as the GEMM writes it.
-    public static func linear(_ x: NDArray, _ weight: NDArray, bias: NDArray, output: DType = .float32) -> NDArray {
+    /// - Parameters:
+    ///   - output: the result's type; a 16-bit result gets the fp32 bias added to the fp32
+    ///     product and is rounded once, as the GEMM writes it.
+    ///   - roundX, roundWeight: read that operand, when it is fp32, as if rounded to this
+    ///     16-bit type (`GEMMOperand.rounding`).
+    public static func linear(_ x: NDArray, _ weight: NDArray, bias: NDArray, output: DType = .float32,
+                              roundX: DType? = nil, roundWeight: DType? = nil) -> NDArray {
         let rows = x.shape[0], k = x.shape[1], n = weight.shape[0]
         precondition(x.rank == 2 && weight.rank == 2 && weight.shape[1] == k && bias.count == n,
                      "linear shapes: x \(x.shape), weight \(weight.shape), bias \(bias.shape)")
         // Bound, so that a widened copy of a 16-bit bias lives until the GEMM is done.
         let bias32 = bias.float32
+        let a = operand(x, ld: k, rounding: roundX), b = operand(weight, ld: k, rounding: roundWeight)
         return withExtendedLifetime(bias32) {
             if output != .float32 && GEMM.writesHalfOutput(k: k) {
                 let out = NDArray(shape: [rows, n], dtype: output, zeroed: false)
-                GEMM.gemm(transA: false, transB: true, m: rows, n: n, k: k, a: operand(x, ld: k), b: operand(weight, ld: k),
+                GEMM.gemm(transA: false, transB: true, m: rows, n: n, k: k, a: a, b: b,
                           output: GEMMOutput(half: out.halfBits, dtype: output, ld: n, bias: bias32.ptr))
                 return out
             }
             let out = NDArray(shape: [rows, n], zeroed: false)
             for i in 0..<rows { (out.ptr + i * n).update(from: bias32.ptr, count: n) }
-            GEMM.gemm(transA: false, transB: true, m: rows, n: n, k: k, a: operand(x, ld: k), b: operand(weight, ld: k),
+            GEMM.gemm(transA: false, transB: true, m: rows, n: n, k: k, a: a, b: b,
                       beta: 1, c: out.ptr, ldc: n)
             return output == .float32 ? out : out.converted(to: output)
         }
     }
 
-    static func operand(_ x: NDArray, ld: Int) -> GEMMOperand {
-        GEMMOperand(raw: UnsafeRawPointer(x.storage.raw), dtype: x.dtype, ld: ld)
+    /// `x` as a GEMM operand; `rounding` applies only when x is fp32.
+    static func operand(_ x: NDArray, ld: Int, rounding: DType? = nil) -> GEMMOperand {
+        GEMMOperand(raw: UnsafeRawPointer(x.storage.raw), dtype: x.dtype, ld: ld, rounding: x.dtype == .float32 ? rounding : nil)
     }
 
     /// Where the GEMM writes `out`: fp32 or 16 bits by its type.
@@ -80,25 +89,27 @@ public enum MatMul {
     ///     network's first layer is a whole GEMM nobody reads.
     ///   - typeA, typeB: the types to return the gradients in (16 bits when backward stores
     ///     them so: rounded once by the GEMM).
+    ///   - roundA, roundB: the roundings forward read a and b with (dc is read as it is).
     public static func backward(_ dc: NDArray, _ a: NDArray, _ b: NDArray, transA: Bool, transB: Bool,
                                 needA: Bool = true, needB: Bool = true,
-                                typeA: DType = .float32, typeB: DType = .float32) -> (NDArray?, NDArray?) {
+                                typeA: DType = .float32, typeB: DType = .float32,
+                                roundA: DType? = nil, roundB: DType? = nil) -> (NDArray?, NDArray?) {
         var da: NDArray?, db: NDArray?
         // A b shared by a batch sums its gradient over the batch below, in fp32.
         let typeB = b.rank == 2 && a.rank > 2 ? .float32 : typeB
         switch (transA, transB) {
         case (false, false):
-            if needA { da = forward(dc, b, transB: true, output: typeA) }
-            if needB { db = forward(a, dc, transA: true, output: typeB) }
+            if needA { da = forward(dc, b, transB: true, output: typeA, roundB: roundB) }
+            if needB { db = forward(a, dc, transA: true, output: typeB, roundA: roundA) }
         case (false, true):
-            if needA { da = forward(dc, b, output: typeA) }
-            if needB { db = forward(dc, a, transA: true, output: typeB) }
+            if needA { da = forward(dc, b, output: typeA, roundB: roundB) }
+            if needB { db = forward(dc, a, transA: true, output: typeB, roundB: roundA) }
         case (true, false):
-            if needA { da = forward(b, dc, transB: true, output: typeA) }
-            if needB { db = forward(a, dc, output: typeB) }
+            if needA { da = forward(b, dc, transB: true, output: typeA, roundA: roundB) }
+            if needB { db = forward(a, dc, output: typeB, roundA: roundA) }
         case (true, true):
-            if needA { da = forward(b, dc, transA: true, transB: true, output: typeA) }
-            if needB { db = forward(dc, a, transA: true, transB: true, output: typeB) }
+            if needA { da = forward(b, dc, transA: true, transB: true, output: typeA, roundA: roundB) }
+            if needB { db = forward(dc, a, transA: true, transB: true, output: typeB, roundB: roundA) }
         }
         if let g = db, b.rank == 2 && a.rank > 2 {
             // b was shared by the batch: its gradient is the sum over batch entries.

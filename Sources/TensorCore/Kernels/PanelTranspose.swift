@@ -15,12 +15,13 @@ enum PanelTranspose {
     /// Writes element (line l, step p) of the source to `dst[p * dstStride + l]`.
     /// - Parameters:
     ///   - src: line 0, step 0; elements of `dtype`.
+    ///   - rounding: see `GEMMOperand.rounding`.
     ///   - lineStride: elements between consecutive lines (steps are contiguous).
     ///   - lines: lines to pack (at most `dstStride`).
     ///   - depth: steps per line.
     ///   - dst: the micro-panel, `dstStride` floats per step.
     ///   - alpha: factor applied to every value (GEMM's alpha, folded into packed A).
-    static func pack(_ src: UnsafeRawPointer, dtype: DType, lineStride: Int, lines: Int, depth: Int,
+    static func pack(_ src: UnsafeRawPointer, dtype: DType, rounding: DType? = nil, lineStride: Int, lines: Int, depth: Int,
                      dst: UnsafeMutablePointer<Float>, dstStride: Int, alpha: Float = 1) {
         var l0 = 0
         #if arch(x86_64)
@@ -30,23 +31,28 @@ enum PanelTranspose {
         let blocked = depth / 8 * 8
         while l0 + group <= lines {
             let base = src + l0 * lineStride * size
-            switch dtype {
-            case .float16: blocks(base, lineStride * size, size, group, blocked, dst + l0, dstStride, alpha) { load(float16: $0) }
-            case .bfloat16: blocks(base, lineStride * size, size, group, blocked, dst + l0, dstStride, alpha) { load(bfloat16: $0) }
+            switch (dtype, rounding) {
+            case (_, .float16?): blocks(base, lineStride * size, size, group, blocked, dst + l0, dstStride, alpha) { rounded(load(float32: $0), .float16) }
+            case (_, .bfloat16?): blocks(base, lineStride * size, size, group, blocked, dst + l0, dstStride, alpha) { rounded(load(float32: $0), .bfloat16) }
+            case (.float16, _): blocks(base, lineStride * size, size, group, blocked, dst + l0, dstStride, alpha) { load(float16: $0) }
+            case (.bfloat16, _): blocks(base, lineStride * size, size, group, blocked, dst + l0, dstStride, alpha) { load(bfloat16: $0) }
             default: blocks(base, lineStride * size, size, group, blocked, dst + l0, dstStride, alpha) { load(float32: $0) }
             }
-            scalar(src, dtype, lineStride, lines: l0..<(l0 + group), steps: blocked..<depth, dst, dstStride, alpha)
+            scalar(src, dtype, rounding, lineStride, lines: l0..<(l0 + group), steps: blocked..<depth, dst, dstStride, alpha)
             l0 += group
         }
         #endif
-        scalar(src, dtype, lineStride, lines: l0..<lines, steps: 0..<depth, dst, dstStride, alpha)
+        scalar(src, dtype, rounding, lineStride, lines: l0..<lines, steps: 0..<depth, dst, dstStride, alpha)
     }
 
     /// The element-at-a-time path for the edges (and for other architectures).
-    private static func scalar(_ src: UnsafeRawPointer, _ dtype: DType, _ lineStride: Int, lines: Range<Int>,
+    private static func scalar(_ src: UnsafeRawPointer, _ dtype: DType, _ rounding: DType?, _ lineStride: Int, lines: Range<Int>,
                                steps: Range<Int>, _ dst: UnsafeMutablePointer<Float>, _ dstStride: Int, _ alpha: Float) {
         if lines.isEmpty || steps.isEmpty { return }
-        if dtype == .float32 {
+        if let rounding {
+            let s = src.assumingMemoryBound(to: Float.self)
+            for l in lines { for p in steps { dst[p * dstStride + l] = alpha * HalfCast.rounded(s[l * lineStride + p], rounding) } }
+        } else if dtype == .float32 {
             let s = src.assumingMemoryBound(to: Float.self)
             for l in lines { for p in steps { dst[p * dstStride + l] = alpha * s[l * lineStride + p] } }
         } else {
@@ -123,6 +129,12 @@ enum PanelTranspose {
     @inline(__always)
     private static func load(float32 p: UnsafeRawPointer) -> __m256 {
         _mm256_loadu_ps(p.assumingMemoryBound(to: Float.self))
+    }
+
+    /// Eight fp32 values rounded to 16 bits and widened back (`GEMMOperand.rounding`).
+    @inline(__always)
+    private static func rounded(_ v: __m256, _ dtype: DType) -> __m256 {
+        unsafeBitCast(HalfCast.rounded8(unsafeBitCast(v, to: SIMD8<Float>.self), dtype), to: __m256.self)
     }
 
     @inline(__always)
