@@ -70,7 +70,7 @@ public struct EarlyStoppingConfig: Codable, Equatable, Sendable {
 /// `precision:` the number format of forward and backward, and loss scaling.
 public struct PrecisionConfig: Codable, Equatable, Sendable {
     /// fp32, or fp16/bf16 mixed precision: fp32 master weights and optimizer state, forward and
-    /// backward on 16-bit copies with 16-bit activations.
+    /// backward on the weights rounded to 16 bits, with 16-bit activations.
     public var mode = "fp32"
     /// auto (dynamic for fp16, none otherwise), dynamic, static or none.
     public var lossScale = "auto"
