@@ -136,9 +136,14 @@ struct HalfKernelTests {
                 Self.same(Binary.forward(op, a, b), Binary.forward(op, a.float32, b.float32).converted(to: dtype), "\(op) \(count)")
             }
         }
-        // Permute and broadcast move 16-bit elements as they are.
+        // Permute, broadcast and slice move 16-bit elements as they are.
         let x = r.array([3, 5, 7]).converted(to: dtype)
         Self.same(Layout.permute(x, [2, 0, 1]), Layout.permute(x.float32, [2, 0, 1]).converted(to: dtype), "permute")
+        for (axis, start, end, step) in [(0, 1, 3, 1), (1, 0, 5, 2), (2, 3, 7, 1), (2, 1, 6, 3)] {
+            Self.same(Layout.slice(x, axis: axis, start: start, end: end, step: step),
+                      Layout.slice(x.float32, axis: axis, start: start, end: end, step: step).converted(to: dtype),
+                      "slice axis \(axis) \(start)..<\(end) step \(step)")
+        }
         Self.same(Layout.broadcast(x.float32.converted(to: dtype).reshaped([3, 1, 35]), to: [3, 4, 35]),
                   Layout.broadcast(x.float32.reshaped([3, 1, 35]), to: [3, 4, 35]).converted(to: dtype), "broadcast")
         // A linear layer's bias gradient from a 16-bit dy: the same sums as from the widened dy.

@@ -38,7 +38,7 @@ extension Tensor {
     /// Elements start, start+step, ... below end along `axis`.
     public func slice(axis: Int, start: Int, end: Int, step: Int = 1) -> Tensor {
         let inShape = shape
-        return Tensor.record("slice", Layout.slice(values, axis: axis, start: start, end: end, step: step), inputs: [self]) { dy in
+        return Tensor.record("slice", Layout.slice(data, axis: axis, start: start, end: end, step: step), inputs: [self]) { dy in
             [Layout.slice_backward(dy, inputShape: inShape, axis: axis, start: start, step: step)]
         }
     }
