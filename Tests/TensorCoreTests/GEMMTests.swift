@@ -28,9 +28,11 @@ struct GEMMTests {
         // which pack their own panels and never wait for each other: a panel layout that
         // depended on the block depth let one thread overwrite another's panel.
         (64, 256, 784), (20, 600, 784),
+        // Row edges of 1-3 rows take the short 3 x 32 tile two full panels at a time, leaving an
+        // odd or partial last panel to the 6x16 one: a batch of 32 rows, and C of 2 rows.
+        (32, 80, 37), (2, 96, 40), (9, 40, 17),
     ]
 
-    /// Runs on one thread and on the whole pool (two threads on the CI machine).
     /// Runs on one thread and on the whole pool (two threads on the CI machine); with
     /// threads, each product is repeated to give races a chance to show.
     @Test(arguments: [1, 2])
@@ -204,7 +206,8 @@ struct GEMMTests {
     @Test(arguments: [DType.float16, .bfloat16])
     func halfOutputIsTheProductRoundedOnce(dtype: DType) {
         var r = Rand(31)
-        for (m, n, k) in [(1, 1, 1), (7, 17, 13), (13, 31, 29), (64, 64, 64), (37, 53, 300), (145, 33, 70), (3, 70, 384), (301, 7, 5)] {
+        for (m, n, k) in [(1, 1, 1), (7, 17, 13), (13, 31, 29), (64, 64, 64), (37, 53, 300), (145, 33, 70), (3, 70, 384), (301, 7, 5),
+                          (32, 80, 37)] {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 let a = r.array([m * k]).converted(to: dtype), b = r.array([k * n]).converted(to: dtype)
                 let bias = r.array([n]), old = r.array([m * n]).converted(to: dtype)

@@ -239,7 +239,12 @@ public enum GEMM {
                         if halfC {
                             let c16 = output.raw.assumingMemoryBound(to: UInt16.self), type = output.dtype
                             let bias = output.bias.map { $0 + jc }
-                            block = { forEachTile(rowsOuter: rowsOuter, panels: myPanels, rows: mc) { jp, ir in
+                            block = { forEachTile(rowsOuter: rowsOuter, panels: myPanels, rows: mc, columns: nc, pair: { jp, ir in
+                                let bp = packedB + jp * panelStride
+                                GEMMMicroKernel.shortHalf(rows: mc - ir, kc: kc, a: packedA + ir * kc, b0: bp, b1: bp + panelStride,
+                                                          c: c16 + (ic + ir) * ldc + jc + jp * nr, ldc: ldc, dtype: type,
+                                                          accumulate: accumulate, bias: bias.map { $0 + jp * nr })
+                            }) { jp, ir in
                                 let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
                                 let ap = packedA + ir * kc, bp = packedB + jp * panelStride
                                 let cp = c16 + (ic + ir) * ldc + jc + jp * nr, tileBias = bias.map { $0 + jp * nr }
@@ -253,7 +258,13 @@ public enum GEMM {
                                 }
                             } }
                         } else if directA {
-                            block = { forEachTile(rowsOuter: rowsOuter, panels: myPanels, rows: mc) { jp, ir in
+                            block = { forEachTile(rowsOuter: rowsOuter, panels: myPanels, rows: mc, columns: nc, pair: { jp, ir in
+                                // The last rows of an unpacked A are packed on the spot.
+                                GEMMPacking.packA(av, ic: ic + ir, mc: mc - ir, pc: pc, kc: kc, alpha: 1, into: edgeA)
+                                let bp = packedB + jp * panelStride
+                                GEMMMicroKernel.short(rows: mc - ir, kc: kc, a: edgeA, b0: bp, b1: bp + panelStride, ldb: 16,
+                                                      c: c + (ic + ir) * ldc + jc + jp * nr, ldc: ldc, accumulate: accumulate)
+                            }) { jp, ir in
                                 let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
                                 let bp = packedB + jp * panelStride, cp = c + (ic + ir) * ldc + jc + jp * nr
                                 let arow = a + (ic + ir) * lda + pc
@@ -273,7 +284,11 @@ public enum GEMM {
                             }
                             }
                         } else if directB {
-                            block = { forEachTile(rowsOuter: rowsOuter, panels: myPanels, rows: mc) { jp, ir in
+                            block = { forEachTile(rowsOuter: rowsOuter, panels: myPanels, rows: mc, columns: nc, pair: { jp, ir in
+                                let brow = b + pc * ldb + jc + jp * nr
+                                GEMMMicroKernel.short(rows: mc - ir, kc: kc, a: packedA + ir * kc, b0: brow, b1: brow + nr, ldb: ldb,
+                                                      c: c + (ic + ir) * ldc + jc + jp * nr, ldc: ldc, accumulate: accumulate)
+                            }) { jp, ir in
                                 let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
                                 let ap = packedA + ir * kc, cp = c + (ic + ir) * ldc + jc + jp * nr
                                 if cols == nr {
@@ -293,7 +308,11 @@ public enum GEMM {
                             }
                             }
                         } else {
-                            block = { forEachTile(rowsOuter: rowsOuter, panels: myPanels, rows: mc) { jp, ir in
+                            block = { forEachTile(rowsOuter: rowsOuter, panels: myPanels, rows: mc, columns: nc, pair: { jp, ir in
+                                let bp = packedB + jp * panelStride
+                                GEMMMicroKernel.short(rows: mc - ir, kc: kc, a: packedA + ir * kc, b0: bp, b1: bp + panelStride, ldb: 16,
+                                                      c: c + (ic + ir) * ldc + jc + jp * nr, ldc: ldc, accumulate: accumulate)
+                            }) { jp, ir in
                                 let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
                                 let ap = packedA + ir * kc, bp = packedB + jp * panelStride
                                 let cp = c + (ic + ir) * ldc + jc + jp * nr
@@ -329,12 +348,31 @@ public enum GEMM {
 
     /// Calls `body(jp, ir)` for every 6x16 tile of one packed block: row panels outermost or
     /// B panels outermost. `body` is inlined into the loops, so a tile costs no call.
+    ///
+    /// A row panel of at most `GEMMMicroKernel.shortRows` rows goes to `pair(jp, ir)` instead,
+    /// two full B panels (jp, jp + 1) at a time, for the short tile; an odd or partial last
+    /// panel still goes to `body`.
+    /// - Parameter columns: the block's columns (nc), which say which panels are full.
     @inline(__always)
-    static func forEachTile(rowsOuter: Bool, panels: Range<Int>, rows: Int, _ body: (Int, Int) -> Void) {
+    static func forEachTile(rowsOuter: Bool, panels: Range<Int>, rows: Int, columns: Int,
+                            pair: (Int, Int) -> Void, _ body: (Int, Int) -> Void) {
+        let mr = GEMMMicroKernel.mr
+        let fullPanels = min(panels.upperBound, columns / GEMMMicroKernel.nr)  // panels below this are 16 columns wide
+        @inline(__always) func tile(_ jp: Int, _ ir: Int) {
+            if rows - ir <= GEMMMicroKernel.shortRows {
+                if (jp - panels.lowerBound) % 2 == 1 {
+                    if jp < fullPanels { return }  // the pair that starts at jp - 1 took it
+                } else if jp + 1 < fullPanels {
+                    pair(jp, ir)
+                    return
+                }
+            }
+            body(jp, ir)
+        }
         if rowsOuter {
-            for ir in stride(from: 0, to: rows, by: GEMMMicroKernel.mr) { for jp in panels { body(jp, ir) } }
+            for ir in stride(from: 0, to: rows, by: mr) { for jp in panels { tile(jp, ir) } }
         } else {
-            for jp in panels { for ir in stride(from: 0, to: rows, by: GEMMMicroKernel.mr) { body(jp, ir) } }
+            for jp in panels { for ir in stride(from: 0, to: rows, by: mr) { tile(jp, ir) } }
         }
     }
 

@@ -72,6 +72,72 @@ enum GEMMMicroKernel {
         return (c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
     }
 
+    /// Row edges of at most this many rows take the short tile (3 rows x 32 columns).
+    static let shortRows = 3
+
+    /// C[0..<rows, 0..<32] (+)= packedA's first `rows` rows (kc x 6 micro-panel) · two B
+    /// micro-panels side by side, for a row edge of at most three rows.
+    ///
+    /// There the 6x16 tile spends half or more of its FMAs on padding (a batch of 32 rows is
+    /// five full panels and one of 2 rows); the short tile's 12 FMAs a k step cover twice the
+    /// columns instead, and it writes C directly rather than through an edge buffer.
+    /// - Parameters:
+    ///   - a: packed A micro-panel, 6 values per k step (only the first three are read).
+    ///   - b0, b1: columns 0-15 and 16-31: packed micro-panels (`ldb` 16) or unpacked rows.
+    @inline(__always)
+    static func short(rows: Int, kc: Int, a: UnsafePointer<Float>, b0: UnsafePointer<Float>, b1: UnsafePointer<Float>, ldb: Int,
+                      c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        let t = shortProduct(kc: kc, a: a, b0: b0, b1: b1, ldb: ldb)
+        @inline(__always) func store(_ i: Int, _ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ v2: SIMD8<Float>, _ v3: SIMD8<Float>) {
+            update(c + i * ldc, accumulate, v0, v1)
+            update(c + i * ldc + 16, accumulate, v2, v3)
+        }
+        store(0, t.0, t.1, t.2, t.3)
+        if rows > 1 { store(1, t.4, t.5, t.6, t.7) }
+        if rows > 2 { store(2, t.8, t.9, t.10, t.11) }
+    }
+
+    /// The short tile into a 16-bit C (see `fullHalf`); `bias` is the tile's 32 columns.
+    @inline(__always)
+    static func shortHalf(rows: Int, kc: Int, a: UnsafePointer<Float>, b0: UnsafePointer<Float>, b1: UnsafePointer<Float>,
+                          c: UnsafeMutablePointer<UInt16>, ldc: Int, dtype: DType, accumulate: Bool, bias: UnsafePointer<Float>?) {
+        let t = shortProduct(kc: kc, a: a, b0: b0, b1: b1, ldb: 16)
+        @inline(__always) func store(_ i: Int, _ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ v2: SIMD8<Float>, _ v3: SIMD8<Float>) {
+            storeHalfRow(v0, v1, c + i * ldc, dtype: dtype, accumulate: accumulate, bias: bias)
+            storeHalfRow(v2, v3, c + i * ldc + 16, dtype: dtype, accumulate: accumulate, bias: bias.map { $0 + 16 })
+        }
+        store(0, t.0, t.1, t.2, t.3)
+        if rows > 1 { store(1, t.4, t.5, t.6, t.7) }
+        if rows > 2 { store(2, t.8, t.9, t.10, t.11) }
+    }
+
+    /// packedA's first three rows · 32 columns of B in registers: row i's columns 8v..<8v+8 at
+    /// 4i + v. Twelve accumulators and three broadcasts leave one register, so each B vector
+    /// is loaded once and feeds three FMAs.
+    @inline(__always)
+    static func shortProduct(kc: Int, a: UnsafePointer<Float>, b0: UnsafePointer<Float>, b1: UnsafePointer<Float>, ldb: Int) -> Tile {
+        typealias V = SIMD8<Float>
+        var c00 = V(), c01 = V(), c02 = V(), c03 = V(), c10 = V(), c11 = V()
+        var c12 = V(), c13 = V(), c20 = V(), c21 = V(), c22 = V(), c23 = V()
+        var ap = a, p0 = UnsafeRawPointer(b0), p1 = UnsafeRawPointer(b1)
+        let step = ldb * 4
+        for _ in 0..<kc {
+            let a0 = V(repeating: ap[0]), a1 = V(repeating: ap[1]), a2 = V(repeating: ap[2])
+            var bv = p0.loadUnaligned(as: V.self)
+            c00 = c00.addingProduct(a0, bv); c10 = c10.addingProduct(a1, bv); c20 = c20.addingProduct(a2, bv)
+            bv = p0.loadUnaligned(fromByteOffset: 32, as: V.self)
+            c01 = c01.addingProduct(a0, bv); c11 = c11.addingProduct(a1, bv); c21 = c21.addingProduct(a2, bv)
+            bv = p1.loadUnaligned(as: V.self)
+            c02 = c02.addingProduct(a0, bv); c12 = c12.addingProduct(a1, bv); c22 = c22.addingProduct(a2, bv)
+            bv = p1.loadUnaligned(fromByteOffset: 32, as: V.self)
+            c03 = c03.addingProduct(a0, bv); c13 = c13.addingProduct(a1, bv); c23 = c23.addingProduct(a2, bv)
+            ap += 6
+            p0 += step
+            p1 += step
+        }
+        return (c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23)
+    }
+
     /// Same tile, reading six rows of an unpacked row-major A (row stride `lda`) in place.
     @inline(__always)
     static func fullDirectA(kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
@@ -117,19 +183,22 @@ enum GEMMMicroKernel {
     /// Writes (or adds) the twelve accumulators to the 6x16 tile of C.
     @inline(__always)
     static func update(_ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ t: Tile) {
-        typealias V = SIMD8<Float>
-        @inline(__always) func store(_ row: Int, _ lo: V, _ hi: V) {
-            let p = UnsafeMutableRawPointer(c + row * ldc)
-            if accumulate {
-                p.storeBytes(of: p.loadUnaligned(as: V.self) + lo, as: V.self)
-                p.storeBytes(of: p.loadUnaligned(fromByteOffset: 32, as: V.self) + hi, toByteOffset: 32, as: V.self)
-            } else {
-                p.storeBytes(of: lo, as: V.self)
-                p.storeBytes(of: hi, toByteOffset: 32, as: V.self)
-            }
+        update(c, accumulate, t.0, t.1); update(c + ldc, accumulate, t.2, t.3)
+        update(c + 2 * ldc, accumulate, t.4, t.5); update(c + 3 * ldc, accumulate, t.6, t.7)
+        update(c + 4 * ldc, accumulate, t.8, t.9); update(c + 5 * ldc, accumulate, t.10, t.11)
+    }
+
+    /// Writes (or adds) columns 0-7 and 8-15 of one row of C.
+    @inline(__always)
+    static func update(_ row: UnsafeMutablePointer<Float>, _ accumulate: Bool, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
+        let p = UnsafeMutableRawPointer(row)
+        if accumulate {
+            p.storeBytes(of: p.loadUnaligned(as: SIMD8<Float>.self) + lo, as: SIMD8<Float>.self)
+            p.storeBytes(of: p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self) + hi, toByteOffset: 32, as: SIMD8<Float>.self)
+        } else {
+            p.storeBytes(of: lo, as: SIMD8<Float>.self)
+            p.storeBytes(of: hi, toByteOffset: 32, as: SIMD8<Float>.self)
         }
-        store(0, t.0, t.1); store(1, t.2, t.3); store(2, t.4, t.5)
-        store(3, t.6, t.7); store(4, t.8, t.9); store(5, t.10, t.11)
     }
 
     /// A tile of a 16-bit C (mr <= 6 rows, nr <= 16 columns): `compute` writes the 6x16 fp32
