@@ -84,19 +84,20 @@ struct GEMMTests {
     @Test func alphaBetaAndLeadingDimensions() {
         var r = Rand(12)
         let (m, n, k) = (23, 35, 41)
-        for (alpha, beta) in [(Float(1), Float(1)), (0.5, 0), (-2, 0.25), (0, 3)] {
+        // transA packs A step by step across its panels (alpha 1 on a fast path, others scaled).
+        for (alpha, beta) in [(Float(1), Float(1)), (0.5, 0), (-2, 0.25), (0, 3)] { for transA in [false, true] {
             // C is a 23x35 window of a 23x40 buffer: ldc > n must leave the rest untouched.
             let a = r.array([m * k]), b = r.array([k * n]), c = r.array([m * 40])
             let before = c.scalars
-            GEMM.sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: alpha, a: a.ptr, lda: k,
+            GEMM.sgemm(transA: transA, transB: false, m: m, n: n, k: k, alpha: alpha, a: a.ptr, lda: transA ? m : k,
                        b: b.ptr, ldb: n, beta: beta, c: c.ptr, ldc: 40)
             let window = (0..<m).flatMap { i in (0..<n).map { before[i * 40 + $0] } }
-            let ref = naiveGemm(transA: false, transB: false, m: m, n: n, k: k, alpha: Double(alpha), a: a.scalars,
+            let ref = naiveGemm(transA: transA, transB: false, m: m, n: n, k: k, alpha: Double(alpha), a: a.scalars,
                                 b: b.scalars, beta: Double(beta), c: window)
             let got = (0..<m).flatMap { i in (0..<n).map { c.scalars[i * 40 + $0] } }
-            #expect(maxRelativeError(got, ref) < 1e-4, "alpha \(alpha) beta \(beta)")
+            #expect(maxRelativeError(got, ref) < 1e-4, "alpha \(alpha) beta \(beta) transA \(transA)")
             for i in 0..<m { for j in n..<40 { #expect(c.scalars[i * 40 + j] == before[i * 40 + j]) } }
-        }
+        } }
     }
 
     @Test func batchedMatchesLoop() {
