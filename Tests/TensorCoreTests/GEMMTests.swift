@@ -183,12 +183,37 @@ struct GEMMTests {
         }
     }
 
-    /// The fused fully connected layer (bias as C's starting value) against the naive product
-    /// plus bias, on odd shapes, one deeper than a depth block (the bias is accumulated onto
-    /// block by block), and with 16-bit x and weight.
+    /// An fp32 C with a bias gets it once on every row, on every tile path (in place A or B,
+    /// packed, the 6x16 edge, the short 3 x 32 tile) and several depth blocks, with beta 0 and
+    /// 1, on 1 and 2 threads; with k = 0 or alpha = 0, C is beta · C plus the bias.
+    @Test(arguments: [1, 2])
+    func fp32BiasIsAddedOnce(threads: Int) {
+        var r = Rand(23)
+        for (m, n, k) in Self.shapes + [(4, 5, 0)] {
+            for (ta, tb) in [(false, false), (true, false), (false, true)] {
+                let a = r.array([max(m * k, 1)]), b = r.array([max(k * n, 1)]), c = r.array([m * n]), bias = r.array([n])
+                let before = c.scalars
+                for (alpha, beta) in [(Float(1), Float(0)), (1, 1), (0, 1)] {
+                    let product = naiveGemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: Double(alpha), a: a.scalars,
+                                            b: b.scalars, beta: Double(beta), c: before)
+                    let ref = product.enumerated().map { $0.element + Double(bias.scalars[$0.offset % n]) }
+                    c.ptr.update(from: before, count: before.count)
+                    GEMM.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: alpha, a: GEMMOperand(a.ptr, ld: ta ? m : max(k, 1)),
+                              b: GEMMOperand(b.ptr, ld: tb ? max(k, 1) : n), beta: beta,
+                              output: GEMMOutput(c.ptr, ld: n, bias: bias.ptr), threads: threads)
+                    expectClose(c, ref, tol: 1e-5 * Double(max(k, 1)).squareRoot(),
+                                "bias \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) alpha \(alpha) beta \(beta) threads=\(threads)")
+                }
+            }
+        }
+    }
+
+    /// The fused fully connected layer (the bias added by the GEMM's first depth block)
+    /// against the naive product plus bias, on odd shapes, one deeper than a depth block,
+    /// a batch of 32 rows (the short tile), and with 16-bit x and weight.
     @Test func linearAddsTheBiasOnce() {
         var r = Rand(21)
-        for (rows, n, k) in [(1, 1, 1), (7, 17, 13), (64, 10, 128), (5, 33, 785)] {
+        for (rows, n, k) in [(1, 1, 1), (7, 17, 13), (64, 10, 128), (5, 33, 785), (32, 80, 37), (200, 130, 520)] {
             for dtype in [DType.float32, .float16, .bfloat16] {
                 let x = r.array([rows, k]).converted(to: dtype), w = r.array([n, k]).converted(to: dtype)
                 let bias = r.array([n])

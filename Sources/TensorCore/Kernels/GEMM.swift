@@ -47,10 +47,15 @@ public struct GEMMOutput {
     public let raw: UnsafeMutableRawPointer
     public let dtype: DType
     public let ld: Int
-    /// Added to every row of a 16-bit C before it is rounded (a linear layer's bias, kept in fp32).
+    /// n fp32 values added once to every row of C (a linear layer's bias), as each tile of the
+    /// first depth block leaves the registers: filling C with the bias first and accumulating
+    /// onto it cost a pass that wrote C and made the GEMM read it (a 16-bit C gets it before
+    /// it is rounded).
     public let bias: UnsafePointer<Float>?
 
-    public init(_ c: UnsafeMutablePointer<Float>, ld: Int) { (raw, dtype, self.ld, bias) = (UnsafeMutableRawPointer(c), .float32, ld, nil) }
+    public init(_ c: UnsafeMutablePointer<Float>, ld: Int, bias: UnsafePointer<Float>? = nil) {
+        (raw, dtype, self.ld, self.bias) = (UnsafeMutableRawPointer(c), .float32, ld, bias)
+    }
     public init(half: UnsafeMutablePointer<UInt16>, dtype: DType, ld: Int, bias: UnsafePointer<Float>? = nil) {
         precondition(dtype == .float16 || dtype == .bfloat16, "a 16-bit GEMM output is float16 or bfloat16, got \(dtype)")
         (raw, self.dtype, self.ld, self.bias) = (UnsafeMutableRawPointer(half), dtype, ld, bias)
@@ -58,7 +63,7 @@ public struct GEMMOutput {
 
     /// The output offset by `elements`.
     func advanced(by elements: Int) -> GEMMOutput {
-        dtype == .float32 ? GEMMOutput(raw.assumingMemoryBound(to: Float.self) + elements, ld: ld)
+        dtype == .float32 ? GEMMOutput(raw.assumingMemoryBound(to: Float.self) + elements, ld: ld, bias: bias)
             : GEMMOutput(half: raw.assumingMemoryBound(to: UInt16.self) + elements, dtype: dtype, ld: ld, bias: bias)
     }
 }
@@ -135,7 +140,8 @@ public enum GEMM {
         return (k + blocks - 1) / max(blocks, 1)
     }
 
-    /// C (m, n) = alpha · op(A) · op(B) + beta · C into an fp32 or a 16-bit C (see `GEMMOutput`).
+    /// C (m, n) = alpha · op(A) · op(B) + beta · C (+ the output's bias on every row) into an
+    /// fp32 or a 16-bit C (see `GEMMOutput`).
     /// A 16-bit C needs `writesHalfOutput(k:)`, and beta 0 or 1 (1 widens the C it adds to).
     /// - Parameter packedB: op(B) packed beforehand; `bOperand` and `transB` are then unused.
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
@@ -163,6 +169,7 @@ public enum GEMM {
             for i in 0..<m {
                 let row = c + i * ldc
                 if beta == 0 { row.update(repeating: 0, count: n) } else { for j in 0..<n { row[j] *= beta } }
+                if (k == 0 || alpha == 0), let bias = output.bias { for j in 0..<n { row[j] += bias[j] } }
             }
             if k == 0 || alpha == 0 { return }
             beta = 1
@@ -235,10 +242,11 @@ public enum GEMM {
                         // One small closure per operand mode: a single closure holding every branch
                         // defeats the optimiser and runs all modes several times slower.
                         let mr = GEMMMicroKernel.mr
+                        // The bias goes into C with the first depth block's tiles (a 16-bit C has one block).
+                        let bias = pc == 0 ? output.bias.map { $0 + jc } : nil
                         let block: () -> Void
                         if halfC {
                             let c16 = output.raw.assumingMemoryBound(to: UInt16.self), type = output.dtype
-                            let bias = output.bias.map { $0 + jc }
                             block = { forEachTile(rowsOuter: rowsOuter, panels: myPanels, rows: mc, columns: nc, pair: { jp, ir in
                                 let bp = packedB + jp * panelStride
                                 GEMMMicroKernel.shortHalf(rows: mc - ir, kc: kc, a: packedA + ir * kc, b0: bp, b1: bp + panelStride,
@@ -263,21 +271,23 @@ public enum GEMM {
                                 GEMMPacking.packA(av, ic: ic + ir, mc: mc - ir, pc: pc, kc: kc, alpha: 1, into: edgeA)
                                 let bp = packedB + jp * panelStride
                                 GEMMMicroKernel.short(rows: mc - ir, kc: kc, a: edgeA, b0: bp, b1: bp + panelStride, ldb: 16,
-                                                      c: c + (ic + ir) * ldc + jc + jp * nr, ldc: ldc, accumulate: accumulate)
+                                                      c: c + (ic + ir) * ldc + jc + jp * nr, ldc: ldc, accumulate: accumulate,
+                                                      bias: bias.map { $0 + jp * nr })
                             }) { jp, ir in
                                 let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
                                 let bp = packedB + jp * panelStride, cp = c + (ic + ir) * ldc + jc + jp * nr
-                                let arow = a + (ic + ir) * lda + pc
+                                let arow = a + (ic + ir) * lda + pc, tileBias = bias.map { $0 + jp * nr }
                                 if rows == mr && cols == nr {
-                                    GEMMMicroKernel.fullDirectA(kc: kc, a: arow, lda: lda, b: bp, c: cp, ldc: ldc, accumulate: accumulate)
+                                    GEMMMicroKernel.fullDirectA(kc: kc, a: arow, lda: lda, b: bp, c: cp, ldc: ldc, accumulate: accumulate,
+                                                                bias: tileBias)
                                 } else if rows == mr {
-                                    GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate) {
+                                    GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate, bias: tileBias) {
                                         GEMMMicroKernel.fullDirectA(kc: kc, a: arow, lda: lda, b: bp, c: $0, ldc: 16, accumulate: false)
                                     }
                                 } else {
                                     // The last rows of an unpacked A are packed (zero-padded) on the spot.
                                     GEMMPacking.packA(av, ic: ic + ir, mc: rows, pc: pc, kc: kc, alpha: 1, into: edgeA)
-                                    GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate) {
+                                    GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate, bias: tileBias) {
                                         GEMMMicroKernel.full(kc: kc, a: edgeA, b: bp, c: $0, ldc: 16, accumulate: false)
                                     }
                                 }
@@ -287,21 +297,23 @@ public enum GEMM {
                             block = { forEachTile(rowsOuter: rowsOuter, panels: myPanels, rows: mc, columns: nc, pair: { jp, ir in
                                 let brow = b + pc * ldb + jc + jp * nr
                                 GEMMMicroKernel.short(rows: mc - ir, kc: kc, a: packedA + ir * kc, b0: brow, b1: brow + nr, ldb: ldb,
-                                                      c: c + (ic + ir) * ldc + jc + jp * nr, ldc: ldc, accumulate: accumulate)
+                                                      c: c + (ic + ir) * ldc + jc + jp * nr, ldc: ldc, accumulate: accumulate,
+                                                      bias: bias.map { $0 + jp * nr })
                             }) { jp, ir in
                                 let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
-                                let ap = packedA + ir * kc, cp = c + (ic + ir) * ldc + jc + jp * nr
+                                let ap = packedA + ir * kc, cp = c + (ic + ir) * ldc + jc + jp * nr, tileBias = bias.map { $0 + jp * nr }
                                 if cols == nr {
                                     let brow = b + pc * ldb + jc + jp * nr
                                     if rows == mr {
-                                        GEMMMicroKernel.full(kc: kc, a: ap, b: brow, ldb: ldb, c: cp, ldc: ldc, accumulate: accumulate)
+                                        GEMMMicroKernel.full(kc: kc, a: ap, b: brow, ldb: ldb, c: cp, ldc: ldc, accumulate: accumulate,
+                                                             bias: tileBias)
                                     } else {
-                                        GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate) {
+                                        GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate, bias: tileBias) {
                                             GEMMMicroKernel.full(kc: kc, a: ap, b: brow, ldb: ldb, c: $0, ldc: 16, accumulate: false)
                                         }
                                     }
                                 } else {
-                                    GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate) {
+                                    GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate, bias: tileBias) {
                                         GEMMMicroKernel.full(kc: kc, a: ap, b: edgeB, c: $0, ldc: 16, accumulate: false)
                                     }
                                 }
@@ -311,15 +323,16 @@ public enum GEMM {
                             block = { forEachTile(rowsOuter: rowsOuter, panels: myPanels, rows: mc, columns: nc, pair: { jp, ir in
                                 let bp = packedB + jp * panelStride
                                 GEMMMicroKernel.short(rows: mc - ir, kc: kc, a: packedA + ir * kc, b0: bp, b1: bp + panelStride, ldb: 16,
-                                                      c: c + (ic + ir) * ldc + jc + jp * nr, ldc: ldc, accumulate: accumulate)
+                                                      c: c + (ic + ir) * ldc + jc + jp * nr, ldc: ldc, accumulate: accumulate,
+                                                      bias: bias.map { $0 + jp * nr })
                             }) { jp, ir in
                                 let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
                                 let ap = packedA + ir * kc, bp = packedB + jp * panelStride
-                                let cp = c + (ic + ir) * ldc + jc + jp * nr
+                                let cp = c + (ic + ir) * ldc + jc + jp * nr, tileBias = bias.map { $0 + jp * nr }
                                 if rows == mr && cols == nr {
-                                    GEMMMicroKernel.full(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, accumulate: accumulate)
+                                    GEMMMicroKernel.full(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, accumulate: accumulate, bias: tileBias)
                                 } else {
-                                    GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate) {
+                                    GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate, bias: tileBias) {
                                         GEMMMicroKernel.full(kc: kc, a: ap, b: bp, c: $0, ldc: 16, accumulate: false)
                                     }
                                 }

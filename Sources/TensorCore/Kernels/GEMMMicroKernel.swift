@@ -22,11 +22,12 @@ enum GEMMMicroKernel {
     ///     row-major B whose rows are `ldb` apart.
     ///   - c: top-left of the C tile, row stride `ldc`.
     ///   - accumulate: add to C instead of overwriting it.
+    ///   - bias: the tile's 16 columns of a bias added to every row (see `GEMMOutput.bias`).
     @inline(__always)
     static func full(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int = 16,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, bias: UnsafePointer<Float>? = nil) {
         prefetchTile(UnsafeMutableRawPointer(c), ldc * 4, 64)
-        update(c, ldc, accumulate, product(kc: kc, a: a, b: b, ldb: ldb))
+        update(c, ldc, accumulate, product(kc: kc, a: a, b: b, ldb: ldb), bias: bias)
     }
 
     /// The same full tile into a 16-bit C, rounded once straight from the registers (plus the
@@ -86,11 +87,11 @@ enum GEMMMicroKernel {
     ///   - b0, b1: columns 0-15 and 16-31: packed micro-panels (`ldb` 16) or unpacked rows.
     @inline(__always)
     static func short(rows: Int, kc: Int, a: UnsafePointer<Float>, b0: UnsafePointer<Float>, b1: UnsafePointer<Float>, ldb: Int,
-                      c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+                      c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, bias: UnsafePointer<Float>?) {
         let t = shortProduct(kc: kc, a: a, b0: b0, b1: b1, ldb: ldb)
         @inline(__always) func store(_ i: Int, _ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ v2: SIMD8<Float>, _ v3: SIMD8<Float>) {
-            update(c + i * ldc, accumulate, v0, v1)
-            update(c + i * ldc + 16, accumulate, v2, v3)
+            update(c + i * ldc, accumulate, v0, v1, bias: bias)
+            update(c + i * ldc + 16, accumulate, v2, v3, bias: bias.map { $0 + 16 })
         }
         store(0, t.0, t.1, t.2, t.3)
         if rows > 1 { store(1, t.4, t.5, t.6, t.7) }
@@ -141,7 +142,7 @@ enum GEMMMicroKernel {
     /// Same tile, reading six rows of an unpacked row-major A (row stride `lda`) in place.
     @inline(__always)
     static func fullDirectA(kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
-                            c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+                            c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, bias: UnsafePointer<Float>? = nil) {
         typealias V = SIMD8<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
@@ -166,7 +167,7 @@ enum GEMMMicroKernel {
             a0 += 1; a1 += 1; a2 += 1; a3 += 1; a4 += 1; a5 += 1
             bp += 64
         }
-        update(c, ldc, accumulate, (c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51))
+        update(c, ldc, accumulate, (c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51), bias: bias)
     }
 
     /// Starts loading the C tile's six rows (`rowBytes` each, `ldBytes` apart) while the k
@@ -180,17 +181,23 @@ enum GEMMMicroKernel {
         }
     }
 
-    /// Writes (or adds) the twelve accumulators to the 6x16 tile of C.
+    /// Writes (or adds) the twelve accumulators, plus `bias` when given, to the 6x16 tile of C.
     @inline(__always)
-    static func update(_ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ t: Tile) {
-        update(c, accumulate, t.0, t.1); update(c + ldc, accumulate, t.2, t.3)
-        update(c + 2 * ldc, accumulate, t.4, t.5); update(c + 3 * ldc, accumulate, t.6, t.7)
-        update(c + 4 * ldc, accumulate, t.8, t.9); update(c + 5 * ldc, accumulate, t.10, t.11)
+    static func update(_ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ t: Tile, bias: UnsafePointer<Float>? = nil) {
+        update(c, accumulate, t.0, t.1, bias: bias); update(c + ldc, accumulate, t.2, t.3, bias: bias)
+        update(c + 2 * ldc, accumulate, t.4, t.5, bias: bias); update(c + 3 * ldc, accumulate, t.6, t.7, bias: bias)
+        update(c + 4 * ldc, accumulate, t.8, t.9, bias: bias); update(c + 5 * ldc, accumulate, t.10, t.11, bias: bias)
     }
 
-    /// Writes (or adds) columns 0-7 and 8-15 of one row of C.
+    /// Writes (or adds) columns 0-7 and 8-15 of one row of C, plus those of `bias` when given.
     @inline(__always)
-    static func update(_ row: UnsafeMutablePointer<Float>, _ accumulate: Bool, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
+    static func update(_ row: UnsafeMutablePointer<Float>, _ accumulate: Bool, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>,
+                       bias: UnsafePointer<Float>?) {
+        var lo = lo, hi = hi
+        if let bias {
+            lo += UnsafeRawPointer(bias).loadUnaligned(as: SIMD8<Float>.self)
+            hi += UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        }
         let p = UnsafeMutableRawPointer(row)
         if accumulate {
             p.storeBytes(of: p.loadUnaligned(as: SIMD8<Float>.self) + lo, as: SIMD8<Float>.self)
@@ -249,13 +256,14 @@ enum GEMMMicroKernel {
     }
 
     /// A partial tile (mr <= 6 rows, nr <= 16 columns) at the matrix edge: `compute` writes a
-    /// full 6x16 tile into a local buffer (row stride 16), whose valid part goes to C.
+    /// full 6x16 tile into a local buffer (row stride 16), whose valid part (plus `bias`) goes to C.
     @inline(__always)
-    static func edge(c: UnsafeMutablePointer<Float>, ldc: Int, mr: Int, nr: Int, accumulate: Bool,
+    static func edge(c: UnsafeMutablePointer<Float>, ldc: Int, mr: Int, nr: Int, accumulate: Bool, bias: UnsafePointer<Float>? = nil,
                      _ compute: (UnsafeMutablePointer<Float>) -> Void) {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * 16) { tile in
             let t = tile.baseAddress!
             compute(t)
+            if let bias { for i in 0..<mr { for j in 0..<nr { t[i * 16 + j] += bias[j] } } }
             for i in 0..<mr {
                 for j in 0..<nr {
                     c[i * ldc + j] = accumulate ? c[i * ldc + j] + t[i * 16 + j] : t[i * 16 + j]

@@ -65,9 +65,7 @@ public enum MatMul {
                 return out
             }
             let out = NDArray(shape: [rows, n], zeroed: false)
-            for i in 0..<rows { (out.ptr + i * n).update(from: bias32.ptr, count: n) }
-            GEMM.gemm(transA: false, transB: true, m: rows, n: n, k: k, a: a, b: b,
-                      beta: 1, c: out.ptr, ldc: n)
+            GEMM.gemm(transA: false, transB: true, m: rows, n: n, k: k, a: a, b: b, output: GEMMOutput(out.ptr, ld: n, bias: bias32.ptr))
             return output == .float32 ? out : out.converted(to: output)
         }
     }
