@@ -391,15 +391,24 @@ public enum GEMM {
 
     /// Whether threads split C by rows (else by columns).
     ///
-    /// A column split makes every thread pack all of A, so rows win unless their shares are
-    /// more than 5% less even; when A is read in place there is nothing to duplicate and the
-    /// more even split wins.
+    /// Each split is judged by its busiest thread's tiles. A column split makes every thread
+    /// pack all of A, so rows win unless their busiest share is more than 5% larger; when A
+    /// is read in place there is nothing to duplicate and the more even split wins. A last row
+    /// panel of at most three rows counts half (the short tile covers two B panels at once):
+    /// a batch of 32 rows split 18 / 14 leaves one thread 3 panels' work and the other 2.5,
+    /// where splitting the columns gives each 2.75.
     static func splitRows(m: Int, n: Int, threads: Int, directA: Bool) -> Bool {
-        func waste(_ panels: Int) -> Double {
-            panels < threads ? .infinity : Double((panels + threads - 1) / threads * threads) / Double(panels)
+        let mr = GEMMMicroKernel.mr, nr = GEMMMicroKernel.nr
+        let rowPanels = (m + mr - 1) / mr, colPanels = (min(n, ncBlock) + nr - 1) / nr
+        if rowPanels < threads { return false }
+        if colPanels < threads { return true }
+        let shortLast = m % mr != 0 && m % mr <= GEMMMicroKernel.shortRows
+        func rowWork(_ panels: Range<Int>) -> Double {
+            Double(panels.count) - (shortLast && panels.contains(rowPanels - 1) ? 0.5 : 0)
         }
-        let rows = waste((m + GEMMMicroKernel.mr - 1) / GEMMMicroKernel.mr)
-        let cols = waste((min(n, ncBlock) + GEMMMicroKernel.nr - 1) / GEMMMicroKernel.nr)
+        let busiestRows = (0..<threads).map { rowWork(ThreadPool.chunk(rowPanels, parts: threads, index: $0)) }.max()!
+        let rows = busiestRows * Double(colPanels)
+        let cols = rowWork(0..<rowPanels) * Double((colPanels + threads - 1) / threads)
         return directA ? rows < cols : rows <= cols * 1.05
     }
 
