@@ -1,3 +1,5 @@
+import CSupport
+
 /// Packing of GEMM operands into the micro-panel layouts the micro-kernel streams through.
 ///
 /// A matrix operand is described by a base pointer, its element type and its row and column
@@ -83,6 +85,9 @@ enum GEMMPacking {
                 let count = min(4, panels - group)
                 for step in 0..<steps {
                     let s = UnsafeRawPointer(a + step &* stepStride + group &* 6)
+                    // 16 steps ahead (see `packB`): both lines the 96 bytes may span.
+                    tandem_prefetch_read(s + 16 &* stepStride &* 4)
+                    tandem_prefetch_read(s + 16 &* stepStride &* 4 + 95)
                     var d = UnsafeMutableRawPointer(dst + group &* panelFloats + step &* 6)
                     for q in 0..<count {
                         d.storeBytes(of: s.loadUnaligned(fromByteOffset: q &* 24, as: SIMD4<Float>.self), as: SIMD4<Float>.self)
@@ -98,6 +103,7 @@ enum GEMMPacking {
         for panel in 0..<panels {
             var s = src + panel &* 6 &* size, d = UnsafeMutableRawPointer(dst + panel &* panelFloats)
             for _ in 0..<steps {
+                tandem_prefetch_read(s + 16 &* stepBytes)
                 var values: SIMD8<Float>
                 if dtype == .float32 {
                     values = SIMD8(lowHalf: s.loadUnaligned(as: SIMD4<Float>.self),
@@ -139,6 +145,7 @@ enum GEMMPacking {
                 // 16 values per k step, widened 8 at a time in registers.
                 for p in 0..<kc {
                     let src = UnsafeRawPointer(b.half + (pc + p) * b.rowStride + j0)
+                    tandem_prefetch_read(src + 16 &* b.rowStride &* 2)  // as for fp32 below
                     let o = UnsafeMutableRawPointer(out + p * nr)
                     o.storeBytes(of: HalfCast.widen8(src.loadUnaligned(as: SIMD8<UInt16>.self), b.dtype), as: SIMD8<Float>.self)
                     o.storeBytes(of: HalfCast.widen8(src.loadUnaligned(fromByteOffset: 16, as: SIMD8<UInt16>.self), b.dtype),
@@ -162,6 +169,12 @@ enum GEMMPacking {
             } else if cols == nr {
                 for p in 0..<kc {
                     let src = UnsafeRawPointer(b.base + (pc + p) * b.rowStride + j0)
+                    // A weight gradient's B is an activation from forward, long out of cache, read
+                    // 64 bytes per row with rows 512 B-2 KB apart: the hardware prefetcher follows
+                    // that poorly, so ask for the line 16 rows ahead (GPT step: packing samples
+                    // 720 -> 590 in three alternating pairs with packSteps' prefetch; 16 rows
+                    // ahead measured like 8).
+                    tandem_prefetch_read(src + 16 &* b.rowStride &* 4)
                     let o = UnsafeMutableRawPointer(out + p * nr)
                     o.storeBytes(of: src.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
                     o.storeBytes(of: src.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self),
