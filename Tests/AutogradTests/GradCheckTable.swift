@@ -143,6 +143,7 @@ let gradCases: [GradCase] = [
     GradCase(name: "softmax last axis", shapes: [[4, 7]]) { $0[0].softmax() },
     GradCase(name: "softmax middle axis", shapes: [[2, 5, 3]]) { $0[0].softmax(axis: 1) },
     GradCase(name: "log softmax", shapes: [[4, 7]]) { $0[0].logSoftmax() },
+    GradCase(name: "softmax and log softmax, lanes wider than a vector", shapes: [[3, 19]]) { $0[0].softmax() * $0[0].logSoftmax() },
     GradCase(name: "log softmax axis 0", shapes: [[5, 3]]) { $0[0].logSoftmax(axis: 0) },
     GradCase(name: "causal softmax scaled", shapes: [[2, 3, 5, 5]]) { $0[0].causalSoftmax(scale: 0.7) },
     GradCase(name: "causal softmax, rows past 8", shapes: [[1, 2, 11, 11]]) { $0[0].causalSoftmax(scale: 0.7) },

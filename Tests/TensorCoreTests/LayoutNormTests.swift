@@ -31,10 +31,11 @@ struct LayoutNormTests {
         #expect(b.scalars == [1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3])
     }
 
+    /// Every axis of two shapes: the last axis is a contiguous lane (vector loops with a
+    /// remainder of 5 values), the others strided.
     @Test func softmaxAlongEveryAxis() {
         var r = Rand(42)
-        let x = r.array([3, 4, 5], low: -5, high: 5)
-        for axis in 0..<3 {
+        for shape: Shape in [[3, 4, 5], [2, 3, 21]] { let x = r.array(shape, low: -5, high: 5); for axis in 0..<3 {
             let (outer, n, inner) = x.shape.split(at: axis)
             var soft = [Double](repeating: 0, count: x.count), logSoft = soft
             for o in 0..<outer { for i in 0..<inner {
@@ -45,7 +46,7 @@ struct LayoutNormTests {
             } }
             expectClose(Softmax.forward(x, axis: axis), soft, tol: 1e-6, "softmax axis \(axis)")
             expectClose(Softmax.forward(x, axis: axis, log: true), logSoft, tol: 1e-5, "log softmax axis \(axis)")
-        }
+        } }
     }
 
     @Test func causalSoftmaxMatchesMaskedSoftmaxOnRandomShapes() {

@@ -21,6 +21,22 @@ public enum Softmax {
         let xp = x.ptr, yp = y.ptr
         lanes(x.shape, axis: axis) { base, s, n in
             let src = xp + base, dst = yp + base
+            if s == 1 {
+                // A contiguous lane (the last axis, as for cross-entropy's logits): max and sum in
+                // eight lanes, the exponentials in their own loop. The strided loops below keep a
+                // running scalar sum and stay scalar.
+                let m = Reduce.maxContiguous(src, n)
+                for j in 0..<n { dst[j] = FastMath.exp(src[j] - m) }
+                let sum = Reduce.sumContiguous(dst, n)
+                if log {
+                    let lse = m + logf(sum)
+                    for j in 0..<n { dst[j] = src[j] - lse }
+                } else {
+                    let inv = 1 / sum
+                    for j in 0..<n { dst[j] *= inv }
+                }
+                return
+            }
             var m = -Float.infinity
             for j in 0..<n { m = max(m, src[j * s]) }
             var sum: Float = 0
@@ -42,6 +58,16 @@ public enum Softmax {
         let gp = dy.ptr, yp = y.ptr, dp = dx.ptr
         lanes(y.shape, axis: axis) { base, s, n in
             let g = gp + base, yy = yp + base, d = dp + base
+            if s == 1 {  // as in forward
+                if log {
+                    let total = Reduce.sumContiguous(g, n)
+                    for j in 0..<n { d[j] = g[j] - FastMath.exp(yy[j]) * total }
+                } else {
+                    let dot = Reduce.dotContiguous(g, yy, n)
+                    for j in 0..<n { d[j] = yy[j] * (g[j] - dot) }
+                }
+                return
+            }
             var dot: Float = 0
             if log {
                 for j in 0..<n { dot += g[j * s] }
