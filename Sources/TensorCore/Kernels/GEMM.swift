@@ -406,7 +406,8 @@ public enum GEMM {
         func rowWork(_ panels: Range<Int>) -> Double {
             Double(panels.count) - (shortLast && panels.contains(rowPanels - 1) ? 0.5 : 0)
         }
-        let busiestRows = (0..<threads).map { rowWork(ThreadPool.chunk(rowPanels, parts: threads, index: $0)) }.max()!
+        var busiestRows = 0.0
+        for t in 0..<threads { busiestRows = max(busiestRows, rowWork(ThreadPool.chunk(rowPanels, parts: threads, index: t))) }
         let rows = busiestRows * Double(colPanels)
         let cols = rowWork(0..<rowPanels) * Double((colPanels + threads - 1) / threads)
         return directA ? rows < cols : rows <= cols * 1.05
