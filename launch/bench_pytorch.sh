@@ -4,7 +4,9 @@
 # reference workloads, 1 and 2 threads, run alternately ROUNDS times on this machine.
 # Installs PyTorch from PyPI when it is missing (a benchmark dependency only; training never
 # imports it). Prints one line per run (impl workload threads ms_per_step), then per workload
-# and thread count the medians and Tandem's time as a fraction of PyTorch's (target <= 0.8).
+# and thread count the medians and Tandem's time as a fraction of PyTorch's (target <= 0.8),
+# and the median of each round's own ratio: a Tandem run and the PyTorch run right after it
+# see the same machine, where the VM's slow periods come and go between rounds.
 # Each run starts SETTLE seconds after the last one ended: on this VM a run that follows
 # another straight away was up to 15% slower (GPT, 2 threads: 105 ms right after PyTorch,
 # 90 ms ten seconds later), whichever of the two came first.
@@ -34,9 +36,10 @@ runs = {}
 for line in open(sys.argv[1]):
     impl, w, t, ms = line.split()
     runs.setdefault((w, t), {}).setdefault(impl, []).append(float(ms))
-print("workload threads tandem_ms pytorch_ms ratio")
+print("workload threads tandem_ms pytorch_ms ratio paired_ratio")
 for (w, t), r in runs.items():
     a, b = statistics.median(r["tandem"]), statistics.median(r["pytorch"])
-    print(f"{w} {t} {a:.3f} {b:.3f} {a / b:.2f}")
+    paired = statistics.median(x / y for x, y in zip(r["tandem"], r["pytorch"]))
+    print(f"{w} {t} {a:.3f} {b:.3f} {a / b:.2f} {paired:.2f}")
 PY
 rm -f "$out"
