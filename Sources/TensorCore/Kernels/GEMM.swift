@@ -234,7 +234,13 @@ public enum GEMM {
                     }
                     for ic in stride(from: rowStart, to: rowEnd, by: mcBlock) {
                         let mc = min(mcBlock, rowEnd - ic)
-                        if !directA { GEMMPacking.packA(av, ic: ic, mc: mc, pc: pc, kc: kc, alpha: alpha, into: packedA) }
+                        let edgeRows = mc % GEMMMicroKernel.mr
+                        if !directA {
+                            GEMMPacking.packA(av, ic: ic, mc: mc, pc: pc, kc: kc, alpha: alpha, into: packedA)
+                        } else if edgeRows > 0 {
+                            // The last rows of an unpacked A are packed (zero-padded) once for the block's tiles.
+                            GEMMPacking.packA(av, ic: ic + mc - edgeRows, mc: edgeRows, pc: pc, kc: kc, alpha: 1, into: edgeA)
+                        }
                         // When this thread's part of the packed B block fits in L2, walk C row-panel by
                         // row-panel: each 6-row A micro-panel stays in L1 and C is written in long rows.
                         // Otherwise keep one B micro-panel in L1 and stream A from L2 (BLIS order).
@@ -267,8 +273,6 @@ public enum GEMM {
                             } }
                         } else if directA {
                             block = { forEachTile(rowsOuter: rowsOuter, panels: myPanels, rows: mc, columns: nc, pair: { jp, ir in
-                                // The last rows of an unpacked A are packed on the spot.
-                                GEMMPacking.packA(av, ic: ic + ir, mc: mc - ir, pc: pc, kc: kc, alpha: 1, into: edgeA)
                                 let bp = packedB + jp * panelStride
                                 GEMMMicroKernel.short(rows: mc - ir, kc: kc, a: edgeA, b0: bp, b1: bp + panelStride, ldb: 16,
                                                       c: c + (ic + ir) * ldc + jc + jp * nr, ldc: ldc, accumulate: accumulate,
@@ -285,8 +289,6 @@ public enum GEMM {
                                         GEMMMicroKernel.fullDirectA(kc: kc, a: arow, lda: lda, b: bp, c: $0, ldc: 16, accumulate: false)
                                     }
                                 } else {
-                                    // The last rows of an unpacked A are packed (zero-padded) on the spot.
-                                    GEMMPacking.packA(av, ic: ic + ir, mc: rows, pc: pc, kc: kc, alpha: 1, into: edgeA)
                                     GEMMMicroKernel.edge(c: cp, ldc: ldc, mr: rows, nr: cols, accumulate: accumulate, bias: tileBias) {
                                         GEMMMicroKernel.full(kc: kc, a: edgeA, b: bp, c: $0, ldc: 16, accumulate: false)
                                     }

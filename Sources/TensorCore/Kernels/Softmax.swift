@@ -23,18 +23,13 @@ public enum Softmax {
             let src = xp + base, dst = yp + base
             if s == 1 {
                 // A contiguous lane (the last axis, as for cross-entropy's logits): max and sum in
-                // eight lanes, the exponentials in their own loop. The strided loops below keep a
-                // running scalar sum and stay scalar.
+                // eight lanes, the exponentials in their own loop, as `scaledRow`. The strided
+                // loops below keep a running scalar sum and stay scalar.
+                if !log { return scaledRow(src, dst, valid: n, length: n, scale: 1) }
                 let m = Reduce.maxContiguous(src, n)
                 for j in 0..<n { dst[j] = FastMath.exp(src[j] - m) }
-                let sum = Reduce.sumContiguous(dst, n)
-                if log {
-                    let lse = m + logf(sum)
-                    for j in 0..<n { dst[j] = src[j] - lse }
-                } else {
-                    let inv = 1 / sum
-                    for j in 0..<n { dst[j] *= inv }
-                }
+                let lse = m + logf(Reduce.sumContiguous(dst, n))
+                for j in 0..<n { dst[j] = src[j] - lse }
                 return
             }
             var m = -Float.infinity
