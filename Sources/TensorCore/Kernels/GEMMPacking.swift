@@ -71,7 +71,9 @@ enum GEMMPacking {
     /// at once: their destinations are kc·24 bytes apart, which for kc 342 is two pages and
     /// 16 bytes, so more than a few streams evict each other from L1. fp32 and 16-bit operands
     /// each get the walk specialised for them; one loop branching on the type per value was
-    /// slower (bf16 `packA` samples 2270 -> 1240, medians of four alternating runs).
+    /// slower (docs/BENCHMARKS.md, ninth session, fp16 `packA` samples: 1770 / 1486 panel by
+    /// panel, 2210 / 2584 grouped with a branch per value; 812-918 specialised, against
+    /// 1391-1892 panel by panel in the same rounds).
     /// - Parameters:
     ///   - src: the first panel's first value at k step 0; elements of `dtype`.
     ///   - rounding: see `GEMMOperand.rounding`.
@@ -100,43 +102,24 @@ enum GEMMPacking {
                 }
             }
         }
-        if alpha == 1 && rounding == nil {
-            switch dtype {
-            case .float32:
-                grouped { SIMD8(lowHalf: $0.loadUnaligned(as: SIMD4<Float>.self),
-                                highHalf: SIMD4(lowHalf: $0.loadUnaligned(fromByteOffset: 16, as: SIMD2<Float>.self), highHalf: .zero)) }
-                return
-            case .float16, .bfloat16:
-                let type = dtype
-                grouped { HalfCast.widen8(SIMD8(lowHalf: $0.loadUnaligned(as: SIMD4<UInt16>.self),
-                                                highHalf: SIMD4(lowHalf: $0.loadUnaligned(fromByteOffset: 8, as: SIMD2<UInt16>.self),
-                                                                highHalf: .zero)), type) }
-                return
-            default: break
-            }
+        @inline(__always) func float32(_ s: UnsafeRawPointer) -> SIMD8<Float> {
+            SIMD8(lowHalf: s.loadUnaligned(as: SIMD4<Float>.self),
+                  highHalf: SIMD4(lowHalf: s.loadUnaligned(fromByteOffset: 16, as: SIMD2<Float>.self), highHalf: .zero))
         }
-        // Rounded or scaled (rare: alpha is 1 in training): panel by panel, converted value by value.
-        let stepBytes = stepStride &* size
-        for panel in 0..<panels {
-            var s = src + panel &* 6 &* size, d = UnsafeMutableRawPointer(dst + panel &* panelFloats)
-            for _ in 0..<steps {
-                tandem_prefetch_read(s + 16 &* stepBytes)
-                var values: SIMD8<Float>
-                if dtype == .float32 {
-                    values = SIMD8(lowHalf: s.loadUnaligned(as: SIMD4<Float>.self),
-                                   highHalf: SIMD4(lowHalf: s.loadUnaligned(fromByteOffset: 16, as: SIMD2<Float>.self), highHalf: .zero))
-                    if let rounding { values = HalfCast.rounded8(values, rounding) }
-                } else {
-                    let bits = SIMD8(lowHalf: s.loadUnaligned(as: SIMD4<UInt16>.self),
-                                     highHalf: SIMD4(lowHalf: s.loadUnaligned(fromByteOffset: 8, as: SIMD2<UInt16>.self), highHalf: .zero))
-                    values = HalfCast.widen8(bits, dtype)
-                }
-                let scaled = alpha == 1 ? values : values * alpha
-                d.storeBytes(of: scaled.lowHalf, as: SIMD4<Float>.self)
-                d.storeBytes(of: scaled.highHalf.lowHalf, toByteOffset: 16, as: SIMD2<Float>.self)
-                s += stepBytes
-                d += 24
-            }
+        @inline(__always) func widened(_ s: UnsafeRawPointer) -> SIMD8<Float> {
+            HalfCast.widen8(SIMD8(lowHalf: s.loadUnaligned(as: SIMD4<UInt16>.self),
+                                  highHalf: SIMD4(lowHalf: s.loadUnaligned(fromByteOffset: 8, as: SIMD2<UInt16>.self), highHalf: .zero)),
+                            dtype)
+        }
+        if alpha == 1 && rounding == nil {
+            if dtype == .float32 { grouped(float32) } else { grouped(widened) }
+            return
+        }
+        // Rounded or scaled (rare: alpha is 1 in training): converted value by value.
+        grouped { s in
+            var values = dtype == .float32 ? float32(s) : widened(s)
+            if let rounding { values = HalfCast.rounded8(values, rounding) }
+            return alpha == 1 ? values : values * alpha
         }
     }
 

@@ -54,13 +54,9 @@ public enum Softmax {
         lanes(y.shape, axis: axis) { base, s, n in
             let g = gp + base, yy = yp + base, d = dp + base
             if s == 1 {  // as in forward
-                if log {
-                    let total = Reduce.sumContiguous(g, n)
-                    for j in 0..<n { d[j] = g[j] - FastMath.exp(yy[j]) * total }
-                } else {
-                    let dot = Reduce.dotContiguous(g, yy, n)
-                    for j in 0..<n { d[j] = yy[j] * (g[j] - dot) }
-                }
+                if !log { return scaledRowBackward(g, yy, d, valid: n, length: n, scale: 1) }
+                let total = Reduce.sumContiguous(g, n)
+                for j in 0..<n { d[j] = g[j] - FastMath.exp(yy[j]) * total }
                 return
             }
             var dot: Float = 0
