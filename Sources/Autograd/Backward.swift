@@ -50,8 +50,9 @@ extension Tensor {
                 }
                 let key = ObjectIdentifier(input)
                 if input.creator == nil {
-                    // Leaves accumulate at once (into the arena for parameters).
-                    if let ig { input.accumulate(ig.reshaped(input.shape)) }
+                    // Leaves accumulate at once (into the arena for parameters), unless the VJP
+                    // already added into the leaf's own buffer and returned it.
+                    if let ig, !input.isGradientBuffer(ig) { input.accumulate(ig.reshaped(input.shape)) }
                     consumers[key]! -= 1
                     if consumers[key] == 0 { input.onGradientReady?(input) }
                 } else if let ig, let creator = input.creator {
@@ -69,6 +70,23 @@ extension Tensor {
             }
             if !retainGraph { t.creator = nil }
         }
+    }
+
+    /// The buffer a VJP may add this leaf's gradient into itself, returning it instead of a new
+    /// array (backward then adds nothing): the leaf's fp32 `grad` once it exists, which it
+    /// always does for a parameter in the arena. nil for results of ops.
+    ///
+    /// A weight gradient summed by its GEMM (beta = 1) saves an array of the weight's size
+    /// and the pass that added it: 4% of the MLP's step.
+    public var gradientBuffer: NDArray? {
+        guard creator == nil, requiresGrad, let grad, grad.dtype == .float32 else { return nil }
+        return grad
+    }
+
+    /// Whether `g` is this tensor's own gradient buffer (see `gradientBuffer`).
+    func isGradientBuffer(_ g: NDArray) -> Bool {
+        guard let grad, g.dtype == .float32, g.count == grad.count else { return false }
+        return g.storage.raw == grad.storage.raw
     }
 
     /// Adds `g` into this tensor's own gradient buffer (fp32), allocating it on first use.

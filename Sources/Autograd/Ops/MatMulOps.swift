@@ -15,7 +15,8 @@ public func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool 
     return Tensor.record("matmul", out, inputs: [a, b], halfGradient: true) { dy in
         let (da, db) = MatMul.backward(dy, ad, bd, transA: transA, transB: transB,
                                        needA: a.requiresGrad, needB: b.requiresGrad,
-                                       typeA: a.gradientType, typeB: b.gradientType, roundA: roundA, roundB: roundB)
+                                       typeA: a.gradientType, typeB: b.gradientType, roundA: roundA, roundB: roundB,
+                                       addingA: a.gradientBuffer, addingB: b.gradientBuffer)
         return [da, db]
     }
 }
@@ -42,7 +43,8 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         let dy2 = dy.reshaped([xd.shape[0], outFeatures])
         let (dx, dw) = MatMul.backward(dy2, xd, wd, transA: false, transB: true,
                                        needA: x.requiresGrad, needB: weight.requiresGrad,
-                                       typeA: x.gradientType, typeB: weight.gradientType, roundA: roundX, roundB: roundWeight)
+                                       typeA: x.gradientType, typeB: weight.gradientType, roundA: roundX, roundB: roundWeight,
+                                       addingA: x.gradientBuffer?.reshaped(xd.shape), addingB: weight.gradientBuffer)
         // db (out): the column sums of dy.
         let db = bias.requiresGrad ? Reduce.columnSums(dy2) : nil
         return [dx?.reshaped(x.shape), dw, db]

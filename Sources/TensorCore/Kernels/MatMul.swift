@@ -10,23 +10,31 @@ public enum MatMul {
     ///     (or, for a product deeper than one GEMM pass, computed in fp32 and converted).
     ///   - roundA, roundB: read that operand, when it is fp32, as if rounded to this 16-bit
     ///     type (`GEMMOperand.rounding`).
+    ///   - adding: an fp32 array of the result's size to add the product into (GEMM's beta =
+    ///     1), returned instead of a new array: a weight gradient summed straight into its
+    ///     buffer costs no array and no pass of its own.
     public static func forward(_ a: NDArray, _ b: NDArray, transA: Bool = false, transB: Bool = false,
-                               output: DType = .float32, roundA: DType? = nil, roundB: DType? = nil) -> NDArray {
+                               output: DType = .float32, roundA: DType? = nil, roundB: DType? = nil,
+                               adding sum: NDArray? = nil) -> NDArray {
         precondition(a.rank >= 2 && b.rank >= 2, "matmul needs rank >= 2, got \(a.shape) and \(b.shape)")
         let m = transA ? a.shape[-1] : a.shape[-2], ka = transA ? a.shape[-2] : a.shape[-1]
         let kb = transB ? b.shape[-1] : b.shape[-2], n = transB ? b.shape[-2] : b.shape[-1]
         precondition(ka == kb, "matmul inner dimensions differ: \(a.shape)\(transA ? "ᵀ" : "") · \(b.shape)\(transB ? "ᵀ" : "")")
         let batchDims = Array(a.shape.dims.dropLast(2))
         let batch = batchDims.reduce(1, *)
+        if let sum {
+            precondition(output == .float32 && sum.dtype == .float32 && sum.count == batch * m * n,
+                         "adding a product of \(batch * m * n) values into \(sum.dtype) \(sum.shape)")
+        }
         if output != .float32 && !GEMM.writesHalfOutput(k: ka) {
             return forward(a, b, transA: transA, transB: transB, roundA: roundA, roundB: roundB).converted(to: output)
         }
-        let out = NDArray(shape: Shape(batchDims + [m, n]), dtype: output, zeroed: false)
-        let c = result(out, ld: n)
+        let out = sum ?? NDArray(shape: Shape(batchDims + [m, n]), dtype: output, zeroed: false)
+        let c = result(out, ld: n), beta: Float = sum == nil ? 0 : 1
         if b.rank == 2 && !transA {
             // One tall GEMM over all batch rows.
             GEMM.gemm(transA: false, transB: transB, m: batch * m, n: n, k: ka, a: operand(a, ld: ka, rounding: roundA),
-                      b: operand(b, ld: b.shape[-1], rounding: roundB), output: c)
+                      b: operand(b, ld: b.shape[-1], rounding: roundB), beta: beta, output: c)
             return out
         }
         precondition(b.rank == 2 || Array(b.shape.dims.dropLast(2)) == batchDims,
@@ -34,7 +42,7 @@ public enum MatMul {
         GEMM.batchedGemm(batch: batch, transA: transA, transB: transB, m: m, n: n, k: ka,
                          a: operand(a, ld: a.shape[-1], rounding: roundA), strideA: m * ka,
                          b: operand(b, ld: b.shape[-1], rounding: roundB), strideB: b.rank == 2 ? 0 : kb * n,
-                         output: c, strideC: m * n)
+                         beta: beta, output: c, strideC: m * n)
         return out
     }
 
@@ -88,28 +96,34 @@ public enum MatMul {
     ///   - typeA, typeB: the types to return the gradients in (16 bits when backward stores
     ///     them so: rounded once by the GEMM).
     ///   - roundA, roundB: the roundings forward read a and b with (dc is read as it is).
+    ///   - addingA, addingB: fp32 buffers to add that gradient into, returned in its place (a
+    ///     parameter's gradient in the arena, see `Tensor.gradientBuffer`); the type is then
+    ///     fp32. A b shared by a batch ignores its buffer: its gradient is a sum over the batch.
     public static func backward(_ dc: NDArray, _ a: NDArray, _ b: NDArray, transA: Bool, transB: Bool,
                                 needA: Bool = true, needB: Bool = true,
                                 typeA: DType = .float32, typeB: DType = .float32,
-                                roundA: DType? = nil, roundB: DType? = nil) -> (NDArray?, NDArray?) {
+                                roundA: DType? = nil, roundB: DType? = nil,
+                                addingA: NDArray? = nil, addingB: NDArray? = nil) -> (NDArray?, NDArray?) {
         var da: NDArray?, db: NDArray?
-        // A b shared by a batch sums its gradient over the batch below, in fp32.
-        let typeB = b.rank == 2 && a.rank > 2 ? .float32 : typeB
+        // A b shared by a batch sums its gradient over the batch below, in fp32 (and returns it).
+        let sharedB = b.rank == 2 && a.rank > 2
+        let typeA = addingA == nil ? typeA : .float32, typeB = addingB == nil && !sharedB ? typeB : .float32
+        let sumA = addingA, sumB = sharedB ? nil : addingB
         switch (transA, transB) {
         case (false, false):
-            if needA { da = forward(dc, b, transB: true, output: typeA, roundB: roundB) }
-            if needB { db = forward(a, dc, transA: true, output: typeB, roundA: roundA) }
+            if needA { da = forward(dc, b, transB: true, output: typeA, roundB: roundB, adding: sumA) }
+            if needB { db = forward(a, dc, transA: true, output: typeB, roundA: roundA, adding: sumB) }
         case (false, true):
-            if needA { da = forward(dc, b, output: typeA, roundB: roundB) }
-            if needB { db = forward(dc, a, transA: true, output: typeB, roundB: roundA) }
+            if needA { da = forward(dc, b, output: typeA, roundB: roundB, adding: sumA) }
+            if needB { db = forward(dc, a, transA: true, output: typeB, roundB: roundA, adding: sumB) }
         case (true, false):
-            if needA { da = forward(b, dc, transB: true, output: typeA, roundA: roundB) }
-            if needB { db = forward(a, dc, output: typeB, roundA: roundA) }
+            if needA { da = forward(b, dc, transB: true, output: typeA, roundA: roundB, adding: sumA) }
+            if needB { db = forward(a, dc, output: typeB, roundA: roundA, adding: sumB) }
         case (true, true):
-            if needA { da = forward(b, dc, transA: true, transB: true, output: typeA, roundA: roundB) }
-            if needB { db = forward(dc, a, transA: true, transB: true, output: typeB, roundB: roundA) }
+            if needA { da = forward(b, dc, transA: true, transB: true, output: typeA, roundA: roundB, adding: sumA) }
+            if needB { db = forward(dc, a, transA: true, transB: true, output: typeB, roundB: roundA, adding: sumB) }
         }
-        if let g = db, b.rank == 2 && a.rank > 2 {
+        if let g = db, sharedB {
             // b was shared by the batch: its gradient is the sum over batch entries.
             db = Reduce.sum(g.reshaped(Shape([g.count / b.count] + b.shape.dims)), axes: [0])
         }
