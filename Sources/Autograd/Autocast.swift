@@ -2,7 +2,8 @@ import TensorCore
 
 /// Mixed-precision forward passes (PyTorch's autocast): inside `withAutocast(.float16)` the
 /// ops that do the bulk of the arithmetic (matmul, conv, embedding) cast their fp32 inputs
-/// and weights to 16 bits (matmul and linear read fp32 leaves rounded instead: `gemmInput`),
+/// and weights to 16 bits (matmul, linear and embedding read fp32 leaves rounded instead:
+/// `roundedInput`),
 /// and every op whose input is 16-bit stores its result in 16 bits,
 /// so the activations kept for backward take half the memory. Kernels widen to fp32 and
 /// accumulate in fp32; losses, reductions and softmax return fp32.
@@ -32,15 +33,16 @@ public enum Autocast {
         return t.cast(to: d)
     }
 
-    /// A GEMM operand under autocast, and the rounding its GEMM reads it with.
+    /// An input under autocast, and the rounding its kernel reads it with.
     ///
-    /// A leaf (a weight, an input batch) stays fp32 and the GEMM rounds its values to 16
-    /// bits as it packs them (`GEMMOperand.rounding`): the product is bit for bit the one of a
-    /// 16-bit copy, but no pass makes the copy and no memory holds it. A leaf's fp32 values
-    /// live on anyway, so backward reading them costs nothing. (Every step used to round all
-    /// of the MLP's 235,000 weights into copies that outweighed its activations.) Any other
-    /// fp32 tensor is cast (`input`), so backward keeps the 16-bit copy, not the fp32 one.
-    static func gemmInput(_ t: Tensor) -> (Tensor, rounding: DType?) {
+    /// A leaf (a weight, an input batch) stays fp32 and the kernel rounds its values to 16
+    /// bits as it reads them (a GEMM as it packs them, `GEMMOperand.rounding`; an embedding as
+    /// it gathers rows): the result is bit for bit the one of a 16-bit copy, but no pass makes
+    /// the copy and no memory holds it. A leaf's fp32 values live on anyway, so backward
+    /// reading them costs nothing. (Every step used to round all of the MLP's 235,000 weights
+    /// into copies that outweighed its activations.) Any other fp32 tensor is cast (`input`),
+    /// so backward keeps the 16-bit copy, not the fp32 one.
+    static func roundedInput(_ t: Tensor) -> (Tensor, rounding: DType?) {
         guard let d = dtype, t.data.dtype == .float32 else { return (t, nil) }
         return t.isLeaf ? (t, d) : (t.cast(to: d), nil)
     }

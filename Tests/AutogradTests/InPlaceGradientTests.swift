@@ -51,6 +51,12 @@ import Testing
         Self.check([[4, 13], [6, 13]]) { linear($0[0], weight: $0[1], bias: nil) }
     }
 
+    @Test func embeddingAddsIntoItsTablesBuffer() {
+        // Repeated ids, and the table read by two lookups.
+        let ids = NDArray(indices: [2, 0, 6, 2, 2], shape: [5]), more = NDArray(indices: [6, 1], shape: [2])
+        Self.check([[7, 5]]) { embedding($0[0], ids: ids).sum() + embedding($0[0], ids: more).sum() * 2 }
+    }
+
     @Test func sharedWeightOfABatchAndALeafReadTwice() {
         // b shared by a batch of a (summed over the batch, then added as before) ...
         Self.check([[3, 4, 5], [5, 6]]) { matmul($0[0], $0[1]) }

@@ -128,5 +128,20 @@ struct MixedPrecisionTests {
         // checked here; `tandem-bench step` measures the bytes.)
         let y = withAutocast(dtype) { linear(x, weight: w, bias: nil) }
         #expect(y.data.dtype == dtype && y.creator?.inputs.map(ObjectIdentifier.init) == [x, w].map(ObjectIdentifier.init))
+
+        // An embedding table likewise: its gathered rows are those of a 16-bit copy, and the
+        // table's gradient is the one that flows through the copy's cast.
+        let table = leaf([13, 6]), ids = NDArray(indices: [4, 0, 12, 4], shape: [2, 2])
+        func gather(copy: Bool) -> (rows: [UInt16], grad: [Float]) {
+            table.grad = nil
+            let e = withAutocast(dtype) { embedding(copy ? table.cast(to: dtype) : table, ids: ids) }
+            #expect(e.data.dtype == dtype)
+            (e.cast(to: .float32) * e.cast(to: .float32)).sum().backward()
+            return (Array(UnsafeBufferPointer(start: e.data.halfBits, count: e.count)), table.grad!.scalars)
+        }
+        let viaCopy = gather(copy: true), viaRounding = gather(copy: false)
+        #expect(viaRounding.rows == viaCopy.rows && viaRounding.grad == viaCopy.grad)
+        let e = withAutocast(dtype) { embedding(table, ids: ids) }
+        #expect(e.creator?.inputs.map(ObjectIdentifier.init) == [ObjectIdentifier(table)], "the table was cast")
     }
 }

@@ -154,6 +154,10 @@ struct HalfKernelTests {
         Self.same(Embedding.forward(table, ids: ids), Embedding.forward(table.float32, ids: ids).converted(to: dtype), "embedding")
         let dOut = r.array([5, 9]).converted(to: dtype)
         Self.same(Embedding.backward(dOut, ids: ids, rows: 11), Embedding.backward(dOut.float32, ids: ids, rows: 11), "embedding backward")
+        // An fp32 table read rounded gives the rows of its 16-bit copy, bit for bit.
+        let wide = r.array([11, 9])
+        Self.same(Embedding.forward(wide, ids: ids, rounding: dtype), Embedding.forward(wide.converted(to: dtype), ids: ids),
+                  "embedding rows rounded")
     }
 
     /// Convolution with a 16-bit output (the bias added before the one rounding) and a 16-bit

@@ -6,7 +6,7 @@ import TensorCore
 ///   - b: (K, N), or (N, K) with `transB`; or batched like a.
 /// - Returns: (..., M, N).
 public func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool = false) -> Tensor {
-    let (a, roundA) = Autocast.gemmInput(a), (b, roundB) = Autocast.gemmInput(b)
+    let (a, roundA) = Autocast.roundedInput(a), (b, roundB) = Autocast.roundedInput(b)
     let (ad, bd) = (a.data, b.data)
     // The GEMM reads 16-bit operands, and a 16-bit gradient, directly (widening while it packs
     // them), and writes the result and the input gradients in the types they are stored in.
@@ -32,7 +32,7 @@ public func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool 
 /// - Returns: (..., out).
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     guard let bias else { return matmul(x, weight, transB: true) }
-    let (x, roundX) = Autocast.gemmInput(x), (weight, roundWeight) = Autocast.gemmInput(weight)
+    let (x, roundX) = Autocast.roundedInput(x), (weight, roundWeight) = Autocast.roundedInput(weight)
     let features = x.shape[-1], outFeatures = weight.shape[0]
     // (..., in) -> (rows, in): every leading axis is a row of one GEMM.
     let xd = x.data.reshaped([x.count / features, features]), wd = weight.data
