@@ -57,6 +57,12 @@ import Testing
         Self.check([[7, 5]]) { embedding($0[0], ids: ids).sum() + embedding($0[0], ids: more).sum() * 2 }
     }
 
+    @Test func convolutionAddsIntoItsWeightsBuffer() {
+        // Two images in groups of 2 channels; the weight gradient's per-thread partials are
+        // summed onto the buffer.
+        Self.check([[2, 4, 7, 6], [6, 2, 3, 3], [6]]) { conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1), groups: 2) }
+    }
+
     @Test func sharedWeightOfABatchAndALeafReadTwice() {
         // b shared by a batch of a (summed over the batch, then added as before) ...
         Self.check([[3, 4, 5], [5, 6]]) { matmul($0[0], $0[1]) }

@@ -140,8 +140,29 @@ struct MixedPrecisionTests {
             return (Array(UnsafeBufferPointer(start: e.data.halfBits, count: e.count)), table.grad!.scalars)
         }
         let viaCopy = gather(copy: true), viaRounding = gather(copy: false)
-        #expect(viaRounding.rows == viaCopy.rows && viaRounding.grad == viaCopy.grad)
+        #expect(zip(viaRounding.rows, viaCopy.rows).filter { $0 != $1 }.isEmpty, "embedding rows differ")
+        #expect(zip(viaRounding.grad, viaCopy.grad).filter { $0 != $1 }.isEmpty, "embedding table gradients differ")
         let e = withAutocast(dtype) { embedding(table, ids: ids) }
         #expect(e.creator?.inputs.map(ObjectIdentifier.init) == [ObjectIdentifier(table)], "the table was cast")
+
+        // And a convolution's weights (with groups, and its input gradient), in fp32 leaves.
+        let image = leaf([3, 4, 9, 8]), kernel = leaf([6, 2, 3, 3]), kernelBias = leaf([6])
+        func convolve(copy: Bool) -> (out: [UInt16], grads: [[Float]]) {
+            for t in [image, kernel, kernelBias] { t.grad = nil }
+            let y = withAutocast(dtype) {
+                conv2d(image, weight: copy ? kernel.cast(to: dtype) : kernel, bias: kernelBias, padding: (1, 0), groups: 2)
+            }
+            #expect(y.data.dtype == dtype)
+            (y.cast(to: .float32) * y.cast(to: .float32)).sum().backward()
+            return (Array(UnsafeBufferPointer(start: y.data.halfBits, count: y.count)), [image, kernel, kernelBias].map { $0.grad!.scalars })
+        }
+        let convCopied = convolve(copy: true), convRounded = convolve(copy: false)
+        #expect(zip(convRounded.out, convCopied.out).filter { $0 != $1 }.isEmpty, "conv outputs differ")
+        for (i, name) in ["input", "weight", "bias"].enumerated() {
+            let differ = zip(convRounded.grads[i], convCopied.grads[i]).filter { $0 != $1 }.count
+            #expect(differ == 0, "\(differ) of the conv's \(name) gradients differ")
+        }
+        let y2 = withAutocast(dtype) { conv2d(image, weight: kernel, groups: 2) }
+        #expect(y2.creator?.inputs.last.map(ObjectIdentifier.init) == ObjectIdentifier(kernel), "the conv weight was cast")
     }
 }

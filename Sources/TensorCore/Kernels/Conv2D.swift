@@ -12,9 +12,11 @@ public enum Conv2D {
     ///   - w: weight (OC, C/groups, KH, KW); any float type (widened while packed).
     ///   - bias: (OC) or nil, float32.
     ///   - groups: C and OC must both be divisible by it; groups == C is depthwise.
-    /// - Returns: (N, OC, OH, OW), float32.
+    ///   - output: the result's type (16 bits: rounded once, as it is written).
+    ///   - weightRounding: read an fp32 w as if rounded to this 16-bit type (`GEMMOperand.rounding`).
+    /// - Returns: (N, OC, OH, OW).
     public static func forward(_ x: NDArray, _ w: NDArray, bias: NDArray?, _ g: Conv2DGeometry, groups: Int = 1,
-                               output: DType = .float32) -> NDArray {
+                               output: DType = .float32, weightRounding: DType? = nil) -> NDArray {
         let (n, c, h, wd) = dims4(x, "conv2d input")
         let oc = w.shape[0], cg = c / groups, ocg = oc / groups
         check(w: w, x: x, g: g, groups: groups, expected: [oc, cg, g.kernelH, g.kernelW])
@@ -27,7 +29,8 @@ public enum Conv2D {
             let col = NDArray(shape: [k * cols], zeroed: false), out = NDArray(shape: [ocg * cols], zeroed: false)
             for gi in 0..<groups {
                 unfold(x, images: i0, b, from: gi * cg, count: cg, g, oh: oh, ow: ow, into: col.ptr)
-                GEMM.gemm(transA: false, transB: false, m: ocg, n: cols, k: k, a: weights(w, group: gi, ocg: ocg, k: k),
+                GEMM.gemm(transA: false, transB: false, m: ocg, n: cols, k: k,
+                          a: weights(w, group: gi, ocg: ocg, k: k, rounding: weightRounding),
                           b: GEMMOperand(col.ptr, ld: cols), c: out.ptr, ldc: cols)
                 scatter(out.ptr, into: y, images: i0, b, from: gi * ocg, count: ocg, bias: bias)
             }
@@ -39,10 +42,15 @@ public enum Conv2D {
     /// - Parameters:
     ///   - dy: (N, OC, OH, OW).
     ///   - needInput: compute dx (false for a network's first layer).
+    ///   - weightRounding: the rounding forward read w with.
+    ///   - addingWeight: an fp32 array of w's size to add dw into and return (the weight's
+    ///     gradient in the arena, see `Tensor.gradientBuffer`).
     public static func backward(_ dy: NDArray, x: NDArray, w: NDArray, hasBias: Bool, _ g: Conv2DGeometry,
-                                groups: Int = 1, needInput: Bool = true) -> (NDArray?, NDArray, NDArray?) {
-        let dx = needInput ? inputGradient(dy, w: w, inputShape: x.shape, g, groups: groups) : nil
-        return (dx, weightGradient(dy, x: x, weightShape: w.shape, g, groups: groups), hasBias ? biasGrad(dy) : nil)
+                                groups: Int = 1, needInput: Bool = true, weightRounding: DType? = nil,
+                                addingWeight: NDArray? = nil) -> (NDArray?, NDArray, NDArray?) {
+        let dx = needInput ? inputGradient(dy, w: w, inputShape: x.shape, g, groups: groups, rounding: weightRounding) : nil
+        let dw = weightGradient(dy, x: x, weightShape: w.shape, g, groups: groups, adding: addingWeight)
+        return (dx, dw, hasBias ? biasGrad(dy) : nil)
     }
 
     /// dx of conv2d: each image's dcol = W_gᵀ · dY_g, folded back onto the image.
@@ -50,7 +58,9 @@ public enum Conv2D {
     ///   - dy: (N, OC, OH, OW).
     ///   - w: (OC, C/groups, KH, KW).
     ///   - inputShape: (N, C, H, W).
-    static func inputGradient(_ dy: NDArray, w: NDArray, inputShape: Shape, _ g: Conv2DGeometry, groups: Int) -> NDArray {
+    ///   - rounding: read an fp32 w as if rounded to this 16-bit type.
+    static func inputGradient(_ dy: NDArray, w: NDArray, inputShape: Shape, _ g: Conv2DGeometry, groups: Int,
+                              rounding: DType? = nil) -> NDArray {
         let (n, c, h, wd) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
         let oc = w.shape[0], cg = c / groups, ocg = oc / groups
         let oh = dy.shape[2], ow = dy.shape[3]
@@ -62,7 +72,7 @@ public enum Conv2D {
             for gi in 0..<groups {
                 gather(dy, images: i0, b, from: gi * ocg, count: ocg, into: dyg.ptr)
                 // dcol (K, cols) = W_gᵀ (K, OCg) · dY_g (OCg, cols)
-                GEMM.gemm(transA: true, transB: false, m: k, n: cols, k: ocg, a: weights(w, group: gi, ocg: ocg, k: k),
+                GEMM.gemm(transA: true, transB: false, m: k, n: cols, k: ocg, a: weights(w, group: gi, ocg: ocg, k: k, rounding: rounding),
                           b: GEMMOperand(dyg.ptr, ld: cols), c: dcol.ptr, ldc: cols)
                 fold(dcol.ptr, c: c, h: h, w: wd, images: i0, b, from: gi * cg, count: cg, g, oh: oh, ow: ow, into: dx.ptr)
             }
@@ -75,12 +85,14 @@ public enum Conv2D {
     ///   - dy: (N, OC, OH, OW).
     ///   - x: (N, C, H, W).
     ///   - weightShape: (OC, C/groups, KH, KW).
-    static func weightGradient(_ dy: NDArray, x: NDArray, weightShape: Shape, _ g: Conv2DGeometry, groups: Int) -> NDArray {
+    ///   - adding: an fp32 array of the weight's size to add dW into and return.
+    static func weightGradient(_ dy: NDArray, x: NDArray, weightShape: Shape, _ g: Conv2DGeometry, groups: Int,
+                               adding: NDArray? = nil) -> NDArray {
         let (n, c, _, _) = dims4(x, "conv2d input")
         let oc = weightShape[0], cg = c / groups, ocg = oc / groups
         let oh = dy.shape[2], ow = dy.shape[3]
         let k = cg * g.kernelH * g.kernelW, p = oh * ow
-        return perThreadSum(shape: weightShape, items: n) { images, dwp in
+        return perThreadSum(shape: weightShape, items: n, adding: adding) { images, dwp in
             forEachChunk(in: images, k: k, p: p) { i0, b in
                 let cols = b * p
                 let col = NDArray(shape: [k * cols], zeroed: false), dyg = NDArray(shape: [ocg * cols], zeroed: false)
@@ -171,9 +183,11 @@ public enum Conv2D {
         }
     }
 
-    /// Group `gi`'s weights (OCg, K) as a GEMM operand of the weights' own type.
-    static func weights(_ w: NDArray, group gi: Int, ocg: Int, k: Int) -> GEMMOperand {
-        GEMMOperand(raw: UnsafeRawPointer(w.storage.raw) + gi * ocg * k * w.dtype.byteSize, dtype: w.dtype, ld: k)
+    /// Group `gi`'s weights (OCg, K) as a GEMM operand of the weights' own type, read rounded
+    /// to `rounding` when they are fp32.
+    static func weights(_ w: NDArray, group gi: Int, ocg: Int, k: Int, rounding: DType? = nil) -> GEMMOperand {
+        GEMMOperand(raw: UnsafeRawPointer(w.storage.raw) + gi * ocg * k * w.dtype.byteSize, dtype: w.dtype, ld: k,
+                    rounding: w.dtype == .float32 ? rounding : nil)
     }
 
     /// The adjoint of `unfold`: col2im of each image's columns, added onto the array.
@@ -273,14 +287,20 @@ public enum Conv2D {
     }
 
     /// Runs `body(items, partial)` on chunks of `0..<items` in parallel, each chunk into its
-    /// own zeroed accumulator of `shape`, and returns their sum in chunk order.
+    /// own accumulator of `shape`, and returns their sum in chunk order.
     ///
     /// One chunk per thread, or with `ThreadPool.fixedPartitions` a fixed count whatever the
     /// threads, so that the sum's bits do not depend on them.
-    static func perThreadSum(shape: Shape, items: Int, _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) -> NDArray {
+    /// - Parameter adding: the first chunk's accumulator, returned with the others added
+    ///   (an fp32 array of `shape`'s size); the accumulators are zeroed arrays otherwise.
+    static func perThreadSum(shape: Shape, items: Int, adding: NDArray? = nil,
+                             _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) -> NDArray {
         let pool = ThreadPool.shared
         let parts = min(ThreadPool.fixedPartitions ? fixedParts : pool.threadCount, max(items, 1))
-        let partials = (0..<parts).map { _ in NDArray(shape: shape) }
+        if let adding {
+            precondition(adding.dtype == .float32 && adding.count == shape.count, "adding a \(shape) gradient into \(adding.shape)")
+        }
+        let partials = (0..<parts).map { p in p == 0 ? adding ?? NDArray(shape: shape) : NDArray(shape: shape) }
         if parts == 1 {
             body(0..<items, partials[0].ptr)
         } else {
