@@ -61,6 +61,9 @@ import Testing
         // Two images in groups of 2 channels; the weight gradient's per-thread partials are
         // summed onto the buffer.
         Self.check([[2, 4, 7, 6], [6, 2, 3, 3], [6]]) { conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1), groups: 2) }
+        Self.check([[2, 4, 5, 4], [4, 3, 3, 3], [6]]) {
+            convTranspose2d($0[0], weight: $0[1], bias: $0[2], stride: (2, 2), padding: (1, 1), groups: 2)
+        }
     }
 
     @Test func sharedWeightOfABatchAndALeafReadTwice() {

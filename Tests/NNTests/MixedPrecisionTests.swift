@@ -162,6 +162,23 @@ struct MixedPrecisionTests {
             let differ = zip(convRounded.grads[i], convCopied.grads[i]).filter { $0 != $1 }.count
             #expect(differ == 0, "\(differ) of the conv's \(name) gradients differ")
         }
+        // The transposed convolution (a DCGAN generator's layer) with the same tensors.
+        let upKernel = leaf([4, 3, 3, 3])
+        func upsample(copy: Bool) -> (out: [UInt16], grads: [[Float]]) {
+            for t in [image, upKernel] { t.grad = nil }
+            let y = withAutocast(dtype) {
+                convTranspose2d(image, weight: copy ? upKernel.cast(to: dtype) : upKernel, stride: (2, 2), padding: (1, 1), groups: 2)
+            }
+            #expect(y.data.dtype == dtype)
+            (y.cast(to: .float32) * y.cast(to: .float32)).sum().backward()
+            return (Array(UnsafeBufferPointer(start: y.data.halfBits, count: y.count)), [image, upKernel].map { $0.grad!.scalars })
+        }
+        let upCopied = upsample(copy: true), upRounded = upsample(copy: false)
+        #expect(zip(upRounded.out, upCopied.out).filter { $0 != $1 }.isEmpty, "transposed conv outputs differ")
+        for (i, name) in ["input", "weight"].enumerated() {
+            let differ = zip(upRounded.grads[i], upCopied.grads[i]).filter { $0 != $1 }.count
+            #expect(differ == 0, "\(differ) of the transposed conv's \(name) gradients differ")
+        }
         let y2 = withAutocast(dtype) { conv2d(image, weight: kernel, groups: 2) }
         #expect(y2.creator?.inputs.last.map(ObjectIdentifier.init) == ObjectIdentifier(kernel), "the conv weight was cast")
     }

@@ -34,14 +34,19 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
 public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
                             padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0),
                             dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
-    let (x, weight) = (Autocast.input(x), Autocast.input(weight))
+    // As conv2d: the input is cast under autocast, an fp32 weight leaf is read rounded, and the
+    // kernels read 16-bit inputs, weights and gradients as they are.
+    let x = Autocast.input(x), (weight, roundWeight) = Autocast.roundedInput(weight)
     let g = Conv2DGeometry(kernel: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding, dilation: dilation)
     let (xd, wd) = (x.data, weight.data)
-    let y = Conv2D.transposedForward(xd.float32, wd.float32, bias: bias?.values, g, groups: groups, outputPadding: outputPadding)
+    let y = Conv2D.transposedForward(xd, wd, bias: bias?.values, g, groups: groups, outputPadding: outputPadding,
+                                     weightRounding: roundWeight)
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])
-    return Tensor.record("conv_transpose2d", y, inputs: inputs) { dy in
-        let (dx, dw, db) = Conv2D.transposedBackward(dy, x: xd.float32, w: wd.float32, hasBias: bias != nil, g, groups: groups,
-                                                     needInput: x.requiresGrad)
+    return Tensor.record("conv_transpose2d", y, inputs: inputs, outputType: Autocast.gemmOutputType(inputs: inputs),
+                         halfGradient: true) { dy in
+        let (dx, dw, db) = Conv2D.transposedBackward(dy, x: xd, w: wd, hasBias: bias != nil, g, groups: groups,
+                                                     needInput: x.requiresGrad, weightRounding: roundWeight,
+                                                     addingWeight: weight.gradientBuffer)
         return [dx, dw] + (bias != nil ? [db] : [])
     }
 }

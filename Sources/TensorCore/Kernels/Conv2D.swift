@@ -110,12 +110,16 @@ public enum Conv2D {
     /// Transposed convolution, as PyTorch's ConvTranspose2d: the adjoint of conv2d, so its
     /// forward is conv2d's input gradient with x in the place of dy.
     /// - Parameters:
-    ///   - x: input (N, Cin, H, W).
-    ///   - w: weight (Cin, Cout/groups, KH, KW): conv2d's layout with Cin as its output channels.
+    ///   - x: input (N, Cin, H, W), any float type (widened as it is gathered).
+    ///   - w: weight (Cin, Cout/groups, KH, KW): conv2d's layout with Cin as its output channels;
+    ///     any float type.
+    ///   - bias: (Cout) or nil, float32.
     ///   - outputPadding: extra rows/columns on the bottom/right, each below its stride or dilation.
-    /// - Returns: (N, Cout, OH, OW) with OH = (H-1)·sH - 2·pH + dH·(KH-1) + outputPadding.0 + 1.
+    ///   - weightRounding: read an fp32 w as if rounded to this 16-bit type.
+    /// - Returns: (N, Cout, OH, OW), float32, with OH = (H-1)·sH - 2·pH + dH·(KH-1) + outputPadding.0 + 1.
     public static func transposedForward(_ x: NDArray, _ w: NDArray, bias: NDArray?, _ g: Conv2DGeometry,
-                                         groups: Int = 1, outputPadding: (Int, Int) = (0, 0)) -> NDArray {
+                                         groups: Int = 1, outputPadding: (Int, Int) = (0, 0),
+                                         weightRounding: DType? = nil) -> NDArray {
         let (n, cin, h, wd) = dims4(x, "conv_transpose2d input")
         let coutg = w.shape[1], cout = coutg * groups
         check(w: w, x: x, g: g, groups: groups, expected: [cin, coutg, g.kernelH, g.kernelW])
@@ -125,17 +129,22 @@ public enum Conv2D {
         let oh = (h - 1) * g.strideH - 2 * g.padH + g.dilationH * (g.kernelH - 1) + outputPadding.0 + 1
         let ow = (wd - 1) * g.strideW - 2 * g.padW + g.dilationW * (g.kernelW - 1) + outputPadding.1 + 1
         precondition(oh > 0 && ow > 0, "conv_transpose2d: padding \(g) leaves no output for input \(x.shape)")
-        let y = inputGradient(x, w: w, inputShape: [n, cout, oh, ow], g, groups: groups)
+        let y = inputGradient(x, w: w, inputShape: [n, cout, oh, ow], g, groups: groups, rounding: weightRounding)
         if let bias { for i in 0..<n { addBias(y.ptr + i * cout * oh * ow, bias.ptr, channels: cout, plane: oh * ow) } }
         return y
     }
 
     /// Gradients of the transposed convolution: dx is conv2d of dy, dw is conv2d's weight
-    /// gradient with the roles of x and dy exchanged.
+    /// gradient with the roles of x and dy exchanged. dy, x and w may be of any float type.
+    /// - Parameters:
+    ///   - weightRounding: the rounding forward read w with.
+    ///   - addingWeight: an fp32 array of w's size to add dw into and return.
     public static func transposedBackward(_ dy: NDArray, x: NDArray, w: NDArray, hasBias: Bool, _ g: Conv2DGeometry,
-                                          groups: Int = 1, needInput: Bool = true) -> (NDArray?, NDArray, NDArray?) {
-        let dx = needInput ? forward(dy, w, bias: nil, g, groups: groups) : nil
-        return (dx, weightGradient(x, x: dy, weightShape: w.shape, g, groups: groups), hasBias ? biasGrad(dy) : nil)
+                                          groups: Int = 1, needInput: Bool = true, weightRounding: DType? = nil,
+                                          addingWeight: NDArray? = nil) -> (NDArray?, NDArray, NDArray?) {
+        let dx = needInput ? forward(dy, w, bias: nil, g, groups: groups, weightRounding: weightRounding) : nil
+        let dw = weightGradient(x, x: dy, weightShape: w.shape, g, groups: groups, adding: addingWeight)
+        return (dx, dw, hasBias ? biasGrad(dy) : nil)
     }
 
     /// Largest column matrix a chunk may unfold into (elements; 256 KiB, half of L2), so the
