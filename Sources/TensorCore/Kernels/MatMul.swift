@@ -107,21 +107,21 @@ public enum MatMul {
         var da: NDArray?, db: NDArray?
         // A b shared by a batch sums its gradient over the batch below, in fp32 (and returns it).
         let sharedB = b.rank == 2 && a.rank > 2
+        let addingB = sharedB ? nil : addingB
         let typeA = addingA == nil ? typeA : .float32, typeB = addingB == nil && !sharedB ? typeB : .float32
-        let sumA = addingA, sumB = sharedB ? nil : addingB
         switch (transA, transB) {
         case (false, false):
-            if needA { da = forward(dc, b, transB: true, output: typeA, roundB: roundB, adding: sumA) }
-            if needB { db = forward(a, dc, transA: true, output: typeB, roundA: roundA, adding: sumB) }
+            if needA { da = forward(dc, b, transB: true, output: typeA, roundB: roundB, adding: addingA) }
+            if needB { db = forward(a, dc, transA: true, output: typeB, roundA: roundA, adding: addingB) }
         case (false, true):
-            if needA { da = forward(dc, b, output: typeA, roundB: roundB, adding: sumA) }
-            if needB { db = forward(dc, a, transA: true, output: typeB, roundB: roundA, adding: sumB) }
+            if needA { da = forward(dc, b, output: typeA, roundB: roundB, adding: addingA) }
+            if needB { db = forward(dc, a, transA: true, output: typeB, roundB: roundA, adding: addingB) }
         case (true, false):
-            if needA { da = forward(b, dc, transB: true, output: typeA, roundA: roundB, adding: sumA) }
-            if needB { db = forward(a, dc, output: typeB, roundA: roundA, adding: sumB) }
+            if needA { da = forward(b, dc, transB: true, output: typeA, roundA: roundB, adding: addingA) }
+            if needB { db = forward(a, dc, output: typeB, roundA: roundA, adding: addingB) }
         case (true, true):
-            if needA { da = forward(b, dc, transA: true, transB: true, output: typeA, roundA: roundB, adding: sumA) }
-            if needB { db = forward(dc, a, transA: true, transB: true, output: typeB, roundB: roundA, adding: sumB) }
+            if needA { da = forward(b, dc, transA: true, transB: true, output: typeA, roundA: roundB, adding: addingA) }
+            if needB { db = forward(dc, a, transA: true, transB: true, output: typeB, roundB: roundA, adding: addingB) }
         }
         if let g = db, sharedB {
             // b was shared by the batch: its gradient is the sum over batch entries.
