@@ -23,8 +23,8 @@ public func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool 
 
 /// x · Wᵀ + b, the fully connected layer with PyTorch's weight layout.
 ///
-/// With a bias it is one op (`MatMul.linear`: the bias is C's starting value), so the bias
-/// add costs no pass and, under autocast, the product is rounded to 16 bits once.
+/// With a bias it is one op (`MatMul.linear`: the GEMM adds the bias to each tile), so the
+/// bias add costs no pass and, under autocast, the product is rounded to 16 bits once.
 /// - Parameters:
 ///   - x: (..., in).
 ///   - weight: (out, in).

@@ -250,6 +250,8 @@ public enum GEMM {
                         let mr = GEMMMicroKernel.mr
                         // The bias goes into C with the first depth block's tiles (a 16-bit C has one block).
                         let bias = pc == 0 ? output.bias.map { $0 + jc } : nil
+                        // The bias columns of the tiles over B panel `jp`.
+                        @inline(__always) func panelBias(_ jp: Int) -> UnsafePointer<Float>? { bias.map { $0 + jp * nr } }
                         let block: () -> Void
                         if halfC {
                             let c16 = output.raw.assumingMemoryBound(to: UInt16.self), type = output.dtype
@@ -257,11 +259,11 @@ public enum GEMM {
                                 let bp = packedB + jp * panelStride
                                 GEMMMicroKernel.shortHalf(rows: mc - ir, kc: kc, a: packedA + ir * kc, b0: bp, b1: bp + panelStride,
                                                           c: c16 + (ic + ir) * ldc + jc + jp * nr, ldc: ldc, dtype: type,
-                                                          accumulate: accumulate, bias: bias.map { $0 + jp * nr })
+                                                          accumulate: accumulate, bias: panelBias(jp))
                             }) { jp, ir in
                                 let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
                                 let ap = packedA + ir * kc, bp = packedB + jp * panelStride
-                                let cp = c16 + (ic + ir) * ldc + jc + jp * nr, tileBias = bias.map { $0 + jp * nr }
+                                let cp = c16 + (ic + ir) * ldc + jc + jp * nr, tileBias = panelBias(jp)
                                 if rows == mr && cols == nr {
                                     GEMMMicroKernel.fullHalf(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, dtype: type,
                                                              accumulate: accumulate, bias: tileBias)
@@ -276,11 +278,11 @@ public enum GEMM {
                                 let bp = packedB + jp * panelStride
                                 GEMMMicroKernel.short(rows: mc - ir, kc: kc, a: edgeA, b0: bp, b1: bp + panelStride, ldb: 16,
                                                       c: c + (ic + ir) * ldc + jc + jp * nr, ldc: ldc, accumulate: accumulate,
-                                                      bias: bias.map { $0 + jp * nr })
+                                                      bias: panelBias(jp))
                             }) { jp, ir in
                                 let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
                                 let bp = packedB + jp * panelStride, cp = c + (ic + ir) * ldc + jc + jp * nr
-                                let arow = a + (ic + ir) * lda + pc, tileBias = bias.map { $0 + jp * nr }
+                                let arow = a + (ic + ir) * lda + pc, tileBias = panelBias(jp)
                                 if rows == mr && cols == nr {
                                     GEMMMicroKernel.fullDirectA(kc: kc, a: arow, lda: lda, b: bp, c: cp, ldc: ldc, accumulate: accumulate,
                                                                 bias: tileBias)
@@ -300,10 +302,10 @@ public enum GEMM {
                                 let brow = b + pc * ldb + jc + jp * nr
                                 GEMMMicroKernel.short(rows: mc - ir, kc: kc, a: packedA + ir * kc, b0: brow, b1: brow + nr, ldb: ldb,
                                                       c: c + (ic + ir) * ldc + jc + jp * nr, ldc: ldc, accumulate: accumulate,
-                                                      bias: bias.map { $0 + jp * nr })
+                                                      bias: panelBias(jp))
                             }) { jp, ir in
                                 let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
-                                let ap = packedA + ir * kc, cp = c + (ic + ir) * ldc + jc + jp * nr, tileBias = bias.map { $0 + jp * nr }
+                                let ap = packedA + ir * kc, cp = c + (ic + ir) * ldc + jc + jp * nr, tileBias = panelBias(jp)
                                 if cols == nr {
                                     let brow = b + pc * ldb + jc + jp * nr
                                     if rows == mr {
@@ -326,11 +328,11 @@ public enum GEMM {
                                 let bp = packedB + jp * panelStride
                                 GEMMMicroKernel.short(rows: mc - ir, kc: kc, a: packedA + ir * kc, b0: bp, b1: bp + panelStride, ldb: 16,
                                                       c: c + (ic + ir) * ldc + jc + jp * nr, ldc: ldc, accumulate: accumulate,
-                                                      bias: bias.map { $0 + jp * nr })
+                                                      bias: panelBias(jp))
                             }) { jp, ir in
                                 let cols = min(nr, nc - jp * nr), rows = min(mr, mc - ir)
                                 let ap = packedA + ir * kc, bp = packedB + jp * panelStride
-                                let cp = c + (ic + ir) * ldc + jc + jp * nr, tileBias = bias.map { $0 + jp * nr }
+                                let cp = c + (ic + ir) * ldc + jc + jp * nr, tileBias = panelBias(jp)
                                 if rows == mr && cols == nr {
                                     GEMMMicroKernel.full(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, accumulate: accumulate, bias: tileBias)
                                 } else {

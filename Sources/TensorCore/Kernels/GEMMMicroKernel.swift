@@ -263,10 +263,10 @@ enum GEMMMicroKernel {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * 16) { tile in
             let t = tile.baseAddress!
             compute(t)
-            if let bias { for i in 0..<mr { for j in 0..<nr { t[i * 16 + j] += bias[j] } } }
             for i in 0..<mr {
                 for j in 0..<nr {
-                    c[i * ldc + j] = accumulate ? c[i * ldc + j] + t[i * 16 + j] : t[i * 16 + j]
+                    let v = bias.map { t[i * 16 + j] + $0[j] } ?? t[i * 16 + j]
+                    c[i * ldc + j] = accumulate ? c[i * ldc + j] + v : v
                 }
             }
         }

@@ -171,9 +171,10 @@ enum GEMMPacking {
                     let src = UnsafeRawPointer(b.base + (pc + p) * b.rowStride + j0)
                     // A weight gradient's B is an activation from forward, long out of cache, read
                     // 64 bytes per row with rows 512 B-2 KB apart: the hardware prefetcher follows
-                    // that poorly, so ask for the line 16 rows ahead (GPT step: packing samples
-                    // 720 -> 590 in three alternating pairs with packSteps' prefetch; 16 rows
-                    // ahead measured like 8).
+                    // that poorly, so ask for the line 16 rows ahead (GPT step, with packSteps'
+                    // prefetch: packing samples 764, 678, 719 -> 562, 647, 567 in three
+                    // alternating pairs, docs/BENCHMARKS.md ninth session; 16 rows ahead measured
+                    // like 8).
                     tandem_prefetch_read(src + 16 &* b.rowStride &* 4)
                     let o = UnsafeMutableRawPointer(out + p * nr)
                     o.storeBytes(of: src.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)

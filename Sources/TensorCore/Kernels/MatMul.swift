@@ -46,15 +46,16 @@ public enum MatMul {
         return out
     }
 
-    /// x · Wᵀ + bias, the fully connected layer, in one GEMM: C starts as the bias in every
-    /// row and the product accumulates onto it, so the bias costs no pass of its own (and, in
+    /// x · Wᵀ + bias, the fully connected layer, in one GEMM that adds the bias as each tile of
+    /// C leaves the registers (`GEMMOutput.bias`), so the bias costs no pass of its own (and, in
     /// 16 bits, no widening and re-rounding of the product).
     ///
     /// Shapes: x (rows, in), weight (out, in), bias (out) -> (rows, out). x and weight may be
     /// 16-bit.
     /// - Parameters:
     ///   - output: the result's type; a 16-bit result gets the fp32 bias added to the fp32
-    ///     product and is rounded once, as the GEMM writes it.
+    ///     product and is rounded once, as the GEMM writes it (or, for a product deeper than
+    ///     one GEMM pass, is computed in fp32 and converted).
     ///   - roundX, roundWeight: read that operand, when it is fp32, as if rounded to this
     ///     16-bit type (`GEMMOperand.rounding`).
     public static func linear(_ x: NDArray, _ weight: NDArray, bias: NDArray, output: DType = .float32,
@@ -64,18 +65,13 @@ public enum MatMul {
                      "linear shapes: x \(x.shape), weight \(weight.shape), bias \(bias.shape)")
         // Bound, so that a widened copy of a 16-bit bias lives until the GEMM is done.
         let bias32 = bias.float32
-        let a = operand(x, ld: k, rounding: roundX), b = operand(weight, ld: k, rounding: roundWeight)
-        return withExtendedLifetime(bias32) {
-            if output != .float32 && GEMM.writesHalfOutput(k: k) {
-                let out = NDArray(shape: [rows, n], dtype: output, zeroed: false)
-                GEMM.gemm(transA: false, transB: true, m: rows, n: n, k: k, a: a, b: b,
-                          output: GEMMOutput(half: out.halfBits, dtype: output, ld: n, bias: bias32.ptr))
-                return out
-            }
-            let out = NDArray(shape: [rows, n], zeroed: false)
-            GEMM.gemm(transA: false, transB: true, m: rows, n: n, k: k, a: a, b: b, output: GEMMOutput(out.ptr, ld: n, bias: bias32.ptr))
-            return output == .float32 ? out : out.converted(to: output)
+        let written = output != .float32 && GEMM.writesHalfOutput(k: k) ? output : .float32
+        let out = NDArray(shape: [rows, n], dtype: written, zeroed: false)
+        withExtendedLifetime(bias32) {
+            GEMM.gemm(transA: false, transB: true, m: rows, n: n, k: k, a: operand(x, ld: k, rounding: roundX),
+                      b: operand(weight, ld: k, rounding: roundWeight), output: result(out, ld: n, bias: bias32.ptr))
         }
+        return written == output ? out : out.converted(to: output)
     }
 
     /// `x` as a GEMM operand; `rounding` applies only when x is fp32.
@@ -83,9 +79,9 @@ public enum MatMul {
         GEMMOperand(raw: UnsafeRawPointer(x.storage.raw), dtype: x.dtype, ld: ld, rounding: x.dtype == .float32 ? rounding : nil)
     }
 
-    /// Where the GEMM writes `out`: fp32 or 16 bits by its type.
-    static func result(_ out: NDArray, ld: Int) -> GEMMOutput {
-        out.isHalf ? GEMMOutput(half: out.halfBits, dtype: out.dtype, ld: ld) : GEMMOutput(out.ptr, ld: ld)
+    /// Where the GEMM writes `out`: fp32 or 16 bits by its type, with `bias` added to every row.
+    static func result(_ out: NDArray, ld: Int, bias: UnsafePointer<Float>? = nil) -> GEMMOutput {
+        out.isHalf ? GEMMOutput(half: out.halfBits, dtype: out.dtype, ld: ld, bias: bias) : GEMMOutput(out.ptr, ld: ld, bias: bias)
     }
 
     /// Gradients (da, db) of c = op(a) · op(b), in the stored layouts of a and b.
