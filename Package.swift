@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "CSupport"),
         .target(name: "TensorCore", dependencies: ["CSupport"], swiftSettings: kernelFlags),
         .target(name: "Autograd", dependencies: ["TensorCore"], swiftSettings: simdFlags),
-        .target(name: "Collective", dependencies: ["TensorCore", "CMPI"], swiftSettings: simdFlags),
+        .target(name: "Collective", dependencies: ["TensorCore", "CMPI", "CSupport"], swiftSettings: simdFlags),
         .target(name: "Optim", dependencies: ["Autograd"], swiftSettings: simdFlags),
         .target(name: "Datasets", dependencies: ["TensorCore", "CZlib"], swiftSettings: simdFlags),
         .target(name: "Checkpoint", dependencies: ["TensorCore", "Collective", "CZlib"], swiftSettings: simdFlags),

@@ -17,7 +17,7 @@ public final class ParameterArena {
     }
 
     public let values: NDArray
-    public let grads: NDArray
+    public private(set) var grads: NDArray
     /// The factor every gradient in `grads` still has to be multiplied by.
     ///
     /// Averaging over ranks (1/world after the sum) and clipping fold into this number instead
@@ -51,6 +51,18 @@ public final class ParameterArena {
             t.grad = g
             t.requiresGrad = true
         }
+    }
+
+    /// Moves the gradients, with their values, into `storage` (memory the other ranks of the
+    /// node map, see `SharedMemoryAllreduce`), and points every parameter's `grad` there.
+    /// Call before anything keeps a reference to a gradient (an optimizer reads the arena's).
+    /// - Parameter storage: at least `capacity` floats.
+    public func moveGradients(to storage: Storage) {
+        precondition(storage.byteCount >= capacity * 4, "\(storage.byteCount) bytes cannot hold \(capacity) gradients")
+        let moved = NDArray(shape: [capacity], storage: storage)
+        moved.assign(grads)
+        grads = moved
+        for (e, t) in zip(entries, tensors) { t.grad = view(grads, e) }
     }
 
     /// Total elements including alignment padding.

@@ -41,11 +41,19 @@ public protocol Communicator: AnyObject {
     /// Gathers `bytes` from every rank into `output` (size · bytes), in rank order.
     func allgather(_ input: UnsafeRawPointer, bytes: Int, into output: UnsafeMutableRawPointer)
     func barrier()
+    /// Runs `body`, a collective made without MPI (through shared memory), watched like the
+    /// MPI ones: the stall inspector names the ranks that never arrive.
+    /// - Parameters:
+    ///   - kind: what it is, with a `%d` for `count`.
+    ///   - count: how many values.
+    func collective(_ kind: StaticString, count: Int, _ body: () -> Void)
     /// Ends every rank of the job with `message`, printed by this rank.
     func abort(_ message: String) -> Never
 }
 
 extension Communicator {
+    public func collective(_ kind: StaticString, count: Int, _ body: () -> Void) { body() }
+
     /// `count` values cut into one block per rank, in rank order, each a multiple of 16
     /// values (64-byte lines) except the last, for `reduceScatter` and the in-place `allgather`.
     public func blocks(count: Int) -> [Range<Int>] {

@@ -22,6 +22,9 @@ import TensorCore
 /// `allgather` then hands every rank the blocks the others updated. The bytes on the wire are
 /// an allreduce's (a ring allreduce is a reduce-scatter and an allgather), but each rank
 /// adds, clips and updates 1/world of the parameters.
+///
+/// When the gradients live in a `SharedMemoryAllreduce`'s array (every rank on one node),
+/// unsharded fp32 buckets are summed through it rather than by `MPI_Allreduce`.
 public final class GradientReducer: @unchecked Sendable {
     /// A parameter's gradient inside the arena, in elements.
     public struct Slice: Sendable, Equatable {
@@ -78,6 +81,8 @@ public final class GradientReducer: @unchecked Sendable {
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var thread = pthread_t()
     private let wireBuffer: NDArray?
+    /// Sums the buckets when the gradients live in its array.
+    public let sharedMemory: SharedMemoryAllreduce?
 
     /// - Parameters:
     ///   - communicator: the group to average over.
@@ -88,9 +93,14 @@ public final class GradientReducer: @unchecked Sendable {
     ///   - wire: float32, or float16/bfloat16 to send half the bytes.
     ///   - scalesAfterSum: turn each bucket's sum into the mean here (see the type's comment).
     ///   - sharded: reduce-scatter each bucket for a sharded optimizer (see the type's comment).
+    ///   - sharedMemory: the shared arrays `gradients` lives in (this rank's), to sum through
+    ///     them; only for an unsharded float32 wire.
     public init(communicator: Communicator, gradients: NDArray, parameters: [Slice],
                 bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20, wire: DType = .float32,
-                scalesAfterSum: Bool = true, sharded: Bool = false) {
+                scalesAfterSum: Bool = true, sharded: Bool = false, sharedMemory: SharedMemoryAllreduce? = nil) {
+        precondition(sharedMemory.map { !sharded && wire == .float32 && $0.count >= gradients.count } ?? true,
+                     "gradients are summed through shared memory only unsharded, in float32")
+        self.sharedMemory = sharedMemory
         self.scalesAfterSum = scalesAfterSum
         self.sharded = sharded
         precondition(wire != .int32, "gradients travel as float32, float16 or bfloat16, not \(wire)")
@@ -241,7 +251,11 @@ public final class GradientReducer: @unchecked Sendable {
             communicator.reduceScatterHalf(wireBuffer.halfBits, blocks: blocks[b], dtype: wire)
             HalfCast.widen(wireBuffer.halfBits + mine.lowerBound, p + mine.lowerBound, mine.count, wire)
         case (nil, false):
-            communicator.allreduce(p, count: n, op: .sum)
+            if let sharedMemory {
+                sharedMemory.allreduce(buckets[b].range, blocks: blocks[b])
+            } else {
+                communicator.allreduce(p, count: n, op: .sum)
+            }
         case (nil, true):
             communicator.reduceScatter(p, blocks: blocks[b])
         }

@@ -193,6 +193,11 @@ public final class MPICommunicator: Communicator {
         check(MPI_Barrier(world), "MPI_Barrier")
     }
 
+    public func collective(_ kind: StaticString, count: Int, _ body: () -> Void) {
+        inspector?.enter(kind, count: count); defer { inspector?.leave() }
+        body()
+    }
+
     public func abort(_ message: String) -> Never {
         fputs("tandem: rank \(rank) of \(size): error: \(message)\n", stderr)
         fflush(stderr)

@@ -18,6 +18,8 @@ public final class Storage: @unchecked Sendable {
     private let parent: Storage?
     /// Length of the mapping for storage from `init(hugePagesFor:)`; 0 for malloc'ed storage.
     private let mappedBytes: Int
+    /// What maps storage from `init(mappedBy:raw:byteCount:)`; nil otherwise.
+    private var owner: AnyObject? = nil
 
     /// Allocates `byteCount` bytes aligned to 64.
     /// - Parameters:
@@ -66,6 +68,23 @@ public final class Storage: @unchecked Sendable {
         Storage.track(size)
     }
 
+    /// Memory mapped by someone else (`owner`, kept alive as long as this storage): a rank's
+    /// gradient arena in memory the other ranks of its node map too. Counted as live tensor
+    /// memory, never freed here.
+    /// - Parameters:
+    ///   - raw: 64-byte aligned.
+    ///   - byteCount: size in bytes.
+    ///   - owner: unmaps the memory when it is released.
+    public init(mappedBy owner: AnyObject, raw: UnsafeMutableRawPointer, byteCount: Int) {
+        precondition(Int(bitPattern: raw) % Storage.alignment == 0, "mapped storage must be \(Storage.alignment)-byte aligned")
+        self.raw = raw
+        self.byteCount = byteCount
+        parent = nil
+        mappedBytes = 0
+        self.owner = owner
+        Storage.track(byteCount)
+    }
+
     /// The x86-64 transparent huge page.
     public static let hugePageBytes = 2 << 20
 
@@ -80,7 +99,9 @@ public final class Storage: @unchecked Sendable {
     }
 
     deinit {
-        if mappedBytes > 0 {
+        if owner != nil {
+            Storage.track(-byteCount)
+        } else if mappedBytes > 0 {
             munmap(raw, mappedBytes)
             Storage.track(-mappedBytes)
         } else if parent == nil {

@@ -188,14 +188,16 @@ public final class SpinBarrier: @unchecked Sendable {
 /// The loops here wait for another thread of the same process, which a loaded machine may
 /// have descheduled: a bare loop then burns the rest of its time slice. The pause hint lets a
 /// hypervisor's pause-loop exiting run the other vCPU, and the yields let the OS run the other
-/// thread on this core.
-struct SpinWait {
+/// thread on this core. (The shared-memory allreduce waits for other processes the same way.)
+public struct SpinWait {
     /// Pauses before the first yield: about 60 µs at this machine's 28 ns a pause.
     static let pausing = 2_000
-    private(set) var count = 0
+    public private(set) var count = 0
+
+    public init() {}
 
     @inline(__always)
-    mutating func wait() {
+    public mutating func wait() {
         count += 1
         if count <= Self.pausing { tandem_spin_pause() } else { sched_yield() }
     }

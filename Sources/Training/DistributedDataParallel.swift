@@ -14,10 +14,17 @@ import NN
 /// receives the summed gradients of its own block of every bucket only, its optimizer updates
 /// that block (`shard(_:)`), and `gatherParameters()` then gives every rank the whole model.
 /// Each parameter has one owner, so the replicas stay bit-identical.
+///
+/// When every rank runs on one node (and the optimizer is not sharded, and gradients travel
+/// in fp32), the gradient arena moves into memory all of them map, and buckets are summed
+/// there by loads and stores (`SharedMemoryAllreduce`) instead of by `MPI_Allreduce`.
 public final class DistributedDataParallel {
     public let communicator: Communicator
     public let arena: ParameterArena
     public let reducer: GradientReducer
+    /// Why the gradients go through MPI although every rank runs on this node: shared memory
+    /// could not be set up (nil when it was, when it was not asked for or does not apply).
+    public let sharedMemoryUnavailable: String?
 
     /// - Parameters:
     ///   - model: the replica; its parameters must already live in `arena`.
@@ -25,18 +32,34 @@ public final class DistributedDataParallel {
     ///   - configHash: a digest of the resolved configuration; ranks must agree on it.
     ///   - bucketBytes, firstBucketBytes, wire: see `GradientReducer`.
     ///   - shardOptimizer: split the update over the ranks (ignored on one rank).
+    ///   - sharedMemory: sum gradients through shared memory when every rank runs on this
+    ///     node (`distributed.shared_memory`); the arena's gradients move there.
     public init(model: any Module, arena: ParameterArena, communicator: Communicator, configHash: String,
                 bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20, wire: DType = .float32,
-                shardOptimizer: Bool = false) {
+                shardOptimizer: Bool = false, sharedMemory: Bool = true) {
         self.communicator = communicator
         self.arena = arena
         Self.checkConsistency(model: model, arena: arena, communicator: communicator, configHash: configHash)
         communicator.broadcast(arena.values, root: 0)
         for (_, buffer) in model.namedBuffers() { communicator.broadcast(buffer.value, root: 0) }
+        let sharded = shardOptimizer && communicator.size > 1
+        var shared: SharedMemoryAllreduce?
+        var unavailable: String?
+        // Every condition is the same on every rank (the configuration hash agrees), so all
+        // ranks take the same path.
+        if sharedMemory && communicator.size > 1 && communicator.localSize == communicator.size && !sharded && wire == .float32 {
+            do {
+                shared = try SharedMemoryAllreduce(communicator: communicator, count: arena.capacity)
+                arena.moveGradients(to: shared!.makeStorage())
+            } catch {
+                unavailable = "\(error)"
+            }
+        }
+        sharedMemoryUnavailable = unavailable
         reducer = GradientReducer(communicator: communicator, gradients: arena.grads,
                                   parameters: arena.entries.map { .init(offset: $0.offset, count: $0.count) },
                                   bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes, wire: wire,
-                                  scalesAfterSum: false, sharded: shardOptimizer && communicator.size > 1)
+                                  scalesAfterSum: false, sharded: sharded, sharedMemory: shared)
         for (i, tensor) in arena.tensors.enumerated() {
             tensor.onGradientReady = { [reducer] _ in reducer.markReady(i) }
         }

@@ -130,7 +130,11 @@ public final class Trainer {
         let d = config.distributed
         ddp = DistributedDataParallel(model: model, arena: arena, communicator: communicator, configHash: ConfigLoader.hash(config),
                                       bucketBytes: Int(d.bucketMB * 1_048_576), firstBucketBytes: Int(d.firstBucketMB * 1_048_576),
-                                      wire: ["fp16": .float16, "bf16": .bfloat16][d.wire] ?? .float32, shardOptimizer: d.shardOptimizer)
+                                      wire: ["fp16": .float16, "bf16": .bfloat16][d.wire] ?? .float32, shardOptimizer: d.shardOptimizer,
+                                      sharedMemory: d.sharedMemory)
+        if let why = ddp.sharedMemoryUnavailable {
+            logger.warning("gradients go through MPI: shared memory failed (\(why)); set distributed.shared_memory: false to skip the attempt")
+        }
         optimizer = OptimizerFactory.optimizer(config.optimizer, arena: arena, model: model)
         ddp.shard(optimizer)
         scorer = try config.model.scoreClassifier.map { try ClassifierScore(runDirectory: $0, data: train) }
@@ -172,7 +176,7 @@ public final class Trainer {
         logger.info("""
             model \(config.model.name): \(arena.parameterCount) parameters; data \(config.data.name): \(data.train.count) train, \
             \(data.validation.count) validation, \(data.test?.count ?? 0) test samples; \(communicator.size) ranks x \
-            \(ThreadPool.shared.threadCount) threads\(ddp.sharded ? " (optimizer sharded)" : ""); precision \(p.mode)\(scaler.map { ", loss scale \($0.scale)\($0.dynamic ? " (dynamic)" : "")" } ?? ""); \
+            \(ThreadPool.shared.threadCount) threads\(ddp.sharded ? " (optimizer sharded)" : "")\(ddp.reducer.sharedMemory != nil ? " (gradients through shared memory)" : ""); precision \(p.mode)\(scaler.map { ", loss scale \($0.scale)\($0.dynamic ? " (dynamic)" : "")" } ?? ""); \
             global batch \(globalBatch)\(fixedPoint.map { " (deterministic: \($0.globalShards) micro-shards of \(config.data.batchSize))" } ?? ""); \
             \(stepsPerEpoch) steps per epoch; \
             no weight decay on: \(optimizer.groups.undecayed.joined(separator: ", "))

@@ -39,6 +39,8 @@ struct StepBenchmark: ParsableCommand {
     @Option(help: "The format gradients travel in between ranks: fp32, fp16 or bf16 (distributed.wire).") var wire = "fp32"
     @Flag(help: "Shard the optimizer over the ranks (ZeRO stage 1): gradients reduce-scattered, each rank updating its block, parameters allgathered.")
     var shardOptimizer = false
+    @Option(help: "Sum gradients through shared memory when every rank runs on this node (distributed.shared_memory).")
+    var sharedMemory = true
     @Flag(help: "Print one JSON object.") var json = false
 
     /// The workload's own sizes unless overridden (a cost-growth sweep changes one at a time).
@@ -118,7 +120,8 @@ struct StepBenchmark: ParsableCommand {
         let ddp = DistributedDataParallel(model: net, arena: net.flattenParameters(), communicator: comm,
                                           configHash: "\(workload.rawValue) \(precision) wire \(wire) sharded \(shardOptimizer)",
                                           bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes,
-                                          wire: ["fp16": .float16, "bf16": .bfloat16][wire] ?? .float32, shardOptimizer: shardOptimizer)
+                                          wire: ["fp16": .float16, "bf16": .bfloat16][wire] ?? .float32, shardOptimizer: shardOptimizer,
+                                          sharedMemory: sharedMemory)
         let optimizer: Optimizer = !isCharacter
             ? SGD(ddp.arena, learningRate: 0.01, momentum: 0.9)
             : Adam.adamW(ddp.arena, learningRate: 1e-3, weightDecay: 0.1)
@@ -231,7 +234,7 @@ struct StepBenchmark: ParsableCommand {
         if comm.rank == 0 {
             let samples = Double(batch * comm.size) / (ms * 1e-3)
             if json {
-                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"sharded":\#(ddp.sharded),"wire":"\#(wire)","precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"state_mb":\#(stateMB),"activation_mb":\#(activationMB),"peak_tensor_mb":\#(peakTensorMB),"memory_ratio":\#(memoryRatio),"baseline_rss_mb":\#(baselineRSSMB),"batch":\#(batch),"context":\#(isCharacter ? sequenceLength : 0),"width":\#(workload == .lenet5 ? 0 : modelWidth),"gemm_gflop_per_step":\#(gemmGFlop),"gemm_gflops":\#(gemmGFlop / (ms * 1e-3)),"exposed_comm_ms":\#(exposedMs),"allreduce_ms":\#(allreduceMs),"forward_backward_ms":\#(forwardBackwardMs),"tail_ms":\#(tailMs),"update_ms":\#(updateMs)\#(sideBySideJSON)}"#)
+                print(#"{"bench":"step","workload":"\#(workload.rawValue)","threads":\#(threads),"sharded":\#(ddp.sharded),"shared_memory":\#(ddp.reducer.sharedMemory != nil),"wire":"\#(wire)","precision":"\#(precision)","world":\#(comm.size),"micro_shards":\#(microShards),"ms_per_step":\#(ms),"samples_per_s":\#(samples),"peak_rss_mb":\#(rssMB),"state_mb":\#(stateMB),"activation_mb":\#(activationMB),"peak_tensor_mb":\#(peakTensorMB),"memory_ratio":\#(memoryRatio),"baseline_rss_mb":\#(baselineRSSMB),"batch":\#(batch),"context":\#(isCharacter ? sequenceLength : 0),"width":\#(workload == .lenet5 ? 0 : modelWidth),"gemm_gflop_per_step":\#(gemmGFlop),"gemm_gflops":\#(gemmGFlop / (ms * 1e-3)),"exposed_comm_ms":\#(exposedMs),"allreduce_ms":\#(allreduceMs),"forward_backward_ms":\#(forwardBackwardMs),"tail_ms":\#(tailMs),"update_ms":\#(updateMs)\#(sideBySideJSON)}"#)
             } else {
                 print("step \(workload.rawValue) world \(comm.size) x \(threads) threads\(ddp.sharded ? ", optimizer sharded" : "")\(microShards > 0 ? ", \(microShards) micro-shards" : ""): \(ms) ms/step, \(samples) samples/s, exposed communication \(exposedMs) ms, allreduce \(allreduceMs) ms (forward and backward \(forwardBackwardMs) ms, then \(tailMs) ms from the last bucket ready to waiting for it, update \(updateMs) ms), peak RSS \(rssMB) MB (tensors: \(stateMB) MB between steps + \(activationMB) MB activations, peak \(peakTensorMB) MB, \(memoryRatio)x), GEMMs \(gemmGFlop) GFLOP a step at \(gemmGFlop / (ms * 1e-3)) GFLOP/s\(sideBySideText)")
             }

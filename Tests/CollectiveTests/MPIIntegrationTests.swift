@@ -170,6 +170,40 @@ struct MPIIntegrationTests {
         }
     }
 
+    /// The shared-memory allreduce on 2-4 ranks: exact sums, the same bits everywhere, a
+    /// segment too big for /dev/shm refused on every rank with the reason, and no segment
+    /// left behind in /dev/shm.
+    @Test func sharedMemoryAllreduceSumsExactlyAndCleansUp() throws {
+        func segments() -> Set<String> {
+            Set(((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []).filter { $0.hasPrefix("tandem-") })
+        }
+        let before = segments()
+        for ranks in 2...4 {
+            let run = try MPIRun.run(ranks: ranks, ["shared-memory"], timeout: 60)
+            #expect(run.status == 0, "\(ranks) ranks: \(run.stderr)")
+            #expect(run.stdout.components(separatedBy: "SHARED-MEMORY OK").count == ranks + 1, "\(ranks) ranks: \(run.stdout)")
+            let refused = run.stdout.split(separator: "\n").filter { $0.hasPrefix("SHARED-MEMORY REFUSED") }
+            #expect(refused.count == ranks && refused.allSatisfy { $0.contains("rank 0: /dev/shm has") && $0.contains("MiB free") },
+                    "\(refused)")
+        }
+        #expect(segments() == before, "segments left in /dev/shm: \(segments().subtracting(before))")
+    }
+
+    /// DDP through shared memory and through MPI_Allreduce: the same bits on two ranks (each
+    /// sum is one addition either way), and on three both match one rank on the global batch.
+    @Test func sharedMemoryAndMPIGiveTheSameTraining() throws {
+        let single = try MPIRun.run(ranks: 1, ["equivalence"])
+        for ranks in [2, 3] {
+            let shared = try MPIRun.run(ranks: ranks, ["equivalence"])
+            let mpi = try MPIRun.run(ranks: ranks, ["equivalence", "--shared-memory", "false"])
+            #expect(shared.status == 0 && mpi.status == 0, "\(shared.stderr)\n\(mpi.stderr)")
+            #expect(shared.values("SHARED") == [1] && mpi.values("SHARED") == [0], "\(shared.stdout)\n\(mpi.stdout)")
+            #expect(Set(shared.perRank("DIGEST").values).count == 1 && Set(mpi.perRank("DIGEST").values).count == 1)
+            if ranks == 2 { #expect(shared.parameters == mpi.parameters && shared.perRank("DIGEST") == mpi.perRank("DIGEST")) }
+            for run in [shared, mpi] { #expect(relativeDifference(run.parameters, single.parameters) < 1e-4) }
+        }
+    }
+
     /// Clipping sees the averaged gradients: every rank computes the same norm in every step,
     /// equal to the norm of one rank's gradient on the whole global batch.
     @Test func clippingNormIsIdenticalOnEveryRank() throws {

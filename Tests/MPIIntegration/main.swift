@@ -11,7 +11,8 @@ struct MPICheck: ParsableCommand {
         commandName: "tandem-mpi-check",
         abstract: "Data-parallel scenarios for the MPI integration tests (run under mpirun).")
 
-    @Argument(help: "equivalence | overlap | overflow | mismatch-shape | mismatch-config | die | stall | reduce-scatter") var scenario: String
+    @Argument(help: "equivalence | overlap | overflow | mismatch-shape | mismatch-config | die | stall | reduce-scatter | shared-memory")
+    var scenario: String
     @Option(help: "Training steps.") var steps = 3
     @Option(help: "Samples per step over all ranks.") var globalBatch = 24
     @Option(help: "Micro-batches per step (gradients synchronised on the last only).") var accumulate = 1
@@ -19,6 +20,7 @@ struct MPICheck: ParsableCommand {
     @Option(help: "Clip the averaged gradients' global norm to this.") var maxNorm: Float = 1
     @Option(help: "equivalence: sgd (momentum 0.9) or adam.") var optimizer = "sgd"
     @Flag(help: "Shard the optimizer over the ranks (ZeRO stage 1).") var shardOptimizer = false
+    @Option(help: "Sum gradients through shared memory when every rank runs on this node.") var sharedMemory = true
     @Option(help: "stall: seconds the last rank sleeps before the collective.") var stallSleep = 3.0
     @Option(help: "stall: seconds before rank 0 warns.") var stallWarning = 1.0
     @Option(help: "stall: seconds before rank 0 ends the job (0: never).") var stallAbort = 0.0
@@ -42,6 +44,7 @@ struct MPICheck: ParsableCommand {
                 comm.barrier()  // the other ranks wait here until rank 1's abort ends the job
             case "stall": stall(comm)
             case "reduce-scatter": try reduceScatter(comm)
+            case "shared-memory": try sharedMemoryAllreduce(comm)
             default: throw ValidationError("unknown scenario \(scenario)")
             }
         }
@@ -111,6 +114,41 @@ struct MPICheck: ParsableCommand {
         print("REDUCE-SCATTER OK \(comm.rank)")
     }
 
+    /// `SharedMemoryAllreduce` on its own: exact sums of ranges with odd ends and blocks of
+    /// every size (empty ones too), values outside the range left alone, the same bits on every
+    /// rank (and, on two ranks, MPI_Allreduce's bits), and a segment too big for /dev/shm
+    /// refused on every rank with the reason. Prints "SHARED-MEMORY OK rank" on success.
+    func sharedMemoryAllreduce(_ comm: Communicator) throws {
+        guard comm.size > 1 else { print("SHARED-MEMORY OK 0"); return }
+        let count = 1037
+        let shared = try SharedMemoryAllreduce(communicator: comm, count: count)
+        let array = NDArray(shape: [count], storage: shared.makeStorage())
+        func value(_ i: Int, rank: Int) -> Float { Float((i * 13 + rank * 5) % 61 - 30) / 2 }
+        for range in [0..<count, 5..<500, 500..<501, 700..<count, 3..<19] {
+            for i in 0..<count { array.ptr[i] = value(i, rank: comm.rank) }
+            shared.allreduce(range, blocks: comm.blocks(count: range.count))
+            for i in 0..<count {
+                let want = range.contains(i) ? (0..<comm.size).reduce(Float(0)) { $0 + value(i, rank: $1) } : value(i, rank: comm.rank)
+                if array.ptr[i] != want { throw ValidationError("range \(range): element \(i) is \(array.ptr[i]), want \(want)") }
+            }
+        }
+        // Random values: every rank ends with the same bits; two ranks, MPI's bits.
+        var rng = PhiloxRNG(seed: 11 + UInt64(comm.rank))
+        rng.fillNormal(array.ptr, count)
+        let viaMPI = array.copy()
+        comm.allreduce(viaMPI.ptr, count: count, op: .sum)
+        shared.allreduce(0..<count, blocks: comm.blocks(count: count))
+        if Set(comm.allgather(Self.digest(array))).count != 1 { throw ValidationError("ranks hold different sums") }
+        if comm.size == 2 && Self.digest(array) != Self.digest(viaMPI) { throw ValidationError("two ranks' sums differ from MPI_Allreduce's") }
+        do {
+            _ = try SharedMemoryAllreduce(communicator: comm, count: 1 << 42)
+            throw ValidationError("a 16 TiB segment was created")
+        } catch let error as SharedMemoryError {
+            print("SHARED-MEMORY REFUSED \(comm.rank) \(error)")
+        }
+        print("SHARED-MEMORY OK \(comm.rank)")
+    }
+
     /// A small CNN, identical on every rank before the broadcast.
     func makeModel(hidden: Int) -> (Sequential, ParameterArena) {
         Init.seed(7)
@@ -127,7 +165,7 @@ struct MPICheck: ParsableCommand {
         let wireType = DType(rawValue: wire) ?? .float32
         return (model, DistributedDataParallel(model: model, arena: arena, communicator: comm, configHash: configHash,
                                                bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes, wire: wireType,
-                                               shardOptimizer: shardOptimizer))
+                                               shardOptimizer: shardOptimizer, sharedMemory: sharedMemory))
     }
 
     /// The global batch of step `s`: 8x8 images and labels, the same on every rank.
@@ -181,6 +219,7 @@ struct MPICheck: ParsableCommand {
         let owned = comm.allgather("\(ddp.reducer.ownedRanges.reduce(0) { $0 + $1.count })")
         if comm.rank == 0 {
             print("LOSS \(globalLoss)")
+            print("SHARED \(ddp.reducer.sharedMemory != nil ? 1 : 0)")
             print("PARAMS " + ddp.arena.tensors.flatMap(\.data.scalars).map { "\($0)" }.joined(separator: " "))
             // The state's values at the parameters' places (the arena's padding is never updated).
             let state = gathered.sorted { $0.key < $1.key }.filter { $0.value.count == ddp.arena.capacity }

@@ -13,6 +13,7 @@ struct ConfigTests {
         let c = try ConfigLoader.parse(yaml: "model:\n  name: mlp\noptimizer:\n  lr: 0.05\n")
         #expect(c.model.name == "mlp" && c.model.hiddenSizes == [256, 128] && c.optimizer.lr == 0.05)
         #expect(c.data.batchSize == 64 && c.training.earlyStopping == nil && c.schedule.plateau.patience == 10)
+        #expect(c.distributed.sharedMemory)
         // An empty file is all defaults except the learning rate SGD needs.
         #expect(Self.error("") == "config error: optimizer.lr is null; allowed: a learning rate (sgd has no default)")
         #expect(try ConfigLoader.parse(yaml: "optimizer: {name: adamw}").optimizer.resolvedWeightDecay == 0.01)
@@ -24,7 +25,8 @@ struct ConfigTests {
     @Test func overridesSetAnyKey() throws {
         let c = try ConfigLoader.parse(yaml: "optimizer: {lr: 0.1}", overrides: [
             "optimizer.lr=1e-3", "model.hidden_sizes=[32, 16]", "training.early_stopping.metric=accuracy",
-            "training.early_stopping.mode=max", "data.limit=100", "clipping.max_norm=1", "seed=7"])
+            "training.early_stopping.mode=max", "data.limit=100", "clipping.max_norm=1", "seed=7", "distributed.shared_memory=false"])
+        #expect(!c.distributed.sharedMemory)
         #expect(c.optimizer.lr == 1e-3 && c.model.hiddenSizes == [32, 16] && c.seed == 7 && c.data.limit == 100)
         #expect(c.training.earlyStopping?.metric == "accuracy" && c.clipping.maxNorm == 1)
         // The resolved YAML reads back to the same config, and its hash is stable.
@@ -56,6 +58,7 @@ struct ConfigTests {
         ("optimizer: {lr: 0.1}\ndistributed: {wire: int8}", [], "distributed.wire is \"int8\"; allowed: fp32, fp16, bf16"),
         ("optimizer: {lr: 0.1}\ndistributed: {gradient_accumulation: 0}", [], "distributed.gradient_accumulation is 0"),
         ("optimizer: {lr: 0.1}\ndistributed: {shard_optimizer: yes please}", [], "distributed.shard_optimizer is \"yes please\"; allowed: true or false"),
+        ("optimizer: {lr: 0.1}\ndistributed: {shared_memory: 2}", [], "distributed.shared_memory is \"2\"; allowed: true or false"),
         ("optimizer: {lr: 0.1}\ndeterministic: true\ndistributed: {micro_shards: 4, shard_optimizer: true}", [],
          "distributed.shard_optimizer is true; allowed: false with deterministic: true"),
         ("optimizer: {lr: 0.1}\ntraining: {early_stopping: {metric: speed}}", [],

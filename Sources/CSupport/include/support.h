@@ -3,7 +3,10 @@
 // The few C facilities the tensor core needs that Swift cannot reach: cache prefetch hints
 // (no Swift intrinsic), the 8-lane roundings to float16 and bfloat16 (they need intrinsics
 // with immediate operands, macros that Swift cannot import; so do max pooling's gather and
-// compare) and glibc's allocator settings (malloc.h is not in Swift's Glibc module).
+// compare), glibc's allocator settings (malloc.h is not in Swift's Glibc module) and atomics at
+// an address in shared memory.
+
+#include <stdint.h>
 
 #if defined(__x86_64__) && defined(__F16C__)
 #include <immintrin.h>
@@ -60,6 +63,12 @@ static inline void tandem_spin_pause(void) {
     __asm__ __volatile__("yield");
 #endif
 }
+
+/// Publishes `value` at `p` after every store before it (a counter another process spins on,
+/// in memory both map: Swift's atomics cannot live at a given address).
+static inline void tandem_store_release_u64(uint64_t *p, uint64_t value) { __atomic_store_n(p, value, __ATOMIC_RELEASE); }
+/// Reads `p`; loads after it see every store made before the matching release.
+static inline uint64_t tandem_load_acquire_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 
 /// Prefetch a line that will be read soon into all cache levels.
 static inline void tandem_prefetch_read(const void *p) { __builtin_prefetch(p, 0, 3); }

@@ -142,11 +142,15 @@ public struct DistributedConfig: Codable, Equatable, Sendable {
     /// Shard the optimizer over the ranks (ZeRO stage 1): gradients are reduce-scattered, each
     /// rank updates its block, and the parameters are allgathered.
     public var shardOptimizer = false
+    /// Sum gradients through memory every rank maps, when all ranks run on one node (unsharded,
+    /// fp32 wire); false sends them through MPI_Allreduce as across nodes.
+    public var sharedMemory = true
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case wire
+        case sharedMemory = "shared_memory"
         case microShards = "micro_shards"
         case stallWarningSeconds = "stall_warning_seconds", stallAbortSeconds = "stall_abort_seconds"
         case bucketMB = "bucket_mb", firstBucketMB = "first_bucket_mb", gradientAccumulation = "gradient_accumulation"
