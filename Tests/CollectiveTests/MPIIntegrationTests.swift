@@ -317,6 +317,16 @@ struct MPIIntegrationTests {
         #expect(run.stdout.components(separatedBy: "SUM 3.0").count - 1 == 3)
     }
 
+    /// The shared-memory allreduce is watched like MPI's: a rank 2 s late is named.
+    @Test func aStallInTheSharedMemoryAllreduceIsNamed() throws {
+        let run = try MPIRun.run(ranks: 3, ["stall", "--stall-in-shared-memory", "--stall-sleep", "2", "--stall-warning", "1"], timeout: 60)
+        #expect(run.status == 0, "\(run.stderr)")
+        let warnings = run.stderr.split(separator: "\n").filter { $0.hasPrefix("STALL ") }
+        #expect(!warnings.isEmpty && warnings.allSatisfy { $0.contains("(shared-memory allreduce of 64 floats)")
+            && $0.contains("rank 2 has not arrived") }, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.components(separatedBy: "SUM 3.0").count - 1 == 3)
+    }
+
     /// With stall_abort_seconds the stall ends the job with the same message instead of hanging.
     @Test func aStallLongerThanTheAbortTimeEndsTheJob() throws {
         let run = try MPIRun.run(ranks: 2, ["stall", "--stall-sleep", "50", "--stall-warning", "1", "--stall-abort", "2"], timeout: 40)

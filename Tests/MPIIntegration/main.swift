@@ -22,6 +22,7 @@ struct MPICheck: ParsableCommand {
     @Flag(help: "Shard the optimizer over the ranks (ZeRO stage 1).") var shardOptimizer = false
     @Option(help: "Sum gradients through shared memory when every rank runs on this node.") var sharedMemory = true
     @Option(help: "stall: seconds the last rank sleeps before the collective.") var stallSleep = 3.0
+    @Flag(help: "stall: in the shared-memory allreduce rather than MPI's.") var stallInSharedMemory = false
     @Option(help: "stall: seconds before rank 0 warns.") var stallWarning = 1.0
     @Option(help: "stall: seconds before rank 0 ends the job (0: never).") var stallAbort = 0.0
 
@@ -42,7 +43,7 @@ struct MPICheck: ParsableCommand {
             case "die":
                 if comm.rank == 1 { throw CheckError.deliberate }
                 comm.barrier()  // the other ranks wait here until rank 1's abort ends the job
-            case "stall": stall(comm)
+            case "stall": try stall(comm)
             case "reduce-scatter": try reduceScatter(comm)
             case "shared-memory": try sharedMemoryAllreduce(comm)
             default: throw ValidationError("unknown scenario \(scenario)")
@@ -57,9 +58,11 @@ struct MPICheck: ParsableCommand {
         var description: String { "rank 1 failed on purpose (die scenario)" }
     }
 
-    /// The last rank arrives late at an allreduce; rank 0's inspector names it.
-    func stall(_ comm: Communicator) {
+    /// The last rank arrives late at an allreduce (MPI's, or with `--stall-in-shared-memory`
+    /// the shared-memory one); rank 0's inspector names it.
+    func stall(_ comm: Communicator) throws {
         guard let mpi = comm as? MPICommunicator else { return }
+        let shared = stallInSharedMemory ? try SharedMemoryAllreduce(communicator: comm, count: 64) : nil
         let on = mpi.inspectStalls(warnAfter: stallWarning, abortAfter: stallAbort > 0 ? stallAbort : nil) { warning in
             fputs("STALL \(warning)\n", stderr)
         }
@@ -67,7 +70,14 @@ struct MPICheck: ParsableCommand {
         var value = [Double(comm.rank)]
         comm.barrier()
         if comm.rank == comm.size - 1 { usleep(UInt32(stallSleep * 1e6)) }
-        value = comm.allreduce(value)
+        if let shared {
+            let array = NDArray(shape: [64], storage: shared.makeStorage())
+            array.ptr.update(repeating: Float(comm.rank), count: 64)
+            shared.allreduce(0..<64, blocks: comm.blocks(count: 64))
+            value = [Double(array.ptr[63])]
+        } else {
+            value = comm.allreduce(value)
+        }
         print("SUM \(value[0])")
     }
 
