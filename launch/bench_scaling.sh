@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: [PAIRS=5] [STEPS=300] [SETTLE=3] [SHARDED=1] bash launch/bench_scaling.sh [WORKLOAD...]
+# Usage: [PAIRS=5] [STEPS=300] [SETTLE=3] [SHARDED=1] [MPI=1] bash launch/bench_scaling.sh [WORKLOAD...]
 # 1 rank x 1 thread against 2 ranks x 1 thread, alternating, and the medians per workload:
 # the scaling efficiency, the communication the 2-rank step waited for (exposed), and memory
 # per rank (peak tensor storage against parameters + gradients + optimizer state +
@@ -7,6 +7,8 @@
 # STEPS applies to every workload; without it each gets enough steps for a few seconds.
 # Each run starts SETTLE seconds after the last (see bench_pytorch.sh). SHARDED=1 adds a third
 # run to each round, 2 ranks with the optimizer sharded (--shard-optimizer, ZeRO stage 1).
+# MPI=1 adds one with gradients summed by MPI_Allreduce rather than through shared memory
+# (--shared-memory false; the plain 2-rank run uses shared memory, the default on one node).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -27,6 +29,10 @@ for w in "${workloads[@]}"; do
       sleep "${SETTLE:-3}"
       mpirun -np 2 --bind-to none $bench step --workload "$w" --threads 1 --steps "$steps" --shard-optimizer --json >> "$out"
     fi
+    if [ "${MPI:-0}" = 1 ]; then
+      sleep "${SETTLE:-3}"
+      mpirun -np 2 --bind-to none $bench step --workload "$w" --threads 1 --steps "$steps" --shared-memory false --json >> "$out"
+    fi
   done
 done
 python3 - "$out" <<'PY'
@@ -34,17 +40,17 @@ import json, statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
     r = json.loads(line)
-    world = "2 sharded" if r["sharded"] else r["world"]
+    world = "2 sharded" if r["sharded"] else "2 MPI" if r["world"] == 2 and not r["shared_memory"] else r["world"]
     runs.setdefault(r["workload"], {}).setdefault(world, []).append(r)
 med = lambda rs, key: statistics.median(r[key] for r in rs)
 print("| workload | 1 x 1 ms/step | 2 x 1 ms/step | efficiency | exposed communication (2 x 1) |")
 print("| --- | ---: | ---: | ---: | ---: |")
 for w, by in runs.items():
     a = med(by[1], "ms_per_step")
-    for world in [2, "2 sharded"]:
+    for world in [2, "2 MPI", "2 sharded"]:
         if world not in by: continue
         b, e = med(by[world], "ms_per_step"), med(by[world], "exposed_comm_ms")
-        name = w if world == 2 else f"{w}, optimizer sharded"
+        name = {2: w, "2 MPI": f"{w}, through MPI_Allreduce", "2 sharded": f"{w}, optimizer sharded"}[world]
         print(f"| {name} | {a:.3f} | {b:.3f} | {a / b:.3f} | {1000 * e:.1f} µs ({100 * e / b:.3f}%) |")
 print()
 print("| workload | parameters + gradients + optimizer state + batch MB | activations MB | sum MB | peak tensors MB | ratio | peak RSS MB (before tensors) |")
