@@ -18,7 +18,7 @@ import TensorCore
 ///
 /// Every block is summed by one rank, over the ranks in rank order, so all ranks end with the
 /// same bits (with two ranks, the bits of any allreduce: a + b = b + a). Ranks meet at three
-/// barriers per allreduce, counters in the arrays' first cache lines: when every rank's values
+/// barriers per allreduce, on a counter per rank in its segment's first line: when every rank's values
 /// are final, when every block is summed, and when every rank has copied, after which each
 /// rank may write its array again. A rank that dies ends the job through mpirun; one that
 /// stalls is named by the stall inspector, as in any collective (`Communicator.collective`).
