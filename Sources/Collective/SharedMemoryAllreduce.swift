@@ -11,17 +11,19 @@ import TensorCore
 ///
 /// Open MPI's shared-memory transport copies a peer's buffer into memory of its own
 /// (process_vm_readv) and adds it there. Here each rank adds its block of the range straight
-/// out of every rank's array into its own, then copies the other ranks' summed blocks out of
-/// theirs: nothing is staged, and each value crosses between cores once each way. For the
-/// MLP's 0.94 MB of gradients on two ranks this takes 0.04 ms where one `MPI_Allreduce` takes
-/// 0.07-0.15 (docs/BENCHMARKS.md, eleventh session).
+/// out of every rank's array and stores the sum into every rank's array: nothing is staged or
+/// copied, and the lines a rank stored into a peer's array reach that peer when it next reads
+/// them (the optimizer's pass), rather than inside the allreduce. Summing into one's own array
+/// and then copying the other blocks from their owners took 40-70 µs of the MLP's step on
+/// two ranks against 24-36 for this (docs/BENCHMARKS.md, eleventh session).
 ///
 /// Every block is summed by one rank, over the ranks in rank order, so all ranks end with the
-/// same bits (with two ranks, the bits of any allreduce: a + b = b + a). Ranks meet at three
-/// barriers per allreduce, on a counter per rank in its segment's first line: when every rank's values
-/// are final, when every block is summed, and when every rank has copied, after which each
-/// rank may write its array again. A rank that dies ends the job through mpirun; one that
-/// stalls is named by the stall inspector, as in any collective (`Communicator.collective`).
+/// same bits (with two ranks, the bits of any allreduce: a + b = b + a). Ranks meet at two
+/// barriers per allreduce, on a counter per rank in its segment's first line: when every
+/// rank's values are final, and when every block is summed into every array, after which each
+/// rank may write its array again (no rank touches another's array until the next allreduce's
+/// first barrier). A rank that dies ends the job through mpirun; one that stalls is named by
+/// the stall inspector, as in any collective (`Communicator.collective`).
 public final class SharedMemoryAllreduce: @unchecked Sendable {
     public let rank: Int, size: Int
     /// Floats in each rank's array.
@@ -104,39 +106,34 @@ public final class SharedMemoryAllreduce: @unchecked Sendable {
             arrive()  // every rank's values are final
             let mine = blocks[rank]
             sum(range.lowerBound + mine.lowerBound, mine.count)
-            arrive()  // every block is summed
-            for r in 0..<size where r != rank {
-                let offset = range.lowerBound + blocks[r].lowerBound
-                (arrays[rank] + offset).update(from: arrays[r] + offset, count: blocks[r].count)
-            }
-            arrive()  // every rank has copied the others' blocks
+            arrive()  // every block is summed into every array
         }
     }
 
-    /// arrays[rank][offset..<offset + n] = the sum over ranks, in rank order.
+    /// arrays[r][offset..<offset + n] = the sum over ranks, in rank order, for every rank r.
     private func sum(_ offset: Int, _ n: Int) {
-        let out = UnsafeMutableRawPointer(arrays[rank] + offset)
         var i = 0
         if size == 2 {
-            // The common case, without the loop over ranks.
-            let a = UnsafeRawPointer(arrays[0] + offset), b = UnsafeRawPointer(arrays[1] + offset)
+            // The common case, without the loops over ranks.
+            let a = UnsafeMutableRawPointer(arrays[0] + offset), b = UnsafeMutableRawPointer(arrays[1] + offset)
             while i + 8 <= n {
                 let s = a.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
                     + b.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
-                out.storeBytes(of: s, toByteOffset: i &* 4, as: SIMD8<Float>.self)
+                a.storeBytes(of: s, toByteOffset: i &* 4, as: SIMD8<Float>.self)
+                b.storeBytes(of: s, toByteOffset: i &* 4, as: SIMD8<Float>.self)
                 i += 8
             }
         }
         while i + 8 <= n {
             var s = UnsafeRawPointer(arrays[0] + offset).loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
             for r in 1..<size { s += UnsafeRawPointer(arrays[r] + offset).loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self) }
-            out.storeBytes(of: s, toByteOffset: i &* 4, as: SIMD8<Float>.self)
+            for r in 0..<size { UnsafeMutableRawPointer(arrays[r] + offset).storeBytes(of: s, toByteOffset: i &* 4, as: SIMD8<Float>.self) }
             i += 8
         }
         while i < n {
             var s = arrays[0][offset + i]
             for r in 1..<size { s += arrays[r][offset + i] }
-            arrays[rank][offset + i] = s
+            for r in 0..<size { arrays[r][offset + i] = s }
             i += 1
         }
     }

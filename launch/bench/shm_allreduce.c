@@ -1,7 +1,8 @@
-// Two 2-rank shared-memory allreduces against MPI_Allreduce, in C, over an MPI-3 shared window:
-// "both": each rank sums its half of both ranks' copies and stores the sum into both (issue 3's
-// sketch: half of the stores land in the other core's lines); "owned": each rank sums its half
-// into its own copy, then copies the other half from its owner (what SharedMemoryAllreduce does).
+// Two 2-rank shared-memory allreduces against MPI_Allreduce, in C, over an MPI-3 shared window,
+// with barriers on counters in shared memory: "both": each rank sums its half of both ranks'
+// copies and stores the sum into both (what SharedMemoryAllreduce does); "owned": each rank
+// sums its half into its own copy, then copies the other half from its owner, a third barrier
+// later. (Issue 3 timed "both" with two MPI_Barrier and MPI_Win_sync calls inside: 0.15 ms.)
 // Build and run: mpicc -O3 -march=native launch/bench/shm_allreduce.c -o /tmp/shm_allreduce \
 //   && mpirun -np 2 --bind-to none /tmp/shm_allreduce   (0.94 MB, the MLP workload's gradients)
 #include <mpi.h>
