@@ -69,6 +69,22 @@ struct TrainEndToEndTests {
         #expect(Swift.abs((evaluated["loss"] as! Double) - (test2["loss"] as! Double)) < 1e-5)
     }
 
+    /// `distributed.shared_memory`: on one node two ranks sum gradients through shared memory
+    /// (the start line says so); `false` sends them through MPI, and the weights come out the
+    /// same to the bit (each sum is one addition either way).
+    @Test func sharedMemoryCanBeSwitchedOff() throws {
+        let base = NSTemporaryDirectory() + "tandem-e2e-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let shared = try Self.train(ranks: 2, batch: 16, runDir: base + "/shared")
+        let mpi = try Self.train(ranks: 2, batch: 16, runDir: base + "/mpi", ["--set", "distributed.shared_memory=false"])
+        #expect(shared.status == 0 && mpi.status == 0, "\(shared.stderr)\n\(mpi.stderr)")
+        let logs = try [base + "/shared", base + "/mpi"].map { try String(contentsOfFile: $0 + "/train.log", encoding: .utf8) }
+        #expect(logs[0].contains("2 ranks x 1 threads (gradients through shared memory)"), "\(logs[0])")
+        #expect(logs[1].contains("2 ranks x 1 threads;") && !logs[1].contains("shared memory"), "\(logs[1])")
+        let a = try Self.weights(base + "/shared"), b = try Self.weights(base + "/mpi")
+        #expect(!a.isEmpty && a == b)
+    }
+
     /// Weights of a run's final model.safetensors, in file order of names.
     static func weights(_ runDir: String) throws -> [String: [Float]] {
         let (tensors, _) = try SafeTensors.decode(Data(contentsOf: URL(fileURLWithPath: runDir + "/model.safetensors")), name: runDir)
