@@ -114,7 +114,10 @@ public final class SharedMemoryAllreduce: @unchecked Sendable {
     private func sum(_ offset: Int, _ n: Int) {
         var i = 0
         if size == 2 {
-            // The common case, without the loops over ranks.
+            // The common case, without the loops over ranks: with them (and an array of
+            // pointers made per call), `tandem-bench allreduce --bytes 940584` took 0.100 ms, and
+            // 0.048-0.055 without (the first version, which still copied the other block; runs
+            // minutes apart).
             let a = UnsafeMutableRawPointer(arrays[0] + offset), b = UnsafeMutableRawPointer(arrays[1] + offset)
             while i + 8 <= n {
                 let s = a.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
