@@ -98,8 +98,8 @@ public final class GradientReducer: @unchecked Sendable {
     public init(communicator: Communicator, gradients: NDArray, parameters: [Slice],
                 bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20, wire: DType = .float32,
                 scalesAfterSum: Bool = true, sharded: Bool = false, sharedMemory: SharedMemoryAllreduce? = nil) {
-        precondition(sharedMemory.map { !sharded && wire == .float32 && $0.count >= gradients.count } ?? true,
-                     "gradients are summed through shared memory only unsharded, in float32")
+        precondition(sharedMemory.map { !sharded && wire == .float32 && $0.holds(gradients) } ?? true,
+                     "gradients are summed through shared memory only unsharded, in float32, and only when they live in its array")
         self.sharedMemory = sharedMemory
         self.scalesAfterSum = scalesAfterSum
         self.sharded = sharded

@@ -41,14 +41,19 @@ public final class SharedMemoryAllreduce: @unchecked Sendable {
     /// Bytes before a segment's array: its counter, alone on its page.
     static let headerBytes = 4096
 
+    /// Whether the ranks of `communicator` can share arrays: more than one, all on this node.
+    public static func applies(to communicator: Communicator) -> Bool {
+        communicator.size > 1 && communicator.localSize == communicator.size
+    }
+
     /// Maps the arrays, zeroed. Collective over `communicator`, whose ranks must all run on
-    /// this node (`localSize == size`).
+    /// this node (`applies(to:)`).
     /// - Throws: `SharedMemoryError`, on every rank, when any rank could not create or map its
     ///   segment (no room in /dev/shm, say): the message names the rank and the cause. No
     ///   segment is left behind in /dev/shm, then or after success.
     public init(communicator: Communicator, count: Int) throws {
         precondition(count > 0, "a shared array needs at least one float")
-        precondition(communicator.size > 1 && communicator.localSize == communicator.size,
+        precondition(Self.applies(to: communicator),
                      "shared-memory allreduce needs every rank on this node (\(communicator.localSize) of \(communicator.size) are)")
         rank = communicator.rank
         size = communicator.size
@@ -88,6 +93,9 @@ public final class SharedMemoryAllreduce: @unchecked Sendable {
     }
 
     deinit { for m in mappings { munmap(m, segmentBytes) } }
+
+    /// Whether `array` is this rank's shared array (what `allreduce` sums).
+    public func holds(_ array: NDArray) -> Bool { array.storage.raw == UnsafeMutableRawPointer(arrays[rank]) && array.count <= count }
 
     /// This rank's array as tensor storage, which keeps the mapping alive (for
     /// `ParameterArena.moveGradients(to:)`). Call once: each call counts the array as live memory.
@@ -152,41 +160,43 @@ public final class SharedMemoryAllreduce: @unchecked Sendable {
         }
     }
 
-    /// Creates, sizes, reserves and maps a segment.
+    /// Creates, sizes, reserves and maps a segment; unlinks it again if any step fails.
     private static func create(_ name: String, bytes: Int) -> Result<UnsafeMutableRawPointer, SharedMemoryError> {
         let fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0o600)
-        guard fd >= 0 else { return .failure(.init("cannot create shared memory \(name): \(String(cString: strerror(errno)))")) }
-        defer { close(fd) }
-        func failed(_ what: String) -> Result<UnsafeMutableRawPointer, SharedMemoryError> {
-            shm_unlink(name)
-            return .failure(.init(what))
-        }
+        guard fd >= 0 else { return .failure(.init("cannot create shared memory \(name): \(errorText(errno))")) }
+        let problem = reserve(fd, name: name, bytes: bytes)
+        close(fd)
+        let mapped = problem.map { .failure(SharedMemoryError($0)) } ?? open(name, bytes: bytes)
+        if mapped.failure != nil { shm_unlink(name) }
+        return mapped
+    }
+
+    /// Sizes a new segment and reserves its pages; the reason when it cannot.
+    private static func reserve(_ fd: Int32, name: String, bytes: Int) -> String? {
         // Checked first: tmpfs would otherwise fill the node's memory page by page before saying no.
         var fs = statvfs()
         if fstatvfs(fd, &fs) == 0, Int(fs.f_bavail) * Int(fs.f_frsize) < bytes {
-            return failed("/dev/shm has \(Int(fs.f_bavail) * Int(fs.f_frsize) >> 20) MiB free and this rank needs \(bytes >> 20) MiB "
-                + "for its gradients (containers often mount 64 MiB: docker run --shm-size)")
+            return "/dev/shm has \(Int(fs.f_bavail) * Int(fs.f_frsize) >> 20) MiB free and this rank needs \(bytes >> 20) MiB "
+                + "for its gradients (containers often mount 64 MiB: docker run --shm-size)"
         }
-        guard ftruncate(fd, off_t(bytes)) == 0 else { return failed("cannot size shared memory \(name): \(String(cString: strerror(errno)))") }
+        guard ftruncate(fd, off_t(bytes)) == 0 else { return "cannot size shared memory \(name): \(errorText(errno))" }
         // Reserved now, so that a full /dev/shm is this error and not a SIGBUS in backward.
         let rc = posix_fallocate(fd, 0, off_t(bytes))
-        guard rc == 0 else { return failed("cannot reserve \(bytes >> 20) MiB of shared memory in /dev/shm: \(String(cString: strerror(rc)))") }
+        return rc == 0 ? nil : "cannot reserve \(bytes >> 20) MiB of shared memory in /dev/shm: \(errorText(rc))"
+    }
+
+    /// Maps a segment (this rank's once created, or another rank's).
+    private static func open(_ name: String, bytes: Int) -> Result<UnsafeMutableRawPointer, SharedMemoryError> {
+        let fd = shm_open(name, O_RDWR, 0)
+        guard fd >= 0 else { return .failure(.init("cannot open shared memory \(name): \(errorText(errno))")) }
+        defer { close(fd) }
         guard let m = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), m != MAP_FAILED else {
-            return failed("cannot map shared memory \(name): \(String(cString: strerror(errno)))")
+            return .failure(.init("cannot map shared memory \(name): \(errorText(errno))"))
         }
         return .success(m)
     }
 
-    /// Maps another rank's segment.
-    private static func open(_ name: String, bytes: Int) -> Result<UnsafeMutableRawPointer, SharedMemoryError> {
-        let fd = shm_open(name, O_RDWR, 0)
-        guard fd >= 0 else { return .failure(.init("cannot open shared memory \(name): \(String(cString: strerror(errno)))")) }
-        defer { close(fd) }
-        guard let m = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), m != MAP_FAILED else {
-            return .failure(.init("cannot map shared memory \(name): \(String(cString: strerror(errno)))"))
-        }
-        return .success(m)
-    }
+    private static func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }
 
     /// The first rank's problem, on every rank; nil when no rank had one.
     private static func agree(_ communicator: Communicator, _ problem: SharedMemoryError?) -> SharedMemoryError? {

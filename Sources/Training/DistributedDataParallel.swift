@@ -47,7 +47,7 @@ public final class DistributedDataParallel {
         var unavailable: String?
         // Every condition is the same on every rank (the configuration hash agrees), so all
         // ranks take the same path.
-        if sharedMemory && communicator.size > 1 && communicator.localSize == communicator.size && !sharded && wire == .float32 {
+        if sharedMemory && SharedMemoryAllreduce.applies(to: communicator) && !sharded && wire == .float32 {
             do {
                 shared = try SharedMemoryAllreduce(communicator: communicator, count: arena.capacity)
                 arena.moveGradients(to: shared!.makeStorage())

@@ -28,7 +28,7 @@ struct AllreduceBenchmark: ParsableCommand {
         let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
         let n = bytes / 4
         // Allocated as DistributedDataParallel places its gradients; the raw MPI_Allreduce reuses them.
-        let shared = sharedMemory && !shardOptimizer && comm.size > 1 && comm.localSize == comm.size
+        let shared = sharedMemory && !shardOptimizer && SharedMemoryAllreduce.applies(to: comm)
             ? try SharedMemoryAllreduce(communicator: comm, count: n) : nil
         let grads = NDArray(shape: [n], storage: shared?.makeStorage() ?? Storage(hugePagesFor: n * 4))
         // 64 parameters of equal size, like a model's gradient arena.
