@@ -9,6 +9,9 @@
 # run to each round, 2 ranks with the optimizer sharded (--shard-optimizer, ZeRO stage 1).
 # MPI=1 adds one with gradients summed by MPI_Allreduce rather than through shared memory
 # (--shared-memory false; the plain 2-rank run uses shared memory, the default on one node).
+# Around each 2-rank run, launch/bench/fma_pair.c measures the machine's own two-core
+# efficiency (a register-only FMA loop on both vCPUs at once against one alone): this VM's
+# vCPUs are at times two hardware threads of one core, when no program scales.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -17,14 +20,19 @@ workloads=("$@"); [ ${#workloads[@]} -gt 0 ] || workloads=(mlp_fmnist_b64 lenet5
 declare -A own=([mlp_fmnist_b64]=300 [lenet5_fmnist_b64]=100 [chargpt_shakespeare_b32_t64]=10 [charlstm_shakespeare_b32_t64]=30)
 swift build -c release --product tandem-bench >/dev/null
 bench=.build/release/tandem-bench
-out=$(mktemp)
+out=$(mktemp) pair=$(mktemp -u)
+command -v gcc >/dev/null || { apt-get update && apt-get install -y gcc; } >/dev/null
+gcc -O2 -mavx2 -mfma -pthread launch/bench/fma_pair.c -o "$pair"
+machine() { "$pair" 1 | awk -v w="$1" 'NR == 2 { print "{\"fma_pair\": " $5 ", \"workload\": \"" w "\"}" }' >> "$out"; }
 for w in "${workloads[@]}"; do
   steps=${STEPS:-${own[$w]:-100}}
   for _ in $(seq "$PAIRS"); do
     sleep "${SETTLE:-3}"
     $bench step --workload "$w" --threads 1 --steps "$steps" --json >> "$out"
     sleep "${SETTLE:-3}"
+    machine "$w"
     mpirun -np 2 --bind-to none $bench step --workload "$w" --threads 1 --steps "$steps" --json >> "$out"
+    machine "$w"
     if [ "${SHARDED:-0}" = 1 ]; then
       sleep "${SETTLE:-3}"
       mpirun -np 2 --bind-to none $bench step --workload "$w" --threads 1 --steps "$steps" --shard-optimizer --json >> "$out"
@@ -37,21 +45,25 @@ for w in "${workloads[@]}"; do
 done
 python3 - "$out" <<'PY'
 import json, statistics, sys
-runs = {}
+runs, pairs = {}, {}
 for line in open(sys.argv[1]):
     r = json.loads(line)
+    if "fma_pair" in r:
+        pairs.setdefault(r["workload"], []).append(r["fma_pair"])
+        continue
     world = "2 sharded" if r["sharded"] else "2 MPI" if r["world"] == 2 and not r["shared_memory"] else r["world"]
     runs.setdefault(r["workload"], {}).setdefault(world, []).append(r)
 med = lambda rs, key: statistics.median(r[key] for r in rs)
-print("| workload | 1 x 1 ms/step | 2 x 1 ms/step | efficiency | exposed communication (2 x 1) |")
-print("| --- | ---: | ---: | ---: | ---: |")
+print("| workload | 1 x 1 ms/step | 2 x 1 ms/step | efficiency | exposed communication (2 x 1) | the machine's two-core efficiency around the 2 x 1 runs |")
+print("| --- | ---: | ---: | ---: | ---: | --- |")
 for w, by in runs.items():
     a = med(by[1], "ms_per_step")
     for world in [2, "2 MPI", "2 sharded"]:
         if world not in by: continue
         b, e = med(by[world], "ms_per_step"), med(by[world], "exposed_comm_ms")
         name = {2: w, "2 MPI": f"{w}, through MPI_Allreduce", "2 sharded": f"{w}, optimizer sharded"}[world]
-        print(f"| {name} | {a:.3f} | {b:.3f} | {a / b:.3f} | {1000 * e:.1f} µs ({100 * e / b:.3f}%) |")
+        machine = ", ".join(f"{p:.2f}" for p in pairs.get(w, [])) if world == 2 else ""
+        print(f"| {name} | {a:.3f} | {b:.3f} | {a / b:.3f} | {1000 * e:.1f} µs ({100 * e / b:.3f}%) | {machine} |")
 print()
 print("| workload | parameters + gradients + optimizer state + batch MB | activations MB | sum MB | peak tensors MB | ratio | peak RSS MB (before tensors) |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -61,4 +73,4 @@ for w, by in runs.items():
         rss, base = med(rs, "peak_rss_mb"), med(rs, "baseline_rss_mb")
         print(f"| {w} ({world} x 1) | {s:.1f} | {act:.1f} | {s + act:.1f} | {peak:.1f} | {peak / (s + act):.2f} | {rss:.0f} ({base:.0f}) |")
 PY
-rm -f "$out"
+rm -f "$out" "$pair"
