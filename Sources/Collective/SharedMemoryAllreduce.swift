@@ -174,15 +174,21 @@ public final class SharedMemoryAllreduce: @unchecked Sendable {
     /// Sizes a new segment and reserves its pages; the reason when it cannot.
     private static func reserve(_ fd: Int32, name: String, bytes: Int) -> String? {
         // Checked first: tmpfs would otherwise fill the node's memory page by page before saying no.
-        var fs = statvfs()
-        if fstatvfs(fd, &fs) == 0, Int(fs.f_bavail) * Int(fs.f_frsize) < bytes {
-            return "/dev/shm has \((Int(fs.f_bavail) * Int(fs.f_frsize)) >> 20) MiB free and this rank needs \(bytes >> 20) MiB "
+        if let free = freeBytes(in: "/dev/shm"), free < bytes {
+            return "/dev/shm has \(free >> 20) MiB free and this rank needs \(bytes >> 20) MiB "
                 + "for its gradients (containers often mount 64 MiB: docker run --shm-size)"
         }
         guard ftruncate(fd, off_t(bytes)) == 0 else { return "cannot size shared memory \(name): \(errorText(errno))" }
         // Reserved now, so that a full /dev/shm is this error and not a SIGBUS in backward.
         let rc = posix_fallocate(fd, 0, off_t(bytes))
         return rc == 0 ? nil : "cannot reserve \(bytes >> 20) MiB of shared memory in /dev/shm: \(errorText(rc))"
+    }
+
+    /// Bytes free to a writer in the file system at `path` (segments live in /dev/shm); nil
+    /// when it cannot be read. Also what `tandem doctor` reports.
+    public static func freeBytes(in path: String) -> Int? {
+        var fs = statvfs()
+        return statvfs(path, &fs) == 0 ? Int(fs.f_bavail) * Int(fs.f_frsize) : nil
     }
 
     /// Maps a segment (this rank's once created, or another rank's).

@@ -118,7 +118,7 @@ struct StepBenchmark: ParsableCommand {
         let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
         let (net, logits) = model()
         let ddp = DistributedDataParallel(model: net, arena: net.flattenParameters(), communicator: comm,
-                                          configHash: "\(workload.rawValue) \(precision) wire \(wire) sharded \(shardOptimizer)",
+                                          configHash: "\(workload.rawValue) \(precision) wire \(wire) sharded \(shardOptimizer) shared memory \(sharedMemory)",
                                           bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes,
                                           wire: ["fp16": .float16, "bf16": .bfloat16][wire] ?? .float32, shardOptimizer: shardOptimizer,
                                           sharedMemory: sharedMemory)

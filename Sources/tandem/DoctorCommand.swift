@@ -1,4 +1,5 @@
 import ArgumentParser
+import Collective
 import Foundation
 import TensorCore
 
@@ -90,11 +91,10 @@ struct DoctorCommand: ParsableCommand {
             return Check(name: "shared memory", ok: false, detail: "cannot create a file in \(shmDirectory)", fix: fix)
         }
         try? FileManager.default.removeItem(atPath: probe)
-        var fs = statvfs()
-        guard statvfs(shmDirectory, &fs) == 0 else {
+        guard let free = SharedMemoryAllreduce.freeBytes(in: shmDirectory) else {
             return Check(name: "shared memory", ok: false, detail: "cannot read the free space of \(shmDirectory)", fix: fix)
         }
-        let freeMiB = (Int(fs.f_bavail) * Int(fs.f_frsize)) >> 20
+        let freeMiB = free >> 20
         let ranks = max(2, Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 2)
         let perRank = freeMiB / ranks
         // fp32 gradients: 4 bytes a parameter.
