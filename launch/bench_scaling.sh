@@ -11,7 +11,10 @@
 # (--shared-memory false; the plain 2-rank run uses shared memory, the default on one node).
 # Around each 2-rank run, launch/bench/fma_pair.c measures the machine's own two-core
 # efficiency (a register-only FMA loop on both vCPUs at once against one alone): this VM's
-# vCPUs are at times two hardware threads of one core, when no program scales.
+# vCPUs are at times two hardware threads of one core, when no program scales. Each round also
+# runs the 1-rank step in two unrelated processes at once (no MPI, nothing shared): the slower
+# of the two is the ceiling a 2-rank step of this workload could reach on this machine right
+# then, with communication free. The gap between it and the 2-rank step is Tandem's own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -33,6 +36,9 @@ for w in "${workloads[@]}"; do
     machine "$w"
     mpirun -np 2 --bind-to none $bench step --workload "$w" --threads 1 --steps "$steps" --json >> "$out"
     machine "$w"
+    sleep "${SETTLE:-3}"
+    { $bench step --workload "$w" --threads 1 --steps "$steps" --json &
+      $bench step --workload "$w" --threads 1 --steps "$steps" --json; wait; } | sed 's/^{/{"unrelated": true, /' >> "$out"
     if [ "${SHARDED:-0}" = 1 ]; then
       sleep "${SETTLE:-3}"
       mpirun -np 2 --bind-to none $bench step --workload "$w" --threads 1 --steps "$steps" --shard-optimizer --json >> "$out"
@@ -45,25 +51,31 @@ for w in "${workloads[@]}"; do
 done
 python3 - "$out" <<'PY'
 import json, statistics, sys
-runs, pairs = {}, {}
+runs, pairs, unrelated = {}, {}, {}
 for line in open(sys.argv[1]):
     r = json.loads(line)
     if "fma_pair" in r:
         pairs.setdefault(r["workload"], []).append(r["fma_pair"])
         continue
+    if r.get("unrelated"):
+        unrelated.setdefault(r["workload"], []).append(r["ms_per_step"])
+        continue
     world = "2 sharded" if r["sharded"] else "2 MPI" if r["world"] == 2 and not r["shared_memory"] else r["world"]
     runs.setdefault(r["workload"], {}).setdefault(world, []).append(r)
 med = lambda rs, key: statistics.median(r[key] for r in rs)
-print("| workload | 1 x 1 ms/step | 2 x 1 ms/step | efficiency | exposed communication (2 x 1) | the machine's two-core efficiency around the 2 x 1 runs |")
-print("| --- | ---: | ---: | ---: | ---: | --- |")
+print("| workload | 1 x 1 ms/step | 2 x 1 ms/step | efficiency | exposed communication (2 x 1) | two unrelated 1 x 1 at once: slower ms/step, efficiency | the machine's two-core efficiency around the 2 x 1 runs |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
 for w, by in runs.items():
     a = med(by[1], "ms_per_step")
+    both = unrelated.get(w, [])
+    slower = statistics.median(max(both[i:i + 2]) for i in range(0, len(both) - 1, 2)) if len(both) > 1 else None
+    ceiling = f"{slower:.3f}, {a / slower:.3f}" if slower else ""
     for world in [2, "2 MPI", "2 sharded"]:
         if world not in by: continue
         b, e = med(by[world], "ms_per_step"), med(by[world], "exposed_comm_ms")
         name = {2: w, "2 MPI": f"{w}, through MPI_Allreduce", "2 sharded": f"{w}, optimizer sharded"}[world]
         machine = ", ".join(f"{p:.2f}" for p in pairs.get(w, [])) if world == 2 else ""
-        print(f"| {name} | {a:.3f} | {b:.3f} | {a / b:.3f} | {1000 * e:.1f} µs ({100 * e / b:.3f}%) | {machine} |")
+        print(f"| {name} | {a:.3f} | {b:.3f} | {a / b:.3f} | {1000 * e:.1f} µs ({100 * e / b:.3f}%) | {ceiling if world == 2 else ''} | {machine} |")
 print()
 print("| workload | parameters + gradients + optimizer state + batch MB | activations MB | sum MB | peak tensors MB | ratio | peak RSS MB (before tensors) |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
