@@ -1,0 +1,56 @@
+// Whether this VM's two vCPUs share memory bandwidth: y = 0.5·x + y streamed over two private
+// arrays of MB MiB each (L2, L3 or memory, by size) on vCPU 0 alone, then on vCPUs 0 and 1 at
+// once, ROUNDS times. fma_pair.c is the same question for the FMA pipes. Context for the
+// scaling figures in docs/BENCHMARKS.md: a step that streams through L3 or memory would scale
+// no better than this column.
+// Build and run: gcc -O2 -mavx2 -mfma -pthread launch/bench/mem_pair.c -o /tmp/mem_pair && /tmp/mem_pair MB [ROUNDS]
+#define _GNU_SOURCE
+#include <immintrin.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static long bytes;
+
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+
+// About 2 GiB of the loop's traffic (two loads and a store a value) pinned to `cpu`; returns GB/s.
+static void *run(void *arg) {
+  cpu_set_t set; CPU_ZERO(&set); CPU_SET((int)(long)arg, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  long n = bytes / 4;
+  float *x = aligned_alloc(64, bytes), *y = aligned_alloc(64, bytes);
+  for (long i = 0; i < n; i++) { x[i] = (float)i; y[i] = 1; }
+  long reps = (1L << 31) / bytes + 1;
+  double t0 = now();
+  for (long r = 0; r < reps; r++) {
+    for (long i = 0; i < n; i += 8)
+      _mm256_store_ps(y + i, _mm256_fmadd_ps(_mm256_load_ps(x + i), _mm256_set1_ps(0.5f), _mm256_load_ps(y + i)));
+    __asm__ volatile("" ::: "memory");  // every pass is made
+  }
+  double *gbs = malloc(sizeof *gbs);
+  *gbs = reps * 3.0 * bytes / (now() - t0) / 1e9;
+  free(x); free(y);
+  return gbs;
+}
+
+static double join(pthread_t t) { double *g; pthread_join(t, (void **)&g); double v = *g; free(g); return v; }
+
+int main(int argc, char **argv) {
+  bytes = (argc > 1 ? atol(argv[1]) : 4) << 20;
+  int rounds = argc > 2 ? atoi(argv[2]) : 3;
+  if (bytes <= 0 || rounds <= 0) { fprintf(stderr, "usage: mem_pair MB [ROUNDS], MB and ROUNDS at least 1\n"); return 2; }
+  printf("round MiB_per_array alone_GBps pair_GBps_cpu0 pair_GBps_cpu1 pair_efficiency\n");
+  for (int r = 0; r < rounds; r++) {
+    pthread_t a, b;
+    pthread_create(&a, NULL, run, (void *)0L);
+    double alone = join(a);
+    pthread_create(&a, NULL, run, (void *)0L);
+    pthread_create(&b, NULL, run, (void *)1L);
+    double p0 = join(a), p1 = join(b);
+    printf("%d %ld %.1f %.1f %.1f %.2f\n", r, bytes >> 20, alone, p0, p1, (p0 + p1) / (2 * alone));
+  }
+  return 0;
+}
