@@ -16,7 +16,8 @@ static long bytes;
 
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
 
-// About 2 GiB of the loop's traffic (two loads and a store a value) pinned to `cpu`; returns GB/s.
+// Passes over x and y, pinned to `cpu`, until about 2 GiB of x has been read; returns GB/s of
+// traffic (two loads and a store a value).
 static void *run(void *arg) {
   cpu_set_t set; CPU_ZERO(&set); CPU_SET((int)(long)arg, &set);
   pthread_setaffinity_np(pthread_self(), sizeof set, &set);
