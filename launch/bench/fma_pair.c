@@ -4,22 +4,14 @@
 // with another guest on a core's other thread) each gets about half. Context for the scaling
 // figures in docs/BENCHMARKS.md, which no code of ours can move.
 // Build and run: gcc -O2 -mavx2 -mfma -pthread launch/bench/fma_pair.c -o /tmp/fma_pair && /tmp/fma_pair [ROUNDS]
-#define _GNU_SOURCE
+#include "pair.h"
 #include <immintrin.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
 
 enum { ITERATIONS = 100000000 };  // 16 GFLOP: about 0.2 s at full speed
 
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
-
-// Ten independent 8-wide chains (two FMA pipes x latency 4, with room) pinned to `cpu`; returns GFLOP/s.
+// Ten independent 8-wide chains (two FMA pipes x latency 4, with room) pinned to vCPU `arg`; returns GFLOP/s.
 static void *run(void *arg) {
-  cpu_set_t set; CPU_ZERO(&set); CPU_SET((int)(long)arg, &set);
-  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  pin((long)arg);
   __m256 a0 = _mm256_set1_ps(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0;
   const __m256 m = _mm256_set1_ps(0.9999999f), c = _mm256_set1_ps(1e-7f);
   double t0 = now();
@@ -34,19 +26,9 @@ static void *run(void *arg) {
   return gflops;
 }
 
-static double join(pthread_t t) { double *g; pthread_join(t, (void **)&g); double v = *g; free(g); return v; }
-
 int main(int argc, char **argv) {
   int rounds = argc > 1 ? atoi(argv[1]) : 10;
   printf("round alone_gflops pair_gflops_cpu0 pair_gflops_cpu1 pair_efficiency\n");
-  for (int r = 0; r < rounds; r++) {
-    pthread_t a, b;
-    pthread_create(&a, NULL, run, (void *)0L);
-    double alone = join(a);
-    pthread_create(&a, NULL, run, (void *)0L);
-    pthread_create(&b, NULL, run, (void *)1L);
-    double p0 = join(a), p1 = join(b);
-    printf("%d %.1f %.1f %.1f %.2f\n", r, alone, p0, p1, (p0 + p1) / (2 * alone));
-  }
+  for (int r = 0; r < rounds; r++) pair_round(r, run, "");
   return 0;
 }

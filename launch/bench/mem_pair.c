@@ -4,23 +4,15 @@
 // scaling figures in docs/BENCHMARKS.md: a step that streams through L3 or memory would scale
 // no better than this column.
 // Build and run: gcc -O2 -mavx2 -mfma -pthread launch/bench/mem_pair.c -o /tmp/mem_pair && /tmp/mem_pair MB [ROUNDS]
-#define _GNU_SOURCE
+#include "pair.h"
 #include <immintrin.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
 
 static long bytes;
 
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
-
-// Passes over x and y, pinned to `cpu`, until about 2 GiB of x has been read; returns GB/s of
+// Passes over x and y, pinned to vCPU `arg`, until about 2 GiB of x has been read; returns GB/s of
 // traffic (two loads and a store a value).
 static void *run(void *arg) {
-  cpu_set_t set; CPU_ZERO(&set); CPU_SET((int)(long)arg, &set);
-  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  pin((long)arg);
   long n = bytes / 4;
   float *x = aligned_alloc(64, bytes), *y = aligned_alloc(64, bytes);
   for (long i = 0; i < n; i++) { x[i] = (float)i; y[i] = 1; }
@@ -37,21 +29,13 @@ static void *run(void *arg) {
   return gbs;
 }
 
-static double join(pthread_t t) { double *g; pthread_join(t, (void **)&g); double v = *g; free(g); return v; }
-
 int main(int argc, char **argv) {
   bytes = (argc > 1 ? atol(argv[1]) : 4) << 20;
   int rounds = argc > 2 ? atoi(argv[2]) : 3;
   if (bytes <= 0 || rounds <= 0) { fprintf(stderr, "usage: mem_pair MB [ROUNDS], MB and ROUNDS at least 1\n"); return 2; }
   printf("round MiB_per_array alone_GBps pair_GBps_cpu0 pair_GBps_cpu1 pair_efficiency\n");
-  for (int r = 0; r < rounds; r++) {
-    pthread_t a, b;
-    pthread_create(&a, NULL, run, (void *)0L);
-    double alone = join(a);
-    pthread_create(&a, NULL, run, (void *)0L);
-    pthread_create(&b, NULL, run, (void *)1L);
-    double p0 = join(a), p1 = join(b);
-    printf("%d %ld %.1f %.1f %.1f %.2f\n", r, bytes >> 20, alone, p0, p1, (p0 + p1) / (2 * alone));
-  }
+  char prefix[32];
+  snprintf(prefix, sizeof prefix, "%ld ", bytes >> 20);
+  for (int r = 0; r < rounds; r++) pair_round(r, run, prefix);
   return 0;
 }
