@@ -15,31 +15,40 @@
 /// vector, which cost the fp16 GPT step 5 ms.
 static inline __m128i tandem_cvtps_ph(__m256 v) { return _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT); }
 
-/// Rounds 8 floats to bfloat16 (the top half of each, to nearest even; NaN stays a quiet NaN).
-/// An unordered compare and a blend pick the NaNs, which Swift can only reach through
-/// integer arithmetic (its SIMD comparisons compile to scalar code): 4 fewer instructions.
-static inline __m128i tandem_cvtps_bf16(__m256 v) {
+/// Rounds 8 floats to bfloat16 to nearest even in their 32-bit lanes (the low 16 bits left
+/// as they come), with every NaN lane set to all ones: the top half of a NaN, or of a NaN
+/// plus the rounding increment, could read as an infinity or a zero. An unordered compare
+/// and an or pick the NaNs, which Swift can only reach through integer arithmetic (its SIMD
+/// comparisons compile to scalar code). A blend to the NaN's own quiet bits took one more
+/// instruction and a constant: rounding 8 floats to 16 bits took about 8% longer that way in
+/// a microbenchmark of the two (docs/BENCHMARKS.md, fourteenth session).
+static inline __m256i tandem_round_bf16_lanes(__m256 v) {
     __m256i bits = _mm256_castps_si256(v);
-    __m256i high = _mm256_srli_epi32(bits, 16);
-    __m256i odd = _mm256_and_si256(high, _mm256_set1_epi32(1));
-    __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(bits, _mm256_set1_epi32(0x7FFF)), odd), 16);
-    __m256i quiet = _mm256_or_si256(high, _mm256_set1_epi32(0x40));
-    __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
-    __m256i chosen = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(rounded), _mm256_castsi256_ps(quiet), nan));
-    return _mm_packus_epi32(_mm256_castsi256_si128(chosen), _mm256_extracti128_si256(chosen, 1));
+    __m256i odd = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
+    __m256i rounded = _mm256_add_epi32(_mm256_add_epi32(bits, _mm256_set1_epi32(0x7FFF)), odd);
+    return _mm256_or_si256(rounded, _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+}
+
+/// Rounds 8 floats to bfloat16 (the top half of each, to nearest even; a NaN becomes the NaN
+/// 0xFFFF).
+static inline __m128i tandem_cvtps_bf16(__m256 v) {
+    __m256i high = _mm256_srli_epi32(tandem_round_bf16_lanes(v), 16);
+    return _mm_packus_epi32(_mm256_castsi256_si128(high), _mm256_extracti128_si256(high, 1));
+}
+
+/// Rounds 16 floats to bfloat16, `a` then `b`: the two halves packed by one instruction and
+/// put in order by one more (two calls of tandem_cvtps_bf16 take two of each).
+static inline __m256i tandem_cvtps_bf16_x2(__m256 a, __m256 b) {
+    __m256i packed = _mm256_packus_epi32(_mm256_srli_epi32(tandem_round_bf16_lanes(a), 16),
+                                         _mm256_srli_epi32(tandem_round_bf16_lanes(b), 16));
+    return _mm256_permute4x64_epi64(packed, 0xD8);
 }
 
 /// Rounds 8 floats to bfloat16 and widens them back, in place in 32-bit lanes: the rounding
 /// of tandem_cvtps_bf16 with the low 16 bits cleared, which spares the pack to 16 bits and
 /// the unpack after it (a GEMM packing a weight it reads rounded, see GEMMOperand).
 static inline __m256 tandem_round_bf16(__m256 v) {
-    __m256i bits = _mm256_castps_si256(v);
-    __m256i odd = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
-    __m256i rounded = _mm256_add_epi32(_mm256_add_epi32(bits, _mm256_set1_epi32(0x7FFF)), odd);
-    __m256i quiet = _mm256_or_si256(bits, _mm256_set1_epi32(0x400000));
-    __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
-    __m256 chosen = _mm256_blendv_ps(_mm256_castsi256_ps(rounded), _mm256_castsi256_ps(quiet), nan);
-    return _mm256_and_ps(chosen, _mm256_castsi256_ps(_mm256_set1_epi32((int)0xFFFF0000)));
+    return _mm256_castsi256_ps(_mm256_and_si256(tandem_round_bf16_lanes(v), _mm256_set1_epi32((int)0xFFFF0000)));
 }
 
 /// Loads the 8 floats at base[offsets[i]] (one vgatherdps; its scale is an immediate).

@@ -251,8 +251,7 @@ enum GEMMMicroKernel {
             lo += HalfCast.widen8(cr.loadUnaligned(as: SIMD8<UInt16>.self), dtype)
             hi += HalfCast.widen8(cr.loadUnaligned(fromByteOffset: 16, as: SIMD8<UInt16>.self), dtype)
         }
-        cr.storeBytes(of: HalfCast.narrow8(lo, dtype), as: SIMD8<UInt16>.self)
-        cr.storeBytes(of: HalfCast.narrow8(hi, dtype), toByteOffset: 16, as: SIMD8<UInt16>.self)
+        cr.storeBytes(of: HalfCast.narrow16(lo, hi, dtype), as: SIMD16<UInt16>.self)
     }
 
     /// A partial tile (mr <= 6 rows, nr <= 16 columns) at the matrix edge: `compute` writes a
