@@ -6,20 +6,20 @@
 #include <stdlib.h>
 #include <time.h>
 
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+static inline double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
 
 // Pins the calling thread to vCPU `cpu`.
-static void pin(long cpu) {
+static inline void pin(long cpu) {
   cpu_set_t set; CPU_ZERO(&set); CPU_SET((int)cpu, &set);
   pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
 // A thread's result: `run` returns its rate as a malloc'd double.
-static double join(pthread_t t) { double *g; pthread_join(t, (void **)&g); double v = *g; free(g); return v; }
+static inline double join(pthread_t t) { double *g; pthread_join(t, (void **)&g); double v = *g; free(g); return v; }
 
 // Runs `run(0)` alone, then `run(0)` and `run(1)` at once (the argument is the vCPU), and
 // prints one line: round, each rate, and the pair's efficiency (their mean over the one alone).
-static void pair_round(int round, void *(*run)(void *), const char *prefix) {
+static inline void pair_round(int round, void *(*run)(void *), const char *prefix) {
   pthread_t a, b;
   pthread_create(&a, NULL, run, (void *)0L);
   double alone = join(a);
