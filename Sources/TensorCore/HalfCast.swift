@@ -7,7 +7,7 @@ import CSupport
 ///
 /// Float16 goes through Swift's `Float16`, which the F16C build flag lowers to
 /// `vcvtps2ph`/`vcvtph2ps`; BFloat16 is the top half of a Float32 bit pattern, rounded to
-/// nearest even, with NaN kept quiet.
+/// nearest even, with a NaN kept a NaN (quiet one at a time; 0xFFFF eight at a time).
 public enum HalfCast {
     /// Rounds one Float32 to BFloat16 bits (round to nearest even; NaN stays NaN).
     @inline(__always)
@@ -125,7 +125,7 @@ public enum HalfCast {
     }
 
     /// Rounds `n` floats to 16 bits on the calling thread (a block inside a parallel kernel),
-    /// eight at a time in registers. `src` and `dst` must not overlap.
+    /// sixteen and then eight at a time in registers. `src` and `dst` must not overlap.
     @inline(__always)
     public static func narrowBlock(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int, _ dtype: DType) {
         let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)

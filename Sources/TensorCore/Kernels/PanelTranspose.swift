@@ -31,8 +31,8 @@ enum PanelTranspose {
         let blocked = depth / 8 * 8
         // The last group may be partial (the 4 rows left of a 64-row A, 10 columns of B): its
         // missing lines read as 0, which the caller's zeroed panel holds there anyway. Left to
-        // the scalar loop, the MLP's bf16 step spent 1.5% of its time rounding the input
-        // batch's last 4 rows one value at a time.
+        // the scalar loop, it took about 1.4% of the MLP's bf16 step, most of it rounding the
+        // input batch's last 4 rows one value at a time (docs/BENCHMARKS.md, fourteenth session).
         while l0 < lines {
             let base = src + l0 * lineStride * size, valid = min(group, lines - l0)
             switch (dtype, rounding) {
@@ -71,7 +71,7 @@ enum PanelTranspose {
     /// - Parameters:
     ///   - lineBytes: bytes between consecutive lines.
     ///   - elementBytes: bytes of one element.
-    ///   - load: 8 consecutive elements as 8 floats.
+    ///   - loadValues: 8 consecutive elements as 8 floats.
     @inline(__always)
     private static func blocks(_ src: UnsafeRawPointer, _ lineBytes: Int, _ elementBytes: Int, _ group: Int, _ valid: Int,
                                _ depth: Int, _ dst: UnsafeMutablePointer<Float>, _ dstStride: Int, _ alpha: Float,
@@ -88,8 +88,8 @@ enum PanelTranspose {
     /// The walk of `blocks`, with `loadLine(l, p)` reading line l's 8 steps at p.
     @inline(__always)
     private static func walk(_ src: UnsafeRawPointer, _ lineBytes: Int, _ elementBytes: Int, _ group: Int, _ depth: Int,
-                               _ dst: UnsafeMutablePointer<Float>, _ dstStride: Int, _ alpha: Float,
-                               _ loadLine: (Int, UnsafeRawPointer) -> __m256) {
+                             _ dst: UnsafeMutablePointer<Float>, _ dstStride: Int, _ alpha: Float,
+                             _ loadLine: (Int, UnsafeRawPointer) -> __m256) {
         let zero = _mm256_setzero_ps(), scale = _mm256_set1_ps(alpha)
         @inline(__always) func load(_ line: Int, _ p: UnsafeRawPointer) -> __m256 {
             alpha == 1 ? loadLine(line, p) : _mm256_mul_ps(loadLine(line, p), scale)
