@@ -31,7 +31,7 @@ enum PanelTranspose {
         let blocked = depth / 8 * 8
         // The last group may be partial (the 4 rows left of a 64-row A, 10 columns of B): its
         // missing lines read as 0, which the caller's zeroed panel holds there anyway. Left to
-        // the scalar loop, it took about 1.4% of the MLP's bf16 step, most of it rounding the
+        // the scalar loop, it took about 1.5% of the MLP's bf16 step, most of it rounding the
         // input batch's last 4 rows one value at a time (docs/BENCHMARKS.md, fourteenth session).
         while l0 < lines {
             let base = src + l0 * lineStride * size, valid = min(group, lines - l0)
