@@ -106,18 +106,18 @@ enum GEMMPacking {
             SIMD8(lowHalf: s.loadUnaligned(as: SIMD4<Float>.self),
                   highHalf: SIMD4(lowHalf: s.loadUnaligned(fromByteOffset: 16, as: SIMD2<Float>.self), highHalf: .zero))
         }
-        @inline(__always) func widened(_ s: UnsafeRawPointer) -> SIMD8<Float> {
+        @inline(__always) func widened(_ s: UnsafeRawPointer, _ dtype: DType) -> SIMD8<Float> {
             HalfCast.widen8(SIMD8(lowHalf: s.loadUnaligned(as: SIMD4<UInt16>.self),
                                   highHalf: SIMD4(lowHalf: s.loadUnaligned(fromByteOffset: 8, as: SIMD2<UInt16>.self), highHalf: .zero)),
                             dtype)
         }
         if alpha == 1 && rounding == nil {
-            if dtype == .float32 { grouped(float32) } else { grouped(widened) }
+            if dtype == .float32 { grouped(float32) } else { HalfCast.perType(dtype) { dtype in grouped { widened($0, dtype) } } }
             return
         }
-        // Rounded or scaled (rare: alpha is 1 in training): converted value by value.
+        // Rounded or scaled (rare: alpha is 1 in training, and a transposed A is an activation's gradient, not a leaf).
         grouped { s in
-            var values = dtype == .float32 ? float32(s) : widened(s)
+            var values = dtype == .float32 ? float32(s) : widened(s, dtype)
             if let rounding { values = HalfCast.rounded8(values, rounding) }
             return alpha == 1 ? values : values * alpha
         }
@@ -143,23 +143,27 @@ enum GEMMPacking {
                                     rounding: b.rounding, lineStride: b.colStride, lines: cols, depth: kc, dst: out, dstStride: nr)
             } else if b.dtype != .float32 && cols == nr {
                 // 16 values per k step, widened 8 at a time in registers.
-                for p in 0..<kc {
-                    let src = UnsafeRawPointer(b.half + (pc + p) * b.rowStride + j0)
-                    tandem_prefetch_read(src + 16 &* b.rowStride &* 2)  // as for fp32 below
-                    let o = UnsafeMutableRawPointer(out + p * nr)
-                    o.storeBytes(of: HalfCast.widen8(src.loadUnaligned(as: SIMD8<UInt16>.self), b.dtype), as: SIMD8<Float>.self)
-                    o.storeBytes(of: HalfCast.widen8(src.loadUnaligned(fromByteOffset: 16, as: SIMD8<UInt16>.self), b.dtype),
-                                 toByteOffset: 32, as: SIMD8<Float>.self)
+                HalfCast.perType(b.dtype) { dtype in
+                    for p in 0..<kc {
+                        let src = UnsafeRawPointer(b.half + (pc + p) &* b.rowStride + j0)
+                        tandem_prefetch_read(src + 16 &* b.rowStride &* 2)  // as for fp32 below
+                        let o = UnsafeMutableRawPointer(out + p &* nr)
+                        o.storeBytes(of: HalfCast.widen8(src.loadUnaligned(as: SIMD8<UInt16>.self), dtype), as: SIMD8<Float>.self)
+                        o.storeBytes(of: HalfCast.widen8(src.loadUnaligned(fromByteOffset: 16, as: SIMD8<UInt16>.self), dtype),
+                                     toByteOffset: 32, as: SIMD8<Float>.self)
+                    }
                 }
             } else if b.dtype != .float32 {
                 for p in 0..<kc { HalfCast.widenBlock(b.half + (pc + p) * b.rowStride + j0, out + p * nr, cols, b.dtype) }
             } else if let rounding = b.rounding, cols == nr {
-                for p in 0..<kc {
-                    let src = UnsafeRawPointer(b.base + (pc + p) * b.rowStride + j0)
-                    let o = UnsafeMutableRawPointer(out + p * nr)
-                    o.storeBytes(of: HalfCast.rounded8(src.loadUnaligned(as: SIMD8<Float>.self), rounding), as: SIMD8<Float>.self)
-                    o.storeBytes(of: HalfCast.rounded8(src.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), rounding),
-                                 toByteOffset: 32, as: SIMD8<Float>.self)
+                HalfCast.perType(rounding) { rounding in
+                    for p in 0..<kc {
+                        let src = UnsafeRawPointer(b.base + (pc + p) &* b.rowStride + j0)
+                        let o = UnsafeMutableRawPointer(out + p &* nr)
+                        o.storeBytes(of: HalfCast.rounded8(src.loadUnaligned(as: SIMD8<Float>.self), rounding), as: SIMD8<Float>.self)
+                        o.storeBytes(of: HalfCast.rounded8(src.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), rounding),
+                                     toByteOffset: 32, as: SIMD8<Float>.self)
+                    }
                 }
             } else if let rounding = b.rounding {
                 for p in 0..<kc {
