@@ -115,7 +115,7 @@ enum GEMMPacking {
             if dtype == .float32 { grouped(float32) } else { HalfCast.perType(dtype) { dtype in grouped { widened($0, dtype) } } }
             return
         }
-        // Rounded or scaled (rare: alpha is 1 in training, and a transposed A is an activation's gradient, not a leaf).
+        // Rounded or scaled (rare: alpha is 1 in training): converted value by value.
         grouped { s in
             var values = dtype == .float32 ? float32(s) : widened(s, dtype)
             if let rounding { values = HalfCast.rounded8(values, rounding) }
