@@ -160,15 +160,16 @@ public enum HalfCast {
     /// once: the sum a 16-bit wire's reduction makes. Eight at a time in registers, as the
     /// block casts are; then one at a time for the tail.
     public static func addBlock(_ a: UnsafePointer<UInt16>, _ b: UnsafeMutablePointer<UInt16>, _ n: Int, _ dtype: DType) {
-        let s = UnsafeRawPointer(a), d = UnsafeMutableRawPointer(b)
-        var i = 0
-        while i + 8 <= n {
-            let x = widen8(s.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self), dtype)
-            let y = widen8(d.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self), dtype)
-            d.storeBytes(of: narrow8(x + y, dtype), toByteOffset: 2 * i, as: SIMD8<UInt16>.self)
-            i += 8
+        perType(dtype) { dtype in
+            var i = 0
+            while i &+ 8 <= n {
+                let x = widen8(UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<UInt16>.self), dtype)
+                let y = widen8(UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<UInt16>.self), dtype)
+                UnsafeMutableRawPointer(b + i).storeBytes(of: narrow8(x + y, dtype), as: SIMD8<UInt16>.self)
+                i &+= 8
+            }
+            while i < n { b[i] = bits(float(a[i], dtype) + float(b[i], dtype), dtype); i += 1 }
         }
-        while i < n { b[i] = bits(float(a[i], dtype) + float(b[i], dtype), dtype); i += 1 }
     }
 
     /// Converts `n` floats to 16-bit values of `dtype`.

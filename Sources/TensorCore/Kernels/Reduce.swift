@@ -167,17 +167,19 @@ public enum Reduce {
         let xh = x.halfBits, op = out.ptr, dtype = x.dtype
         ThreadPool.shared.parallelFor(n, grain: Swift.max(64, Unary.grain / Swift.max(rows, 1))) { cols in
             let sums = op + cols.lowerBound, width = cols.count
-            for i in 0..<rows {
-                // Eight columns at a time, widened in registers; the last few one at a time.
-                let row = xh + i * n + cols.lowerBound
-                var j = 0
-                while j + 8 <= width {
-                    let total = UnsafeRawPointer(sums + j).loadUnaligned(as: SIMD8<Float>.self)
-                        + HalfCast.widen8(UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<UInt16>.self), dtype)
-                    UnsafeMutableRawPointer(sums + j).storeBytes(of: total, as: SIMD8<Float>.self)
-                    j += 8
+            HalfCast.perType(dtype) { dtype in
+                for i in 0..<rows {
+                    // Eight columns at a time, widened in registers; the last few one at a time.
+                    let row = xh + i * n + cols.lowerBound
+                    var j = 0
+                    while j &+ 8 <= width {
+                        let total = UnsafeRawPointer(sums + j).loadUnaligned(as: SIMD8<Float>.self)
+                            + HalfCast.widen8(UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<UInt16>.self), dtype)
+                        UnsafeMutableRawPointer(sums + j).storeBytes(of: total, as: SIMD8<Float>.self)
+                        j &+= 8
+                    }
+                    while j < width { sums[j] += HalfCast.float(row[j], dtype); j += 1 }
                 }
-                while j < width { sums[j] += HalfCast.float(row[j], dtype); j += 1 }
             }
         }
         return out
