@@ -73,7 +73,10 @@ public struct DistributedSampler: Sendable, Equatable {
     ///
     /// The position counts samples of the epoch's global order already consumed by all
     /// ranks together, so a run resumed on a different number of ranks carries on from the
-    /// same sample (rank r takes every world-th index of the rest).
+    /// same sample (rank r takes every world-th index of the rest). When the rest does not
+    /// divide by the world size (a position written by another world size), it is padded from
+    /// its own front, so every rank gets `remainingPerRank(from:)` indices and none runs out
+    /// of batches before the others.
     /// - Parameters:
     ///   - epoch: the epoch (the shuffle's key is seed + epoch).
     ///   - position: samples of the global order already trained on (0 at the epoch's start).
@@ -84,6 +87,17 @@ public struct DistributedSampler: Sendable, Equatable {
             let mine = globalBatch / worldSize
             return stride(from: position, to: order.count, by: globalBatch).flatMap { order[($0 + rank * mine)..<($0 + (rank + 1) * mine)] }
         }
-        return Array(stride(from: min(position, order.count) + rank, to: order.count, by: worldSize).map { order[$0] })
+        var rest = Array(order[min(position, order.count)...])
+        let padded = remainingPerRank(from: position) * worldSize
+        var k = 0
+        while rest.count < padded { rest.append(rest[k]); k += 1 }
+        return Array(stride(from: rank, to: rest.count, by: worldSize).map { rest[$0] })
+    }
+
+    /// Samples each rank trains on in the rest of an epoch, from global position `position`.
+    public func remainingPerRank(from position: Int) -> Int {
+        let rest = max(samplesPerRank * worldSize - position, 0)
+        if shards > 0 { return (rest + globalBatch - 1) / globalBatch * (globalBatch / worldSize) }
+        return (rest + worldSize - 1) / worldSize
     }
 }

@@ -12,7 +12,7 @@ extension Trainer {
     /// gradients: the gradient still flows through the discriminator to the generator, but no
     /// discriminator weight gradient is computed, and its slots stay zero for the norm.
     /// - Returns: the generator step's gradient norm.
-    func adversarialStep(_ batch: Batch, _ gan: any AdversarialModel, window: inout LogWindow, step: Int, epoch: Int) throws -> Double {
+    func adversarialStep(_ batch: Batch, _ gan: any AdversarialModel, step: Int, epoch: Int) throws -> Double {
         scheduler.apply(to: optimizer)
         let parts = optimizer as! PartitionedOptimizer
         let discriminatorLoss = gan.discriminatorLoss(real: batch.inputs)

@@ -10,6 +10,9 @@ public struct GlobalAverage: Sendable {
 
     public init() {}
 
+    /// An average that already holds `sum` over `count` samples (a restored partial window).
+    public init(sum: Double, count: Double) { (self.sum, self.count) = (sum, count) }
+
     /// Adds `value` as the mean of `weight` samples.
     public mutating func add(_ value: Double, weight: Double = 1) {
         sum += value * weight

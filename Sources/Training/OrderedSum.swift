@@ -14,6 +14,16 @@ public struct OrderedSum: Sendable {
 
     public init(width: Int) { self.width = width }
 
+    /// A sum holding `terms`, each a key followed by `width` values (as `terms` returns them).
+    public init(width: Int, terms: [Double]) {
+        precondition(terms.count % (width + 1) == 0, "\(terms.count) values are not whole terms of width \(width)")
+        self.width = width
+        rows = terms
+    }
+
+    /// This rank's terms, each its key followed by its values.
+    public var terms: [Double] { rows }
+
     /// Adds one term; keys must be unique over all ranks.
     public mutating func add(key: Int, _ values: Double...) {
         precondition(values.count == width, "a term of \(values.count) values in a sum of width \(width)")

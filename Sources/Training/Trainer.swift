@@ -48,7 +48,7 @@ public final class Trainer {
     private var lastGoodStep = 0
     /// Steps whose update was skipped (fp16 overflows, or non-finite gradients with `nonfinite: skip`).
     public internal(set) var skippedSteps = 0
-    /// Optimizer steps per epoch and in the whole run.
+    /// Optimizer steps per epoch, and in the whole run from its start (a resumed run included).
     public let stepsPerEpoch: Int, totalSteps: Int
     /// Samples per optimizer step over all ranks: batch_size × ranks × gradient_accumulation.
     public let globalBatch: Int
@@ -61,8 +61,12 @@ public final class Trainer {
     var bestMetric: Double?
     var lastValidation: EvaluationMetrics?
     let checkpoints: CheckpointWriter?
-    /// The checkpoint this run resumed from (nil for a fresh start).
+    /// The checkpoint this run resumed from (nil for a fresh start), and how the run's position
+    /// and batch were mapped onto this world (for the terminal and the log).
     public private(set) var resumedFrom: String?
+    var resumeNote = ""
+    /// The loss and throughput since the last logged step (restored from a checkpoint on resume).
+    var window = LogWindow()
     private var lastCheckpointTime = Date()
     var lastCheckpointStep = -1
     private var validatedAtStep = -1
@@ -93,7 +97,7 @@ public final class Trainer {
     ///   - resume: a checkpoint to continue from (`.auto`: the newest whole one in the run
     ///     directory, or a fresh start when there is none).
     public init(config: TrainConfig, runDirectory: String?, communicator: Communicator, resume: ResumeSource? = nil) throws {
-        self.config = config
+        var config = config  // a resume on another world size may change the per-rank batch and accumulation
         self.communicator = communicator
         ThreadPool.configure(threads: config.distributed.threadsPerRank ?? ThreadPool.defaultThreadCount())
         let isRoot = communicator.rank == 0
@@ -111,6 +115,7 @@ public final class Trainer {
         let logPath = outputs?.logPath, rank = communicator.rank
         let logger = Logger(label: "tandem") { FileLogHandler(label: $0, path: logPath, level: level, rank: rank) }
         self.logger = logger
+        for note in outputs?.notes ?? [] { logger.warning("\(note)") }
         if config.distributed.stallWarningSeconds > 0, let mpi = communicator as? MPICommunicator,
            !mpi.inspectStalls(warnAfter: config.distributed.stallWarningSeconds, abortAfter: config.distributed.stallAbortSeconds,
                               report: { logger.warning("\($0)") }), mpi.size > 1 {
@@ -127,6 +132,17 @@ public final class Trainer {
             point = try ResumePoint.agree(on: resume, runDirectory: runDirectory, config: config, model: model, arena: arena,
                                           communicator: communicator, logger: logger)
         }
+        if let point {
+            if !config.deterministic {
+                config = try Self.keepGlobalBatch(of: point.manifest, in: config, ranks: communicator.size)
+                outputs?.rewriteConfig(config)
+            }
+            // The steps after the checkpoint are trained again: their old lines go.
+            if let removed = try outputs?.metrics.rewind(toStep: point.manifest.step), removed > 0 {
+                logger.notice("metrics.jsonl: removed \(removed) lines of steps after \(point.manifest.step), which are trained again")
+            }
+        }
+        self.config = config
         let d = config.distributed
         ddp = DistributedDataParallel(model: model, arena: arena, communicator: communicator, configHash: ConfigLoader.hash(config),
                                       bucketBytes: Int(d.bucketMB * 1_048_576), firstBucketBytes: Int(d.firstBucketMB * 1_048_576),
@@ -157,8 +173,23 @@ public final class Trainer {
                                      microShards: fixedPoint.map { (config.data.batchSize, $0.globalShards) })
         let microBatches = (sampler.samplesPerRank + config.data.batchSize - 1) / config.data.batchSize
         stepsPerEpoch = (microBatches + microBatchesPerStep - 1) / microBatchesPerStep
-        totalSteps = min(config.training.maxSteps ?? .max, stepsPerEpoch * config.training.epochs)
         globalBatch = config.data.batchSize * communicator.size * microBatchesPerStep
+        if globalBatch > data.train.count && !config.data.allowBatchLargerThanDataset {
+            throw ConfigError("one global batch (\(BatchLayout(batchSize: config.data.batchSize, ranks: communicator.size, accumulation: microBatchesPerStep))) "
+                + "holds more samples than the \(data.train.count) of the training split, so every step would repeat samples; "
+                + "lower data.batch_size or the number of ranks, or set data.allow_batch_larger_than_dataset: true")
+        }
+        let batch = config.data.batchSize, perStep = microBatchesPerStep, epochs = config.training.epochs
+        func steps(forSamplesPerRank n: Int) -> Int { ((n + batch - 1) / batch + perStep - 1) / perStep }
+        // The plan counts from where the run stands: the steps taken, the rest of this epoch in
+        // this world's layout, then whole epochs, so a resume on another world size trains
+        // exactly what is left (saturating: a count too large to train is never reached).
+        var planned = Self.saturating(stepsPerEpoch, times: epochs)
+        if let m = point?.manifest {
+            let rest = m.epoch < epochs ? steps(forSamplesPerRank: sampler.remainingPerRank(from: m.positionInEpoch)) : 0
+            planned = Self.saturating(m.step + rest, plus: Self.saturating(stepsPerEpoch, times: max(epochs - m.epoch - 1, 0)))
+        }
+        totalSteps = min(config.training.maxSteps ?? .max, planned)
         let p = config.precision
         if p.scaling.on {
             scaler = LossScaler(initialScale: p.initialScale, dynamic: p.scaling.dynamic, growthFactor: p.growthFactor,
@@ -172,6 +203,8 @@ public final class Trainer {
         if let point {
             try apply(point)
             resumedFrom = point.name
+            resumeNote = describeResume(point.manifest)
+            logger.notice("\(resumeNote)")
         }
         logger.info("""
             model \(config.model.name): \(arena.parameterCount) parameters; data \(config.data.name): \(data.train.count) train, \
@@ -186,13 +219,11 @@ public final class Trainer {
     /// Trains to the end (epochs, max_steps or early stopping), then evaluates the test split.
     public func run() throws -> TrainResult {
         let c = config
+        defer { outputs?.lock.release() }  // the directory is free for the next job as soon as the run ends
         let progress = communicator.rank == 0
             ? ProgressReporter(setting: c.logging.progress, totalSteps: totalSteps, epochs: c.training.epochs) : nil
-        if let resumedFrom {
-            progress?.message("resumed from \(resumedFrom): step \(step), epoch \(epoch + 1), \(positionInEpoch) samples into it")
-        }
+        if resumedFrom != nil { progress?.message(resumeNote) }
         var stoppedEarly = false, stopSignal: Int32?
-        var window = LogWindow()
         lastCheckpointTime = Date()
         while epoch < c.training.epochs && step < totalSteps && !stoppedEarly {
             let loader = BatchLoader(dataset: data.train, indices: sampler.indices(epoch: epoch, from: positionInEpoch),
@@ -207,8 +238,8 @@ public final class Trainer {
                 if let pruner, let target = pruner.update(step: step) {
                     logger.info("pruning before step \(step + 1): target sparsity \(String(format: "%.3f", target)), by parameter: \(pruner.report)")
                 }
-                let norm = try adversarial.map { try adversarialStep(micro[0], $0, window: &window, step: step, epoch: epoch) }
-                    ?? optimizerStep(micro, window: &window, step: step, epoch: epoch)
+                let norm = try adversarial.map { try adversarialStep(micro[0], $0, step: step, epoch: epoch) }
+                    ?? optimizerStep(micro, step: step, epoch: epoch)
                 step += 1
                 positionInEpoch += micro.reduce(0) { $0 + $1.count } * communicator.size
                 if loader.position == loader.batchCount { epochDone = true }
@@ -250,7 +281,7 @@ public final class Trainer {
             positionInEpoch = 0
             if epoch % c.training.evalEveryEpochs == 0 || step >= totalSteps || epoch == c.training.epochs {
                 let m = evaluate(data.validation, split: "validation", step: step, epoch: epoch - 1, detailed: false)
-                progress?.message(summary(m, split: "validation", epoch: epoch))
+                progress?.message(summary(m, split: "validation"))
                 lastValidation = m
                 validatedAtStep = step
                 // Both decisions use reduced metrics, identical on every rank, so all ranks agree.
@@ -270,7 +301,7 @@ public final class Trainer {
         if stopSignal == nil && !stoppedEarly && validatedAtStep != step {
             // max_steps ended the run inside an epoch: validate where it stopped.
             let m = evaluate(data.validation, split: "validation", step: step, epoch: epoch, detailed: false)
-            progress?.message(summary(m, split: "validation", epoch: epoch + 1))
+            progress?.message(summary(m, split: "validation"))
             lastValidation = m
             keepIfBest(m)
         }
@@ -288,14 +319,12 @@ public final class Trainer {
         let finalSplit = data.test == nil ? "validation" : "test"
         if c.training.testAtEnd, let test = data.test {
             final = evaluate(test, split: finalSplit, step: step, epoch: epoch - 1, detailed: true)
-            progress?.message(summary(final!, split: finalSplit, epoch: epoch))
+            progress?.message(summary(final!, split: finalSplit))
         } else if c.training.testAtEnd {
             final = lastValidation  // the run ended with a validation pass; no need for a second one
         }
-        if let outputs, c.checkpointing.saveFinalModel {
-            try ModelWeights.save(model, to: outputs.modelPath, metadata: ["step": "\(step)", "config_hash": ConfigLoader.hash(c)])
-        }
-        checkpoints?.finish()
+        checkpoints?.finish()  // the last checkpoint is on disk (or failed) before the model is written
+        if let outputs, c.checkpointing.saveFinalModel { try writeFinalModel(to: outputs) }
         ddp.shutdown()
         return TrainResult(runDirectory: outputs?.directory, steps: step, epochs: epoch, stoppedEarly: stoppedEarly,
                            validation: lastValidation, final: final, finalSplit: finalSplit, stoppedBySignal: nil)
@@ -310,7 +339,7 @@ public final class Trainer {
     /// shard's global index) and its backward seed (the loss scale; the mean's 1/shards comes
     /// after the exact sum over all ranks' shards, which replaces the fp32 bucket allreduce).
     /// - Returns: the global gradient norm before clipping (identical on every rank).
-    func optimizerStep(_ micro: [Batch], window: inout LogWindow, step: Int, epoch: Int) throws -> Double {
+    func optimizerStep(_ micro: [Batch], step: Int, epoch: Int) throws -> Double {
         let c = config
         scheduler.apply(to: optimizer)
         // Backward starts from the loss scale, divided by the micro-batches for their mean.
@@ -383,10 +412,10 @@ public final class Trainer {
             }
         } else if !finite {
             if c.training.nonfinite == "error" {
-                throw TrainingError("the gradient norm is \(norm) at step \(step + 1) (epoch \(epoch + 1)); the last good update was "
+                throw TrainingError("the gradient norm is \(Self.text(norm)) at step \(step + 1) (epoch \(epoch + 1)); the last good update was "
                     + "step \(lastGoodStep)\(lastGoodHint). Lower optimizer.lr, enable clipping.max_norm, or set training.nonfinite: skip")
             }
-            logger.warning("step \(step + 1): gradient norm \(norm); the step is skipped (training.nonfinite: skip)")
+            logger.warning("step \(step + 1): gradient norm \(Self.text(norm)); the step is skipped (training.nonfinite: skip)")
         }
         return norm
     }
@@ -406,6 +435,11 @@ public final class Trainer {
         }
     }
 
+    /// A number for messages: NaN and infinity in words (C's "-nan" says nothing to a user).
+    static func text(_ value: Double) -> String {
+        value.isNaN ? "NaN (not a number)" : value.isInfinite ? (value > 0 ? "infinite" : "-infinite") : "\(value)"
+    }
+
     /// Where the last good weights are, for error messages.
     var lastGoodHint: String {
         guard let outputs, lastCheckpointStep >= 0 else { return outputs.map { " (run directory \($0.directory), no checkpoint yet)" } ?? "" }
@@ -416,11 +450,11 @@ public final class Trainer {
     /// Rank 0 snapshots the training state and queues it for writing (other ranks do nothing:
     /// their state is the same, and they never touch the run directory).
     func saveCheckpoint() {
-        let optimizerState = ddp.gatherState(of: optimizer)
+        let optimizerState = ddp.gatherState(of: optimizer), windowState = window.state(over: communicator)
         lastCheckpointStep = step
         lastCheckpointTime = Date()
         guard let checkpoints else { return }
-        checkpoints.write(snapshot(optimizerState: optimizerState), name: CheckpointStore.name(step: step))
+        checkpoints.write(snapshot(optimizerState: optimizerState, window: windowState), name: CheckpointStore.name(step: step))
     }
 
     /// After a validation pass: keep the checkpoint with the best metric aside, as `best`.
@@ -432,13 +466,17 @@ public final class Trainer {
         guard better else { return }
         bestMetric = value
         guard c.keepBest else { return }
-        let optimizerState = ddp.gatherState(of: optimizer)
-        if let checkpoints { checkpoints.write(snapshot(optimizerState: optimizerState), name: "best", sequence: false) }
+        let optimizerState = ddp.gatherState(of: optimizer), windowState = window.state(over: communicator)
+        if let checkpoints {
+            checkpoints.write(snapshot(optimizerState: optimizerState, window: windowState), name: "best", sequence: false)
+        }
     }
 
     /// Copies of everything a checkpoint holds, taken now (between steps).
-    /// - Parameter optimizerState: `ddp.gatherState(of: optimizer)`, which every rank computes.
-    func snapshot(optimizerState: [String: NDArray]) -> CheckpointSnapshot {
+    /// - Parameters:
+    ///   - optimizerState: `ddp.gatherState(of: optimizer)`, which every rank computes.
+    ///   - window: `window.state(over:)`, likewise.
+    func snapshot(optimizerState: [String: NDArray], window: LogWindow.State) -> CheckpointSnapshot {
         var m = CheckpointManifest()
         (m.step, m.epoch, m.positionInEpoch, m.samplerSeed) = (step, epoch, positionInEpoch, sampler.seed)
         m.rngStates = Dictionary(uniqueKeysWithValues: model.namedRandomStreams().map { ($0.0, $0.1.rng) })
@@ -452,6 +490,7 @@ public final class Trainer {
         m.config = (try? ConfigLoader.yaml(config)) ?? ""
         m.configHash = ConfigLoader.hash(config)
         (m.worldSize, m.perRankBatch) = (communicator.size, config.data.batchSize)
+        (m.microBatchesPerStep, m.globalBatch, m.plannedSteps, m.logWindow) = (microBatchesPerStep, globalBatch, totalSteps, window)
         let modelTensors = model.namedParameters().map { ($0.0, $0.1.data.copy()) } + model.namedBuffers().map { ($0.0, $0.1.value.copy()) }
         let optimizerTensors = optimizerState.sorted { $0.key < $1.key }.map { ($0.key, $0.value.copy()) }
         var files = [ResumePoint.modelFile: modelTensors, ResumePoint.optimizerFile: optimizerTensors]
@@ -473,7 +512,7 @@ public final class Trainer {
             m.classifierScore = scorer.score(gan.generate(count: count, rng: &rng), over: communicator)
         }
         outputs?.record(m.json(split: split, step: step, epoch: epoch, detailed: detailed))
-        logger.info("\(summary(m, split: split, epoch: epoch + 1))")
+        logger.info("\(summary(m, split: split))")
         return m
     }
 
@@ -541,54 +580,20 @@ public final class Trainer {
         }
     }
 
-    func summary(_ m: EvaluationMetrics, split: String, epoch: Int) -> String {
+    /// Where training stands, for messages: "after epoch 3" at an epoch's end, otherwise the step
+    /// and the epoch in progress (epochs are counted from 1 in every message).
+    var position: String {
+        positionInEpoch == 0 && step > 0 ? "after epoch \(epoch)"
+            : "at step \(step) (epoch \(epoch + 1) of \(config.training.epochs), part-way)"
+    }
+
+    func summary(_ m: EvaluationMetrics, split: String) -> String {
         guard m.isClassification else {
-            return String(format: "%@ after epoch %d: loss %.4f%@", split, epoch, m.loss,
+            return String(format: "%@ %@: loss %.4f%@", split, position, m.loss,
                           m.classifierScore.map { String(format: ", classifier_score %.3f", $0) } ?? "")
         }
-        return String(format: "%@ after epoch %d: loss %.4f, accuracy %.4f, f1_macro %.4f%@%@", split, epoch, m.loss, m.accuracy, m.f1Macro,
+        return String(format: "%@ %@: loss %.4f, accuracy %.4f, f1_macro %.4f%@%@", split, position, m.loss, m.accuracy, m.f1Macro,
                m.rocAUC.map { String(format: ", roc_auc %.4f", $0) } ?? "", m.exactMatch.map { String(format: ", exact_match %.4f", $0) } ?? "")
-    }
-}
-
-/// The loss and throughput since the last logged step.
-struct LogWindow {
-    /// Σ loss · samples and Σ samples, keyed by micro-batch so the mean is the same bits on any world size.
-    private var loss = OrderedSum(width: 2), start = Date(), samples = 0, steps = 0
-    /// Other quantities averaged over every rank (a GAN's loss_d and loss_g, the exposed
-    /// communication per step), logged beside the loss.
-    private(set) var parts: [String: GlobalAverage] = [:]
-
-    /// - Parameter key: the micro-batch's place in the run's global order (unique over ranks).
-    mutating func add(loss value: Double, samples n: Int, key: Int) {
-        loss.add(key: key, value * Double(n), Double(n))
-        samples += n
-    }
-
-    mutating func add(part name: String, loss value: Double, samples n: Int) {
-        parts[name, default: GlobalAverage()].add(value, weight: Double(n))
-    }
-
-    /// Ends a step that waited `exposedSeconds` for gradient communication after backward.
-    mutating func endStep(exposedSeconds: Double) {
-        steps += 1
-        add(part: "exposed_comm_ms", loss: exposedSeconds * 1e3, samples: 1)
-    }
-
-    /// The parts' means over every rank (a collective; every rank has the same parts).
-    func partMeans(over communicator: Communicator) -> [String: Double] {
-        Dictionary(uniqueKeysWithValues: parts.keys.sorted().map { ($0, parts[$0]!.value(over: communicator)) })
-    }
-
-    /// The mean loss over every rank's samples, the world's samples per second and the wall
-    /// time per step, then a new window. A collective: every rank calls it at the same step.
-    mutating func close(over communicator: Communicator) -> (loss: Double, samplesPerSecond: Double, stepMs: Double) {
-        let totals = loss.totals(over: communicator), mean = totals[1] > 0 ? totals[0] / totals[1] : .nan
-        let elapsed = max(Date().timeIntervalSince(start), 1e-9)
-        let rate = Double(samples * communicator.size) / elapsed
-        let stepMs = elapsed * 1e3 / Double(max(steps, 1))
-        self = LogWindow()
-        return (mean, rate, stepMs)
     }
 }
 

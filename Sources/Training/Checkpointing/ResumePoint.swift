@@ -122,7 +122,10 @@ public struct ResumePoint {
             manifestData = try store.verify(only)
         } else {
             let (found, skipped) = store.newestValid()
-            for problem in skipped { logger?.warning("skipping a damaged checkpoint: \(problem)"); report("skipping a damaged checkpoint: \(problem)") }
+            // The log handler echoes warnings to standard error; without a logger, say it there.
+            for problem in skipped {
+                if let logger { logger.warning("\(problem)") } else { report(problem) }
+            }
             guard let found else {
                 if store.candidates().isEmpty && source == .auto {
                     logger?.info("no checkpoint in \(store.directory) yet: starting from the beginning")
@@ -193,9 +196,57 @@ extension Trainer {
             // A checkpoint from before pruning started has no masks: the schedule makes them.
             if let masks = point.state[ResumePoint.masksFile] { try pruner.load(masks: masks, target: m.pruningSparsity ?? 0) }
         }
-        if m.worldSize != communicator.size, communicator.rank == 0 {
-            ResumePoint.report("the checkpoint was written by \(m.worldSize) ranks and resumes on \(communicator.size); "
-                + "training continues from sample \(m.positionInEpoch) of epoch \(m.epoch + 1)")
+        if let saved = m.logWindow { window.restore(saved, rank: communicator.rank, worldSize: communicator.size) }
+    }
+
+    /// The config with the per-rank batch or accumulation changed so that the global batch is
+    /// the checkpoint's on `ranks` ranks (`distributed.keep_global_batch`), or as it is when the
+    /// global batch already matches or may change.
+    static func keepGlobalBatch(of m: CheckpointManifest, in config: TrainConfig, ranks: Int) throws -> TrainConfig {
+        let savedAccumulation = m.microBatchesPerStep
+            ?? (try? ConfigLoader.parse(yaml: m.config))?.distributed.gradientAccumulation ?? config.distributed.gradientAccumulation
+        let saved = BatchLayout(batchSize: m.perRankBatch, ranks: m.worldSize, accumulation: savedAccumulation)
+        let target = m.globalBatch ?? saved.globalBatch
+        let configured = BatchLayout(batchSize: config.data.batchSize, ranks: ranks, accumulation: config.distributed.gradientAccumulation)
+        guard configured.globalBatch != target, config.distributed.keepGlobalBatch else { return config }
+        guard let layout = BatchLayout.keeping(target, from: configured) else {
+            let sizes = BatchLayout.worldSizes(dividing: target).map(String.init)
+            let listed = sizes.count > 1 ? sizes.dropLast().joined(separator: ", ") + " or " + sizes.last! : sizes.joined()
+            throw ConfigError("the checkpoint's global batch is \(target) (\(saved)), which does not divide over \(ranks) ranks; "
+                + "resume on \(listed) ranks to keep it, or let it change with --set distributed.keep_global_batch=false "
+                + "(the schedule still ends at its last step, over steps of the new size)")
         }
+        var config = config
+        (config.data.batchSize, config.distributed.gradientAccumulation) = (layout.batchSize, layout.accumulation)
+        return config
+    }
+
+    /// How a checkpoint's position and batch map onto this run, in one line.
+    func describeResume(_ m: CheckpointManifest) -> String {
+        let savedAccumulation = m.microBatchesPerStep ?? config.distributed.gradientAccumulation
+        let saved = BatchLayout(batchSize: m.perRankBatch, ranks: m.worldSize, accumulation: savedAccumulation)
+        let now = BatchLayout(batchSize: config.data.batchSize, ranks: communicator.size, accumulation: microBatchesPerStep)
+        let epochs = config.training.epochs
+        var text = "resumed from \(resumedFrom ?? "a checkpoint") at step \(m.step), epoch \(min(m.epoch + 1, epochs)) of \(epochs)"
+            + " (\(m.positionInEpoch) of \(sampler.samplesPerRank * communicator.size) samples into it)"
+        if saved != now {
+            text += "; written by \(saved), now \(now)"
+            if (m.globalBatch ?? saved.globalBatch) != now.globalBatch {
+                text += " (the global batch changed: distributed.keep_global_batch is false)"
+            }
+        }
+        return text + "; \(totalSteps - m.step) steps to go, \(totalSteps) in all"
+    }
+
+    /// a × b, or Int.max when it does not fit.
+    static func saturating(_ a: Int, times b: Int) -> Int {
+        let (product, overflow) = a.multipliedReportingOverflow(by: b)
+        return overflow ? .max : product
+    }
+
+    /// a + b, or Int.max when it does not fit.
+    static func saturating(_ a: Int, plus b: Int) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? .max : sum
     }
 }

@@ -33,6 +33,9 @@ public struct DataConfig: Codable, Equatable, Sendable {
     public var dropLast = false
     /// Gather the next batch on a background thread while the current one trains.
     public var prefetch = true
+    /// Train although one global batch is larger than the training split (each step then
+    /// repeats samples); without it such a config is refused.
+    public var allowBatchLargerThanDataset = false
 
     /// The name, with the targets for shakespeare_char (`shakespeare_char/every`), as model pairings name data.
     var dataKey: String {
@@ -50,6 +53,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case name, directory, archive, normalize, limit, context, targets, synthetic, memory, seq2seq, shuffle, prefetch
         case validationFraction = "validation_fraction", batchSize = "batch_size", dropLast = "drop_last"
+        case allowBatchLargerThanDataset = "allow_batch_larger_than_dataset"
     }
 
     func validate(_ v: inout ConfigValidator) {

@@ -145,6 +145,9 @@ public struct DistributedConfig: Codable, Equatable, Sendable {
     /// Sum gradients through memory every rank maps, when all ranks run on one node (unsharded,
     /// fp32 wire); false sends them through MPI_Allreduce as across nodes.
     public var sharedMemory = true
+    /// A run resumed on another number of ranks keeps its global batch, by changing the per-rank
+    /// batch or the accumulation (false: both stay as configured and the global batch changes).
+    public var keepGlobalBatch = true
 
     public init() {}
 
@@ -156,6 +159,7 @@ public struct DistributedConfig: Codable, Equatable, Sendable {
         case bucketMB = "bucket_mb", firstBucketMB = "first_bucket_mb", gradientAccumulation = "gradient_accumulation"
         case threadsPerRank = "threads_per_rank"
         case shardOptimizer = "shard_optimizer"
+        case keepGlobalBatch = "keep_global_batch"
     }
 
     func validate(_ v: inout ConfigValidator) {
