@@ -10,8 +10,15 @@ public enum ModelWeights {
         let tensors = model.namedParameters().map { ($0.0, $0.1.data) } + model.namedBuffers().map { ($0.0, $0.1.value) }
         let data = try SafeTensors.encode(tensors, metadata: metadata)
         let temporary = path + ".tmp"
-        try data.write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, path) == 0 else { throw CheckpointError("cannot move \(temporary) to \(path): errno \(errno)") }
+        do {
+            try CheckpointStore.writeDurably(data, to: temporary)
+            guard rename(temporary, path) == 0 else {
+                throw CheckpointError("cannot move \(temporary) to \(path): \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)  // a half-written file would only hold the space
+            throw error
+        }
     }
 
     /// Loads `path` into `model`; every parameter and buffer must be present with its shape.

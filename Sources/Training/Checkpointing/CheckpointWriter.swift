@@ -20,6 +20,8 @@ final class CheckpointWriter {
     private(set) var written: [String] = []
     private(set) var failures: [String] = []
     private let lock = NSLock()
+    /// Writes that failed since the last one that succeeded (only the writer's queue touches it).
+    private var failedInARow = 0
 
     init(directory: String, keepLast: Int, logger: Logger) {
         store = CheckpointStore(directory: directory)
@@ -37,9 +39,14 @@ final class CheckpointWriter {
                 if sequence { store.retain(keep: keepLast) }
                 lock.withLock { written.append(path) }
                 logger.info("checkpoint written: \(path)")
+                if failedInARow > 0 { logger.warning("checkpoint \(name) written; the \(failedInARow) before it could not be") }
+                failedInARow = 0
             } catch {
                 lock.withLock { failures.append("\(error)") }
-                logger.warning("checkpoint \(name) could not be written: \(error); training goes on, earlier checkpoints are intact")
+                // The first failure of a series is a warning; the rest (a full disk) go to the log only.
+                let text = "checkpoint \(name) could not be written: \(error); training goes on, earlier checkpoints are intact"
+                if failedInARow == 0 { logger.warning("\(text) (later failures are in train.log)") } else { logger.info("\(text)") }
+                failedInARow += 1
             }
         }
     }

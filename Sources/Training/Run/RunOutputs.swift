@@ -1,32 +1,61 @@
 import Foundation
 
 /// Rank 0's run directory: the resolved `config.yaml`, `metrics.jsonl` (and the same numbers
-/// as TensorBoard scalars), `train.log` and the trained `model.safetensors`.
+/// as TensorBoard scalars), `train.log` and the trained `model.safetensors`, under a lock that
+/// keeps a second job out.
 final class RunOutputs {
     let directory: String
     let metrics: MetricsWriter
     let tensorBoard: TensorBoardWriter?
+    let lock: RunLock
     var logPath: String { directory + "/train.log" }
     var modelPath: String { directory + "/model.safetensors" }
     var checkpointDirectory: String { directory + "/checkpoints" }
+    /// What opening the directory found and repaired (a torn metrics line, a stale lock), for the log.
+    var notes: [String] { [lock.takeoverNote, metrics.repairNote].compactMap { $0 } }
 
-    /// Creates the directory (and parents) and writes the resolved config.
+    /// Creates the directory (and parents), takes its lock and writes the resolved config.
     /// - Parameter resuming: the run continues in this directory (its metrics.jsonl is appended to).
     init(directory: String, config: TrainConfig, resuming: Bool = false) throws {
         self.directory = directory
-        // Never mix two runs' metrics or overwrite a trained model, unless resuming the run.
-        if !resuming && FileManager.default.fileExists(atPath: directory + "/metrics.jsonl") {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw TrainingError("cannot create the run directory \(directory): \(FileFailure.describe(error)); choose another with --run-dir")
+        }
+        lock = try RunLock(directory: directory)
+        // Never mix two runs' metrics or overwrite a trained model, unless resuming the run. A start
+        // that failed before its first step leaves an empty metrics.jsonl, which is no run.
+        if !resuming && Self.holdsRun(directory) {
             throw TrainingError("the run directory \(directory) already holds a run (metrics.jsonl); choose another --run-dir, "
                 + "remove it, or continue it with --resume auto")
         }
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try ConfigLoader.yaml(config).write(toFile: directory + "/config.yaml", atomically: true, encoding: .utf8)
-        } catch {
-            throw TrainingError("cannot write the run directory \(directory): \(error.localizedDescription); choose another with --run-dir")
-        }
+        try Self.write(config, to: directory)
         metrics = try MetricsWriter(path: directory + "/metrics.jsonl")
         tensorBoard = config.logging.tensorboard ? try TensorBoardWriter(directory: directory) : nil
+    }
+
+    /// True when `directory` has logged metrics, checkpoints or a trained model.
+    static func holdsRun(_ directory: String) -> Bool {
+        let fm = FileManager.default
+        let size = (try? fm.attributesOfItem(atPath: directory + "/metrics.jsonl")[.size] as? Int) ?? 0
+        return size > 0 || fm.fileExists(atPath: directory + "/checkpoints/latest")
+            || fm.fileExists(atPath: directory + "/model.safetensors")
+    }
+
+    /// Writes `config` as the run's `config.yaml` (again when a resume changed the batch layout).
+    static func write(_ config: TrainConfig, to directory: String) throws {
+        do {
+            try ConfigLoader.yaml(config).write(toFile: directory + "/config.yaml", atomically: true, encoding: .utf8)
+        } catch {
+            throw TrainingError("cannot write \(directory)/config.yaml: \(FileFailure.describe(error)); free some space or choose another --run-dir")
+        }
+    }
+
+    /// Writes the config a resume resolved (the batch kept on another world size); a failure
+    /// only leaves the earlier config.yaml, which `tandem resume` maps again the same way.
+    func rewriteConfig(_ config: TrainConfig) {
+        try? Self.write(config, to: directory)
     }
 
     /// Writes a metrics line to metrics.jsonl and to the TensorBoard file.
