@@ -490,7 +490,7 @@ public final class Trainer {
         m.config = (try? ConfigLoader.yaml(config)) ?? ""
         m.configHash = ConfigLoader.hash(config)
         (m.worldSize, m.perRankBatch) = (communicator.size, config.data.batchSize)
-        (m.microBatchesPerStep, m.globalBatch, m.plannedSteps, m.logWindow) = (microBatchesPerStep, globalBatch, totalSteps, window)
+        (m.microBatchesPerStep, m.globalBatch, m.logWindow) = (microBatchesPerStep, globalBatch, window)
         let modelTensors = model.namedParameters().map { ($0.0, $0.1.data.copy()) } + model.namedBuffers().map { ($0.0, $0.1.value.copy()) }
         let optimizerTensors = optimizerState.sorted { $0.key < $1.key }.map { ($0.key, $0.value.copy()) }
         var files = [ResumePoint.modelFile: modelTensors, ResumePoint.optimizerFile: optimizerTensors]

@@ -48,8 +48,6 @@ public struct CheckpointManifest: Codable, Equatable {
     /// (nil in checkpoints written before they were recorded: derived from the config).
     public var microBatchesPerStep: Int?
     public var globalBatch: Int?
-    /// The optimizer steps the run was planned to take, from its start to its end.
-    public var plannedSteps: Int?
     /// The logging window in progress (nil in older checkpoints).
     var logWindow: LogWindow.State?
     public var tensors: [TensorRecord] = []
@@ -64,7 +62,7 @@ public struct CheckpointManifest: Codable, Equatable {
         case rngStates = "rng_states", scheduleStep = "schedule_step", lossScaler = "loss_scaler"
         case earlyStopping = "early_stopping", skippedSteps = "skipped_steps", bestMetric = "best_metric", pruningSparsity = "pruning_sparsity"
         case configHash = "config_hash", worldSize = "world_size", perRankBatch = "per_rank_batch"
-        case microBatchesPerStep = "micro_batches_per_step", globalBatch = "global_batch", plannedSteps = "planned_steps"
+        case microBatchesPerStep = "micro_batches_per_step", globalBatch = "global_batch"
         case logWindow = "log_window"
     }
 }
