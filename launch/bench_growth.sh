@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Usage: [THREADS=1] bash launch/bench_growth.sh [WORKLOAD...]
-# Cost growth (issue 8): tandem-bench step against batch size, sequence length and model
+# Cost growth: tandem-bench step against batch size, sequence length and model
 # width, one size changed at a time from the workload's own. Prints one markdown table per
 # sweep: ms per step, the GEMMs' GFLOP per step and GFLOP/s, and the time and FLOP growth
 # relative to the workload's own size (time growing faster than FLOPs is super-linear).

@@ -14,8 +14,8 @@ import TensorCore
 /// out of every rank's array and stores the sum into every rank's array: nothing is staged or
 /// copied, and the lines a rank stored into a peer's array reach that peer when it next reads
 /// them (the optimizer's pass), rather than inside the allreduce. Summing into one's own array
-/// and then copying the other blocks from their owners took 40-70 µs of the MLP's step on
-/// two ranks against 24-36 for this (docs/BENCHMARKS.md, eleventh session).
+/// and then copying the other blocks from their owners took 47-343 µs of the MLP's step on
+/// two ranks against 24-32 for this (docs/BENCHMARKS.md, "Shared-memory allreduce on one node").
 ///
 /// Every block is summed by one rank, over the ranks in rank order, so all ranks end with the
 /// same bits (with two ranks, the bits of any allreduce: a + b = b + a). Ranks meet at two

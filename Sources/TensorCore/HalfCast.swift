@@ -116,7 +116,7 @@ public enum HalfCast {
     /// Calls `body(dtype)` with `dtype` as a constant of each 16-bit type, so that the loops
     /// in `body` test the type once, not once per eight values: LLVM kept the test, a compare
     /// and two jumps, inside the block loops, where eight values take four instructions of work
-    /// (docs/BENCHMARKS.md, fifteenth session).
+    /// (docs/BENCHMARKS.md, "bf16 rounding and 16-bit casts").
     /// - Parameter dtype: float16 or bfloat16 (anything but bfloat16 runs as float16).
     @inline(__always)
     static func perType(_ dtype: DType, _ body: (DType) -> Void) {

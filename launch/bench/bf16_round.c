@@ -1,13 +1,13 @@
 // What rounding 8 floats to 16 bits costs, per variant, on 4096 floats that stay in L1 (the
 // best of 20000 passes, in ns per 8 floats): Tandem's bf16 roundings from support.h (NaN lanes
 // set by an or; 8 and 16 at a time; rounded and widened back in place), the blend to a NaN's
-// quiet bits they replaced (fourteenth session), fp16's vcvtps2ph, and a plain copy.
+// quiet bits they replaced, fp16's vcvtps2ph, and a plain copy.
 // Build and run: gcc -O2 -mavx2 -mfma -mf16c -ISources/CSupport/include launch/bench/bf16_round.c -o /tmp/bf16_round && /tmp/bf16_round
 #include "pair.h"
 #include "support.h"
 #include <stdint.h>
 
-// The rounding before the fourteenth session: NaN lanes blended to the NaN's quiet top half.
+// The alternative to the or: NaN lanes blended to the NaN's quiet top half.
 static inline __m128i blend_cvtps_bf16(__m256 v) {
   __m256i bits = _mm256_castps_si256(v), high = _mm256_srli_epi32(bits, 16);
   __m256i odd = _mm256_and_si256(high, _mm256_set1_epi32(1));

@@ -2,7 +2,7 @@
 // with barriers on counters in shared memory: "both": each rank sums its half of both ranks'
 // copies and stores the sum into both (what SharedMemoryAllreduce does); "owned": each rank
 // sums its half into its own copy, then copies the other half from its owner, a third barrier
-// later. (Issue 3 timed "both" with two MPI_Barrier and MPI_Win_sync calls inside: 0.15 ms.)
+// later. ("both" with two MPI_Barrier and MPI_Win_sync calls inside took 0.15 ms.)
 // Build and run: mpicc -O3 -march=native launch/bench/shm_allreduce.c -o /tmp/shm_allreduce \
 //   && mpirun -np 2 --bind-to none /tmp/shm_allreduce   (0.94 MB, the MLP workload's gradients)
 #include <mpi.h>

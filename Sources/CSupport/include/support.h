@@ -21,8 +21,8 @@ static inline __m128i tandem_cvtps_ph(__m256 v) { return _mm256_cvtps_ph(v, _MM_
 /// and an or pick the NaNs, which Swift can only reach through integer arithmetic (its SIMD
 /// comparisons compile to scalar code). A blend to the NaN's own quiet bits took one more
 /// instruction and a constant: rounding 8 floats to 16 bits took 9-11% longer that way
-/// (launch/bench/bf16_round.c: 0.957 against 0.859-0.879 ns; docs/BENCHMARKS.md, fourteenth
-/// session).
+/// (launch/bench/bf16_round.c: 0.957 against 0.859-0.879 ns; docs/BENCHMARKS.md, "bf16 rounding
+/// and 16-bit casts").
 static inline __m256i tandem_round_bf16_lanes(__m256 v) {
     __m256i bits = _mm256_castps_si256(v);
     __m256i odd = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));

@@ -71,9 +71,9 @@ enum GEMMPacking {
     /// at once: their destinations are kc·24 bytes apart, which for kc 342 is two pages and
     /// 16 bytes, so more than a few streams evict each other from L1. fp32 and 16-bit operands
     /// each get the walk specialised for them; one loop branching on the type per value was
-    /// slower (docs/BENCHMARKS.md, ninth session, fp16 `packA` samples: 1770 / 1486 panel by
-    /// panel, 2210 / 2584 grouped with a branch per value; 812-918 specialised, against
-    /// 1391-1892 panel by panel in the same rounds).
+    /// slower (docs/BENCHMARKS.md, "Cold operands prefetched; a transposed A four panels at a
+    /// time": fp16 `packA` profile samples 2210 / 2584 grouped with a branch per value, 812-918
+    /// specialised, against 1391-1892 panel by panel).
     /// - Parameters:
     ///   - src: the first panel's first value at k step 0; elements of `dtype`.
     ///   - rounding: see `GEMMOperand.rounding`.
@@ -177,8 +177,8 @@ enum GEMMPacking {
                     // 64 bytes per row with rows 512 B-2 KB apart: the hardware prefetcher follows
                     // that poorly, so ask for the line 16 rows ahead (GPT step, with packSteps'
                     // prefetch: packing samples 764, 678, 719 -> 562, 647, 567 in three
-                    // alternating pairs, docs/BENCHMARKS.md ninth session; 16 rows ahead measured
-                    // like 8).
+                    // alternating pairs, docs/BENCHMARKS.md "Cold operands prefetched"; 16 rows
+                    // ahead measured like 8).
                     tandem_prefetch_read(src + 16 &* b.rowStride &* 4)
                     let o = UnsafeMutableRawPointer(out + p * nr)
                     o.storeBytes(of: src.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)

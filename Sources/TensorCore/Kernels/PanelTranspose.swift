@@ -32,7 +32,7 @@ enum PanelTranspose {
         // The last group may be partial (the 4 rows left of a 64-row A, 10 columns of B): its
         // missing lines read as 0, which the caller's zeroed panel holds there anyway. Left to
         // the scalar loop, it took about 1.5% of the MLP's bf16 step, most of it rounding the
-        // input batch's last 4 rows one value at a time (docs/BENCHMARKS.md, fourteenth session).
+        // input batch's last 4 rows one value at a time (docs/BENCHMARKS.md, "bf16 rounding and 16-bit casts").
         while l0 < lines {
             let base = src + l0 * lineStride * size, valid = min(group, lines - l0)
             switch (dtype, rounding) {
