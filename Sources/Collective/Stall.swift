@@ -1,0 +1,63 @@
+/// A collective some ranks have waited in too long, who is missing from it, and the message.
+///
+/// Every rank numbers collectives the same way (the count since the inspector started, which
+/// all ranks do at the same point), so the numbers in one rank's message match another's.
+struct Stall: CustomStringConvertible {
+    /// A rank that has not arrived, as the viewing rank knows it.
+    struct Missing {
+        let rank: Int, host: String
+        let state: StallView.RankState
+        /// Seconds since it entered `state`, and since it was last heard from.
+        let inStateFor: Double, heardAgo: Double
+        /// Not heard from for the silence threshold; a state heard long enough ago to say its age.
+        let silent: Bool, stale: Bool
+    }
+
+    let collective: Int64, label: String, seconds: Double
+    let waiting: [Int], missing: [Missing]
+    /// The rank whose view this is, its host, and the number of ranks.
+    let viewer: Int, viewerHost: String, size: Int
+    /// The viewer has heard from no other rank for the silence threshold.
+    let cutOff: Bool
+
+    /// The rank that reports and ends the job: the lowest one that is not missing. Each rank
+    /// works it out from its own view, so a rank cut off from the rest reports for itself.
+    var reporter: Int? {
+        let out = Set(missing.map(\.rank))
+        return (0..<size).first { !out.contains($0) }
+    }
+
+    var description: String {
+        let behind = missing.map { m -> String in
+            let did = m.state.entered == 0 ? "had not entered any collective"
+                : m.state.waiting ? "waited in collective #\(m.state.entered) (\(m.state.label))"
+                : "had finished collective #\(m.state.entered) (\(m.state.label)) \(Self.format(m.inStateFor)) s before"
+            if m.silent {
+                let host = m.host.isEmpty ? "" : " (host \(m.host))"
+                return "rank \(m.rank)\(host) has not been heard from for \(Self.format(m.heardAgo)) s (it then \(did))"
+            }
+            let now = m.state.entered == 0 ? "has not entered any collective"
+                : m.state.waiting ? "waits in collective #\(m.state.entered) (\(m.state.label))"
+                : "finished collective #\(m.state.entered) (\(m.state.label)) \(Self.format(m.inStateFor)) s ago"
+            return "rank \(m.rank) \(now)" + (m.stale ? " (as heard \(Self.format(m.heardAgo)) s ago)" : "")
+        }
+        var text = "stalled collective: \(Self.ranks(waiting, "has", "have")) waited \(Self.format(seconds)) s in collective #\(collective) "
+            + "(\(label)); \(Self.ranks(missing.map(\.rank), "has", "have")) not arrived: " + behind.joined(separator: "; ") + "."
+        if cutOff {
+            let host = viewerHost.isEmpty ? "its host" : "its host \(viewerHost)"
+            text += " Rank \(viewer) has heard from no other rank: \(host) is likely cut off from the network (a failed link or a partition)."
+        } else if missing.contains(where: \.silent) {
+            text += " A rank not heard from is stopped (SIGSTOP, a debugger, swapping) or its host is unreachable "
+                + "(a failed link or a network partition)."
+        }
+        return text + " A rank stuck outside MPI (data loading, a checkpoint, a deadlock) holds up the others; "
+            + "ranks running different configs or data call collectives out of step"
+    }
+
+    /// "rank 2 has" or "ranks 0, 1 have".
+    static func ranks(_ ranks: [Int], _ one: String, _ many: String) -> String {
+        ranks.count == 1 ? "rank \(ranks[0]) \(one)" : "ranks \(ranks.map(String.init).joined(separator: ", ")) \(many)"
+    }
+
+    static func format(_ s: Double) -> String { String(Int(s.rounded())) }
+}
