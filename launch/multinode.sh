@@ -42,5 +42,6 @@ if [[ -n ${TANDEM_IFACE:-} ]]; then
 fi
 # A link that fails mid-run leaves TCP connections silent, not closed: keepalive probes find out.
 alive=(--mca oob_tcp_keepalive_time 5 --mca oob_tcp_keepalive_intvl 2 --mca oob_tcp_keepalive_probes 3)
-exec mpirun "${hosts[@]}" -bind-to none -map-by slot --mca btl self,vader,tcp --mca rtc_hwloc_vmhole none "${net[@]}" "${alive[@]}" \
+exec mpirun "${hosts[@]}" -bind-to none -map-by slot --mca btl self,vader,tcp --mca rtc_hwloc_vmhole none \
+    "${net[@]}" "${alive[@]}" \
     -x TANDEM_NUM_THREADS -x PATH -x LD_LIBRARY_PATH "${extra[@]}" "$@"

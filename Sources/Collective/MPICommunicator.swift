@@ -74,7 +74,8 @@ public final class MPICommunicator: Communicator {
         var all = [CChar](repeating: 0, count: bytes * size)
         MPI_Allgather(&mine, Int32(bytes), tandem_mpi_char(), &all, Int32(bytes), tandem_mpi_char(), world)
         return (0..<size).map { r in
-            String(decoding: all[(r * bytes)..<((r + 1) * bytes)].prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let name = all[(r * bytes)..<((r + 1) * bytes)].prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+            return String(decoding: name, as: UTF8.self)
         }
     }
 
@@ -93,7 +94,8 @@ public final class MPICommunicator: Communicator {
         inspector = nil
         guard threadLevel >= tandem_mpi_thread_multiple(), size > 1, let channel = inspectorChannel else { return false }
         inspector = StallInspector(rank: rank, size: size, hosts: hosts, channel: channel, warnAfter: warnAfter,
-                                   abortAfter: abortAfter, report: report, abort: { [unowned self] in self.abort($0, cutOff: $1) })
+                                   abortAfter: abortAfter, report: report,
+                                   abort: { [unowned self] in self.abort($0, cutOff: $1) })
         return true
     }
 
@@ -238,7 +240,8 @@ public final class MPICommunicator: Communicator {
         fputs("tandem: rank \(rank) of \(size): error: \(message)\n", stderr)
         fflush(stderr)
         if cutOff {
-            fputs("tandem: rank \(rank) cannot reach the other ranks: ending this process and the MPI daemon on its host\n", stderr)
+            fputs("tandem: rank \(rank) cannot reach the other ranks: ending this process and the MPI daemon "
+                  + "on its host\n", stderr)
             fflush(stderr)
             ExitWatchdog.endDaemon()
             _exit(1)

@@ -28,30 +28,35 @@ struct Stall: CustomStringConvertible {
     }
 
     var description: String {
-        let behind = missing.map { m -> String in
-            let did = m.state.entered == 0 ? "had not entered any collective"
-                : m.state.waiting ? "waited in collective #\(m.state.entered) (\(m.state.label))"
-                : "had finished collective #\(m.state.entered) (\(m.state.label)) \(Self.format(m.inStateFor)) s before"
-            if m.silent {
-                let host = m.host.isEmpty ? "" : " (host \(m.host))"
-                return "rank \(m.rank)\(host) has not been heard from for \(Self.format(m.heardAgo)) s (it then \(did))"
-            }
-            let now = m.state.entered == 0 ? "has not entered any collective"
-                : m.state.waiting ? "waits in collective #\(m.state.entered) (\(m.state.label))"
-                : "finished collective #\(m.state.entered) (\(m.state.label)) \(Self.format(m.inStateFor)) s ago"
-            return "rank \(m.rank) \(now)" + (m.stale ? " (as heard \(Self.format(m.heardAgo)) s ago)" : "")
-        }
-        var text = "stalled collective: \(Self.ranks(waiting, "has", "have")) waited \(Self.format(seconds)) s in collective #\(collective) "
-            + "(\(label)); \(Self.ranks(missing.map(\.rank), "has", "have")) not arrived: " + behind.joined(separator: "; ") + "."
+        var text = "stalled collective: \(Self.ranks(waiting, "has", "have")) waited \(Self.format(seconds)) s "
+            + "in collective #\(collective) (\(label)); \(Self.ranks(missing.map(\.rank), "has", "have")) not arrived: "
+            + missing.map(Self.describe).joined(separator: "; ") + "."
         if cutOff {
             let host = viewerHost.isEmpty ? "its host" : "its host \(viewerHost)"
-            text += " Rank \(viewer) has heard from no other rank: \(host) is likely cut off from the network (a failed link or a partition)."
+            text += " Rank \(viewer) has heard from no other rank: \(host) is likely cut off from the network "
+                + "(a failed link or a partition)."
         } else if missing.contains(where: \.silent) {
             text += " A rank not heard from is stopped (SIGSTOP, a debugger, swapping) or its host is unreachable "
                 + "(a failed link or a network partition)."
         }
         return text + " A rank stuck outside MPI (data loading, a checkpoint, a deadlock) holds up the others; "
             + "ranks running different configs or data call collectives out of step"
+    }
+
+    /// One missing rank: what it last said and when, in the present when it was heard just now.
+    static func describe(_ m: Missing) -> String {
+        let s = m.state, ago = format(m.inStateFor)
+        if m.silent {
+            let did = s.entered == 0 ? "had not entered any collective"
+                : s.waiting ? "waited in collective #\(s.entered) (\(s.label))"
+                : "had finished collective #\(s.entered) (\(s.label)) \(ago) s before"
+            let host = m.host.isEmpty ? "" : " (host \(m.host))"
+            return "rank \(m.rank)\(host) has not been heard from for \(format(m.heardAgo)) s (it then \(did))"
+        }
+        let does = s.entered == 0 ? "has not entered any collective"
+            : s.waiting ? "waits in collective #\(s.entered) (\(s.label))"
+            : "finished collective #\(s.entered) (\(s.label)) \(ago) s ago"
+        return "rank \(m.rank) \(does)" + (m.stale ? " (as heard \(format(m.heardAgo)) s ago)" : "")
     }
 
     /// "rank 2 has" or "ranks 0, 1 have".

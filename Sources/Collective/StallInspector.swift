@@ -121,7 +121,8 @@ final class StallInspector: @unchecked Sendable {
             view.record(me, state, inStateFor: 0, now: now)
             var flag: Int32 = 0
             var status = MPI_Status()
-            while MPI_Iprobe(tandem_mpi_any_source(), Self.tag, channel, &flag, &status) == tandem_mpi_success(), flag != 0 {
+            while MPI_Iprobe(tandem_mpi_any_source(), Self.tag, channel, &flag, &status) == tandem_mpi_success(),
+                  flag != 0 {
                 MPI_Recv(&incoming, Int32(bytes), tandem_mpi_byte(), status.MPI_SOURCE, Self.tag, channel,
                          tandem_mpi_status_ignore())
                 let (peer, inState) = Self.decode(incoming)
@@ -130,7 +131,9 @@ final class StallInspector: @unchecked Sendable {
             now = Self.now()
             for r in 0..<n where r != me {
                 var done: Int32 = 1
-                if requests[r] != tandem_mpi_request_null() { MPI_Test(&requests[r], &done, tandem_mpi_status_ignore()) }
+                if requests[r] != tandem_mpi_request_null() {
+                    MPI_Test(&requests[r], &done, tandem_mpi_status_ignore())
+                }
                 guard done != 0 else { continue }
                 let buffer = outgoing + r * bytes
                 Self.encode(state, inStateFor: now - sentAt, into: buffer)
@@ -140,8 +143,9 @@ final class StallInspector: @unchecked Sendable {
                 let reporting = stall.reporter == me
                 // Should the reporter's abort not end the job, the others end it a little later.
                 if let abortAfter, stall.seconds >= abortAfter + (reporting ? 0 : max(10, warnAfter)) {
-                    abort(stall.description + "; ending the job after \(Stall.format(abortAfter)) s (distributed.stall_abort_seconds)",
-                          stall.cutOff)
+                    let ending = "; ending the job after \(Stall.format(abortAfter)) s "
+                        + "(distributed.stall_abort_seconds)"
+                    abort(stall.description + ending, stall.cutOff)
                 }
                 if reporting && (stall.collective != lastWarning || stall.seconds - warnedAt >= warnAfter) {
                     report(stall.description)

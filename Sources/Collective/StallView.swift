@@ -58,7 +58,9 @@ struct StallView {
     ///   - staleAfter: seconds after which a heard state is shown with its age.
     func stall(now: Double, after: Double, silentAfter: Double, staleAfter: Double) -> Stall? {
         let silent = peers.indices.map { $0 != rank && now - peers[$0].heard >= silentAfter }
-        let waits = peers.indices.filter { !silent[$0] && peers[$0].state.waiting && now - peers[$0].since >= after }
+        let waits = peers.indices.filter {
+            !silent[$0] && peers[$0].state.waiting && now - peers[$0].since >= after
+        }
         guard let first = waits.max(by: { peers[$0].state.entered < peers[$1].state.entered }) else { return nil }
         let k = peers[first].state.entered
         let waiting = peers.indices.filter { !silent[$0] && peers[$0].state.waiting && peers[$0].state.entered == k }
@@ -71,6 +73,7 @@ struct StallView {
         let others = peers.indices.filter { $0 != rank }
         return Stall(collective: k, label: peers[first].state.label,
                      seconds: waiting.map { now - peers[$0].since }.max() ?? 0, waiting: waiting, missing: behind,
-                     viewer: rank, viewerHost: hosts[rank], size: peers.count, cutOff: !others.isEmpty && others.allSatisfy { silent[$0] })
+                     viewer: rank, viewerHost: hosts[rank], size: peers.count,
+                     cutOff: !others.isEmpty && others.allSatisfy { silent[$0] })
     }
 }

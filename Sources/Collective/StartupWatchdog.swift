@@ -77,11 +77,11 @@ final class StartupWatchdog: @unchecked Sendable {
     ///   - phase: the step in progress.
     ///   - timeout: the limit that passed.
     static func message(phase: String, timeout: Double) -> String {
-        "the job did not start within \(Int(timeout.rounded())) s (distributed.startup_timeout_seconds): still in \(phase), "
-            + "which waits for every rank. A rank that did not start, a host that cannot be reached (a failed link, a "
-            + "firewall, a wrong address in the hostfile or TANDEM_IFACE) or a rank stopped at its start holds the others "
-            + "up; check that every host in the hostfile answers, or raise distributed.startup_timeout_seconds when "
-            + "loading takes longer"
+        "the job did not start within \(Int(timeout.rounded())) s (distributed.startup_timeout_seconds): "
+            + "still in \(phase), which waits for every rank. A rank that did not start, a host that cannot be "
+            + "reached (a failed link, a firewall, a wrong address in the hostfile or TANDEM_IFACE) or a rank "
+            + "stopped at its start holds the others up; check that every host in the hostfile answers, or raise "
+            + "distributed.startup_timeout_seconds when loading takes longer"
     }
 
     private static func now() -> Double {

@@ -55,7 +55,9 @@ struct StallTests {
         defer { for pid in pids where isRunning(pid) { kill(pid, SIGCONT); kill(pid, SIGKILL) } }
         let run = try MPIRun.run(ranks: 3, ["loop", "--seconds", "120", "--stall-warning", "2", "--stall-abort", "6"],
                                  timeout: 90) { live in
-            guard waitFor(60, { live.stdout.contains("LOOPING") }) else { throw LiveFailure(description: "no LOOPING: \(live.stderr)") }
+            guard waitFor(60, { live.stdout.contains("LOOPING") }) else {
+                throw LiveFailure(description: "no LOOPING: \(live.stderr)")
+            }
             pids = rankPids(live.stdout)
             guard pids.count == 3 else { throw LiveFailure(description: "PID lines: \(live.stdout)") }
             usleep(1_000_000)  // every rank has heard from every other by now
@@ -65,9 +67,10 @@ struct StallTests {
         let took = Date().timeIntervalSince(stoppedAt)
         #expect(run.status != 0)
         #expect(took < 6 + 20, "the job ended \(took) s after rank 0 stopped")
-        #expect(run.stderr.contains("tandem: rank 1 of 3: error: stalled collective: ranks 1, 2 have waited"), "\(run.stderr)")
-        #expect(run.stderr.contains("rank 0 has not arrived: rank 0 (host ") && run.stderr.contains("has not been heard from for")
-            && run.stderr.contains("is stopped (SIGSTOP, a debugger, swapping) or its host is unreachable"), "\(run.stderr)")
+        let err = run.stderr
+        #expect(err.contains("tandem: rank 1 of 3: error: stalled collective: ranks 1, 2 have waited"), "\(err)")
+        #expect(err.contains("rank 0 has not arrived: rank 0 (host ") && err.contains("has not been heard from for")
+            && err.contains("is stopped (SIGSTOP, a debugger, swapping) or its host is unreachable"), "\(err)")
         #expect(waitFor(10) { !pids.contains(where: isRunning) }, "still running: \(pids.filter(isRunning))")
     }
 
@@ -77,8 +80,9 @@ struct StallTests {
         let run = try MPIRun.run(ranks: 3, ["startup", "--startup-delay", "120", "--startup-timeout", "5"], timeout: 60)
         #expect(run.status != 0)
         #expect(run.seconds < 5 + 25, "took \(run.seconds) s")
-        #expect(run.stderr.contains("error: the job did not start within 5 s (distributed.startup_timeout_seconds): still in MPI_Init")
-            && run.stderr.contains("a host that cannot be reached"), "\(run.stderr)")
+        let expected = "error: the job did not start within 5 s (distributed.startup_timeout_seconds): "
+            + "still in MPI_Init"
+        #expect(run.stderr.contains(expected) && run.stderr.contains("a host that cannot be reached"), "\(run.stderr)")
         #expect(!run.stdout.contains("STARTED"))
     }
 
@@ -93,14 +97,17 @@ struct StallTests {
         #expect(try runScript(script, ["up", "3"]) == 0, "could not create the simulated hosts")
         defer { _ = try? runScript(script, ["down", "3"]) }
         let hostfile = NSTemporaryDirectory() + "tandem-netns-partition-hostfile"
-        try "10.77.0.11 slots=1\n10.77.0.12 slots=1\n10.77.0.13 slots=1\n".write(toFile: hostfile, atomically: true, encoding: .utf8)
+        let hosts = (11...13).map { "10.77.0.\($0) slots=1\n" }.joined()
+        try hosts.write(toFile: hostfile, atomically: true, encoding: .utf8)
         let abort = 20.0, margin = 25.0
         var cutAt = Date(), cleanAfter = Double.infinity
         let run = try MPIRun.launch(packageRoot + "/launch/multinode.sh", [
             hostfile, "--mca", "plm_rsh_agent", script + " agent", "--",
             MPIRun.harness, "loop", "--seconds", "200", "--stall-warning", "3", "--stall-abort", "\(Int(abort))",
         ], environment: ["TANDEM_IFACE": "10.77.0.0/24", "TANDEM_NUM_THREADS": "1"], timeout: 150) { live in
-            guard waitFor(60, { live.stdout.contains("LOOPING") }) else { throw LiveFailure(description: "no LOOPING: \(live.stderr)") }
+            guard waitFor(60, { live.stdout.contains("LOOPING") }) else {
+                throw LiveFailure(description: "no LOOPING: \(live.stderr)")
+            }
             usleep(3_000_000)  // heartbeats have gone both ways
             let down = Process()
             down.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -116,8 +123,8 @@ struct StallTests {
         #expect(run.status != 0)
         #expect(cleanAfter < abort + margin, "left running: \((1...3).map { namespacePids("tandem-h\($0)") })")
         #expect(ended < abort + margin, "mpirun ended \(ended) s after the cut")
-        #expect(run.stderr.contains("rank 2 has not arrived: rank 2 (host ") && run.stderr.contains("has not been heard from for"),
-                "\(run.stderr)")
+        #expect(run.stderr.contains("rank 2 has not arrived: rank 2 (host ")
+                && run.stderr.contains("has not been heard from for"), "\(run.stderr)")
     }
 }
 }

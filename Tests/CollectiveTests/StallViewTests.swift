@@ -39,9 +39,11 @@ import Testing
     /// Rank 0 stopped inside the same collective: only its silence gives it away, and rank 1 reports.
     @Test func aSilentRankIsMissingEvenInTheSameCollective() throws {
         let waiting = State(entered: 5, waiting: true, label: "allreduce of 4 floats")
-        let stall = try #require(look(view(1, [waiting, waiting, waiting], inState: [20, 20, 20], heardAgo: [12, 0, 0])))
+        let states = [waiting, waiting, waiting]
+        let stall = try #require(look(view(1, states, inState: [20, 20, 20], heardAgo: [12, 0, 0])))
         #expect(stall.missing.map(\.rank) == [0] && stall.waiting == [1, 2] && stall.reporter == 1)
-        #expect(stall.description.contains("rank 0 has not arrived: rank 0 (host node-a) has not been heard from for 12 s "
+        #expect(stall.description.contains("rank 0 has not arrived: rank 0 (host node-a) has not been heard from "
+            + "for 12 s "
             + "(it then waited in collective #5 (allreduce of 4 floats))"), "\(stall.description)")
         #expect(stall.description.contains("stopped (SIGSTOP, a debugger, swapping) or its host is unreachable"))
         #expect(!stall.cutOff)
@@ -50,7 +52,8 @@ import Testing
     /// A rank that hears from nobody names them all, says its own host is likely cut off, and reports itself.
     @Test func aRankHearingFromNoOneSaysItIsCutOff() throws {
         let waiting = State(entered: 9, waiting: true, label: "barrier")
-        let stall = try #require(look(view(2, [waiting, waiting, waiting], inState: [30, 30, 30], heardAgo: [25, 25, 0])))
+        let states = [waiting, waiting, waiting]
+        let stall = try #require(look(view(2, states, inState: [30, 30, 30], heardAgo: [25, 25, 0])))
         #expect(stall.missing.map(\.rank) == [0, 1] && stall.waiting == [2] && stall.reporter == 2 && stall.cutOff)
         #expect(stall.description.contains("Rank 2 has heard from no other rank: its host node-c is likely cut off"))
         #expect(stall.description.contains("ranks 0, 1 have not arrived"))
@@ -58,10 +61,12 @@ import Testing
 
     /// A state heard a while ago is shown with its age, not as current.
     @Test func aStaleStateSaysWhenItWasHeard() throws {
-        let states = [State(entered: 4, waiting: true, label: "barrier"), State(entered: 3, waiting: false, label: "barrier"),
+        let states = [State(entered: 4, waiting: true, label: "barrier"),
+                      State(entered: 3, waiting: false, label: "barrier"),
                       State(entered: 4, waiting: true, label: "barrier")]
         let stall = try #require(look(view(0, states, inState: [6, 1, 6], heardAgo: [0, 4, 0])))
-        #expect(stall.description.contains("rank 1 finished collective #3 (barrier) 5 s ago (as heard 4 s ago)"), "\(stall.description)")
+        #expect(stall.description.contains("rank 1 finished collective #3 (barrier) 5 s ago (as heard 4 s ago)"),
+                "\(stall.description)")
     }
 
     /// Heartbeats of an unchanged state keep the time it was entered, so the waits agree between ranks.

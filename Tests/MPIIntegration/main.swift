@@ -11,8 +11,8 @@ struct MPICheck: ParsableCommand {
         commandName: "tandem-mpi-check",
         abstract: "Data-parallel scenarios for the MPI integration tests (run under mpirun).")
 
-    @Argument(help: ArgumentHelp("equivalence | overlap | overflow | mismatch-shape | mismatch-config | die | stall | loop "
-                                 + "| startup | reduce-scatter | shared-memory"))
+    @Argument(help: ArgumentHelp("equivalence | overlap | overflow | mismatch-shape | mismatch-config | die | stall "
+                                 + "| loop | startup | reduce-scatter | shared-memory"))
     var scenario: String
     @Option(help: "Training steps.") var steps = 3
     @Option(help: "Samples per step over all ranks.") var globalBatch = 24
@@ -37,7 +37,8 @@ struct MPICheck: ParsableCommand {
             usleep(UInt32(startupDelay * 1e6))  // a rank that is late to start holds the others in MPI_Init
         }
         let comm: Communicator = MPICommunicator.launchedByMPI
-            ? MPICommunicator(startupTimeout: scenario == "startup" ? startupTimeout : nil) : SingleProcessCommunicator()
+            ? MPICommunicator(startupTimeout: scenario == "startup" ? startupTimeout : nil)
+            : SingleProcessCommunicator()
         // Which network namespace each rank runs in (the multi-node test checks they differ).
         // Rank 0 prints them all: a line from another rank, forwarded by mpirun, could land in
         // the middle of rank 0's long PARAMS line and garble both.
@@ -102,7 +103,9 @@ struct MPICheck: ParsableCommand {
         mpi.inspectStalls(warnAfter: stallWarning, abortAfter: stallAbort > 0 ? stallAbort : nil) { warning in
             fputs("STALL rank \(comm.rank): \(warning)\n", stderr)
         }
-        for (r, pid) in comm.allgather("\(getpid())").enumerated() where comm.rank == 0 { print("PID \(r) \(pid) \(mpi.hosts[r])") }
+        for (r, pid) in comm.allgather("\(getpid())").enumerated() where comm.rank == 0 {
+            print("PID \(r) \(pid) \(mpi.hosts[r])")
+        }
         let start = Date()
         var rounds = 0.0
         while Date().timeIntervalSince(start) < seconds {
