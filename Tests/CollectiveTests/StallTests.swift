@@ -86,6 +86,19 @@ struct StallTests {
         #expect(!run.stdout.contains("STARTED"))
     }
 
+    /// `tandem train` stops the startup watchdog once the ranks have checked each other: a run
+    /// that lasts well past `distributed.startup_timeout_seconds` finishes normally.
+    @Test func aTrainingRunOutlastsItsStartupTimeout() throws {
+        let dir = NSTemporaryDirectory() + "tandem-startup-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = try TrainEndToEndTests.train(ranks: 2, batch: 16, runDir: dir, [
+            "--set", "distributed.startup_timeout_seconds=4", "--set", "training.epochs=100",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("test accuracy") && !run.stderr.contains("did not start"), "\(run.stdout)\n\(run.stderr)")
+        #expect(run.seconds > 4 + 4, "the run took \(run.seconds) s: too short to show the watchdog was stopped")
+    }
+
     /// Three simulated hosts; one host's link goes down mid-run. The others name the cut-off
     /// rank, and every process on every host, and mpirun, are gone within the abort time plus
     /// a margin: mpirun and the reachable daemons through TCP keepalive, the cut-off rank by
