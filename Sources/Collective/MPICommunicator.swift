@@ -240,8 +240,9 @@ public final class MPICommunicator: Communicator {
         fputs("tandem: rank \(rank) of \(size): error: \(message)\n", stderr)
         fflush(stderr)
         if cutOff {
-            fputs("tandem: rank \(rank) cannot reach the other ranks: ending this process and the MPI daemon "
-                  + "on its host\n", stderr)
+            let daemon = ExitWatchdog.isDaemon(getppid()) ? " and Open MPI's daemon on this host, which cannot reach "
+                + "mpirun either" : ""
+            fputs("tandem: rank \(rank) hears from no other rank: ending this process\(daemon)\n", stderr)
             fflush(stderr)
             ExitWatchdog.endDaemon()
             _exit(1)

@@ -31,10 +31,14 @@ struct Stall: CustomStringConvertible {
         var text = "stalled collective: \(Self.ranks(waiting, "has", "have")) waited \(Self.format(seconds)) s "
             + "in collective #\(collective) (\(label)); \(Self.ranks(missing.map(\.rank), "has", "have")) not arrived: "
             + missing.map(Self.describe).joined(separator: "; ") + "."
-        if cutOff {
+        if cutOff && size == 2 {
+            let host = viewerHost.isEmpty ? "this host" : "this host (\(viewerHost))"
+            text += " Rank \(viewer) has heard from no other rank: rank \(1 - viewer) is stopped (SIGSTOP, a debugger, "
+                + "swapping) or unreachable, or \(host) is cut off from the network (a failed link or a partition)."
+        } else if cutOff {
             let host = viewerHost.isEmpty ? "its host" : "its host \(viewerHost)"
             text += " Rank \(viewer) has heard from no other rank: \(host) is likely cut off from the network "
-                + "(a failed link or a partition)."
+                + "(a failed link or a partition), unless every other rank is stopped."
         } else if missing.contains(where: \.silent) {
             text += " A rank not heard from is stopped (SIGSTOP, a debugger, swapping) or its host is unreachable "
                 + "(a failed link or a network partition)."

@@ -55,8 +55,22 @@ import Testing
         let states = [waiting, waiting, waiting]
         let stall = try #require(look(view(2, states, inState: [30, 30, 30], heardAgo: [25, 25, 0])))
         #expect(stall.missing.map(\.rank) == [0, 1] && stall.waiting == [2] && stall.reporter == 2 && stall.cutOff)
-        #expect(stall.description.contains("Rank 2 has heard from no other rank: its host node-c is likely cut off"))
+        #expect(stall.description.contains("Rank 2 has heard from no other rank: its host node-c is likely cut off "
+            + "from the network (a failed link or a partition), unless every other rank is stopped."))
         #expect(stall.description.contains("ranks 0, 1 have not arrived"))
+    }
+
+    /// With two ranks, hearing from no one cannot tell a stopped peer from a cut-off host: both are named.
+    @Test func withTwoRanksSilenceNamesBothCauses() throws {
+        var v = StallView(rank: 1, hosts: ["node-a", "node-b"], now: 0)
+        let waiting = State(entered: 7, waiting: true, label: "barrier")
+        v.record(0, waiting, inStateFor: 0, now: 80)
+        v.record(1, waiting, inStateFor: 20, now: 100)
+        let stall = try #require(v.stall(now: 100, after: 5, silentAfter: 10, staleAfter: 2))
+        #expect(stall.cutOff && stall.reporter == 1 && stall.missing.map(\.rank) == [0])
+        #expect(stall.description.contains("Rank 1 has heard from no other rank: rank 0 is stopped (SIGSTOP, "
+            + "a debugger, swapping) or unreachable, or this host (node-b) is cut off from the network"),
+                "\(stall.description)")
     }
 
     /// A state heard a while ago is shown with its age, not as current.
