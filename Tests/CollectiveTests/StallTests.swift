@@ -74,7 +74,8 @@ struct StallTests {
         #expect(err.contains("tandem: rank 1 of \(ranks): error: stalled collective: \(waiting)"), "\(err)")
         #expect(err.contains("rank 0 has not arrived: rank 0 (host ") && err.contains("has not been heard from for")
             && err.contains(ranks == 2 ? "rank 0 is stopped (SIGSTOP, a debugger, swapping) or unreachable, or this"
-                                       : "is stopped (SIGSTOP, a debugger, swapping) or its host is unreachable"), "\(err)")
+                                       : "is stopped (SIGSTOP, a debugger, swapping) or its host is unreachable"),
+                "\(err)")
         #expect(waitFor(10) { !pids.contains(where: isRunning) }, "still running: \(pids.filter(isRunning))")
     }
 
@@ -99,7 +100,8 @@ struct StallTests {
             "--set", "distributed.startup_timeout_seconds=4", "--set", "training.epochs=100",
         ])
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("test accuracy") && !run.stderr.contains("did not start"), "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("test accuracy") && !run.stderr.contains("did not start"),
+                "\(run.stdout)\n\(run.stderr)")
         #expect(run.seconds > 4 + 4, "the run took \(run.seconds) s: too short to show the watchdog was stopped")
     }
 
