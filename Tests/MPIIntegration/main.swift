@@ -24,8 +24,8 @@ struct MPICheck: ParsableCommand {
     @Option(help: "Sum gradients through shared memory when every rank runs on this node.") var sharedMemory = true
     @Option(help: "stall: seconds the last rank sleeps before the collective.") var stallSleep = 3.0
     @Flag(help: "stall: in the shared-memory allreduce rather than MPI's.") var stallInSharedMemory = false
-    @Option(help: "stall: seconds before rank 0 warns.") var stallWarning = 1.0
-    @Option(help: "stall: seconds before rank 0 ends the job (0: never).") var stallAbort = 0.0
+    @Option(help: "stall, loop: seconds of waiting before the missing ranks are named.") var stallWarning = 1.0
+    @Option(help: "stall, loop: seconds of waiting before the job is ended (0: never).") var stallAbort = 0.0
     @Option(help: "loop: seconds of back-to-back allreduces, watched for stalls.") var seconds = 30.0
     @Option(help: "startup: seconds the last rank waits before MPI_Init.") var startupDelay = 60.0
     @Option(help: "startup: seconds the start may take.") var startupTimeout = 5.0
@@ -74,7 +74,7 @@ struct MPICheck: ParsableCommand {
     }
 
     /// The last rank arrives late at an allreduce (MPI's, or with `--stall-in-shared-memory`
-    /// the shared-memory one); rank 0's inspector names it.
+    /// the shared-memory one); rank 0 names it.
     func stall(_ comm: Communicator) throws {
         guard let mpi = comm as? MPICommunicator else { return }
         let shared = stallInSharedMemory ? try SharedMemoryAllreduce(communicator: comm, count: 64) : nil
