@@ -67,7 +67,8 @@ let package = Package(
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], swiftSettings: simdFlags),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "CZlib", .product(name: "Yams", package: "Yams")], swiftSettings: simdFlags),
         // Drives tandem-mpi-check and tandem under mpirun; the dependencies make `swift test` build them.
-        .testTarget(name: "CollectiveTests", dependencies: ["tandem-mpi-check", "tandem", "Checkpoint"], swiftSettings: simdFlags),
+        .testTarget(name: "CollectiveTests", dependencies: ["tandem-mpi-check", "tandem", "Checkpoint", "Collective"],
+                    swiftSettings: simdFlags),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -12,6 +12,8 @@
 #   --mca btl self,vader,tcp     shared memory within a node, TCP between nodes
 #   --mca rtc_hwloc_vmhole none  the remote daemons do not map the hwloc topology into a
 #                                guessed address hole (Open MPI 4.1's orted can crash there)
+#   --mca oob_tcp_keepalive_*    mpirun and its daemons notice a host cut off within ~11 s (5 s
+#                                idle + 3 probes 2 s apart), end the job and exit (default 300 s + 9 x 20 s)
 set -euo pipefail
 if [[ $# -lt 2 ]]; then sed -n '2,16p' "$0" >&2; exit 2; fi
 cd "$(dirname "$0")/.."
@@ -38,5 +40,8 @@ net=()
 if [[ -n ${TANDEM_IFACE:-} ]]; then
     net=(--mca btl_tcp_if_include "$TANDEM_IFACE" --mca oob_tcp_if_include "$TANDEM_IFACE")
 fi
-exec mpirun "${hosts[@]}" -bind-to none -map-by slot --mca btl self,vader,tcp --mca rtc_hwloc_vmhole none "${net[@]}" \
+# A link that fails mid-run leaves TCP connections silent, not closed: keepalive probes find out.
+alive=(--mca oob_tcp_keepalive_time 5 --mca oob_tcp_keepalive_intvl 2 --mca oob_tcp_keepalive_probes 3)
+exec mpirun "${hosts[@]}" -bind-to none -map-by slot --mca btl self,vader,tcp --mca rtc_hwloc_vmhole none \
+    "${net[@]}" "${alive[@]}" \
     -x TANDEM_NUM_THREADS -x PATH -x LD_LIBRARY_PATH "${extra[@]}" "$@"

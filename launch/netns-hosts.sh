@@ -3,7 +3,7 @@
 # own addresses, joined by a bridge, and an rsh agent so mpirun starts its daemons in them.
 #
 # usage: launch/netns-hosts.sh up N      create hosts tandem-h1..N at 10.77.0.11.. (bridge 10.77.0.1)
-#        launch/netns-hosts.sh down N    remove them (also safe when they do not exist)
+#        launch/netns-hosts.sh down N    end their processes and remove them (also safe when they do not exist)
 #        launch/netns-hosts.sh agent HOST CMD   (used by mpirun as plm_rsh_agent)
 #
 # Needs root and iproute2. Traffic stays on this machine: the bridge has no uplink.
@@ -27,6 +27,8 @@ up)
 down)
     n=${2:?usage: netns-hosts.sh down N}
     for i in $(seq 1 "$n"); do
+        # Processes left in a namespace would keep running after it is deleted.
+        for pid in $(ip netns pids tandem-h$i 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
         ip netns del tandem-h$i 2>/dev/null || true
         ip link del tandem-v$i 2>/dev/null || true
     done

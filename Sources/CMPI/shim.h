@@ -27,6 +27,8 @@ static inline int tandem_mpi_thread_serialized(void) { return MPI_THREAD_SERIALI
 static inline int tandem_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
 static inline int tandem_mpi_any_source(void) { return MPI_ANY_SOURCE; }
 static inline MPI_Status *tandem_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
+static inline MPI_Request tandem_mpi_request_null(void) { return MPI_REQUEST_NULL; }
+static inline int tandem_mpi_max_processor_name(void) { return MPI_MAX_PROCESSOR_NAME; }
 static inline int tandem_mpi_max_library_version_string(void) { return MPI_MAX_LIBRARY_VERSION_STRING; }
 
 #endif

@@ -20,9 +20,17 @@ public final class MPICommunicator: Communicator {
     /// collective's.
     private var inspectorChannel: MPI_Comm?
     private var inspector: StallInspector?
+    /// Each rank's host name, for the stall messages.
+    public let hosts: [String]
+    private let startup: StartupWatchdog?
 
     /// Initialises MPI (once per process) and describes the world.
-    public init() {
+    /// - Parameter startupTimeout: seconds MPI_Init, this setup and the caller's first collectives
+    ///   may take before the job is ended with a message (nil: no limit); the caller says when
+    ///   the start is over with `startupFinished()`.
+    public init(startupTimeout: Double? = nil) {
+        startup = startupTimeout.map { StartupWatchdog(timeout: $0) }
+        startup?.enter("MPI_Init")
         var provided: Int32 = 0
         var initialized: Int32 = 0
         MPI_Initialized(&initialized)
@@ -36,6 +44,7 @@ public final class MPICommunicator: Communicator {
                      "the MPI library offers thread level \(provided); Tandem needs MPI_THREAD_SERIALIZED or better")
         threadLevel = provided
         world = tandem_mpi_comm_world()
+        startup?.enter("the communicators' setup (MPI_Comm_split_type, MPI_Comm_dup, MPI_Allgather)")
         var r: Int32 = 0, s: Int32 = 0
         MPI_Comm_rank(world, &r)
         MPI_Comm_size(world, &s)
@@ -48,23 +57,45 @@ public final class MPICommunicator: Communicator {
         MPI_Comm_free(&local)
         localRank = Int(lr); localSize = Int(ls)
         MPI_Comm_dup(world, &inspectorChannel)
+        hosts = Self.gatherHosts(world, size: Int(s))
+        startup?.enter("the first collectives (the model's broadcast and the ranks' checks)")
     }
 
-    /// Starts reporting stalled collectives (see `StallInspector`); rank 0 reports.
+    /// The start is over: the startup watchdog stops.
+    public func startupFinished() {
+        startup?.disarm()
+    }
+
+    /// Every rank's host name (MPI_Get_processor_name), in rank order.
+    private static func gatherHosts(_ world: MPI_Comm, size: Int) -> [String] {
+        let bytes = Int(tandem_mpi_max_processor_name())
+        var mine = [CChar](repeating: 0, count: bytes), length: Int32 = 0
+        MPI_Get_processor_name(&mine, &length)
+        var all = [CChar](repeating: 0, count: bytes * size)
+        MPI_Allgather(&mine, Int32(bytes), tandem_mpi_char(), &all, Int32(bytes), tandem_mpi_char(), world)
+        return (0..<size).map { r in
+            let name = all[(r * bytes)..<((r + 1) * bytes)].prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+            return String(decoding: name, as: UTF8.self)
+        }
+    }
+
+    /// Starts reporting stalled collectives (see `StallInspector`); every rank watches, and the
+    /// lowest rank that is not missing reports.
     ///
     /// - Parameters:
     ///   - warnAfter: seconds a rank may wait in one collective before the ranks that have not
     ///     arrived are named.
     ///   - abortAfter: seconds after which the job is ended instead (nil: never).
-    ///   - report: receives rank 0's warnings.
+    ///   - report: receives this rank's warnings.
     /// - Returns: false when MPI runs without MPI_THREAD_MULTIPLE, which the inspector's thread needs.
     @discardableResult
     public func inspectStalls(warnAfter: Double, abortAfter: Double?, report: @escaping (String) -> Void) -> Bool {
         inspector?.stop()
         inspector = nil
         guard threadLevel >= tandem_mpi_thread_multiple(), size > 1, let channel = inspectorChannel else { return false }
-        inspector = StallInspector(rank: rank, size: size, channel: channel, warnAfter: warnAfter, abortAfter: abortAfter,
-                                   report: report, abort: { [unowned self] in self.abort($0) })
+        inspector = StallInspector(rank: rank, size: size, hosts: hosts, channel: channel, warnAfter: warnAfter,
+                                   abortAfter: abortAfter, report: report,
+                                   abort: { [unowned self] in self.abort($0, cutOff: $1) })
         return true
     }
 
@@ -75,6 +106,7 @@ public final class MPICommunicator: Communicator {
 
     /// Finalises MPI; call once at the end of a job.
     public func finalize() {
+        startup?.disarm()
         inspector?.stop()
         inspector = nil
         MPI_Finalize()
@@ -199,8 +231,23 @@ public final class MPICommunicator: Communicator {
     }
 
     public func abort(_ message: String) -> Never {
+        abort(message, cutOff: false)
+    }
+
+    /// Ends the job with `message`; a rank cut off from every other cannot reach mpirun to do
+    /// so, and ends itself and Open MPI's daemon on its host instead.
+    func abort(_ message: String, cutOff: Bool) -> Never {
         fputs("tandem: rank \(rank) of \(size): error: \(message)\n", stderr)
         fflush(stderr)
+        if cutOff {
+            let daemon = ExitWatchdog.isDaemon(getppid()) ? " and Open MPI's daemon on this host, which cannot reach "
+                + "mpirun either" : ""
+            fputs("tandem: rank \(rank) hears from no other rank: ending this process\(daemon)\n", stderr)
+            fflush(stderr)
+            ExitWatchdog.endDaemon()
+            _exit(1)
+        }
+        ExitWatchdog.arm(seconds: 5, rank: rank)
         MPI_Abort(world, 1)
         exit(1)
     }

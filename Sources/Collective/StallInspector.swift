@@ -5,28 +5,25 @@ import Darwin
 #endif
 import CMPI
 
-/// Reports collectives that some ranks wait in while others never arrive, as Horovod's stall check does.
+/// Reports collectives that some ranks wait in while others never arrive, as Horovod's stall
+/// check does, on every rank.
 ///
 /// A blocked `MPI_Allreduce` cannot say who it waits for, so every rank keeps a count of the
-/// collectives it has entered and a background thread sends changes of that state to rank 0
-/// on a communicator of its own. Rank 0's thread compares the ranks: when one has waited in
-/// collective #k for `warnAfter` seconds, the ranks that have not entered #k yet are the ones
-/// holding the job up, and they are named (again every `warnAfter` seconds while it lasts).
-/// With `abortAfter` the job is ended instead of hanging forever.
+/// collectives it has entered, and a background thread sends that state to every other rank
+/// as a heartbeat on a communicator of its own. Each rank's thread compares the ranks
+/// (`StallView`): when one has waited in collective #k for `warnAfter` seconds, the ranks that
+/// have not entered #k, and those not heard from at all, hold the job up. The lowest rank not
+/// missing names them (again every `warnAfter` seconds) and, after `abortAfter`, ends the job,
+/// so a stopped rank 0 is reported by rank 1, and a rank cut off from the rest ends itself.
 final class StallInspector: @unchecked Sendable {
-    /// What one rank is doing, as rank 0 last heard it.
-    struct RankState: Equatable {
-        /// Collectives entered so far; the current one is number `entered` when `waiting`.
-        var entered: Int64 = 0
-        var waiting = false
-        var label = ""
-    }
+    typealias RankState = StallView.RankState
 
     private let rank: Int32, size: Int32
+    private let hosts: [String]
     private let channel: MPI_Comm
     private let warnAfter: Double, abortAfter: Double?
     private let report: (String) -> Void
-    private let abort: (String) -> Never
+    private let abort: (String, Bool) -> Never
 
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     /// This rank's state; the label is kept as its parts and only spelt out by the thread,
@@ -37,13 +34,14 @@ final class StallInspector: @unchecked Sendable {
 
     /// - Parameters:
     ///   - channel: a communicator used by nothing else (a duplicate of the world).
+    ///   - hosts: each rank's host name, for the messages.
     ///   - warnAfter: seconds a rank may wait in one collective before the missing ranks are named.
-    ///   - abortAfter: seconds after which rank 0 ends the job (nil: warn only).
-    ///   - report: where rank 0's warnings go.
-    ///   - abort: ends the job with a message.
-    init(rank: Int, size: Int, channel: MPI_Comm, warnAfter: Double, abortAfter: Double?,
-         report: @escaping (String) -> Void, abort: @escaping (String) -> Never) {
-        self.rank = Int32(rank); self.size = Int32(size); self.channel = channel
+    ///   - abortAfter: seconds after which the job is ended (nil: warn only).
+    ///   - report: where warnings go.
+    ///   - abort: ends the job with a message; true when this rank has heard from no other.
+    init(rank: Int, size: Int, hosts: [String], channel: MPI_Comm, warnAfter: Double, abortAfter: Double?,
+         report: @escaping (String) -> Void, abort: @escaping (String, Bool) -> Never) {
+        self.rank = Int32(rank); self.size = Int32(size); self.hosts = hosts; self.channel = channel
         self.warnAfter = warnAfter; self.abortAfter = abortAfter
         self.report = report; self.abort = abort
         pthread_mutex_init(lock, nil)
@@ -92,100 +90,89 @@ final class StallInspector: @unchecked Sendable {
         return (RankState(entered: entered, waiting: waiting, label: label), stopping)
     }
 
-    /// Wire form of a state: entered, waiting, then the label's UTF-8 bytes.
+    /// Wire form of a heartbeat: entered, waiting, seconds in this state, then the label's UTF-8 bytes.
     private static let messageBytes = 128, tag: Int32 = 7
 
+    /// The thread: every tick it reads the heartbeats that arrived, sends its own to every
+    /// other rank, and looks for a stall.
     private func loop() {
-        // Checks often enough that a warning is at most a tenth of the threshold late.
-        let interval = UInt32(max(0.01, min(1, warnAfter / 10)) * 1e6)
-        var sent = RankState()
-        var table = [RankState](repeating: RankState(), count: Int(size))
-        var since = [Double](repeating: Self.now(), count: Int(size))
+        // A tick is at most a tenth of the warning time, so a warning is at most that late.
+        let tick = max(0.01, min(1, warnAfter / 10))
+        // Heartbeats come every tick; a few missed ones on a loaded machine are not silence.
+        let silentAfter = max(warnAfter, 3), staleAfter = max(3 * tick, 1)
+        let n = Int(size), me = Int(rank), bytes = Self.messageBytes
+        var view = StallView(rank: me, hosts: hosts, now: Self.now())
+        var sent = RankState(), sentAt = Self.now()
+        // One send buffer and request per peer: a peer that is stopped or cut off cannot
+        // receive, so it gets no new heartbeat until its last one has gone (never a blocking send).
+        let outgoing = UnsafeMutablePointer<UInt8>.allocate(capacity: n * bytes)
+        var requests = [MPI_Request?](repeating: tandem_mpi_request_null(), count: n)
+        var incoming = [UInt8](repeating: 0, count: bytes)
         var lastWarning: Int64 = 0, warnedAt = 0.0
-        var message = [UInt8](repeating: 0, count: Self.messageBytes)
+        defer {
+            for r in 0..<n where requests[r] != tandem_mpi_request_null() { MPI_Request_free(&requests[r]) }
+            outgoing.deallocate()
+        }
         while true {
             let (state, stop) = snapshot()
             if stop { return }
-            if rank == 0 {
-                if state != table[0] { table[0] = state; since[0] = Self.now() }
-                // Drain every state the other ranks sent since the last look.
-                var flag: Int32 = 0
-                var status = MPI_Status()
-                while MPI_Iprobe(tandem_mpi_any_source(), Self.tag, channel, &flag, &status) == tandem_mpi_success(), flag != 0 {
-                    MPI_Recv(&message, Int32(Self.messageBytes), tandem_mpi_byte(), status.MPI_SOURCE, Self.tag, channel,
-                             tandem_mpi_status_ignore())
-                    let r = Int(status.MPI_SOURCE), decoded = Self.decode(message)
-                    if decoded != table[r] { table[r] = decoded; since[r] = Self.now() }
-                }
-                if let stall = Self.stall(table, since: since, now: Self.now(), after: warnAfter) {
-                    if let abortAfter, stall.seconds >= abortAfter {
-                        abort(stall.description + "; ending the job after \(Stall.format(abortAfter)) s (distributed.stall_abort_seconds)")
-                    }
-                    if stall.collective != lastWarning || stall.seconds - warnedAt >= warnAfter {
-                        report(stall.description)
-                        lastWarning = stall.collective; warnedAt = stall.seconds
-                    }
-                }
-            } else if state != sent {
-                Self.encode(state, into: &message)
-                // Small messages go eagerly, so this does not wait for rank 0 to look.
-                MPI_Send(&message, Int32(Self.messageBytes), tandem_mpi_byte(), 0, Self.tag, channel)
-                sent = state
+            var now = Self.now()
+            if state != sent { sent = state; sentAt = now }
+            view.record(me, state, inStateFor: 0, now: now)
+            var flag: Int32 = 0
+            var status = MPI_Status()
+            while MPI_Iprobe(tandem_mpi_any_source(), Self.tag, channel, &flag, &status) == tandem_mpi_success(),
+                  flag != 0 {
+                MPI_Recv(&incoming, Int32(bytes), tandem_mpi_byte(), status.MPI_SOURCE, Self.tag, channel,
+                         tandem_mpi_status_ignore())
+                let (peer, inState) = Self.decode(incoming)
+                view.record(Int(status.MPI_SOURCE), peer, inStateFor: inState, now: Self.now())
             }
-            usleep(interval)
-        }
-    }
-
-    /// A collective some ranks have waited in for at least `after` seconds, and who is missing.
-    struct Stall: CustomStringConvertible {
-        let collective: Int64, label: String, seconds: Double
-        let waiting: [Int], missing: [(rank: Int, state: RankState, seconds: Double)]
-
-        var description: String {
-            let behind = missing.map { m -> String in
-                let last = m.state.entered == 0 ? "has not entered any collective"
-                    : m.state.waiting ? "waits in collective #\(m.state.entered) (\(m.state.label))"
-                    : "finished collective #\(m.state.entered) (\(m.state.label)) \(Self.format(m.seconds)) s ago"
-                return "rank \(m.rank) \(last)"
+            now = Self.now()
+            for r in 0..<n where r != me {
+                var done: Int32 = 1
+                if requests[r] != tandem_mpi_request_null() {
+                    MPI_Test(&requests[r], &done, tandem_mpi_status_ignore())
+                }
+                guard done != 0 else { continue }
+                let buffer = outgoing + r * bytes
+                Self.encode(state, inStateFor: now - sentAt, into: buffer)
+                MPI_Isend(buffer, Int32(bytes), tandem_mpi_byte(), Int32(r), Self.tag, channel, &requests[r])
             }
-            return "stalled collective: \(Self.ranks(waiting, "has", "have")) waited \(Self.format(seconds)) s in collective #\(collective) "
-                + "(\(label)); \(Self.ranks(missing.map(\.rank), "has", "have")) not arrived: " + behind.joined(separator: "; ")
-                + ". A rank stuck outside MPI (data loading, a checkpoint, a deadlock) holds up the others; "
-                + "ranks running different configs or data call collectives out of step"
+            if let stall = view.stall(now: now, after: warnAfter, silentAfter: silentAfter, staleAfter: staleAfter) {
+                let reporting = stall.reporter == me
+                // Should the reporter's abort not end the job, the others end it a little later.
+                if let abortAfter, stall.seconds >= abortAfter + (reporting ? 0 : max(10, warnAfter)) {
+                    let ending = "; ending the job after \(Stall.format(abortAfter)) s "
+                        + "(distributed.stall_abort_seconds)"
+                    abort(stall.description + ending, stall.cutOff)
+                }
+                if reporting && (stall.collective != lastWarning || stall.seconds - warnedAt >= warnAfter) {
+                    report(stall.description)
+                    lastWarning = stall.collective; warnedAt = stall.seconds
+                }
+            }
+            usleep(UInt32(tick * 1e6))
         }
-
-        /// "rank 2 has" or "ranks 0, 1 have".
-        static func ranks(_ ranks: [Int], _ one: String, _ many: String) -> String {
-            ranks.count == 1 ? "rank \(ranks[0]) \(one)" : "ranks \(ranks.map(String.init).joined(separator: ", ")) \(many)"
-        }
-        static func format(_ s: Double) -> String { String(Int(s.rounded())) }
     }
 
-    /// The oldest wait that has lasted `after` seconds, with the ranks that have not entered it.
-    static func stall(_ table: [RankState], since: [Double], now: Double, after: Double) -> Stall? {
-        let waits = table.indices.filter { table[$0].waiting && now - since[$0] >= after }
-        guard let first = waits.max(by: { table[$0].entered < table[$1].entered }) else { return nil }
-        let k = table[first].entered
-        let missing = table.indices.filter { table[$0].entered < k }
-        guard !missing.isEmpty else { return nil }
-        let waiting = table.indices.filter { table[$0].waiting && table[$0].entered == k }
-        return Stall(collective: k, label: table[first].label,
-                     seconds: waiting.map { now - since[$0] }.max() ?? 0, waiting: waiting,
-                     missing: missing.map { ($0, table[$0], now - since[$0]) })
-    }
-
-    private static func encode(_ s: RankState, into bytes: inout [UInt8]) {
+    private static func encode(_ s: RankState, inStateFor: Double, into bytes: UnsafeMutablePointer<UInt8>) {
         withUnsafeBytes(of: s.entered.littleEndian) { for i in 0..<8 { bytes[i] = $0[i] } }
         bytes[8] = s.waiting ? 1 : 0
-        let label = Array(s.label.utf8.prefix(messageBytes - 10))
-        for i in 0..<(messageBytes - 9) { bytes[9 + i] = i < label.count ? label[i] : 0 }
+        withUnsafeBytes(of: inStateFor.bitPattern.littleEndian) { for i in 0..<8 { bytes[9 + i] = $0[i] } }
+        let label = Array(s.label.utf8.prefix(messageBytes - 18))
+        for i in 0..<(messageBytes - 17) { bytes[17 + i] = i < label.count ? label[i] : 0 }
     }
 
-    private static func decode(_ bytes: [UInt8]) -> RankState {
-        var entered: Int64 = 0
-        for i in 0..<8 { entered |= Int64(bytes[i]) << (8 * Int64(i)) }
-        let label = bytes[9...].prefix { $0 != 0 }
-        return RankState(entered: entered, waiting: bytes[8] != 0, label: String(decoding: label, as: UTF8.self))
+    private static func decode(_ bytes: [UInt8]) -> (RankState, Double) {
+        var entered: Int64 = 0, seconds: UInt64 = 0
+        for i in 0..<8 {
+            entered |= Int64(bytes[i]) << (8 * Int64(i))
+            seconds |= UInt64(bytes[9 + i]) << (8 * UInt64(i))
+        }
+        let label = bytes[17...].prefix { $0 != 0 }
+        return (RankState(entered: entered, waiting: bytes[8] != 0, label: String(decoding: label, as: UTF8.self)),
+                Double(bitPattern: seconds))
     }
 
     private static func now() -> Double {

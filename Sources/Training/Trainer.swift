@@ -148,6 +148,8 @@ public final class Trainer {
                                       bucketBytes: Int(d.bucketMB * 1_048_576), firstBucketBytes: Int(d.firstBucketMB * 1_048_576),
                                       wire: ["fp16": .float16, "bf16": .bfloat16][d.wire] ?? .float32, shardOptimizer: d.shardOptimizer,
                                       sharedMemory: d.sharedMemory)
+        // The weights' broadcast and the ranks' checks were the last collectives of the start.
+        (communicator as? MPICommunicator)?.startupFinished()
         if let why = ddp.sharedMemoryUnavailable {
             logger.warning("gradients go through MPI: shared memory failed (\(why)); set distributed.shared_memory: false to skip the attempt")
         }

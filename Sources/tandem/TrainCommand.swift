@@ -54,7 +54,8 @@ struct TrainCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let directory = runDir ?? inferred ?? Self.defaultRunDirectory(config: config)
-        let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
+        let comm: Communicator = MPICommunicator.launchedByMPI
+            ? MPICommunicator(startupTimeout: resolved.distributed.startupTimeoutSeconds) : SingleProcessCommunicator()
         tandem_install_stop_handlers()
         let result: TrainResult
         do {

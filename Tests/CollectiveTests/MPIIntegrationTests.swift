@@ -15,14 +15,23 @@ struct MPIRun {
             .appendingPathComponent("tandem-mpi-check").path
     }
 
-    static func run(ranks: Int, _ arguments: [String], timeout: Double = 120) throws -> MPIRun {
+    /// The job as it runs: its output so far, for a test that acts on it mid-run.
+    struct Live {
+        let stdoutURL: URL, stderrURL: URL
+        var stdout: String { String(decoding: (try? Data(contentsOf: stdoutURL)) ?? Data(), as: UTF8.self) }
+        var stderr: String { String(decoding: (try? Data(contentsOf: stderrURL)) ?? Data(), as: UTF8.self) }
+    }
+
+    static func run(ranks: Int, _ arguments: [String], timeout: Double = 120,
+                    whileRunning: ((Live) throws -> Void)? = nil) throws -> MPIRun {
         try launch("/usr/bin/env", ["mpirun", "-np", "\(ranks)", "--oversubscribe", "--mca", "btl", "self,vader,tcp", harness]
-                   + arguments, environment: ["TANDEM_NUM_THREADS": "1"], timeout: timeout)
+                   + arguments, environment: ["TANDEM_NUM_THREADS": "1"], timeout: timeout, whileRunning: whileRunning)
     }
 
     /// Runs `executable` (mpirun or a launch script), bounded by `timeout`.
+    /// - Parameter whileRunning: called once the job has started; the timeout counts on meanwhile.
     static func launch(_ executable: String, _ arguments: [String], environment: [String: String],
-                       timeout: Double) throws -> MPIRun {
+                       timeout: Double, whileRunning: ((Live) throws -> Void)? = nil) throws -> MPIRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -42,6 +51,11 @@ struct MPIRun {
         process.standardError = try FileHandle(forWritingTo: errURL)
         let start = Date()
         try process.run()
+        do { try whileRunning?(Live(stdoutURL: outURL, stderrURL: errURL)) } catch {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw error
+        }
         while process.isRunning && Date().timeIntervalSince(start) < timeout { usleep(20_000) }
         if process.isRunning {
             process.terminate()

@@ -11,7 +11,8 @@ struct MPICheck: ParsableCommand {
         commandName: "tandem-mpi-check",
         abstract: "Data-parallel scenarios for the MPI integration tests (run under mpirun).")
 
-    @Argument(help: "equivalence | overlap | overflow | mismatch-shape | mismatch-config | die | stall | reduce-scatter | shared-memory")
+    @Argument(help: ArgumentHelp("equivalence | overlap | overflow | mismatch-shape | mismatch-config | die | stall "
+                                 + "| loop | startup | reduce-scatter | shared-memory"))
     var scenario: String
     @Option(help: "Training steps.") var steps = 3
     @Option(help: "Samples per step over all ranks.") var globalBatch = 24
@@ -23,11 +24,21 @@ struct MPICheck: ParsableCommand {
     @Option(help: "Sum gradients through shared memory when every rank runs on this node.") var sharedMemory = true
     @Option(help: "stall: seconds the last rank sleeps before the collective.") var stallSleep = 3.0
     @Flag(help: "stall: in the shared-memory allreduce rather than MPI's.") var stallInSharedMemory = false
-    @Option(help: "stall: seconds before rank 0 warns.") var stallWarning = 1.0
-    @Option(help: "stall: seconds before rank 0 ends the job (0: never).") var stallAbort = 0.0
+    @Option(help: "stall, loop: seconds of waiting before the missing ranks are named.") var stallWarning = 1.0
+    @Option(help: "stall, loop: seconds of waiting before the job is ended (0: never).") var stallAbort = 0.0
+    @Option(help: "loop: seconds of back-to-back allreduces, watched for stalls.") var seconds = 30.0
+    @Option(help: "startup: seconds the last rank waits before MPI_Init.") var startupDelay = 60.0
+    @Option(help: "startup: seconds the start may take.") var startupTimeout = 5.0
 
     func run() throws {
-        let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
+        let env = ProcessInfo.processInfo.environment
+        if scenario == "startup", let r = env["OMPI_COMM_WORLD_RANK"].flatMap(Int.init),
+           let n = env["OMPI_COMM_WORLD_SIZE"].flatMap(Int.init), r == n - 1 {
+            usleep(UInt32(startupDelay * 1e6))  // a rank that is late to start holds the others in MPI_Init
+        }
+        let comm: Communicator = MPICommunicator.launchedByMPI
+            ? MPICommunicator(startupTimeout: scenario == "startup" ? startupTimeout : nil)
+            : SingleProcessCommunicator()
         // Which network namespace each rank runs in (the multi-node test checks they differ).
         // Rank 0 prints them all: a line from another rank, forwarded by mpirun, could land in
         // the middle of rank 0's long PARAMS line and garble both.
@@ -44,6 +55,10 @@ struct MPICheck: ParsableCommand {
                 if comm.rank == 1 { throw CheckError.deliberate }
                 comm.barrier()  // the other ranks wait here until rank 1's abort ends the job
             case "stall": try stall(comm)
+            case "loop": loop(comm)
+            case "startup":
+                (comm as? MPICommunicator)?.startupFinished()
+                print("STARTED \(comm.rank)")
             case "reduce-scatter": try reduceScatter(comm)
             case "shared-memory": try sharedMemoryAllreduce(comm)
             default: throw ValidationError("unknown scenario \(scenario)")
@@ -59,7 +74,7 @@ struct MPICheck: ParsableCommand {
     }
 
     /// The last rank arrives late at an allreduce (MPI's, or with `--stall-in-shared-memory`
-    /// the shared-memory one); rank 0's inspector names it.
+    /// the shared-memory one); rank 0 names it.
     func stall(_ comm: Communicator) throws {
         guard let mpi = comm as? MPICommunicator else { return }
         let shared = stallInSharedMemory ? try SharedMemoryAllreduce(communicator: comm, count: 64) : nil
@@ -79,6 +94,27 @@ struct MPICheck: ParsableCommand {
             value = comm.allreduce(value)
         }
         print("SUM \(value[0])")
+    }
+
+    /// Allreduces back to back for `seconds`, watched with the stall options, so a test can stop
+    /// or cut off a rank mid-run. Rank 0 prints every rank's PID and host, then LOOPING.
+    func loop(_ comm: Communicator) {
+        guard let mpi = comm as? MPICommunicator else { return }
+        mpi.inspectStalls(warnAfter: stallWarning, abortAfter: stallAbort > 0 ? stallAbort : nil) { warning in
+            fputs("STALL rank \(comm.rank): \(warning)\n", stderr)
+        }
+        for (r, pid) in comm.allgather("\(getpid())").enumerated() where comm.rank == 0 {
+            print("PID \(r) \(pid) \(mpi.hosts[r])")
+        }
+        let start = Date()
+        var rounds = 0.0
+        while Date().timeIntervalSince(start) < seconds {
+            rounds += comm.allreduce([1.0])[0]
+            if comm.rank == 0 && rounds == Double(comm.size) { print("LOOPING") }
+            fflush(stdout)
+            usleep(10_000)
+        }
+        print("SUM \(rounds)")
     }
 
     /// reduceScatter (int64, float, fp16 and bf16) and the in-place allgather against naive

@@ -59,6 +59,8 @@ struct ConfigTests {
         ("optimizer: {lr: 0.1}\ndistributed: {gradient_accumulation: 0}", [], "distributed.gradient_accumulation is 0"),
         ("optimizer: {lr: 0.1}\ndistributed: {shard_optimizer: yes please}", [], "distributed.shard_optimizer is \"yes please\"; allowed: true or false"),
         ("optimizer: {lr: 0.1}\ndistributed: {shared_memory: 2}", [], "distributed.shared_memory is \"2\"; allowed: true or false"),
+        ("optimizer: {lr: 0.1}\ndistributed: {startup_timeout_seconds: 0}", [],
+         "distributed.startup_timeout_seconds is 0.0; allowed: null (no limit) or 1 to 86400 seconds"),
         ("optimizer: {lr: 0.1}\ndeterministic: true\ndistributed: {micro_shards: 4, shard_optimizer: true}", [],
          "distributed.shard_optimizer is true; allowed: false with deterministic: true"),
         ("optimizer: {lr: 0.1}\ntraining: {early_stopping: {metric: speed}}", [],

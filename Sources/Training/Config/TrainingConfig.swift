@@ -132,11 +132,14 @@ public struct DistributedConfig: Codable, Equatable, Sendable {
     public var wire = "fp32"
     /// Compute threads per rank (null: cores on the node / ranks on the node, or TANDEM_NUM_THREADS).
     public var threadsPerRank: Int?
-    /// Seconds a rank may wait in one collective before rank 0 names the ranks that have not
-    /// arrived (Horovod's HOROVOD_STALL_CHECK_TIME_SECONDS); 0 turns the check off.
+    /// Seconds a rank may wait in one collective before the ranks that have not arrived are
+    /// named (Horovod's HOROVOD_STALL_CHECK_TIME_SECONDS); 0 turns the check off.
     public var stallWarningSeconds = 60.0
     /// Seconds of such a stall after which the job is ended (HOROVOD_STALL_SHUTDOWN_TIME_SECONDS; null: never).
     public var stallAbortSeconds: Double?
+    /// Seconds MPI_Init, the communicators' setup and the first collectives may take before the
+    /// job is ended with a message (null: no limit).
+    public var startupTimeoutSeconds: Double? = 300
     /// Deterministic mode: micro-shards of data.batch_size samples per step over all ranks.
     public var microShards: Int?
     /// Shard the optimizer over the ranks (ZeRO stage 1): gradients are reduce-scattered, each
@@ -156,6 +159,7 @@ public struct DistributedConfig: Codable, Equatable, Sendable {
         case sharedMemory = "shared_memory"
         case microShards = "micro_shards"
         case stallWarningSeconds = "stall_warning_seconds", stallAbortSeconds = "stall_abort_seconds"
+        case startupTimeoutSeconds = "startup_timeout_seconds"
         case bucketMB = "bucket_mb", firstBucketMB = "first_bucket_mb", gradientAccumulation = "gradient_accumulation"
         case threadsPerRank = "threads_per_rank"
         case shardOptimizer = "shard_optimizer"
@@ -171,6 +175,8 @@ public struct DistributedConfig: Codable, Equatable, Sendable {
         v.require(stallWarningSeconds >= 0, "distributed.stall_warning_seconds", stallWarningSeconds, "0 (off) or a number of seconds")
         v.require(stallAbortSeconds.map { $0 > 0 && stallWarningSeconds > 0 && $0 >= stallWarningSeconds } ?? true, "distributed.stall_abort_seconds",
                   stallAbortSeconds, "null, or seconds no shorter than distributed.stall_warning_seconds (which must be on)")
+        v.require(startupTimeoutSeconds.map { $0 >= 1 && $0 <= 86_400 } ?? true, "distributed.startup_timeout_seconds",
+                  startupTimeoutSeconds, "null (no limit) or 1 to 86400 seconds")
     }
 }
 
