@@ -79,18 +79,42 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "The safetensors file to write.") var to: String
 
     func run() throws {
+        if let mistake = Self.problem(writing: to) {
+            FileHandle.standardError.write(Data("tandem export: \(mistake)\n".utf8))
+            throw ExitCode(2)
+        }
+        let bytes: Data, count: Int, step: Int
         do {
             guard let (folder, m) = try ResumePoint.locate(.path(checkpoint), runDirectory: nil) else { throw CheckpointError("no checkpoint") }
             let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + ResumePoint.modelFile))
             let tensors = try SafeTensors.decode(data, name: folder + "/" + ResumePoint.modelFile).tensors
             // The manifest's order is the model's registration order.
             let ordered = m.tensors.filter { $0.file == ResumePoint.modelFile }.compactMap { r in tensors[r.name].map { (r.name, $0) } }
-            try SafeTensors.encode(ordered, metadata: ["step": "\(m.step)", "config_hash": m.configHash, "format": "pt"])
-                .write(to: URL(fileURLWithPath: to), options: .atomic)
-            print("wrote \(ordered.count) tensors of step \(m.step) to \(to)")
+            bytes = try SafeTensors.encode(ordered, metadata: ["step": "\(m.step)", "config_hash": m.configHash, "format": "pt"])
+            (count, step) = (ordered.count, m.step)
         } catch {
-            FileHandle.standardError.write(Data("tandem export: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("tandem export: \(JobFailure.text(error))\n".utf8))
             throw ExitCode(1)
         }
+        do {
+            try bytes.write(to: URL(fileURLWithPath: to), options: .atomic)
+        } catch {
+            FileHandle.standardError.write(Data("tandem export: cannot write \(to): \(JobFailure.text(error))\n".utf8))
+            throw ExitCode(1)
+        }
+        print("wrote \(count) tensors of step \(step) to \(to)")
+    }
+
+    /// Why `path` cannot be the file to write, or nil: a folder, or a file in a missing folder.
+    static func problem(writing path: String) -> String? {
+        var isDirectory: ObjCBool = false
+        if path.hasSuffix("/") || (FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue) {
+            return "--to \(path) is a folder; give the file to write, e.g. --to \(path.hasSuffix("/") ? path : path + "/")model.safetensors"
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty, !(FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory.boolValue) {
+            return "--to \(path): the folder \(folder) does not exist; create it (mkdir -p \(folder)) or write elsewhere"
+        }
+        return nil
     }
 }

@@ -43,8 +43,8 @@ struct QuantizeCommand: ParsableCommand {
             print(String(format: "wrote %@: %d bytes (fp32 model.safetensors: %d bytes, %.2fx smaller)", s.path, s.bytes, s.floatBytes,
                          Double(s.floatBytes) / Double(max(s.bytes, 1))))
         } catch {
-            FileHandle.standardError.write(Data("tandem quantize: \(error)\n".utf8))
-            throw ExitCode(1)
+            FileHandle.standardError.write(Data("tandem quantize: \(JobFailure.text(error))\n".utf8))
+            throw ExitCode(JobFailure.status(of: error))
         }
     }
 }
