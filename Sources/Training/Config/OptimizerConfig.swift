@@ -38,8 +38,9 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
 
     func validate(_ v: inout ConfigValidator) {
         v.choose(name, "optimizer.name", from: Self.names)
-        if name == "sgd" { v.require(lr != nil, "optimizer.lr", lr, "a learning rate (sgd has no default)") }
-        if resolvedLR == 0 && lr != nil {
+        if name == "sgd" && lr == nil {
+            v.require(false, "optimizer.lr", lr, "a learning rate (sgd has no default)")
+        } else if resolvedLR == 0 && lr != nil {
             v.require(allowZeroLR, "optimizer.lr", lr, "a positive number (at 0 nothing trains; "
                       + "set optimizer.allow_zero_lr: true to run without updates on purpose)")
         } else {
