@@ -69,7 +69,7 @@ struct TrainCommand: ParsableCommand {
             // come from the config every rank shares: said once, with the config status.
             JobFailure.endTogether(comm, "tandem train: \(error)", status: 2)
         } catch {
-            fail(comm, "tandem train: \(error)")
+            fail(comm, "tandem train: \(JobFailure.text(error))")
         }
         if comm.rank == 0 {
             if let m = result.final {
