@@ -60,10 +60,11 @@ public enum SafeTensors {
             let available = bytes.count - base
             guard shape.allSatisfy({ $0 >= 0 }), range[0] >= 0, range[1] >= range[0],
                   let expected = shape.reduce(Optional(dtype.byteSize), { p, d in
-                      p.flatMap { $0.multipliedReportingOverflow(by: d) }.flatMap { $0.overflow ? nil : $0.partialValue }
+                      p.flatMap { $0.multipliedReportingOverflow(by: d) }
+                          .flatMap { $0.overflow ? nil : $0.partialValue }
                   }) else {
-                throw CheckpointError("\(name): tensor \(key) has shape \(shape) and data_offsets \(range), which cannot describe "
-                    + "a tensor (a negative or overflowing size); the file is damaged")
+                throw CheckpointError("\(name): tensor \(key) has shape \(shape) and data_offsets \(range), "
+                    + "which cannot describe a tensor (a negative or overflowing size); the file is damaged")
             }
             guard range[1] - range[0] == expected, range[1] <= available else {
                 throw CheckpointError("\(name): tensor \(key) of shape \(shape) needs \(expected) bytes at \(range[0]) but the file "

@@ -27,8 +27,9 @@ public struct AllocationFailure: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         let size = bytes.map(Self.format) ?? "more than \(Self.format(Int.max))"
-        let tensor = shape.map { s in "a \(dtype.map { "\($0) " } ?? "")tensor of shape (\(s.map(String.init).joined(separator: ", ")))" }
-            ?? "a tensor"
+        let type = dtype.map { "\($0) " } ?? ""
+        let dims = shape.map { $0.map(String.init).joined(separator: ", ") }
+        let tensor = dims.map { "a \(type)tensor of shape (\($0))" } ?? "a tensor"
         let fix = context?.fix ?? "lower data.batch_size or the model's sizes"
         return "cannot allocate \(size) for \(tensor)\(context.map { " (\($0.what))" } ?? ""): out of memory; \(fix)"
     }

@@ -41,48 +41,60 @@ struct UserMistakesTests {
 
     /// (mistake, arguments, text the message must contain, exit status): `--help` promises 2 for a
     /// mistake in the config or command line and 1 for a failure; `RUN` as above.
-    static let statuses: [(String, [String], String, Int32)] = [
-        ("a binary file as the config", ["train", TrainEndToEndTests.tandem],
-         "config file \(TrainEndToEndTests.tandem) is not a YAML text file (it holds a NUL byte at offset", 2),
-        ("an empty config", ["train", "RUN/empty.yaml"], "RUN/empty.yaml is empty: a config needs at least a learning rate", 2),
-        ("several config errors", ["train", configs + "/mlp_fmnist.yaml", "--set", "optimizer.lr=fast", "--set", "data.batch_size=0"],
-         "config errors:\n  - optimizer.lr is \"fast\"; allowed: a number\n  - data.batch_size is 0", 2),
-        ("a zero learning rate", ["train", configs + "/mlp_fmnist.yaml", "--set", "optimizer.lr=0"],
-         "set optimizer.allow_zero_lr: true to run without updates on purpose", 2),
-        ("an empty --set value", ["train", configs + "/mlp_fmnist.yaml", "--set", "optimizer.lr="], "--set optimizer.lr= has no value", 2),
-        ("epochs past what can be counted", ["train", configs + "/synthetic_smoke.yaml", "--set", "training.epochs=100000000000000000"],
-         "training.epochs is 100000000000000000; allowed: at most 1000000 epochs", 2),
-        ("a layer larger than memory", ["train", configs + "/synthetic_smoke.yaml", "--set", "model.hidden_sizes=[1000000000]",
-                                        "--set", "data.synthetic.input_shape=[1000]", "--run-dir", "RUN/huge"],
-         "tandem train: cannot allocate 3.64 TiB (4000000000000 bytes) for a float32 tensor of shape (1000000000, 1000) "
-            + "(the parameters of model mlp): out of memory; lower model.hidden_sizes", 1),
-        ("pruning heads of a model without attention", ["train", configs + "/synthetic_smoke.yaml", "--set", "pruning.method=heads",
-                                                        "--set", "pruning.scope=layer", "--run-dir", "RUN/heads2"],
-         "tandem train: config error: pruning.method heads found no attention modules", 2),
-        ("a distillation teacher that is not a run", ["train", configs + "/synthetic_smoke.yaml", "--set", "distillation.teacher=/nonexistent",
-                                                      "--run-dir", "RUN/student2"], "distillation.teacher /nonexistent is not a run directory", 2),
-        ("init_from a missing file", ["train", configs + "/synthetic_smoke.yaml", "--set", "model.init_from=/nonexistent",
-                                      "--run-dir", "RUN/init"], "tandem train: config error: model.init_from /nonexistent:", 2),
-        ("quantizing a folder that is not a run", ["quantize", "/nonexistent"],
-         "tandem quantize: config error: cannot read config file /nonexistent/config.yaml", 2),
-        ("sampling from a model that is not a GPT", ["sample", "RUN"], "tandem sample: RUN trained model.name mlp; tandem sample generates with gpt models", 2),
-        ("sampling from a folder that is not a run", ["sample", "/nonexistent"], "tandem sample: config error: cannot read config file", 2),
-        ("exporting to a folder", ["export", "RUN", "--to", "RUN"], "tandem export: --to RUN is a folder; give the file to write", 2),
-        ("exporting into a missing folder", ["export", "RUN", "--to", "RUN/missing/model.safetensors"],
-         "tandem export: --to RUN/missing/model.safetensors: the folder RUN/missing does not exist", 2),
-    ]
+    static let statuses: [(String, [String], String, Int32)] = {
+        let smoke = configs + "/synthetic_smoke.yaml", mlp = configs + "/mlp_fmnist.yaml"
+        let tandem = TrainEndToEndTests.tandem
+        return [
+            ("a binary file as the config", ["train", tandem],
+             "config file \(tandem) is not a YAML text file (it holds a NUL byte at offset", 2),
+            ("an empty config", ["train", "RUN/empty.yaml"],
+             "RUN/empty.yaml is empty: a config needs at least a learning rate", 2),
+            ("several config errors", ["train", mlp, "--set", "optimizer.lr=fast", "--set", "data.batch_size=0"],
+             "config errors:\n  - optimizer.lr is \"fast\"; allowed: a number\n  - data.batch_size is 0", 2),
+            ("a zero learning rate", ["train", mlp, "--set", "optimizer.lr=0"],
+             "set optimizer.allow_zero_lr: true to run without updates on purpose", 2),
+            ("an empty --set value", ["train", mlp, "--set", "optimizer.lr="], "--set optimizer.lr= has no value", 2),
+            ("epochs past what can be counted", ["train", smoke, "--set", "training.epochs=100000000000000000"],
+             "training.epochs is 100000000000000000; allowed: at most 1000000 epochs", 2),
+            ("a layer larger than memory", ["train", smoke, "--set", "model.hidden_sizes=[1000000000]",
+                                            "--set", "data.synthetic.input_shape=[1000]", "--run-dir", "RUN/huge"],
+             "tandem train: cannot allocate 3.64 TiB (4000000000000 bytes) for a float32 tensor of shape "
+                + "(1000000000, 1000) (the parameters of model mlp): out of memory; lower model.hidden_sizes", 1),
+            ("pruning heads of a model without attention", ["train", smoke, "--set", "pruning.method=heads",
+                                                            "--set", "pruning.scope=layer", "--run-dir", "RUN/heads2"],
+             "tandem train: config error: pruning.method heads found no attention modules", 2),
+            ("a distillation teacher that is not a run",
+             ["train", smoke, "--set", "distillation.teacher=/nonexistent", "--run-dir", "RUN/student2"],
+             "distillation.teacher /nonexistent is not a run directory", 2),
+            ("init_from a missing file",
+             ["train", smoke, "--set", "model.init_from=/nonexistent", "--run-dir", "RUN/init"],
+             "tandem train: config error: model.init_from /nonexistent:", 2),
+            ("quantizing a folder that is not a run", ["quantize", "/nonexistent"],
+             "tandem quantize: config error: cannot read config file /nonexistent/config.yaml", 2),
+            ("sampling from a model that is not a GPT", ["sample", "RUN"],
+             "tandem sample: RUN trained model.name mlp; tandem sample generates with gpt models", 2),
+            ("sampling from a folder that is not a run", ["sample", "/nonexistent"],
+             "tandem sample: config error: cannot read config file", 2),
+            ("exporting to a folder", ["export", "RUN", "--to", "RUN"],
+             "tandem export: --to RUN is a folder; give the file to write", 2),
+            ("exporting into a missing folder", ["export", "RUN", "--to", "RUN/missing/model.safetensors"],
+             "tandem export: --to RUN/missing/model.safetensors: the folder RUN/missing does not exist", 2),
+        ]
+    }()
 
     @Test func eachMistakeExitsWithItsStatus() throws {
         let base = NSTemporaryDirectory() + "tandem-statuses-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: base) }
         let run = base + "/run"
-        let setup = try MPIRun.launch(TrainEndToEndTests.tandem, ["train", Self.configs + "/synthetic_smoke.yaml", "--run-dir", run,
-                                                                  "--set", "logging.progress=none", "--set", "training.epochs=1"],
-                                      environment: [:], timeout: 120)
+        let setup = try MPIRun.launch(TrainEndToEndTests.tandem, [
+            "train", Self.configs + "/synthetic_smoke.yaml", "--run-dir", run,
+            "--set", "logging.progress=none", "--set", "training.epochs=1",
+        ], environment: [:], timeout: 120)
         #expect(setup.status == 0, "\(setup.stderr)")
         FileManager.default.createFile(atPath: run + "/empty.yaml", contents: Data())
         for (mistake, arguments, message, status) in Self.statuses {
-            let result = try MPIRun.launch(TrainEndToEndTests.tandem, arguments.map { $0.replacingOccurrences(of: "RUN", with: run) },
+            let result = try MPIRun.launch(TrainEndToEndTests.tandem,
+                                           arguments.map { $0.replacingOccurrences(of: "RUN", with: run) },
                                            environment: [:], timeout: 60)
             let output = result.stderr + result.stdout
             #expect(result.status == status, "\(mistake): exited \(result.status): \(output)")
@@ -102,11 +114,12 @@ struct UserMistakesTests {
         func count(_ text: String, in output: String) -> Int { output.components(separatedBy: text).count - 1 }
         // Ranks started with different --set options: the key and both values, not config hashes.
         let mismatch = try MPIRun.launch("/usr/bin/env", [
-            "mpirun", "--oversubscribe", "-np", "1", tandem, "train", smoke, "--set", "optimizer.lr=0.1", "--run-dir", base + "/a",
-            ":", "-np", "1", tandem, "train", smoke, "--set", "optimizer.lr=0.2", "--run-dir", base + "/a",
+            "mpirun", "--oversubscribe",
+            "-np", "1", tandem, "train", smoke, "--set", "optimizer.lr=0.1", "--run-dir", base + "/a", ":",
+            "-np", "1", tandem, "train", smoke, "--set", "optimizer.lr=0.2", "--run-dir", base + "/a",
         ], environment: ["TANDEM_NUM_THREADS": "1"], timeout: 120)
-        let said = "rank 1 was started with a different config from rank 0: optimizer.lr is 0.1 on rank 0 and 0.2 on rank 1. "
-            + "Start every rank with the same config file and the same --set options."
+        let said = "rank 1 was started with a different config from rank 0: optimizer.lr is 0.1 on rank 0 and 0.2 "
+            + "on rank 1. Start every rank with the same config file and the same --set options."
         #expect(mismatch.status == 2, "\(mismatch.stderr)")
         #expect(count(said, in: mismatch.stderr) == 1, "\(mismatch.stderr)")
         #expect(!mismatch.stderr.contains("config hash"), "\(mismatch.stderr)")
@@ -115,8 +128,8 @@ struct UserMistakesTests {
             "mpirun", "--oversubscribe", "-np", "2", tandem, "train", smoke, "--set", "deterministic=true",
             "--set", "distributed.micro_shards=3", "--run-dir", base + "/b",
         ], environment: ["TANDEM_NUM_THREADS": "1"], timeout: 120)
-        let refused = "tandem train: config error: deterministic: true splits each step into distributed.micro_shards 3 shards, "
-            + "which do not divide over 2 ranks; run on 1, 3 ranks"
+        let refused = "tandem train: config error: deterministic: true splits each step into distributed.micro_shards "
+            + "3 shards, which do not divide over 2 ranks; run on 1, 3 ranks"
         #expect(refusal.status == 2, "\(refusal.stderr)")
         #expect(count(refused, in: refusal.stderr) == 1, "\(refusal.stderr)")
         // Each ends at once, not after the other ranks' fallback wait.

@@ -46,7 +46,9 @@ struct SeededMutator {
 
     private mutating func mutateOnce(_ input: [UInt8]) -> [UInt8] {
         var out = input
-        guard !out.isEmpty else { return dictionary.isEmpty ? [UInt8(truncatingIfNeeded: next())] : dictionary[below(dictionary.count)] }
+        guard !out.isEmpty else {
+            return dictionary.isEmpty ? [UInt8(truncatingIfNeeded: next())] : dictionary[below(dictionary.count)]
+        }
         let at = position(in: out)
         switch below(8) {
         case 0:  // flip a bit

@@ -29,8 +29,9 @@ public struct IDXFile: Equatable {
         let expected = dimensions.reduce(Optional(1)) { p, d in p.flatMap { $0.multipliedReportingOverflow(by: d) }
             .flatMap { $0.overflow ? nil : $0.partialValue } }
         guard let expected else {
-            throw DatasetError("\(name) declares \(dimensions.map(String.init).joined(separator: "x")) bytes of data, a size past "
-                + "counting; the file is damaged or not an IDX file. Re-download or reinstall it")
+            let declared = dimensions.map(String.init).joined(separator: "x")
+            throw DatasetError("\(name) declares \(declared) bytes of data, a size past counting; "
+                + "the file is damaged or not an IDX file. Re-download or reinstall it")
         }
         guard actual == expected else {
             throw DatasetError("\(name) declares \(dimensions.map(String.init).joined(separator: "x")) = \(expected) bytes of data "

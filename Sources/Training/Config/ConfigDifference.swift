@@ -21,7 +21,8 @@ public struct ConfigDifference: Equatable, CustomStringConvertible {
             let other = bValues[key] ?? "absent"
             return other == value ? nil : ConfigDifference(key: key, first: value, second: other)
         }
-        out += b.filter { aValues[$0.key] == nil }.map { ConfigDifference(key: $0.key, first: "absent", second: $0.value) }
+        out += b.filter { aValues[$0.key] == nil }
+            .map { ConfigDifference(key: $0.key, first: "absent", second: $0.value) }
         return out
     }
 
@@ -31,9 +32,14 @@ public struct ConfigDifference: Equatable, CustomStringConvertible {
         func walk(_ node: Node, _ prefix: String) -> [(key: String, value: String)] {
             guard let map = node.mapping else {
                 let text = node.scalar?.string ?? ((try? Yams.serialize(node: node)) ?? "\(node)")
-                return [(prefix, text.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "\n", with: " "))]
+                let line = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                    .replacingOccurrences(of: "\n", with: " ")
+                return [(prefix, line)]
             }
-            return map.flatMap { walk($0.value, prefix.isEmpty ? ($0.key.string ?? "") : prefix + "." + ($0.key.string ?? "")) }
+            return map.flatMap { pair in
+                let key = pair.key.string ?? ""
+                return walk(pair.value, prefix.isEmpty ? key : prefix + "." + key)
+            }
         }
         return walk(root, "")
     }

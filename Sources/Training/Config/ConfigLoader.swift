@@ -28,14 +28,18 @@ public enum ConfigLoader {
     static func text(of bytes: [UInt8], source: String) throws -> String {
         let notText = "config file \(source) is not a YAML text file"
         let fix = "give the .yaml config (configs/*.yaml), not a binary"
-        if let nul = bytes.firstIndex(of: 0) { throw ConfigError("\(notText) (it holds a NUL byte at offset \(nul)); \(fix)") }
+        if let nul = bytes.firstIndex(of: 0) {
+            throw ConfigError("\(notText) (it holds a NUL byte at offset \(nul)); \(fix)")
+        }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ConfigError("\(notText) (its bytes are not UTF-8); \(fix)")
         }
         // Control characters other than tab, newline and carriage return never occur in YAML.
-        if let i = text.unicodeScalars.firstIndex(where: { ($0.value < 0x20 && ![9, 10, 13].contains($0.value)) || $0.value == 0x7f }) {
+        let isControl = { (c: Unicode.Scalar) in (c.value < 0x20 && ![9, 10, 13].contains(c.value)) || c.value == 0x7f }
+        if let i = text.unicodeScalars.firstIndex(where: isControl) {
             let offset = text.unicodeScalars[..<i].reduce(0) { $0 + String($1).utf8.count }
-            throw ConfigError("\(notText) (it holds control character \(text.unicodeScalars[i].value) at offset \(offset)); \(fix)")
+            let code = text.unicodeScalars[i].value
+            throw ConfigError("\(notText) (it holds control character \(code) at offset \(offset)); \(fix)")
         }
         return text
     }
@@ -51,8 +55,8 @@ public enum ConfigLoader {
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
                 guard !overrides.isEmpty else {
-                    throw ConfigError("\(source) is empty: a config needs at least a learning rate (sgd has no default), e.g. "
-                        + "`optimizer: {lr: 0.05}`; configs/*.yaml are complete examples")
+                    throw ConfigError("\(source) is empty: a config needs at least a learning rate "
+                        + "(sgd has no default), e.g. `optimizer: {lr: 0.05}`; configs/*.yaml are complete examples")
                 }
                 return try parse(yaml: "{}", source: source, overrides: overrides)
             }
@@ -84,7 +88,10 @@ public enum ConfigLoader {
             }
         }
         if let config = decoded {
-            problems += config.problems().filter { p in !badPaths.contains { p.hasPrefix($0 + " ") || p.hasPrefix($0 + "[") } }
+            // A key already reported with a wrong type holds its default now: do not judge it again.
+            problems += config.problems().filter { p in
+                !badPaths.contains { p.hasPrefix($0 + " ") || p.hasPrefix($0 + "[") }
+            }
             if problems.isEmpty { return config }
         }
         throw ConfigError(problems)
@@ -155,7 +162,8 @@ public enum ConfigLoader {
         guard path.allSatisfy({ !$0.isEmpty }) else { throw ConfigError("--set \(assignment): the key path has an empty part") }
         let text = String(assignment[assignment.index(after: eq)...])
         guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw ConfigError("--set \(assignment) has no value; write --set \(assignment)VALUE (or \(assignment)null to unset the key)")
+            throw ConfigError("--set \(assignment) has no value; "
+                + "write --set \(assignment)VALUE (or \(assignment)null to unset the key)")
         }
         let value: Node
         do { value = try Yams.compose(yaml: text) ?? Node("null", .init(.null)) } catch {

@@ -94,8 +94,9 @@ public struct Seq2SeqTaskConfig: Codable, Equatable, Sendable {
         v.require(length >= 1, "data.seq2seq.length", length, "a positive number of tokens")
         v.require(vocabulary >= 3, "data.seq2seq.vocabulary", vocabulary, "at least 3 (the begin token and two symbols)")
         v.require(testSamples >= 1, "data.seq2seq.test_samples", testSamples, "at least 1")
-        GeneratedDataLimits.check(&v, "data.seq2seq", samples: samples, testSamples: testSamples, valuesPerSample: [length],
-                                  lengthKey: "length", classes: vocabulary, classesKey: "vocabulary")
+        GeneratedDataLimits.check(&v, "data.seq2seq", samples: samples, testSamples: testSamples,
+                                  valuesPerSample: [length], lengthKey: "length",
+                                  classes: vocabulary, classesKey: "vocabulary")
     }
 }
 
@@ -121,8 +122,9 @@ public struct MemoryTaskConfig: Codable, Equatable, Sendable {
         v.require(vocabulary > classes, "data.memory.vocabulary", vocabulary, "more tokens than classes")
         v.require(testSamples >= 1, "data.memory.test_samples", testSamples, "at least 1")
         v.atMost(classes, "data.memory.classes", ConfigLimits.classes, "classes")
-        GeneratedDataLimits.check(&v, "data.memory", samples: samples, testSamples: testSamples, valuesPerSample: [length],
-                                  lengthKey: "length", classes: vocabulary, classesKey: "vocabulary")
+        GeneratedDataLimits.check(&v, "data.memory", samples: samples, testSamples: testSamples,
+                                  valuesPerSample: [length], lengthKey: "length",
+                                  classes: vocabulary, classesKey: "vocabulary")
     }
 }
 
@@ -149,7 +151,8 @@ public struct SyntheticConfig: Codable, Equatable, Sendable {
         v.require(classes >= 2, "data.synthetic.classes", classes, "at least 2")
         v.require(noise >= 0, "data.synthetic.noise", noise, "a non-negative number")
         v.require(testSamples >= 1, "data.synthetic.test_samples", testSamples, "at least 1")
-        GeneratedDataLimits.check(&v, "data.synthetic", samples: samples, testSamples: testSamples, valuesPerSample: inputShape,
-                                  lengthKey: "input_shape", classes: classes, classesKey: "classes")
+        GeneratedDataLimits.check(&v, "data.synthetic", samples: samples, testSamples: testSamples,
+                                  valuesPerSample: inputShape, lengthKey: "input_shape",
+                                  classes: classes, classesKey: "classes")
     }
 }
