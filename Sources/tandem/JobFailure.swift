@@ -26,17 +26,25 @@ enum JobFailure {
             if comm.size > 1 { MPI_Abort(tandem_mpi_comm_world(), status) }
             exit(status)
         }
-        usleep(UInt32(wait * 1_000_000))
+        // A loop: the stop handlers turn mpirun's SIGTERM into a flag, which would cut one sleep short.
+        let deadline = Date().addingTimeInterval(wait)
+        while Date() < deadline { usleep(100_000) }
         comm.abort(message)
     }
 
     /// Reports failed allocations on `comm` as the command's error (exit status 1 on every rank).
+    ///
+    /// The model's parameters (an allocation with a context) are the same on every rank, so
+    /// that failure is said once; any other is said by the rank it happens on.
     /// - Parameters:
     ///   - comm: the world.
     ///   - command: e.g. "tandem train".
     static func reportAllocationFailures(_ comm: Communicator, command: String) {
         nonisolated(unsafe) let world = comm
-        AllocationFailure.handler = { failure in fail(world, "\(command): \(failure)") }
+        AllocationFailure.handler = { failure in
+            if failure.context != nil { endTogether(world, "\(command): \(failure)", status: 1) }
+            fail(world, "\(command): \(failure)")
+        }
     }
 
     /// Ends the job unless every rank runs the same resolved config; the message names the keys

@@ -132,8 +132,21 @@ struct UserMistakesTests {
             + "3 shards, which do not divide over 2 ranks; run on 1, 3 ranks"
         #expect(refusal.status == 2, "\(refusal.stderr)")
         #expect(count(refused, in: refusal.stderr) == 1, "\(refusal.stderr)")
+        // A config error found while the trainer is built, and a model too large for memory.
+        func job(_ name: String, _ sets: [String]) throws -> MPIRun {
+            try MPIRun.launch("/usr/bin/env", ["mpirun", "--oversubscribe", "-np", "2", tandem, "train", smoke,
+                                               "--run-dir", base + "/" + name] + sets.flatMap { ["--set", $0] },
+                              environment: ["TANDEM_NUM_THREADS": "1"], timeout: 120)
+        }
+        let pruning = try job("c", ["pruning.method=heads", "pruning.scope=layer"])
+        #expect(pruning.status == 2, "\(pruning.stderr)")
+        #expect(count("pruning.method heads found no attention modules", in: pruning.stderr) == 1, "\(pruning.stderr)")
+        let huge = try job("d", ["model.hidden_sizes=[1000000000]", "data.synthetic.input_shape=[1000]"])
+        #expect(huge.status == 1, "\(huge.stderr)")
+        #expect(count("cannot allocate 3.64 TiB", in: huge.stderr) == 1, "\(huge.stderr)")
         // Each ends at once, not after the other ranks' fallback wait.
-        #expect(mismatch.seconds < 25 && refusal.seconds < 25, "\(mismatch.seconds) s, \(refusal.seconds) s")
+        let times = [mismatch, refusal, pruning, huge].map(\.seconds)
+        #expect(times.allSatisfy { $0 < 25 }, "\(times) s")
     }
 
     @Test func eachMistakeGetsItsMessage() throws {
