@@ -69,26 +69,12 @@ enum JobFailure {
 }
 
 extension JobFailure {
-    /// `error` in words: Foundation's file errors (NSCocoaErrorDomain codes) become the path and
-    /// what went wrong; other errors already describe themselves.
+    /// `error` in words: a Foundation file error (NSCocoaErrorDomain) becomes its path and the
+    /// system's reason (FileFailure); other errors already describe themselves.
     static func text(_ error: Error) -> String {
-        guard let cocoa = error as? CocoaError else {
-            let ns = error as NSError
-            guard ns.domain == NSPOSIXErrorDomain else { return "\(error)" }
-            return String(cString: strerror(Int32(ns.code)))
-        }
-        let path = cocoa.filePath ?? cocoa.url?.path ?? "the file"
-        switch cocoa.code {
-        case .fileNoSuchFile, .fileReadNoSuchFile: return "\(path) does not exist (or a folder on its way is missing)"
-        case .fileWriteNoPermission, .fileReadNoPermission: return "no permission to use \(path)"
-        case .fileWriteOutOfSpace: return "the disk holding \(path) is full; free some space"
-        case .fileWriteVolumeReadOnly: return "\(path) is on a read-only file system"
-        case .fileWriteFileExists: return "\(path) already exists"
-        default:
-            let underlying = (cocoa.userInfo[NSUnderlyingErrorKey] as? NSError)
-                .map { String(cString: strerror(Int32($0.code))) }
-            return "cannot use \(path)" + (underlying.map { ": \($0)" } ?? "")
-        }
+        let reason = FileFailure.describe(error)
+        guard let cocoa = error as? CocoaError, let path = cocoa.filePath ?? cocoa.url?.path else { return reason }
+        return "\(path): \(reason)"
     }
 }
 
