@@ -101,7 +101,8 @@ struct ExportCommand: ParsableCommand {
         do {
             try bytes.write(to: URL(fileURLWithPath: to), options: .atomic)
         } catch {
-            FileHandle.standardError.write(Data("tandem export: cannot write \(to): \(FileFailure.describe(error))\n".utf8))
+            let reason = FileFailure.describe(error)
+            FileHandle.standardError.write(Data("tandem export: cannot write \(to): \(reason)\n".utf8))
             throw ExitCode(1)
         }
         print("wrote \(count) tensors of step \(step) to \(to)")
