@@ -75,6 +75,9 @@ public struct AllocationFailure: Error, CustomStringConvertible, Sendable {
         return try body()
     }
 
+    /// The label of the innermost `labeled(_:fix:_:)` running now, if any.
+    static var currentContext: Context? { state.withLock { $0.context } }
+
     /// Hands a failure to the handler, with the current context.
     static func fail(bytes: Int?, shape: [Int]?, dtype: DType?) -> Never {
         let (handler, context) = state.withLock { ($0.handler, $0.context) }
