@@ -56,10 +56,11 @@ struct UserMistakesTests {
             ("an empty --set value", ["train", mlp, "--set", "optimizer.lr="], "--set optimizer.lr= has no value", 2),
             ("epochs past what can be counted", ["train", smoke, "--set", "training.epochs=100000000000000000"],
              "training.epochs is 100000000000000000; allowed: at most 1000000 epochs", 2),
-            ("a layer larger than memory", ["train", smoke, "--set", "model.hidden_sizes=[1000000000]",
-                                            "--set", "data.synthetic.input_shape=[1000]", "--run-dir", "RUN/huge"],
-             "tandem train: cannot allocate 3.64 TiB (4000000000000 bytes) for a float32 tensor of shape "
-                + "(1000000000, 1000) (the parameters of model mlp): out of memory; lower model.hidden_sizes", 1),
+            // 238 TiB: more than a process can address, so refused whatever the kernel's overcommit policy.
+            ("a layer larger than memory",
+             ["train", smoke, "--run-dir", "RUN/huge"] + hugeLayer.flatMap { ["--set", $0] },
+             "tandem train: cannot allocate 238.42 TiB (262144000000000 bytes) for a float32 tensor of shape "
+                + "(1000000000, 65536) (the parameters of model mlp): out of memory; lower model.hidden_sizes", 1),
             ("pruning heads of a model without attention", ["train", smoke, "--set", "pruning.method=heads",
                                                             "--set", "pruning.scope=layer", "--run-dir", "RUN/heads2"],
              "tandem train: config error: pruning.method heads found no attention modules", 2),
@@ -81,6 +82,10 @@ struct UserMistakesTests {
              "tandem export: --to RUN/missing/model.safetensors: the folder RUN/missing does not exist", 2),
         ]
     }()
+
+    /// An MLP whose first layer is (10^9, 65536) on small synthetic data.
+    static let hugeLayer = ["model.hidden_sizes=[1000000000]", "data.synthetic.input_shape=[65536]",
+                            "data.synthetic.samples=64", "data.synthetic.test_samples=16"]
 
     @Test func eachMistakeExitsWithItsStatus() throws {
         let base = NSTemporaryDirectory() + "tandem-statuses-\(UUID().uuidString)"
@@ -141,9 +146,9 @@ struct UserMistakesTests {
         let pruning = try job("c", ["pruning.method=heads", "pruning.scope=layer"])
         #expect(pruning.status == 2, "\(pruning.stderr)")
         #expect(count("pruning.method heads found no attention modules", in: pruning.stderr) == 1, "\(pruning.stderr)")
-        let huge = try job("d", ["model.hidden_sizes=[1000000000]", "data.synthetic.input_shape=[1000]"])
+        let huge = try job("d", Self.hugeLayer)
         #expect(huge.status == 1, "\(huge.stderr)")
-        #expect(count("cannot allocate 3.64 TiB", in: huge.stderr) == 1, "\(huge.stderr)")
+        #expect(count("cannot allocate 238.42 TiB", in: huge.stderr) == 1, "\(huge.stderr)")
         // Each ends at once, not after the other ranks' fallback wait.
         let times = [mismatch, refusal, pruning, huge].map(\.seconds)
         #expect(times.allSatisfy { $0 < 25 }, "\(times) s")
