@@ -59,6 +59,11 @@ struct ConfigTests {
             + "nesterov, weight_decay\n"
             + "  - model.dropout is \"x\"; allowed: a number\n  - optimizer.lr is \"fast\"; allowed: a number\n"
             + "  - data.batch_size is 0; allowed: a positive number of samples per rank"),
+        // Wrong types in an optional key and in a list are reported with the rest.
+        ("optimizer: {lr: 0.1}\ntraining: {max_steps: soon, epochs: many}\nmodel: {hidden_sizes: [8, x]}", [],
+         "config errors:\n  - model.hidden_sizes[1] is \"x\"; allowed: an integer\n"
+            + "  - training.epochs is \"many\"; allowed: an integer\n"
+            + "  - training.max_steps is \"soon\"; allowed: an integer"),
         // Counts and sizes the code cannot compute with.
         ("optimizer: {lr: 0.1}\ntraining: {epochs: 100000000000000000}", [],
          "training.epochs is 100000000000000000; allowed: at most 1000000 epochs"),
