@@ -108,6 +108,7 @@ public enum ConfigLoader {
         return Array(path.prefix { $0.intValue == nil }.map(\.stringValue))
     }
 
+    /// The value at the dotted path `keys` of `root`, or nil when a key on the way is absent.
     static func node(at keys: [String], in root: Node) -> Node? {
         keys.reduce(Optional(root)) { $0?.mapping?[$1] }
     }
