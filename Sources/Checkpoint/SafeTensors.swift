@@ -41,7 +41,7 @@ public enum SafeTensors {
         let bytes = [UInt8](data)
         guard bytes.count >= 8 else { throw CheckpointError("\(name) is truncated: \(bytes.count) bytes, no safetensors header") }
         let length = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
-        guard length > 0, 8 + length <= bytes.count else {
+        guard length > 0, length <= bytes.count - 8 else {
             throw CheckpointError("\(name) is not a safetensors file or is truncated (header of \(length) bytes in a file of \(bytes.count))")
         }
         guard let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as? [String: Any] else {
@@ -56,10 +56,19 @@ public enum SafeTensors {
                   let shape = entry["shape"] as? [Int], let range = entry["data_offsets"] as? [Int], range.count == 2 else {
                 throw CheckpointError("\(name): entry \(key) is malformed or has an unsupported dtype")
             }
-            let expected = shape.reduce(1, *) * dtype.byteSize
-            guard range[1] - range[0] == expected, range[0] >= 0, base + range[1] <= bytes.count else {
+            // Shapes and offsets come from the file: check them without trapping on overflow.
+            let available = bytes.count - base
+            guard shape.allSatisfy({ $0 >= 0 }), range[0] >= 0, range[1] >= range[0],
+                  let expected = shape.reduce(Optional(dtype.byteSize), { p, d in
+                      p.flatMap { $0.multipliedReportingOverflow(by: d) }
+                          .flatMap { $0.overflow ? nil : $0.partialValue }
+                  }) else {
+                throw CheckpointError("\(name): tensor \(key) has shape \(shape) and data_offsets \(range), "
+                    + "which cannot describe a tensor (a negative or overflowing size); the file is damaged")
+            }
+            guard range[1] - range[0] == expected, range[1] <= available else {
                 throw CheckpointError("\(name): tensor \(key) of shape \(shape) needs \(expected) bytes at \(range[0]) but the file "
-                    + "\(base + range[1] > bytes.count ? "ends first (truncated)" : "declares \(range[1] - range[0])")")
+                    + "\(range[1] > available ? "ends first (truncated)" : "declares \(range[1] - range[0])")")
             }
             let a = NDArray(shape: Shape(shape), dtype: dtype, zeroed: false)
             bytes.withUnsafeBytes { a.storage.raw.copyMemory(from: $0.baseAddress! + base + range[0], byteCount: expected) }

@@ -12,7 +12,11 @@ public struct NDArray: @unchecked Sendable, CustomStringConvertible {
     public init(shape: Shape, dtype: DType = .float32, zeroed: Bool = true) {
         self.shape = shape
         self.dtype = dtype
-        storage = Storage(byteCount: shape.count * dtype.byteSize, zeroed: zeroed)
+        // Checked: a shape from a config can overflow Int, which must be an error, not a trap.
+        guard let bytes = AllocationFailure.byteCount(shape.dims, elementSize: dtype.byteSize) else {
+            AllocationFailure.fail(bytes: nil, shape: shape.dims, dtype: dtype)
+        }
+        storage = Storage(byteCount: bytes, zeroed: zeroed, shape: shape.dims, dtype: dtype)
     }
 
     /// Wraps existing storage, which must hold at least `shape.count` elements.

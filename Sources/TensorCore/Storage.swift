@@ -25,11 +25,22 @@ public final class Storage: @unchecked Sendable {
     /// - Parameters:
     ///   - byteCount: size in bytes.
     ///   - zeroed: fill with zeros (skip when every byte is about to be written).
-    public init(byteCount: Int, zeroed: Bool = true) {
+    public convenience init(byteCount: Int, zeroed: Bool = true) {
+        self.init(byteCount: byteCount, zeroed: zeroed, shape: nil, dtype: nil)
+    }
+
+    /// Allocates `byteCount` bytes aligned to 64 for a tensor, named in the message if it fails.
+    /// - Parameters:
+    ///   - byteCount: size in bytes.
+    ///   - zeroed: fill with zeros.
+    ///   - shape, dtype: the tensor's, for `AllocationFailure`.
+    public init(byteCount: Int, zeroed: Bool, shape: [Int]?, dtype: DType?) {
         var p: UnsafeMutableRawPointer?
         let size = max(byteCount, Storage.alignment)
-        let rc = posix_memalign(&p, Storage.alignment, size)
-        precondition(rc == 0 && p != nil, "out of memory allocating \(byteCount) bytes")
+        // A failure is reported in words (never a trap): see AllocationFailure.handler.
+        if byteCount < 0 || posix_memalign(&p, Storage.alignment, size) != 0 || p == nil {
+            AllocationFailure.fail(bytes: byteCount < 0 ? nil : byteCount, shape: shape, dtype: dtype)
+        }
         if zeroed { memset(p!, 0, size) }
         raw = p!
         self.byteCount = byteCount
@@ -49,11 +60,14 @@ public final class Storage: @unchecked Sendable {
     /// - Parameter byteCount: size in bytes.
     public init(hugePagesFor byteCount: Int) {
         let page = Storage.hugePageBytes
+        guard byteCount >= 0, byteCount <= Int.max - 2 * page else {
+            AllocationFailure.fail(bytes: byteCount < 0 ? nil : byteCount, shape: nil, dtype: nil)
+        }
         let size = (max(byteCount, 1) + page - 1) / page * page
         // Its own mapping, outside malloc's heap: map one page more, then unmap the ends
         // that fall outside a 2 MiB-aligned range.
         guard let m = mmap(nil, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              m != MAP_FAILED else { preconditionFailure("out of memory mapping \(byteCount) bytes") }
+              m != MAP_FAILED else { AllocationFailure.fail(bytes: byteCount, shape: nil, dtype: nil) }
         let start = (Int(bitPattern: m) + page - 1) / page * page
         let head = start - Int(bitPattern: m)
         if head > 0 { munmap(m, head) }

@@ -41,6 +41,7 @@ struct EvalCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
+        JobFailure.reportAllocationFailures(comm, command: "tandem eval")
         let metrics: EvaluationMetrics
         var used = split
         do {
@@ -57,8 +58,10 @@ struct EvalCommand: ParsableCommand {
             let dataset = used == .train ? data.train : used == .validation ? data.validation : data.test!
             metrics = Evaluator.evaluate(model, on: dataset, communicator: comm, batchSize: max(config.data.batchSize, 256),
                                          topK: config.training.topK)
+        } catch let error as ConfigError {
+            JobFailure.endTogether(comm, "tandem eval: \(error)", status: 2)
         } catch {
-            fail(comm, "tandem eval: \(error)")
+            fail(comm, "tandem eval: \(JobFailure.text(error))")
         }
         if comm.rank == 0 {
             if json {

@@ -12,6 +12,8 @@ struct QuantizeCommand: ParsableCommand {
             calibrated on a random sample of the training set: minmax takes the whole range seen, percentile \
             clips the rarest values. Evaluate the result with `tandem eval RUN --int8`. Supported models: \
             \(InferencePlan.supported.joined(separator: ", ")).
+
+            Exit status: 0 on success, 2 for a mistake in the command line or the run's config, 1 when it fails.
             """)
 
     @Argument(help: ArgumentHelp("A finished run directory (config.yaml and model.safetensors), or one of its checkpoint folders.",
@@ -43,8 +45,8 @@ struct QuantizeCommand: ParsableCommand {
             print(String(format: "wrote %@: %d bytes (fp32 model.safetensors: %d bytes, %.2fx smaller)", s.path, s.bytes, s.floatBytes,
                          Double(s.floatBytes) / Double(max(s.bytes, 1))))
         } catch {
-            FileHandle.standardError.write(Data("tandem quantize: \(error)\n".utf8))
-            throw ExitCode(1)
+            FileHandle.standardError.write(Data("tandem quantize: \(JobFailure.text(error))\n".utf8))
+            throw ExitCode(JobFailure.status(of: error))
         }
     }
 }

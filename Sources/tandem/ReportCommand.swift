@@ -16,7 +16,7 @@ struct ReportCommand: ParsableCommand {
         do {
             try RunReport.html(runDirectory: runDirectory).write(toFile: path, atomically: true, encoding: .utf8)
         } catch {
-            FileHandle.standardError.write(Data("tandem report: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("tandem report: \(JobFailure.text(error))\n".utf8))
             throw ExitCode(2)
         }
         print(path)

@@ -12,6 +12,8 @@ struct SampleCommand: ParsableCommand {
         discussion: """
             The model and its vocabulary are rebuilt from the run's config.yaml and the weights loaded \
             from model.safetensors; the text continues --prompt, one character at a time.
+
+            Exit status: 0 on success, 2 for a mistake in the command line or the run's config, 1 when it fails.
             """)
 
     @Argument(help: "A run directory, or a .safetensors file with the run's config.yaml beside it.") var path: String
@@ -38,27 +40,31 @@ struct SampleCommand: ParsableCommand {
         do {
             let config = try ConfigLoader.load(path: (directory.isEmpty ? "." : directory) + "/config.yaml", overrides: overrides)
             guard config.model.name == "gpt" else {
-                throw ValidationError("\(path) trained model.name \(config.model.name); tandem sample generates with gpt models")
+                throw UsageMistake("\(path) trained model.name \(config.model.name); "
+                    + "tandem sample generates with gpt models")
             }
             let data = try DataSplits.load(config.data, seed: config.seed)
             guard let model = try ModelFactory.make(config.model, for: data.train, seed: config.seed) as? GPT,
-                  let vocabulary = data.vocabulary else { throw ValidationError("the run's data has no character vocabulary") }
+                  let vocabulary = data.vocabulary else {
+                throw UsageMistake("the run's data has no character vocabulary")
+            }
             try ModelWeights.load(model, from: weights)
             let bytes = Array(prompt.utf8)
             let unknown = Set(bytes.filter { !vocabulary.contains($0) })
             guard unknown.isEmpty else {
                 let shown = unknown.sorted().map { String(decoding: [$0], as: UTF8.self).debugDescription }.joined(separator: ", ")
-                throw ValidationError("the prompt has characters the model never saw: \(shown); use characters of the training text")
+                throw UsageMistake("--prompt has characters the model never saw: \(shown); "
+                    + "use characters of the training text")
             }
             var rng = PhiloxRNG(seed: seed)
             let ids = model.generate(prompt: bytes.map { Int32(vocabulary.firstIndex(of: $0)!) }, count: length,
                                      temperature: temperature, topK: topK == 0 ? nil : topK, rng: &rng)
             print(prompt + String(decoding: ids.map { vocabulary[Int($0)] }, as: UTF8.self))
-        } catch let error as ValidationError {
-            throw error
         } catch {
-            FileHandle.standardError.write(Data("tandem sample: \(error)\n".utf8))
-            throw ExitCode(2)
+            // Like every command: its name and the message, 2 for a mistake in the command line or
+            // config, 1 for a failure.
+            FileHandle.standardError.write(Data("tandem sample: \(JobFailure.text(error))\n".utf8))
+            throw ExitCode(JobFailure.status(of: error))
         }
     }
 }

@@ -56,12 +56,21 @@ struct TrainCommand: ParsableCommand {
         let directory = runDir ?? inferred ?? Self.defaultRunDirectory(config: config)
         let comm: Communicator = MPICommunicator.launchedByMPI
             ? MPICommunicator(startupTimeout: resolved.distributed.startupTimeoutSeconds) : SingleProcessCommunicator()
+        JobFailure.reportAllocationFailures(comm, command: "tandem train")
+        JobFailure.requireSameConfig(comm, resolved, command: "tandem train")
+        if let problem = WorldSizeCheck.problem(resolved, worldSize: comm.size) {
+            JobFailure.endTogether(comm, "tandem train: \(ConfigError(problem))", status: 2)
+        }
         tandem_install_stop_handlers()
         let result: TrainResult
         do {
             result = try Trainer(config: resolved, runDirectory: directory, communicator: comm, resume: resume).run()
+        } catch let error as ConfigError {
+            // Config errors found while the trainer is built (pruning, distillation, init_from)
+            // come from the config every rank shares: said once, with the config status.
+            JobFailure.endTogether(comm, "tandem train: \(error)", status: 2)
         } catch {
-            fail(comm, "tandem train: \(error)")
+            fail(comm, "tandem train: \(JobFailure.text(error))")
         }
         if comm.rank == 0 {
             if let m = result.final {

@@ -14,8 +14,11 @@ struct ConfigTests {
         #expect(c.model.name == "mlp" && c.model.hiddenSizes == [256, 128] && c.optimizer.lr == 0.05)
         #expect(c.data.batchSize == 64 && c.training.earlyStopping == nil && c.schedule.plateau.patience == 10)
         #expect(c.distributed.sharedMemory)
-        // An empty file is all defaults except the learning rate SGD needs.
-        #expect(Self.error("") == "config error: optimizer.lr is null; allowed: a learning rate (sgd has no default)")
+        // An empty file says so, and what a config needs at least; with --set it is all defaults.
+        let empty = "config error: test.yaml is empty: a config needs at least a learning rate"
+        #expect(Self.error("")?.hasPrefix(empty) == true)
+        #expect(Self.error("# nothing but a comment\n")?.contains("test.yaml is empty") == true)
+        #expect(try ConfigLoader.parse(yaml: "", overrides: ["optimizer.lr=0.1"]).optimizer.lr == 0.1)
         #expect(try ConfigLoader.parse(yaml: "optimizer: {name: adamw}").optimizer.resolvedWeightDecay == 0.01)
         // An optional section given in part takes the rest from its defaults.
         let e = try ConfigLoader.parse(yaml: "optimizer: {lr: 0.1}\ntraining:\n  early_stopping:\n    patience: 7\n")
@@ -38,12 +41,49 @@ struct ConfigTests {
     /// Each bad config and (part of) the message it must give: key path, value, what is allowed.
     @Test(arguments: [
         ("optimizer: {lr: 0.1, momentun: 0.9}", [String](),
-         "unknown key optimizer.momentun (did you mean momentum?); allowed keys in optimizer: alpha, betas, centered, dampening, decay_bias_and_norm, eps, lr, momentum, name, nesterov, weight_decay"),
+         "unknown key optimizer.momentun (did you mean momentum?); allowed keys in optimizer: allow_zero_lr, alpha, "
+            + "betas, centered, dampening, decay_bias_and_norm, eps, lr, momentum, name, nesterov, weight_decay"),
         ("optimiser: {lr: 0.1}", [], "unknown key optimiser (did you mean optimizer?)"),
         ("optimizer: {lr: fast}", [], "optimizer.lr is \"fast\"; allowed: a number"),
         ("optimizer: {lr: 0.1}\ndata: {batch_size: 1.5}", [], "data.batch_size is \"1.5\"; allowed: an integer"),
         ("optimizer: {lr: 0.1}\ndata: {batch_size: 0}", [], "data.batch_size is 0; allowed: a positive number of samples per rank"),
-        ("optimizer: {lr: -1}", [], "optimizer.lr is -1.0; allowed: a non-negative number"),
+        ("optimizer: {lr: -1}", [], "optimizer.lr is -1.0; allowed: a positive number"),
+        ("optimizer: {lr: 0}", [],
+         "optimizer.lr is 0.0; allowed: a positive number (at 0 nothing trains; set optimizer.allow_zero_lr: true"),
+        ("optimizer: {lr: 0.1}", ["optimizer.lr="], "--set optimizer.lr= has no value; write --set optimizer.lr=VALUE"),
+        ("optimizer: {lr: 0.1}", ["optimizer.lr=  "], "--set optimizer.lr=   has no value"),
+        // Every problem at once: an unknown key, two wrong types and a bad value.
+        ("optimizer: {lr: fast, momentun: 0.9}\ndata: {batch_size: 0}\nmodel: {dropout: x}", [],
+         "config errors:\n  - unknown key optimizer.momentun (did you mean momentum?); allowed keys in optimizer: "
+            + "allow_zero_lr, alpha, betas, centered, dampening, decay_bias_and_norm, eps, lr, momentum, name, "
+            + "nesterov, weight_decay\n"
+            + "  - model.dropout is \"x\"; allowed: a number\n  - optimizer.lr is \"fast\"; allowed: a number\n"
+            + "  - data.batch_size is 0; allowed: a positive number of samples per rank"),
+        // Wrong types in an optional key and in a list are reported with the rest.
+        ("optimizer: {lr: 0.1}\ntraining: {max_steps: soon, epochs: many}\nmodel: {hidden_sizes: [8, x]}", [],
+         "config errors:\n  - model.hidden_sizes[1] is \"x\"; allowed: an integer\n"
+            + "  - training.epochs is \"many\"; allowed: an integer\n"
+            + "  - training.max_steps is \"soon\"; allowed: an integer"),
+        // Counts and sizes the code cannot compute with.
+        ("optimizer: {lr: 0.1}\ntraining: {epochs: 100000000000000000}", [],
+         "training.epochs is 100000000000000000; allowed: at most 1000000 epochs"),
+        ("optimizer: {lr: 0.1}", ["training.max_steps=9223372036854775807"],
+         "training.max_steps is 9223372036854775807; allowed: at most 2147483647 steps"),
+        ("optimizer: {lr: 0.1}", ["model.hidden_sizes=[64, 4000000000000000000]"],
+         "model.hidden_sizes has 4000000000000000000; allowed: at most 1073741824 units each"),
+        ("optimizer: {lr: 0.1}", ["data.batch_size=1099511627776", "distributed.gradient_accumulation=1099511627776"],
+         "config errors:\n  - data.batch_size is 1099511627776; allowed: at most 1048576 samples per rank\n"
+            + "  - distributed.gradient_accumulation is 1099511627776; allowed: at most 1048576 micro-batches"),
+        ("optimizer: {lr: 0.1}", ["data.synthetic.input_shape=[65536, 65536, 65536]"],
+         "data.synthetic.input_shape is [65536, 65536, 65536]; allowed: at most 16777216 values per sample"),
+        ("optimizer: {lr: 0.1}", ["data.synthetic.input_shape=[4096, 4096]", "data.synthetic.samples=4096"],
+         "data.synthetic: 4096 x 16777216 values per sample is more than the 1073741824 a generated dataset may hold"),
+        ("optimizer: {lr: 0.1}", ["model.layers=1000000000"],
+         "model.layers is 1000000000; allowed: at most 4096 layers"),
+        ("optimizer: {lr: 0.1}", ["distributed.stall_warning_seconds=.inf"],
+         "distributed.stall_warning_seconds is inf; allowed: at most 1000000 seconds"),
+        ("optimizer: {lr: 0.1}", ["seed=9223372036854775807"],
+         "seed is 9223372036854775807; allowed: an integer from 0 to 4294967295"),
         ("optimizer: {lr: 0.1, name: lamb}", [], "optimizer.name is \"lamb\"; allowed: sgd, adam, adamw, rmsprop"),
         ("optimizer: {lr: 0.1}\nmodel: {name: vgg}", [], "model.name is \"vgg\"; allowed: mlp, lenet5, resnet, mobilenet, inception, char_mlp"),
         ("optimizer: {lr: 0.1}\nmodel: lenet5", [], "model is value \"lenet5\"; allowed: a mapping of its keys"),
@@ -86,6 +126,45 @@ struct ConfigTests {
     func badConfigsNameTheProblem(yaml: String, overrides: [String], expected: String) {
         let message = Self.error(yaml, overrides: overrides)
         #expect(message?.contains(expected) == true, "got: \(message ?? "no error")")
+    }
+
+    /// `optimizer.lr: 0` is refused unless `optimizer.allow_zero_lr` says it is meant.
+    @Test func zeroLearningRateNeedsConsent() throws {
+        #expect(Self.error("optimizer: {lr: 0}")?.contains("optimizer.allow_zero_lr: true") == true)
+        let c = try ConfigLoader.parse(yaml: "optimizer: {lr: 0, allow_zero_lr: true}")
+        #expect(c.optimizer.resolvedLR == 0 && c.optimizer.allowZeroLR)
+        // Consent does not let a negative rate through.
+        let negative = Self.error("optimizer: {lr: -0.1, allow_zero_lr: true}")
+        #expect(negative?.contains("optimizer.lr is -0.1; allowed: a positive number") == true)
+    }
+
+    /// A file that is not text is named as such, and its bytes never reach the message.
+    @Test func binaryConfigIsRefusedWithoutEchoingIt() throws {
+        let path = NSTemporaryDirectory() + "tandem-binary-\(UUID().uuidString).yaml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let elf: [UInt8] = [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0] + (0..<200).map { UInt8($0) }
+        try Data(elf).write(to: URL(fileURLWithPath: path))
+        func message(_ file: String) throws -> String {
+            "\(try #require(throws: ConfigError.self) { try ConfigLoader.load(path: file) })"
+        }
+        #expect(try message(path) == "config error: config file \(path) is not a YAML text file "
+            + "(it holds a NUL byte at offset 7); give the .yaml config (configs/*.yaml), not a binary")
+        // Invalid UTF-8 and control characters without a NUL are refused as well.
+        try Data([0x6d, 0x6f, 0x64, 0x65, 0x6c, 0x3a, 0xff, 0xfe]).write(to: URL(fileURLWithPath: path))
+        #expect(try message(path).contains("its bytes are not UTF-8"))
+        try Data("model: {name: mlp}\u{1b}[2J\n".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(try message(path).contains("control character 27 at offset 18"))
+        // A folder given as the config.
+        #expect(try message(NSTemporaryDirectory()).contains("is a directory"))
+    }
+
+    /// The keys two resolved configs differ on, with both values (what ranks started differently are told).
+    @Test func differencesNameTheKeys() throws {
+        let a = try ConfigLoader.yaml(ConfigLoader.parse(yaml: "optimizer: {lr: 0.1}"))
+        let b = try ConfigLoader.yaml(ConfigLoader.parse(yaml: "optimizer: {lr: 0.2}\ndata: {batch_size: 8}"))
+        #expect(ConfigDifference.between(a, b) == [ConfigDifference(key: "data.batch_size", first: "64", second: "8"),
+                                                   ConfigDifference(key: "optimizer.lr", first: "0.1", second: "0.2")])
+        #expect(ConfigDifference.between(a, a).isEmpty)
     }
 
     /// Every shipped config loads.

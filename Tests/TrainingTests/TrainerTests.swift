@@ -44,7 +44,7 @@ struct TrainerTests {
 
     /// With nothing to learn (lr 0) validation loss never improves, so patience 2 stops after epoch 3.
     @Test func earlyStoppingEndsTheRun() throws {
-        let t = try Trainer(config: Self.config(["training.epochs=10", "optimizer.lr=0",
+        let t = try Trainer(config: Self.config(["training.epochs=10", "optimizer.lr=0", "optimizer.allow_zero_lr=true",
                                                  "training.early_stopping={metric: loss, patience: 2}"]),
                             runDirectory: nil, communicator: SingleProcessCommunicator())
         let r = try t.run()

@@ -24,8 +24,15 @@ public struct IDXFile: Equatable {
         dimensions = (0..<rank).map { d in
             (0..<4).reduce(0) { $0 << 8 | Int(raw[4 + 4 * d + $1]) }
         }
-        let expected = dimensions.reduce(1, *)
         let actual = raw.count - headerBytes
+        // The sizes come from the file: multiply them without trapping on overflow.
+        let expected = dimensions.reduce(Optional(1)) { p, d in p.flatMap { $0.multipliedReportingOverflow(by: d) }
+            .flatMap { $0.overflow ? nil : $0.partialValue } }
+        guard let expected else {
+            let declared = dimensions.map(String.init).joined(separator: "x")
+            throw DatasetError("\(name) declares \(declared) bytes of data, a size past counting; "
+                + "the file is damaged or not an IDX file. Re-download or reinstall it")
+        }
         guard actual == expected else {
             throw DatasetError("\(name) declares \(dimensions.map(String.init).joined(separator: "x")) = \(expected) bytes of data "
                 + "but holds \(actual); the file is \(actual < expected ? "truncated" : "too long"). Re-download or reinstall it")

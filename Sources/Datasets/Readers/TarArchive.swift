@@ -15,12 +15,12 @@ public enum TarArchive {
         while offset + 512 <= bytes.count {
             if bytes[offset..<(offset + 512)].allSatisfy({ $0 == 0 }) { return out }  // end-of-archive block
             let sizeText = field(124, 12).trimmingCharacters(in: " ")
-            guard let size = Int(sizeText, radix: 8) else {
+            guard let size = Int(sizeText, radix: 8), size >= 0 else {
                 throw DatasetError("\(name) is not a valid tar archive (bad size field at byte \(offset)); re-download it")
             }
             let type = bytes[offset + 156]
             let start = offset + 512
-            guard start + size <= bytes.count else {
+            guard size <= bytes.count - start else {
                 throw DatasetError("\(name) is truncated: an entry of \(size) bytes runs past the end; re-download it")
             }
             let contents = Array(bytes[start..<(start + size)])

@@ -10,13 +10,42 @@ import Yams
 public enum ConfigLoader {
     /// Loads `path` with `overrides` (each `a.b.c=value`, the value parsed as YAML).
     public static func load(path: String, overrides: [String] = []) throws -> TrainConfig {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ConfigError("config file \(path) is a directory; give the YAML file (e.g. configs/mlp_fmnist.yaml)")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError("cannot read config file \(path): it is missing or unreadable")
         }
-        return try parse(yaml: String(decoding: data, as: UTF8.self), source: path, overrides: overrides)
+        return try parse(yaml: try text(of: [UInt8](data), source: path), source: path, overrides: overrides)
     }
 
-    /// Parses config text.
+    /// The file's text, or an error when it is not text: a binary file must not be echoed
+    /// to the terminal in a YAML parser's message.
+    /// - Parameters:
+    ///   - bytes: the file's contents.
+    ///   - source: the file name, for messages.
+    static func text(of bytes: [UInt8], source: String) throws -> String {
+        let notText = "config file \(source) is not a YAML text file"
+        let fix = "give the .yaml config (configs/*.yaml), not a binary"
+        if let nul = bytes.firstIndex(of: 0) {
+            throw ConfigError("\(notText) (it holds a NUL byte at offset \(nul)); \(fix)")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigError("\(notText) (its bytes are not UTF-8); \(fix)")
+        }
+        // Control characters other than tab, newline and carriage return never occur in YAML.
+        let isControl = { (c: Unicode.Scalar) in (c.value < 0x20 && ![9, 10, 13].contains(c.value)) || c.value == 0x7f }
+        if let i = text.unicodeScalars.firstIndex(where: isControl) {
+            let offset = text.unicodeScalars[..<i].reduce(0) { $0 + String($1).utf8.count }
+            let code = text.unicodeScalars[i].value
+            throw ConfigError("\(notText) (it holds control character \(code) at offset \(offset)); \(fix)")
+        }
+        return text
+    }
+
+    /// Parses config text, reporting every problem found (unknown keys, wrong types and
+    /// values out of range) at once.
     /// - Parameters:
     ///   - yaml: the file's contents.
     ///   - source: the file name, for messages.
@@ -24,7 +53,16 @@ public enum ConfigLoader {
     public static func parse(yaml: String, source: String = "config", overrides: [String] = []) throws -> TrainConfig {
         var user: Node
         do {
-            user = try Yams.compose(yaml: yaml) ?? Node.mapping(Node.Mapping([]))
+            guard let node = try Yams.compose(yaml: yaml) else {
+                guard !overrides.isEmpty else {
+                    throw ConfigError("\(source) is empty: a config needs at least a learning rate "
+                        + "(sgd has no default), e.g. `optimizer: {lr: 0.05}`; configs/*.yaml are complete examples")
+                }
+                return try parse(yaml: "{}", source: source, overrides: overrides)
+            }
+            user = node
+        } catch let error as ConfigError {
+            throw error
         } catch {
             throw ConfigError("\(source) is not valid YAML: \(error)")
         }
@@ -32,17 +70,60 @@ public enum ConfigLoader {
         for assignment in overrides { user = try apply(assignment, to: user) }
         let defaults = try encode(TrainConfig()), template = try encode(TrainConfig.schemaTemplate)
         var problems: [String] = []
-        let merged = merge(user, onto: defaults, template: template, path: [], problems: &problems)
-        if !problems.isEmpty { throw ConfigError(problems) }
-        let config: TrainConfig
-        do {
-            config = try YAMLDecoder().decode(TrainConfig.self, from: Yams.serialize(node: merged))
-        } catch let error as DecodingError {
-            throw ConfigError(describe(error, in: merged))
+        var merged = merge(user, onto: defaults, template: template, path: [], problems: &problems)
+        // A wrong type stops the decoder at the first; put the default in its place and decode
+        // again, so that every wrong type and every bad value is reported together.
+        var badPaths: [String] = []
+        var decoded: TrainConfig?
+        for _ in 0..<256 {
+            do {
+                decoded = try YAMLDecoder().decode(TrainConfig.self, from: Yams.serialize(node: merged))
+                break
+            } catch let error as DecodingError {
+                problems.append(describe(error, in: merged))
+                let keys = keyPath(of: error)
+                guard !keys.isEmpty, !badPaths.contains(keys.joined(separator: ".")) else { break }
+                badPaths.append(keys.joined(separator: "."))
+                merged = replacing(merged, at: keys, with: node(at: keys, in: defaults))
+            }
         }
-        let valueProblems = config.problems()
-        if !valueProblems.isEmpty { throw ConfigError(valueProblems) }
-        return config
+        if let config = decoded {
+            // A key already reported with a wrong type holds its default now: do not judge it again.
+            problems += config.problems().filter { p in
+                !badPaths.contains { p.hasPrefix($0 + " ") || p.hasPrefix($0 + "[") }
+            }
+            if problems.isEmpty { return config }
+        }
+        throw ConfigError(problems)
+    }
+
+    /// The mapping keys of a decoding error's path, up to the first list index.
+    static func keyPath(of error: DecodingError) -> [String] {
+        let path: [CodingKey]
+        switch error {
+        case let .typeMismatch(_, c), let .valueNotFound(_, c), let .dataCorrupted(c): path = c.codingPath
+        case let .keyNotFound(key, c): path = c.codingPath + [key]
+        @unknown default: path = []
+        }
+        return Array(path.prefix { $0.intValue == nil }.map(\.stringValue))
+    }
+
+    /// The value at the dotted path `keys` of `root`, or nil when a key on the way is absent.
+    static func node(at keys: [String], in root: Node) -> Node? {
+        keys.reduce(Optional(root)) { $0?.mapping?[$1] }
+    }
+
+    /// `root` with the value at `keys` replaced (removed when `value` is nil).
+    static func replacing(_ root: Node, at keys: [String], with value: Node?) -> Node {
+        guard let key = keys.first, let map = root.mapping else { return value ?? root }
+        var pairs = Array(map)
+        guard let i = pairs.firstIndex(where: { $0.key.string == key }) else { return root }
+        if keys.count == 1, value == nil {
+            pairs.remove(at: i)
+        } else {
+            pairs[i].value = replacing(pairs[i].value, at: Array(keys.dropFirst()), with: value)
+        }
+        return .mapping(Node.Mapping(pairs.map { ($0.key, $0.value) }))
     }
 
     /// The resolved config as YAML: every key present (null where unset), in schema order,
@@ -81,6 +162,10 @@ public enum ConfigLoader {
         let path = assignment[..<eq].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard path.allSatisfy({ !$0.isEmpty }) else { throw ConfigError("--set \(assignment): the key path has an empty part") }
         let text = String(assignment[assignment.index(after: eq)...])
+        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ConfigError("--set \(assignment) has no value; "
+                + "write --set \(assignment)VALUE (or \(assignment)null to unset the key)")
+        }
         let value: Node
         do { value = try Yams.compose(yaml: text) ?? Node("null", .init(.null)) } catch {
             throw ConfigError("--set \(assignment): the value is not valid YAML: \(error)")

@@ -63,6 +63,9 @@ public struct DataConfig: Codable, Equatable, Sendable {
         v.require(context >= 1, "data.context", context, "a positive number of characters")
         v.choose(targets, "data.targets", from: ["last", "every"])
         v.require(batchSize >= 1, "data.batch_size", batchSize, "a positive number of samples per rank")
+        v.atMost(batchSize, "data.batch_size", ConfigLimits.batch, "samples per rank")
+        v.atMost(limit, "data.limit", ConfigLimits.count, "samples")
+        v.atMost(context, "data.context", ConfigLimits.length, "characters")
         synthetic.validate(&v)
         memory.validate(&v)
         seq2seq.validate(&v)
@@ -91,6 +94,9 @@ public struct Seq2SeqTaskConfig: Codable, Equatable, Sendable {
         v.require(length >= 1, "data.seq2seq.length", length, "a positive number of tokens")
         v.require(vocabulary >= 3, "data.seq2seq.vocabulary", vocabulary, "at least 3 (the begin token and two symbols)")
         v.require(testSamples >= 1, "data.seq2seq.test_samples", testSamples, "at least 1")
+        GeneratedDataLimits.check(&v, "data.seq2seq", samples: samples, testSamples: testSamples,
+                                  valuesPerSample: [length], lengthKey: "length",
+                                  classes: vocabulary, classesKey: "vocabulary")
     }
 }
 
@@ -115,6 +121,10 @@ public struct MemoryTaskConfig: Codable, Equatable, Sendable {
         v.require(classes >= 2, "data.memory.classes", classes, "at least 2")
         v.require(vocabulary > classes, "data.memory.vocabulary", vocabulary, "more tokens than classes")
         v.require(testSamples >= 1, "data.memory.test_samples", testSamples, "at least 1")
+        v.atMost(classes, "data.memory.classes", ConfigLimits.classes, "classes")
+        GeneratedDataLimits.check(&v, "data.memory", samples: samples, testSamples: testSamples,
+                                  valuesPerSample: [length], lengthKey: "length",
+                                  classes: vocabulary, classesKey: "vocabulary")
     }
 }
 
@@ -141,5 +151,8 @@ public struct SyntheticConfig: Codable, Equatable, Sendable {
         v.require(classes >= 2, "data.synthetic.classes", classes, "at least 2")
         v.require(noise >= 0, "data.synthetic.noise", noise, "a non-negative number")
         v.require(testSamples >= 1, "data.synthetic.test_samples", testSamples, "at least 1")
+        GeneratedDataLimits.check(&v, "data.synthetic", samples: samples, testSamples: testSamples,
+                                  valuesPerSample: inputShape, lengthKey: "input_shape",
+                                  classes: classes, classesKey: "classes")
     }
 }

@@ -71,5 +71,15 @@ public struct ModelConfig: Codable, Equatable, Sendable {
             v.require(embeddingSize % heads == 0, "model.embedding_size", embeddingSize, "a multiple of model.heads (\(heads))")
         }
         v.choose(positionEncoding, "model.position_encoding", from: ["learned", "sinusoidal"])
+        let w = ConfigLimits.width, d = ConfigLimits.depth
+        v.atMost(hiddenSizes, "model.hidden_sizes", w, "units")
+        v.atMost(embeddingSize, "model.embedding_size", w, "units")
+        v.atMost(hiddenSize, "model.hidden_size", w, "units")
+        v.atMost(latentSize, "model.latent_size", w, "units")
+        v.atMost(channels, "model.channels", w, "channels")
+        v.atMost(blocks, "model.blocks", d, "blocks")
+        v.atMost(layers, "model.layers", d, "layers")
+        v.atMost(heads, "model.heads", d, "heads")
+        v.atMost(patch, "model.patch", w, "pixels")
     }
 }

@@ -19,6 +19,8 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     public var weightDecay: Double?
     /// Decay biases and normalisation weights too (off: they form a group without decay).
     public var decayBiasAndNorm = false
+    /// Accept `lr: 0` (a run that updates nothing, e.g. to measure the data path); refused otherwise.
+    public var allowZeroLR = false
 
     public static let names = ["sgd", "adam", "adamw", "rmsprop"]
 
@@ -26,7 +28,7 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case name, lr, momentum, dampening, nesterov, betas, eps, alpha, centered
-        case weightDecay = "weight_decay", decayBiasAndNorm = "decay_bias_and_norm"
+        case weightDecay = "weight_decay", decayBiasAndNorm = "decay_bias_and_norm", allowZeroLR = "allow_zero_lr"
     }
 
     /// The learning rate after defaults.
@@ -36,8 +38,14 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
 
     func validate(_ v: inout ConfigValidator) {
         v.choose(name, "optimizer.name", from: Self.names)
-        if name == "sgd" { v.require(lr != nil, "optimizer.lr", lr, "a learning rate (sgd has no default)") }
-        v.require(resolvedLR >= 0 && resolvedLR.isFinite, "optimizer.lr", lr, "a non-negative number")
+        if name == "sgd" && lr == nil {
+            v.require(false, "optimizer.lr", lr, "a learning rate (sgd has no default)")
+        } else if resolvedLR == 0 && lr != nil {
+            v.require(allowZeroLR, "optimizer.lr", lr, "a positive number (at 0 nothing trains; "
+                      + "set optimizer.allow_zero_lr: true to run without updates on purpose)")
+        } else {
+            v.require(resolvedLR > 0 && resolvedLR.isFinite, "optimizer.lr", lr, "a positive number")
+        }
         v.require(momentum >= 0 && momentum < 1, "optimizer.momentum", momentum, "0 <= momentum < 1")
         v.require(dampening >= 0 && dampening <= 1, "optimizer.dampening", dampening, "0 <= dampening <= 1")
         v.require(!nesterov || (momentum > 0 && dampening == 0), "optimizer.nesterov", nesterov,
@@ -101,6 +109,10 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
         v.require(baseMomentum >= 0 && baseMomentum <= maxMomentum && maxMomentum < 1, "schedule.base_momentum", baseMomentum,
                   "0 <= base_momentum <= max_momentum < 1")
         v.require(referenceBatch.map { $0 >= 1 } ?? true, "schedule.reference_batch", referenceBatch, "null or a positive batch size")
+        v.atMost(warmupSteps, "schedule.warmup_steps", ConfigLimits.count, "steps")
+        v.atMost(stepSize, "schedule.step_size", ConfigLimits.count, "steps")
+        v.atMost(milestones, "schedule.milestones", ConfigLimits.count, "steps")
+        v.atMost(referenceBatch, "schedule.reference_batch", ConfigLimits.count, "samples")
         plateau.validate(&v)
     }
 }
@@ -131,6 +143,8 @@ public struct PlateauConfig: Codable, Equatable, Sendable {
         v.require(patience >= 0 && cooldown >= 0, "schedule.plateau.patience", patience, "patience and cooldown >= 0")
         v.require(threshold >= 0, "schedule.plateau.threshold", threshold, "a non-negative number")
         v.require(minLR >= 0, "schedule.plateau.min_lr", minLR, "a non-negative number")
+        v.atMost(patience, "schedule.plateau.patience", ConfigLimits.count, "evaluations")
+        v.atMost(cooldown, "schedule.plateau.cooldown", ConfigLimits.count, "evaluations")
     }
 }
 

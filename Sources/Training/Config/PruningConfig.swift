@@ -42,5 +42,8 @@ public struct PruningConfig: Codable, Equatable, Sendable {
         v.require(startStep >= 0, "pruning.start_step", startStep, "a step >= 0")
         v.require(endStep.map { $0 >= startStep } ?? true, "pruning.end_step", endStep, "null or a step >= pruning.start_step (\(startStep))")
         v.require(everySteps >= 1, "pruning.every_steps", everySteps, "a positive number of steps")
+        v.atMost(startStep, "pruning.start_step", ConfigLimits.count, "steps")
+        v.atMost(endStep, "pruning.end_step", ConfigLimits.count, "steps")
+        v.atMost(everySteps, "pruning.every_steps", ConfigLimits.count, "steps")
     }
 }

@@ -36,7 +36,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Every problem with the values, or nil.
     public func problems() -> [String] {
         var v = ConfigValidator()
-        v.require(seed >= 0, "seed", seed, "a non-negative integer")
+        v.require(seed >= 0 && seed <= ConfigLimits.seed, "seed", seed, "an integer from 0 to \(ConfigLimits.seed)")
         model.validate(&v)
         data.validate(&v)
         if let reads = Self.pairing.first(where: { $0.models.contains(model.name) })?.data, !reads.contains(data.dataKey) {

@@ -39,8 +39,14 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         v.require(maxEvalSamples.map { $0 >= 1 } ?? true, "training.max_eval_samples", maxEvalSamples, "null or a positive number")
         v.require(topK >= 1, "training.top_k", topK, "a positive integer")
         v.choose(nonfinite, "training.nonfinite", from: ["error", "skip"])
+        v.atMost(epochs, "training.epochs", ConfigLimits.epochs, "epochs")
+        v.atMost(maxSteps, "training.max_steps", ConfigLimits.count, "steps")
+        v.atMost(evalEveryEpochs, "training.eval_every_epochs", ConfigLimits.epochs, "epochs")
+        v.atMost(topK, "training.top_k", ConfigLimits.count, "classes")
+        v.atMost(maxEvalSamples, "training.max_eval_samples", ConfigLimits.count, "samples")
         earlyStopping?.validate(&v)
     }
+
 }
 
 /// `training.early_stopping:` stop when a validation metric has not improved for `patience` evaluations.
@@ -64,6 +70,7 @@ public struct EarlyStoppingConfig: Codable, Equatable, Sendable {
         v.choose(mode, "training.early_stopping.mode", from: ["min", "max"])
         v.require(patience >= 1, "training.early_stopping.patience", patience, "a positive number of evaluations")
         v.require(minDelta >= 0, "training.early_stopping.min_delta", minDelta, "a non-negative number")
+        v.atMost(patience, "training.early_stopping.patience", ConfigLimits.count, "evaluations")
     }
 }
 
@@ -118,6 +125,9 @@ public struct PrecisionConfig: Codable, Equatable, Sendable {
         v.require(hysteresis >= 1, "precision.hysteresis", hysteresis, "a positive number of overflows")
         v.require(minScale > 0 && minScale <= initialScale, "precision.min_scale", minScale, "0 < min_scale <= initial_scale")
         v.require(maxOverflowsAtMinScale >= 1, "precision.max_overflows_at_min_scale", maxOverflowsAtMinScale, "a positive number")
+        v.atMost(growthInterval, "precision.growth_interval", ConfigLimits.count, "steps")
+        v.atMost(hysteresis, "precision.hysteresis", ConfigLimits.count, "overflows")
+        v.atMost(maxOverflowsAtMinScale, "precision.max_overflows_at_min_scale", ConfigLimits.count, "steps")
     }
 }
 
@@ -177,6 +187,10 @@ public struct DistributedConfig: Codable, Equatable, Sendable {
                   stallAbortSeconds, "null, or seconds no shorter than distributed.stall_warning_seconds (which must be on)")
         v.require(startupTimeoutSeconds.map { $0 >= 1 && $0 <= 86_400 } ?? true, "distributed.startup_timeout_seconds",
                   startupTimeoutSeconds, "null (no limit) or 1 to 86400 seconds")
+        v.atMost(gradientAccumulation, "distributed.gradient_accumulation", ConfigLimits.batch, "micro-batches")
+        v.atMost(microShards, "distributed.micro_shards", ConfigLimits.batch, "micro-shards")
+        v.atMost(stallWarningSeconds, "distributed.stall_warning_seconds", ConfigLimits.seconds, "seconds")
+        v.atMost(stallAbortSeconds, "distributed.stall_abort_seconds", ConfigLimits.seconds, "seconds")
     }
 }
 
@@ -215,6 +229,9 @@ public struct CheckpointingConfig: Codable, Equatable, Sendable {
         v.require(keepLast >= 1, "checkpointing.keep_last", keepLast, "at least 1")
         v.choose(bestMetric, "checkpointing.best_metric", from: EvaluationMetrics.names)
         v.choose(bestMode, "checkpointing.best_mode", from: ["min", "max"])
+        v.atMost(everySteps, "checkpointing.every_steps", ConfigLimits.count, "steps")
+        v.atMost(everyMinutes, "checkpointing.every_minutes", ConfigLimits.seconds / 60, "minutes")
+        v.atMost(keepLast, "checkpointing.keep_last", ConfigLimits.count, "checkpoints")
     }
 }
 
@@ -247,5 +264,7 @@ public struct LoggingConfig: Codable, Equatable, Sendable {
         v.choose(level, "logging.level", from: ["trace", "debug", "info", "notice", "warning", "error"])
         v.require(histogramsEverySteps.map { $0 >= 1 } ?? true, "logging.histograms_every_steps", histogramsEverySteps, "null or a positive number of steps")
         v.choose(otherRanksLevel, "logging.other_ranks_level", from: ["trace", "debug", "info", "notice", "warning", "error"])
+        v.atMost(everySteps, "logging.every_steps", ConfigLimits.count, "steps")
+        v.atMost(histogramsEverySteps, "logging.histograms_every_steps", ConfigLimits.count, "steps")
     }
 }

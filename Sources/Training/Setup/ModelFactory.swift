@@ -1,5 +1,6 @@
 import Datasets
 import Models
+import TensorCore
 
 /// Builds the model a config names, sized for its data.
 public enum ModelFactory {
@@ -8,6 +9,24 @@ public enum ModelFactory {
     ///   - data: the training split, whose input shape and class count size the model.
     ///   - seed: initialisation seed (every rank builds the same weights; rank 0's are broadcast anyway).
     public static func make(_ config: ModelConfig, for data: any Dataset, seed: Int) throws -> any TrainableModel {
+        try AllocationFailure.labeled("the parameters of model \(config.name)", fix: "lower \(sizeKeys(config.name))") {
+            try build(config, for: data, seed: seed)
+        }
+    }
+
+    /// The keys that size each model's parameters, for the out-of-memory advice.
+    static func sizeKeys(_ name: String) -> String {
+        switch name {
+        case "mlp": return "model.hidden_sizes"
+        case "lenet5": return "data.synthetic.input_shape"
+        case "resnet", "mobilenet", "inception": return "model.channels"
+        case "rnn", "lstm", "gru", "char_mlp": return "model.embedding_size or model.hidden_size"
+        case "gpt", "vit", "transformer": return "model.embedding_size or model.layers"
+        default: return "model.hidden_size or model.latent_size"
+        }
+    }
+
+    static func build(_ config: ModelConfig, for data: any Dataset, seed: Int) throws -> any TrainableModel {
         Init.seed(UInt64(seed))
         switch config.name {
         case "mlp":
