@@ -8,23 +8,6 @@ import Models
 import NN
 import Optim
 
-/// What a finished run reports.
-public struct TrainResult {
-    /// The run directory (rank 0's view; nil on other ranks).
-    public let runDirectory: String?
-    public let steps: Int
-    public let epochs: Int
-    public let stoppedEarly: Bool
-    /// The last validation metrics, and the final evaluation (the test split, or validation
-    /// when the dataset has none) with the name of its split.
-    public let validation: EvaluationMetrics?
-    public let final: EvaluationMetrics?
-    public let finalSplit: String
-    /// The signal (SIGTERM, SIGINT, SIGUSR1) that stopped the run at a step boundary, after a
-    /// checkpoint; nil when the run finished.
-    public let stoppedBySignal: Int32?
-}
-
 /// The training loop of one rank: data-parallel steps with gradient accumulation, clipping,
 /// the optimizer and its schedule, periodic evaluation, early stopping, and rank 0's outputs.
 ///
@@ -597,10 +580,4 @@ public final class Trainer {
         return String(format: "%@ %@: loss %.4f, accuracy %.4f, f1_macro %.4f%@%@", split, position, m.loss, m.accuracy, m.f1Macro,
                m.rocAUC.map { String(format: ", roc_auc %.4f", $0) } ?? "", m.exactMatch.map { String(format: ", exact_match %.4f", $0) } ?? "")
     }
-}
-
-/// A failure of the training loop itself (not of the config or the data).
-public struct TrainingError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }
