@@ -33,7 +33,7 @@ extension Trainer {
             return
         }
         throw TrainingError("the trained model could not be written: \(outputs.modelPath): \(reason), and no checkpoint holds step "
-            + "\(step)\(lastGoodHint); free some space and resume the run")
+            + "\(step)\(checkpointPolicy.lastGoodHint); free some space and resume the run")
     }
 
     /// A `model.int8.safetensors` quantized from earlier weights no longer matches the model:

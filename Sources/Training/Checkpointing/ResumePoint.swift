@@ -182,21 +182,23 @@ extension Trainer {
     func apply(_ point: ResumePoint) throws {
         let m = point.manifest
         (step, epoch, positionInEpoch) = (m.step, m.epoch, m.positionInEpoch)
-        lastCheckpointStep = m.step  // the checkpoint just read is the last good one
+        checkpointPolicy.lastStep = m.step  // the checkpoint just read is the last good one
         for (streamName, owner) in model.namedRandomStreams() {
             if let saved = m.rngStates[streamName] { owner.rng = saved }
         }
         scheduler.stepCount = m.scheduleStep
         if scheduler.plateau != nil, let plateau = m.plateau { scheduler.plateau = plateau }
-        if scaler != nil, let saved = m.lossScaler { scaler = saved }
+        if update.scaler != nil, let saved = m.lossScaler { update.scaler = saved }
         if stopping != nil, let saved = m.earlyStopping { stopping = saved }
-        (skippedSteps, bestMetric) = (m.skippedSteps, m.bestMetric)
+        (update.skippedSteps, checkpointPolicy.bestMetric) = (m.skippedSteps, m.bestMetric)
         try optimizer.load(state: point.optimizerState)
         if let pruner {
             // A checkpoint from before pruning started has no masks: the schedule makes them.
             if let masks = point.state[ResumePoint.masksFile] { try pruner.load(masks: masks, target: m.pruningSparsity ?? 0) }
         }
-        if let saved = m.logWindow { window.restore(saved, rank: communicator.rank, worldSize: communicator.size) }
+        if let saved = m.logWindow {
+            update.window.restore(saved, rank: communicator.rank, worldSize: communicator.size)
+        }
     }
 
     /// The config with the per-rank batch or accumulation changed so that the global batch is
@@ -236,17 +238,5 @@ extension Trainer {
             }
         }
         return text + "; \(totalSteps - m.step) steps to go, \(totalSteps) in all"
-    }
-
-    /// a × b, or Int.max when it does not fit.
-    static func saturating(_ a: Int, times b: Int) -> Int {
-        let (product, overflow) = a.multipliedReportingOverflow(by: b)
-        return overflow ? .max : product
-    }
-
-    /// a + b, or Int.max when it does not fit.
-    static func saturating(_ a: Int, plus b: Int) -> Int {
-        let (sum, overflow) = a.addingReportingOverflow(b)
-        return overflow ? .max : sum
     }
 }

@@ -1,0 +1,76 @@
+import Collective
+import Datasets
+import Foundation
+import Logging
+import Models
+import NN
+
+/// The run's evaluations: a split's metrics over every rank (with a generative model's
+/// classifier score), recorded in metrics.jsonl and the log, and the last validation kept.
+final class EvaluationPass {
+    let config: TrainConfig
+    let communicator: Communicator
+    let model: any TrainableModel
+    /// Scores a generative model's images with a trained classifier (`model.score_classifier`).
+    let scorer: ClassifierScore?
+    let outputs: RunOutputs?
+    let logger: Logger
+    /// The last validation metrics (a checkpoint records them), and the step they were taken at.
+    private(set) var lastValidation: EvaluationMetrics?
+    private(set) var validatedAtStep = -1
+
+    /// - Parameter scorer: the classifier that scores a GAN's images (nil: no score).
+    init(config: TrainConfig, communicator: Communicator, model: any TrainableModel, scorer: ClassifierScore?,
+         outputs: RunOutputs?, logger: Logger) {
+        self.config = config
+        self.communicator = communicator
+        self.model = model
+        self.scorer = scorer
+        self.outputs = outputs
+        self.logger = logger
+    }
+
+    /// Evaluates `dataset` on every rank and records the metrics (a collective).
+    /// - Parameters:
+    ///   - split: the split's name in metrics.jsonl and the log.
+    ///   - step, epoch: where the metrics line says the run stands.
+    ///   - detailed: per-class metrics in the line (the final evaluation).
+    ///   - position: where training stands, in words, for the log.
+    func evaluate(_ dataset: any Dataset, split: String, step: Int, epoch: Int, detailed: Bool,
+                  position: String) -> EvaluationMetrics {
+        var m = Evaluator.evaluate(model, on: dataset, communicator: communicator,
+                                   batchSize: max(config.data.batchSize, 256), topK: config.training.topK,
+                                   limit: config.training.maxEvalSamples, precision: config.precision.computeType)
+        if let scorer, let gan = model as? any AdversarialModel {
+            // 1000 images over the ranks, each rank from its own stream.
+            let count = 1000 / communicator.size + (communicator.rank < 1000 % communicator.size ? 1 : 0)
+            var rng = PhiloxRNG(seed: UInt64(config.seed) &* 7919 &+ UInt64(communicator.rank))
+            m.classifierScore = scorer.score(gan.generate(count: count, rng: &rng), over: communicator)
+        }
+        outputs?.record(m.json(split: split, step: step, epoch: epoch, detailed: detailed))
+        logger.info("\(Self.summary(m, split: split, position: position))")
+        return m
+    }
+
+    /// A validation pass, kept as the run's last validation.
+    /// - Parameters:
+    ///   - step: the step it is taken at.
+    ///   - epoch: the 0-based epoch the metrics line names.
+    func validate(_ dataset: any Dataset, step: Int, epoch: Int, position: String) -> EvaluationMetrics {
+        let m = evaluate(dataset, split: "validation", step: step, epoch: epoch, detailed: false, position: position)
+        lastValidation = m
+        validatedAtStep = step
+        return m
+    }
+
+    /// The metrics in one line: the loss, and a classifier's accuracy, F1 and the rest.
+    static func summary(_ m: EvaluationMetrics, split: String, position: String) -> String {
+        guard m.isClassification else {
+            return String(format: "%@ %@: loss %.4f%@", split, position, m.loss,
+                          m.classifierScore.map { String(format: ", classifier_score %.3f", $0) } ?? "")
+        }
+        return String(format: "%@ %@: loss %.4f, accuracy %.4f, f1_macro %.4f%@%@", split, position, m.loss,
+                      m.accuracy, m.f1Macro, m.rocAUC.map { String(format: ", roc_auc %.4f", $0) } ?? "",
+                      m.exactMatch.map { String(format: ", exact_match %.4f", $0) } ?? "")
+    }
+}
