@@ -33,10 +33,13 @@ final class CheckpointWriter {
         group.wait()  // one write at a time, in order
         queue.async(group: group) { [self] in
             do {
+                let started = Date()
                 let path = try snapshot.write(to: store, name: name, updateLatest: sequence)
+                let seconds = Date().timeIntervalSince(started)
                 if sequence { store.retain(keep: keepLast) }
                 lock.withLock { written.append(path) }
-                logger.info("checkpoint written: \(path)")
+                // The time tells how much grace a preemption needs (TANDEM_STOP_GRACE_SECONDS).
+                logger.info("checkpoint written: \(path) (\(String(format: "%.2f", seconds)) s)")
             } catch {
                 lock.withLock { failures.append("\(error)") }
                 logger.warning("checkpoint \(name) could not be written: \(error); training goes on, earlier checkpoints are intact")
