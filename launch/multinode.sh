@@ -12,10 +12,14 @@
 #   --mca btl self,vader,tcp     shared memory within a node, TCP between nodes
 #   --mca rtc_hwloc_vmhole none  the remote daemons do not map the hwloc topology into a
 #                                guessed address hole (Open MPI 4.1's orted can crash there)
+# SIGTERM or SIGINT to this script or to mpirun stops `tandem train` at a step boundary with a
+# checkpoint and exit status 75, within TANDEM_STOP_GRACE_SECONDS (default 60); status 75 after
+# a SIGTERM to mpirun itself needs rank 0 on this node (the first host) or a shared TMPDIR.
 set -euo pipefail
-if [[ $# -lt 2 ]]; then sed -n '2,16p' "$0" >&2; exit 2; fi
+if [[ $# -lt 2 ]]; then sed -n '2,19p' "$0" >&2; exit 2; fi
 cd "$(dirname "$0")/.."
 source launch/setup.sh
+source launch/mpijob.sh
 hostfile=$1; shift
 hosts=()
 if [[ $hostfile == - ]]; then
@@ -38,5 +42,5 @@ net=()
 if [[ -n ${TANDEM_IFACE:-} ]]; then
     net=(--mca btl_tcp_if_include "$TANDEM_IFACE" --mca oob_tcp_if_include "$TANDEM_IFACE")
 fi
-exec mpirun "${hosts[@]}" -bind-to none -map-by slot --mca btl self,vader,tcp --mca rtc_hwloc_vmhole none "${net[@]}" \
-    -x TANDEM_NUM_THREADS -x PATH -x LD_LIBRARY_PATH "${extra[@]}" "$@"
+tandem_mpijob "${hosts[@]}" -bind-to none -map-by slot --mca btl self,vader,tcp --mca rtc_hwloc_vmhole none "${net[@]}" \
+    -x TANDEM_NUM_THREADS -x TANDEM_EXIT_STATUS_FILE -x PATH -x LD_LIBRARY_PATH "${extra[@]}" "$@"
