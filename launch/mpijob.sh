@@ -8,8 +8,9 @@
 # forwards to the ranks instead, and then exits with their status (75). So:
 # - the timeout is half of TANDEM_STOP_GRACE_SECONDS (default 60): the ranks' time from the signal
 #   to their checkpoint, and how long mpirun then takes to end the job;
-# - rank 0 writes 75 into TANDEM_EXIT_STATUS_FILE once that checkpoint is whole, and a job that
-#   mpirun ends with 1 after that is reported as 75;
+# - rank 0 writes 75 into TANDEM_EXIT_STATUS_FILE once that checkpoint is whole, and the job is
+#   reported as 75 whatever mpirun says (1 after its own SIGTERM; 0 after a SIGUSR1, since with
+#   the file set every rank exits 0, which spares the job mpirun's kill sequence and its waits);
 # - mpirun runs in its own process group, so Ctrl-C reaches only this script, which sends mpirun
 #   SIGUSR1 (as it does for SIGTERM and SIGHUP): a quick stop, without mpirun's waits.
 
@@ -37,8 +38,8 @@ tandem_mpijob() {
     done
     trap - INT TERM HUP
     if [[ $status -ne 75 && $(head -n 1 "$status_file" 2>/dev/null) == 75 ]]; then
-        echo "tandem: mpirun exited with status $status after a stop signal, but every rank stopped at a step" \
-            "boundary and the checkpoint is whole ($(sed -n 2p "$status_file")): exit status 75" >&2
+        echo "tandem: every rank stopped at a step boundary and the checkpoint is whole" \
+            "($(sed -n 2p "$status_file")): exit status 75 (mpirun's was $status)" >&2
         status=75
     fi
     rm -f "$status_file"

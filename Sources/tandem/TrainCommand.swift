@@ -68,6 +68,7 @@ struct TrainCommand: ParsableCommand {
         } catch {
             fail(comm, "tandem train: \(error)")
         }
+        var recorded = false
         if comm.rank == 0 {
             if let m = result.final {
                 let figures = m.isClassification ? String(format: "accuracy %.4f (loss %.4f)", m.accuracy, m.loss)
@@ -78,7 +79,7 @@ struct TrainCommand: ParsableCommand {
             if let signal = result.stoppedBySignal {
                 let name = stopSignalName(signal)
                 print("stopped by signal \(signal) (\(name)) after step \(result.steps); resume with: tandem resume \(result.runDirectory ?? directory)")
-                ExitStatusFile.record(preemptedExitCode, reason: "stopped by signal \(signal) (\(name)) after step \(result.steps) "
+                recorded = ExitStatusFile.record(preemptedExitCode, reason: "stopped by signal \(signal) (\(name)) after step \(result.steps) "
                                       + "with a whole checkpoint in \(result.runDirectory ?? directory)")
             }
         }
@@ -91,13 +92,9 @@ struct TrainCommand: ParsableCommand {
         (comm as? MPICommunicator)?.finalize()
         if result.stoppedBySignal != nil {
             // A rank that exits non-zero while others still run makes mpirun end them with its
-            // SIGCONT/SIGTERM/SIGKILL sequence and its waits of odls_base_sigkill_timeout seconds
-            // (long under the launch scripts). So the other ranks leave with 0, and rank 0 gives
-            // the job its 75 once they are gone.
-            if comm.size > 1 {
-                if comm.rank != 0 { Foundation.exit(0) }
-                usleep(1_500_000)
-            }
+            // SIGCONT/SIGTERM/SIGKILL sequence and its waits (long under the launch scripts). When
+            // the launcher reads the status from the file, the ranks leave with 0 and it reports 75.
+            if ExitStatusFile.path != nil && (comm.rank != 0 || recorded) { Foundation.exit(0) }
             throw ExitCode(preemptedExitCode)
         }
     }
