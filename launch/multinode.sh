@@ -42,5 +42,5 @@ net=()
 if [[ -n ${TANDEM_IFACE:-} ]]; then
     net=(--mca btl_tcp_if_include "$TANDEM_IFACE" --mca oob_tcp_if_include "$TANDEM_IFACE")
 fi
-tandem_mpijob "${hosts[@]}" -bind-to none -map-by slot --mca btl self,vader,tcp --mca rtc_hwloc_vmhole none "${net[@]}" \
-    -x TANDEM_NUM_THREADS -x TANDEM_EXIT_STATUS_FILE -x PATH -x LD_LIBRARY_PATH "${extra[@]}" "$@"
+tandem_mpijob "${hosts[@]}" -bind-to none -map-by slot --mca btl self,vader,tcp --mca rtc_hwloc_vmhole none \
+    "${net[@]}" -x TANDEM_NUM_THREADS -x TANDEM_EXIT_STATUS_FILE -x PATH -x LD_LIBRARY_PATH "${extra[@]}" "$@"

@@ -42,7 +42,10 @@ if ((build_status != 0)); then
 fi
 grep -E "Compiling tandem|[Cc]omplete" <<<"$build_log" || true
 bin=$(swift build -c release --show-bin-path)/tandem
-[[ -x $bin ]] || { echo "error: the release build reported success but left no $bin; run 'swift build -c release' to see why" >&2; exit 1; }
+if [[ ! -x $bin ]]; then
+    echo "error: the release build reported success but left no $bin; run 'swift build -c release' to see why" >&2
+    exit 1
+fi
 
 # mpirun gives every rank a pseudo-terminal, so tell rank 0 whether ours is one.
 progress=plain; [[ -t 1 ]] && progress=auto

@@ -78,9 +78,11 @@ struct TrainCommand: ParsableCommand {
             print("run directory: \(result.runDirectory ?? directory)")
             if let signal = result.stoppedBySignal {
                 let name = stopSignalName(signal)
-                print("stopped by signal \(signal) (\(name)) after step \(result.steps); resume with: tandem resume \(result.runDirectory ?? directory)")
-                recorded = ExitStatusFile.record(preemptedExitCode, reason: "stopped by signal \(signal) (\(name)) after step \(result.steps) "
-                                      + "with a whole checkpoint in \(result.runDirectory ?? directory)")
+                let run = result.runDirectory ?? directory
+                print("stopped by signal \(signal) (\(name)) after step \(result.steps); "
+                      + "resume with: tandem resume \(run)")
+                recorded = ExitStatusFile.record(preemptedExitCode, reason: "stopped by signal \(signal) (\(name)) "
+                                                 + "after step \(result.steps) with a whole checkpoint in \(run)")
             }
         }
         if result.stoppedBySignal != nil && tandem_launcher_ending() != 0 {
