@@ -26,7 +26,8 @@ struct TrainCommand: ParsableCommand {
             TANDEM_EXIT_STATUS_FILE names once its checkpoint is whole. See docs/CHECKPOINTS.md.
 
             Exit status: 0 on success, 2 for a bad config or command line, 1 when training fails, \
-            75 when stopped by a signal after writing a checkpoint (resume with `tandem resume RUN_DIR`).
+            75 when stopped by a signal after writing a checkpoint (resume with `tandem resume RUN_DIR`); \
+            with TANDEM_EXIT_STATUS_FILE set, 0 after such a stop, the 75 being in that file.
             """)
 
     @Argument(help: "The YAML config (configs/*.yaml).") var config: String
