@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tandem-bench gemm against numpy/OpenBLAS, side by side in one run, on the shapes of
-# BENCHMARKS.md and the small GEMMs of the four reference workloads. Prints a Markdown table.
+# docs/BENCHMARKS.md ("GEMM against OpenBLAS") and the small GEMMs of the four reference workloads. Prints a Markdown table.
 #
 #   bash launch/bench_gemm.sh [threads...]     (default: 1 2)
 #   REPS=5 bash launch/bench_gemm.sh           (runs per pair, alternating; default 3)

@@ -14,10 +14,14 @@
 #                                guessed address hole (Open MPI 4.1's orted can crash there)
 #   --mca oob_tcp_keepalive_*    mpirun and its daemons notice a host cut off within ~11 s (5 s
 #                                idle + 3 probes 2 s apart), end the job and exit (default 300 s + 9 x 20 s)
+# SIGTERM or SIGINT to this script or to mpirun stops `tandem train` at a step boundary with a
+# checkpoint and exit status 75, within TANDEM_STOP_GRACE_SECONDS (default 60); status 75 after
+# a SIGTERM to mpirun itself needs rank 0 on this node (the first host) or a shared TMPDIR.
 set -euo pipefail
-if [[ $# -lt 2 ]]; then sed -n '2,16p' "$0" >&2; exit 2; fi
+if [[ $# -lt 2 ]]; then sed -n '2,19p' "$0" >&2; exit 2; fi
 cd "$(dirname "$0")/.."
 source launch/setup.sh
+source launch/mpijob.sh
 hostfile=$1; shift
 hosts=()
 if [[ $hostfile == - ]]; then
@@ -42,6 +46,5 @@ if [[ -n ${TANDEM_IFACE:-} ]]; then
 fi
 # A link that fails mid-run leaves TCP connections silent, not closed: keepalive probes find out.
 alive=(--mca oob_tcp_keepalive_time 5 --mca oob_tcp_keepalive_intvl 2 --mca oob_tcp_keepalive_probes 3)
-exec mpirun "${hosts[@]}" -bind-to none -map-by slot --mca btl self,vader,tcp --mca rtc_hwloc_vmhole none \
-    "${net[@]}" "${alive[@]}" \
-    -x TANDEM_NUM_THREADS -x PATH -x LD_LIBRARY_PATH "${extra[@]}" "$@"
+tandem_mpijob "${hosts[@]}" -bind-to none -map-by slot --mca btl self,vader,tcp --mca rtc_hwloc_vmhole none \
+    "${net[@]}" "${alive[@]}" -x TANDEM_NUM_THREADS -x TANDEM_EXIT_STATUS_FILE -x PATH -x LD_LIBRARY_PATH "${extra[@]}" "$@"

@@ -93,4 +93,6 @@ if [[ $(uname -m) == x86_64 ]]; then
     echo "vfmadd231ps ymm instructions: $fma; calls to fmaf: $calls"
     if (( fma < 12 || calls > 0 )); then echo "error: kernels were built without AVX2/FMA; check the flags in Package.swift" >&2; exit 1; fi
 fi
+echo "== every Swift block in README.md and docs/*.md, built against the package"
+bash launch/check_snippets.sh
 echo "launch/test.sh: all checks passed"

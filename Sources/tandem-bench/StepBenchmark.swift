@@ -71,7 +71,7 @@ struct StepBenchmark: ParsableCommand {
         }
     }
 
-    /// The model of each workload, as BENCHMARKS.md defines it, and its logits of a batch.
+    /// The model of each workload, as docs/BENCHMARKS.md defines it, and its logits of a batch.
     func model() -> (module: any Module, logits: (NDArray) -> Tensor) {
         Init.seed(1)
         switch workload {

@@ -1,6 +1,6 @@
 import ArgumentParser
 
-/// Benchmarks of Tandem's kernels and training step; the interface is fixed by BENCHMARKS.md.
+/// Benchmarks of Tandem's kernels and training step; scripts depend on its interface (docs/BENCHMARKS.md).
 struct TandemBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tandem-bench",

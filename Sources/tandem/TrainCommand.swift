@@ -16,11 +16,18 @@ struct TrainCommand: ParsableCommand {
             batch is data.batch_size x ranks x distributed.gradient_accumulation. See docs/CONFIG.md for every key.
 
             SIGTERM, SIGINT or SIGUSR1 on any rank stops every rank at the next step boundary; rank 0 \
-            writes a checkpoint and the job exits with status 75. Under mpirun send SIGUSR1 to mpirun \
-            (it forwards it to every rank; SIGTERM to mpirun itself kills the ranks), or signal one rank.
+            writes a checkpoint and the job exits with status 75. mpirun forwards SIGUSR1 to every rank and \
+            then exits 75. Sent SIGTERM or SIGINT (scancel, Ctrl-C), Open MPI 4.1's mpirun sends the ranks \
+            SIGCONT (Tandem stops on it too), SIGTERM after odls_base_sigkill_timeout seconds, SIGKILL after as \
+            many again, and exits 1. The default timeout, 1 s, is too short for a checkpoint: run plain mpirun \
+            with `--mca odls_base_sigkill_timeout 30` (or OMPI_MCA_odls_base_sigkill_timeout=30) to give the \
+            ranks 60 s. The launch scripts (launch/train.sh, local.sh, multinode.sh) set it from \
+            TANDEM_STOP_GRACE_SECONDS (default 60) and exit 75 in every case: rank 0 writes 75 into the file \
+            TANDEM_EXIT_STATUS_FILE names once its checkpoint is whole. See docs/CHECKPOINTS.md.
 
             Exit status: 0 on success, 2 for a bad config or command line, 1 when training fails, \
-            75 when stopped by a signal after writing a checkpoint (resume with `tandem resume RUN_DIR`).
+            75 when stopped by a signal after writing a checkpoint (resume with `tandem resume RUN_DIR`); \
+            with TANDEM_EXIT_STATUS_FILE set, 0 after such a stop, the 75 being in that file.
             """)
 
     @Argument(help: "The YAML config (configs/*.yaml).") var config: String
@@ -72,6 +79,7 @@ struct TrainCommand: ParsableCommand {
         } catch {
             fail(comm, "tandem train: \(JobFailure.text(error))")
         }
+        var recorded = false
         if comm.rank == 0 {
             if let m = result.final {
                 let figures = m.isClassification ? String(format: "accuracy %.4f (loss %.4f)", m.accuracy, m.loss)
@@ -80,11 +88,28 @@ struct TrainCommand: ParsableCommand {
             }
             print("run directory: \(result.runDirectory ?? directory)")
             if let signal = result.stoppedBySignal {
-                print("stopped by signal \(signal) after step \(result.steps); resume with: tandem resume \(result.runDirectory ?? directory)")
+                let name = stopSignalName(signal)
+                let run = result.runDirectory ?? directory
+                print("stopped by signal \(signal) (\(name)) after step \(result.steps); "
+                      + "resume with: tandem resume \(run)")
+                recorded = ExitStatusFile.record(preemptedExitCode, reason: "stopped by signal \(signal) (\(name)) "
+                                                 + "after step \(result.steps) with a whole checkpoint in \(run)")
             }
         }
+        if result.stoppedBySignal != nil && tandem_launcher_ending() != 0 {
+            // mpirun is ending the job and its runtime no longer answers: MPI_Finalize would only
+            // wait for its SIGKILL. The checkpoint is whole, so leave now with the stop's status.
+            fflush(stdout)
+            Foundation.exit(preemptedExitCode)
+        }
         (comm as? MPICommunicator)?.finalize()
-        if result.stoppedBySignal != nil { throw ExitCode(preemptedExitCode) }
+        if result.stoppedBySignal != nil {
+            // A rank that exits non-zero while others still run makes mpirun end them with its
+            // SIGCONT/SIGTERM/SIGKILL sequence and its waits (long under the launch scripts). When
+            // the launcher reads the status from the file, the ranks leave with 0 and it reports 75.
+            if ExitStatusFile.path != nil && (comm.rank != 0 || recorded) { Foundation.exit(0) }
+            throw ExitCode(preemptedExitCode)
+        }
     }
 
     static func defaultRunDirectory(config: String) -> String {
@@ -98,6 +123,19 @@ struct TrainCommand: ParsableCommand {
 /// The exit status of a run stopped by a signal after its checkpoint (sysexits' EX_TEMPFAIL:
 /// try again later, which is what a scheduler's requeue does).
 let preemptedExitCode: Int32 = 75
+
+/// A stop signal's name, and for SIGCONT who sent it.
+/// - Parameters:
+///   - signal: the signal number that stopped the run.
+func stopSignalName(_ signal: Int32) -> String {
+    switch signal {
+    case SIGTERM: return "SIGTERM"
+    case SIGINT: return "SIGINT"
+    case SIGUSR1: return "SIGUSR1"
+    case SIGCONT: return "SIGCONT: mpirun was sent SIGTERM or SIGINT and is ending the job"
+    default: return "signal \(signal)"
+    }
+}
 
 /// Reports `message` and ends the job: every rank when under mpirun, so none is left waiting.
 func fail(_ comm: Communicator, _ message: String) -> Never {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch's CPU training step on the four reference workloads, for side-by-side runs.
 
-The counterpart of `tandem-bench step` (../shared/BENCHMARKS.md defines the workloads): the
+The counterpart of `tandem-bench step` (docs/BENCHMARKS.md defines the workloads): the
 same models, batch shapes and optimizers, one step being forward, cross-entropy, backward,
 gradient clipping at 1.0 and the optimizer step. Written as a practitioner would write it
 (nanoGPT's attention through scaled_dot_product_attention, nn.LSTM, foreach optimizers).

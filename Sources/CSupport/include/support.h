@@ -91,10 +91,15 @@ static inline void tandem_prefetch_write(const void *p) { __builtin_prefetch(p, 
 int tandem_heap_configured(void);
 
 /// Installs handlers for SIGTERM, SIGINT and SIGUSR1 that only record the signal, so training
-/// can stop at the next step boundary (a signal handler may do nothing more).
+/// can stop at the next step boundary (a signal handler may do nothing more). SIGCONT counts
+/// too unless it ends a stop of this process: Open MPI's mpirun, sent SIGTERM or SIGINT, sends
+/// every rank SIGCONT at once and SIGTERM only odls_base_sigkill_timeout seconds later.
 void tandem_install_stop_handlers(void);
-/// The stop signal received so far, or 0.
+/// The first stop signal received so far, or 0.
 int tandem_stop_signal(void);
+/// 1 when a SIGCONT said mpirun is ending the job: its runtime no longer answers, so MPI_Finalize
+/// would wait for the SIGKILL that follows.
+int tandem_launcher_ending(void);
 /// Forgets a received stop signal (tests run several trainers in one process).
 void tandem_clear_stop_signal(void);
 

@@ -35,10 +35,13 @@ final class CheckpointWriter {
         group.wait()  // one write at a time, in order
         queue.async(group: group) { [self] in
             do {
+                let started = Date()
                 let path = try snapshot.write(to: store, name: name, updateLatest: sequence)
+                let seconds = Date().timeIntervalSince(started)
                 if sequence { store.retain(keep: keepLast) }
                 lock.withLock { written.append(path) }
-                logger.info("checkpoint written: \(path)")
+                // The time tells how much grace a preemption needs (TANDEM_STOP_GRACE_SECONDS).
+                logger.info("checkpoint written: \(path) (\(String(format: "%.2f", seconds)) s)")
                 if failedInARow > 0 { logger.warning("checkpoint \(name) written; the \(failedInARow) before it could not be") }
                 failedInARow = 0
             } catch {

@@ -11,10 +11,11 @@ public final class ProgressReporter {
     private var drewBar = false
 
     /// - Parameters:
-    ///   - setting: auto, bar, plain or none (auto: bar when standard output is a terminal).
+    ///   - setting: auto, bar, plain or none (auto: bar when the job's output is a terminal).
     ///   - totalSteps: optimizer steps in the whole run, for the bar and the ETA.
     ///   - epochs: epochs in the run.
-    public init(setting: String, totalSteps: Int, epochs: Int, isTerminal: Bool = isatty(STDOUT_FILENO) == 1) {
+    ///   - isTerminal: whether the job's output is a terminal (under mpirun, mpirun's own output).
+    public init(setting: String, totalSteps: Int, epochs: Int, isTerminal: Bool = JobTerminal.isTerminal) {
         switch setting {
         case "bar": style = .bar
         case "plain": style = .plain
