@@ -8,66 +8,6 @@ import Synchronization
 /// in registers. Depending on the shape, an operand that packing would not pay for is read
 /// in place, and threads split C's rows (sharing packed B) or its columns (each packing its
 /// own); docs/ARCHITECTURE.md lists the rules and docs/BENCHMARKS.md the measurements.
-/// A GEMM input: its elements (float32, float16 or bfloat16) and its row stride. 16-bit
-/// operands are widened while they are packed (mixed precision reads half the bytes).
-public struct GEMMOperand {
-    public let raw: UnsafeRawPointer
-    public let dtype: DType
-    public let ld: Int
-    /// For an fp32 operand: the 16-bit type its values are rounded to as they are packed, or
-    /// nil to use them as stored. Under autocast a weight is read so: the product is the one
-    /// of a 16-bit copy, without a pass that makes the copy or the memory that holds it.
-    public let rounding: DType?
-
-    public init(_ pointer: UnsafePointer<Float>, ld: Int) { self.init(raw: UnsafeRawPointer(pointer), dtype: .float32, ld: ld) }
-    public init(raw: UnsafeRawPointer, dtype: DType, ld: Int, rounding: DType? = nil) {
-        precondition(dtype != .int32, "GEMM operands are float32, float16 or bfloat16")
-        precondition(rounding == nil || dtype == .float32 && (rounding == .float16 || rounding == .bfloat16),
-                     "only an fp32 GEMM operand is rounded, to float16 or bfloat16; got \(dtype) rounded to \(rounding!)")
-        (self.raw, self.dtype, self.ld, self.rounding) = (raw, dtype, ld, rounding)
-    }
-
-    /// Whether the micro-kernel may read the operand in place: fp32, used as stored.
-    var isPlainFloat32: Bool { dtype == .float32 && rounding == nil }
-
-    /// The operand offset by `elements`.
-    func advanced(by elements: Int) -> GEMMOperand {
-        GEMMOperand(raw: raw + elements * dtype.byteSize, dtype: dtype, ld: ld, rounding: rounding)
-    }
-
-    /// The operand as a matrix for packing: op(X) with `transposed`.
-    func view(transposed: Bool) -> MatrixView {
-        MatrixView(raw: raw, dtype: dtype, rowStride: transposed ? 1 : ld, colStride: transposed ? ld : 1, rounding: rounding)
-    }
-}
-
-/// Where a GEMM writes C: fp32, or rounded once to float16/bfloat16 as each tile leaves the
-/// registers (mixed precision then never writes, reads and re-rounds an fp32 copy of C).
-public struct GEMMOutput {
-    public let raw: UnsafeMutableRawPointer
-    public let dtype: DType
-    public let ld: Int
-    /// n fp32 values added once to every row of C (a linear layer's bias), as each tile of the
-    /// first depth block leaves the registers: filling C with the bias first and accumulating
-    /// onto it cost a pass that wrote C and made the GEMM read it (a 16-bit C gets it before
-    /// it is rounded).
-    public let bias: UnsafePointer<Float>?
-
-    public init(_ c: UnsafeMutablePointer<Float>, ld: Int, bias: UnsafePointer<Float>? = nil) {
-        (raw, dtype, self.ld, self.bias) = (UnsafeMutableRawPointer(c), .float32, ld, bias)
-    }
-    public init(half: UnsafeMutablePointer<UInt16>, dtype: DType, ld: Int, bias: UnsafePointer<Float>? = nil) {
-        precondition(dtype == .float16 || dtype == .bfloat16, "a 16-bit GEMM output is float16 or bfloat16, got \(dtype)")
-        (raw, self.dtype, self.ld, self.bias) = (UnsafeMutableRawPointer(half), dtype, ld, bias)
-    }
-
-    /// The output offset by `elements`.
-    func advanced(by elements: Int) -> GEMMOutput {
-        dtype == .float32 ? GEMMOutput(raw.assumingMemoryBound(to: Float.self) + elements, ld: ld, bias: bias)
-            : GEMMOutput(half: raw.assumingMemoryBound(to: UInt16.self) + elements, dtype: dtype, ld: ld, bias: bias)
-    }
-}
-
 public enum GEMM {
     /// 2·m·n·k summed over every product since the process started (GEMMs with k or alpha
     /// 0 count nothing): the step benchmark divides a step's share by its time for the rate
