@@ -149,7 +149,8 @@ public enum GEMM {
                                    alpha: Float = 1, a: GEMMOperand, strideA: Int, b: GEMMOperand, strideB: Int,
                                    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int) {
         batchedGemm(batch: batch, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                    a: a, strideA: strideA, b: b, strideB: strideB, beta: beta, output: GEMMOutput(c, ld: ldc), strideC: strideC)
+                    a: a, strideA: strideA, b: b, strideB: strideB, beta: beta, output: GEMMOutput(c, ld: ldc),
+                    strideC: strideC)
     }
 
     /// `batchedGemm` into an fp32 or 16-bit C (see `GEMMOutput`).
