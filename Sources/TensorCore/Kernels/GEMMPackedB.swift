@@ -8,7 +8,7 @@ import Darwin
 /// share: an LSTM's W_hh is multiplied at every step of the sequence, and repacking its
 /// 1 MB each time was a tenth of the char-LSTM step.
 ///
-/// Layout: for every depth block (as `GEMM.depthBlock` cuts k), all of B's 16-column
+/// Layout: for every depth block (as `GEMMPlan.depthBlock` cuts k), all of B's 16-column
 /// micro-panels in order, each `panelStride` floats; a `GEMM.gemm` given this skips packing
 /// and reads block (pc, jc) in place.
 public final class GEMMPackedB {
@@ -27,7 +27,7 @@ public final class GEMMPackedB {
         precondition(k > 0 && n > 0, "a packed B needs k and n of at least 1, got k \(k), n \(n)")
         let nr = GEMMMicroKernel.nr
         (self.k, self.n) = (k, n)
-        depthBlock = GEMM.depthBlock(k)
+        depthBlock = GEMMPlan.depthBlock(k)
         panelStride = depthBlock * nr
         panelCount = (n + nr - 1) / nr
         let blocks = (k + depthBlock - 1) / depthBlock
