@@ -65,8 +65,10 @@ extension Tensor {
     public func cast(to dtype: DType) -> Tensor {
         let source = data.dtype
         if dtype == source { return self }
-        return Tensor.record("cast", data.converted(to: dtype), inputs: [self], outputType: dtype,
-                             roundsGradient: source.byteSize <= dtype.byteSize, halfGradient: true) { dy in
+        return Tensor.record(
+            "cast", data.converted(to: dtype), inputs: [self], outputType: dtype,
+            roundsGradient: source.byteSize <= dtype.byteSize, halfGradient: true
+        ) { dy in
             [dy.dtype == source ? dy : dy.converted(to: source)]
         }
     }

@@ -41,12 +41,15 @@ extension Tensor {
             // Gradients between 16-bit ops are stored in 16 bits, which is where fp16 underflows
             // and why the loss is scaled. VJPs whose kernels widen in registers read them so.
             let inputGrads = GraphRelease.during(!retainGraph) { node.vjp(node.halfGradient ? g : g.float32) }
-            precondition(inputGrads.count == node.inputs.count, "op \(node.op) returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
+            precondition(
+                inputGrads.count == node.inputs.count,
+                "op \(node.op) returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
             for (input, ig) in zip(node.inputs, inputGrads) {
                 guard input.requiresGrad else { continue }
                 if let ig {
-                    precondition(ig.shape.count == input.count,
-                                 "op \(node.op) produced a gradient of shape \(ig.shape) for an input of shape \(input.shape)")
+                    precondition(
+                        ig.shape.count == input.count,
+                        "op \(node.op) produced a gradient of shape \(ig.shape) for an input of shape \(input.shape)")
                 }
                 let key = ObjectIdentifier(input)
                 if input.creator == nil {
@@ -91,7 +94,11 @@ extension Tensor {
 
     /// Adds `g` into this tensor's own gradient buffer (fp32), allocating it on first use.
     func accumulate(_ g: NDArray) {
-        if let existing = grad { Unary.addInPlace(existing, g.float32) } else { grad = g.converted(to: .float32).reshaped(shape) }
+        if let existing = grad {
+            Unary.addInPlace(existing, g.float32)
+        } else {
+            grad = g.converted(to: .float32).reshaped(shape)
+        }
     }
 
     /// Tensors reachable from self through creators, each after all of its inputs.

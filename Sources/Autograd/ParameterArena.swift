@@ -84,6 +84,7 @@ public final class ParameterArena {
     }
 
     private func view(_ arena: NDArray, _ e: Entry) -> NDArray {
-        NDArray(shape: e.shape, storage: Storage(viewOf: arena.storage, byteOffset: e.offset * 4, byteCount: e.count * 4))
+        NDArray(
+            shape: e.shape, storage: Storage(viewOf: arena.storage, byteOffset: e.offset * 4, byteCount: e.count * 4))
     }
 }

@@ -62,12 +62,17 @@ public final class Tensor: CustomStringConvertible {
     ///     which reads it once, at once, rounding it to 16 bits would only lose precision.
     ///   - halfGradient: the VJP reads the output's gradient in the type it is stored in (16
     ///     bits under autocast), widening in registers; false hands it a widened fp32 copy.
-    public static func record(_ op: String, _ output: NDArray, inputs: [Tensor], outputType: DType? = nil,
-                              roundsGradient: Bool = true, halfGradient: Bool = false,
-                              vjp: @escaping (NDArray) -> [NDArray?]) -> Tensor {
+    public static func record(
+        _ op: String, _ output: NDArray, inputs: [Tensor], outputType: DType? = nil,
+        roundsGradient: Bool = true, halfGradient: Bool = false,
+        vjp: @escaping (NDArray) -> [NDArray?]
+    ) -> Tensor {
         let needs = GradMode.isEnabled && inputs.contains { $0.requiresGrad }
         let t = Tensor(stored(output, inputs: inputs, as: outputType), requiresGrad: needs)
-        if needs { t.creator = Node(op: op, inputs: inputs, roundsGradient: roundsGradient, halfGradient: halfGradient, vjp: vjp) }
+        if needs {
+            t.creator = Node(
+                op: op, inputs: inputs, roundsGradient: roundsGradient, halfGradient: halfGradient, vjp: vjp)
+        }
         return t
     }
 
@@ -107,8 +112,10 @@ final class Node {
     /// Whether the VJP reads a 16-bit gradient as it is (see `Tensor.record`).
     let halfGradient: Bool
 
-    init(op: String, inputs: [Tensor], roundsGradient: Bool = true, halfGradient: Bool = false,
-         vjp: @escaping (NDArray) -> [NDArray?]) {
+    init(
+        op: String, inputs: [Tensor], roundsGradient: Bool = true, halfGradient: Bool = false,
+        vjp: @escaping (NDArray) -> [NDArray?]
+    ) {
         self.op = op
         self.inputs = inputs
         self.roundsGradient = roundsGradient

@@ -32,8 +32,10 @@ public struct CheckpointStore: Sendable {
     ///   - updateLatest: false for checkpoints kept beside the sequence (the best one).
     /// - Returns: the folder's path.
     @discardableResult
-    public func write(name: String, files: [String: Data], updateLatest: Bool = true,
-                      manifest: ([String: FileRecord]) throws -> Data) throws -> String {
+    public func write(
+        name: String, files: [String: Data], updateLatest: Bool = true,
+        manifest: ([String: FileRecord]) throws -> Data
+    ) throws -> String {
         let fm = FileManager.default
         let final = directory + "/" + name, temporary = directory + "/.tmp-" + name
         do {
@@ -61,7 +63,9 @@ public struct CheckpointStore: Sendable {
         try Self.writeDurably(manifest(records), to: temporary + "/" + Self.manifestName)
         try Self.fsync(path: temporary)
         if fm.fileExists(atPath: final) { try? fm.removeItem(atPath: final) }
-        guard rename(temporary, final) == 0 else { throw CheckpointError("cannot rename \(temporary) to \(final): \(String(cString: strerror(errno)))") }
+        guard rename(temporary, final) == 0 else {
+            throw CheckpointError("cannot rename \(temporary) to \(final): \(String(cString: strerror(errno)))")
+        }
         try Self.fsync(path: directory)
         if updateLatest {
             try Self.writeDurably(Data((name + "\n").utf8), to: directory + "/latest.tmp")
@@ -83,7 +87,8 @@ public struct CheckpointStore: Sendable {
 
     /// The sequence's folders, newest first by step.
     private func folders() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("step-") }.sorted(by: >)
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("step-") }
+            .sorted(by: >)
     }
 
     /// What `latest` names, trimmed (nil when there is no `latest`).
@@ -99,12 +104,14 @@ public struct CheckpointStore: Sendable {
         let printable = latest.unicodeScalars.allSatisfy { $0.isASCII && $0.value >= 0x20 } && latest.count <= 64
         let instead = "the newest whole checkpoint by step is used instead"
         guard printable else {
-            return "\(directory)/latest holds \(latest.utf8.count) bytes that are no checkpoint name (damaged or edited?); \(instead)"
+            return
+                "\(directory)/latest holds \(latest.utf8.count) bytes that are no checkpoint name (damaged or edited?); \(instead)"
         }
         guard latest.hasPrefix("step-") else {
             return "\(directory)/latest holds \"\(latest)\", not a checkpoint name (damaged or edited?); \(instead)"
         }
-        return folders().contains(latest) ? nil : "\(directory)/latest names \"\(latest)\", which is not there (deleted?); \(instead)"
+        return folders().contains(latest)
+            ? nil : "\(directory)/latest names \"\(latest)\", which is not there (deleted?); \(instead)"
     }
 
     /// The manifest of folder `name` after checking that every file it lists is there with
@@ -123,7 +130,8 @@ public struct CheckpointStore: Sendable {
                 throw CheckpointError("\(folder)/\(file) is missing")
             }
             guard contents.count == record.bytes else {
-                throw CheckpointError("\(folder)/\(file) has \(contents.count) bytes, the manifest says \(record.bytes) (truncated?)")
+                throw CheckpointError(
+                    "\(folder)/\(file) has \(contents.count) bytes, the manifest says \(record.bytes) (truncated?)")
             }
             guard Self.crc32(contents) == record.crc32 else {
                 throw CheckpointError("\(folder)/\(file) fails its checksum (corrupted)")
@@ -137,7 +145,9 @@ public struct CheckpointStore: Sendable {
     public func newestValid() -> (found: (name: String, manifest: Data)?, skipped: [String]) {
         var skipped = latestProblem().map { [$0] } ?? []
         for name in candidates() {
-            do { return ((name, try verify(name)), skipped) } catch { skipped.append("skipping a damaged checkpoint: \(error)") }
+            do { return ((name, try verify(name)), skipped) } catch {
+                skipped.append("skipping a damaged checkpoint: \(error)")
+            }
         }
         return (nil, skipped)
     }
@@ -164,7 +174,9 @@ public struct CheckpointStore: Sendable {
     public func retain(keep: Int) {
         let fm = FileManager.default
         let names = ((try? fm.contentsOfDirectory(atPath: directory)) ?? [])
-        for leftover in names where leftover.hasPrefix(".tmp-") { try? fm.removeItem(atPath: directory + "/" + leftover) }
+        for leftover in names where leftover.hasPrefix(".tmp-") {
+            try? fm.removeItem(atPath: directory + "/" + leftover)
+        }
         for old in names.filter({ $0.hasPrefix("step-") }).sorted(by: >).dropFirst(max(keep, 1)) {
             try? fm.removeItem(atPath: directory + "/" + old)
         }
@@ -206,13 +218,17 @@ public struct CheckpointStore: Sendable {
                 offset += n
             }
         }
-        guard Glibc.fsync(fd) == 0 else { throw CheckpointError("cannot fsync \(path): \(String(cString: strerror(errno)))") }
+        guard Glibc.fsync(fd) == 0 else {
+            throw CheckpointError("cannot fsync \(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     static func fsync(path: String) throws {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw CheckpointError("cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        guard Glibc.fsync(fd) == 0 else { throw CheckpointError("cannot fsync \(path): \(String(cString: strerror(errno)))") }
+        guard Glibc.fsync(fd) == 0 else {
+            throw CheckpointError("cannot fsync \(path): \(String(cString: strerror(errno)))")
+        }
     }
 }

@@ -77,13 +77,17 @@ extension Communicator {
     public func allgather(_ text: String) -> [String] {
         let bytes = Array(text.utf8)
         var length = Double(bytes.count)
-        let maxLength = Int(withUnsafeMutablePointer(to: &length) { p -> Double in
-            allreduce(p, count: 1, op: .max); return p.pointee })
+        let maxLength = Int(
+            withUnsafeMutablePointer(to: &length) { p -> Double in
+                allreduce(p, count: 1, op: .max); return p.pointee
+            })
         var padded = bytes + [UInt8](repeating: 0, count: maxLength - bytes.count)
         var out = [UInt8](repeating: 0, count: maxLength * size)
         if maxLength > 0 {
             padded.withUnsafeMutableBytes { src in
-                out.withUnsafeMutableBytes { dst in allgather(src.baseAddress!, bytes: maxLength, into: dst.baseAddress!) }
+                out.withUnsafeMutableBytes { dst in
+                    allgather(src.baseAddress!, bytes: maxLength, into: dst.baseAddress!)
+                }
             }
         }
         return (0..<size).map { r in

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Ends this process when MPI_Abort does not.
@@ -19,14 +19,17 @@ enum ExitWatchdog {
         var thread = pthread_t()
         let context = UnsafeMutablePointer<(Double, Int)>.allocate(capacity: 1)
         context.initialize(to: (seconds, rank))
-        let rc = pthread_create(&thread, nil, { arg in
-            let (seconds, rank) = arg!.assumingMemoryBound(to: (Double, Int).self).pointee
-            usleep(UInt32(seconds * 1e6))
-            fputs("tandem: rank \(rank): MPI_Abort did not end this process within \(Int(seconds)) s (mpirun cannot be "
-                  + "reached: is this host cut off?); exiting\n", stderr)
-            ExitWatchdog.endDaemon()
-            _exit(1)
-        }, context)
+        let rc = pthread_create(
+            &thread, nil,
+            { arg in
+                let (seconds, rank) = arg!.assumingMemoryBound(to: (Double, Int).self).pointee
+                usleep(UInt32(seconds * 1e6))
+                fputs(
+                    "tandem: rank \(rank): MPI_Abort did not end this process within \(Int(seconds)) s (mpirun cannot be "
+                        + "reached: is this host cut off?); exiting\n", stderr)
+                ExitWatchdog.endDaemon()
+                _exit(1)
+            }, context)
         if rc == 0 { pthread_detach(thread) } else { _exit(1) }
     }
 

@@ -38,8 +38,11 @@ public final class FixedPointReducer {
     ///   - capacity: length of the gradient buffer.
     ///   - globalShards: micro-shards per step over all ranks (the divisor of the mean).
     ///   - localShards: micro-shards per step on this rank.
-    public init(communicator: Communicator, segments: [Range<Int>], capacity: Int, globalShards: Int, localShards: Int) {
-        precondition(globalShards == localShards * communicator.size, "\(globalShards) shards do not split into \(communicator.size) x \(localShards)")
+    public init(communicator: Communicator, segments: [Range<Int>], capacity: Int, globalShards: Int, localShards: Int)
+    {
+        precondition(
+            globalShards == localShards * communicator.size,
+            "\(globalShards) shards do not split into \(communicator.size) x \(localShards)")
         self.communicator = communicator
         self.segments = segments
         self.capacity = capacity
@@ -63,7 +66,10 @@ public final class FixedPointReducer {
         let row = stash.ptr + stashed * capacity
         for (t, range) in segments.enumerated() {
             let g = gradients.ptr + range.lowerBound
-            let m = last ? FixedPoint.largestMagnitude(g, range.count) : FixedPoint.move(g, to: row + range.lowerBound, range.count)
+            let m =
+                last
+                ? FixedPoint.largestMagnitude(g, range.count)
+                : FixedPoint.move(g, to: row + range.lowerBound, range.count)
             largest[t] = m.isNaN || largest[t].isNaN ? .nan : max(largest[t], m)
         }
         stashed += 1
@@ -90,7 +96,8 @@ public final class FixedPointReducer {
                 guard largest[t].isFinite else { s.initialize(repeating: 0, count: range.count); continue }
                 FixedPoint.encode(gradients.ptr + range.lowerBound, range.count, exponent: exponents[t], into: s)
                 for j in 0..<stashedRows {
-                    FixedPoint.accumulate(stash.ptr + j * capacity + range.lowerBound, range.count, exponent: exponents[t], into: s)
+                    FixedPoint.accumulate(
+                        stash.ptr + j * capacity + range.lowerBound, range.count, exponent: exponents[t], into: s)
                 }
             }
         }
@@ -104,7 +111,8 @@ public final class FixedPointReducer {
             guard !part.isEmpty else { continue }
             let g = gradients.ptr + part.lowerBound
             if largest[t].isFinite {
-                FixedPoint.decode(sums + part.lowerBound, part.count, exponent: exponents[t], divisor: globalShards, into: g)
+                FixedPoint.decode(
+                    sums + part.lowerBound, part.count, exponent: exponents[t], divisor: globalShards, into: g)
             } else {
                 g.initialize(repeating: .nan, count: part.count)
             }

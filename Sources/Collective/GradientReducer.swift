@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import TensorCore
 
@@ -95,11 +95,15 @@ public final class GradientReducer: @unchecked Sendable {
     ///   - sharded: reduce-scatter each bucket for a sharded optimizer (see the type's comment).
     ///   - sharedMemory: the shared arrays `gradients` lives in (this rank's), to sum through
     ///     them; only for an unsharded float32 wire.
-    public init(communicator: Communicator, gradients: NDArray, parameters: [Slice],
-                bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20, wire: DType = .float32,
-                scalesAfterSum: Bool = true, sharded: Bool = false, sharedMemory: SharedMemoryAllreduce? = nil) {
-        precondition(sharedMemory.map { !sharded && wire == .float32 && $0.holds(gradients) } ?? true,
-                     "gradients are summed through shared memory only unsharded, in float32, and only when they live in its array")
+    public init(
+        communicator: Communicator, gradients: NDArray, parameters: [Slice],
+        bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20, wire: DType = .float32,
+        scalesAfterSum: Bool = true, sharded: Bool = false, sharedMemory: SharedMemoryAllreduce? = nil
+    ) {
+        precondition(
+            sharedMemory.map { !sharded && wire == .float32 && $0.holds(gradients) } ?? true,
+            "gradients are summed through shared memory only unsharded, in float32, and only when they live in its array"
+        )
         self.sharedMemory = sharedMemory
         self.scalesAfterSum = scalesAfterSum
         self.sharded = sharded
@@ -121,23 +125,28 @@ public final class GradientReducer: @unchecked Sendable {
         blocks = buckets.map { communicator.blocks(count: $0.range.count) }
         ownedRanges = zip(buckets, blocks).compactMap { bucket, blocks in
             let mine = sharded ? blocks[communicator.rank] : 0..<bucket.range.count
-            return mine.isEmpty ? nil : (bucket.range.lowerBound + mine.lowerBound)..<(bucket.range.lowerBound + mine.upperBound)
+            return mine.isEmpty
+                ? nil : (bucket.range.lowerBound + mine.lowerBound)..<(bucket.range.lowerBound + mine.upperBound)
         }.sorted { $0.lowerBound < $1.lowerBound }
         var owner = [Int](repeating: 0, count: parameters.count)
         for (b, bucket) in buckets.enumerated() { for p in bucket.parameters { owner[p] = b } }
         bucketOf = owner
         pending = buckets.map(\.parameters.count)
         ready = [Bool](repeating: false, count: buckets.count)
-        wireBuffer = wire == .float32 ? nil
+        wireBuffer =
+            wire == .float32
+            ? nil
             : NDArray(shape: [buckets.map(\.range.count).max() ?? 0], dtype: wire)
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(cond, nil)
         let box = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&thread, nil, { arg in
-            let reducer = Unmanaged<GradientReducer>.fromOpaque(arg!).takeRetainedValue()
-            reducer.communicationLoop()
-            return nil
-        }, box)
+        let rc = pthread_create(
+            &thread, nil,
+            { arg in
+                let reducer = Unmanaged<GradientReducer>.fromOpaque(arg!).takeRetainedValue()
+                reducer.communicationLoop()
+                return nil
+            }, box)
         precondition(rc == 0, "could not start the communication thread: error \(rc)")
     }
 
@@ -208,7 +217,9 @@ public final class GradientReducer: @unchecked Sendable {
     private func communicationLoop() {
         pthread_mutex_lock(mutex)
         while true {
-            while !stopping && !(claimed == next && next < buckets.count && ready[next]) { pthread_cond_wait(cond, mutex) }
+            while !stopping && !(claimed == next && next < buckets.count && ready[next]) {
+                pthread_cond_wait(cond, mutex)
+            }
             if stopping { break }
             reduceNext(wakingWaiters: true)
         }
@@ -268,9 +279,13 @@ public final class GradientReducer: @unchecked Sendable {
     /// state), and this makes the whole array equal on every rank. A no-op unless sharded.
     /// - Parameter array: float32 values with the gradient arena's layout.
     public func allgather(_ array: NDArray) {
-        precondition(array.dtype == .float32 && array.count == gradients.count, "allgather needs a float32 array of the arena's layout")
+        precondition(
+            array.dtype == .float32 && array.count == gradients.count,
+            "allgather needs a float32 array of the arena's layout")
         guard sharded, communicator.size > 1 else { return }
-        for (bucket, blocks) in zip(buckets, blocks) { communicator.allgather(array.ptr + bucket.range.lowerBound, blocks: blocks) }
+        for (bucket, blocks) in zip(buckets, blocks) {
+            communicator.allgather(array.ptr + bucket.range.lowerBound, blocks: blocks)
+        }
     }
 
     /// Seconds on the monotonic clock.

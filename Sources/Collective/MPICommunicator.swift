@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import CMPI
 import TensorCore
@@ -40,8 +40,9 @@ public final class MPICommunicator: Communicator {
         } else {
             MPI_Query_thread(&provided)
         }
-        precondition(provided >= tandem_mpi_thread_serialized(),
-                     "the MPI library offers thread level \(provided); Tandem needs MPI_THREAD_SERIALIZED or better")
+        precondition(
+            provided >= tandem_mpi_thread_serialized(),
+            "the MPI library offers thread level \(provided); Tandem needs MPI_THREAD_SERIALIZED or better")
         threadLevel = provided
         world = tandem_mpi_comm_world()
         startup?.enter("the communicators' setup (MPI_Comm_split_type, MPI_Comm_dup, MPI_Allgather)")
@@ -92,10 +93,13 @@ public final class MPICommunicator: Communicator {
     public func inspectStalls(warnAfter: Double, abortAfter: Double?, report: @escaping (String) -> Void) -> Bool {
         inspector?.stop()
         inspector = nil
-        guard threadLevel >= tandem_mpi_thread_multiple(), size > 1, let channel = inspectorChannel else { return false }
-        inspector = StallInspector(rank: rank, size: size, hosts: hosts, channel: channel, warnAfter: warnAfter,
-                                   abortAfter: abortAfter, report: report,
-                                   abort: { [unowned self] in self.abort($0, cutOff: $1) })
+        guard threadLevel >= tandem_mpi_thread_multiple(), size > 1, let channel = inspectorChannel else {
+            return false
+        }
+        inspector = StallInspector(
+            rank: rank, size: size, hosts: hosts, channel: channel, warnAfter: warnAfter,
+            abortAfter: abortAfter, report: report,
+            abort: { [unowned self] in self.abort($0, cutOff: $1) })
         return true
     }
 
@@ -120,12 +124,16 @@ public final class MPICommunicator: Communicator {
 
     public func allreduce(_ buffer: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) {
         inspector?.enter("allreduce of %d floats", count: count); defer { inspector?.leave() }
-        check(MPI_Allreduce(tandem_mpi_in_place(), buffer, Int32(count), tandem_mpi_float(), Self.mpiOp(op), world), "MPI_Allreduce")
+        check(
+            MPI_Allreduce(tandem_mpi_in_place(), buffer, Int32(count), tandem_mpi_float(), Self.mpiOp(op), world),
+            "MPI_Allreduce")
     }
 
     public func allreduce(_ buffer: UnsafeMutablePointer<Double>, count: Int, op: ReduceOp) {
         inspector?.enter("allreduce of %d doubles", count: count); defer { inspector?.leave() }
-        check(MPI_Allreduce(tandem_mpi_in_place(), buffer, Int32(count), tandem_mpi_double(), Self.mpiOp(op), world), "MPI_Allreduce")
+        check(
+            MPI_Allreduce(tandem_mpi_in_place(), buffer, Int32(count), tandem_mpi_double(), Self.mpiOp(op), world),
+            "MPI_Allreduce")
     }
 
     /// A ring over point-to-point messages: in step s, rank r sends block r-s-1 (its running
@@ -135,38 +143,47 @@ public final class MPICommunicator: Communicator {
     /// allreduce on two ranks (0.21 against 0.29 ms with its decode, for 1.9 MB); this ring
     /// with the decode and the fp32 allgather after it took 0.25 ms (launch/bench/reduce_scatter.c).
     public func reduceScatter(_ buffer: UnsafeMutablePointer<Int64>, blocks: [Range<Int>]) {
-        ring(buffer, blocks: blocks, datatype: tandem_mpi_int64(), what: "reduce-scatter of %d int64") { sums, incoming, n in
+        ring(buffer, blocks: blocks, datatype: tandem_mpi_int64(), what: "reduce-scatter of %d int64") {
+            sums, incoming, n in
             for i in 0..<n { sums[i] &+= incoming[i] }
         }
     }
 
     public func reduceScatter(_ buffer: UnsafeMutablePointer<Float>, blocks: [Range<Int>]) {
-        ring(buffer, blocks: blocks, datatype: tandem_mpi_float(), what: "reduce-scatter of %d floats") { sums, incoming, n in
+        ring(buffer, blocks: blocks, datatype: tandem_mpi_float(), what: "reduce-scatter of %d floats") {
+            sums, incoming, n in
             for i in 0..<n { sums[i] += incoming[i] }
         }
     }
 
     public func reduceScatterHalf(_ buffer: UnsafeMutablePointer<UInt16>, blocks: [Range<Int>], dtype: DType) {
-        ring(buffer, blocks: blocks, datatype: tandem_mpi_uint16(), what: "reduce-scatter of %d 16-bit floats") { sums, incoming, n in
+        ring(buffer, blocks: blocks, datatype: tandem_mpi_uint16(), what: "reduce-scatter of %d 16-bit floats") {
+            sums, incoming, n in
             HalfCast.addBlock(incoming, sums, n, dtype)
         }
     }
 
     /// The ring reduce-scatter of the three methods above; `add(sums, incoming, n)` adds a
     /// received block into this rank's running sums.
-    private func ring<T>(_ buffer: UnsafeMutablePointer<T>, blocks: [Range<Int>], datatype: MPI_Datatype, what: StaticString,
-                         add: (UnsafeMutablePointer<T>, UnsafeMutablePointer<T>, Int) -> Void) {
+    private func ring<T>(
+        _ buffer: UnsafeMutablePointer<T>, blocks: [Range<Int>], datatype: MPI_Datatype, what: StaticString,
+        add: (UnsafeMutablePointer<T>, UnsafeMutablePointer<T>, Int) -> Void
+    ) {
         precondition(blocks.count == size, "\(blocks.count) blocks for \(size) ranks")
         guard size > 1 else { return }
         let count = blocks.last!.upperBound
         inspector?.enter(what, count: count); defer { inspector?.leave() }
-        let incoming = ringBuffer(bytes: blocks.map(\.count).max()! * MemoryLayout<T>.stride).assumingMemoryBound(to: T.self)
+        let incoming = ringBuffer(bytes: blocks.map(\.count).max()! * MemoryLayout<T>.stride).assumingMemoryBound(
+            to: T.self)
         let next = Int32((rank + 1) % size), previous = Int32((rank + size - 1) % size)
         for step in 0..<(size - 1) {
-            let send = blocks[(rank - step - 1 + 2 * size) % size], receive = blocks[(rank - step - 2 + 2 * size) % size]
-            check(MPI_Sendrecv(buffer + send.lowerBound, Int32(send.count), datatype, next, 71,
-                               incoming, Int32(receive.count), datatype, previous, 71, world, tandem_mpi_status_ignore()),
-                  "MPI_Sendrecv (reduce-scatter)")
+            let send = blocks[(rank - step - 1 + 2 * size) % size],
+                receive = blocks[(rank - step - 2 + 2 * size) % size]
+            check(
+                MPI_Sendrecv(
+                    buffer + send.lowerBound, Int32(send.count), datatype, next, 71,
+                    incoming, Int32(receive.count), datatype, previous, 71, world, tandem_mpi_status_ignore()),
+                "MPI_Sendrecv (reduce-scatter)")
             add(buffer + receive.lowerBound, incoming, receive.count)
         }
     }
@@ -197,17 +214,21 @@ public final class MPICommunicator: Communicator {
         let next = Int32((rank + 1) % size), previous = Int32((rank + size - 1) % size)
         for step in 0..<(size - 1) {
             let send = blocks[(rank - step + size) % size], receive = blocks[(rank - step - 1 + 2 * size) % size]
-            check(MPI_Sendrecv(buffer + send.lowerBound, Int32(send.count), tandem_mpi_float(), next, 72,
-                               buffer + receive.lowerBound, Int32(receive.count), tandem_mpi_float(), previous, 72, world,
-                               tandem_mpi_status_ignore()),
-                  "MPI_Sendrecv (allgather)")
+            check(
+                MPI_Sendrecv(
+                    buffer + send.lowerBound, Int32(send.count), tandem_mpi_float(), next, 72,
+                    buffer + receive.lowerBound, Int32(receive.count), tandem_mpi_float(), previous, 72, world,
+                    tandem_mpi_status_ignore()),
+                "MPI_Sendrecv (allgather)")
         }
     }
 
     public func allreduceHalf(_ buffer: UnsafeMutablePointer<UInt16>, count: Int, dtype: DType) {
         let op = dtype == .float16 ? HalfSumOps.float16 : HalfSumOps.bfloat16
         inspector?.enter("allreduce of %d 16-bit floats", count: count); defer { inspector?.leave() }
-        check(MPI_Allreduce(tandem_mpi_in_place(), buffer, Int32(count), tandem_mpi_uint16(), op, world), "MPI_Allreduce (16-bit)")
+        check(
+            MPI_Allreduce(tandem_mpi_in_place(), buffer, Int32(count), tandem_mpi_uint16(), op, world),
+            "MPI_Allreduce (16-bit)")
     }
 
     public func broadcast(_ buffer: UnsafeMutableRawPointer, bytes: Int, root: Int) {
@@ -217,7 +238,9 @@ public final class MPICommunicator: Communicator {
 
     public func allgather(_ input: UnsafeRawPointer, bytes: Int, into output: UnsafeMutableRawPointer) {
         inspector?.enter("allgather of %d bytes", count: bytes); defer { inspector?.leave() }
-        check(MPI_Allgather(input, Int32(bytes), tandem_mpi_byte(), output, Int32(bytes), tandem_mpi_byte(), world), "MPI_Allgather")
+        check(
+            MPI_Allgather(input, Int32(bytes), tandem_mpi_byte(), output, Int32(bytes), tandem_mpi_byte(), world),
+            "MPI_Allgather")
     }
 
     public func barrier() {
@@ -240,8 +263,10 @@ public final class MPICommunicator: Communicator {
         fputs("tandem: rank \(rank) of \(size): error: \(message)\n", stderr)
         fflush(stderr)
         if cutOff {
-            let daemon = ExitWatchdog.isDaemon(getppid()) ? " and Open MPI's daemon on this host, which cannot reach "
-                + "mpirun either" : ""
+            let daemon =
+                ExitWatchdog.isDaemon(getppid())
+                ? " and Open MPI's daemon on this host, which cannot reach "
+                    + "mpirun either" : ""
             fputs("tandem: rank \(rank) hears from no other rank: ending this process\(daemon)\n", stderr)
             fflush(stderr)
             ExitWatchdog.endDaemon()
@@ -259,17 +284,24 @@ public final class MPICommunicator: Communicator {
 /// Created lazily, so after MPI_Init.
 enum HalfSumOps {
     static let float16: MPI_Op = make { input, inout_, length, _ in
-        HalfCast.addBlock(input!.assumingMemoryBound(to: UInt16.self), inout_!.assumingMemoryBound(to: UInt16.self),
-                          Int(length!.pointee), .float16)
+        HalfCast.addBlock(
+            input!.assumingMemoryBound(to: UInt16.self), inout_!.assumingMemoryBound(to: UInt16.self),
+            Int(length!.pointee), .float16)
     }
 
     static let bfloat16: MPI_Op = make { input, inout_, length, _ in
-        HalfCast.addBlock(input!.assumingMemoryBound(to: UInt16.self), inout_!.assumingMemoryBound(to: UInt16.self),
-                          Int(length!.pointee), .bfloat16)
+        HalfCast.addBlock(
+            input!.assumingMemoryBound(to: UInt16.self), inout_!.assumingMemoryBound(to: UInt16.self),
+            Int(length!.pointee), .bfloat16)
     }
 
-    private static func make(_ kernel: @escaping @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?,
-                                                                  UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<MPI_Datatype?>?) -> Void) -> MPI_Op {
+    private static func make(
+        _ kernel:
+            @escaping @convention(c) (
+                UnsafeMutableRawPointer?, UnsafeMutableRawPointer?,
+                UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<MPI_Datatype?>?
+            ) -> Void
+    ) -> MPI_Op {
         var op: MPI_Op? = nil
         let rc = MPI_Op_create(kernel, 1, &op)
         precondition(rc == tandem_mpi_success() && op != nil, "MPI_Op_create failed with code \(rc)")

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import CSupport
 import TensorCore
@@ -53,8 +53,10 @@ public final class SharedMemoryAllreduce: @unchecked Sendable {
     ///   segment is left behind in /dev/shm, then or after success.
     public init(communicator: Communicator, count: Int) throws {
         precondition(count > 0, "a shared array needs at least one float")
-        precondition(Self.applies(to: communicator),
-                     "shared-memory allreduce needs every rank on this node (\(communicator.localSize) of \(communicator.size) are)")
+        precondition(
+            Self.applies(to: communicator),
+            "shared-memory allreduce needs every rank on this node (\(communicator.localSize) of \(communicator.size) are)"
+        )
         rank = communicator.rank
         size = communicator.size
         self.count = count
@@ -62,7 +64,8 @@ public final class SharedMemoryAllreduce: @unchecked Sendable {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         segmentBytes = Self.headerBytes + (count * 4 + page - 1) / page * page
         // One name per job: rank 0's process id and a random number, shared with the others.
-        let token = communicator.allgather(rank == 0 ? "/tandem-\(getpid())-\(UInt64.random(in: 0...UInt64.max))" : "")[0]
+        let token = communicator.allgather(rank == 0 ? "/tandem-\(getpid())-\(UInt64.random(in: 0...UInt64.max))" : "")[
+            0]
         func name(_ r: Int) -> String { "\(token)-\(r)" }
 
         var mapped: [UnsafeMutableRawPointer?] = Array(repeating: nil, count: size)
@@ -95,7 +98,9 @@ public final class SharedMemoryAllreduce: @unchecked Sendable {
     deinit { for m in mappings { munmap(m, segmentBytes) } }
 
     /// Whether `array` is this rank's shared array (what `allreduce` sums).
-    public func holds(_ array: NDArray) -> Bool { array.storage.raw == UnsafeMutableRawPointer(arrays[rank]) && array.count <= count }
+    public func holds(_ array: NDArray) -> Bool {
+        array.storage.raw == UnsafeMutableRawPointer(arrays[rank]) && array.count <= count
+    }
 
     /// This rank's array as tensor storage, which keeps the mapping alive (for
     /// `ParameterArena.moveGradients(to:)`). Call once: each call counts the array as live memory.
@@ -108,8 +113,10 @@ public final class SharedMemoryAllreduce: @unchecked Sendable {
     /// - Parameter blocks: `range` cut into one block per rank, in rank order, relative to its
     ///   start (`Communicator.blocks(count:)`); rank r sums block r.
     public func allreduce(_ range: Range<Int>, blocks: [Range<Int>]) {
-        precondition(range.lowerBound >= 0 && range.upperBound <= count && blocks.count == size
-                     && blocks.last?.upperBound == range.count, "allreduce of \(range) in blocks \(blocks) of an array of \(count)")
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= count && blocks.count == size
+                && blocks.last?.upperBound == range.count,
+            "allreduce of \(range) in blocks \(blocks) of an array of \(count)")
         communicator.collective("shared-memory allreduce of %d floats", count: range.count) {
             arrive()  // every rank's values are final
             let mine = blocks[rank]
@@ -128,7 +135,8 @@ public final class SharedMemoryAllreduce: @unchecked Sendable {
             // minutes apart).
             let a = UnsafeMutableRawPointer(arrays[0] + offset), b = UnsafeMutableRawPointer(arrays[1] + offset)
             while i + 8 <= n {
-                let s = a.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+                let s =
+                    a.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
                     + b.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
                 a.storeBytes(of: s, toByteOffset: i &* 4, as: SIMD8<Float>.self)
                 b.storeBytes(of: s, toByteOffset: i &* 4, as: SIMD8<Float>.self)
@@ -137,8 +145,13 @@ public final class SharedMemoryAllreduce: @unchecked Sendable {
         }
         while i + 8 <= n {
             var s = UnsafeRawPointer(arrays[0] + offset).loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
-            for r in 1..<size { s += UnsafeRawPointer(arrays[r] + offset).loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self) }
-            for r in 0..<size { UnsafeMutableRawPointer(arrays[r] + offset).storeBytes(of: s, toByteOffset: i &* 4, as: SIMD8<Float>.self) }
+            for r in 1..<size {
+                s += UnsafeRawPointer(arrays[r] + offset).loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+            }
+            for r in 0..<size {
+                UnsafeMutableRawPointer(arrays[r] + offset).storeBytes(
+                    of: s, toByteOffset: i &* 4, as: SIMD8<Float>.self)
+            }
             i += 8
         }
         while i < n {

@@ -28,19 +28,23 @@ struct Stall: CustomStringConvertible {
     }
 
     var description: String {
-        var text = "stalled collective: \(Self.ranks(waiting, "has", "have")) waited \(Self.format(seconds)) s "
+        var text =
+            "stalled collective: \(Self.ranks(waiting, "has", "have")) waited \(Self.format(seconds)) s "
             + "in collective #\(collective) (\(label)); \(Self.ranks(missing.map(\.rank), "has", "have")) not arrived: "
             + missing.map(Self.describe).joined(separator: "; ") + "."
         if cutOff && size == 2 {
             let host = viewerHost.isEmpty ? "this host" : "this host (\(viewerHost))"
-            text += " Rank \(viewer) has heard from no other rank: rank \(1 - viewer) is stopped (SIGSTOP, a debugger, "
+            text +=
+                " Rank \(viewer) has heard from no other rank: rank \(1 - viewer) is stopped (SIGSTOP, a debugger, "
                 + "swapping) or unreachable, or \(host) is cut off from the network (a failed link or a partition)."
         } else if cutOff {
             let host = viewerHost.isEmpty ? "its host" : "its host \(viewerHost)"
-            text += " Rank \(viewer) has heard from no other rank: \(host) is likely cut off from the network "
+            text +=
+                " Rank \(viewer) has heard from no other rank: \(host) is likely cut off from the network "
                 + "(a failed link or a partition), unless every other rank is stopped."
         } else if missing.contains(where: \.silent) {
-            text += " A rank not heard from is stopped (SIGSTOP, a debugger, swapping) or its host is unreachable "
+            text +=
+                " A rank not heard from is stopped (SIGSTOP, a debugger, swapping) or its host is unreachable "
                 + "(a failed link or a network partition)."
         }
         return text + " A rank stuck outside MPI (data loading, a checkpoint, a deadlock) holds up the others; "
@@ -51,15 +55,21 @@ struct Stall: CustomStringConvertible {
     static func describe(_ m: Missing) -> String {
         let s = m.state, ago = format(m.inStateFor)
         if m.silent {
-            let did = s.entered == 0 ? "had not entered any collective"
-                : s.waiting ? "waited in collective #\(s.entered) (\(s.label))"
-                : "had finished collective #\(s.entered) (\(s.label)) \(ago) s before"
+            let did =
+                s.entered == 0
+                ? "had not entered any collective"
+                : s.waiting
+                    ? "waited in collective #\(s.entered) (\(s.label))"
+                    : "had finished collective #\(s.entered) (\(s.label)) \(ago) s before"
             let host = m.host.isEmpty ? "" : " (host \(m.host))"
             return "rank \(m.rank)\(host) has not been heard from for \(format(m.heardAgo)) s (it then \(did))"
         }
-        let does = s.entered == 0 ? "has not entered any collective"
-            : s.waiting ? "waits in collective #\(s.entered) (\(s.label))"
-            : "finished collective #\(s.entered) (\(s.label)) \(ago) s ago"
+        let does =
+            s.entered == 0
+            ? "has not entered any collective"
+            : s.waiting
+                ? "waits in collective #\(s.entered) (\(s.label))"
+                : "finished collective #\(s.entered) (\(s.label)) \(ago) s ago"
         return "rank \(m.rank) \(does)" + (m.stale ? " (as heard \(format(m.heardAgo)) s ago)" : "")
     }
 

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import CMPI
 
@@ -39,17 +39,21 @@ final class StallInspector: @unchecked Sendable {
     ///   - abortAfter: seconds after which the job is ended (nil: warn only).
     ///   - report: where warnings go.
     ///   - abort: ends the job with a message; true when this rank has heard from no other.
-    init(rank: Int, size: Int, hosts: [String], channel: MPI_Comm, warnAfter: Double, abortAfter: Double?,
-         report: @escaping (String) -> Void, abort: @escaping (String, Bool) -> Never) {
+    init(
+        rank: Int, size: Int, hosts: [String], channel: MPI_Comm, warnAfter: Double, abortAfter: Double?,
+        report: @escaping (String) -> Void, abort: @escaping (String, Bool) -> Never
+    ) {
         self.rank = Int32(rank); self.size = Int32(size); self.hosts = hosts; self.channel = channel
         self.warnAfter = warnAfter; self.abortAfter = abortAfter
         self.report = report; self.abort = abort
         pthread_mutex_init(lock, nil)
         let box = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&thread, nil, { arg in
-            Unmanaged<StallInspector>.fromOpaque(arg!).takeRetainedValue().loop()
-            return nil
-        }, box)
+        let rc = pthread_create(
+            &thread, nil,
+            { arg in
+                Unmanaged<StallInspector>.fromOpaque(arg!).takeRetainedValue().loop()
+                return nil
+            }, box)
         precondition(rc == 0, "could not start the stall inspector thread: error \(rc)")
     }
 
@@ -122,9 +126,11 @@ final class StallInspector: @unchecked Sendable {
             var flag: Int32 = 0
             var status = MPI_Status()
             while MPI_Iprobe(tandem_mpi_any_source(), Self.tag, channel, &flag, &status) == tandem_mpi_success(),
-                  flag != 0 {
-                MPI_Recv(&incoming, Int32(bytes), tandem_mpi_byte(), status.MPI_SOURCE, Self.tag, channel,
-                         tandem_mpi_status_ignore())
+                flag != 0
+            {
+                MPI_Recv(
+                    &incoming, Int32(bytes), tandem_mpi_byte(), status.MPI_SOURCE, Self.tag, channel,
+                    tandem_mpi_status_ignore())
                 let (peer, inState) = Self.decode(incoming)
                 view.record(Int(status.MPI_SOURCE), peer, inStateFor: inState, now: Self.now())
             }
@@ -143,7 +149,8 @@ final class StallInspector: @unchecked Sendable {
                 let reporting = stall.reporter == me
                 // Should the reporter's abort not end the job, the others end it a little later.
                 if let abortAfter, stall.seconds >= abortAfter + (reporting ? 0 : max(10, warnAfter)) {
-                    let ending = "; ending the job after \(Stall.format(abortAfter)) s "
+                    let ending =
+                        "; ending the job after \(Stall.format(abortAfter)) s "
                         + "(distributed.stall_abort_seconds)"
                     abort(stall.description + ending, stall.cutOff)
                 }
@@ -171,8 +178,10 @@ final class StallInspector: @unchecked Sendable {
             seconds |= UInt64(bytes[9 + i]) << (8 * UInt64(i))
         }
         let label = bytes[17...].prefix { $0 != 0 }
-        return (RankState(entered: entered, waiting: bytes[8] != 0, label: String(decoding: label, as: UTF8.self)),
-                Double(bitPattern: seconds))
+        return (
+            RankState(entered: entered, waiting: bytes[8] != 0, label: String(decoding: label, as: UTF8.self)),
+            Double(bitPattern: seconds)
+        )
     }
 
     private static func now() -> Double {

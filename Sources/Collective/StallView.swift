@@ -67,13 +67,15 @@ struct StallView {
         let missing = peers.indices.filter { silent[$0] || (!waiting.contains($0) && peers[$0].state.entered < k) }
         guard !missing.isEmpty else { return nil }
         let behind = missing.map { r in
-            Stall.Missing(rank: r, host: hosts[r], state: peers[r].state, inStateFor: now - peers[r].since,
-                          heardAgo: now - peers[r].heard, silent: silent[r], stale: now - peers[r].heard >= staleAfter)
+            Stall.Missing(
+                rank: r, host: hosts[r], state: peers[r].state, inStateFor: now - peers[r].since,
+                heardAgo: now - peers[r].heard, silent: silent[r], stale: now - peers[r].heard >= staleAfter)
         }
         let others = peers.indices.filter { $0 != rank }
-        return Stall(collective: k, label: peers[first].state.label,
-                     seconds: waiting.map { now - peers[$0].since }.max() ?? 0, waiting: waiting, missing: behind,
-                     viewer: rank, viewerHost: hosts[rank], size: peers.count,
-                     cutOff: !others.isEmpty && others.allSatisfy { silent[$0] })
+        return Stall(
+            collective: k, label: peers[first].state.label,
+            seconds: waiting.map { now - peers[$0].since }.max() ?? 0, waiting: waiting, missing: behind,
+            viewer: rank, viewerHost: hosts[rank], size: peers.count,
+            cutOff: !others.isEmpty && others.allSatisfy { silent[$0] })
     }
 }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import CMPI
 
@@ -23,10 +23,12 @@ final class StartupWatchdog: @unchecked Sendable {
         pthread_mutex_init(lock, nil)
         var thread = pthread_t()
         let box = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&thread, nil, { arg in
-            Unmanaged<StartupWatchdog>.fromOpaque(arg!).takeRetainedValue().watch()
-            return nil
-        }, box)
+        let rc = pthread_create(
+            &thread, nil,
+            { arg in
+                Unmanaged<StartupWatchdog>.fromOpaque(arg!).takeRetainedValue().watch()
+                return nil
+            }, box)
         if rc == 0 { pthread_detach(thread) }
     }
 

@@ -36,7 +36,11 @@ public final class BatchLoader {
     private func start(_ k: Int) -> Pending {
         let p = Pending(), dataset = dataset
         let slice = indices[(k * batchSize)..<min((k + 1) * batchSize, indices.count)]
-        if prefetch { queue.async(group: p.group) { p.batch = dataset.batch(slice) } } else { p.batch = dataset.batch(slice) }
+        if prefetch {
+            queue.async(group: p.group) { p.batch = dataset.batch(slice) }
+        } else {
+            p.batch = dataset.batch(slice)
+        }
         return p
     }
 

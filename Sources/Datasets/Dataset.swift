@@ -51,8 +51,9 @@ public final class TensorDataset: Dataset, @unchecked Sendable {
     ///   - inputs: (N, ...) float32 or int32.
     ///   - labels: (N) int32 in 0..<classCount.
     public init(inputs: NDArray, labels: NDArray, classCount: Int) {
-        precondition(inputs.shape[0] == labels.shape[0] && labels.rank == 1 && labels.dtype == .int32,
-                     "inputs \(inputs.shape) and labels \(labels.shape) must share the first axis; labels must be int32 (N)")
+        precondition(
+            inputs.shape[0] == labels.shape[0] && labels.rank == 1 && labels.dtype == .int32,
+            "inputs \(inputs.shape) and labels \(labels.shape) must share the first axis; labels must be int32 (N)")
         (self.inputs, self.labels, self.classCount) = (inputs, labels, classCount)
     }
 
@@ -86,7 +87,9 @@ public final class TensorDataset: Dataset, @unchecked Sendable {
     public func split(validationFraction: Double) -> (train: TensorDataset, validation: TensorDataset) {
         precondition(validationFraction > 0 && validationFraction < 1, "validation fraction must lie in (0, 1)")
         let cut = count - Int((Double(count) * validationFraction).rounded())
-        precondition(cut > 0 && cut < count, "a validation fraction of \(validationFraction) leaves an empty part of \(count) samples")
+        precondition(
+            cut > 0 && cut < count,
+            "a validation fraction of \(validationFraction) leaves an empty part of \(count) samples")
         return (slice(0..<cut), slice(cut..<count))
     }
 }

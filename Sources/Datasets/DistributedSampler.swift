@@ -23,12 +23,17 @@ public struct DistributedSampler: Sendable, Equatable {
     ///   - count: samples in the dataset.
     ///   - rank, worldSize: this process and the number of processes.
     ///   - microShards: deterministic mode's (shard size, shards per global batch); nil: strided.
-    public init(count: Int, rank: Int, worldSize: Int, shuffle: Bool = true, seed: UInt64 = 0, dropLast: Bool = false,
-                microShards: (size: Int, count: Int)? = nil) {
+    public init(
+        count: Int, rank: Int, worldSize: Int, shuffle: Bool = true, seed: UInt64 = 0, dropLast: Bool = false,
+        microShards: (size: Int, count: Int)? = nil
+    ) {
         precondition(count > 0, "the dataset is empty")
         precondition(worldSize >= 1 && rank >= 0 && rank < worldSize, "rank \(rank) is outside a world of \(worldSize)")
-        precondition(!dropLast || count >= worldSize, "drop_last with \(count) samples leaves nothing for \(worldSize) ranks")
-        (self.count, self.rank, self.worldSize, self.shuffle, self.seed, self.dropLast) = (count, rank, worldSize, shuffle, seed, dropLast)
+        precondition(
+            !dropLast || count >= worldSize, "drop_last with \(count) samples leaves nothing for \(worldSize) ranks")
+        (self.count, self.rank, self.worldSize, self.shuffle, self.seed, self.dropLast) = (
+            count, rank, worldSize, shuffle, seed, dropLast
+        )
         (shardSize, shards) = microShards ?? (0, 0)
         precondition(shards % worldSize == 0, "\(shards) micro-shards do not divide over \(worldSize) ranks")
         precondition(!dropLast || shards == 0 || count >= shardSize * shards, "drop_last leaves no whole global batch")
@@ -85,7 +90,9 @@ public struct DistributedSampler: Sendable, Equatable {
         if shards > 0 {
             // This rank's contiguous run of shards from each remaining global batch.
             let mine = globalBatch / worldSize
-            return stride(from: position, to: order.count, by: globalBatch).flatMap { order[($0 + rank * mine)..<($0 + (rank + 1) * mine)] }
+            return stride(from: position, to: order.count, by: globalBatch).flatMap {
+                order[($0 + rank * mine)..<($0 + (rank + 1) * mine)]
+            }
         }
         var rest = Array(order[min(position, order.count)...])
         let padded = remainingPerRank(from: position) * worldSize

@@ -8,8 +8,10 @@ public enum FashionMNIST {
     public static let defaultDirectory = "/usr/share/datasets/fashion-mnist"
     /// Mean and standard deviation of the training pixels scaled to [0, 1].
     public static let mean: Float = 0.2860, std: Float = 0.3530
-    public static let classNames = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    public static let classNames = [
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ]
 
     public enum Split: String, Sendable { case train, test }
 
@@ -25,25 +27,32 @@ public enum FashionMNIST {
     ///   - split: train (60k) or test (10k).
     ///   - normalize: (x/255 - mean)/std when true, x/255 otherwise.
     ///   - limit: keep only the first `limit` samples (small runs and tests).
-    public static func load(directory: String = defaultDirectory, split: Split, normalize: Bool = true,
-                            limit: Int? = nil) throws -> TensorDataset {
+    public static func load(
+        directory: String = defaultDirectory, split: Split, normalize: Bool = true,
+        limit: Int? = nil
+    ) throws -> TensorDataset {
         let (imageName, labelName) = files(split)
         let imagePath = directory + "/" + imageName, labelPath = directory + "/" + labelName
         for path in [imagePath, labelPath] where !FileManager.default.fileExists(atPath: path) {
-            throw DatasetError("Fashion-MNIST file \(path) is missing. Install it with `apt-get install dataset-fashion-mnist` "
-                + "(launch/setup.sh does), or set data.directory to the folder holding the four .gz files")
+            throw DatasetError(
+                "Fashion-MNIST file \(path) is missing. Install it with `apt-get install dataset-fashion-mnist` "
+                    + "(launch/setup.sh does), or set data.directory to the folder holding the four .gz files")
         }
         let images = try IDXFile(Gzip.read(imagePath), name: imagePath, expectedRank: 3)
         let labels = try IDXFile(Gzip.read(labelPath), name: labelPath, expectedRank: 1)
         guard images.dimensions.count == 3, images.dimensions[1] == 28, images.dimensions[2] == 28 else {
-            throw DatasetError("\(imagePath) holds images of \(images.dimensions.dropFirst().map(String.init).joined(separator: "x")), not 28x28")
+            throw DatasetError(
+                "\(imagePath) holds images of \(images.dimensions.dropFirst().map(String.init).joined(separator: "x")), not 28x28"
+            )
         }
         guard images.dimensions[0] == labels.dimensions[0] else {
-            throw DatasetError("\(imagePath) holds \(images.dimensions[0]) images but \(labelPath) holds \(labels.dimensions[0]) labels; "
-                + "the files come from different splits or one is damaged")
+            throw DatasetError(
+                "\(imagePath) holds \(images.dimensions[0]) images but \(labelPath) holds \(labels.dimensions[0]) labels; "
+                    + "the files come from different splits or one is damaged")
         }
         if let bad = labels.bytes.firstIndex(where: { $0 >= 10 }) {
-            throw DatasetError("\(labelPath) has label \(labels.bytes[bad]) at sample \(bad); Fashion-MNIST labels are 0-9")
+            throw DatasetError(
+                "\(labelPath) has label \(labels.bytes[bad]) at sample \(bad); Fashion-MNIST labels are 0-9")
         }
         let n = min(images.dimensions[0], limit ?? .max)
         let x = NDArray(shape: [n, 1, 28, 28], zeroed: false)

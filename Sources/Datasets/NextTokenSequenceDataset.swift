@@ -19,7 +19,8 @@ public final class NextTokenSequenceDataset: Dataset, @unchecked Sendable {
     ///   - classCount: the vocabulary size.
     ///   - stride: tokens between the starts of consecutive samples.
     public init(ids: [Int32], context: Int, classCount: Int, stride: Int = 1) {
-        precondition(context >= 1 && ids.count > context, "a text of \(ids.count) tokens has no window of \(context) + 1")
+        precondition(
+            context >= 1 && ids.count > context, "a text of \(ids.count) tokens has no window of \(context) + 1")
         precondition(stride >= 1, "the stride between windows must be positive, got \(stride)")
         (self.ids, self.context, self.classCount, self.stride) = (ids, context, classCount, stride)
     }

@@ -17,13 +17,19 @@ public final class SequenceToSequenceDataset: Dataset, @unchecked Sendable {
     ///   - vocabulary: token ids lie in 1..<vocabulary; 0 begins every decoder input.
     public init(sources: [[Int32]], targets: [[Int32]], vocabulary: Int) {
         precondition(!sources.isEmpty && sources.count == targets.count, "every source needs one target")
-        precondition(Set(sources.map(\.count)).count == 1 && Set(targets.map(\.count)).count == 1, "sequences must share a length")
+        precondition(
+            Set(sources.map(\.count)).count == 1 && Set(targets.map(\.count)).count == 1,
+            "sequences must share a length")
         (self.sources, self.targets, classCount) = (sources, targets, vocabulary)
     }
 
     /// `count` random sources of `length` tokens from 1..<vocabulary and their targets under `task`.
-    public static func synthetic(_ task: Task, count: Int, length: Int, vocabulary: Int, seed: UInt64) -> SequenceToSequenceDataset {
-        precondition(length >= 1 && vocabulary >= 3, "a sequence task needs a length and at least two symbols besides the begin token")
+    public static func synthetic(_ task: Task, count: Int, length: Int, vocabulary: Int, seed: UInt64)
+        -> SequenceToSequenceDataset
+    {
+        precondition(
+            length >= 1 && vocabulary >= 3,
+            "a sequence task needs a length and at least two symbols besides the begin token")
         var rng = PhiloxRNG(seed: seed)
         var draws = [Float](repeating: 0, count: count * length)
         rng.fillUniform(&draws, draws.count)
@@ -50,12 +56,14 @@ public final class SequenceToSequenceDataset: Dataset, @unchecked Sendable {
             inputs += sources[i] + [0] + targets[i].dropLast()
             out += targets[i]
         }
-        return Batch(inputs: NDArray(indices: inputs, shape: [indices.count, inputShape[0]]),
-                     targets: NDArray(indices: out, shape: [indices.count, targetLength]))
+        return Batch(
+            inputs: NDArray(indices: inputs, shape: [indices.count, inputShape[0]]),
+            targets: NDArray(indices: out, shape: [indices.count, targetLength]))
     }
 
     /// The samples `range` as a new dataset.
     public func slice(_ range: Range<Int>) -> SequenceToSequenceDataset {
-        SequenceToSequenceDataset(sources: Array(sources[range]), targets: Array(targets[range]), vocabulary: classCount)
+        SequenceToSequenceDataset(
+            sources: Array(sources[range]), targets: Array(targets[range]), vocabulary: classCount)
     }
 }

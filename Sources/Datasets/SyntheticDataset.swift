@@ -9,8 +9,12 @@ public enum SyntheticDataset {
     ///   - classes: number of clusters; labels cycle 0, 1, ..., classes-1.
     ///   - noise: standard deviation around the unit-variance centres.
     ///   - seed: fixes centres and noise (samples depend only on seed and index).
-    public static func clusters(count: Int, inputShape: Shape, classes: Int, noise: Float = 1, seed: UInt64 = 0) -> TensorDataset {
-        precondition(count > 0 && classes >= 2 && inputShape.count > 0, "synthetic data needs samples, 2+ classes and a non-empty shape")
+    public static func clusters(count: Int, inputShape: Shape, classes: Int, noise: Float = 1, seed: UInt64 = 0)
+        -> TensorDataset
+    {
+        precondition(
+            count > 0 && classes >= 2 && inputShape.count > 0,
+            "synthetic data needs samples, 2+ classes and a non-empty shape")
         let d = inputShape.count
         var centreRNG = PhiloxRNG(seed: seed)
         let centres = [Float](unsafeUninitializedCapacity: classes * d) { buf, n in
@@ -38,8 +42,12 @@ public enum SyntheticDataset {
     ///   - classes: token ids 0..<classes name the class at the first position.
     ///   - vocabulary: distinct tokens; the noise is uniform over all of them.
     /// - Returns: int32 inputs (N, length) and labels (N).
-    public static func memoryTask(count: Int, length: Int, classes: Int, vocabulary: Int, seed: UInt64 = 0) -> TensorDataset {
-        precondition(length >= 1 && classes >= 2 && vocabulary > classes, "memory task: length >= 1, classes >= 2, vocabulary > classes")
+    public static func memoryTask(count: Int, length: Int, classes: Int, vocabulary: Int, seed: UInt64 = 0)
+        -> TensorDataset
+    {
+        precondition(
+            length >= 1 && classes >= 2 && vocabulary > classes,
+            "memory task: length >= 1, classes >= 2, vocabulary > classes")
         var ids = [Int32](repeating: 0, count: count * length), labels = [Int32](repeating: 0, count: count)
         for i in 0..<count {
             labels[i] = Int32(i % classes)
@@ -49,8 +57,9 @@ public enum SyntheticDataset {
                 ids[i * length + t] = Int32(bits % UInt32(vocabulary))
             }
         }
-        let data = TensorDataset(inputs: NDArray(indices: ids, shape: [count, length]), labels: NDArray(indices: labels, shape: [count]),
-                                 classCount: classes)
+        let data = TensorDataset(
+            inputs: NDArray(indices: ids, shape: [count, length]), labels: NDArray(indices: labels, shape: [count]),
+            classCount: classes)
         data.tokenCount = vocabulary
         return data
     }

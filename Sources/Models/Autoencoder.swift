@@ -55,16 +55,24 @@ public final class Autoencoder: TrainableModel, ImageGridReporter, RandomStreamO
     /// reconstructions (rows of originals, then their reconstructions; for the denoising
     /// model also the corrupted inputs) and interpolation (rows from one image's code to
     /// another's, decoded).
-    public func imageGrids(from images: NDArray, rng: inout PhiloxRNG) -> [(name: String, images: NDArray, columns: Int)] {
+    public func imageGrids(from images: NDArray, rng: inout PhiloxRNG) -> [(
+        name: String, images: NDArray, columns: Int
+    )] {
         withNoGrad {
             let n = min(images.shape[0], 8)
             let shown = Layout.slice(images, axis: 0, start: 0, end: n)
             let input = noise > 0 ? corrupted(shown, rng: &rng) : shown
             let reconstructed = decode(encode(Tensor(input))).sigmoid().values.reshaped(Shape([n] + imageShape))
             let rows = noise > 0 ? [shown, input, reconstructed] : [shown, reconstructed]
-            return [("reconstructions", Layout.concat(rows, axis: 0), n),
-                    ("interpolation", LatentInterpolation.grid(images: images, steps: 10, encode: { encode(Tensor($0)) },
-                                                               decode: { decode($0).sigmoid() }, imageShape: imageShape), 10)]
+            return [
+                ("reconstructions", Layout.concat(rows, axis: 0), n),
+                (
+                    "interpolation",
+                    LatentInterpolation.grid(
+                        images: images, steps: 10, encode: { encode(Tensor($0)) },
+                        decode: { decode($0).sigmoid() }, imageShape: imageShape), 10
+                ),
+            ]
         }
     }
 }
@@ -72,7 +80,9 @@ public final class Autoencoder: TrainableModel, ImageGridReporter, RandomStreamO
 /// Straight lines between the codes of pairs of images, decoded: how smooth the code space is.
 enum LatentInterpolation {
     /// Rows of `steps` images, from image 2i's code to image 2i+1's, for up to 4 pairs.
-    static func grid(images: NDArray, steps: Int, encode: (NDArray) -> Tensor, decode: (Tensor) -> Tensor, imageShape: [Int]) -> NDArray {
+    static func grid(
+        images: NDArray, steps: Int, encode: (NDArray) -> Tensor, decode: (Tensor) -> Tensor, imageShape: [Int]
+    ) -> NDArray {
         let pairs = min(4, images.shape[0] / 2)
         let codes = encode(Layout.slice(images, axis: 0, start: 0, end: 2 * pairs)).values  // (2·pairs, Z)
         let z = codes.shape[1]
@@ -84,6 +94,7 @@ enum LatentInterpolation {
                 mixed += (0..<z).map { (1 - t) * a[$0] + t * b[$0] }
             }
         }
-        return decode(Tensor(NDArray(mixed, shape: [pairs * steps, z]))).values.reshaped(Shape([pairs * steps] + imageShape))
+        return decode(Tensor(NDArray(mixed, shape: [pairs * steps, z]))).values.reshaped(
+            Shape([pairs * steps] + imageShape))
     }
 }

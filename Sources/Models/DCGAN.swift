@@ -28,8 +28,8 @@ public final class DCGANGenerator: Module {
     /// (N, latent) -> (N, C, H, W) in [-1, 1].
     public func callAsFunction(_ z: Tensor) -> Tensor {
         let x = projection(z).reshaped([z.shape[0], start.channels, start.height, start.width])  // (N, 2w, H/4, W/4)
-        let h = norm1(upsample1(projectionNorm(x).relu())).relu()                                 // (N, w, H/2, W/2)
-        return upsample2(h).tanh()                                                                // (N, C, H, W)
+        let h = norm1(upsample1(projectionNorm(x).relu())).relu()  // (N, w, H/2, W/2)
+        return upsample2(h).tanh()  // (N, C, H, W)
     }
 }
 
@@ -54,8 +54,8 @@ public final class DCGANDiscriminator: Module {
 
     /// (N, C, H, W) in [-1, 1] -> logits (N, 1).
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = downsample1(x).leakyRelu(slope: 0.2)               // (N, w, H/2, W/2)
-        let g = norm2(downsample2(h)).leakyRelu(slope: 0.2)        // (N, 2w, H/4, W/4)
+        let h = downsample1(x).leakyRelu(slope: 0.2)  // (N, w, H/2, W/2)
+        let g = norm2(downsample2(h)).leakyRelu(slope: 0.2)  // (N, 2w, H/4, W/4)
         return classifier(g.flattened(from: 1))
     }
 }
@@ -81,15 +81,19 @@ public final class DCGAN: AdversarialModel, ImageGridReporter, RandomStreamOwner
     ///   - width: base feature maps of both networks (64 in the paper).
     ///   - seed: the stream of z.
     public init(imageShape: [Int], latent: Int, width: Int, seed: UInt64 = 0) {
-        precondition(imageShape.count == 3 && imageShape[1] % 4 == 0 && imageShape[2] % 4 == 0,
-                     "DCGAN needs (C, H, W) images with H and W multiples of 4, got \(imageShape)")
+        precondition(
+            imageShape.count == 3 && imageShape[1] % 4 == 0 && imageShape[2] % 4 == 0,
+            "DCGAN needs (C, H, W) images with H and W multiples of 4, got \(imageShape)")
         generator = DCGANGenerator(latent: latent, width: width, imageShape: imageShape)
         discriminator = DCGANDiscriminator(width: width, imageShape: imageShape)
         (self.latent, self.imageShape, rng) = (latent, imageShape, PhiloxRNG(seed: seed))
         // Section 4 of the paper: weights N(0, 0.02); batch norm scales N(1, 0.02), shifts 0.
         for (name, p) in namedParameters() {
-            if name.contains("orm") { p.data = name.hasSuffix("weight") ? Init.normal(p.shape, mean: 1, std: 0.02) : Init.zeros(p.shape) }
-            else { p.data = name.hasSuffix("bias") ? Init.zeros(p.shape) : Init.normal(p.shape, std: 0.02) }
+            if name.contains("orm") {
+                p.data = name.hasSuffix("weight") ? Init.normal(p.shape, mean: 1, std: 0.02) : Init.zeros(p.shape)
+            } else {
+                p.data = name.hasSuffix("bias") ? Init.zeros(p.shape) : Init.normal(p.shape, std: 0.02)
+            }
         }
     }
 
@@ -110,11 +114,14 @@ public final class DCGAN: AdversarialModel, ImageGridReporter, RandomStreamOwner
 
     /// BCE(D(G(z)), 1): the non-saturating loss (section 3 of Goodfellow et al.).
     public func generatorLoss(count: Int) -> Tensor {
-        Loss.bceWithLogits(discriminator(generator(noise(count, &rng))), Tensor(NDArray(repeating: 1, shape: [count, 1])))
+        Loss.bceWithLogits(
+            discriminator(generator(noise(count, &rng))), Tensor(NDArray(repeating: 1, shape: [count, 1])))
     }
 
     /// The discriminator's loss on held-out real images (the evaluation's `loss`).
-    public func loss(inputs: NDArray, targets: NDArray, labelSmoothing: Float) -> Tensor { discriminatorLoss(real: inputs) }
+    public func loss(inputs: NDArray, targets: NDArray, labelSmoothing: Float) -> Tensor {
+        discriminatorLoss(real: inputs)
+    }
 
     public func generate(count: Int, rng: inout PhiloxRNG) -> NDArray {
         let wasTraining = training
@@ -124,7 +131,9 @@ public final class DCGAN: AdversarialModel, ImageGridReporter, RandomStreamOwner
     }
 
     /// samples: 64 images from the same z every epoch (seed 0), so the grids show progress.
-    public func imageGrids(from images: NDArray, rng: inout PhiloxRNG) -> [(name: String, images: NDArray, columns: Int)] {
+    public func imageGrids(from images: NDArray, rng: inout PhiloxRNG) -> [(
+        name: String, images: NDArray, columns: Int
+    )] {
         var fixed = PhiloxRNG(seed: 0)
         return [("samples", generate(count: 64, rng: &fixed), 8)]
     }

@@ -34,14 +34,18 @@ public final class GPT: Classifier {
     ///   - dropout: on embeddings, attention weights and residual branches.
     ///   - positions: learned or sinusoidal position encoding.
     ///   - approximateGELU: the MLPs use GELU's tanh approximation (GPT-2); false: the exact erf form (nanoGPT).
-    public init(vocabulary: Int, context: Int, width: Int, layers: Int, heads: Int, dropout: Float = 0,
-                positions: Positions = .learned, approximateGELU: Bool = false) {
+    public init(
+        vocabulary: Int, context: Int, width: Int, layers: Int, heads: Int, dropout: Float = 0,
+        positions: Positions = .learned, approximateGELU: Bool = false
+    ) {
         self.context = context
         tokenEmbedding = Embedding(vocabulary, width)
         positionEmbedding = positions == .learned ? Embedding(context, width) : nil
         sinusoid = positions == .sinusoidal ? PositionalEncoding.sinusoidal(positions: context, width: width) : nil
         embeddingDropout = Dropout(dropout)
-        blocks = (0..<layers).map { _ in TransformerBlock(width: width, heads: heads, dropout: dropout, approximateGELU: approximateGELU) }
+        blocks = (0..<layers).map { _ in
+            TransformerBlock(width: width, heads: heads, dropout: dropout, approximateGELU: approximateGELU)
+        }
         finalNorm = LayerNorm(width)
         head = Linear(width, vocabulary, bias: false)
         initialiseAsGPT2(layers: layers)
@@ -59,7 +63,8 @@ public final class GPT: Classifier {
     private func initialiseAsGPT2(layers: Int) {
         for (name, p) in namedParameters() where !name.contains("Norm") {
             let residual = name.hasSuffix("attention.output.weight") || name.hasSuffix("feedForward.down.weight")
-            p.data = name.hasSuffix("bias")
+            p.data =
+                name.hasSuffix("bias")
                 ? Init.zeros(p.shape)
                 : Init.normal(p.shape, std: residual ? 0.02 / Float(2 * layers).squareRoot() : 0.02)
         }
@@ -71,14 +76,15 @@ public final class GPT: Classifier {
     public func logits(_ inputs: NDArray) -> Tensor {
         let (n, t) = (inputs.shape[0], inputs.shape[1])
         precondition(t <= context, "a sequence of \(t) tokens is longer than the model's context of \(context)")
-        var tokens = tokenEmbedding(inputs)                                       // (N, T, C)
+        var tokens = tokenEmbedding(inputs)  // (N, T, C)
         if sinusoid != nil { tokens = tokens * Float(tokens.shape[2]).squareRoot() }
         let positionIDs = NDArray(indices: (0..<Int32(t)).map { $0 }, shape: [t])
-        let positions = positionEmbedding.map { $0(positionIDs) }                 // (T, C)
+        let positions =
+            positionEmbedding.map { $0(positionIDs) }  // (T, C)
             ?? Tensor(Layout.slice(sinusoid!, axis: 0, start: 0, end: t))
         var x = embeddingDropout(tokens + positions)
         for block in blocks { x = block(x, causal: true) }
-        let logits = head(finalNorm(x))                                           // (N, T, V)
+        let logits = head(finalNorm(x))  // (N, T, V)
         return logits.reshaped([n * t, logits.shape[2]])
     }
 }
@@ -93,8 +99,10 @@ extension GPT {
     ///   - topK: sample only among the k most likely tokens (nil: all).
     ///   - rng: the random stream (same seed, same text).
     /// - Returns: the generated tokens, without the prompt.
-    public func generate(prompt: [Int32], count: Int, temperature: Float = 1, topK: Int? = nil,
-                         rng: inout PhiloxRNG) -> [Int32] {
+    public func generate(
+        prompt: [Int32], count: Int, temperature: Float = 1, topK: Int? = nil,
+        rng: inout PhiloxRNG
+    ) -> [Int32] {
         precondition(!prompt.isEmpty, "sampling needs a prompt of at least one token")
         let wasTraining = training
         eval()

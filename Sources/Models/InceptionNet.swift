@@ -38,8 +38,9 @@ public final class InceptionNet: Classifier {
 
     /// - Parameter channels: [stem width, first module's branch width, second module's branch width].
     public init(inputChannels: Int = 1, channels: [Int] = [32, 16, 32], classes: Int = 10) {
-        stem = Sequential(Conv2d(inputChannels, channels[0], kernel: 3, padding: 1, bias: false), BatchNorm(channels[0]),
-                          ActivationLayer(.relu), MaxPool2d(kernel: 2))
+        stem = Sequential(
+            Conv2d(inputChannels, channels[0], kernel: 3, padding: 1, bias: false), BatchNorm(channels[0]),
+            ActivationLayer(.relu), MaxPool2d(kernel: 2))
         first = InceptionModule(channels[0], width: channels[1])
         second = InceptionModule(4 * channels[1], width: channels[2])
         head = Linear(4 * channels[2], classes)

@@ -14,9 +14,13 @@ public final class RecurrentLanguageModel: Classifier {
     ///   - vocabulary: V.
     ///   - embeddingSize, hiddenSize, layers: the recurrent stack's sizes.
     ///   - forgetBias: bias offset of the LSTM's forget gate or the GRU's update gate (see the cells).
-    public init(_ kind: Recurrent.Kind, vocabulary: Int, embeddingSize: Int, hiddenSize: Int, layers: Int = 1, forgetBias: Float = 0) {
+    public init(
+        _ kind: Recurrent.Kind, vocabulary: Int, embeddingSize: Int, hiddenSize: Int, layers: Int = 1,
+        forgetBias: Float = 0
+    ) {
         embedding = Embedding(vocabulary, embeddingSize)
-        recurrent = Recurrent(kind, inputSize: embeddingSize, hiddenSize: hiddenSize, layers: layers, forgetBias: forgetBias)
+        recurrent = Recurrent(
+            kind, inputSize: embeddingSize, hiddenSize: hiddenSize, layers: layers, forgetBias: forgetBias)
         head = Linear(hiddenSize, vocabulary)
     }
 
@@ -24,7 +28,8 @@ public final class RecurrentLanguageModel: Classifier {
     /// - Returns: (N·T, V), row n·T + t predicting the token after inputs[n, t].
     public func logits(_ inputs: NDArray) -> Tensor {
         let (n, t) = (inputs.shape[0], inputs.shape[1])
-        let (states, _) = recurrent(tokens: inputs, embeddedBy: embedding)  // the last layer's h_t at every step, (N, T, H)
+        // The last layer's h_t at every step, (N, T, H).
+        let (states, _) = recurrent(tokens: inputs, embeddedBy: embedding)
         return head(states).reshaped([n * t, head.weight.shape[0]])
     }
 }

@@ -28,7 +28,9 @@ public final class Seq2SeqTransformer: Classifier {
     ///   - layers: blocks in the encoder and in the decoder each.
     ///   - heads: attention heads per attention layer.
     ///   - dropout: on attention weights and residual branches.
-    public init(vocabulary: Int, sourceLength: Int, targetLength: Int, width: Int, layers: Int, heads: Int, dropout: Float = 0) {
+    public init(
+        vocabulary: Int, sourceLength: Int, targetLength: Int, width: Int, layers: Int, heads: Int, dropout: Float = 0
+    ) {
         (self.sourceLength, self.targetLength) = (sourceLength, targetLength)
         tokenEmbedding = Embedding(vocabulary, width)
         positionEmbedding = Embedding(max(sourceLength, targetLength), width)
@@ -84,8 +86,9 @@ public final class Seq2SeqTransformer: Classifier {
                 ids = next
             }
             // Drop the begin token of every row.
-            return NDArray(indices: (0..<n).flatMap { ids[($0 * (targetLength + 1) + 1)..<(($0 + 1) * (targetLength + 1))] },
-                           shape: [n, targetLength])
+            return NDArray(
+                indices: (0..<n).flatMap { ids[($0 * (targetLength + 1) + 1)..<(($0 + 1) * (targetLength + 1))] },
+                shape: [n, targetLength])
         }
     }
 

@@ -14,16 +14,19 @@ public final class SequenceClassifier: Classifier {
     ///   - embeddingSize, hiddenSize, layers: the recurrent stack's sizes.
     ///   - classes: outputs.
     ///   - forgetBias: bias offset of the LSTM's forget gate or the GRU's update gate (see the cells).
-    public init(_ kind: Recurrent.Kind, vocabulary: Int, embeddingSize: Int, hiddenSize: Int, layers: Int = 1, classes: Int,
-                forgetBias: Float = 0) {
+    public init(
+        _ kind: Recurrent.Kind, vocabulary: Int, embeddingSize: Int, hiddenSize: Int, layers: Int = 1, classes: Int,
+        forgetBias: Float = 0
+    ) {
         embedding = Embedding(vocabulary, embeddingSize)
-        recurrent = Recurrent(kind, inputSize: embeddingSize, hiddenSize: hiddenSize, layers: layers, forgetBias: forgetBias)
+        recurrent = Recurrent(
+            kind, inputSize: embeddingSize, hiddenSize: hiddenSize, layers: layers, forgetBias: forgetBias)
         head = Linear(hiddenSize, classes)
     }
 
     /// - Parameter inputs: int32 token ids (B, T).
     public func logits(_ inputs: NDArray) -> Tensor {
         let (_, final) = recurrent(tokens: inputs, embeddedBy: embedding)
-        return head(final[final.count - 1][0])           // h_T of the last layer, (B, H)
+        return head(final[final.count - 1][0])  // h_T of the last layer, (B, H)
     }
 }

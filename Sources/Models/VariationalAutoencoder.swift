@@ -59,7 +59,9 @@ public final class VariationalAutoencoder: TrainableModel, ImageGridReporter, Ra
 
     /// reconstructions (originals above their reconstructions from μ), samples (decoded
     /// draws from the prior N(0, I)) and interpolation (between the means of image pairs).
-    public func imageGrids(from images: NDArray, rng: inout PhiloxRNG) -> [(name: String, images: NDArray, columns: Int)] {
+    public func imageGrids(from images: NDArray, rng: inout PhiloxRNG) -> [(
+        name: String, images: NDArray, columns: Int
+    )] {
         withNoGrad {
             let n = min(images.shape[0], 8)
             let shown = Layout.slice(images, axis: 0, start: 0, end: n)
@@ -67,10 +69,16 @@ public final class VariationalAutoencoder: TrainableModel, ImageGridReporter, Ra
             let prior = NDArray(shape: [64, latent], zeroed: false)
             rng.fillNormal(prior.ptr, prior.count)
             let samples = decode(Tensor(prior)).sigmoid().values.reshaped(Shape([64] + imageShape))
-            return [("reconstructions", Layout.concat([shown, reconstructed], axis: 0), n),
-                    ("samples", samples, 8),
-                    ("interpolation", LatentInterpolation.grid(images: images, steps: 10, encode: { encode(Tensor($0)).mean },
-                                                               decode: { decode($0).sigmoid() }, imageShape: imageShape), 10)]
+            return [
+                ("reconstructions", Layout.concat([shown, reconstructed], axis: 0), n),
+                ("samples", samples, 8),
+                (
+                    "interpolation",
+                    LatentInterpolation.grid(
+                        images: images, steps: 10, encode: { encode(Tensor($0)).mean },
+                        decode: { decode($0).sigmoid() }, imageShape: imageShape), 10
+                ),
+            ]
         }
     }
 }

@@ -22,10 +22,13 @@ public final class VisionTransformer: Classifier {
     ///   - heads: attention heads per block.
     ///   - classes: outputs.
     ///   - dropout: on embeddings, attention weights and residual branches.
-    public init(imageSize: (channels: Int, height: Int, width: Int), patch: Int, width: Int, layers: Int, heads: Int,
-                classes: Int, dropout: Float = 0) {
-        precondition(imageSize.height % patch == 0 && imageSize.width % patch == 0,
-                     "a \(imageSize.height)x\(imageSize.width) image does not divide into \(patch)x\(patch) patches")
+    public init(
+        imageSize: (channels: Int, height: Int, width: Int), patch: Int, width: Int, layers: Int, heads: Int,
+        classes: Int, dropout: Float = 0
+    ) {
+        precondition(
+            imageSize.height % patch == 0 && imageSize.width % patch == 0,
+            "a \(imageSize.height)x\(imageSize.width) image does not divide into \(patch)x\(patch) patches")
         let patches = (imageSize.height / patch) * (imageSize.width / patch)
         patchEmbedding = Conv2d(imageSize.channels, width, kernel: patch, stride: patch)
         classToken = Tensor(Init.zeros([1, 1, width]), requiresGrad: true)
@@ -40,11 +43,11 @@ public final class VisionTransformer: Classifier {
     /// - Returns: logits (N, classes).
     public func logits(_ inputs: NDArray) -> Tensor {
         let n = inputs.shape[0]
-        let grid = patchEmbedding(Tensor(inputs))                               // (N, C, H/P, W/P)
+        let grid = patchEmbedding(Tensor(inputs))  // (N, C, H/P, W/P)
         let c = grid.shape[1]
-        let patches = grid.flattened(from: 2).transposed(1, 2)                  // (N, P², C)
+        let patches = grid.flattened(from: 2).transposed(1, 2)  // (N, P², C)
         let tokens = concat([classToken.broadcast(to: [n, 1, c]), patches], axis: 1) + positionEmbedding
-        var x = embeddingDropout(tokens)                                        // (N, 1 + P², C)
+        var x = embeddingDropout(tokens)  // (N, 1 + P², C)
         for block in blocks { x = block(x) }
         let classOutput = x.slice(axis: 1, start: 0, end: 1).reshaped([n, c])  // only the class token is read
         return head(finalNorm(classOutput))

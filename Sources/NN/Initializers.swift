@@ -1,8 +1,8 @@
 import Autograd
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif
 
 /// Weight initialisers with PyTorch's conventions for fan-in and fan-out.

@@ -32,7 +32,9 @@ extension Module {
     /// Every module that owns a random stream, with its dotted name ("" for this module).
     public func namedRandomStreams(prefix: String = "") -> [(String, any RandomStreamOwner)] {
         var out: [(String, any RandomStreamOwner)] = []
-        if let owner = self as? any RandomStreamOwner { out.append((prefix.isEmpty ? "" : String(prefix.dropLast()), owner)) }
+        if let owner = self as? any RandomStreamOwner {
+            out.append((prefix.isEmpty ? "" : String(prefix.dropLast()), owner))
+        }
         for (name, child) in namedChildren { out += child.namedRandomStreams(prefix: prefix + name + ".") }
         return out
     }
@@ -42,8 +44,11 @@ extension Module {
         var out: [(String, any Module)] = []
         for (label, value) in Mirror(reflecting: self).children {
             guard let label else { continue }
-            if let m = value as? any Module { out.append((label, m)) }
-            else if let ms = value as? [any Module] { for (i, m) in ms.enumerated() { out.append(("\(label).\(i)", m)) } }
+            if let m = value as? any Module {
+                out.append((label, m))
+            } else if let ms = value as? [any Module] {
+                for (i, m) in ms.enumerated() { out.append(("\(label).\(i)", m)) }
+            }
         }
         return out
     }
@@ -60,9 +65,11 @@ extension Module {
         var out: [(String, Tensor)] = []
         for (label, value) in Mirror(reflecting: self).children {
             guard let label else { continue }
-            if let t = value as? Tensor { out.append((prefix + label, t)) }
-            else if let m = value as? any Module { out += m.namedParameters(prefix: prefix + label + ".") }
-            else if let ms = value as? [any Module] {
+            if let t = value as? Tensor {
+                out.append((prefix + label, t))
+            } else if let m = value as? any Module {
+                out += m.namedParameters(prefix: prefix + label + ".")
+            } else if let ms = value as? [any Module] {
                 for (i, m) in ms.enumerated() { out += m.namedParameters(prefix: "\(prefix)\(label).\(i).") }
             }
         }

@@ -26,12 +26,23 @@ public struct LossScaler: Sendable, Equatable, Codable {
 
     /// - Parameters: GradScaler's defaults: initial scale 2^16, growth 2, backoff 0.5,
     ///   interval 2000; hysteresis 1 and minimum scale 1 unless configured.
-    public init(initialScale: Double = 65536, dynamic: Bool = true, growthFactor: Double = 2, backoffFactor: Double = 0.5,
-                growthInterval: Int = 2000, hysteresis: Int = 1, minScale: Double = 1) {
-        precondition(initialScale > 0 && initialScale.isFinite, "the loss scale must be positive and finite, got \(initialScale)")
-        precondition(growthFactor > 1 && backoffFactor > 0 && backoffFactor < 1, "growth factor must exceed 1 and backoff lie in (0, 1)")
-        precondition(growthInterval >= 1 && hysteresis >= 1 && minScale > 0, "growth interval and hysteresis must be >= 1, min scale > 0")
-        (self.scale, self.dynamic, self.growthFactor, self.backoffFactor, self.growthInterval, self.hysteresis, self.minScale) =
+    public init(
+        initialScale: Double = 65536, dynamic: Bool = true, growthFactor: Double = 2, backoffFactor: Double = 0.5,
+        growthInterval: Int = 2000, hysteresis: Int = 1, minScale: Double = 1
+    ) {
+        precondition(
+            initialScale > 0 && initialScale.isFinite, "the loss scale must be positive and finite, got \(initialScale)"
+        )
+        precondition(
+            growthFactor > 1 && backoffFactor > 0 && backoffFactor < 1,
+            "growth factor must exceed 1 and backoff lie in (0, 1)")
+        precondition(
+            growthInterval >= 1 && hysteresis >= 1 && minScale > 0,
+            "growth interval and hysteresis must be >= 1, min scale > 0")
+        (
+            self.scale, self.dynamic, self.growthFactor, self.backoffFactor, self.growthInterval, self.hysteresis,
+            self.minScale
+        ) =
             (initialScale, dynamic, growthFactor, backoffFactor, growthInterval, hysteresis, minScale)
         hysteresisLeft = hysteresis
     }

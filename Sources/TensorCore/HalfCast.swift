@@ -1,6 +1,6 @@
 #if arch(x86_64)
-import _Builtin_intrinsics.intel
-import CSupport
+    import _Builtin_intrinsics.intel
+    import CSupport
 #endif
 
 /// Casts between Float32 and the 16-bit storage formats.
@@ -35,15 +35,16 @@ public enum HalfCast {
     @inline(__always)
     public static func narrow8(_ v: SIMD8<Float>, _ dtype: DType) -> SIMD8<UInt16> {
         #if arch(x86_64)
-        return unsafeBitCast(dtype == .float16 ? tandem_cvtps_ph(v) : tandem_cvtps_bf16(v), to: SIMD8<UInt16>.self)
+            return unsafeBitCast(dtype == .float16 ? tandem_cvtps_ph(v) : tandem_cvtps_bf16(v), to: SIMD8<UInt16>.self)
         #else
-        if dtype == .float16 { return unsafeBitCast(SIMD8<Float16>(v), to: SIMD8<UInt16>.self) }
-        let bits = unsafeBitCast(v, to: SIMD8<UInt32>.self)
-        let rounded = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
-        let quietNaN = (bits &>> 16) | 0x0040
-        let isNaN = unsafeBitCast(SIMD8<Int32>(repeating: 0x7F80_0000) &- unsafeBitCast(bits & 0x7FFF_FFFF, to: SIMD8<Int32>.self) &>> 31,
-                                  to: SIMD8<UInt32>.self)
-        return SIMD8<UInt16>(truncatingIfNeeded: (quietNaN & isNaN) | (rounded & ~isNaN))
+            if dtype == .float16 { return unsafeBitCast(SIMD8<Float16>(v), to: SIMD8<UInt16>.self) }
+            let bits = unsafeBitCast(v, to: SIMD8<UInt32>.self)
+            let rounded = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
+            let quietNaN = (bits &>> 16) | 0x0040
+            let isNaN = unsafeBitCast(
+                SIMD8<Int32>(repeating: 0x7F80_0000) &- unsafeBitCast(bits & 0x7FFF_FFFF, to: SIMD8<Int32>.self) &>> 31,
+                to: SIMD8<UInt32>.self)
+            return SIMD8<UInt16>(truncatingIfNeeded: (quietNaN & isNaN) | (rounded & ~isNaN))
         #endif
     }
 
@@ -52,10 +53,11 @@ public enum HalfCast {
     @inline(__always)
     public static func narrow16(_ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ dtype: DType) -> SIMD16<UInt16> {
         #if arch(x86_64)
-        if dtype == .bfloat16 {
-            return unsafeBitCast(tandem_cvtps_bf16_x2(unsafeBitCast(lo, to: __m256.self), unsafeBitCast(hi, to: __m256.self)),
-                                 to: SIMD16<UInt16>.self)
-        }
+            if dtype == .bfloat16 {
+                return unsafeBitCast(
+                    tandem_cvtps_bf16_x2(unsafeBitCast(lo, to: __m256.self), unsafeBitCast(hi, to: __m256.self)),
+                    to: SIMD16<UInt16>.self)
+            }
         #endif
         return SIMD16(lowHalf: narrow8(lo, dtype), highHalf: narrow8(hi, dtype))
     }
@@ -64,11 +66,11 @@ public enum HalfCast {
     @inline(__always)
     public static func widen8(_ h: SIMD8<UInt16>, _ dtype: DType) -> SIMD8<Float> {
         #if arch(x86_64)
-        if dtype == .float16 { return _mm256_cvtph_ps(unsafeBitCast(h, to: __m128i.self)) }
-        let wide = unsafeBitCast(_mm256_cvtepu16_epi32(unsafeBitCast(h, to: __m128i.self)), to: SIMD8<UInt32>.self)
+            if dtype == .float16 { return _mm256_cvtph_ps(unsafeBitCast(h, to: __m128i.self)) }
+            let wide = unsafeBitCast(_mm256_cvtepu16_epi32(unsafeBitCast(h, to: __m128i.self)), to: SIMD8<UInt32>.self)
         #else
-        if dtype == .float16 { return SIMD8<Float>(unsafeBitCast(h, to: SIMD8<Float16>.self)) }
-        let wide = SIMD8<UInt32>(truncatingIfNeeded: h)
+            if dtype == .float16 { return SIMD8<Float>(unsafeBitCast(h, to: SIMD8<Float16>.self)) }
+            let wide = SIMD8<UInt32>(truncatingIfNeeded: h)
         #endif
         return unsafeBitCast(wide &<< 16, to: SIMD8<Float>.self)
     }
@@ -77,7 +79,9 @@ public enum HalfCast {
     @inline(__always)
     public static func rounded8(_ v: SIMD8<Float>, _ dtype: DType) -> SIMD8<Float> {
         #if arch(x86_64)
-        if dtype == .bfloat16 { return unsafeBitCast(tandem_round_bf16(unsafeBitCast(v, to: __m256.self)), to: SIMD8<Float>.self) }
+            if dtype == .bfloat16 {
+                return unsafeBitCast(tandem_round_bf16(unsafeBitCast(v, to: __m256.self)), to: SIMD8<Float>.self)
+            }
         #endif
         return widen8(narrow8(v, dtype), dtype)
     }
@@ -126,40 +130,57 @@ public enum HalfCast {
     /// Widens `n` 16-bit values on the calling thread (a block inside a parallel kernel),
     /// eight at a time in registers (`eightAtATime`).
     @inline(__always)
-    public static func widenBlock(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int, _ dtype: DType) {
+    public static func widenBlock(
+        _ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int, _ dtype: DType
+    ) {
         // Typed pointers: their offsets are not checked for overflow, the byte offsets were.
         perType(dtype) { dtype in
-            for i in eightAtATime(n, { i in
-                UnsafeMutableRawPointer(dst + i).storeBytes(of: widen8(UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<UInt16>.self), dtype),
-                                                            as: SIMD8<Float>.self)
-            })..<n { dst[i] = float(src[i], dtype) }
+            for i in eightAtATime(
+                n,
+                { i in
+                    UnsafeMutableRawPointer(dst + i).storeBytes(
+                        of: widen8(UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<UInt16>.self), dtype),
+                        as: SIMD8<Float>.self)
+                })..<n
+            { dst[i] = float(src[i], dtype) }
         }
     }
 
     /// Rounds `n` floats to 16 bits on the calling thread (a block inside a parallel kernel),
     /// sixteen and then eight at a time in registers. `src` and `dst` must not overlap.
     @inline(__always)
-    public static func narrowBlock(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int, _ dtype: DType) {
-        @inline(__always) func load8(_ i: Int) -> SIMD8<Float> { UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self) }
+    public static func narrowBlock(
+        _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int, _ dtype: DType
+    ) {
+        @inline(__always) func load8(_ i: Int) -> SIMD8<Float> {
+            UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self)
+        }
         perType(dtype) { dtype in
             // Sixteen at a time (`narrow16`), then the rest as `eightAtATime` does it.
             var done = 0
             while done &+ 16 <= n {
-                UnsafeMutableRawPointer(dst + done).storeBytes(of: narrow16(load8(done), load8(done &+ 8), dtype), as: SIMD16<UInt16>.self)
+                UnsafeMutableRawPointer(dst + done).storeBytes(
+                    of: narrow16(load8(done), load8(done &+ 8), dtype), as: SIMD16<UInt16>.self)
                 done &+= 16
             }
             if done == n { return }
             let start = n >= 8 ? min(done, n &- 8) : done  // re-round values already done rather than go scalar
-            for i in start + eightAtATime(n - start, { i in
-                UnsafeMutableRawPointer(dst + start + i).storeBytes(of: narrow8(load8(start &+ i), dtype), as: SIMD8<UInt16>.self)
-            })..<n { dst[i] = bits(src[i], dtype) }
+            for i in start
+                + eightAtATime(
+                    n - start,
+                    { i in
+                        UnsafeMutableRawPointer(dst + start + i).storeBytes(
+                            of: narrow8(load8(start &+ i), dtype), as: SIMD8<UInt16>.self)
+                    })..<n
+            { dst[i] = bits(src[i], dtype) }
         }
     }
 
     /// b[i] = a[i] + b[i] over `n` 16-bit values of `dtype`, each pair added in fp32 and rounded
     /// once: the sum a 16-bit wire's reduction makes. Eight at a time in registers, as the
     /// block casts are; then one at a time for the tail.
-    public static func addBlock(_ a: UnsafePointer<UInt16>, _ b: UnsafeMutablePointer<UInt16>, _ n: Int, _ dtype: DType) {
+    public static func addBlock(_ a: UnsafePointer<UInt16>, _ b: UnsafeMutablePointer<UInt16>, _ n: Int, _ dtype: DType)
+    {
         perType(dtype) { dtype in
             var i = 0
             while i &+ 8 <= n {
@@ -173,13 +194,20 @@ public enum HalfCast {
     }
 
     /// Converts `n` floats to 16-bit values of `dtype`.
-    public static func narrow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int, _ dtype: DType) {
-        ThreadPool.shared.parallelFor(n, grain: 1 << 16) { r in narrowBlock(src + r.lowerBound, dst + r.lowerBound, r.count, dtype) }
+    public static func narrow(
+        _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int, _ dtype: DType
+    ) {
+        ThreadPool.shared.parallelFor(n, grain: 1 << 16) { r in
+            narrowBlock(src + r.lowerBound, dst + r.lowerBound, r.count, dtype)
+        }
     }
 
     /// Converts `n` 16-bit values of `dtype` to floats.
-    public static func widen(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int, _ dtype: DType) {
-        ThreadPool.shared.parallelFor(n, grain: 1 << 16) { r in widenBlock(src + r.lowerBound, dst + r.lowerBound, r.count, dtype) }
+    public static func widen(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int, _ dtype: DType)
+    {
+        ThreadPool.shared.parallelFor(n, grain: 1 << 16) { r in
+            widenBlock(src + r.lowerBound, dst + r.lowerBound, r.count, dtype)
+        }
     }
 }
 

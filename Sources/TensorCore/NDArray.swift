@@ -21,8 +21,9 @@ public struct NDArray: @unchecked Sendable, CustomStringConvertible {
 
     /// Wraps existing storage, which must hold at least `shape.count` elements.
     public init(shape: Shape, dtype: DType = .float32, storage: Storage) {
-        precondition(storage.byteCount >= shape.count * dtype.byteSize,
-                     "storage of \(storage.byteCount) bytes is too small for \(dtype) \(shape)")
+        precondition(
+            storage.byteCount >= shape.count * dtype.byteSize,
+            "storage of \(storage.byteCount) bytes is too small for \(dtype) \(shape)")
         self.shape = shape
         self.dtype = dtype
         self.storage = storage
@@ -76,14 +77,20 @@ public struct NDArray: @unchecked Sendable, CustomStringConvertible {
         case .float32: return Array(UnsafeBufferPointer(start: ptr, count: count))
         case .int32: return UnsafeBufferPointer(start: int32Pointer, count: count).map(Float.init)
         case .float16, .bfloat16: return converted(to: .float32).scalars
-        case .int8: return UnsafeBufferPointer(start: storage.raw.assumingMemoryBound(to: Int8.self), count: count).map(Float.init)
-        case .uint8: return UnsafeBufferPointer(start: storage.raw.assumingMemoryBound(to: UInt8.self), count: count).map(Float.init)
+        case .int8:
+            return UnsafeBufferPointer(start: storage.raw.assumingMemoryBound(to: Int8.self), count: count).map(
+                Float.init)
+        case .uint8:
+            return UnsafeBufferPointer(start: storage.raw.assumingMemoryBound(to: UInt8.self), count: count).map(
+                Float.init)
         }
     }
     /// The elements of an int32 array.
     public var indices: [Int32] { Array(UnsafeBufferPointer(start: int32Pointer, count: count)) }
     /// The single element of a one-element array.
-    public var item: Float { precondition(count == 1, "item() needs one element, shape is \(shape)"); return scalars[0] }
+    public var item: Float {
+        precondition(count == 1, "item() needs one element, shape is \(shape)"); return scalars[0]
+    }
 
     /// The same elements under a new shape of equal count; shares storage.
     public func reshaped(_ newShape: Shape) -> NDArray {
@@ -100,8 +107,9 @@ public struct NDArray: @unchecked Sendable, CustomStringConvertible {
 
     /// Copies the elements of `other` (same count and dtype) into this array.
     public func assign(_ other: NDArray) {
-        precondition(other.count == count && other.dtype == dtype,
-                     "assign: \(other.dtype) \(other.shape) into \(dtype) \(shape)")
+        precondition(
+            other.count == count && other.dtype == dtype,
+            "assign: \(other.dtype) \(other.shape) into \(dtype) \(shape)")
         storage.raw.copyMemory(from: other.storage.raw, byteCount: count * dtype.byteSize)
     }
 
@@ -110,8 +118,10 @@ public struct NDArray: @unchecked Sendable, CustomStringConvertible {
 
     public var description: String {
         let s = scalars
-        let body = s.count <= 16 ? s.map { "\($0)" }.joined(separator: ", ")
-                                 : s.prefix(8).map { "\($0)" }.joined(separator: ", ") + ", ..."
+        let body =
+            s.count <= 16
+            ? s.map { "\($0)" }.joined(separator: ", ")
+            : s.prefix(8).map { "\($0)" }.joined(separator: ", ") + ", ..."
         return "NDArray(\(dtype) \(shape): [\(body)])"
     }
 }

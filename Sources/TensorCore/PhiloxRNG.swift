@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Philox-4x32-10, a counter-based random number generator (Salmon et al., SC'11).
@@ -20,14 +20,16 @@ public struct PhiloxRNG: Sendable, Codable, Equatable {
     /// Four 32-bit random words for a 128-bit counter (ctr, stream) under the generator's key.
     @inline(__always)
     public static func block(seed: UInt64, counter: UInt64, stream: UInt64 = 0) -> SIMD4<UInt32> {
-        var c = SIMD4<UInt32>(UInt32(truncatingIfNeeded: counter), UInt32(truncatingIfNeeded: counter >> 32),
-                              UInt32(truncatingIfNeeded: stream), UInt32(truncatingIfNeeded: stream >> 32))
+        var c = SIMD4<UInt32>(
+            UInt32(truncatingIfNeeded: counter), UInt32(truncatingIfNeeded: counter >> 32),
+            UInt32(truncatingIfNeeded: stream), UInt32(truncatingIfNeeded: stream >> 32))
         var k0 = UInt32(truncatingIfNeeded: seed), k1 = UInt32(truncatingIfNeeded: seed >> 32)
         for _ in 0..<10 {
             let p0 = UInt64(0xD251_1F53) &* UInt64(c[0])
             let p1 = UInt64(0xCD9E_8D57) &* UInt64(c[2])
-            c = SIMD4(UInt32(truncatingIfNeeded: p1 >> 32) ^ c[1] ^ k0, UInt32(truncatingIfNeeded: p1),
-                      UInt32(truncatingIfNeeded: p0 >> 32) ^ c[3] ^ k1, UInt32(truncatingIfNeeded: p0))
+            c = SIMD4(
+                UInt32(truncatingIfNeeded: p1 >> 32) ^ c[1] ^ k0, UInt32(truncatingIfNeeded: p1),
+                UInt32(truncatingIfNeeded: p0 >> 32) ^ c[3] ^ k1, UInt32(truncatingIfNeeded: p0))
             k0 &+= 0x9E37_79B9
             k1 &+= 0xBB67_AE85
         }

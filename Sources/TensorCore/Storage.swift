@@ -1,9 +1,9 @@
 import CSupport
 import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A reference-counted, 64-byte aligned block of memory, or a view into another one.
@@ -67,14 +67,15 @@ public final class Storage: @unchecked Sendable {
         // Its own mapping, outside malloc's heap: map one page more, then unmap the ends
         // that fall outside a 2 MiB-aligned range.
         guard let m = mmap(nil, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              m != MAP_FAILED else { AllocationFailure.fail(bytes: byteCount, shape: nil, dtype: nil) }
+            m != MAP_FAILED
+        else { AllocationFailure.fail(bytes: byteCount, shape: nil, dtype: nil) }
         let start = (Int(bitPattern: m) + page - 1) / page * page
         let head = start - Int(bitPattern: m)
         if head > 0 { munmap(m, head) }
         munmap(UnsafeMutableRawPointer(bitPattern: start + size)!, page - head)
         raw = UnsafeMutableRawPointer(bitPattern: start)!
         #if os(Linux)
-        _ = madvise(raw, size, MADV_HUGEPAGE)  // advice only: without THP the pages stay 4 KiB
+            _ = madvise(raw, size, MADV_HUGEPAGE)  // advice only: without THP the pages stay 4 KiB
         #endif
         self.byteCount = byteCount
         mappedBytes = size
@@ -90,7 +91,8 @@ public final class Storage: @unchecked Sendable {
     ///   - byteCount: size in bytes.
     ///   - owner: unmaps the memory when it is released.
     public init(mappedBy owner: AnyObject, raw: UnsafeMutableRawPointer, byteCount: Int) {
-        precondition(Int(bitPattern: raw) % Storage.alignment == 0, "mapped storage must be \(Storage.alignment)-byte aligned")
+        precondition(
+            Int(bitPattern: raw) % Storage.alignment == 0, "mapped storage must be \(Storage.alignment)-byte aligned")
         self.raw = raw
         self.byteCount = byteCount
         parent = nil
@@ -104,8 +106,9 @@ public final class Storage: @unchecked Sendable {
 
     /// A view of `byteCount` bytes of `parent` starting at `byteOffset`.
     public init(viewOf parent: Storage, byteOffset: Int, byteCount: Int) {
-        precondition(byteOffset >= 0 && byteOffset + byteCount <= parent.byteCount,
-                     "view [\(byteOffset), \(byteOffset + byteCount)) exceeds storage of \(parent.byteCount) bytes")
+        precondition(
+            byteOffset >= 0 && byteOffset + byteCount <= parent.byteCount,
+            "view [\(byteOffset), \(byteOffset + byteCount)) exceeds storage of \(parent.byteCount) bytes")
         raw = parent.raw + byteOffset
         self.byteCount = byteCount
         self.parent = parent

@@ -1,9 +1,9 @@
 import CSupport
 import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One persistent pool of worker threads per process; the caller is thread 0.
@@ -35,7 +35,8 @@ public final class ThreadPool: @unchecked Sendable {
     public static func defaultThreadCount() -> Int {
         let env = ProcessInfoLite.environment
         if let s = env["TANDEM_NUM_THREADS"], let n = Int(s), n >= 1 { return n }
-        let local = env["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init)
+        let local =
+            env["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init)
             ?? env["SLURM_NTASKS_PER_NODE"].flatMap(Int.init) ?? 1
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) / max(1, local))
     }
@@ -63,11 +64,13 @@ public final class ThreadPool: @unchecked Sendable {
         for id in 1..<max(threads, 1) {
             let box = Unmanaged.passRetained(WorkerStart(pool: self, id: id)).toOpaque()
             var t = pthread_t()
-            let rc = pthread_create(&t, nil, { arg in
-                let start = Unmanaged<WorkerStart>.fromOpaque(arg!).takeRetainedValue()
-                start.pool.workerLoop(id: start.id)
-                return nil
-            }, box)
+            let rc = pthread_create(
+                &t, nil,
+                { arg in
+                    let start = Unmanaged<WorkerStart>.fromOpaque(arg!).takeRetainedValue()
+                    start.pool.workerLoop(id: start.id)
+                    return nil
+                }, box)
             precondition(rc == 0, "could not start worker thread \(id): error \(rc)")
             self.threads.append(t)
         }

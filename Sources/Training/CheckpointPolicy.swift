@@ -50,8 +50,9 @@ final class CheckpointPolicy {
         lastStep = trainer.step
         lastTime = Date()
         guard let writer else { return }
-        writer.write(snapshot(trainer, optimizerState: optimizerState, window: windowState),
-                     name: CheckpointStore.name(step: trainer.step))
+        writer.write(
+            snapshot(trainer, optimizerState: optimizerState, window: windowState),
+            name: CheckpointStore.name(step: trainer.step))
     }
 
     /// After a validation pass: keep the checkpoint with the best metric aside, as `best`.
@@ -65,8 +66,9 @@ final class CheckpointPolicy {
         let optimizerState = trainer.ddp.gatherState(of: trainer.optimizer)
         let windowState = trainer.update.window.state(over: trainer.communicator)
         if let writer {
-            writer.write(snapshot(trainer, optimizerState: optimizerState, window: windowState), name: "best",
-                         sequence: false)
+            writer.write(
+                snapshot(trainer, optimizerState: optimizerState, window: windowState), name: "best",
+                sequence: false)
         }
     }
 
@@ -92,7 +94,8 @@ final class CheckpointPolicy {
         m.configHash = ConfigLoader.hash(config)
         (m.worldSize, m.perRankBatch) = (t.communicator.size, config.data.batchSize)
         (m.microBatchesPerStep, m.globalBatch, m.logWindow) = (t.microBatchesPerStep, t.globalBatch, window)
-        let modelTensors = model.namedParameters().map { ($0.0, $0.1.data.copy()) }
+        let modelTensors =
+            model.namedParameters().map { ($0.0, $0.1.data.copy()) }
             + model.namedBuffers().map { ($0.0, $0.1.value.copy()) }
         let optimizerTensors = optimizerState.sorted { $0.key < $1.key }.map { ($0.key, $0.value.copy()) }
         var files = [ResumePoint.modelFile: modelTensors, ResumePoint.optimizerFile: optimizerTensors]

@@ -34,9 +34,11 @@ public final class DistributedDataParallel {
     ///   - shardOptimizer: split the update over the ranks (ignored on one rank).
     ///   - sharedMemory: sum gradients through shared memory when every rank runs on this
     ///     node (`distributed.shared_memory`); the arena's gradients move there.
-    public init(model: any Module, arena: ParameterArena, communicator: Communicator, configHash: String,
-                bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20, wire: DType = .float32,
-                shardOptimizer: Bool = false, sharedMemory: Bool = true) {
+    public init(
+        model: any Module, arena: ParameterArena, communicator: Communicator, configHash: String,
+        bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20, wire: DType = .float32,
+        shardOptimizer: Bool = false, sharedMemory: Bool = true
+    ) {
         self.communicator = communicator
         self.arena = arena
         Self.checkConsistency(model: model, arena: arena, communicator: communicator, configHash: configHash)
@@ -56,10 +58,11 @@ public final class DistributedDataParallel {
             }
         }
         sharedMemoryUnavailable = unavailable
-        reducer = GradientReducer(communicator: communicator, gradients: arena.grads,
-                                  parameters: arena.entries.map { .init(offset: $0.offset, count: $0.count) },
-                                  bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes, wire: wire,
-                                  scalesAfterSum: false, sharded: sharded, sharedMemory: shared)
+        reducer = GradientReducer(
+            communicator: communicator, gradients: arena.grads,
+            parameters: arena.entries.map { .init(offset: $0.offset, count: $0.count) },
+            bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes, wire: wire,
+            scalesAfterSum: false, sharded: sharded, sharedMemory: shared)
         for (i, tensor) in arena.tensors.enumerated() {
             tensor.onGradientReady = { [reducer] _ in reducer.markReady(i) }
         }
@@ -112,7 +115,8 @@ public final class DistributedDataParallel {
         let state = optimizer.state
         guard sharded else { return state }
         // Moments and buffers come in the arena's layout; scalars (Adam's step) agree already.
-        for (_, array) in state.sorted(by: { $0.key < $1.key }) where array.dtype == .float32 && array.count == arena.capacity {
+        for (_, array) in state.sorted(by: { $0.key < $1.key })
+        where array.dtype == .float32 && array.count == arena.capacity {
             reducer.allgather(array)
         }
         return state
@@ -125,14 +129,20 @@ public final class DistributedDataParallel {
     }
 
     /// One line per fact the ranks must agree on.
-    static func description(model: any Module, arena: ParameterArena, communicator: Communicator, configHash: String) -> [String] {
-        ["config hash \(configHash)", "world size \(communicator.size)",
-         "buffers \(model.namedBuffers().map { "\($0.0) \($0.1.value.shape)" }.joined(separator: ", "))"]
+    static func description(model: any Module, arena: ParameterArena, communicator: Communicator, configHash: String)
+        -> [String]
+    {
+        [
+            "config hash \(configHash)", "world size \(communicator.size)",
+            "buffers \(model.namedBuffers().map { "\($0.0) \($0.1.value.shape)" }.joined(separator: ", "))",
+        ]
             + arena.entries.map { "parameter \($0.name) \($0.shape)" }
     }
 
     /// Aborts the job, naming the first difference, unless every rank matches rank 0.
-    static func checkConsistency(model: any Module, arena: ParameterArena, communicator: Communicator, configHash: String) {
+    static func checkConsistency(
+        model: any Module, arena: ParameterArena, communicator: Communicator, configHash: String
+    ) {
         let mine = description(model: model, arena: arena, communicator: communicator, configHash: configHash)
         let all = communicator.allgather(mine.joined(separator: "\n"))
         let reference = all[0].split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -144,7 +154,8 @@ public final class DistributedDataParallel {
             let theirs = i < lines.count ? lines[i] : "nothing (\(lines.count) entries)"
             let ours = i < reference.count ? reference[i] : "nothing (\(reference.count) entries)"
             // Every rank sees the same gathered text, so rank 0 reports and all ranks stop.
-            let message = "rank \(r) does not match rank 0: rank \(r) has \(theirs), rank 0 has \(ours). "
+            let message =
+                "rank \(r) does not match rank 0: rank \(r) has \(theirs), rank 0 has \(ours). "
                 + "Start every rank with the same configuration and code."
             if communicator.rank == 0 { communicator.abort(message) }
             communicator.barrier()

@@ -20,8 +20,10 @@ final class EvaluationPass {
     private(set) var validatedAtStep = -1
 
     /// - Parameter scorer: the classifier that scores a GAN's images (nil: no score).
-    init(config: TrainConfig, communicator: Communicator, model: any TrainableModel, scorer: ClassifierScore?,
-         outputs: RunOutputs?, logger: Logger) {
+    init(
+        config: TrainConfig, communicator: Communicator, model: any TrainableModel, scorer: ClassifierScore?,
+        outputs: RunOutputs?, logger: Logger
+    ) {
         self.config = config
         self.communicator = communicator
         self.model = model
@@ -36,11 +38,14 @@ final class EvaluationPass {
     ///   - step, epoch: where the metrics line says the run stands.
     ///   - detailed: per-class metrics in the line (the final evaluation).
     ///   - position: where training stands, in words, for the log.
-    func evaluate(_ dataset: any Dataset, split: String, step: Int, epoch: Int, detailed: Bool,
-                  position: String) -> EvaluationMetrics {
-        var m = Evaluator.evaluate(model, on: dataset, communicator: communicator,
-                                   batchSize: max(config.data.batchSize, 256), topK: config.training.topK,
-                                   limit: config.training.maxEvalSamples, precision: config.precision.computeType)
+    func evaluate(
+        _ dataset: any Dataset, split: String, step: Int, epoch: Int, detailed: Bool,
+        position: String
+    ) -> EvaluationMetrics {
+        var m = Evaluator.evaluate(
+            model, on: dataset, communicator: communicator,
+            batchSize: max(config.data.batchSize, 256), topK: config.training.topK,
+            limit: config.training.maxEvalSamples, precision: config.precision.computeType)
         if let scorer, let gan = model as? any AdversarialModel {
             // 1000 images over the ranks, each rank from its own stream.
             let count = 1000 / communicator.size + (communicator.rank < 1000 % communicator.size ? 1 : 0)
@@ -66,11 +71,13 @@ final class EvaluationPass {
     /// The metrics in one line: the loss, and a classifier's accuracy, F1 and the rest.
     static func summary(_ m: EvaluationMetrics, split: String, position: String) -> String {
         guard m.isClassification else {
-            return String(format: "%@ %@: loss %.4f%@", split, position, m.loss,
-                          m.classifierScore.map { String(format: ", classifier_score %.3f", $0) } ?? "")
+            return String(
+                format: "%@ %@: loss %.4f%@", split, position, m.loss,
+                m.classifierScore.map { String(format: ", classifier_score %.3f", $0) } ?? "")
         }
-        return String(format: "%@ %@: loss %.4f, accuracy %.4f, f1_macro %.4f%@%@", split, position, m.loss,
-                      m.accuracy, m.f1Macro, m.rocAUC.map { String(format: ", roc_auc %.4f", $0) } ?? "",
-                      m.exactMatch.map { String(format: ", exact_match %.4f", $0) } ?? "")
+        return String(
+            format: "%@ %@: loss %.4f, accuracy %.4f, f1_macro %.4f%@%@", split, position, m.loss,
+            m.accuracy, m.f1Macro, m.rocAUC.map { String(format: ", roc_auc %.4f", $0) } ?? "",
+            m.exactMatch.map { String(format: ", exact_match %.4f", $0) } ?? "")
     }
 }

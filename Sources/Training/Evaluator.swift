@@ -18,24 +18,30 @@ public enum Evaluator {
     ///   - topK: k of the top-k accuracy.
     ///   - precision: the forward's compute type (float16/bfloat16 under autocast).
     /// - Returns: metrics identical on every rank (a collective: every rank calls it).
-    public static func evaluate(_ model: any TrainableModel, on dataset: any Dataset, communicator: Communicator,
-                                batchSize: Int, topK: Int, limit: Int? = nil, precision: DType = .float32) -> EvaluationMetrics {
+    public static func evaluate(
+        _ model: any TrainableModel, on dataset: any Dataset, communicator: Communicator,
+        batchSize: Int, topK: Int, limit: Int? = nil, precision: DType = .float32
+    ) -> EvaluationMetrics {
         // Evaluation draws (a VAE's ε, a GAN's z) come from the model's streams; put them back
         // after, so evaluating never changes what training draws next.
         let streams = model.namedRandomStreams().map(\.1), saved = streams.map(\.rng)
         defer { for (stream, state) in zip(streams, saved) { stream.rng = state } }
         guard let model = model as? any Classifier else {
-            return lossOnly(model, on: dataset, communicator: communicator, batchSize: batchSize, limit: limit, precision: precision)
+            return lossOnly(
+                model, on: dataset, communicator: communicator, batchSize: batchSize, limit: limit, precision: precision
+            )
         }
         let wasTraining = model.training
         model.eval()
         defer { model.train(wasTraining) }
         let count = min(dataset.count, limit ?? .max)
-        let loader = BatchLoader(dataset: dataset, indices: chunks(count: count, batchSize: batchSize, communicator), batchSize: batchSize)
-        var accumulator = ClassificationAccumulator(classes: dataset.classCount, topK: topK,
-                                                    collectsScores: count * dataset.targetsPerSample * dataset.classCount <= rocAUCLimit,
-                                                    sequenceLength: dataset.targetsPerSample,
-                                                    scoresWholeSequences: dataset.scoresWholeSequences)
+        let loader = BatchLoader(
+            dataset: dataset, indices: chunks(count: count, batchSize: batchSize, communicator), batchSize: batchSize)
+        var accumulator = ClassificationAccumulator(
+            classes: dataset.classCount, topK: topK,
+            collectsScores: count * dataset.targetsPerSample * dataset.classCount <= rocAUCLimit,
+            sequenceLength: dataset.targetsPerSample,
+            scoresWholeSequences: dataset.scoresWholeSequences)
         withNoGrad {
             var chunk = communicator.rank
             while let batch = loader.next() {
@@ -51,18 +57,23 @@ public enum Evaluator {
     }
 
     /// The mean loss of a model that is not a classifier (an autoencoder's reconstruction loss).
-    static func lossOnly(_ model: any TrainableModel, on dataset: any Dataset, communicator: Communicator,
-                         batchSize: Int, limit: Int?, precision: DType) -> EvaluationMetrics {
+    static func lossOnly(
+        _ model: any TrainableModel, on dataset: any Dataset, communicator: Communicator,
+        batchSize: Int, limit: Int?, precision: DType
+    ) -> EvaluationMetrics {
         let wasTraining = model.training
         model.eval()
         defer { model.train(wasTraining) }
         let count = min(dataset.count, limit ?? .max)
-        let loader = BatchLoader(dataset: dataset, indices: chunks(count: count, batchSize: batchSize, communicator), batchSize: batchSize)
+        let loader = BatchLoader(
+            dataset: dataset, indices: chunks(count: count, batchSize: batchSize, communicator), batchSize: batchSize)
         var sum = OrderedSum(width: 2)
         withNoGrad {
             var chunk = communicator.rank
             while let batch = loader.next() {
-                let loss = withAutocast(precision) { model.loss(inputs: batch.inputs, targets: batch.flatTargets, labelSmoothing: 0) }
+                let loss = withAutocast(precision) {
+                    model.loss(inputs: batch.inputs, targets: batch.flatTargets, labelSmoothing: 0)
+                }
                 sum.add(key: chunk, Double(loss.item) * Double(batch.count), Double(batch.count))
                 chunk += communicator.size
             }

@@ -7,7 +7,8 @@ public enum ModelWeights {
     /// Writes every parameter and buffer of `model` to `path` (rank 0 only), via a temporary
     /// file and a rename so a reader never sees half a file.
     public static func save(_ model: any Module, to path: String, metadata: [String: String] = [:]) throws {
-        let tensors = model.namedParameters().map { ($0.0, $0.1.data) } + model.namedBuffers().map { ($0.0, $0.1.value) }
+        let tensors =
+            model.namedParameters().map { ($0.0, $0.1.data) } + model.namedBuffers().map { ($0.0, $0.1.value) }
         let data = try SafeTensors.encode(tensors, metadata: metadata)
         let temporary = path + ".tmp"
         do {
@@ -27,13 +28,17 @@ public enum ModelWeights {
             throw CheckpointError("cannot read model weights \(path): the file is missing or unreadable")
         }
         let (tensors, _) = try SafeTensors.decode(data, name: path)
-        let targets = model.namedParameters().map { ($0.0, $0.1.data) } + model.namedBuffers().map { ($0.0, $0.1.value) }
+        let targets =
+            model.namedParameters().map { ($0.0, $0.1.data) } + model.namedBuffers().map { ($0.0, $0.1.value) }
         for (name, array) in targets {
             guard let stored = tensors[name] else {
-                throw CheckpointError("\(path) has no tensor \(name); it was saved from a different model (its config.yaml must match)")
+                throw CheckpointError(
+                    "\(path) has no tensor \(name); it was saved from a different model (its config.yaml must match)")
             }
             guard stored.shape == array.shape, stored.dtype == array.dtype else {
-                throw CheckpointError("\(path): \(name) is \(stored.dtype) \(stored.shape.dims) but the model needs \(array.dtype) \(array.shape.dims)")
+                throw CheckpointError(
+                    "\(path): \(name) is \(stored.dtype) \(stored.shape.dims) but the model needs \(array.dtype) \(array.shape.dims)"
+                )
             }
             array.assign(stored)
         }

@@ -73,8 +73,9 @@ final class RunSamples {
                 let png = ImageGrid.png(grid.images, columns: grid.columns)
                 let size = ImageGrid.size(grid.images, columns: grid.columns)
                 try Data(png).write(to: URL(fileURLWithPath: path))
-                outputs.tensorBoard?.image(tag: "images/\(grid.name)", png: png, width: size.width, height: size.height,
-                                           channels: grid.images.shape[1], step: step)
+                outputs.tensorBoard?.image(
+                    tag: "images/\(grid.name)", png: png, width: size.width, height: size.height,
+                    channels: grid.images.shape[1], step: step)
             }
         } catch {
             logger.warning(

@@ -24,8 +24,10 @@ struct StepPlan {
     ///   - communicator: the world.
     ///   - arena: the parameters, which deterministic mode's exact sum covers.
     ///   - resumed: the checkpoint the run continues from (nil for a fresh start).
-    init(config: TrainConfig, trainCount: Int, communicator: Communicator, arena: ParameterArena,
-         resumed: CheckpointManifest?) throws {
+    init(
+        config: TrainConfig, trainCount: Int, communicator: Communicator, arena: ParameterArena,
+        resumed: CheckpointManifest?
+    ) throws {
         let d = config.distributed, world = communicator.size
         if config.deterministic, let shards = d.microShards {
             guard shards % world == 0 else {
@@ -36,26 +38,29 @@ struct StepPlan {
                         + "(which changes the results)")
             }
             microBatchesPerStep = shards / world
-            fixedPoint = FixedPointReducer(communicator: communicator, arena: arena, globalShards: shards,
-                                           localShards: microBatchesPerStep)
+            fixedPoint = FixedPointReducer(
+                communicator: communicator, arena: arena, globalShards: shards,
+                localShards: microBatchesPerStep)
             ThreadPool.fixedPartitions = true
         } else {
             microBatchesPerStep = d.gradientAccumulation
             fixedPoint = nil
         }
         let batch = config.data.batchSize, perStep = microBatchesPerStep, epochs = config.training.epochs
-        sampler = DistributedSampler(count: trainCount, rank: communicator.rank, worldSize: world,
-                                     shuffle: config.data.shuffle, seed: UInt64(config.seed),
-                                     dropLast: config.data.dropLast,
-                                     microShards: fixedPoint.map { (batch, $0.globalShards) })
+        sampler = DistributedSampler(
+            count: trainCount, rank: communicator.rank, worldSize: world,
+            shuffle: config.data.shuffle, seed: UInt64(config.seed),
+            dropLast: config.data.dropLast,
+            microShards: fixedPoint.map { (batch, $0.globalShards) })
         let microBatches = (sampler.samplesPerRank + batch - 1) / batch
         stepsPerEpoch = (microBatches + perStep - 1) / perStep
         globalBatch = batch * world * perStep
         if globalBatch > trainCount && !config.data.allowBatchLargerThanDataset {
             let layout = BatchLayout(batchSize: batch, ranks: world, accumulation: perStep)
-            throw ConfigError("one global batch (\(layout)) holds more samples than the \(trainCount) of the "
-                + "training split, so every step would repeat samples; "
-                + "lower data.batch_size or the number of ranks, or set data.allow_batch_larger_than_dataset: true")
+            throw ConfigError(
+                "one global batch (\(layout)) holds more samples than the \(trainCount) of the "
+                    + "training split, so every step would repeat samples; "
+                    + "lower data.batch_size or the number of ranks, or set data.allow_batch_larger_than_dataset: true")
         }
         func steps(forSamplesPerRank n: Int) -> Int { ((n + batch - 1) / batch + perStep - 1) / perStep }
         // The plan counts from where the run stands: the steps taken, the rest of this epoch in

@@ -66,8 +66,10 @@ public final class Trainer {
     ///   - communicator: the world.
     ///   - resume: a checkpoint to continue from (`.auto`: the newest whole one in the run
     ///     directory, or a fresh start when there is none).
-    public init(config: TrainConfig, runDirectory: String?, communicator: Communicator,
-                resume: ResumeSource? = nil) throws {
+    public init(
+        config: TrainConfig, runDirectory: String?, communicator: Communicator,
+        resume: ResumeSource? = nil
+    ) throws {
         var config = config  // a resume on another world size may change the per-rank batch and accumulation
         self.communicator = communicator
         ThreadPool.configure(threads: config.distributed.threadsPerRank ?? ThreadPool.defaultThreadCount())
@@ -87,9 +89,11 @@ public final class Trainer {
         let logger = TrainerSetup.logger(config: config, outputs: outputs, communicator: communicator)
         self.logger = logger
         let keepLast = config.checkpointing.keepLast
-        let writer = config.checkpointing.enabled ? outputs.map {
-            CheckpointWriter(directory: $0.checkpointDirectory, keepLast: keepLast, logger: logger)
-        } : nil
+        let writer =
+            config.checkpointing.enabled
+            ? outputs.map {
+                CheckpointWriter(directory: $0.checkpointDirectory, keepLast: keepLast, logger: logger)
+            } : nil
         checkpointPolicy = CheckpointPolicy(settings: config.checkpointing, writer: writer, outputs: outputs)
 
         if let source = config.model.initFrom {
@@ -98,8 +102,9 @@ public final class Trainer {
         // Rank 0 reads the checkpoint into its model before DDP broadcasts rank 0's weights.
         var point: ResumePoint?
         if let resume {
-            point = try ResumePoint.agree(on: resume, runDirectory: runDirectory, config: config, model: model,
-                                          arena: arena, communicator: communicator, logger: logger)
+            point = try ResumePoint.agree(
+                on: resume, runDirectory: runDirectory, config: config, model: model,
+                arena: arena, communicator: communicator, logger: logger)
         }
         if let point {
             if !config.deterministic {
@@ -108,28 +113,34 @@ public final class Trainer {
             }
             // The steps after the checkpoint are trained again: their old lines go.
             if let removed = try outputs?.metrics.rewind(toStep: point.manifest.step), removed > 0 {
-                logger.notice("""
+                logger.notice(
+                    """
                     metrics.jsonl: removed \(removed) lines of steps after \(point.manifest.step), \
                     which are trained again
                     """)
             }
         }
         self.config = config
-        let ddp = TrainerSetup.dataParallel(config: config, model: model, arena: arena, communicator: communicator,
-                                            logger: logger)
+        let ddp = TrainerSetup.dataParallel(
+            config: config, model: model, arena: arena, communicator: communicator,
+            logger: logger)
         let optimizer = OptimizerFactory.optimizer(config.optimizer, arena: arena, model: model)
         ddp.shard(optimizer)
         let scorer = try config.model.scoreClassifier.map { try ClassifierScore(runDirectory: $0, data: train) }
-        evaluation = EvaluationPass(config: config, communicator: communicator, model: model, scorer: scorer,
-                                    outputs: outputs, logger: logger)
+        evaluation = EvaluationPass(
+            config: config, communicator: communicator, model: model, scorer: scorer,
+            outputs: outputs, logger: logger)
         samples = RunSamples(outputs: outputs, model: model, data: data, seed: config.seed, logger: logger)
-        plan = try StepPlan(config: config, trainCount: data.train.count, communicator: communicator, arena: arena,
-                            resumed: point?.manifest)
-        let scheduler = OptimizerFactory.scheduler(config.schedule, baseLR: config.optimizer.resolvedLR,
-                                                   globalBatch: plan.globalBatch, totalSteps: plan.totalSteps)
-        update = UpdateStep(config: config, communicator: communicator, model: model, ddp: ddp, optimizer: optimizer,
-                            scheduler: scheduler, fixedPoint: plan.fixedPoint, distillation: distillation,
-                            pruner: pruner, logger: logger, checkpoints: checkpointPolicy, samples: samples)
+        plan = try StepPlan(
+            config: config, trainCount: data.train.count, communicator: communicator, arena: arena,
+            resumed: point?.manifest)
+        let scheduler = OptimizerFactory.scheduler(
+            config.schedule, baseLR: config.optimizer.resolvedLR,
+            globalBatch: plan.globalBatch, totalSteps: plan.totalSteps)
+        update = UpdateStep(
+            config: config, communicator: communicator, model: model, ddp: ddp, optimizer: optimizer,
+            scheduler: scheduler, fixedPoint: plan.fixedPoint, distillation: distillation,
+            pruner: pruner, logger: logger, checkpoints: checkpointPolicy, samples: samples)
         pruner?.plan(totalSteps: plan.totalSteps)
         stopping = config.training.earlyStopping.map {
             EarlyStopping(minimize: $0.mode == "min", patience: $0.patience, minDelta: $0.minDelta)
@@ -147,14 +158,16 @@ public final class Trainer {
     public func run() throws -> TrainResult {
         let c = config
         defer { outputs?.lock.release() }  // the directory is free for the next job as soon as the run ends
-        let progress = communicator.rank == 0
+        let progress =
+            communicator.rank == 0
             ? ProgressReporter(setting: c.logging.progress, totalSteps: totalSteps, epochs: c.training.epochs) : nil
         if resumedFrom != nil { progress?.message(resumeNote) }
         var stoppedEarly = false, stopSignal: Int32?
         checkpointPolicy.startClock()
         while epoch < c.training.epochs && step < totalSteps && !stoppedEarly {
-            let loader = BatchLoader(dataset: data.train, indices: sampler.indices(epoch: epoch, from: positionInEpoch),
-                                     batchSize: c.data.batchSize, prefetch: c.data.prefetch)
+            let loader = BatchLoader(
+                dataset: data.train, indices: sampler.indices(epoch: epoch, from: positionInEpoch),
+                batchSize: c.data.batchSize, prefetch: c.data.prefetch)
             model.train()
             var epochDone = false
             while step < totalSteps {
@@ -163,7 +176,8 @@ public final class Trainer {
                 if micro.isEmpty { epochDone = true; break }
                 let lr = scheduler.currentLR
                 if let pruner, let target = pruner.update(step: step) {
-                    logger.info("""
+                    logger.info(
+                        """
                         pruning before step \(step + 1): target sparsity \(String(format: "%.3f", target)), \
                         by parameter: \(pruner.report)
                         """)
@@ -214,8 +228,10 @@ public final class Trainer {
     private func logStep(lr: Double, norm: Double, _ progress: ProgressReporter?) {
         let partLosses = update.window.partMeans(over: communicator)
         let (loss, samplesPerSecond, stepMs) = update.window.close(over: communicator)
-        var line: [String: Any] = ["step": step, "epoch": epoch, "loss": loss, "lr": lr, "grad_norm": norm,
-                                   "samples_per_s": samplesPerSecond, "step_ms": stepMs]
+        var line: [String: Any] = [
+            "step": step, "epoch": epoch, "loss": loss, "lr": lr, "grad_norm": norm,
+            "samples_per_s": samplesPerSecond, "step_ms": stepMs,
+        ]
         line.merge(partLosses) { a, _ in a }
         if let scaler {
             line["loss_scale"] = scaler.scale
@@ -224,10 +240,12 @@ public final class Trainer {
         if scaler != nil || config.training.nonfinite == "skip" { line["skipped_steps"] = skippedSteps }
         if let pruner { line["sparsity"] = pruner.sparsity }
         outputs?.record(line)
-        progress?.update(epoch: epoch, step: step, loss: loss, samplesPerSecond: samplesPerSecond,
-                         lossScale: scaler?.scale, skipped: skippedSteps)
+        progress?.update(
+            epoch: epoch, step: step, loss: loss, samplesPerSecond: samplesPerSecond,
+            lossScale: scaler?.scale, skipped: skippedSteps)
         let scaling = scaler.map { " loss_scale \($0.scale) overflows \($0.overflows)" } ?? ""
-        logger.info("""
+        logger.info(
+            """
             step \(step) epoch \(epoch + 1) loss \(loss) lr \(lr) grad_norm \(norm) \
             samples/s \(Int(samplesPerSecond))\(scaling)
             """)
@@ -243,11 +261,13 @@ public final class Trainer {
         var stop = false
         // Both decisions use reduced metrics, identical on every rank, so all ranks agree.
         if let p = c.schedule.name == "plateau" ? c.schedule.plateau : nil,
-           scheduler.observe(validationMetric: m.value(named: p.metric)) {
+            scheduler.observe(validationMetric: m.value(named: p.metric))
+        {
             logger.info("validation \(p.metric) stopped improving: learning rate lowered to \(scheduler.currentLR)")
         }
         if let e = c.training.earlyStopping, stopping!.shouldStop(after: m.value(named: e.metric)) {
-            logger.info("""
+            logger.info(
+                """
                 early stopping after epoch \(epoch): validation \(e.metric) did not improve for \
                 \(e.patience) evaluations
                 """)
@@ -256,43 +276,5 @@ public final class Trainer {
         }
         checkpointPolicy.keepIfBest(m, self)
         return stop
-    }
-
-    /// Ends a run a signal stopped, once its checkpoint is on disk.
-    private func stop(by signal: Int32, _ progress: ProgressReporter?) -> TrainResult {
-        checkpoints?.finish()
-        logger.notice("stopped by signal \(signal) at step \(step); the checkpoint is written")
-        progress?.message("stopped by signal \(signal) at step \(step), epoch \(epoch + 1); checkpoint written")
-        ddp.shutdown()
-        return TrainResult(runDirectory: outputs?.directory, steps: step, epochs: epoch, stoppedEarly: false,
-                           validation: evaluation.lastValidation, final: nil, finalSplit: "", stoppedBySignal: signal)
-    }
-
-    /// Ends a finished run: the final evaluation, then the trained model once the last
-    /// checkpoint is on disk.
-    private func finish(stoppedEarly: Bool, _ progress: ProgressReporter?) throws -> TrainResult {
-        var final: EvaluationMetrics?
-        let finalSplit = data.test == nil ? "validation" : "test"
-        if config.training.testAtEnd, let test = data.test {
-            let m = evaluation.evaluate(test, split: finalSplit, step: step, epoch: epoch - 1, detailed: true,
-                                        position: position)
-            progress?.message(EvaluationPass.summary(m, split: finalSplit, position: position))
-            final = m
-        } else if config.training.testAtEnd {
-            final = evaluation.lastValidation  // the run ended with a validation pass; no need for a second one
-        }
-        checkpoints?.finish()  // the last checkpoint is on disk (or failed) before the model is written
-        if let outputs, config.checkpointing.saveFinalModel { try writeFinalModel(to: outputs) }
-        ddp.shutdown()
-        return TrainResult(runDirectory: outputs?.directory, steps: step, epochs: epoch, stoppedEarly: stoppedEarly,
-                           validation: evaluation.lastValidation, final: final, finalSplit: finalSplit,
-                           stoppedBySignal: nil)
-    }
-
-    /// Where training stands, for messages: "after epoch 3" at an epoch's end, otherwise the step
-    /// and the epoch in progress (epochs are counted from 1 in every message).
-    var position: String {
-        positionInEpoch == 0 && step > 0 ? "after epoch \(epoch)"
-            : "at step \(step) (epoch \(epoch + 1) of \(config.training.epochs), part-way)"
     }
 }

@@ -21,8 +21,10 @@ enum TrainerSetup {
         for note in outputs?.notes ?? [] { logger.warning("\(note)") }
         let d = config.distributed
         if d.stallWarningSeconds > 0, let mpi = communicator as? MPICommunicator,
-           !mpi.inspectStalls(warnAfter: d.stallWarningSeconds, abortAfter: d.stallAbortSeconds,
-                              report: { logger.warning("\($0)") }), mpi.size > 1 {
+            !mpi.inspectStalls(
+                warnAfter: d.stallWarningSeconds, abortAfter: d.stallAbortSeconds,
+                report: { logger.warning("\($0)") }), mpi.size > 1
+        {
             logger.warning("stalled collectives cannot be reported: MPI did not grant MPI_THREAD_MULTIPLE")
         }
         return logger
@@ -33,8 +35,10 @@ enum TrainerSetup {
     /// - Parameters:
     ///   - config: the resolved configuration (its hash is compared over the ranks).
     ///   - arena: the model's flattened parameters.
-    static func dataParallel(config: TrainConfig, model: any TrainableModel, arena: ParameterArena,
-                             communicator: Communicator, logger: Logger) -> DistributedDataParallel {
+    static func dataParallel(
+        config: TrainConfig, model: any TrainableModel, arena: ParameterArena,
+        communicator: Communicator, logger: Logger
+    ) -> DistributedDataParallel {
         let d = config.distributed
         let ddp = DistributedDataParallel(
             model: model, arena: arena, communicator: communicator, configHash: ConfigLoader.hash(config),
@@ -43,7 +47,8 @@ enum TrainerSetup {
             sharedMemory: d.sharedMemory)
         (communicator as? MPICommunicator)?.startupFinished()
         if let why = ddp.sharedMemoryUnavailable {
-            logger.warning("""
+            logger.warning(
+                """
                 gradients go through MPI: shared memory failed (\(why)); \
                 set distributed.shared_memory: false to skip the attempt
                 """)
@@ -66,8 +71,9 @@ enum TrainerSetup {
         }
         let error = communicator.allgather(message)[0]
         guard error.isEmpty else {
-            throw ConfigError("model.init_from \(source): \(error); give a run directory of this model "
-                + "(its model.safetensors) or such a file")
+            throw ConfigError(
+                "model.init_from \(source): \(error); give a run directory of this model "
+                    + "(its model.safetensors) or such a file")
         }
     }
 
@@ -77,9 +83,10 @@ enum TrainerSetup {
         let sharded = ddp.sharded ? " (optimizer sharded)" : ""
         let shared = ddp.reducer.sharedMemory != nil ? " (gradients through shared memory)" : ""
         let scale = t.scaler.map { ", loss scale \($0.scale)\($0.dynamic ? " (dynamic)" : "")" } ?? ""
-        let shards = plan.fixedPoint.map {
-            " (deterministic: \($0.globalShards) micro-shards of \(config.data.batchSize))"
-        } ?? ""
+        let shards =
+            plan.fixedPoint.map {
+                " (deterministic: \($0.globalShards) micro-shards of \(config.data.batchSize))"
+            } ?? ""
         return """
             model \(config.model.name): \(ddp.arena.parameterCount) parameters; data \(config.data.name): \
             \(t.data.train.count) train, \(t.data.validation.count) validation, \

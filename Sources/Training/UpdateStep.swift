@@ -50,10 +50,12 @@ final class UpdateStep {
     ///   - fixedPoint: deterministic mode's reducer, from the step plan.
     ///   - checkpoints: names the last checkpoint in the divergence messages.
     ///   - samples: writes the gradient histograms.
-    init(config: TrainConfig, communicator: Communicator, model: any TrainableModel, ddp: DistributedDataParallel,
-         optimizer: Optimizer, scheduler: LearningRateScheduler, fixedPoint: FixedPointReducer?,
-         distillation: Distillation?, pruner: Pruner?, logger: Logger, checkpoints: CheckpointPolicy,
-         samples: RunSamples) {
+    init(
+        config: TrainConfig, communicator: Communicator, model: any TrainableModel, ddp: DistributedDataParallel,
+        optimizer: Optimizer, scheduler: LearningRateScheduler, fixedPoint: FixedPointReducer?,
+        distillation: Distillation?, pruner: Pruner?, logger: Logger, checkpoints: CheckpointPolicy,
+        samples: RunSamples
+    ) {
         self.config = config
         self.communicator = communicator
         self.model = model
@@ -70,9 +72,10 @@ final class UpdateStep {
         randomStreams = model.namedRandomStreams().map(\.1)
         let p = config.precision
         if p.scaling.on {
-            scaler = LossScaler(initialScale: p.initialScale, dynamic: p.scaling.dynamic, growthFactor: p.growthFactor,
-                                backoffFactor: p.backoffFactor, growthInterval: p.growthInterval,
-                                hysteresis: p.hysteresis, minScale: p.minScale)
+            scaler = LossScaler(
+                initialScale: p.initialScale, dynamic: p.scaling.dynamic, growthFactor: p.growthFactor,
+                backoffFactor: p.backoffFactor, growthInterval: p.growthInterval,
+                hysteresis: p.hysteresis, minScale: p.minScale)
         }
     }
 
@@ -110,8 +113,9 @@ final class UpdateStep {
                 guard let distillation, let student = model as? any Classifier else {
                     return model.loss(inputs: batch.inputs, targets: batch.flatTargets, labelSmoothing: smoothing)
                 }
-                let terms = distillation.loss(student: student, inputs: batch.inputs, targets: batch.flatTargets,
-                                              labelSmoothing: smoothing)
+                let terms = distillation.loss(
+                    student: student, inputs: batch.inputs, targets: batch.flatTargets,
+                    labelSmoothing: smoothing)
                 window.add(part: "loss_soft", loss: terms.soft, samples: batch.count)
                 window.add(part: "loss_hard", loss: terms.hard, samples: batch.count)
                 return terms.loss

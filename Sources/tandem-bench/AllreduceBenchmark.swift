@@ -18,8 +18,12 @@ struct AllreduceBenchmark: ParsableCommand {
     @Option(help: "Gradient bytes (float32).") var bytes = 16 << 20
     @Option(help: "Bucket size of the gradient path, in bytes (DDP's default 25 MiB).") var bucketBytes = 25 << 20
     @Option(help: "Timed repetitions.") var runs = 20
-    @Flag(help: "Time the sharded optimizer's reduce-scatter and allgather instead of the allreduce.") var shardOptimizer = false
-    @Option(help: "Sum through shared memory when every rank runs on this node (distributed.shared_memory; not with --shard-optimizer).")
+    @Flag(help: "Time the sharded optimizer's reduce-scatter and allgather instead of the allreduce.")
+    var shardOptimizer = false
+    @Option(
+        help:
+            "Sum through shared memory when every rank runs on this node (distributed.shared_memory; not with --shard-optimizer)."
+    )
     var sharedMemory = true
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -28,15 +32,17 @@ struct AllreduceBenchmark: ParsableCommand {
         let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
         let n = bytes / 4
         // Allocated as DistributedDataParallel places its gradients; the raw MPI_Allreduce reuses them.
-        let shared = sharedMemory && !shardOptimizer && SharedMemoryAllreduce.applies(to: comm)
+        let shared =
+            sharedMemory && !shardOptimizer && SharedMemoryAllreduce.applies(to: comm)
             ? try SharedMemoryAllreduce(communicator: comm, count: n) : nil
         let grads = NDArray(shape: [n], storage: shared?.makeStorage() ?? Storage(hugePagesFor: n * 4))
         // 64 parameters of equal size, like a model's gradient arena.
         let per = max(1, n / 64)
         let slices = stride(from: 0, to: n, by: per).map { GradientReducer.Slice(offset: $0, count: min(per, n - $0)) }
-        let reducer = GradientReducer(communicator: comm, gradients: grads, parameters: slices,
-                                      bucketBytes: bucketBytes, firstBucketBytes: min(bucketBytes, 1 << 20),
-                                      scalesAfterSum: false, sharded: shardOptimizer && comm.size > 1, sharedMemory: shared)
+        let reducer = GradientReducer(
+            communicator: comm, gradients: grads, parameters: slices,
+            bucketBytes: bucketBytes, firstBucketBytes: min(bucketBytes, 1 << 20),
+            scalesAfterSum: false, sharded: shardOptimizer && comm.size > 1, sharedMemory: shared)
         // Check first: rank r contributes r + 1 everywhere, so the sum is size (size + 1) / 2.
         grads.ptr.update(repeating: Float(comm.rank + 1), count: n)
         for i in slices.indices.reversed() { reducer.markReady(i) }
@@ -61,9 +67,13 @@ struct AllreduceBenchmark: ParsableCommand {
         let busbw = w > 1 ? 2 * (w - 1) / w * Double(bytes) / (path * 1e-3) / 1e9 : 0
         if comm.rank == 0 {
             if json {
-                print(#"{"bench":"allreduce","bytes":\#(bytes),"world":\#(comm.size),"sharded":\#(reducer.sharded),"shared_memory":\#(shared != nil),"buckets":\#(reducer.buckets.count),"ms":\#(path),"raw_ms":\#(raw),"busbw_gbs":\#(busbw)}"#)
+                print(
+                    #"{"bench":"allreduce","bytes":\#(bytes),"world":\#(comm.size),"sharded":\#(reducer.sharded),"shared_memory":\#(shared != nil),"buckets":\#(reducer.buckets.count),"ms":\#(path),"raw_ms":\#(raw),"busbw_gbs":\#(busbw)}"#
+                )
             } else {
-                print("allreduce \(bytes) bytes over \(comm.size) ranks: \(reducer.sharded ? "reduce-scatter + allgather" : shared != nil ? "gradient path through shared memory" : "gradient path") \(path) ms (\(reducer.buckets.count) buckets), raw MPI_Allreduce \(raw) ms, bus bandwidth \(busbw) GB/s")
+                print(
+                    "allreduce \(bytes) bytes over \(comm.size) ranks: \(reducer.sharded ? "reduce-scatter + allgather" : shared != nil ? "gradient path through shared memory" : "gradient path") \(path) ms (\(reducer.buckets.count) buckets), raw MPI_Allreduce \(raw) ms, bus bandwidth \(busbw) GB/s"
+                )
             }
         }
         (comm as? MPICommunicator)?.finalize()

@@ -15,7 +15,10 @@ struct GemmBenchmark: ParsableCommand {
     @Option(help: "Timed runs (default: enough for about a second, at least 10).") var runs: Int?
     @Option(help: "Element type of A and B: fp32, fp16 or bf16 (16-bit operands are widened while packed; C is fp32).")
     var dtype = "fp32"
-    @Option(help: ArgumentHelp("Time HeadProduct (an attention head's single-thread product) instead, with this mask: none, lower-columns, lower-depth or upper-depth (the depth masks need m = k and zero A where they skip it).", valueName: "mask"))
+    @Option(
+        help: ArgumentHelp(
+            "Time HeadProduct (an attention head's single-thread product) instead, with this mask: none, lower-columns, lower-depth or upper-depth (the depth masks need m = k and zero A where they skip it).",
+            valueName: "mask"))
     var head: String?
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
@@ -27,8 +30,12 @@ struct GemmBenchmark: ParsableCommand {
             guard let mask = Self.masks[head] else {
                 throw ValidationError("--head must be none, lower-columns, lower-depth or upper-depth, got '\(head)'")
             }
-            guard dtype == "fp32", threads == 1 else { throw ValidationError("--head times fp32 on one thread; drop --dtype and --threads") }
-            guard m == k || mask == .none || mask == .lowerColumns else { throw ValidationError("--head \(head) needs --m equal to --k") }
+            guard dtype == "fp32", threads == 1 else {
+                throw ValidationError("--head times fp32 on one thread; drop --dtype and --threads")
+            }
+            guard m == k || mask == .none || mask == .lowerColumns else {
+                throw ValidationError("--head \(head) needs --m equal to --k")
+            }
         }
     }
 
@@ -46,19 +53,26 @@ struct GemmBenchmark: ParsableCommand {
         // The weights a depth mask skips are zero in attention; so they are here.
         if mask == .lowerDepth || mask == .upperDepth {
             for i in 0..<m {
-                for p in 0..<k where mask == .lowerDepth ? p > i : p < i { a.ptr[transA ? p * lda + i : i * lda + p] = 0 }
+                for p in 0..<k where mask == .lowerDepth ? p > i : p < i {
+                    a.ptr[transA ? p * lda + i : i * lda + p] = 0
+                }
             }
         }
         let (a16, b16) = type == .float32 ? (a, b) : (a.converted(to: type), b.converted(to: type))
         let (aRounded, bRounded) = (a16.float32, b16.float32)
-        let gemm = mask.map { mask in {
-            HeadProduct.multiply(transA: transA, transB: transB, m: m, n: n, k: k, a: a.ptr, lda: lda, b: b.ptr, ldb: ldb,
-                                 c: c.ptr, ldc: n, mask: mask)
-        } } ?? {
-            GEMM.gemm(transA: transA, transB: transB, m: m, n: n, k: k,
-                      a: GEMMOperand(raw: UnsafeRawPointer(a16.storage.raw), dtype: type, ld: lda),
-                      b: GEMMOperand(raw: UnsafeRawPointer(b16.storage.raw), dtype: type, ld: ldb), c: c.ptr, ldc: n)
-        }
+        let gemm =
+            mask.map { mask in
+                {
+                    HeadProduct.multiply(
+                        transA: transA, transB: transB, m: m, n: n, k: k, a: a.ptr, lda: lda, b: b.ptr, ldb: ldb,
+                        c: c.ptr, ldc: n, mask: mask)
+                }
+            } ?? {
+                GEMM.gemm(
+                    transA: transA, transB: transB, m: m, n: n, k: k,
+                    a: GEMMOperand(raw: UnsafeRawPointer(a16.storage.raw), dtype: type, ld: lda),
+                    b: GEMMOperand(raw: UnsafeRawPointer(b16.storage.raw), dtype: type, ld: ldb), c: c.ptr, ldc: n)
+            }
         let counted = GEMM.flops
         gemm()
         try verify(a: aRounded.ptr, b: bRounded.ptr, c: c.ptr, lda: lda, ldb: ldb, upToDiagonal: mask == .lowerColumns)
@@ -69,20 +83,28 @@ struct GemmBenchmark: ParsableCommand {
         let ms = Stopwatch.medianMs(warmup: 3, runs: count, gemm)
         let gflops = flops / (ms * 1e6)
         if json {
-            print(#"{"bench":"gemm","head":"\#(head ?? "")","dtype":"\#(dtype)","m":\#(m),"n":\#(n),"k":\#(k),"threads":\#(threads),"trans_a":\#(transA),"trans_b":\#(transB),"ms":\#(ms),"gflops":\#(gflops),"runs":\#(count)}"#)
+            print(
+                #"{"bench":"gemm","head":"\#(head ?? "")","dtype":"\#(dtype)","m":\#(m),"n":\#(n),"k":\#(k),"threads":\#(threads),"trans_a":\#(transA),"trans_b":\#(transB),"ms":\#(ms),"gflops":\#(gflops),"runs":\#(count)}"#
+            )
         } else {
-            print("\(head.map { "head product (\($0))" } ?? "gemm") \(dtype) m=\(m) n=\(n) k=\(k) threads=\(threads): \(ms) ms, \(gflops) GFLOP/s (median of \(count))")
+            print(
+                "\(head.map { "head product (\($0))" } ?? "gemm") \(dtype) m=\(m) n=\(n) k=\(k) threads=\(threads): \(ms) ms, \(gflops) GFLOP/s (median of \(count))"
+            )
         }
     }
 
     private var operandType: DType? { ["fp32": .float32, "fp16": .float16, "bf16": .bfloat16][dtype] }
-    private static let masks: [String: HeadProduct.Mask] = ["none": .none, "lower-columns": .lowerColumns,
-                                                             "lower-depth": .lowerDepth, "upper-depth": .upperDepth]
+    private static let masks: [String: HeadProduct.Mask] = [
+        "none": .none, "lower-columns": .lowerColumns,
+        "lower-depth": .lowerDepth, "upper-depth": .upperDepth,
+    ]
 
     /// Compares 512 random entries of C with a Double-precision dot product (with
     /// `upToDiagonal`, those on or left of the diagonal: the others are not computed).
-    private func verify(a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafePointer<Float>, lda: Int, ldb: Int,
-                        upToDiagonal: Bool) throws {
+    private func verify(
+        a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafePointer<Float>, lda: Int, ldb: Int,
+        upToDiagonal: Bool
+    ) throws {
         var rng = PhiloxRNG(seed: 7)
         for s in 0..<512 {
             let w = PhiloxRNG.block(seed: rng.seed, counter: UInt64(s))

@@ -10,23 +10,33 @@ struct InferenceBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inference",
         abstract: "Time inference of a run's fp32 model and of its int8 model (tandem quantize) on test images.",
-        discussion: "Both first classify the same batch; the benchmark stops if they agree on fewer than 90% of its samples.")
+        discussion:
+            "Both first classify the same batch; the benchmark stops if they agree on fewer than 90% of its samples.")
 
-    @Option(name: .customLong("run"), help: "A finished run directory with model.safetensors and model.int8.safetensors.") var runDirectory: String
+    @Option(
+        name: .customLong("run"), help: "A finished run directory with model.safetensors and model.int8.safetensors.")
+    var runDirectory: String
     @Option(help: "Samples per batch.") var batch = 256
     @Option(help: "Threads.") var threads = 1
     @Option(help: "Timed runs of each model.") var runs = 30
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
-        guard batch >= 1, threads >= 1, runs >= 1 else { throw ValidationError("--batch, --threads and --runs must be positive") }
+        guard batch >= 1, threads >= 1, runs >= 1 else {
+            throw ValidationError("--batch, --threads and --runs must be positive")
+        }
     }
 
     func run() throws {
         ThreadPool.configure(threads: threads)
-        let (config, data, model) = try Int8ModelFile.loadRun(runDirectory, weights: runDirectory + "/model.safetensors")
-        let int8 = try Int8ModelFile.open(runDirectory + "/" + Int8ModelFile.name, structure: model, config: config, inputShape: data.train.inputShape)
-        guard let fp32 = model as? any Classifier else { throw ValidationError("\(config.model.name) is not a classifier") }
+        let (config, data, model) = try Int8ModelFile.loadRun(
+            runDirectory, weights: runDirectory + "/model.safetensors")
+        let int8 = try Int8ModelFile.open(
+            runDirectory + "/" + Int8ModelFile.name, structure: model, config: config, inputShape: data.train.inputShape
+        )
+        guard let fp32 = model as? any Classifier else {
+            throw ValidationError("\(config.model.name) is not a classifier")
+        }
         let split = data.test ?? data.validation
         let inputs = split.batch(ArraySlice(0..<min(batch, split.count))).inputs
         func classes(_ logits: NDArray) -> [Int] {
@@ -35,15 +45,23 @@ struct InferenceBenchmark: ParsableCommand {
         }
         let a = classes(withNoGrad { fp32.logits(inputs).values }), b = classes(int8.logits(inputs).values)
         let agreement = Double(zip(a, b).filter { $0 == $1 }.count) / Double(a.count)
-        guard agreement >= 0.9 else { throw ValidationError("the int8 model agrees with fp32 on only \(agreement) of the batch") }
+        guard agreement >= 0.9 else {
+            throw ValidationError("the int8 model agrees with fp32 on only \(agreement) of the batch")
+        }
         let fp32Ms = Stopwatch.medianMs(warmup: 3, runs: runs) { _ = withNoGrad { fp32.logits(inputs) } }
         let int8Ms = Stopwatch.medianMs(warmup: 3, runs: runs) { _ = int8.logits(inputs) }
         let n = inputs.shape[0]
         if json {
-            print(#"{"bench":"inference","model":"\#(config.model.name)","batch":\#(n),"threads":\#(threads),"fp32_ms":\#(fp32Ms),"int8_ms":\#(int8Ms),"speedup":\#(fp32Ms / int8Ms),"agreement":\#(agreement)}"#)
+            print(
+                #"{"bench":"inference","model":"\#(config.model.name)","batch":\#(n),"threads":\#(threads),"fp32_ms":\#(fp32Ms),"int8_ms":\#(int8Ms),"speedup":\#(fp32Ms / int8Ms),"agreement":\#(agreement)}"#
+            )
         } else {
-            print(String(format: "%@ batch %d, %d threads: fp32 %.3f ms (%.0f samples/s), int8 %.3f ms (%.0f samples/s): %.2fx; top-1 agreement %.4f",
-                         config.model.name, n, threads, fp32Ms, Double(n) / fp32Ms * 1e3, int8Ms, Double(n) / int8Ms * 1e3, fp32Ms / int8Ms, agreement))
+            print(
+                String(
+                    format:
+                        "%@ batch %d, %d threads: fp32 %.3f ms (%.0f samples/s), int8 %.3f ms (%.0f samples/s): %.2fx; top-1 agreement %.4f",
+                    config.model.name, n, threads, fp32Ms, Double(n) / fp32Ms * 1e3, int8Ms, Double(n) / int8Ms * 1e3,
+                    fp32Ms / int8Ms, agreement))
         }
     }
 }

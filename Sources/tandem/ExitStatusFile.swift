@@ -22,10 +22,12 @@ enum ExitStatusFile {
         let text = "\(status)\n\(reason)\n"
         // The launch script reads it after mpirun exits; on a failed write rank 0 exits 75 itself.
         if FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) { return true }
-        FileHandle.standardError.write(Data("""
-            tandem train: warning: could not write the exit status to \(path) (\(variable)); \
-            rank 0 exits with \(status) itself, and mpirun may take its kill sequence's waits to end the job\n
-            """.utf8))
+        FileHandle.standardError.write(
+            Data(
+                """
+                tandem train: warning: could not write the exit status to \(path) (\(variable)); \
+                rank 0 exits with \(status) itself, and mpirun may take its kill sequence's waits to end the job\n
+                """.utf8))
         return false
     }
 }

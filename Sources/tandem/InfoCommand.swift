@@ -35,27 +35,32 @@ struct InfoCommand: ParsableCommand {
         }
         print("tandem \(TandemVersion.string) (\(Self.arch))")
         print("SIMD build:        \(info["simd_build"]!)")
-        print("CPU support:       \(missing.isEmpty ? "ok" : "MISSING \(missing.joined(separator: ", ")): rebuild on this machine or use an x86-64 CPU with AVX2/FMA/F16C")")
+        print(
+            "CPU support:       \(missing.isEmpty ? "ok" : "MISSING \(missing.joined(separator: ", ")): rebuild on this machine or use an x86-64 CPU with AVX2/FMA/F16C")"
+        )
         print("threads per rank:  \(ThreadPool.shared.threadCount) (set TANDEM_NUM_THREADS to change)")
         print("MPI library:       \(mpi)")
-        print("allocator:         \(Storage.keepBlocksInHeap ? "keeps freed activation buffers, one heap for all threads (glibc mallopt)" : "system default")")
+        print(
+            "allocator:         \(Storage.keepBlocksInHeap ? "keeps freed activation buffers, one heap for all threads (glibc mallopt)" : "system default")"
+        )
         if !missing.isEmpty { throw ExitCode(1) }
     }
 
     #if arch(x86_64)
-    static let arch = "x86_64"
-    /// Package.swift compiles the kernels with these enabled on x86-64.
-    static let requiredFeatures = ["avx2", "fma", "f16c"]
+        static let arch = "x86_64"
+        /// Package.swift compiles the kernels with these enabled on x86-64.
+        static let requiredFeatures = ["avx2", "fma", "f16c"]
     #else
-    static let arch = "arm64"
-    static let requiredFeatures: [String] = []
+        static let arch = "arm64"
+        static let requiredFeatures: [String] = []
     #endif
 
     /// The CPU feature flags the kernel reports (Linux /proc/cpuinfo).
     static func cpuFlags() -> Set<String> {
         guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") || $0.hasPrefix("Features") }),
-              let colon = line.firstIndex(of: ":") else { return [] }
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") || $0.hasPrefix("Features") }),
+            let colon = line.firstIndex(of: ":")
+        else { return [] }
         return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
     }
 }

@@ -20,7 +20,9 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         let located: (folder: String, manifest: CheckpointManifest)
         do {
-            guard let found = try ResumePoint.locate(.path(checkpoint), runDirectory: nil) else { throw CheckpointError("no checkpoint") }
+            guard let found = try ResumePoint.locate(.path(checkpoint), runDirectory: nil) else {
+                throw CheckpointError("no checkpoint")
+            }
             located = found
         } catch {
             FileHandle.standardError.write(Data("tandem inspect: \(JobFailure.text(error))\n".utf8))
@@ -34,36 +36,55 @@ struct InspectCommand: ParsableCommand {
             return
         }
         print("checkpoint \(folder) (format \(m.formatVersion), all \(m.files.count) files verified)")
-        print("step \(m.step), epoch \(m.epoch + 1), \(m.positionInEpoch) samples into the epoch; sampler seed \(m.samplerSeed)")
-        print("written by \(m.worldSize) ranks x batch \(m.perRankBatch); config hash \(m.configHash); schedule step \(m.scheduleStep)"
-              + (m.lossScaler.map { String(format: "; loss scale %g (%d overflows)", $0.scale, $0.overflows) } ?? ""))
+        print(
+            "step \(m.step), epoch \(m.epoch + 1), \(m.positionInEpoch) samples into the epoch; sampler seed \(m.samplerSeed)"
+        )
+        print(
+            "written by \(m.worldSize) ranks x batch \(m.perRankBatch); config hash \(m.configHash); schedule step \(m.scheduleStep)"
+                + (m.lossScaler.map { String(format: "; loss scale %g (%d overflows)", $0.scale, $0.overflows) } ?? ""))
         if !m.validation.isEmpty {
-            print("validation: " + m.validation.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", "))
+            print(
+                "validation: "
+                    + m.validation.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }
+                    .joined(separator: ", "))
         }
         let parameters = m.tensors.filter { $0.file == ResumePoint.modelFile }.reduce(0) { $0 + $1.shape.reduce(1, *) }
         print("model: \(parameters) values in \(m.tensors.filter { $0.file == ResumePoint.modelFile }.count) tensors")
         if m.tensors.contains(where: { $0.file == ResumePoint.masksFile }) {
-            let masks = try SafeTensors.decode(Data(contentsOf: URL(fileURLWithPath: folder + "/" + ResumePoint.masksFile)), name: ResumePoint.masksFile).tensors
+            let masks = try SafeTensors.decode(
+                Data(contentsOf: URL(fileURLWithPath: folder + "/" + ResumePoint.masksFile)),
+                name: ResumePoint.masksFile
+            ).tensors
             let sparsities = masks.keys.sorted().map { name -> (String, Int, Int) in
                 let v = masks[name]!.scalars
                 return (name, v.filter { $0 == 0 }.count, v.count)
             }
             let (pruned, total) = sparsities.reduce((0, 0)) { ($0.0 + $1.1, $0.1 + $1.2) }
-            print(String(format: "pruning masks (target sparsity %.3f): %.3f of %d masked values pruned", m.pruningSparsity ?? 0,
-                         Double(pruned) / Double(max(total, 1)), total))
-            for (name, zeros, count) in sparsities { print(String(format: "  %@  sparsity %.3f (%d of %d)", name, Double(zeros) / Double(count), zeros, count)) }
+            print(
+                String(
+                    format: "pruning masks (target sparsity %.3f): %.3f of %d masked values pruned",
+                    m.pruningSparsity ?? 0,
+                    Double(pruned) / Double(max(total, 1)), total))
+            for (name, zeros, count) in sparsities {
+                print(
+                    String(format: "  %@  sparsity %.3f (%d of %d)", name, Double(zeros) / Double(count), zeros, count))
+            }
         }
         // file -> tensor -> its first values, read back from the verified files.
         var data: [String: [String: [Float]]] = [:]
         if values > 0 {
             for file in Set(m.tensors.map(\.file)) {
-                let decoded = try SafeTensors.decode(Data(contentsOf: URL(fileURLWithPath: folder + "/" + file)), name: file).tensors
+                let decoded = try SafeTensors.decode(
+                    Data(contentsOf: URL(fileURLWithPath: folder + "/" + file)), name: file
+                ).tensors
                 data[file] = decoded.mapValues { Array($0.float32.scalars.prefix(values)) }
             }
         }
         for t in m.tensors {
             var line = "  \(t.file)  \(t.name)  \(t.dtype) \(t.shape)"
-            if let v = data[t.file]?[t.name] { line += "  " + v.map { String(format: "%.9g", $0) }.joined(separator: " ") }
+            if let v = data[t.file]?[t.name] {
+                line += "  " + v.map { String(format: "%.9g", $0) }.joined(separator: " ")
+            }
             print(line)
         }
     }
@@ -86,11 +107,15 @@ struct ExportCommand: ParsableCommand {
         }
         let bytes: Data, count: Int, step: Int
         do {
-            guard let (folder, m) = try ResumePoint.locate(.path(checkpoint), runDirectory: nil) else { throw CheckpointError("no checkpoint") }
+            guard let (folder, m) = try ResumePoint.locate(.path(checkpoint), runDirectory: nil) else {
+                throw CheckpointError("no checkpoint")
+            }
             let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + ResumePoint.modelFile))
             let tensors = try SafeTensors.decode(data, name: folder + "/" + ResumePoint.modelFile).tensors
             // The manifest's order is the model's registration order.
-            let ordered = m.tensors.filter { $0.file == ResumePoint.modelFile }.compactMap { r in tensors[r.name].map { (r.name, $0) } }
+            let ordered = m.tensors.filter { $0.file == ResumePoint.modelFile }.compactMap { r in
+                tensors[r.name].map { (r.name, $0) }
+            }
             let metadata = ["step": "\(m.step)", "config_hash": m.configHash, "format": "pt"]
             bytes = try SafeTensors.encode(ordered, metadata: metadata)
             (count, step) = (ordered.count, m.step)

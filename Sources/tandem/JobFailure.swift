@@ -60,11 +60,14 @@ enum JobFailure {
         let all = comm.allgather(mine)
         guard let (rank, text) = all.enumerated().dropFirst().first(where: { $0.element != all[0] }) else { return }
         let differences = ConfigDifference.between(all[0], text)
-        let listed = differences.prefix(10)
+        let listed =
+            differences.prefix(10)
             .map { "\($0.key) is \($0.first) on rank 0 and \($0.second) on rank \(rank)" }
             .joined(separator: "; ") + (differences.count > 10 ? "; and \(differences.count - 10) more keys" : "")
-        endTogether(comm, "\(command): rank \(rank) was started with a different config from rank 0: \(listed). "
-                    + "Start every rank with the same config file and the same --set options.", status: 2)
+        endTogether(
+            comm,
+            "\(command): rank \(rank) was started with a different config from rank 0: \(listed). "
+                + "Start every rank with the same config file and the same --set options.", status: 2)
     }
 }
 

@@ -6,7 +6,9 @@ import Training
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Write an HTML page of a run: loss, metric, lr, loss-scale and throughput plots, results, config, checkpoints, images.")
+        abstract:
+            "Write an HTML page of a run: loss, metric, lr, loss-scale and throughput plots, results, config, checkpoints, images."
+    )
 
     @Argument(help: "The run directory.") var runDirectory: String
     @Option(help: "Where to write the page (default: RUN_DIR/report.html).") var output: String?

@@ -14,13 +14,18 @@ struct ResumeCommand: ParsableCommand {
             """)
 
     @Argument(help: "The run directory.") var runDir: String
-    @Option(name: .customLong("set"), parsing: .singleValue,
-            help: ArgumentHelp("Override a config key (safe changes such as training.epochs or the schedule).", valueName: "key=value"))
+    @Option(
+        name: .customLong("set"), parsing: .singleValue,
+        help: ArgumentHelp(
+            "Override a config key (safe changes such as training.epochs or the schedule).", valueName: "key=value"))
     var overrides: [String] = []
 
     func run() throws {
         guard FileManager.default.fileExists(atPath: runDir + "/config.yaml") else {
-            FileHandle.standardError.write(Data("tandem resume: \(runDir) is not a run directory (it has no config.yaml); give the --run-dir of a run that tandem train started\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "tandem resume: \(runDir) is not a run directory (it has no config.yaml); give the --run-dir of a run that tandem train started\n"
+                        .utf8))
             throw ExitCode(2)
         }
         try TrainCommand.train(config: runDir + "/config.yaml", overrides: overrides, runDir: runDir, resume: .auto)

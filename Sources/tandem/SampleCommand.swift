@@ -19,11 +19,14 @@ struct SampleCommand: ParsableCommand {
     @Argument(help: "A run directory, or a .safetensors file with the run's config.yaml beside it.") var path: String
     @Option(help: "Text to continue; every character must occur in the training text.") var prompt = "\n"
     @Option(help: "Characters to generate.") var length = 500
-    @Option(help: "Divides the logits: below 1 is more conservative, 0 always takes the likeliest character.") var temperature: Float = 0.8
+    @Option(help: "Divides the logits: below 1 is more conservative, 0 always takes the likeliest character.")
+    var temperature: Float = 0.8
     @Option(help: "Sample among the k likeliest characters only (0: all).") var topK = 0
     @Option(help: "Seed of the sampling stream.") var seed: UInt64 = 0
-    @Option(name: .customLong("set"), parsing: .singleValue,
-            help: ArgumentHelp("Override a key of the run's config, e.g. --set data.archive=PATH (repeatable).", valueName: "key=value"))
+    @Option(
+        name: .customLong("set"), parsing: .singleValue,
+        help: ArgumentHelp(
+            "Override a key of the run's config, e.g. --set data.archive=PATH (repeatable).", valueName: "key=value"))
     var overrides: [String] = []
 
     func validate() throws {
@@ -38,27 +41,33 @@ struct SampleCommand: ParsableCommand {
         let directory = isDirectory ? path : (path as NSString).deletingLastPathComponent
         let weights = isDirectory ? directory + "/model.safetensors" : path
         do {
-            let config = try ConfigLoader.load(path: (directory.isEmpty ? "." : directory) + "/config.yaml", overrides: overrides)
+            let config = try ConfigLoader.load(
+                path: (directory.isEmpty ? "." : directory) + "/config.yaml", overrides: overrides)
             guard config.model.name == "gpt" else {
-                throw UsageMistake("\(path) trained model.name \(config.model.name); "
-                    + "tandem sample generates with gpt models")
+                throw UsageMistake(
+                    "\(path) trained model.name \(config.model.name); "
+                        + "tandem sample generates with gpt models")
             }
             let data = try DataSplits.load(config.data, seed: config.seed)
             guard let model = try ModelFactory.make(config.model, for: data.train, seed: config.seed) as? GPT,
-                  let vocabulary = data.vocabulary else {
+                let vocabulary = data.vocabulary
+            else {
                 throw UsageMistake("the run's data has no character vocabulary")
             }
             try ModelWeights.load(model, from: weights)
             let bytes = Array(prompt.utf8)
             let unknown = Set(bytes.filter { !vocabulary.contains($0) })
             guard unknown.isEmpty else {
-                let shown = unknown.sorted().map { String(decoding: [$0], as: UTF8.self).debugDescription }.joined(separator: ", ")
-                throw UsageMistake("--prompt has characters the model never saw: \(shown); "
-                    + "use characters of the training text")
+                let shown = unknown.sorted().map { String(decoding: [$0], as: UTF8.self).debugDescription }.joined(
+                    separator: ", ")
+                throw UsageMistake(
+                    "--prompt has characters the model never saw: \(shown); "
+                        + "use characters of the training text")
             }
             var rng = PhiloxRNG(seed: seed)
-            let ids = model.generate(prompt: bytes.map { Int32(vocabulary.firstIndex(of: $0)!) }, count: length,
-                                     temperature: temperature, topK: topK == 0 ? nil : topK, rng: &rng)
+            let ids = model.generate(
+                prompt: bytes.map { Int32(vocabulary.firstIndex(of: $0)!) }, count: length,
+                temperature: temperature, topK: topK == 0 ? nil : topK, rng: &rng)
             print(prompt + String(decoding: ids.map { vocabulary[Int($0)] }, as: UTF8.self))
         } catch {
             // Like every command: its name and the message, 2 for a mistake in the command line or

@@ -31,12 +31,18 @@ struct TrainCommand: ParsableCommand {
             """)
 
     @Argument(help: "The YAML config (configs/*.yaml).") var config: String
-    @Option(name: .customLong("set"), parsing: .singleValue,
-            help: ArgumentHelp("Override a config key, e.g. --set optimizer.lr=0.05 (repeatable; the value is YAML).", valueName: "key=value"))
+    @Option(
+        name: .customLong("set"), parsing: .singleValue,
+        help: ArgumentHelp(
+            "Override a config key, e.g. --set optimizer.lr=0.05 (repeatable; the value is YAML).",
+            valueName: "key=value"))
     var overrides: [String] = []
-    @Option(help: "The run directory (default: runs/<config name>-<date>-<time>, or the run being resumed).") var runDir: String?
-    @Option(help: ArgumentHelp("Continue from a checkpoint: auto (the newest whole one in --run-dir; a fresh start if none), "
-                               + "or a checkpoint folder or run directory.", valueName: "auto|path"))
+    @Option(help: "The run directory (default: runs/<config name>-<date>-<time>, or the run being resumed).")
+    var runDir: String?
+    @Option(
+        help: ArgumentHelp(
+            "Continue from a checkpoint: auto (the newest whole one in --run-dir; a fresh start if none), "
+                + "or a checkpoint folder or run directory.", valueName: "auto|path"))
     var resume: String?
 
     func run() throws {
@@ -57,11 +63,15 @@ struct TrainCommand: ParsableCommand {
         var inferred: String?
         if case .path(let p)? = resume, FileManager.default.fileExists(atPath: p + "/checkpoints") { inferred = p }
         if resume == .auto && runDir == nil {
-            if isRoot { FileHandle.standardError.write(Data("tandem train: --resume auto needs --run-dir (the run to continue)\n".utf8)) }
+            if isRoot {
+                FileHandle.standardError.write(
+                    Data("tandem train: --resume auto needs --run-dir (the run to continue)\n".utf8))
+            }
             throw ExitCode(2)
         }
         let directory = runDir ?? inferred ?? Self.defaultRunDirectory(config: config)
-        let comm: Communicator = MPICommunicator.launchedByMPI
+        let comm: Communicator =
+            MPICommunicator.launchedByMPI
             ? MPICommunicator(startupTimeout: resolved.distributed.startupTimeoutSeconds) : SingleProcessCommunicator()
         JobFailure.reportAllocationFailures(comm, command: "tandem train")
         JobFailure.requireSameConfig(comm, resolved, command: "tandem train")
@@ -82,18 +92,27 @@ struct TrainCommand: ParsableCommand {
         var recorded = false
         if comm.rank == 0 {
             if let m = result.final {
-                let figures = m.isClassification ? String(format: "accuracy %.4f (loss %.4f)", m.accuracy, m.loss)
-                    : String(format: "loss %.4f", m.loss) + (m.classifierScore.map { String(format: ", classifier score %.3f", $0) } ?? "")
-                print(String(format: "%@ %@ after %d steps%@", result.finalSplit, figures, result.steps, result.stoppedEarly ? ", stopped early" : ""))
+                let figures =
+                    m.isClassification
+                    ? String(format: "accuracy %.4f (loss %.4f)", m.accuracy, m.loss)
+                    : String(format: "loss %.4f", m.loss)
+                        + (m.classifierScore.map { String(format: ", classifier score %.3f", $0) } ?? "")
+                print(
+                    String(
+                        format: "%@ %@ after %d steps%@", result.finalSplit, figures, result.steps,
+                        result.stoppedEarly ? ", stopped early" : ""))
             }
             print("run directory: \(result.runDirectory ?? directory)")
             if let signal = result.stoppedBySignal {
                 let name = stopSignalName(signal)
                 let run = result.runDirectory ?? directory
-                print("stopped by signal \(signal) (\(name)) after step \(result.steps); "
-                      + "resume with: tandem resume \(run)")
-                recorded = ExitStatusFile.record(preemptedExitCode, reason: "stopped by signal \(signal) (\(name)) "
-                                                 + "after step \(result.steps) with a whole checkpoint in \(run)")
+                print(
+                    "stopped by signal \(signal) (\(name)) after step \(result.steps); "
+                        + "resume with: tandem resume \(run)")
+                recorded = ExitStatusFile.record(
+                    preemptedExitCode,
+                    reason: "stopped by signal \(signal) (\(name)) "
+                        + "after step \(result.steps) with a whole checkpoint in \(run)")
             }
         }
         if result.stoppedBySignal != nil && tandem_launcher_ending() != 0 {

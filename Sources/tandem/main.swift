@@ -6,7 +6,10 @@ struct Tandem: ParsableCommand {
         commandName: "tandem",
         abstract: "Data-parallel neural network training on CPUs over MPI.",
         version: TandemVersion.string,
-        subcommands: [TrainCommand.self, ResumeCommand.self, EvalCommand.self, SampleCommand.self, ReportCommand.self, DoctorCommand.self, InspectCommand.self, ExportCommand.self, QuantizeCommand.self, InfoCommand.self])
+        subcommands: [
+            TrainCommand.self, ResumeCommand.self, EvalCommand.self, SampleCommand.self, ReportCommand.self,
+            DoctorCommand.self, InspectCommand.self, ExportCommand.self, QuantizeCommand.self, InfoCommand.self,
+        ])
 }
 
 Tandem.main()

@@ -80,7 +80,9 @@ let gradCases: [GradCase] = [
     GradCase(name: "max axes 0,2", shapes: [[3, 4, 5]], inputs: .spread, h: 1e-3) { $0[0].max(axes: [0, 2]) },
     GradCase(name: "min axis 0", shapes: [[5, 3]], inputs: .spread, h: 1e-3) { $0[0].min(axes: [0]) },
     GradCase(name: "variance unbiased", shapes: [[4, 6]]) { $0[0].variance(axes: [1]) },
-    GradCase(name: "variance population axes 0,2", shapes: [[3, 2, 5]]) { $0[0].variance(axes: [0, 2], correction: 0) },
+    GradCase(name: "variance population axes 0,2", shapes: [[3, 2, 5]]) {
+        $0[0].variance(axes: [0, 2], correction: 0)
+    },
     // Matrix products, odd sizes, every transpose combination.
     GradCase(name: "matmul", shapes: [[5, 7], [7, 3]]) { matmul($0[0], $0[1]) },
     GradCase(name: "matmul Aᵀ", shapes: [[7, 5], [7, 3]]) { matmul($0[0], $0[1], transA: true) },
@@ -143,7 +145,9 @@ let gradCases: [GradCase] = [
     GradCase(name: "softmax last axis", shapes: [[4, 7]]) { $0[0].softmax() },
     GradCase(name: "softmax middle axis", shapes: [[2, 5, 3]]) { $0[0].softmax(axis: 1) },
     GradCase(name: "log softmax", shapes: [[4, 7]]) { $0[0].logSoftmax() },
-    GradCase(name: "softmax and log softmax, lanes wider than a vector", shapes: [[3, 19]]) { $0[0].softmax() * $0[0].logSoftmax() },
+    GradCase(name: "softmax and log softmax, lanes wider than a vector", shapes: [[3, 19]]) {
+        $0[0].softmax() * $0[0].logSoftmax()
+    },
     GradCase(name: "log softmax axis 0", shapes: [[5, 3]]) { $0[0].logSoftmax(axis: 0) },
     GradCase(name: "causal softmax scaled", shapes: [[2, 3, 5, 5]]) { $0[0].causalSoftmax(scale: 0.7) },
     GradCase(name: "causal softmax, rows past 8", shapes: [[1, 2, 11, 11]]) { $0[0].causalSoftmax(scale: 0.7) },
@@ -156,8 +160,9 @@ let gradCases: [GradCase] = [
         batchNorm($0[0], weight: $0[1], bias: $0[2], runningMean: nil, runningVar: nil, training: true)
     },
     GradCase(name: "batch norm eval", shapes: [[3, 2, 2, 3], [2], [2]]) {
-        batchNorm($0[0], weight: $0[1], bias: $0[2], runningMean: NDArray([0.3, -0.2], shape: [2]),
-                  runningVar: NDArray([1.5, 0.7], shape: [2]), training: false)
+        batchNorm(
+            $0[0], weight: $0[1], bias: $0[2], runningMean: NDArray([0.3, -0.2], shape: [2]),
+            runningVar: NDArray([1.5, 0.7], shape: [2]), training: false)
     },
     // Dropout: the mask is a fixed function of (seed, offset), so the op is differentiable.
     GradCase(name: "dropout", shapes: [[6, 9]]) {
@@ -165,7 +170,9 @@ let gradCases: [GradCase] = [
         return dropout($0[0], p: 0.3, rng: &rng)
     },
     // Embedding: gradient with respect to the table, with repeated ids.
-    GradCase(name: "embedding", shapes: [[5, 4]]) { embedding($0[0], ids: NDArray(indices: [1, 3, 1, 0, 4, 3], shape: [2, 3])) },
+    GradCase(name: "embedding", shapes: [[5, 4]]) {
+        embedding($0[0], ids: NDArray(indices: [1, 3, 1, 0, 4, 3], shape: [2, 3]))
+    },
     // Layout.
     GradCase(name: "reshape", shapes: [[3, 4]]) { $0[0].reshaped([2, -1]) * $0[0].reshaped([2, 6]) },
     GradCase(name: "flatten", shapes: [[2, 3, 2]]) { $0[0].flattened().pow(2) },
@@ -188,19 +195,24 @@ let gradCases: [GradCase] = [
         return $0[0].maskedFill(mask, value: -1e4).softmax()
     },
     // Losses.
-    GradCase(name: "cross entropy", shapes: [[5, 4]]) { crossEntropy($0[0], targets: NDArray(indices: [0, 3, 2, 1, 3], shape: [5])) },
+    GradCase(name: "cross entropy", shapes: [[5, 4]]) {
+        crossEntropy($0[0], targets: NDArray(indices: [0, 3, 2, 1, 3], shape: [5]))
+    },
     GradCase(name: "cross entropy smoothing + ignore", shapes: [[5, 4]]) {
-        crossEntropy($0[0], targets: NDArray(indices: [0, -100, 2, 1, 3], shape: [5]), labelSmoothing: 0.1, ignoreIndex: -100)
+        crossEntropy(
+            $0[0], targets: NDArray(indices: [0, -100, 2, 1, 3], shape: [5]), labelSmoothing: 0.1, ignoreIndex: -100)
     },
     // Attention: (B 2, T 4, C 6) with 2 heads; every projection, the queries and the keys and
     // values receive their gradient through the (causal or full) softmax.
     GradCase(name: "causal self-attention", shapes: [[2, 4, 6], [6, 6], [6, 6], [6, 6], [6, 6], [6]]) { t in
-        MultiHeadAttention(heads: 2, query: Linear(weight: t[1], bias: t[5]), key: Linear(weight: t[2], bias: nil),
-                           value: Linear(weight: t[3], bias: nil), output: Linear(weight: t[4], bias: nil))(t[0], causal: true)
+        MultiHeadAttention(
+            heads: 2, query: Linear(weight: t[1], bias: t[5]), key: Linear(weight: t[2], bias: nil),
+            value: Linear(weight: t[3], bias: nil), output: Linear(weight: t[4], bias: nil))(t[0], causal: true)
     },
     GradCase(name: "cross-attention", shapes: [[2, 3, 4], [2, 5, 4], [4, 4], [4, 4], [4, 4], [4, 4]]) { t in
-        MultiHeadAttention(heads: 2, query: Linear(weight: t[2], bias: nil), key: Linear(weight: t[3], bias: nil),
-                           value: Linear(weight: t[4], bias: nil), output: Linear(weight: t[5], bias: nil))(t[0], context: t[1])
+        MultiHeadAttention(
+            heads: 2, query: Linear(weight: t[2], bias: nil), key: Linear(weight: t[3], bias: nil),
+            value: Linear(weight: t[4], bias: nil), output: Linear(weight: t[5], bias: nil))(t[0], context: t[1])
     },
     // The attention op alone (MultiHeadAttention calls it in fp32): 3 heads of 2 over T 5, and
     // cross-attention from 3 queries to 7 keys; q, k and v each receive their gradient.
@@ -213,22 +225,31 @@ let gradCases: [GradCase] = [
     // Recurrent layers through time: input (B 2, T 3, I 4), H 3, with an initial state; every
     // weight, bias, input and state receives its gradient back through all three steps.
     GradCase(name: "rnn through time", shapes: [[2, 3, 4], [3, 4], [3, 3], [3], [3], [2, 3]]) { t in
-        Recurrent(.rnn, cells: [RNNCell(weightIH: t[1] * 0.5, weightHH: t[2] * 0.5, biasIH: t[3], biasHH: t[4])])(t[0], initial: [[t[5]]]).output
+        Recurrent(.rnn, cells: [RNNCell(weightIH: t[1] * 0.5, weightHH: t[2] * 0.5, biasIH: t[3], biasHH: t[4])])(
+            t[0], initial: [[t[5]]]
+        ).output
     },
     GradCase(name: "lstm through time", shapes: [[2, 3, 4], [12, 4], [12, 3], [12], [12], [2, 3], [2, 3]]) { t in
         Recurrent(.lstm, cells: [LSTMCell(weightIH: t[1] * 0.5, weightHH: t[2] * 0.5, biasIH: t[3], biasHH: t[4])])(
-            t[0], initial: [[t[5], t[6]]]).output
+            t[0], initial: [[t[5], t[6]]]
+        ).output
     },
     GradCase(name: "lstm sequence op", shapes: [[3, 4, 8], [8, 2], [8], [3, 2], [3, 2]]) { t in
         lstmSequence(projected: t[0], weightHH: t[1] * 0.5, biasHH: t[2], h0: t[3], c0: t[4])
     },
     GradCase(name: "gru through time", shapes: [[2, 3, 4], [9, 4], [9, 3], [9], [9], [2, 3]]) { t in
-        Recurrent(.gru, cells: [GRUCell(weightIH: t[1] * 0.5, weightHH: t[2] * 0.5, biasIH: t[3], biasHH: t[4])])(t[0], initial: [[t[5]]]).output
+        Recurrent(.gru, cells: [GRUCell(weightIH: t[1] * 0.5, weightHH: t[2] * 0.5, biasIH: t[3], biasHH: t[4])])(
+            t[0], initial: [[t[5]]]
+        ).output
     },
     GradCase(name: "two-layer lstm, final state", shapes: [[2, 3, 2], [8, 2], [8, 2], [8, 2], [8, 2]]) { t in
         let b = Tensor(NDArray(shape: [8]))
-        let (_, final) = Recurrent(.lstm, cells: [LSTMCell(weightIH: t[1] * 0.5, weightHH: t[2] * 0.5, biasIH: b, biasHH: b),
-                                                  LSTMCell(weightIH: t[3] * 0.5, weightHH: t[4] * 0.5, biasIH: b, biasHH: b)])(t[0])
+        let (_, final) = Recurrent(
+            .lstm,
+            cells: [
+                LSTMCell(weightIH: t[1] * 0.5, weightHH: t[2] * 0.5, biasIH: b, biasHH: b),
+                LSTMCell(weightIH: t[3] * 0.5, weightHH: t[4] * 0.5, biasIH: b, biasHH: b),
+            ])(t[0])
         return final[1][0] + final[1][1]
     },
 ]
@@ -275,7 +296,9 @@ func gradientReadyHooks() {
     let x = Tensor([1, 2, -1, 0.5], shape: [2, 2])
     var fired: [String] = []
     var gradAtHook: [Float] = []
-    w1.onGradientReady = { t in fired.append("w1"); gradAtHook = t.grad!.scalars }
+    w1.onGradientReady = { t in
+        fired.append("w1"); gradAtHook = t.grad!.scalars
+    }
     w2.onGradientReady = { _ in fired.append("w2") }
     // w1 is read twice (two branches), so its hook must wait for both VJPs.
     let h = matmul(x, w1, transB: true).tanh() + matmul(x, w1, transB: true).relu()

@@ -13,8 +13,10 @@ struct GradientCheck {
     /// Checks every float input of `f` at `inputs`; returns a message per mismatch.
     /// - Parameters:
     ///   - samples: at most this many elements are perturbed per input (spread evenly).
-    static func run(_ inputs: [NDArray], h: Double, rtol: Double, atol: Double, samples: Int = 48,
-                    _ f: ([Tensor]) -> Tensor) -> [String] {
+    static func run(
+        _ inputs: [NDArray], h: Double, rtol: Double, atol: Double, samples: Int = 48,
+        _ f: ([Tensor]) -> Tensor
+    ) -> [String] {
         let leaves = inputs.map { Tensor($0.copy(), requiresGrad: true) }
         let y = f(leaves)
         var rng = PhiloxRNG(seed: 99)

@@ -33,8 +33,9 @@ import Testing
             #expect(buffered[i].grad!.storage.raw == buffers[i], "input \(i)'s gradient buffer was replaced")
             let expected = zip(starts[i].scalars, fresh[i].grad!.scalars).map { $0 + $1 }
             let got = buffered[i].grad!.scalars
-            #expect(zip(got, expected).allSatisfy { Swift.abs($0 - $1) <= 1e-5 * (1 + Swift.abs($1)) },
-                    "input \(i): \(got.prefix(4)) against \(expected.prefix(4))")
+            #expect(
+                zip(got, expected).allSatisfy { Swift.abs($0 - $1) <= 1e-5 * (1 + Swift.abs($1)) },
+                "input \(i): \(got.prefix(4)) against \(expected.prefix(4))")
         }
     }
 
@@ -60,7 +61,9 @@ import Testing
     @Test func convolutionAddsIntoItsWeightsBuffer() {
         // Two images in groups of 2 channels; the weight gradient's per-thread partials are
         // summed onto the buffer.
-        Self.check([[2, 4, 7, 6], [6, 2, 3, 3], [6]]) { conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1), groups: 2) }
+        Self.check([[2, 4, 7, 6], [6, 2, 3, 3], [6]]) {
+            conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1), groups: 2)
+        }
         Self.check([[2, 4, 5, 4], [4, 3, 3, 3], [6]]) {
             convTranspose2d($0[0], weight: $0[1], bias: $0[2], stride: (2, 2), padding: (1, 1), groups: 2)
         }

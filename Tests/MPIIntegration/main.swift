@@ -11,8 +11,10 @@ struct MPICheck: ParsableCommand {
         commandName: "tandem-mpi-check",
         abstract: "Data-parallel scenarios for the MPI integration tests (run under mpirun).")
 
-    @Argument(help: ArgumentHelp("equivalence | overlap | overflow | mismatch-shape | mismatch-config | die | stall "
-                                 + "| loop | startup | reduce-scatter | shared-memory"))
+    @Argument(
+        help: ArgumentHelp(
+            "equivalence | overlap | overflow | mismatch-shape | mismatch-config | die | stall "
+                + "| loop | startup | reduce-scatter | shared-memory"))
     var scenario: String
     @Option(help: "Training steps.") var steps = 3
     @Option(help: "Samples per step over all ranks.") var globalBatch = 24
@@ -33,10 +35,12 @@ struct MPICheck: ParsableCommand {
     func run() throws {
         let env = ProcessInfo.processInfo.environment
         if scenario == "startup", let r = env["OMPI_COMM_WORLD_RANK"].flatMap(Int.init),
-           let n = env["OMPI_COMM_WORLD_SIZE"].flatMap(Int.init), r == n - 1 {
+            let n = env["OMPI_COMM_WORLD_SIZE"].flatMap(Int.init), r == n - 1
+        {
             usleep(UInt32(startupDelay * 1e6))  // a rank that is late to start holds the others in MPI_Init
         }
-        let comm: Communicator = MPICommunicator.launchedByMPI
+        let comm: Communicator =
+            MPICommunicator.launchedByMPI
             ? MPICommunicator(startupTimeout: scenario == "startup" ? startupTimeout : nil)
             : SingleProcessCommunicator()
         // Which network namespace each rank runs in (the multi-node test checks they differ).
@@ -121,11 +125,14 @@ struct MPICheck: ParsableCommand {
     /// sums, on sizes that do not split evenly (and 5 values, where some ranks' blocks are empty).
     func reduceScatter(_ comm: Communicator) throws {
         // Large values too: the sums must be exact 64-bit integers, not doubles.
-        func value(_ i: Int, rank: Int) -> Int64 { Int64(i * 31 + rank * 7) * (i % 3 == 0 ? -(1 << 40) : 1) + Int64(rank) }
+        func value(_ i: Int, rank: Int) -> Int64 {
+            Int64(i * 31 + rank * 7) * (i % 3 == 0 ? -(1 << 40) : 1) + Int64(rank)
+        }
         for count in [5, 1001, 40_000] {
             let blocks = comm.blocks(count: count)
             guard blocks.first?.lowerBound == 0, blocks.last?.upperBound == count,
-                  zip(blocks, blocks.dropFirst()).allSatisfy({ $0.upperBound == $1.lowerBound }) else {
+                zip(blocks, blocks.dropFirst()).allSatisfy({ $0.upperBound == $1.lowerBound })
+            else {
                 throw ValidationError("blocks \(blocks) do not tile \(count) values")
             }
             var sums = (0..<count).map { value($0, rank: comm.rank) }
@@ -174,8 +181,12 @@ struct MPICheck: ParsableCommand {
             for i in 0..<count { array.ptr[i] = value(i, rank: comm.rank) }
             shared.allreduce(range, blocks: comm.blocks(count: range.count))
             for i in 0..<count {
-                let want = range.contains(i) ? (0..<comm.size).reduce(Float(0)) { $0 + value(i, rank: $1) } : value(i, rank: comm.rank)
-                if array.ptr[i] != want { throw ValidationError("range \(range): element \(i) is \(array.ptr[i]), want \(want)") }
+                let want =
+                    range.contains(i)
+                    ? (0..<comm.size).reduce(Float(0)) { $0 + value(i, rank: $1) } : value(i, rank: comm.rank)
+                if array.ptr[i] != want {
+                    throw ValidationError("range \(range): element \(i) is \(array.ptr[i]), want \(want)")
+                }
             }
         }
         // Random values: every rank ends with the same bits; two ranks, MPI's bits.
@@ -185,7 +196,9 @@ struct MPICheck: ParsableCommand {
         comm.allreduce(viaMPI.ptr, count: count, op: .sum)
         shared.allreduce(0..<count, blocks: comm.blocks(count: count))
         if Set(comm.allgather(Self.digest(array))).count != 1 { throw ValidationError("ranks hold different sums") }
-        if comm.size == 2 && Self.digest(array) != Self.digest(viaMPI) { throw ValidationError("two ranks' sums differ from MPI_Allreduce's") }
+        if comm.size == 2 && Self.digest(array) != Self.digest(viaMPI) {
+            throw ValidationError("two ranks' sums differ from MPI_Allreduce's")
+        }
         do {
             _ = try SharedMemoryAllreduce(communicator: comm, count: 1 << 42)
             throw ValidationError("a 16 TiB segment was created")
@@ -198,20 +211,27 @@ struct MPICheck: ParsableCommand {
     /// A small CNN, identical on every rank before the broadcast.
     func makeModel(hidden: Int) -> (Sequential, ParameterArena) {
         Init.seed(7)
-        let model = Sequential(Conv2d(1, 4, kernel: 3, padding: 1), ActivationLayer(.relu), MaxPool2d(kernel: 2),
-                               Flatten(), Linear(64, hidden), ActivationLayer(.tanh), Linear(hidden, 3))
+        let model = Sequential(
+            Conv2d(1, 4, kernel: 3, padding: 1), ActivationLayer(.relu), MaxPool2d(kernel: 2),
+            Flatten(), Linear(64, hidden), ActivationLayer(.tanh), Linear(hidden, 3))
         return (model, model.flattenParameters())
     }
 
-    func makeDDP(_ comm: Communicator, hidden: Int, configHash: String, bucketBytes: Int = 1024,
-                 firstBucketBytes: Int = 256) -> (Sequential, DistributedDataParallel) {
+    func makeDDP(
+        _ comm: Communicator, hidden: Int, configHash: String, bucketBytes: Int = 1024,
+        firstBucketBytes: Int = 256
+    ) -> (Sequential, DistributedDataParallel) {
         let (model, arena) = makeModel(hidden: hidden)
         // Scramble non-root replicas: the broadcast must make them equal again.
         if comm.rank != 0 { for i in 0..<arena.capacity { arena.values.ptr[i] += Float(comm.rank) } }
         let wireType = DType(rawValue: wire) ?? .float32
-        return (model, DistributedDataParallel(model: model, arena: arena, communicator: comm, configHash: configHash,
-                                               bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes, wire: wireType,
-                                               shardOptimizer: shardOptimizer, sharedMemory: sharedMemory))
+        return (
+            model,
+            DistributedDataParallel(
+                model: model, arena: arena, communicator: comm, configHash: configHash,
+                bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes, wire: wireType,
+                shardOptimizer: shardOptimizer, sharedMemory: sharedMemory)
+        )
     }
 
     /// The global batch of step `s`: 8x8 images and labels, the same on every rank.
@@ -227,10 +247,13 @@ struct MPICheck: ParsableCommand {
     /// of its parameters.
     func equivalence(_ comm: Communicator) throws {
         guard globalBatch % (comm.size * accumulate) == 0 else {
-            throw ValidationError("global batch \(globalBatch) must divide into \(comm.size) ranks x \(accumulate) micro-batches")
+            throw ValidationError(
+                "global batch \(globalBatch) must divide into \(comm.size) ranks x \(accumulate) micro-batches")
         }
         let (model, ddp) = makeDDP(comm, hidden: 16, configHash: "a")
-        let update: Optimizer = optimizer == "adam" ? Adam(ddp.arena, learningRate: 0.01, weightDecay: 0.01)
+        let update: Optimizer =
+            optimizer == "adam"
+            ? Adam(ddp.arena, learningRate: 0.01, weightDecay: 0.01)
             : SGD(ddp.arena, learningRate: 0.1, momentum: 0.9)
         ddp.shard(update)
         let local = globalBatch / comm.size, micro = local / accumulate
@@ -269,12 +292,16 @@ struct MPICheck: ParsableCommand {
             print("PARAMS " + ddp.arena.tensors.flatMap(\.data.scalars).map { "\($0)" }.joined(separator: " "))
             // The state's values at the parameters' places (the arena's padding is never updated).
             let state = gathered.sorted { $0.key < $1.key }.filter { $0.value.count == ddp.arena.capacity }
-            print("STATE " + state.flatMap { _, array in
-                ddp.arena.entries.flatMap { e in (e.offset..<(e.offset + e.count)).map { "\(array.ptr[$0])" } }
-            }.joined(separator: " "))
+            print(
+                "STATE "
+                    + state.flatMap { _, array in
+                        ddp.arena.entries.flatMap { e in (e.offset..<(e.offset + e.count)).map { "\(array.ptr[$0])" } }
+                    }.joined(separator: " "))
             for (r, d) in digests.enumerated() { print("DIGEST \(r) \(d)") }
             // Gradient elements each rank holds summed (and updates): all of them unless sharded.
-            for (r, n) in owned.enumerated() { print("OWNED \(r) \(n) of \(ddp.reducer.buckets.reduce(0) { $0 + $1.range.count })") }
+            for (r, n) in owned.enumerated() {
+                print("OWNED \(r) \(n) of \(ddp.reducer.buckets.reduce(0) { $0 + $1.range.count })")
+            }
         }
         ddp.shutdown()
     }
@@ -322,8 +349,9 @@ struct MPICheck: ParsableCommand {
         Init.seed(3)
         let model = Sequential((0..<6).flatMap { _ in [Linear(256, 256), ActivationLayer(.tanh)] as [any Layer] })
         let arena = model.flattenParameters()
-        let ddp = DistributedDataParallel(model: model, arena: arena, communicator: comm, configHash: "overlap",
-                                          bucketBytes: 256 << 10, firstBucketBytes: 64 << 10)
+        let ddp = DistributedDataParallel(
+            model: model, arena: arena, communicator: comm, configHash: "overlap",
+            bucketBytes: 256 << 10, firstBucketBytes: 64 << 10)
         var rng = PhiloxRNG(seed: 1)
         let x = NDArray(shape: [64, 256], zeroed: false)
         rng.fillNormal(x.ptr, x.count)
@@ -336,10 +364,11 @@ struct MPICheck: ParsableCommand {
             let early = t.bucketStarts.filter { $0 < backwardEnd }.count
             let readyEarly = t.bucketReady.filter { $0 < backwardEnd }.count
             if comm.rank == 0 {
-                print("OVERLAP buckets=\(ddp.reducer.buckets.count) ready_before_backward_end=\(readyEarly) "
-                      + "started_before_backward_end=\(early) "
-                      + "first_start_ms=\((t.bucketStarts.first! - backwardStart) * 1e3) "
-                      + "backward_ms=\((backwardEnd - backwardStart) * 1e3) exposed_ms=\(t.exposedSeconds * 1e3)")
+                print(
+                    "OVERLAP buckets=\(ddp.reducer.buckets.count) ready_before_backward_end=\(readyEarly) "
+                        + "started_before_backward_end=\(early) "
+                        + "first_start_ms=\((t.bucketStarts.first! - backwardStart) * 1e3) "
+                        + "backward_ms=\((backwardEnd - backwardStart) * 1e3) exposed_ms=\(t.exposedSeconds * 1e3)")
             }
             arena.zeroGrad()
         }

@@ -41,7 +41,8 @@ struct AutoencoderTests {
         let evalLoss = withNoGrad { model.loss(inputs: held, targets: NDArray(shape: [1]), labelSmoothing: 0).item }
         #expect(evalLoss < 0.5 * first, "held-out loss \(evalLoss)")
         // Evaluation is deterministic: no corruption outside training.
-        #expect(evalLoss == withNoGrad { model.loss(inputs: held, targets: NDArray(shape: [1]), labelSmoothing: 0).item })
+        #expect(
+            evalLoss == withNoGrad { model.loss(inputs: held, targets: NDArray(shape: [1]), labelSmoothing: 0).item })
         var rng = PhiloxRNG(seed: 3)
         let grids = model.imageGrids(from: held, rng: &rng)
         #expect(grids.map(\.name) == ["reconstructions", "interpolation"])
@@ -58,7 +59,9 @@ struct AutoencoderTests {
         let logQuarter: Float = -1.3862944  // log σ² for σ = 0.5
         let mean = Tensor(NDArray(repeating: 0.7, shape: [4000, 1]))
         let logVariance = Tensor(NDArray(repeating: logQuarter, shape: [4000, 1]))
-        let z: [Double] = withNoGrad { vae.reparameterise(mean: mean, logVariance: logVariance) }.values.scalars.map { Double($0) }
+        let z: [Double] = withNoGrad { vae.reparameterise(mean: mean, logVariance: logVariance) }.values.scalars.map {
+            Double($0)
+        }
         let m: Double = z.reduce(0, +) / 4000
         let sd: Double = (z.map { ($0 - m) * ($0 - m) }.reduce(0, +) / 4000).squareRoot()
         #expect(abs(m - 0.7) < 0.03 && abs(sd - 0.5) < 0.03, "mean \(m), std \(sd)")
@@ -109,7 +112,9 @@ struct DCGANTests {
         let gan = DCGAN(imageShape: [1, 8, 8], latent: 8, width: 8, seed: 3)
         let arena = gan.flattenParameters()
         func adam(_ prefix: String) -> Adam {
-            Adam(arena, learningRate: 2e-3, beta1: 0.5, groups: ParameterGroups(arena, weightDecay: 0, including: { $0.hasPrefix(prefix) }))
+            Adam(
+                arena, learningRate: 2e-3, beta1: 0.5,
+                groups: ParameterGroups(arena, weightDecay: 0, including: { $0.hasPrefix(prefix) }))
         }
         let (generatorAdam, discriminatorAdam) = (adam(gan.generatorPrefix), adam(gan.discriminatorPrefix))
         let data = bars(256, seed: 7)
@@ -129,6 +134,7 @@ struct DCGANTests {
             arena.zeroGrad()
         }
         let after = meanPixel()
-        #expect(abs(after - 0.234) < 0.5 * abs(before - 0.234), "mean generated pixel: \(before) -> \(after) (data: 0.234)")
+        #expect(
+            abs(after - 0.234) < 0.5 * abs(before - 0.234), "mean generated pixel: \(before) -> \(after) (data: 0.234)")
     }
 }

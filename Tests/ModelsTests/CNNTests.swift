@@ -25,9 +25,11 @@ struct CNNTests {
 
     static func models() -> [(String, any Classifier)] {
         Init.seed(3)
-        return [("resnet", ResNet(channels: [8, 16], blocksPerStage: 1, classes: 3)),
-                ("mobilenet", MobileNet(channels: [8, 16, 16], classes: 3)),
-                ("inception", InceptionNet(channels: [8, 4, 8], classes: 3))]
+        return [
+            ("resnet", ResNet(channels: [8, 16], blocksPerStage: 1, classes: 3)),
+            ("mobilenet", MobileNet(channels: [8, 16, 16], classes: 3)),
+            ("inception", InceptionNet(channels: [8, 4, 8], classes: 3)),
+        ]
     }
 
     @Test func namesAndShapes() {
@@ -37,7 +39,8 @@ struct CNNTests {
         }
         let resnet = ResNet(channels: [8, 16], blocksPerStage: 2, classes: 3)
         let names = resnet.namedParameters().map(\.0)
-        #expect(names.contains("blocks.0.conv1.weight") && names.contains("blocks.2.projection.weight")
+        #expect(
+            names.contains("blocks.0.conv1.weight") && names.contains("blocks.2.projection.weight")
                 && names.contains("blocks.2.projectionNorm.weight") && names.contains("head.bias"), "\(names)")
         #expect(!names.contains("blocks.1.projection.weight"))  // same shape: identity shortcut
         #expect(resnet.namedBuffers().map(\.0).contains("blocks.3.bn2.runningVar"))

@@ -6,8 +6,10 @@ import Optim
 /// Adam steps on the batches `batch(step)` gives, through the model's own loss.
 /// - Returns: the loss of the first and of the last step.
 @discardableResult
-func trainWithAdam(_ model: any TrainableModel, learningRate: Float, beta1: Float = 0.9, steps: Int,
-                   _ batch: (Int) -> Batch) -> (first: Float, last: Float) {
+func trainWithAdam(
+    _ model: any TrainableModel, learningRate: Float, beta1: Float = 0.9, steps: Int,
+    _ batch: (Int) -> Batch
+) -> (first: Float, last: Float) {
     let arena = model.flattenParameters()
     let adam = Adam(arena, learningRate: learningRate, beta1: beta1)
     var first: Float = 0, last: Float = 0

@@ -61,7 +61,8 @@ struct GPTTests {
         // embeddings (V + T)·C, the head V·C, the final norm 2C.
         let (l, c, v, t) = (4, 128, 65, 64)
         #expect(gpt.parameterCount == 12 * l * c * c + 13 * l * c + (v + t) * c + v * c + 2 * c)
-        let residual = gpt.blocks[0].attention.output.weight.scalars, plain = gpt.blocks[0].attention.query.weight.scalars
+        let residual = gpt.blocks[0].attention.output.weight.scalars,
+            plain = gpt.blocks[0].attention.query.weight.scalars
         func std(_ x: [Float]) -> Double { (x.reduce(0) { $0 + Double($1 * $1) } / Double(x.count)).squareRoot() }
         #expect(abs(std(plain) - 0.02) < 0.001)
         #expect(abs(std(residual) - 0.02 / 8.0.squareRoot()) < 0.001)
@@ -70,11 +71,13 @@ struct GPTTests {
 
     @Test func sinusoidalTableMatchesTheFormula() {
         let pe = PositionalEncoding.sinusoidal(positions: 7, width: 6).scalars
-        for pos in 0..<7 { for i in 0..<3 {
-            let angle = Double(pos) / pow(10000, Double(2 * i) / 6)
-            #expect(abs(Double(pe[pos * 6 + 2 * i]) - sin(angle)) < 1e-6)
-            #expect(abs(Double(pe[pos * 6 + 2 * i + 1]) - cos(angle)) < 1e-6)
-        } }
+        for pos in 0..<7 {
+            for i in 0..<3 {
+                let angle = Double(pos) / pow(10000, Double(2 * i) / 6)
+                #expect(abs(Double(pe[pos * 6 + 2 * i]) - sin(angle)) < 1e-6)
+                #expect(abs(Double(pe[pos * 6 + 2 * i + 1]) - cos(angle)) < 1e-6)
+            }
+        }
     }
 
     @Test func sequenceWindowsShiftTargetsByOne() {

@@ -9,14 +9,16 @@ struct LayerTests {
     /// Runs backward on the sum of `y` and returns each parameter's largest |gradient|.
     func gradientMagnitudes(_ y: Tensor, _ layer: any Module) -> [String: Float] {
         y.sum().backward()
-        return Dictionary(uniqueKeysWithValues: layer.namedParameters().map { name, p in
-            (name, p.grad?.scalars.map { Swift.abs($0) }.max() ?? 0)
-        })
+        return Dictionary(
+            uniqueKeysWithValues: layer.namedParameters().map { name, p in
+                (name, p.grad?.scalars.map { Swift.abs($0) }.max() ?? 0)
+            })
     }
 
     @Test func convTranspose2dUpsamples() {
         Init.seed(11)
-        let layer = ConvTranspose2d(4, 6, kernel: (3, 3), stride: (2, 2), padding: (1, 1), outputPadding: (1, 1), groups: 2)
+        let layer = ConvTranspose2d(
+            4, 6, kernel: (3, 3), stride: (2, 2), padding: (1, 1), outputPadding: (1, 1), groups: 2)
         #expect(layer.weight.shape == [4, 3, 3, 3])  // (Cin, Cout/groups, KH, KW)
         // PyTorch's fan-in for this weight is Cout/groups · KH · KW = 27.
         let bound = 1 / Float(27).squareRoot()
@@ -60,7 +62,8 @@ struct LayerTests {
         }
         #expect(layer.namedParameters().map(\.0) == ["weight", "bias"])
         #expect(LayerNorm(6, affine: false).namedParameters().isEmpty)
-        let grads = gradientMagnitudes(layer(Tensor([1, 2, 3, 4, 5, 7], shape: [1, 6])) * Tensor([1, 0, 2, 0, 0, 1], shape: [6]), layer)
+        let grads = gradientMagnitudes(
+            layer(Tensor([1, 2, 3, 4, 5, 7], shape: [1, 6])) * Tensor([1, 0, 2, 0, 0, 1], shape: [6]), layer)
         #expect(grads.values.allSatisfy { $0 > 0 })
     }
 

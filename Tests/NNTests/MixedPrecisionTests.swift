@@ -14,8 +14,9 @@ struct MixedPrecisionTests {
 
     static func model() -> Sequential {
         Init.seed(5)
-        return Sequential(Conv2d(1, 4, kernel: 3, padding: 1), ActivationLayer(.relu), MaxPool2d(kernel: 2), Flatten(),
-                          Linear(144, 16), ActivationLayer(.tanh), Linear(16, 4))
+        return Sequential(
+            Conv2d(1, 4, kernel: 3, padding: 1), ActivationLayer(.relu), MaxPool2d(kernel: 2), Flatten(),
+            Linear(144, 16), ActivationLayer(.tanh), Linear(16, 4))
     }
 
     /// Gradients of one step, fp32 or under autocast.
@@ -88,7 +89,9 @@ struct MixedPrecisionTests {
         let sums = (0..<5).map { p in (0..<9).reduce(Float(0)) { $0 + x16[$1 * 5 + p] } }
         let grad = w.grad!.scalars
         let worst = (0..<15).map { Swift.abs(grad[$0] - sums[$0 % 5]) / Swift.abs(sums[$0 % 5]) }.max()!
-        let rounding = (0..<5).map { Swift.abs(HalfCast.float(float16: HalfCast.float16Bits(sums[$0])) - sums[$0]) / Swift.abs(sums[$0]) }.max()!
+        let rounding = (0..<5).map {
+            Swift.abs(HalfCast.float(float16: HalfCast.float16Bits(sums[$0])) - sums[$0]) / Swift.abs(sums[$0])
+        }.max()!
         #expect(worst < 1e-6, "weight gradient differs from the fp32 sums by \(worst)")
         #expect(rounding > 1e-5, "the sums happen to be fp16 values: the test would not see rounding")
     }
@@ -114,7 +117,10 @@ struct MixedPrecisionTests {
             }
             #expect(out.data.dtype == dtype)
             (out.cast(to: .float32) * out.cast(to: .float32)).sum().backward()
-            return (Array(UnsafeBufferPointer(start: out.data.halfBits, count: out.count)), [x, w, b, v].map { $0.grad!.scalars })
+            return (
+                Array(UnsafeBufferPointer(start: out.data.halfBits, count: out.count)),
+                [x, w, b, v].map { $0.grad!.scalars }
+            )
         }
         let copied = run(copies: true), rounded = run(copies: false)
         #expect(zip(rounded.out, copied.out).filter { $0 != $1 }.isEmpty, "outputs differ")
@@ -127,7 +133,8 @@ struct MixedPrecisionTests {
         // (Memory is counted per process and the suites run in parallel, so the graph is
         // checked here; `tandem-bench step` measures the bytes.)
         let y = withAutocast(dtype) { linear(x, weight: w, bias: nil) }
-        #expect(y.data.dtype == dtype && y.creator?.inputs.map(ObjectIdentifier.init) == [x, w].map(ObjectIdentifier.init))
+        #expect(
+            y.data.dtype == dtype && y.creator?.inputs.map(ObjectIdentifier.init) == [x, w].map(ObjectIdentifier.init))
 
         // An embedding table likewise: its gathered rows are those of a 16-bit copy, and the
         // table's gradient is the one that flows through the copy's cast.
@@ -150,11 +157,15 @@ struct MixedPrecisionTests {
         func convolve(copy: Bool) -> (out: [UInt16], grads: [[Float]]) {
             for t in [image, kernel, kernelBias] { t.grad = nil }
             let y = withAutocast(dtype) {
-                conv2d(image, weight: copy ? kernel.cast(to: dtype) : kernel, bias: kernelBias, padding: (1, 0), groups: 2)
+                conv2d(
+                    image, weight: copy ? kernel.cast(to: dtype) : kernel, bias: kernelBias, padding: (1, 0), groups: 2)
             }
             #expect(y.data.dtype == dtype)
             (y.cast(to: .float32) * y.cast(to: .float32)).sum().backward()
-            return (Array(UnsafeBufferPointer(start: y.data.halfBits, count: y.count)), [image, kernel, kernelBias].map { $0.grad!.scalars })
+            return (
+                Array(UnsafeBufferPointer(start: y.data.halfBits, count: y.count)),
+                [image, kernel, kernelBias].map { $0.grad!.scalars }
+            )
         }
         let convCopied = convolve(copy: true), convRounded = convolve(copy: false)
         #expect(zip(convRounded.out, convCopied.out).filter { $0 != $1 }.isEmpty, "conv outputs differ")
@@ -167,11 +178,16 @@ struct MixedPrecisionTests {
         func upsample(copy: Bool) -> (out: [UInt16], grads: [[Float]]) {
             for t in [image, upKernel] { t.grad = nil }
             let y = withAutocast(dtype) {
-                convTranspose2d(image, weight: copy ? upKernel.cast(to: dtype) : upKernel, stride: (2, 2), padding: (1, 1), groups: 2)
+                convTranspose2d(
+                    image, weight: copy ? upKernel.cast(to: dtype) : upKernel, stride: (2, 2), padding: (1, 1),
+                    groups: 2)
             }
             #expect(y.data.dtype == dtype)
             (y.cast(to: .float32) * y.cast(to: .float32)).sum().backward()
-            return (Array(UnsafeBufferPointer(start: y.data.halfBits, count: y.count)), [image, upKernel].map { $0.grad!.scalars })
+            return (
+                Array(UnsafeBufferPointer(start: y.data.halfBits, count: y.count)),
+                [image, upKernel].map { $0.grad!.scalars }
+            )
         }
         let upCopied = upsample(copy: true), upRounded = upsample(copy: false)
         #expect(zip(upRounded.out, upCopied.out).filter { $0 != $1 }.isEmpty, "transposed conv outputs differ")
@@ -180,6 +196,7 @@ struct MixedPrecisionTests {
             #expect(differ == 0, "\(differ) of the transposed conv's \(name) gradients differ")
         }
         let y2 = withAutocast(dtype) { conv2d(image, weight: kernel, groups: 2) }
-        #expect(y2.creator?.inputs.last.map(ObjectIdentifier.init) == ObjectIdentifier(kernel), "the conv weight was cast")
+        #expect(
+            y2.creator?.inputs.last.map(ObjectIdentifier.init) == ObjectIdentifier(kernel), "the conv weight was cast")
     }
 }

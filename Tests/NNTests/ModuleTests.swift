@@ -14,8 +14,11 @@ final class Block: Module {
 struct ModuleTests {
     @Test func dottedNamesInRegistrationOrder() {
         let names = Block().namedParameters().map(\.0)
-        #expect(names == ["attention.weight", "norm.weight", "norm.bias", "layers.0.weight", "layers.0.bias",
-                          "layers.1.weight", "layers.1.bias"])
+        #expect(
+            names == [
+                "attention.weight", "norm.weight", "norm.bias", "layers.0.weight", "layers.0.bias",
+                "layers.1.weight", "layers.1.bias",
+            ])
         #expect(Block().namedBuffers().map(\.0) == ["layers.1.runningMean", "layers.1.runningVar"])
         let seq = Sequential(Linear(3, 5), ActivationLayer(.relu), Linear(5, 2, bias: false))
         #expect(seq.namedParameters().map(\.0) == ["layers.0.weight", "layers.0.bias", "layers.2.weight"])
@@ -90,9 +93,11 @@ struct ModuleTests {
     @Test func lossValues() {
         let logits = Tensor([0.5, -1, 2, 0], shape: [4]), targets = Tensor([1, 0, 1, 0.5], shape: [4])
         // PyTorch: binary_cross_entropy_with_logits
-        let ref = zip([0.5, -1, 2, 0.0], [1, 0, 1, 0.5]).map { x, t in
-            -(t * Foundation.log(1 / (1 + Foundation.exp(-x))) + (1 - t) * Foundation.log(1 - 1 / (1 + Foundation.exp(-x))))
-        }.reduce(0, +) / 4
+        let ref =
+            zip([0.5, -1, 2, 0.0], [1, 0, 1, 0.5]).map { x, t in
+                -(t * Foundation.log(1 / (1 + Foundation.exp(-x))) + (1 - t)
+                    * Foundation.log(1 - 1 / (1 + Foundation.exp(-x))))
+            }.reduce(0, +) / 4
         #expect(Swift.abs(Double(Loss.bceWithLogits(logits, targets).item) - ref) < 1e-6)
         #expect(Swift.abs(Loss.bceWithLogits(Tensor([100], shape: [1]), Tensor([0], shape: [1])).item - 100) < 1e-4)
         #expect(Loss.mse(Tensor([1, 2], shape: [2]), Tensor([0, 0], shape: [2])).item == 2.5)
@@ -107,7 +112,9 @@ struct ModuleTests {
         // Its gradient is d inside the threshold and delta·sign(d) outside (then / N).
         let x = Tensor([0.5, -2, 3], shape: [3], requiresGrad: true)
         Loss.huber(x, Tensor([0, 0, 0], shape: [3])).backward()
-        for (g, want) in zip(x.grad!.scalars, [0.5 / 3, -1.0 / 3, 1.0 / 3]) { #expect(Swift.abs(Double(g) - want) < 1e-6) }
+        for (g, want) in zip(x.grad!.scalars, [0.5 / 3, -1.0 / 3, 1.0 / 3]) {
+            #expect(Swift.abs(Double(g) - want) < 1e-6)
+        }
         // KL of N(mu, e^lv) from N(0, 1): row 1 is the prior itself (0); row 2 by hand.
         let mu = Tensor([0, 0, 1, -0.5], shape: [2, 2]), lv = Tensor([0, 0, 0.5, -1], shape: [2, 2])
         let row2 = -0.5 * ((1 + 0.5 - 1 - Foundation.exp(0.5)) + (1 - 1 - 0.25 - Foundation.exp(-1.0)))

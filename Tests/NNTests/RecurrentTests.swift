@@ -87,20 +87,26 @@ struct RecurrentTests {
             let layer = Recurrent(.lstm, cells: [cell])
             let fused = layer(x, initial: [[h0, c0]])
             (fused.output * Tensor(upstream)).sum().backward()
-            let fusedGrads = [x, h0, c0, cell.weightIH, cell.weightHH, cell.biasIH, cell.biasHH].map { $0.grad!.scalars }
+            let fusedGrads = [x, h0, c0, cell.weightIH, cell.weightHH, cell.biasIH, cell.biasHH].map {
+                $0.grad!.scalars
+            }
             for p in [x, h0, c0, cell.weightIH, cell.weightHH, cell.biasIH, cell.biasHH] { p.grad = nil }
             // The reference: the cell's own step, one op at a time.
             var state = [h0, c0], outputs: [Tensor] = []
-            let projected = linear(x.reshaped([b * t, i]), weight: cell.weightIH, bias: cell.biasIH).reshaped([b, t, 4 * h])
+            let projected = linear(x.reshaped([b * t, i]), weight: cell.weightIH, bias: cell.biasIH).reshaped([
+                b, t, 4 * h,
+            ])
             for step in 0..<t {
-                state = cell.step(projected: projected.slice(axis: 1, start: step, end: step + 1).reshaped([b, 4 * h]), state: state)
+                state = cell.step(
+                    projected: projected.slice(axis: 1, start: step, end: step + 1).reshaped([b, 4 * h]), state: state)
                 outputs.append(state[0].reshaped([b, 1, h]))
             }
             let unrolled = concat(outputs, axis: 1)
             (unrolled * Tensor(upstream)).sum().backward()
             let close = { (a: [Float], r: [Float]) in zip(a, r).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) } }
             #expect(close(fused.output.values.scalars, unrolled.values.scalars), "outputs (\(b), \(t), \(i), \(h))")
-            #expect(close(fused.final[0][1].values.scalars, state[1].values.scalars), "final c (\(b), \(t), \(i), \(h))")
+            #expect(
+                close(fused.final[0][1].values.scalars, state[1].values.scalars), "final c (\(b), \(t), \(i), \(h))")
             let names = ["x", "h0", "c0", "W_ih", "W_hh", "b_ih", "b_hh"]
             for (k, p) in [x, h0, c0, cell.weightIH, cell.weightHH, cell.biasIH, cell.biasHH].enumerated() {
                 #expect(close(fusedGrads[k], p.grad!.scalars), "gradient of \(names[k]) (\(b), \(t), \(i), \(h))")

@@ -73,9 +73,10 @@ struct TrainingTests {
             for r in 0..<8 { for c in 0..<8 { images.append((vertical ? c : r) == pos ? 1 : 0) } }
             labels.append(vertical ? 1 : 0)
         }
-        let model = Sequential(Conv2d(1, 4, kernel: 3, padding: 1), BatchNorm(4), ActivationLayer(.relu),
-                               MaxPool2d(kernel: 2), Conv2d(4, 4, kernel: 3, padding: 1, groups: 4),
-                               GlobalAvgPool2d(), Linear(4, 2))
+        let model = Sequential(
+            Conv2d(1, 4, kernel: 3, padding: 1), BatchNorm(4), ActivationLayer(.relu),
+            MaxPool2d(kernel: 2), Conv2d(4, 4, kernel: 3, padding: 1, groups: 4),
+            GlobalAvgPool2d(), Linear(4, 2))
         let arena = model.flattenParameters()
         let x = Tensor(images, shape: [32, 1, 8, 8]), y = NDArray(indices: labels, shape: [32])
         train(model, arena, x, y, steps: 200, lr: 0.1)

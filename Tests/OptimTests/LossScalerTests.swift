@@ -6,7 +6,9 @@ import Testing
 struct LossScalerTests {
     /// Runs `overflows` through a scaler and returns (scale after each step, step taken).
     static func script(_ s: inout LossScaler, _ overflows: [Bool]) -> [(Double, Bool)] {
-        overflows.map { o in let taken = s.update(overflow: o); return (s.scale, taken) }
+        overflows.map { o in
+            let taken = s.update(overflow: o); return (s.scale, taken)
+        }
     }
 
     @Test func gradScalerRules() {
@@ -19,7 +21,9 @@ struct LossScalerTests {
         #expect(s.overflows == 3 && s.growthTracker == 0)
         // Defaults are GradScaler's.
         let d = LossScaler()
-        #expect(d.scale == 65536 && d.growthFactor == 2 && d.backoffFactor == 0.5 && d.growthInterval == 2000 && d.hysteresis == 1)
+        #expect(
+            d.scale == 65536 && d.growthFactor == 2 && d.backoffFactor == 0.5 && d.growthInterval == 2000
+                && d.hysteresis == 1)
     }
 
     /// DeepSpeed's hysteresis 2: the first overflow only skips; the second backs off; growth restores it.

@@ -5,10 +5,13 @@ import Testing
 @Suite("Partitioned optimizer")
 struct PartitionedOptimizerTests {
     @Test func eachPartUpdatesOnlyItsParametersAndKeepsItsOwnState() throws {
-        let g = Tensor(NDArray([1, 2, 3], shape: [3]), requiresGrad: true), d = Tensor(NDArray([4, 5], shape: [2]), requiresGrad: true)
+        let g = Tensor(NDArray([1, 2, 3], shape: [3]), requiresGrad: true),
+            d = Tensor(NDArray([4, 5], shape: [2]), requiresGrad: true)
         let arena = ParameterArena([("generator.w", g), ("discriminator.w", d)])
         func adam(_ prefix: String) -> Adam {
-            Adam(arena, learningRate: 0.1, groups: ParameterGroups(arena, weightDecay: 0, including: { $0.hasPrefix(prefix) }))
+            Adam(
+                arena, learningRate: 0.1,
+                groups: ParameterGroups(arena, weightDecay: 0, including: { $0.hasPrefix(prefix) }))
         }
         let parts = PartitionedOptimizer([("generator", adam("generator.")), ("discriminator", adam("discriminator."))])
         arena.grads.ptr.update(repeating: 1, count: arena.capacity)
@@ -19,8 +22,11 @@ struct PartitionedOptimizerTests {
         #expect(g.data.scalars.map { ($0 * 1000).rounded() / 1000 } == [0.9, 1.9, 2.9])
         parts.learningRate = 0.5
         #expect(parts.parts.allSatisfy { $0.optimizer.learningRate == 0.5 })
-        #expect(parts.state.keys.sorted() == ["discriminator/exp_avg", "discriminator/exp_avg_sq", "discriminator/step",
-                                              "generator/exp_avg", "generator/exp_avg_sq", "generator/step"])
+        #expect(
+            parts.state.keys.sorted() == [
+                "discriminator/exp_avg", "discriminator/exp_avg_sq", "discriminator/step",
+                "generator/exp_avg", "generator/exp_avg_sq", "generator/step",
+            ])
         let saved = parts.state.mapValues { $0.copy() }
         parts.step()
         try parts.load(state: saved)

@@ -13,7 +13,9 @@ func arena(_ values: [Float], grad: [Float]) -> ParameterArena {
 @Suite("SGD and clipping follow PyTorch's update rules")
 struct SGDTests {
     /// torch.optim.SGD, step by step in Double, for a fixed gradient sequence.
-    static func reference(p0: [Double], grads: [[Double]], lr: Double, mu: Double, damp: Double, wd: Double, nesterov: Bool) -> [Double] {
+    static func reference(
+        p0: [Double], grads: [[Double]], lr: Double, mu: Double, damp: Double, wd: Double, nesterov: Bool
+    ) -> [Double] {
         var p = p0, v: [Double]? = nil
         for g in grads {
             let d = zip(g, p).map { $0 + wd * $1 }
@@ -32,12 +34,15 @@ struct SGDTests {
     func matchesReference(mu: Double, damp: Double, wd: Double, nesterov: Bool) {
         let grads: [[Double]] = [[0.5, -1, 2], [0.1, 0.3, -0.2], [-0.4, 0.8, 0.05]]
         let a = arena([1, -2, 0.5], grad: [0, 0, 0])
-        let sgd = SGD(a, learningRate: 0.1, momentum: Float(mu), dampening: Float(damp), weightDecay: Float(wd), nesterov: nesterov)
+        let sgd = SGD(
+            a, learningRate: 0.1, momentum: Float(mu), dampening: Float(damp), weightDecay: Float(wd),
+            nesterov: nesterov)
         for g in grads {
             for (i, v) in g.enumerated() { a.grads.ptr[i] = Float(v) }
             sgd.step()
         }
-        let ref = Self.reference(p0: [1, -2, 0.5], grads: grads, lr: 0.1, mu: mu, damp: damp, wd: wd, nesterov: nesterov)
+        let ref = Self.reference(
+            p0: [1, -2, 0.5], grads: grads, lr: 0.1, mu: mu, damp: damp, wd: wd, nesterov: nesterov)
         for (got, want) in zip(a.tensors[0].data.scalars, ref) { #expect(Swift.abs(Double(got) - want) < 1e-6) }
     }
 

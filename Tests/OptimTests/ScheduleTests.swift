@@ -22,23 +22,26 @@ struct ScheduleTests {
 
     @Test func cosineAndLinearDecay() {
         // min + (base - min)(1 + cos(πt/T))/2 with T = 4, min 0.1, then flat at min.
-        Self.expectClose(Self.lrs(.cosine(totalSteps: 4, minLR: 0.1), steps: 6),
-                         [1, 0.1 + 0.9 * 0.8535533905932737, 0.55, 0.1 + 0.9 * 0.14644660940672624, 0.1, 0.1])
+        Self.expectClose(
+            Self.lrs(.cosine(totalSteps: 4, minLR: 0.1), steps: 6),
+            [1, 0.1 + 0.9 * 0.8535533905932737, 0.55, 0.1 + 0.9 * 0.14644660940672624, 0.1, 0.1])
         Self.expectClose(Self.lrs(.linear(totalSteps: 4, endFactor: 0.2), steps: 6), [1, 0.8, 0.6, 0.4, 0.2, 0.2])
     }
 
     /// nanoGPT/llm.c: lr·(step+1)/warmup, then cosine from base to min over the remaining steps.
     @Test func warmupThenCosine() {
-        Self.expectClose(Self.lrs(.cosine(totalSteps: 6, minLR: 0), steps: 7, warmup: 2),
-                         [0.5, 1, 1, 0.8535533905932737, 0.5, 0.14644660940672624, 0])
+        Self.expectClose(
+            Self.lrs(.cosine(totalSteps: 6, minLR: 0), steps: 7, warmup: 2),
+            [0.5, 1, 1, 0.8535533905932737, 0.5, 0.14644660940672624, 0])
         // Warm-up multiplies any schedule.
         Self.expectClose(Self.lrs(.step(stepSize: 1, gamma: 0.5), steps: 5, warmup: 2), [0.5, 1, 1, 0.5, 0.25])
     }
 
     /// OneCycleLR, total 10, pct_start 0.3: peak at step 2, cosine both ways, momentum mirrored.
     @Test func oneCycleWithMomentum() {
-        let s = LearningRateSchedule.oneCycle(totalSteps: 10, pctStart: 0.3, divFactor: 25, finalDivFactor: 1e4,
-                                              baseMomentum: 0.85, maxMomentum: 0.95)
+        let s = LearningRateSchedule.oneCycle(
+            totalSteps: 10, pctStart: 0.3, divFactor: 25, finalDivFactor: 1e4,
+            baseMomentum: 0.85, maxMomentum: 0.95)
         let v = (0..<10).map { s.value(step: $0, base: 1) }
         Self.expectClose(v.map(\.lr).prefix(3).map { $0 }, [0.04, 0.52, 1])
         // Phase two over 7 steps: pct = (step - 2)/7.
@@ -70,8 +73,10 @@ struct ScheduleTests {
     @Test func scheduledOptimizer() {
         let a = arena([0], grad: [0])
         let sgd = SGD(a, learningRate: 0, momentum: 0.9)
-        let sched = LearningRateScheduler(.oneCycle(totalSteps: 10, pctStart: 0.3, divFactor: 25, finalDivFactor: 1e4,
-                                                    baseMomentum: 0.85, maxMomentum: 0.95), baseLR: 0.5)
+        let sched = LearningRateScheduler(
+            .oneCycle(
+                totalSteps: 10, pctStart: 0.3, divFactor: 25, finalDivFactor: 1e4,
+                baseMomentum: 0.85, maxMomentum: 0.95), baseLR: 0.5)
         sched.apply(to: sgd)
         #expect(Swift.abs(sgd.learningRate - 0.02) < 1e-7 && sgd.momentum == 0.95)
         sched.advance(); sched.advance()

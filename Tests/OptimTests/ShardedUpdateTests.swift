@@ -62,8 +62,10 @@ struct ShardedUpdateTests {
             case "partitioned":  // a GAN's two players, each restricted in turn
                 let first = ParameterGroups(arena, weightDecay: 0.05, including: { $0 == "w" })
                 let rest = ParameterGroups(arena, weightDecay: 0.05, including: { $0 != "w" })
-                return PartitionedOptimizer([("first", Adam(arena, learningRate: 0.01, groups: first)),
-                                             ("rest", SGD(arena, learningRate: 0.1, momentum: 0.9, groups: rest))])
+                return PartitionedOptimizer([
+                    ("first", Adam(arena, learningRate: 0.01, groups: first)),
+                    ("rest", SGD(arena, learningRate: 0.1, momentum: 0.9, groups: rest)),
+                ])
             default: return RMSprop(arena, learningRate: 0.01, momentum: 0.5, centered: true, groups: groups)
             }
         }
@@ -81,12 +83,15 @@ struct ShardedUpdateTests {
             first.step()
             let after = sharded.values.scalars
             for i in Array(cut..<100) + Array(121..<sharded.capacity) {
-                #expect(after[i].bitPattern == before[i].bitPattern, "step \(step): element \(i) outside the first shard moved")
+                #expect(
+                    after[i].bitPattern == before[i].bitPattern,
+                    "step \(step): element \(i) outside the first shard moved")
             }
             second.step()
             #expect(sharded.values.scalars.map(\.bitPattern) == whole.values.scalars.map(\.bitPattern), "step \(step)")
         }
-        #expect(sharded.values.scalars != Self.arena(seed: 2).values.scalars, "the optimizer did not move the parameters")
+        #expect(
+            sharded.values.scalars != Self.arena(seed: 2).values.scalars, "the optimizer did not move the parameters")
 
         // Each keeps only its shard's moments; expanded to the arena's layout (zero elsewhere),
         // the two states add up to the reference's, so gathering them is what a checkpoint needs.
@@ -99,8 +104,12 @@ struct ShardedUpdateTests {
             #expect(zip(a.scalars, b.scalars).map { $0 + $1 } == whole.scalars, "\(name)")
         }
         if name != "partitioned" {
-            let stored = Mirror(reflecting: first).children.compactMap { $0.value as? NDArray ?? ($0.value as? NDArray?) ?? nil }
-            #expect(!stored.isEmpty && stored.allSatisfy { $0.count == owned }, "\(name) keeps \(stored.map(\.count)), not \(owned)")
+            let stored = Mirror(reflecting: first).children.compactMap {
+                $0.value as? NDArray ?? ($0.value as? NDArray?) ?? nil
+            }
+            #expect(
+                !stored.isEmpty && stored.allSatisfy { $0.count == owned },
+                "\(name) keeps \(stored.map(\.count)), not \(owned)")
         }
 
         // Restricted optimizers loaded from the whole state (a checkpoint) go on as the reference does.

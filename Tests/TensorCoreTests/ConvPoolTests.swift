@@ -8,41 +8,63 @@ func naiveConv(_ x: NDArray, _ w: NDArray, _ b: NDArray?, _ g: Conv2DGeometry, g
     let (oh, ow) = g.outputSize(h: h, w: wd)
     let xs = x.scalars, ws = w.scalars, bs = b?.scalars
     var out = [Double](repeating: 0, count: n * oc * oh * ow)
-    for i in 0..<n { for o in 0..<oc { for y in 0..<oh { for xo in 0..<ow {
-        var s = Double(bs?[o] ?? 0)
-        let grp = o / ocg
-        for ci in 0..<cg { for ki in 0..<g.kernelH { for kj in 0..<g.kernelW {
-            let iy: Int = y * g.strideH - g.padH + ki * g.dilationH
-            let ix: Int = xo * g.strideW - g.padW + kj * g.dilationW
-            if iy < 0 || iy >= h || ix < 0 || ix >= wd { continue }
-            let xi: Int = ((i * c + grp * cg + ci) * h + iy) * wd + ix
-            let wi: Int = ((o * cg + ci) * g.kernelH + ki) * g.kernelW + kj
-            s += Double(xs[xi]) * Double(ws[wi])
-        } } }
-        out[((i * oc + o) * oh + y) * ow + xo] = s
-    } } } }
+    for i in 0..<n {
+        for o in 0..<oc {
+            for y in 0..<oh {
+                for xo in 0..<ow {
+                    var s = Double(bs?[o] ?? 0)
+                    let grp = o / ocg
+                    for ci in 0..<cg {
+                        for ki in 0..<g.kernelH {
+                            for kj in 0..<g.kernelW {
+                                let iy: Int = y * g.strideH - g.padH + ki * g.dilationH
+                                let ix: Int = xo * g.strideW - g.padW + kj * g.dilationW
+                                if iy < 0 || iy >= h || ix < 0 || ix >= wd { continue }
+                                let xi: Int = ((i * c + grp * cg + ci) * h + iy) * wd + ix
+                                let wi: Int = ((o * cg + ci) * g.kernelH + ki) * g.kernelW + kj
+                                s += Double(xs[xi]) * Double(ws[wi])
+                            }
+                        }
+                    }
+                    out[((i * oc + o) * oh + y) * ow + xo] = s
+                }
+            }
+        }
+    }
     return (Shape([n, oc, oh, ow]), out)
 }
 
 /// Transposed convolution by its definition: every input pixel scatters a weighted kernel.
-func naiveConvTranspose(_ x: NDArray, _ w: NDArray, _ g: Conv2DGeometry, groups: Int, outPad: (Int, Int)) -> (Shape, [Double]) {
+func naiveConvTranspose(_ x: NDArray, _ w: NDArray, _ g: Conv2DGeometry, groups: Int, outPad: (Int, Int)) -> (
+    Shape, [Double]
+) {
     let (n, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let coutg = w.shape[1], cout = coutg * groups, cing = cin / groups
     let oh = (h - 1) * g.strideH - 2 * g.padH + g.dilationH * (g.kernelH - 1) + outPad.0 + 1
     let ow = (wd - 1) * g.strideW - 2 * g.padW + g.dilationW * (g.kernelW - 1) + outPad.1 + 1
     let xs = x.scalars, ws = w.scalars
     var out = [Double](repeating: 0, count: n * cout * oh * ow)
-    for i in 0..<n { for ci in 0..<cin { for y in 0..<h { for xx in 0..<wd {
-        let grp = ci / cing, v = Double(xs[((i * cin + ci) * h + y) * wd + xx])
-        for co in 0..<coutg { for ki in 0..<g.kernelH { for kj in 0..<g.kernelW {
-            let oy: Int = y * g.strideH - g.padH + ki * g.dilationH
-            let ox: Int = xx * g.strideW - g.padW + kj * g.dilationW
-            if oy < 0 || oy >= oh || ox < 0 || ox >= ow { continue }
-            let oi: Int = ((i * cout + grp * coutg + co) * oh + oy) * ow + ox
-            let wi: Int = ((ci * coutg + co) * g.kernelH + ki) * g.kernelW + kj
-            out[oi] += v * Double(ws[wi])
-        } } }
-    } } } }
+    for i in 0..<n {
+        for ci in 0..<cin {
+            for y in 0..<h {
+                for xx in 0..<wd {
+                    let grp = ci / cing, v = Double(xs[((i * cin + ci) * h + y) * wd + xx])
+                    for co in 0..<coutg {
+                        for ki in 0..<g.kernelH {
+                            for kj in 0..<g.kernelW {
+                                let oy: Int = y * g.strideH - g.padH + ki * g.dilationH
+                                let ox: Int = xx * g.strideW - g.padW + kj * g.dilationW
+                                if oy < 0 || oy >= oh || ox < 0 || ox >= ow { continue }
+                                let oi: Int = ((i * cout + grp * coutg + co) * oh + oy) * ow + ox
+                                let wi: Int = ((ci * coutg + co) * g.kernelH + ki) * g.kernelW + kj
+                                out[oi] += v * Double(ws[wi])
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
     return (Shape([n, cout, oh, ow]), out)
 }
 
@@ -54,8 +76,9 @@ struct ConvPoolTests {
             let groups = [1, 1, 2, 3][trial % 4]
             let cg = r.int(1...3), ocg = r.int(1...3)
             let k = (r.int(1...4), r.int(1...3))
-            let g = Conv2DGeometry(kernel: k, stride: (r.int(1...3), r.int(1...2)), padding: (r.int(0...2), r.int(0...1)),
-                                   dilation: (r.int(1...2), r.int(1...2)))
+            let g = Conv2DGeometry(
+                kernel: k, stride: (r.int(1...3), r.int(1...2)), padding: (r.int(0...2), r.int(0...1)),
+                dilation: (r.int(1...2), r.int(1...2)))
             let h = r.int(k.0 * g.dilationH...12), w = r.int(k.1 * g.dilationW...11)
             let x = r.array([r.int(1...3), cg * groups, h, w]), wt = r.array([ocg * groups, cg, k.0, k.1])
             let b = trial % 2 == 0 ? r.array([ocg * groups]) : nil
@@ -75,7 +98,8 @@ struct ConvPoolTests {
             let groups = [1, 2][trial % 2]
             let cg = r.int(1...3), ocg = r.int(1...3)
             let k = (r.int(1...4), r.int(1...3))
-            let g = Conv2DGeometry(kernel: k, stride: (r.int(1...2), r.int(1...2)), padding: (r.int(0...2), r.int(0...1)))
+            let g = Conv2DGeometry(
+                kernel: k, stride: (r.int(1...2), r.int(1...2)), padding: (r.int(0...2), r.int(0...1)))
             let h = r.int(k.0...11), w = r.int(k.1...10)
             let x = r.array([r.int(1...3), cg * groups, h, w]).converted(to: dtype)
             let wt = r.array([ocg * groups, cg, k.0, k.1]).converted(to: dtype)
@@ -121,8 +145,9 @@ struct ConvPoolTests {
         for trial in 0..<30 {
             let groups = [1, 2][trial % 2]
             let k = (r.int(1...4), r.int(1...3))
-            let g = Conv2DGeometry(kernel: k, stride: (r.int(1...3), r.int(1...2)), padding: (r.int(0...1), r.int(0...1)),
-                                   dilation: (r.int(1...2), 1))
+            let g = Conv2DGeometry(
+                kernel: k, stride: (r.int(1...3), r.int(1...2)), padding: (r.int(0...1), r.int(0...1)),
+                dilation: (r.int(1...2), 1))
             let outPad = (r.int(0...(max(g.strideH, g.dilationH) - 1)), r.int(0...(max(g.strideW, g.dilationW) - 1)))
             let x = r.array([r.int(1...2), r.int(1...3) * groups, r.int(2...6), r.int(2...6)])
             let w = r.array([x.shape[1], r.int(1...3), k.0, k.1])
@@ -138,8 +163,9 @@ struct ConvPoolTests {
         var r = Rand(24)
         for trial in 0..<40 {
             let k = r.int(1...4)
-            let g = Conv2DGeometry(kernel: (k, k), stride: (r.int(1...3), r.int(1...3)), padding: (r.int(0...(k / 2)), 0),
-                                   dilation: trial % 3 == 0 ? (2, 1) : (1, 1))
+            let g = Conv2DGeometry(
+                kernel: (k, k), stride: (r.int(1...3), r.int(1...3)), padding: (r.int(0...(k / 2)), 0),
+                dilation: trial % 3 == 0 ? (2, 1) : (1, 1))
             let ceil = trial % 2 == 1
             let x = r.array([2, 3, r.int(k * 2...9), r.int(k...8)])
             let (h, w) = (x.shape[2], x.shape[3])
@@ -149,25 +175,38 @@ struct ConvPoolTests {
             let (ymax, indices) = Pool2D.maxForward(x, g, ceilMode: ceil)
             // Each index points at its output's value in its plane.
             let plane = oh * ow
-            #expect((0..<ymax.count).allSatisfy { xs[$0 / plane * h * w + Int(indices.int32Pointer[$0])] == ymax.scalars[$0] },
-                    "max pool indices, trial \(trial)")
+            #expect(
+                (0..<ymax.count).allSatisfy {
+                    xs[$0 / plane * h * w + Int(indices.int32Pointer[$0])] == ymax.scalars[$0]
+                },
+                "max pool indices, trial \(trial)")
             var refMax: [Double] = [], refAvg: [Double] = []
-            for pl in 0..<6 { for oy in 0..<oh { for ox in 0..<ow {
-                var m = -Double.infinity
-                var sum = 0.0
-                for ki in 0..<k { for kj in 0..<k {
-                    let iy: Int = oy * g.strideH - g.padH + ki * g.dilationH
-                    let ix: Int = ox * g.strideW - g.padW + kj * g.dilationW
-                    if iy >= 0 && iy < h && ix >= 0 && ix < w { m = max(m, Double(xs[pl * h * w + iy * w + ix])) }
-                    // Average pool (no dilation): PyTorch's divisor counts the window clipped to the padded input.
-                    let ay = oy * g.strideH - g.padH + ki, ax = ox * g.strideW - g.padW + kj
-                    if ay >= 0 && ay < h && ax >= 0 && ax < w { sum += Double(xs[pl * h * w + ay * w + ax]) }
-                } }
-                refMax.append(m)
-                let y0 = oy * g.strideH - g.padH, x0 = ox * g.strideW - g.padW
-                let padded = (min(y0 + k, h + g.padH) - y0) * (min(x0 + k, w + g.padW) - x0)
-                refAvg.append(sum / Double(padded))
-            } } }
+            for pl in 0..<6 {
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        var m = -Double.infinity
+                        var sum = 0.0
+                        for ki in 0..<k {
+                            for kj in 0..<k {
+                                let iy: Int = oy * g.strideH - g.padH + ki * g.dilationH
+                                let ix: Int = ox * g.strideW - g.padW + kj * g.dilationW
+                                if iy >= 0 && iy < h && ix >= 0 && ix < w {
+                                    m = max(m, Double(xs[pl * h * w + iy * w + ix]))
+                                }
+                                // Average pool (no dilation): PyTorch's divisor counts the window clipped to the padded input.
+                                let ay = oy * g.strideH - g.padH + ki, ax = ox * g.strideW - g.padW + kj
+                                if ay >= 0 && ay < h && ax >= 0 && ax < w {
+                                    sum += Double(xs[pl * h * w + ay * w + ax])
+                                }
+                            }
+                        }
+                        refMax.append(m)
+                        let y0 = oy * g.strideH - g.padH, x0 = ox * g.strideW - g.padW
+                        let padded = (min(y0 + k, h + g.padH) - y0) * (min(x0 + k, w + g.padW) - x0)
+                        refAvg.append(sum / Double(padded))
+                    }
+                }
+            }
             expectClose(ymax, refMax, tol: 0, "max pool trial \(trial) \(g) ceil \(ceil)")
             if g.dilationH == 1 {
                 expectClose(Pool2D.avgForward(x, g, ceilMode: ceil), refAvg, tol: 1e-6, "avg pool trial \(trial)")
@@ -182,7 +221,8 @@ struct ConvPoolTests {
         values[5] = .nan
         let x = NDArray(values, shape: [1, 1, 4, 4])
         for padding in [0, 1] {
-            let (y, indices) = Pool2D.maxForward(x, Conv2DGeometry(kernel: (2, 2), stride: (2, 2), padding: (padding, padding)))
+            let (y, indices) = Pool2D.maxForward(
+                x, Conv2DGeometry(kernel: (2, 2), stride: (2, 2), padding: (padding, padding)))
             let first = padding == 0 ? 0 : 4  // the output whose window holds (1, 1): (0, 0) or (1, 1) of 3 x 3
             #expect(y.scalars[first].isNaN && indices.int32Pointer[first] == 5, "padding \(padding): \(y.scalars)")
             #expect(y.scalars.filter { $0.isNaN }.count == 1)
@@ -205,16 +245,23 @@ struct ConvPoolTests {
             let x = NDArray(values, shape: [1, 2, h, w])
             let (oh, ow) = g.outputSize(h: h, w: w)
             let (y, indices) = Pool2D.maxForward(x, g)
-            for pl in 0..<2 { for oy in 0..<oh { for ox in 0..<ow {
-                var best = Float.nan, bi = -1
-                for ki in 0..<k { for kj in 0..<k {
-                    let i = (oy * sh + ki) * w + ox * sw + kj, v = values[pl * h * w + i]
-                    if bi < 0 || v > best || v.isNaN { best = v; bi = i }
-                } }
-                let o = (pl * oh + oy) * ow + ox
-                #expect(Int(indices.int32Pointer[o]) == bi, "trial \(trial) \(g) \(h)x\(w) output \(o)")
-                #expect(y.scalars[o] == best || (y.scalars[o].isNaN && best.isNaN), "trial \(trial) output \(o)")
-            } } }
+            for pl in 0..<2 {
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        var best = Float.nan, bi = -1
+                        for ki in 0..<k {
+                            for kj in 0..<k {
+                                let i = (oy * sh + ki) * w + ox * sw + kj, v = values[pl * h * w + i]
+                                if bi < 0 || v > best || v.isNaN { best = v; bi = i }
+                            }
+                        }
+                        let o = (pl * oh + oy) * ow + ox
+                        #expect(Int(indices.int32Pointer[o]) == bi, "trial \(trial) \(g) \(h)x\(w) output \(o)")
+                        #expect(
+                            y.scalars[o] == best || (y.scalars[o].isNaN && best.isNaN), "trial \(trial) output \(o)")
+                    }
+                }
+            }
         }
     }
 

@@ -7,9 +7,13 @@ import Testing
 struct CoreTests {
     @Test func philoxKnownAnswers() {
         // Random123 kat_vectors for philox4x32_10.
-        #expect(PhiloxRNG.block(seed: 0, counter: 0, stream: 0) == SIMD4(0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8))
+        #expect(
+            PhiloxRNG.block(seed: 0, counter: 0, stream: 0) == SIMD4(0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8)
+        )
         let all = UInt64.max
-        #expect(PhiloxRNG.block(seed: all, counter: all, stream: all) == SIMD4(0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd))
+        #expect(
+            PhiloxRNG.block(seed: all, counter: all, stream: all)
+                == SIMD4(0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd))
     }
 
     @Test func uniformAndNormalStatistics() {
@@ -52,10 +56,10 @@ struct CoreTests {
         let b = NDArray(bfExact, shape: [bfExact.count])
         #expect(b.converted(to: .bfloat16).converted(to: .float32).scalars == bfExact)
         // Rounding: to nearest, ties to even; overflow to infinity; NaN stays NaN.
-        #expect(HalfCast.float16Bits(1 + 1.0 / 2048) == 0x3C00)          // tie, rounds down to even
-        #expect(HalfCast.float16Bits(1 + 3.0 / 2048) == 0x3C02)          // tie, rounds up to even
+        #expect(HalfCast.float16Bits(1 + 1.0 / 2048) == 0x3C00)  // tie, rounds down to even
+        #expect(HalfCast.float16Bits(1 + 3.0 / 2048) == 0x3C02)  // tie, rounds up to even
         #expect(HalfCast.float16Bits(70000) == 0x7C00)
-        #expect(HalfCast.bfloat16Bits(1 + 1.0 / 256) == 0x3F80)          // tie to even
+        #expect(HalfCast.bfloat16Bits(1 + 1.0 / 256) == 0x3F80)  // tie to even
         #expect(HalfCast.bfloat16Bits(1 + 3.0 / 256) == 0x3F82)
         #expect(HalfCast.float(bfloat16: HalfCast.bfloat16Bits(.nan)).isNaN)
         #expect(HalfCast.float(float16: HalfCast.float16Bits(.nan)).isNaN)
@@ -87,7 +91,8 @@ struct CoreTests {
             closest = min(closest, abs(during - before - bytes) + abs(during - after - bytes))
             _ = held
         }
-        #expect(closest < 1 << 20, "allocating and freeing 64 MiB moved the live count by \(closest) bytes more or less")
+        #expect(
+            closest < 1 << 20, "allocating and freeing 64 MiB moved the live count by \(closest) bytes more or less")
     }
 
     @Test func hugePageStorageIsAlignedZeroedAndAdvised() throws {
@@ -110,12 +115,15 @@ struct CoreTests {
     /// The /proc/self/smaps entry whose range holds `address`: its bounds and VmFlags.
     static func mapping(containing address: Int) -> (start: Int, end: Int, flags: [Substring])? {
         // Read to the end: /proc files report a size of 0, so whole-file reads return nothing.
-        guard let data = try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/smaps")).readToEnd() else { return nil }
+        guard let data = try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/smaps")).readToEnd() else {
+            return nil
+        }
         let text = String(decoding: data, as: UTF8.self)
         var current: (Int, Int)?
         for line in text.split(separator: "\n") {
             if let dash = line.firstIndex(of: "-"), let space = line.firstIndex(of: " "), dash < space,
-               let lo = Int(line[..<dash], radix: 16), let hi = Int(line[line.index(after: dash)..<space], radix: 16) {
+                let lo = Int(line[..<dash], radix: 16), let hi = Int(line[line.index(after: dash)..<space], radix: 16)
+            {
                 current = (lo, hi)
             } else if line.hasPrefix("VmFlags:"), let (lo, hi) = current, lo <= address && address < hi {
                 return (lo, hi, line.dropFirst(8).split(separator: " "))

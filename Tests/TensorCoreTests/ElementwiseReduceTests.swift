@@ -56,12 +56,15 @@ struct ElementwiseReduceTests {
                 groups[ravel(idx, keptDims)].append(Double(x.scalars[i]))
             }
             let n = Double(groups[0].count)
-            expectClose(Reduce.sum(x, axes: ax), groups.map { $0.reduce(0, +) }, tol: 1e-5, "sum \(dims) axes \(ax) #\(trial)")
+            expectClose(
+                Reduce.sum(x, axes: ax), groups.map { $0.reduce(0, +) }, tol: 1e-5, "sum \(dims) axes \(ax) #\(trial)")
             expectClose(Reduce.mean(x, axes: ax), groups.map { $0.reduce(0, +) / n }, tol: 1e-5, "mean")
             expectClose(Reduce.max(x, axes: ax), groups.map { $0.max()! }, tol: 0, "max")
             expectClose(Reduce.min(x, axes: ax), groups.map { $0.min()! }, tol: 0, "min")
             if n > 1 {
-                let v = groups.map { g in let m = g.reduce(0, +) / n; return g.reduce(0) { $0 + ($1 - m) * ($1 - m) } / (n - 1) }
+                let v = groups.map { g in
+                    let m = g.reduce(0, +) / n; return g.reduce(0) { $0 + ($1 - m) * ($1 - m) } / (n - 1)
+                }
                 expectClose(Reduce.variance(x, axes: ax), v, tol: 1e-5, "variance")
             }
             #expect(Reduce.sum(x, axes: ax, keepDims: true).shape.dims == keptDims)
@@ -69,10 +72,12 @@ struct ElementwiseReduceTests {
             let a = ax[0]
             let am = Reduce.argmax(x, axis: a)
             let (outer, len, inner) = x.shape.split(at: a)
-            for o in 0..<outer { for i in 0..<inner {
-                let lane = (0..<len).map { x.scalars[(o * len + $0) * inner + i] }
-                #expect(Int(am.indices[o * inner + i]) == lane.firstIndex(of: lane.max()!)!)
-            } }
+            for o in 0..<outer {
+                for i in 0..<inner {
+                    let lane = (0..<len).map { x.scalars[(o * len + $0) * inner + i] }
+                    #expect(Int(am.indices[o * inner + i]) == lane.firstIndex(of: lane.max()!)!)
+                }
+            }
         }
     }
 
@@ -84,9 +89,13 @@ struct ElementwiseReduceTests {
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
                     #expect(Reduce.maxContiguous(pa.baseAddress!, n) == a.max()!, "max of \(n)")
-                    let sum = a.reduce(0.0) { $0 + Double($1) }, dot = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-                    #expect(abs(Double(Reduce.sumContiguous(pa.baseAddress!, n)) - sum) < 1e-5 * Double(n), "sum of \(n)")
-                    #expect(abs(Double(Reduce.dotContiguous(pa.baseAddress!, pb.baseAddress!, n)) - dot) < 1e-5 * Double(n), "dot of \(n)")
+                    let sum = a.reduce(0.0) { $0 + Double($1) },
+                        dot = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+                    #expect(
+                        abs(Double(Reduce.sumContiguous(pa.baseAddress!, n)) - sum) < 1e-5 * Double(n), "sum of \(n)")
+                    #expect(
+                        abs(Double(Reduce.dotContiguous(pa.baseAddress!, pb.baseAddress!, n)) - dot) < 1e-5 * Double(n),
+                        "dot of \(n)")
                 }
             }
         }
@@ -96,7 +105,9 @@ struct ElementwiseReduceTests {
         var r = Rand(33)
         let x = r.array([4, 3, 5])
         let s = Reduce.sumTo(x, [3, 1])
-        let ref = (0..<3).map { j in (0..<4).flatMap { i in (0..<5).map { Double(x.scalars[(i * 3 + j) * 5 + $0]) } }.reduce(0, +) }
+        let ref = (0..<3).map { j in
+            (0..<4).flatMap { i in (0..<5).map { Double(x.scalars[(i * 3 + j) * 5 + $0]) } }.reduce(0, +)
+        }
         expectClose(s, ref, tol: 1e-5, "sumTo")
     }
 
@@ -108,10 +119,14 @@ struct ElementwiseReduceTests {
         let rows = 3 * Unary.grain / 128 + 1
         let a = r.array([rows, 128]), b = r.array([rows, 128], low: 0.5, high: 2), bias = r.array([128])
         let (da, db, dbias) = (a.scalars.map(Double.init), b.scalars.map(Double.init), bias.scalars.map(Double.init))
-        let refs: [(Binary.Op, (Double, Double) -> Double)] = [(.add, +), (.sub, -), (.mul, *), (.div, /), (.maximum, max), (.minimum, min)]
+        let refs: [(Binary.Op, (Double, Double) -> Double)] = [
+            (.add, +), (.sub, -), (.mul, *), (.div, /), (.maximum, max), (.minimum, min),
+        ]
         for (op, f) in refs {
             expectClose(Binary.forward(op, a, b), zip(da, db).map(f), tol: 1e-6, "\(op) on \(a.shape)")
-            expectClose(Binary.forward(op, a, bias), da.indices.map { f(da[$0], dbias[$0 % 128]) }, tol: 1e-6, "\(op) with a broadcast row")
+            expectClose(
+                Binary.forward(op, a, bias), da.indices.map { f(da[$0], dbias[$0 % 128]) }, tol: 1e-6,
+                "\(op) with a broadcast row")
         }
         let (gradA, gradB) = Binary.backward(.mul, b, a, b)
         expectClose(gradA, zip(db, db).map(*), tol: 1e-6, "mul backward, da")
@@ -133,7 +148,8 @@ struct ElementwiseReduceTests {
         let x = NDArray(xs, shape: [8])
         let d = xs.map(Double.init)
         func sig(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
-        let geluTanh: (Double) -> Double = { v in 0.5 * v * (1 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))) }
+        let geluTanh: (Double) -> Double = { v in 0.5 * v * (1 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)))
+        }
         let geluErf: (Double) -> Double = { v in 0.5 * v * (1 + erf(v / 2.0.squareRoot())) }
         let softplus: (Double) -> Double = { v in v > 20 ? v : log1p(exp(v)) }
         let cases: [(Activation, (Double) -> Double)] = [
@@ -157,8 +173,10 @@ struct ElementwiseReduceTests {
     func activationsOn16BitInputsMatchTheFloatKernel(dtype: DType) {
         var r = Rand(8)
         let x16 = r.array([3, 1037]).converted(to: dtype), dy = r.array([3, 1037])
-        let all: [Activation] = [.relu, .leakyRelu(slope: 0.1), .elu(alpha: 1), .sigmoid, .tanh, .geluTanh, .geluErf,
-                                 .silu, .softplus(beta: 1, threshold: 20)]
+        let all: [Activation] = [
+            .relu, .leakyRelu(slope: 0.1), .elu(alpha: 1), .sigmoid, .tanh, .geluTanh, .geluErf,
+            .silu, .softplus(beta: 1, threshold: 20),
+        ]
         for f in all {
             let y16 = f.forward(x16)
             #expect(y16.dtype == dtype, "\(f) forward stores \(y16.dtype)")
@@ -169,7 +187,8 @@ struct ElementwiseReduceTests {
     }
 
     @Test func whereAndMaskedFill() {
-        let c = NDArray([1, 0, 2, 0], shape: [4]), a = NDArray([1, 2, 3, 4], shape: [4]), b = NDArray([5, 6, 7, 8], shape: [4])
+        let c = NDArray([1, 0, 2, 0], shape: [4]), a = NDArray([1, 2, 3, 4], shape: [4]),
+            b = NDArray([5, 6, 7, 8], shape: [4])
         #expect(Select.whereForward(c, a, b).scalars == [1, 6, 3, 8])
         #expect(Select.maskedFillForward(a, mask: c, value: -1).scalars == [-1, 2, -1, 4])
     }

@@ -5,7 +5,8 @@ import Testing
 @Suite("FastMath against Foundation in Double")
 struct FastMathTests {
     /// Every 1/64 from -100 to 100, and small and odd values near the branch points.
-    static let inputs: [Float] = stride(from: -100.0, through: 100.0, by: 1.0 / 64).map { Float($0) }
+    static let inputs: [Float] =
+        stride(from: -100.0, through: 100.0, by: 1.0 / 64).map { Float($0) }
         + [0, 1e-8, -1e-8, 1e-4, -3e-3, 0.6249, 0.625, 0.6251, -0.625, 8.99, 9.01, 87.2, -87.2, 88.2, 1e-30]
 
     @Test func expIsWithinFourUlp() {

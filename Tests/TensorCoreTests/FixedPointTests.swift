@@ -16,10 +16,12 @@ struct FixedPointTests {
     /// Encodes every shard with the exponent their largest value gives, adds, decodes the mean.
     static func mean(_ shards: [[Float]]) -> [Float] {
         let n = shards[0].count
-        let largest = shards.map { s in s.withUnsafeBufferPointer { p in
-            var copy = Array(p), scratch = [Float](repeating: 0, count: n)
-            return Double(FixedPoint.move(&copy, to: &scratch, n))
-        } }.max()!
+        let largest = shards.map { s in
+            s.withUnsafeBufferPointer { p in
+                var copy = Array(p), scratch = [Float](repeating: 0, count: n)
+                return Double(FixedPoint.move(&copy, to: &scratch, n))
+            }
+        }.max()!
         let e = FixedPoint.exponent(largest: largest, terms: shards.count)
         // The first shard writes the sums (over garbage, to show it does not add), the rest add.
         var sums = [Int64](repeating: 12345, count: n), out = [Float](repeating: 0, count: n)
@@ -40,7 +42,9 @@ struct FixedPointTests {
         let largest = shards.flatMap { $0 }.map { abs(Double($0)) }.max()!
         for i in 0..<n {
             let exact = shards.reduce(0.0) { $0 + Double($1[i]) } / Double(terms)
-            #expect(abs(Double(got[i]) - exact) <= abs(exact) * 0x1p-24 + largest * 0x1p-45, "value \(i): \(got[i]) vs \(exact)")
+            #expect(
+                abs(Double(got[i]) - exact) <= abs(exact) * 0x1p-24 + largest * 0x1p-45,
+                "value \(i): \(got[i]) vs \(exact)")
         }
     }
 
@@ -81,7 +85,9 @@ struct FixedPointTests {
             for largest in [1e-30, 0.75, 1.0, 3e5] {
                 let e = FixedPoint.exponent(largest: largest, terms: terms)
                 let top = largest * pow(2, Double(e))
-                #expect(top < 0x1p51 / Double(terms) && top >= 0x1p49 / Double(terms).nextPow2, "\(terms) terms of \(largest)")
+                #expect(
+                    top < 0x1p51 / Double(terms) && top >= 0x1p49 / Double(terms).nextPow2,
+                    "\(terms) terms of \(largest)")
             }
         }
     }

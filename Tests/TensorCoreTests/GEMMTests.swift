@@ -2,8 +2,10 @@ import TensorCore
 import Testing
 
 /// C = alpha·op(A)·op(B) + beta·C in Double, the obvious triple loop.
-func naiveGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double, a: [Float], b: [Float],
-               beta: Double, c: [Float]) -> [Double] {
+func naiveGemm(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double, a: [Float], b: [Float],
+    beta: Double, c: [Float]
+) -> [Double] {
     var out = [Double](repeating: 0, count: m * n)
     // Operands in Double, row-major (M, K) and (K, N), so the loop below stays simple.
     let ad = (0..<(m * k)).map { idx in Double(transA ? a[(idx % k) * m + idx / k] : a[idx]) }
@@ -41,12 +43,15 @@ struct GEMMTests {
         for (m, n, k) in Self.shapes {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 let a = r.array([m * k]), b = r.array([k * n]), c = r.array([m * n])
-                let ref = naiveGemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a.scalars, b: b.scalars, beta: 0, c: [])
+                let ref = naiveGemm(
+                    transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a.scalars, b: b.scalars, beta: 0, c: [])
                 for _ in 0..<(threads > 1 ? 5 : 1) {
-                    GEMM.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a.ptr, lda: ta ? m : k,
-                               b: b.ptr, ldb: tb ? k : n, beta: 0, c: c.ptr, ldc: n, threads: threads)
-                    expectClose(c, ref, tol: 1e-5 * Double(max(k, 1)).squareRoot(),
-                                "gemm \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) threads=\(threads)")
+                    GEMM.sgemm(
+                        transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a.ptr, lda: ta ? m : k,
+                        b: b.ptr, ldb: tb ? k : n, beta: 0, c: c.ptr, ldc: n, threads: threads)
+                    expectClose(
+                        c, ref, tol: 1e-5 * Double(max(k, 1)).squareRoot(),
+                        "gemm \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) threads=\(threads)")
                 }
             }
         }
@@ -67,14 +72,17 @@ struct GEMMTests {
                 let aValues = Array(a.scalars[3...])
                 for beta: Float in [0, 1] {
                     let before = c.scalars
-                    let ref = naiveGemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: aValues, b: b.scalars,
-                                        beta: Double(beta), c: before)
+                    let ref = naiveGemm(
+                        transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: aValues, b: b.scalars,
+                        beta: Double(beta), c: before)
                     for _ in 0..<(threads > 1 ? 3 : 1) {
                         c.ptr.update(from: before, count: before.count)
-                        GEMM.sgemm(transA: ta, m: m, a: aStart, lda: lda, packedB: packed, beta: beta, c: c.ptr, ldc: n,
-                                   threads: threads)
-                        expectClose(c, ref, tol: 1e-5 * Double(max(k, 1)).squareRoot(),
-                                    "packed B \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) beta=\(beta) threads=\(threads)")
+                        GEMM.sgemm(
+                            transA: ta, m: m, a: aStart, lda: lda, packedB: packed, beta: beta, c: c.ptr, ldc: n,
+                            threads: threads)
+                        expectClose(
+                            c, ref, tol: 1e-5 * Double(max(k, 1)).squareRoot(),
+                            "packed B \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) beta=\(beta) threads=\(threads)")
                     }
                 }
             }
@@ -85,19 +93,23 @@ struct GEMMTests {
         var r = Rand(12)
         let (m, n, k) = (23, 35, 41)
         // transA packs A step by step across its panels (alpha 1 on a fast path, others scaled).
-        for (alpha, beta) in [(Float(1), Float(1)), (0.5, 0), (-2, 0.25), (0, 3)] { for transA in [false, true] {
-            // C is a 23x35 window of a 23x40 buffer: ldc > n must leave the rest untouched.
-            let a = r.array([m * k]), b = r.array([k * n]), c = r.array([m * 40])
-            let before = c.scalars
-            GEMM.sgemm(transA: transA, transB: false, m: m, n: n, k: k, alpha: alpha, a: a.ptr, lda: transA ? m : k,
-                       b: b.ptr, ldb: n, beta: beta, c: c.ptr, ldc: 40)
-            let window = (0..<m).flatMap { i in (0..<n).map { before[i * 40 + $0] } }
-            let ref = naiveGemm(transA: transA, transB: false, m: m, n: n, k: k, alpha: Double(alpha), a: a.scalars,
-                                b: b.scalars, beta: Double(beta), c: window)
-            let got = (0..<m).flatMap { i in (0..<n).map { c.scalars[i * 40 + $0] } }
-            #expect(maxRelativeError(got, ref) < 1e-4, "alpha \(alpha) beta \(beta) transA \(transA)")
-            for i in 0..<m { for j in n..<40 { #expect(c.scalars[i * 40 + j] == before[i * 40 + j]) } }
-        } }
+        for (alpha, beta) in [(Float(1), Float(1)), (0.5, 0), (-2, 0.25), (0, 3)] {
+            for transA in [false, true] {
+                // C is a 23x35 window of a 23x40 buffer: ldc > n must leave the rest untouched.
+                let a = r.array([m * k]), b = r.array([k * n]), c = r.array([m * 40])
+                let before = c.scalars
+                GEMM.sgemm(
+                    transA: transA, transB: false, m: m, n: n, k: k, alpha: alpha, a: a.ptr, lda: transA ? m : k,
+                    b: b.ptr, ldb: n, beta: beta, c: c.ptr, ldc: 40)
+                let window = (0..<m).flatMap { i in (0..<n).map { before[i * 40 + $0] } }
+                let ref = naiveGemm(
+                    transA: transA, transB: false, m: m, n: n, k: k, alpha: Double(alpha), a: a.scalars,
+                    b: b.scalars, beta: Double(beta), c: window)
+                let got = (0..<m).flatMap { i in (0..<n).map { c.scalars[i * 40 + $0] } }
+                #expect(maxRelativeError(got, ref) < 1e-4, "alpha \(alpha) beta \(beta) transA \(transA)")
+                for i in 0..<m { for j in n..<40 { #expect(c.scalars[i * 40 + j] == before[i * 40 + j]) } }
+            }
+        }
     }
 
     @Test func batchedMatchesLoop() {
@@ -107,16 +119,18 @@ struct GEMMTests {
             let c = MatMul.forward(a, b)
             var ref: [Double] = []
             for i in 0..<batch {
-                ref += naiveGemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1,
-                                 a: Array(a.scalars[(i * m * k)..<((i + 1) * m * k)]),
-                                 b: Array(b.scalars[(i * k * n)..<((i + 1) * k * n)]), beta: 0, c: [])
+                ref += naiveGemm(
+                    transA: false, transB: false, m: m, n: n, k: k, alpha: 1,
+                    a: Array(a.scalars[(i * m * k)..<((i + 1) * m * k)]),
+                    b: Array(b.scalars[(i * k * n)..<((i + 1) * k * n)]), beta: 0, c: [])
             }
             expectClose(c, ref, tol: 1e-5, "batched \(batch)x\(m)x\(n)x\(k)")
             // A 2-D right operand is shared by the whole batch.
             let shared = r.array([k, n])
             let c2 = MatMul.forward(a, shared)
-            let ref2 = naiveGemm(transA: false, transB: false, m: batch * m, n: n, k: k, alpha: 1, a: a.scalars,
-                                 b: shared.scalars, beta: 0, c: [])
+            let ref2 = naiveGemm(
+                transA: false, transB: false, m: batch * m, n: n, k: k, alpha: 1, a: a.scalars,
+                b: shared.scalars, beta: 0, c: [])
             expectClose(c2, ref2, tol: 1e-5, "shared b")
         }
     }
@@ -133,22 +147,29 @@ struct GEMMTests {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 let a16 = r.array([m * k]).converted(to: dtype), b16 = r.array([k * n]).converted(to: dtype)
                 let a32 = a16.float32, b32 = b16.float32
-                let ref = naiveGemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a32.scalars, b: b32.scalars, beta: 0, c: [])
+                let ref = naiveGemm(
+                    transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a32.scalars, b: b32.scalars, beta: 0, c: []
+                )
                 for (ah, bh) in [(true, true), (true, false), (false, true)] {
                     let a = ah ? a16 : a32, b = bh ? b16 : b32
                     let c = NDArray(shape: [m * n], zeroed: false)
-                    GEMM.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5,
-                              a: GEMMOperand(raw: a.storage.raw, dtype: a.dtype, ld: ta ? m : k),
-                              b: GEMMOperand(raw: b.storage.raw, dtype: b.dtype, ld: tb ? k : n), c: c.ptr, ldc: n)
-                    expectClose(c, ref, tol: 1e-5 * Double(max(k, 1)).squareRoot(),
-                                "\(dtype) gemm \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) half A \(ah) half B \(bh)")
+                    GEMM.gemm(
+                        transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5,
+                        a: GEMMOperand(raw: a.storage.raw, dtype: a.dtype, ld: ta ? m : k),
+                        b: GEMMOperand(raw: b.storage.raw, dtype: b.dtype, ld: tb ? k : n), c: c.ptr, ldc: n)
+                    expectClose(
+                        c, ref, tol: 1e-5 * Double(max(k, 1)).squareRoot(),
+                        "\(dtype) gemm \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) half A \(ah) half B \(bh)")
                 }
             }
         }
         // Through MatMul, batched, with a shared 2-D right operand.
         let a = r.array([3, 7, 9]).converted(to: dtype), b = r.array([9, 5]).converted(to: dtype)
-        expectClose(MatMul.forward(a, b), naiveGemm(transA: false, transB: false, m: 21, n: 5, k: 9, alpha: 1,
-                                                    a: a.float32.scalars, b: b.float32.scalars, beta: 0, c: []), tol: 1e-5, "matmul")
+        expectClose(
+            MatMul.forward(a, b),
+            naiveGemm(
+                transA: false, transB: false, m: 21, n: 5, k: 9, alpha: 1,
+                a: a.float32.scalars, b: b.float32.scalars, beta: 0, c: []), tol: 1e-5, "matmul")
     }
 
     /// An fp32 operand read with `rounding` gives bit for bit the product of its 16-bit copy:
@@ -167,17 +188,23 @@ struct GEMMTests {
                     let a16 = a32.converted(to: dtype), b16 = b32.converted(to: dtype)
                     func product(_ a: GEMMOperand, _ b: GEMMOperand) -> [UInt32] {
                         let c = NDArray(shape: [m * n], zeroed: false)
-                        GEMM.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a, b: b, c: c.ptr, ldc: n, threads: threads)
+                        GEMM.gemm(
+                            transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a, b: b, c: c.ptr, ldc: n,
+                            threads: threads)
                         // Every NaN as one pattern: a NaN's payload is not part of the rounding.
                         return c.scalars.map { $0.isNaN ? Float.nan.bitPattern : $0.bitPattern }
                     }
                     let (lda, ldb) = (ta ? m : k, tb ? k : n)
-                    let want = product(GEMMOperand(raw: a16.storage.raw, dtype: dtype, ld: lda),
-                                       GEMMOperand(raw: b16.storage.raw, dtype: dtype, ld: ldb))
-                    let got = product(GEMMOperand(raw: a32.storage.raw, dtype: .float32, ld: lda, rounding: dtype),
-                                      GEMMOperand(raw: b32.storage.raw, dtype: .float32, ld: ldb, rounding: dtype))
+                    let want = product(
+                        GEMMOperand(raw: a16.storage.raw, dtype: dtype, ld: lda),
+                        GEMMOperand(raw: b16.storage.raw, dtype: dtype, ld: ldb))
+                    let got = product(
+                        GEMMOperand(raw: a32.storage.raw, dtype: .float32, ld: lda, rounding: dtype),
+                        GEMMOperand(raw: b32.storage.raw, dtype: .float32, ld: ldb, rounding: dtype))
                     let mismatches = zip(got, want).filter { $0 != $1 }.count
-                    #expect(mismatches == 0, "\(dtype) \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) threads \(threads): \(mismatches) differ")
+                    #expect(
+                        mismatches == 0,
+                        "\(dtype) \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) threads \(threads): \(mismatches) differ")
                 }
             }
         }
@@ -191,18 +218,23 @@ struct GEMMTests {
         var r = Rand(23)
         for (m, n, k) in Self.shapes + [(4, 5, 0)] {
             for (ta, tb) in [(false, false), (true, false), (false, true)] {
-                let a = r.array([max(m * k, 1)]), b = r.array([max(k * n, 1)]), c = r.array([m * n]), bias = r.array([n])
+                let a = r.array([max(m * k, 1)]), b = r.array([max(k * n, 1)]), c = r.array([m * n]),
+                    bias = r.array([n])
                 let before = c.scalars
                 for (alpha, beta) in [(Float(1), Float(0)), (1, 1), (0, 1)] {
-                    let product = naiveGemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: Double(alpha), a: a.scalars,
-                                            b: b.scalars, beta: Double(beta), c: before)
+                    let product = naiveGemm(
+                        transA: ta, transB: tb, m: m, n: n, k: k, alpha: Double(alpha), a: a.scalars,
+                        b: b.scalars, beta: Double(beta), c: before)
                     let ref = product.enumerated().map { $0.element + Double(bias.scalars[$0.offset % n]) }
                     c.ptr.update(from: before, count: before.count)
-                    GEMM.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: alpha, a: GEMMOperand(a.ptr, ld: ta ? m : max(k, 1)),
-                              b: GEMMOperand(b.ptr, ld: tb ? max(k, 1) : n), beta: beta,
-                              output: GEMMOutput(c.ptr, ld: n, bias: bias.ptr), threads: threads)
-                    expectClose(c, ref, tol: 1e-5 * Double(max(k, 1)).squareRoot(),
-                                "bias \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) alpha \(alpha) beta \(beta) threads=\(threads)")
+                    GEMM.gemm(
+                        transA: ta, transB: tb, m: m, n: n, k: k, alpha: alpha,
+                        a: GEMMOperand(a.ptr, ld: ta ? m : max(k, 1)),
+                        b: GEMMOperand(b.ptr, ld: tb ? max(k, 1) : n), beta: beta,
+                        output: GEMMOutput(c.ptr, ld: n, bias: bias.ptr), threads: threads)
+                    expectClose(
+                        c, ref, tol: 1e-5 * Double(max(k, 1)).squareRoot(),
+                        "bias \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) alpha \(alpha) beta \(beta) threads=\(threads)")
                 }
             }
         }
@@ -217,11 +249,13 @@ struct GEMMTests {
             for dtype in [DType.float32, .float16, .bfloat16] {
                 let x = r.array([rows, k]).converted(to: dtype), w = r.array([n, k]).converted(to: dtype)
                 let bias = r.array([n])
-                let product = naiveGemm(transA: false, transB: true, m: rows, n: n, k: k, alpha: 1,
-                                        a: x.float32.scalars, b: w.float32.scalars, beta: 0, c: [])
+                let product = naiveGemm(
+                    transA: false, transB: true, m: rows, n: n, k: k, alpha: 1,
+                    a: x.float32.scalars, b: w.float32.scalars, beta: 0, c: [])
                 let ref = product.enumerated().map { $0.element + Double(bias.scalars[$0.offset % n]) }
-                expectClose(MatMul.linear(x, w, bias: bias), ref, tol: 1e-5 * Double(k).squareRoot(),
-                            "linear \(rows)x\(n)x\(k) \(dtype)")
+                expectClose(
+                    MatMul.linear(x, w, bias: bias), ref, tol: 1e-5 * Double(k).squareRoot(),
+                    "linear \(rows)x\(n)x\(k) \(dtype)")
             }
         }
     }
@@ -232,8 +266,10 @@ struct GEMMTests {
     @Test(arguments: [DType.float16, .bfloat16])
     func halfOutputIsTheProductRoundedOnce(dtype: DType) {
         var r = Rand(31)
-        for (m, n, k) in [(1, 1, 1), (7, 17, 13), (13, 31, 29), (64, 64, 64), (37, 53, 300), (145, 33, 70), (3, 70, 384), (301, 7, 5),
-                          (32, 80, 37)] {
+        for (m, n, k) in [
+            (1, 1, 1), (7, 17, 13), (13, 31, 29), (64, 64, 64), (37, 53, 300), (145, 33, 70), (3, 70, 384), (301, 7, 5),
+            (32, 80, 37),
+        ] {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 let a = r.array([m * k]).converted(to: dtype), b = r.array([k * n]).converted(to: dtype)
                 let bias = r.array([n]), old = r.array([m * n]).converted(to: dtype)
@@ -245,22 +281,31 @@ struct GEMMTests {
                 let product = c32.scalars, oldValues = old.float32.scalars, biasValues = bias.scalars
                 for (useBias, beta) in [(false, Float(0)), (true, 0), (true, 1)] {
                     let c = beta == 1 ? old.copy() : NDArray(shape: [m * n], dtype: dtype, zeroed: false)
-                    GEMM.gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: operandA, b: operandB, beta: beta,
-                              output: GEMMOutput(half: c.halfBits, dtype: dtype, ld: n, bias: useBias ? bias.ptr : nil))
-                    let want = NDArray((0..<(m * n)).map { i in
-                        var v = product[i]
-                        if useBias { v += biasValues[i % n] }
-                        if beta == 1 { v += oldValues[i] }
-                        return v
-                    }, shape: [m * n]).converted(to: dtype)
-                    let got = UnsafeBufferPointer(start: c.halfBits, count: m * n), expected = UnsafeBufferPointer(start: want.halfBits, count: m * n)
+                    GEMM.gemm(
+                        transA: ta, transB: tb, m: m, n: n, k: k, a: operandA, b: operandB, beta: beta,
+                        output: GEMMOutput(half: c.halfBits, dtype: dtype, ld: n, bias: useBias ? bias.ptr : nil))
+                    let want = NDArray(
+                        (0..<(m * n)).map { i in
+                            var v = product[i]
+                            if useBias { v += biasValues[i % n] }
+                            if beta == 1 { v += oldValues[i] }
+                            return v
+                        }, shape: [m * n]
+                    ).converted(to: dtype)
+                    let got = UnsafeBufferPointer(start: c.halfBits, count: m * n),
+                        expected = UnsafeBufferPointer(start: want.halfBits, count: m * n)
                     let mismatches = zip(got, expected).filter { $0 != $1 }.count
-                    #expect(mismatches == 0, "\(dtype) \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) bias \(useBias) beta \(beta): \(mismatches) elements differ")
+                    #expect(
+                        mismatches == 0,
+                        "\(dtype) \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) bias \(useBias) beta \(beta): \(mismatches) elements differ"
+                    )
                 }
             }
         }
         // Deeper than one GEMM pass, MatMul computes in fp32 and converts: the same values.
         let a = r.array([5, 500]).converted(to: dtype), b = r.array([500, 9]).converted(to: dtype)
-        #expect(MatMul.forward(a, b, output: dtype).float32.scalars == MatMul.forward(a, b).converted(to: dtype).float32.scalars)
+        #expect(
+            MatMul.forward(a, b, output: dtype).float32.scalars
+                == MatMul.forward(a, b).converted(to: dtype).float32.scalars)
     }
 }

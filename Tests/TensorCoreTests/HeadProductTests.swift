@@ -20,7 +20,9 @@ struct HeadProductTests {
             let pad = r.int(0...3)
             var av = r.array([m * k]).scalars, bv = r.array([k * n]).scalars
             for i in 0..<m {
-                for p in 0..<k where (mask == .lowerDepth && p > i) || (mask == .upperDepth && p < i) { av[i * k + p] = 0 }
+                for p in 0..<k where (mask == .lowerDepth && p > i) || (mask == .upperDepth && p < i) {
+                    av[i * k + p] = 0
+                }
             }
             // Stored with the row strides the transposes give, plus padding.
             let lda = (transA ? m : k) + pad, ldb = (transB ? k : n) + pad, ldc = n + pad
@@ -32,8 +34,9 @@ struct HeadProductTests {
             aStore.withUnsafeBufferPointer { a in
                 bStore.withUnsafeBufferPointer { b in
                     c.withUnsafeMutableBufferPointer { cp in
-                        HeadProduct.multiply(transA: transA, transB: transB, m: m, n: n, k: k, a: a.baseAddress!, lda: lda,
-                                             b: b.baseAddress!, ldb: ldb, c: cp.baseAddress!, ldc: ldc, mask: mask)
+                        HeadProduct.multiply(
+                            transA: transA, transB: transB, m: m, n: n, k: k, a: a.baseAddress!, lda: lda,
+                            b: b.baseAddress!, ldb: ldb, c: cp.baseAddress!, ldc: ldc, mask: mask)
                     }
                 }
             }

@@ -11,14 +11,20 @@ struct Int8KernelTests {
         return (a, w)
     }
 
-    @Test(arguments: [(1, 1, 1), (4, 16, 4), (5, 17, 7), (3, 33, 25), (64, 120, 400), (37, 10, 84), (130, 6, 150), (9, 48, 3)])
+    @Test(arguments: [
+        (1, 1, 1), (4, 16, 4), (5, 17, 7), (3, 33, 25), (64, 120, 400), (37, 10, 84), (130, 6, 150), (9, 48, 3),
+    ])
     func gemmMatchesNaive(m: Int, n: Int, k: Int) {
         let paddedK = (k + 3) / 4 * 4, lda = paddedK + (m % 2) * 4  // some rows longer than needed
         let (a, w) = Self.operands(m: m, n: n, k: k, lda: lda, seed: UInt64(m * 1000 + n * 10 + k))
         let packed = Int8GEMM.pack(w, n: n, k: k)
         #expect(packed.paddedK == paddedK)
         var c = [Int32](repeating: -1, count: m * n)
-        a.withUnsafeBufferPointer { pa in c.withUnsafeMutableBufferPointer { Int8GEMM.gemm(m: m, a: pa.baseAddress!, lda: lda, w: packed, c: $0.baseAddress!) } }
+        a.withUnsafeBufferPointer { pa in
+            c.withUnsafeMutableBufferPointer {
+                Int8GEMM.gemm(m: m, a: pa.baseAddress!, lda: lda, w: packed, c: $0.baseAddress!)
+            }
+        }
         var wrong = 0
         for i in 0..<m {
             for j in 0..<n {
@@ -33,12 +39,22 @@ struct Int8KernelTests {
     @Test func largestValuesDoNotSaturate() {
         // Every pair at 127 · ±127: the int16 pair sums are 32258, the most vpmaddubsw meets.
         let (m, n, k) = (4, 16, 64)
-        let a = [UInt8](repeating: 127, count: m * k), w = (0..<n * k).map { Int8($0 % 2 == 0 ? 127 : -127) * ($0 / k % 2 == 0 ? 1 : -1) }
+        let a = [UInt8](repeating: 127, count: m * k),
+            w = (0..<n * k).map { Int8($0 % 2 == 0 ? 127 : -127) * ($0 / k % 2 == 0 ? 1 : -1) }
         var c = [Int32](repeating: 0, count: m * n)
-        a.withUnsafeBufferPointer { pa in c.withUnsafeMutableBufferPointer { Int8GEMM.gemm(m: m, a: pa.baseAddress!, lda: k, w: Int8GEMM.pack(w, n: n, k: k), c: $0.baseAddress!) } }
+        a.withUnsafeBufferPointer { pa in
+            c.withUnsafeMutableBufferPointer {
+                Int8GEMM.gemm(m: m, a: pa.baseAddress!, lda: k, w: Int8GEMM.pack(w, n: n, k: k), c: $0.baseAddress!)
+            }
+        }
         let allPositive = [Int8](repeating: 127, count: n * k)
         var d = [Int32](repeating: 0, count: m * n)
-        a.withUnsafeBufferPointer { pa in d.withUnsafeMutableBufferPointer { Int8GEMM.gemm(m: m, a: pa.baseAddress!, lda: k, w: Int8GEMM.pack(allPositive, n: n, k: k), c: $0.baseAddress!) } }
+        a.withUnsafeBufferPointer { pa in
+            d.withUnsafeMutableBufferPointer {
+                Int8GEMM.gemm(
+                    m: m, a: pa.baseAddress!, lda: k, w: Int8GEMM.pack(allPositive, n: n, k: k), c: $0.baseAddress!)
+            }
+        }
         #expect(c.allSatisfy { $0 == 0 })
         #expect(d.allSatisfy { $0 == 127 * 127 * Int32(k) })
     }
@@ -96,14 +112,18 @@ struct Int8KernelTests {
     @Test func requantizeAppliesZeroPointsBiasAndReLU() {
         // 40 rows of two columns (a period of 32 rows, then a partial one) of a layer whose input zero point is 3.
         let c = (0..<40).flatMap { [Int32(100 + $0), Int32(-50 - $0)] }, sums: [Int32] = [10, -4]
-        let r = Requantization(n: 2, inputZeroPoint: 3, columnSums: sums, multiplier: [0.5, 0.5], offset: [2, 2], outputZeroPoint: 2, relu: true)
+        let r = Requantization(
+            n: 2, inputZeroPoint: 3, columnSums: sums, multiplier: [0.5, 0.5], offset: [2, 2], outputZeroPoint: 2,
+            relu: true)
         var out = [UInt8](repeating: 0, count: 80)
         Quantize.requantize(c, &out, m: 40, with: r)
         // (100 + i - 30)·0.5 + 2, ties to even, at most 127; (-50 - i + 12)·0.5 + 2 < 2 -> the zero point 2 by ReLU.
-        #expect(out == (0..<40).flatMap { i in [UInt8(min(127, (Double(70 + i) * 0.5 + 2).rounded(.toNearestOrEven))), 2] })
+        #expect(
+            out == (0..<40).flatMap { i in [UInt8(min(127, (Double(70 + i) * 0.5 + 2).rounded(.toNearestOrEven))), 2] })
         let first = Array(c.prefix(2))
         var logits = [Float](repeating: 0, count: 2)
-        Quantize.dequantize(first, &logits, m: 1, n: 2, inputZeroPoint: 3, columnSums: sums, multiplier: [0.1, 0.2], bias: [1, -1])
+        Quantize.dequantize(
+            first, &logits, m: 1, n: 2, inputZeroPoint: 3, columnSums: sums, multiplier: [0.1, 0.2], bias: [1, -1])
         #expect(abs(logits[0] - 8) < 1e-5 && abs(logits[1] - (-8.6)) < 1e-5)
     }
 
@@ -116,14 +136,22 @@ struct Int8KernelTests {
         let packed = Int8GEMM.pack(weights, n: oc, k: k)
         let g = Conv2DGeometry(kernel: (kernel, kernel), padding: (padding, padding))
         let (oh, ow) = g.outputSize(h: h, w: w), rows = n * oh * ow
-        let r = Requantization(n: oc, inputZeroPoint: 5, columnSums: packed.columnSums, multiplier: (0..<oc).map { 0.001 * Float($0 + 1) },
-                               offset: (0..<oc).map { Float($0) }, outputZeroPoint: 4, relu: true)
+        let r = Requantization(
+            n: oc, inputZeroPoint: 5, columnSums: packed.columnSums, multiplier: (0..<oc).map { 0.001 * Float($0 + 1) },
+            offset: (0..<oc).map { Float($0) }, outputZeroPoint: 4, relu: true)
         var blocked = [UInt8](repeating: 0, count: rows * oc)
-        Int8Convolution.forward(x, n: n, c: c, h: h, w: w, geometry: g, weights: packed, inputZeroPoint: 5, requantization: r, out: &blocked)
-        var patches = [UInt8](repeating: 0, count: rows * packed.paddedK), sums = [Int32](repeating: 0, count: rows * oc)
+        Int8Convolution.forward(
+            x, n: n, c: c, h: h, w: w, geometry: g, weights: packed, inputZeroPoint: 5, requantization: r, out: &blocked
+        )
+        var patches = [UInt8](repeating: 0, count: rows * packed.paddedK),
+            sums = [Int32](repeating: 0, count: rows * oc)
         var stepwise = [UInt8](repeating: 0, count: rows * oc)
         Quantize.im2colNHWC(x, &patches, n: n, c: c, h: h, w: w, geometry: g, lda: packed.paddedK, zeroPoint: 5)
-        patches.withUnsafeBufferPointer { a in sums.withUnsafeMutableBufferPointer { Int8GEMM.gemm(m: rows, a: a.baseAddress!, lda: packed.paddedK, w: packed, c: $0.baseAddress!) } }
+        patches.withUnsafeBufferPointer { a in
+            sums.withUnsafeMutableBufferPointer {
+                Int8GEMM.gemm(m: rows, a: a.baseAddress!, lda: packed.paddedK, w: packed, c: $0.baseAddress!)
+            }
+        }
         Quantize.requantize(sums, &stepwise, m: rows, with: r)
         #expect(blocked == stepwise)
         #expect(Set(stepwise).count > 10, "the test data should spread over many levels")

@@ -9,18 +9,26 @@ struct LayoutNormTests {
         let x = r.array([3, 4, 5])
         let p = Layout.permute(x, [2, 0, 1])
         #expect(p.shape == [5, 3, 4])
-        for i in 0..<3 { for j in 0..<4 { for k in 0..<5 {
-            #expect(p.scalars[(k * 3 + i) * 4 + j] == x.scalars[(i * 4 + j) * 5 + k])
-        } } }
+        for i in 0..<3 {
+            for j in 0..<4 {
+                for k in 0..<5 {
+                    #expect(p.scalars[(k * 3 + i) * 4 + j] == x.scalars[(i * 4 + j) * 5 + k])
+                }
+            }
+        }
         let s = Layout.slice(x, axis: 2, start: 1, end: 5, step: 2)
         #expect(s.shape == [3, 4, 2])
         #expect(s.scalars == (0..<12).flatMap { row in [1, 3].map { x.scalars[row * 5 + $0] } })
         let pd = Layout.pad(x, [(0, 0), (1, 2), (0, 1)], value: 7)
         #expect(pd.shape == [3, 7, 6])
-        for i in 0..<3 { for j in 0..<7 { for k in 0..<6 {
-            let inside = j >= 1 && j < 5 && k < 5
-            #expect(pd.scalars[(i * 7 + j) * 6 + k] == (inside ? x.scalars[(i * 4 + j - 1) * 5 + k] : 7))
-        } } }
+        for i in 0..<3 {
+            for j in 0..<7 {
+                for k in 0..<6 {
+                    let inside = j >= 1 && j < 5 && k < 5
+                    #expect(pd.scalars[(i * 7 + j) * 6 + k] == (inside ? x.scalars[(i * 4 + j - 1) * 5 + k] : 7))
+                }
+            }
+        }
         #expect(Layout.pad_backward(pd, [(0, 0), (1, 2), (0, 1)], inputShape: x.shape).scalars == x.scalars)
         let y = r.array([3, 2, 5])
         let c = Layout.concat([x, y], axis: 1)
@@ -35,24 +43,32 @@ struct LayoutNormTests {
     /// remainder of 5 values), the others strided.
     @Test func softmaxAlongEveryAxis() {
         var r = Rand(42)
-        for shape: Shape in [[3, 4, 5], [2, 3, 21]] { let x = r.array(shape, low: -5, high: 5); for axis in 0..<3 {
-            let (outer, n, inner) = x.shape.split(at: axis)
-            var soft = [Double](repeating: 0, count: x.count), logSoft = soft
-            for o in 0..<outer { for i in 0..<inner {
-                let idx = (0..<n).map { (o * n + $0) * inner + i }
-                let m = idx.map { Double(x.scalars[$0]) }.max()!
-                let z = idx.reduce(0.0) { $0 + exp(Double(x.scalars[$1]) - m) }
-                for j in idx { soft[j] = exp(Double(x.scalars[j]) - m) / z; logSoft[j] = Double(x.scalars[j]) - m - log(z) }
-            } }
-            expectClose(Softmax.forward(x, axis: axis), soft, tol: 1e-6, "softmax axis \(axis)")
-            expectClose(Softmax.forward(x, axis: axis, log: true), logSoft, tol: 1e-5, "log softmax axis \(axis)")
-        } }
+        for shape: Shape in [[3, 4, 5], [2, 3, 21]] {
+            let x = r.array(shape, low: -5, high: 5);
+            for axis in 0..<3 {
+                let (outer, n, inner) = x.shape.split(at: axis)
+                var soft = [Double](repeating: 0, count: x.count), logSoft = soft
+                for o in 0..<outer {
+                    for i in 0..<inner {
+                        let idx = (0..<n).map { (o * n + $0) * inner + i }
+                        let m = idx.map { Double(x.scalars[$0]) }.max()!
+                        let z = idx.reduce(0.0) { $0 + exp(Double(x.scalars[$1]) - m) }
+                        for j in idx {
+                            soft[j] = exp(Double(x.scalars[j]) - m) / z; logSoft[j] = Double(x.scalars[j]) - m - log(z)
+                        }
+                    }
+                }
+                expectClose(Softmax.forward(x, axis: axis), soft, tol: 1e-6, "softmax axis \(axis)")
+                expectClose(Softmax.forward(x, axis: axis, log: true), logSoft, tol: 1e-5, "log softmax axis \(axis)")
+            }
+        }
     }
 
     @Test func causalSoftmaxMatchesMaskedSoftmaxOnRandomShapes() {
         var r = Rand(43)
         for _ in 0..<6 {
-            let b = r.int(1...3), t = r.int(1...21), scale = Float(r.int(1...9)) / 4  // rows past 8 take the 8-lane paths
+            // Rows past 8 take the 8-lane paths.
+            let b = r.int(1...3), t = r.int(1...21), scale = Float(r.int(1...9)) / 4
             let x = r.array([b, t, t], low: -4, high: 4), dy = r.array([b, t, t])
             var y = [Double](repeating: 0, count: x.count), dx = y
             for row in 0..<(b * t) {
@@ -65,7 +81,9 @@ struct LayoutNormTests {
             }
             let out = Softmax.causalForward(x, scale: scale)
             expectClose(out, y, tol: 1e-6, "causal softmax (\(b), \(t), \(t)) scale \(scale)")
-            expectClose(Softmax.causalBackward(dy, y: out, scale: scale), dx, tol: 1e-5, "causal softmax backward (\(b), \(t), \(t))")
+            expectClose(
+                Softmax.causalBackward(dy, y: out, scale: scale), dx, tol: 1e-5,
+                "causal softmax backward (\(b), \(t), \(t))")
         }
     }
 
@@ -78,8 +96,12 @@ struct LayoutNormTests {
             let row = (0..<13).map { Double(x.scalars[i * 13 + $0]) }
             let m = row.reduce(0, +) / 13
             let v = row.reduce(0) { $0 + ($1 - m) * ($1 - m) } / 13
-            #expect(abs(Double(mean.scalars[i]) - m) < 1e-5 && abs(Double(rstd.scalars[i]) - 1 / (v + 1e-5).squareRoot()) < 1e-4)
-            ref += row.enumerated().map { ($1 - m) / (v + 1e-5).squareRoot() * Double(w.scalars[$0]) + Double(b.scalars[$0]) }
+            #expect(
+                abs(Double(mean.scalars[i]) - m) < 1e-5
+                    && abs(Double(rstd.scalars[i]) - 1 / (v + 1e-5).squareRoot()) < 1e-4)
+            ref += row.enumerated().map {
+                ($1 - m) / (v + 1e-5).squareRoot() * Double(w.scalars[$0]) + Double(b.scalars[$0])
+            }
         }
         expectClose(y, ref, tol: 1e-5, "layer norm")
     }
@@ -116,13 +138,18 @@ struct LayoutNormTests {
         var r = Rand(44)
         let x = r.array([4, 3, 2, 5], low: -2, high: 3), w = r.array([3]), b = r.array([3])
         let rm = NDArray([0.5, -0.5, 0], shape: [3]), rv = NDArray([2, 1, 0.5], shape: [3])
-        let (y, _, _) = BatchNorm.trainForward(x, weight: w, bias: b, runningMean: rm, runningVar: rv, momentum: 0.1, eps: 1e-5)
+        let (y, _, _) = BatchNorm.trainForward(
+            x, weight: w, bias: b, runningMean: rm, runningVar: rv, momentum: 0.1, eps: 1e-5)
         var ref = [Double](repeating: 0, count: x.count)
         for ch in 0..<3 {
             let idx = (0..<4).flatMap { n in (0..<10).map { (n * 3 + ch) * 10 + $0 } }
             let v = idx.map { Double(x.scalars[$0]) }
             let m = v.reduce(0, +) / 40, varB = v.reduce(0) { $0 + ($1 - m) * ($1 - m) } / 40
-            for i in idx { ref[i] = (Double(x.scalars[i]) - m) / (varB + 1e-5).squareRoot() * Double(w.scalars[ch]) + Double(b.scalars[ch]) }
+            for i in idx {
+                ref[i] =
+                    (Double(x.scalars[i]) - m) / (varB + 1e-5).squareRoot() * Double(w.scalars[ch])
+                    + Double(b.scalars[ch])
+            }
             // Running statistics: momentum 0.1 towards the batch mean and the unbiased batch variance.
             #expect(abs(Double(rm.scalars[ch]) - (0.9 * [0.5, -0.5, 0][ch] + 0.1 * m)) < 1e-5)
             #expect(abs(Double(rv.scalars[ch]) - (0.9 * [2, 1, 0.5][ch] + 0.1 * varB * 40 / 39)) < 1e-5)

@@ -66,8 +66,11 @@ struct RandomShapeTests {
             let z = r.array(Shape(d2)), c = Layout.concat([x, z], axis: axis)
             for i in 0..<c.count {
                 var idx = unravel(i, c.shape.dims)
-                if idx[axis] < d[axis] { #expect(c.scalars[i] == x.scalars[ravel(idx, d)]) }
-                else { idx[axis] -= d[axis]; #expect(c.scalars[i] == z.scalars[ravel(idx, d2)]) }
+                if idx[axis] < d[axis] {
+                    #expect(c.scalars[i] == x.scalars[ravel(idx, d)])
+                } else {
+                    idx[axis] -= d[axis]; #expect(c.scalars[i] == z.scalars[ravel(idx, d2)])
+                }
             }
         }
     }
@@ -94,10 +97,14 @@ struct RandomShapeTests {
             let table = r.array([rows, dim])
             let ids = NDArray(indices: (0..<n).map { _ in Int32(r.int(0...(rows - 1))) }, shape: [n])
             let out = Embedding.forward(table, ids: ids)
-            for i in 0..<n { for j in 0..<dim { #expect(out.scalars[i * dim + j] == table.scalars[Int(ids.indices[i]) * dim + j]) } }
+            for i in 0..<n {
+                for j in 0..<dim { #expect(out.scalars[i * dim + j] == table.scalars[Int(ids.indices[i]) * dim + j]) }
+            }
             let dy = r.array([n, dim]), dt = Embedding.backward(dy, ids: ids, rows: rows)
             var ref = [Double](repeating: 0, count: rows * dim)
-            for i in 0..<n { for j in 0..<dim { ref[Int(ids.indices[i]) * dim + j] += Double(dy.scalars[i * dim + j]) } }
+            for i in 0..<n {
+                for j in 0..<dim { ref[Int(ids.indices[i]) * dim + j] += Double(dy.scalars[i * dim + j]) }
+            }
             expectClose(dt, ref, tol: 1e-6, "embedding scatter-add")
         }
     }

@@ -9,14 +9,15 @@ import Testing
 @Suite("Checkpoints and resume", .serialized)
 struct CheckpointTests {
     static func config(_ overrides: [String] = []) throws -> TrainConfig {
-        try ConfigLoader.parse(yaml: """
-            model: {name: mlp, hidden_sizes: [16], dropout: 0.2}
-            data: {name: synthetic, batch_size: 16, synthetic: {samples: 400, input_shape: [12], classes: 3, test_samples: 60}}
-            training: {epochs: 3, test_at_end: false}
-            optimizer: {name: adam, lr: 0.01}
-            checkpointing: {every_steps: 10, save_final_model: false}
-            logging: {progress: none, every_steps: 5}
-            """, overrides: overrides)
+        try ConfigLoader.parse(
+            yaml: """
+                model: {name: mlp, hidden_sizes: [16], dropout: 0.2}
+                data: {name: synthetic, batch_size: 16, synthetic: {samples: 400, input_shape: [12], classes: 3, test_samples: 60}}
+                training: {epochs: 3, test_at_end: false}
+                optimizer: {name: adam, lr: 0.01}
+                checkpointing: {every_steps: 10, save_final_model: false}
+                logging: {progress: none, every_steps: 5}
+                """, overrides: overrides)
     }
 
     static func folder() -> String {
@@ -34,7 +35,8 @@ struct CheckpointTests {
     }
 
     static func run(_ overrides: [String], dir: String, resume: ResumeSource? = nil) throws -> Trainer {
-        let t = try Trainer(config: config(overrides), runDirectory: dir, communicator: SingleProcessCommunicator(), resume: resume)
+        let t = try Trainer(
+            config: config(overrides), runDirectory: dir, communicator: SingleProcessCommunicator(), resume: resume)
         _ = try t.run()
         return t
     }
@@ -50,7 +52,9 @@ struct CheckpointTests {
         #expect(half.step == 30 && half.epoch == 1 && half.positionInEpoch == 7 * 16)
         let b = try Self.run(["training.max_steps=60", "precision.mode=\(precision)"], dir: split, resume: .auto)
         #expect(b.resumedFrom?.hasSuffix("step-00000030") == true)
-        #expect(a.ddp.arena.values.scalars.map(\.bitPattern) == b.ddp.arena.values.scalars.map(\.bitPattern), "weights differ")
+        #expect(
+            a.ddp.arena.values.scalars.map(\.bitPattern) == b.ddp.arena.values.scalars.map(\.bitPattern),
+            "weights differ")
         let la = try Self.losses(straight, after: 30), lb = try Self.losses(split, after: 30)
         #expect(!la.isEmpty && la == lb, "losses after the resume differ: \(la) vs \(lb)")
         if precision == "fp16" { #expect(a.scaler == b.scaler) }
@@ -77,8 +81,10 @@ struct CheckpointTests {
         case "no-latest":
             try FileManager.default.removeItem(atPath: dir + "/checkpoints/latest")
         default:  // a write that died before its rename: a temporary folder beside the good ones
-            try FileManager.default.createDirectory(atPath: dir + "/checkpoints/.tmp-step-00000030", withIntermediateDirectories: false)
-            try Data("partial".utf8).write(to: URL(fileURLWithPath: dir + "/checkpoints/.tmp-step-00000030/model.safetensors"))
+            try FileManager.default.createDirectory(
+                atPath: dir + "/checkpoints/.tmp-step-00000030", withIntermediateDirectories: false)
+            try Data("partial".utf8).write(
+                to: URL(fileURLWithPath: dir + "/checkpoints/.tmp-step-00000030/model.safetensors"))
         }
         let (found, skipped) = store.newestValid()
         if damage == "no-latest" || damage == "interrupted" {
@@ -86,11 +92,17 @@ struct CheckpointTests {
             #expect(found?.name == "step-00000020" && skipped.isEmpty)
         } else {
             #expect(found?.name == "step-00000010")
-            let expected = ["truncate": "truncated", "flip": "fails its checksum", "no-manifest": "has no manifest.json"][damage]!
-            #expect(skipped.count == 1 && skipped[0].contains(expected) && skipped[0].contains("step-00000020"), "\(skipped)")
+            let expected = [
+                "truncate": "truncated", "flip": "fails its checksum", "no-manifest": "has no manifest.json",
+            ][damage]!
+            #expect(
+                skipped.count == 1 && skipped[0].contains(expected) && skipped[0].contains("step-00000020"),
+                "\(skipped)")
         }
-        let t = try Trainer(config: Self.config(["training.max_steps=30"]), runDirectory: dir, communicator: SingleProcessCommunicator(),
-                            resume: .auto)
+        let t = try Trainer(
+            config: Self.config(["training.max_steps=30"]), runDirectory: dir,
+            communicator: SingleProcessCommunicator(),
+            resume: .auto)
         #expect(t.step == (found?.name == "step-00000010" ? 10 : 20))
     }
 
@@ -98,31 +110,41 @@ struct CheckpointTests {
         let dir = Self.folder()
         _ = try Self.run(["training.max_steps=10"], dir: dir)
         do {
-            _ = try Trainer(config: Self.config(["model.hidden_sizes=[20]"]), runDirectory: dir, communicator: SingleProcessCommunicator(),
-                            resume: .auto)
+            _ = try Trainer(
+                config: Self.config(["model.hidden_sizes=[20]"]), runDirectory: dir,
+                communicator: SingleProcessCommunicator(),
+                resume: .auto)
             Issue.record("resumed into a different model")
         } catch {
-            #expect("\(error)".contains("different model; these tensors differ:\n  hidden.0.weight: checkpoint [16, 12], model [20, 12]"),
-                    "\(error)")
+            #expect(
+                "\(error)".contains(
+                    "different model; these tensors differ:\n  hidden.0.weight: checkpoint [16, 12], model [20, 12]"),
+                "\(error)")
             #expect("\(error)".contains("output.weight: checkpoint [3, 16], model [3, 20]"))
         }
         // The same tensors with another model option (dropout) is refused by the config check.
         do {
-            _ = try Trainer(config: Self.config(["model.dropout=0.5"]), runDirectory: dir, communicator: SingleProcessCommunicator(),
-                            resume: .auto)
+            _ = try Trainer(
+                config: Self.config(["model.dropout=0.5"]), runDirectory: dir,
+                communicator: SingleProcessCommunicator(),
+                resume: .auto)
             Issue.record("resumed with another dropout")
         } catch {
             #expect("\(error)".contains("different model config"), "\(error)")
         }
         // Safe changes (more epochs, another schedule) are allowed.
-        let t = try Trainer(config: Self.config(["training.epochs=5", "schedule.name=cosine"]), runDirectory: dir,
-                            communicator: SingleProcessCommunicator(), resume: .auto)
+        let t = try Trainer(
+            config: Self.config(["training.epochs=5", "schedule.name=cosine"]), runDirectory: dir,
+            communicator: SingleProcessCommunicator(), resume: .auto)
         #expect(t.step == 10)
         // A checkpoint folder given by path, and no checkpoint at all for auto: a fresh start.
-        let byPath = try Trainer(config: Self.config(), runDirectory: Self.folder(), communicator: SingleProcessCommunicator(),
-                                 resume: .path(dir + "/checkpoints/step-00000010"))
+        let byPath = try Trainer(
+            config: Self.config(), runDirectory: Self.folder(), communicator: SingleProcessCommunicator(),
+            resume: .path(dir + "/checkpoints/step-00000010"))
         #expect(byPath.step == 10)
-        let fresh = try Trainer(config: Self.config(), runDirectory: Self.folder(), communicator: SingleProcessCommunicator(), resume: .auto)
+        let fresh = try Trainer(
+            config: Self.config(), runDirectory: Self.folder(), communicator: SingleProcessCommunicator(), resume: .auto
+        )
         #expect(fresh.step == 0 && fresh.resumedFrom == nil)
     }
 
@@ -136,8 +158,10 @@ struct CheckpointTests {
         defer { if mounted { _ = Self.shell("umount \(dir)") } }
         _ = try Self.run(["training.max_steps=10"], dir: dir)
         #expect(CheckpointStore(directory: dir + "/checkpoints").candidates() == ["step-00000010"])
-        let t = try Trainer(config: Self.config(["training.max_steps=30"]), runDirectory: dir, communicator: SingleProcessCommunicator(),
-                            resume: .auto)
+        let t = try Trainer(
+            config: Self.config(["training.max_steps=30"]), runDirectory: dir,
+            communicator: SingleProcessCommunicator(),
+            resume: .auto)
         // The disk fills up (or the folder turns read-only) while the resumed run trains.
         if mounted {
             _ = Self.shell("dd if=/dev/zero of=\(dir)/filler bs=4k 2>/dev/null")
@@ -167,8 +191,10 @@ struct CheckpointTests {
     @Test func divergenceNamesTheLastCheckpoint() throws {
         let dir = Self.folder()
         _ = try Self.run(["training.max_steps=10", "optimizer.name=sgd", "optimizer.lr=0.1"], dir: dir)
-        let t = try Trainer(config: Self.config(["training.max_steps=30", "optimizer.name=sgd", "optimizer.lr=1e30"]), runDirectory: dir,
-                            communicator: SingleProcessCommunicator(), resume: .auto)
+        let t = try Trainer(
+            config: Self.config(["training.max_steps=30", "optimizer.name=sgd", "optimizer.lr=1e30"]),
+            runDirectory: dir,
+            communicator: SingleProcessCommunicator(), resume: .auto)
         do {
             _ = try t.run()
             Issue.record("a run with lr 1e30 finished")
@@ -180,19 +206,26 @@ struct CheckpointTests {
     /// every_minutes: with a period far below a step's time, every step boundary writes one.
     @Test func timeTriggeredCheckpoints() throws {
         let dir = Self.folder()
-        _ = try Self.run(["training.max_steps=12", "checkpointing.every_steps=null", "checkpointing.every_minutes=1e-7",
-                          "checkpointing.keep_last=100"], dir: dir)
+        _ = try Self.run(
+            [
+                "training.max_steps=12", "checkpointing.every_steps=null", "checkpointing.every_minutes=1e-7",
+                "checkpointing.keep_last=100",
+            ], dir: dir)
         #expect(CheckpointStore(directory: dir + "/checkpoints").candidates().count == 12)
     }
 
     @Test func retentionKeepsTheLastK() throws {
         let dir = Self.folder()
-        _ = try Self.run(["training.max_steps=50", "checkpointing.keep_last=2", "checkpointing.keep_best=true"], dir: dir)
+        _ = try Self.run(
+            ["training.max_steps=50", "checkpointing.keep_last=2", "checkpointing.keep_best=true"], dir: dir)
         let names = try FileManager.default.contentsOfDirectory(atPath: dir + "/checkpoints").sorted()
         #expect(names == ["best", "latest", "step-00000046", "step-00000050"], "\(names)")
         #expect(try String(contentsOfFile: dir + "/checkpoints/latest", encoding: .utf8) == "step-00000050\n")
-        let manifest = try JSONDecoder().decode(CheckpointManifest.self,
-                                                from: Data(contentsOf: URL(fileURLWithPath: dir + "/checkpoints/best/manifest.json")))
-        #expect(manifest.bestMetric != nil && manifest.tensors.contains { $0.name == "hidden.0.weight" && $0.shape == [16, 12] })
+        let manifest = try JSONDecoder().decode(
+            CheckpointManifest.self,
+            from: Data(contentsOf: URL(fileURLWithPath: dir + "/checkpoints/best/manifest.json")))
+        #expect(
+            manifest.bestMetric != nil
+                && manifest.tensors.contains { $0.name == "hidden.0.weight" && $0.shape == [16, 12] })
     }
 }

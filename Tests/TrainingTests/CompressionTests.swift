@@ -9,11 +9,14 @@ import Testing
 
 @Suite("Pruning, distillation and int8 quantization")
 struct CompressionTests {
-    static func pruning(_ yaml: String) throws -> PruningConfig { try ConfigLoader.parse(yaml: "optimizer: {name: sgd, lr: 0.1}\npruning: \(yaml)").pruning }
+    static func pruning(_ yaml: String) throws -> PruningConfig {
+        try ConfigLoader.parse(yaml: "optimizer: {name: sgd, lr: 0.1}\npruning: \(yaml)").pruning
+    }
 
     @Test func scheduleFollowsZhuAndGupta() {
         let s = PruningSchedule(initial: 0, final: 0.8, start: 10, end: 50, every: 15)
-        #expect(s.sparsity(at: 5) == 0 && s.sparsity(at: 10) == 0 && s.sparsity(at: 50) == 0.8 && s.sparsity(at: 70) == 0.8)
+        #expect(
+            s.sparsity(at: 5) == 0 && s.sparsity(at: 10) == 0 && s.sparsity(at: 50) == 0.8 && s.sparsity(at: 70) == 0.8)
         #expect(Swift.abs(s.sparsity(at: 30) - 0.7) < 1e-12)  // 0.8 - 0.8·(1 - 1/2)³
         #expect((0...60).filter { s.updates(at: $0) } == [10, 25, 40, 50])
         let once = PruningSchedule(initial: 0.6, final: 0.6, start: 0, end: 0, every: 100)
@@ -26,26 +29,33 @@ struct CompressionTests {
         let model = MLP(inputs: 10, hiddenSizes: [8], classes: 4)
         _ = model.flattenParameters()
         let all = (model.hidden[0] as! Linear).weight.data.scalars + model.output.weight.data.scalars
-        let global = try Pruner(config: Self.pruning("{method: magnitude, sparsity: 0.75, end_step: 0}"), model: model, totalSteps: 10)
+        let global = try Pruner(
+            config: Self.pruning("{method: magnitude, sparsity: 0.75, end_step: 0}"), model: model, totalSteps: 10)
         #expect(global.update(step: 0) == 0.75)
         let threshold = all.map(\.magnitude).sorted()[Int(0.75 * Double(all.count)) - 1]
         let after = (model.hidden[0] as! Linear).weight.data.scalars + model.output.weight.data.scalars
         #expect(after.filter { $0 == 0 }.count == 84)  // 0.75 of 112
         #expect(zip(all, after).allSatisfy { ($1 == 0) == ($0.magnitude <= threshold) })
-        #expect(model.hidden[0] is Linear && (model.hidden[0] as! Linear).bias!.data.scalars.allSatisfy { $0 != 0 })  // biases are not pruned
+        // Biases are not pruned.
+        #expect(model.hidden[0] is Linear && (model.hidden[0] as! Linear).bias!.data.scalars.allSatisfy { $0 != 0 })
 
-        let perLayer = try Pruner(config: Self.pruning("{method: magnitude, scope: layer, sparsity: 0.5, end_step: 0, exclude: [output]}"),
-                                  model: MLP(inputs: 10, hiddenSizes: [8], classes: 4), totalSteps: 10)
+        let perLayer = try Pruner(
+            config: Self.pruning("{method: magnitude, scope: layer, sparsity: 0.5, end_step: 0, exclude: [output]}"),
+            model: MLP(inputs: 10, hiddenSizes: [8], classes: 4), totalSteps: 10)
         perLayer.update(step: 0)
         #expect(perLayer.layerSparsity.map(\.name) == ["hidden.0.weight"] && perLayer.layerSparsity[0].sparsity == 0.5)
-        #expect(throws: ConfigError.self) { try Pruner(config: Self.pruning("{method: magnitude, exclude: [fc9]}"), model: model, totalSteps: 10) }
+        #expect(throws: ConfigError.self) {
+            try Pruner(config: Self.pruning("{method: magnitude, exclude: [fc9]}"), model: model, totalSteps: 10)
+        }
     }
 
     /// Channel pruning zeroes whole filters with their bias, and the batch norm that follows.
     @Test func channelPruningRemovesWholeFiltersAndTheirNorm() throws {
         Init.seed(4)
         let net = ResNet(inputChannels: 1, channels: [4, 8], blocksPerStage: 1, classes: 3)
-        let pruner = try Pruner(config: Self.pruning("{method: channels, scope: layer, sparsity: 0.5, end_step: 0}"), model: net, totalSteps: 1)
+        let pruner = try Pruner(
+            config: Self.pruning("{method: channels, scope: layer, sparsity: 0.5, end_step: 0}"), model: net,
+            totalSteps: 1)
         let norms = (0..<4).map { c in net.stem.weight.data.scalars[(c * 9)..<(c * 9 + 9)].reduce(0) { $0 + $1 * $1 } }
         pruner.update(step: 0)
         let smallest = Set(norms.indices.sorted { norms[$0] < norms[$1] }.prefix(2))
@@ -66,7 +76,9 @@ struct CompressionTests {
     @Test func headPruningRemovesWholeHeads() throws {
         Init.seed(5)
         let gpt = GPT(vocabulary: 11, context: 8, width: 16, layers: 1, heads: 4)
-        let pruner = try Pruner(config: Self.pruning("{method: heads, scope: layer, sparsity: 0.5, end_step: 0}"), model: gpt, totalSteps: 1)
+        let pruner = try Pruner(
+            config: Self.pruning("{method: heads, scope: layer, sparsity: 0.5, end_step: 0}"), model: gpt, totalSteps: 1
+        )
         pruner.update(step: 0)
         let attention = gpt.namedModules().compactMap { $0.1 as? MultiHeadAttention }[0]
         let q = attention.query.weight.data.scalars, o = attention.output.weight.data.scalars
@@ -79,22 +91,29 @@ struct CompressionTests {
             }
             #expect(columns.allSatisfy { $0 == 0 } == dead.contains(h), "head \(h)")
         }
-        #expect(throws: ConfigError.self) { try Pruner(config: Self.pruning("{method: heads, scope: layer}"), model: LeNet5(), totalSteps: 1) }
+        #expect(throws: ConfigError.self) {
+            try Pruner(config: Self.pruning("{method: heads, scope: layer}"), model: LeNet5(), totalSteps: 1)
+        }
     }
 
     /// Masks keep pruned weights at zero through updates, and a resumed run restores them.
     @Test func masksSurviveUpdatesAndResume() throws {
         let directory = NSTemporaryDirectory() + "tandem-prune-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let settings = ["pruning.method=magnitude", "pruning.sparsity=0.6", "pruning.start_step=2", "pruning.end_step=8", "pruning.every_steps=3",
-                        "checkpointing.every_steps=10"]
-        let first = try Trainer(config: TrainerTests.config(settings + ["training.max_steps=10"]), runDirectory: directory,
-                                communicator: SingleProcessCommunicator())
+        let settings = [
+            "pruning.method=magnitude", "pruning.sparsity=0.6", "pruning.start_step=2", "pruning.end_step=8",
+            "pruning.every_steps=3",
+            "checkpointing.every_steps=10",
+        ]
+        let first = try Trainer(
+            config: TrainerTests.config(settings + ["training.max_steps=10"]), runDirectory: directory,
+            communicator: SingleProcessCommunicator())
         _ = try first.run()
         let zeros = first.pruner!.masked.map { m in m.tensor.data.scalars.map { $0 == 0 } }
         #expect(Swift.abs(first.pruner!.sparsity - 0.6) < 0.01)
-        let second = try Trainer(config: TrainerTests.config(settings + ["training.max_steps=20"]), runDirectory: directory,
-                                 communicator: SingleProcessCommunicator(), resume: .auto)
+        let second = try Trainer(
+            config: TrainerTests.config(settings + ["training.max_steps=20"]), runDirectory: directory,
+            communicator: SingleProcessCommunicator(), resume: .auto)
         #expect(second.step == 10 && second.pruner!.currentTarget == 0.6)
         _ = try second.run()
         #expect(second.pruner!.masked.map { m in m.tensor.data.scalars.map { $0 == 0 } } == zeros)
@@ -104,15 +123,24 @@ struct CompressionTests {
     @Test func initFromLoadsTrainedWeights() throws {
         let directory = NSTemporaryDirectory() + "tandem-init-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let trained = try Trainer(config: TrainerTests.config(["training.max_steps=5"]), runDirectory: directory, communicator: SingleProcessCommunicator())
+        let trained = try Trainer(
+            config: TrainerTests.config(["training.max_steps=5"]), runDirectory: directory,
+            communicator: SingleProcessCommunicator())
         _ = try trained.run()
-        let fresh = try Trainer(config: TrainerTests.config(["seed=7"]), runDirectory: nil, communicator: SingleProcessCommunicator())
-        let started = try Trainer(config: TrainerTests.config(["seed=7", "model.init_from=\(directory)"]), runDirectory: nil,
-                                  communicator: SingleProcessCommunicator())
+        let fresh = try Trainer(
+            config: TrainerTests.config(["seed=7"]), runDirectory: nil, communicator: SingleProcessCommunicator())
+        let started = try Trainer(
+            config: TrainerTests.config(["seed=7", "model.init_from=\(directory)"]), runDirectory: nil,
+            communicator: SingleProcessCommunicator())
         #expect(TrainerTests.parameters(started) == TrainerTests.parameters(trained))
         #expect(TrainerTests.parameters(fresh) != TrainerTests.parameters(trained))
-        #expect { try Trainer(config: TrainerTests.config(["model.init_from=/nonexistent"]), runDirectory: nil, communicator: SingleProcessCommunicator()) }
-            throws: { "\($0)".contains("model.init_from /nonexistent: cannot read model weights /nonexistent/model.safetensors") }
+        #expect {
+            try Trainer(
+                config: TrainerTests.config(["model.init_from=/nonexistent"]), runDirectory: nil,
+                communicator: SingleProcessCommunicator())
+        } throws: {
+            "\($0)".contains("model.init_from /nonexistent: cannot read model weights /nonexistent/model.safetensors")
+        }
     }
 
     /// KL(softmax(t/T) ‖ softmax(s/T)) and its gradient (q - p) / (T·rows).
@@ -151,11 +179,14 @@ struct CompressionTests {
             let ranges = ActivationCalibration.ranges(plan: plan, batches: [x], method: method, percentile: 99.99)
             let tensors = Dictionary(uniqueKeysWithValues: QuantizedModel.quantize(plan, ranges: ranges))
             #expect(tensors["c3.weight"]!.dtype == .int8 && tensors["c3.weight"]!.shape.dims == [16, 6, 5, 5])
-            let int8 = try QuantizedModel(plan: plan, tensors: tensors, inputShape: [1, 28, 28]).logits(x).values.scalars
+            let int8 = try QuantizedModel(plan: plan, tensors: tensors, inputShape: [1, 28, 28]).logits(x).values
+                .scalars
             let spread = reference.map(\.magnitude).max()!
             let worst = zip(int8, reference).map { Swift.abs($0 - $1) }.max()!
             #expect(worst < 0.05 * spread, "\(method): largest difference \(worst) against logits up to \(spread)")
         }
-        #expect(throws: ConfigError.self) { try InferencePlan(GPT(vocabulary: 5, context: 4, width: 8, layers: 1, heads: 2), name: "gpt") }
+        #expect(throws: ConfigError.self) {
+            try InferencePlan(GPT(vocabulary: 5, context: 4, width: 8, layers: 1, heads: 2), name: "gpt")
+        }
     }
 }

@@ -6,7 +6,9 @@ import Testing
 @Suite("Configs")
 struct ConfigTests {
     static func error(_ yaml: String, overrides: [String] = []) -> String? {
-        do { _ = try ConfigLoader.parse(yaml: yaml, source: "test.yaml", overrides: overrides); return nil } catch { return "\(error)" }
+        do { _ = try ConfigLoader.parse(yaml: yaml, source: "test.yaml", overrides: overrides); return nil } catch {
+            return "\(error)"
+        }
     }
 
     @Test func defaultsFillWhatTheFileLeavesOut() throws {
@@ -22,13 +24,21 @@ struct ConfigTests {
         #expect(try ConfigLoader.parse(yaml: "optimizer: {name: adamw}").optimizer.resolvedWeightDecay == 0.01)
         // An optional section given in part takes the rest from its defaults.
         let e = try ConfigLoader.parse(yaml: "optimizer: {lr: 0.1}\ntraining:\n  early_stopping:\n    patience: 7\n")
-        #expect(e.training.earlyStopping == { var s = EarlyStoppingConfig(); s.patience = 7; return s }())
+        #expect(
+            e.training.earlyStopping
+                == {
+                    var s = EarlyStoppingConfig(); s.patience = 7; return s
+                }())
     }
 
     @Test func overridesSetAnyKey() throws {
-        let c = try ConfigLoader.parse(yaml: "optimizer: {lr: 0.1}", overrides: [
-            "optimizer.lr=1e-3", "model.hidden_sizes=[32, 16]", "training.early_stopping.metric=accuracy",
-            "training.early_stopping.mode=max", "data.limit=100", "clipping.max_norm=1", "seed=7", "distributed.shared_memory=false"])
+        let c = try ConfigLoader.parse(
+            yaml: "optimizer: {lr: 0.1}",
+            overrides: [
+                "optimizer.lr=1e-3", "model.hidden_sizes=[32, 16]", "training.early_stopping.metric=accuracy",
+                "training.early_stopping.mode=max", "data.limit=100", "clipping.max_norm=1", "seed=7",
+                "distributed.shared_memory=false",
+            ])
         #expect(!c.distributed.sharedMemory)
         #expect(c.optimizer.lr == 1e-3 && c.model.hiddenSizes == [32, 16] && c.seed == 7 && c.data.limit == 100)
         #expect(c.training.earlyStopping?.metric == "accuracy" && c.clipping.maxNorm == 1)
@@ -40,88 +50,171 @@ struct ConfigTests {
 
     /// Each bad config and (part of) the message it must give: key path, value, what is allowed.
     @Test(arguments: [
-        ("optimizer: {lr: 0.1, momentun: 0.9}", [String](),
-         "unknown key optimizer.momentun (did you mean momentum?); allowed keys in optimizer: allow_zero_lr, alpha, "
-            + "betas, centered, dampening, decay_bias_and_norm, eps, lr, momentum, name, nesterov, weight_decay"),
+        (
+            "optimizer: {lr: 0.1, momentun: 0.9}", [String](),
+            "unknown key optimizer.momentun (did you mean momentum?); allowed keys in optimizer: allow_zero_lr, alpha, "
+                + "betas, centered, dampening, decay_bias_and_norm, eps, lr, momentum, name, nesterov, weight_decay"
+        ),
         ("optimiser: {lr: 0.1}", [], "unknown key optimiser (did you mean optimizer?)"),
         ("optimizer: {lr: fast}", [], "optimizer.lr is \"fast\"; allowed: a number"),
         ("optimizer: {lr: 0.1}\ndata: {batch_size: 1.5}", [], "data.batch_size is \"1.5\"; allowed: an integer"),
-        ("optimizer: {lr: 0.1}\ndata: {batch_size: 0}", [], "data.batch_size is 0; allowed: a positive number of samples per rank"),
+        (
+            "optimizer: {lr: 0.1}\ndata: {batch_size: 0}", [],
+            "data.batch_size is 0; allowed: a positive number of samples per rank"
+        ),
         ("optimizer: {lr: -1}", [], "optimizer.lr is -1.0; allowed: a positive number"),
-        ("optimizer: {lr: 0}", [],
-         "optimizer.lr is 0.0; allowed: a positive number (at 0 nothing trains; set optimizer.allow_zero_lr: true"),
+        (
+            "optimizer: {lr: 0}", [],
+            "optimizer.lr is 0.0; allowed: a positive number (at 0 nothing trains; set optimizer.allow_zero_lr: true"
+        ),
         ("optimizer: {lr: 0.1}", ["optimizer.lr="], "--set optimizer.lr= has no value; write --set optimizer.lr=VALUE"),
         ("optimizer: {lr: 0.1}", ["optimizer.lr=  "], "--set optimizer.lr=   has no value"),
         // Every problem at once: an unknown key, two wrong types and a bad value.
-        ("optimizer: {lr: fast, momentun: 0.9}\ndata: {batch_size: 0}\nmodel: {dropout: x}", [],
-         "config errors:\n  - unknown key optimizer.momentun (did you mean momentum?); allowed keys in optimizer: "
-            + "allow_zero_lr, alpha, betas, centered, dampening, decay_bias_and_norm, eps, lr, momentum, name, "
-            + "nesterov, weight_decay\n"
-            + "  - model.dropout is \"x\"; allowed: a number\n  - optimizer.lr is \"fast\"; allowed: a number\n"
-            + "  - data.batch_size is 0; allowed: a positive number of samples per rank"),
+        (
+            "optimizer: {lr: fast, momentun: 0.9}\ndata: {batch_size: 0}\nmodel: {dropout: x}", [],
+            "config errors:\n  - unknown key optimizer.momentun (did you mean momentum?); allowed keys in optimizer: "
+                + "allow_zero_lr, alpha, betas, centered, dampening, decay_bias_and_norm, eps, lr, momentum, name, "
+                + "nesterov, weight_decay\n"
+                + "  - model.dropout is \"x\"; allowed: a number\n  - optimizer.lr is \"fast\"; allowed: a number\n"
+                + "  - data.batch_size is 0; allowed: a positive number of samples per rank"
+        ),
         // Wrong types in an optional key and in a list are reported with the rest.
-        ("optimizer: {lr: 0.1}\ntraining: {max_steps: soon, epochs: many}\nmodel: {hidden_sizes: [8, x]}", [],
-         "config errors:\n  - model.hidden_sizes[1] is \"x\"; allowed: an integer\n"
-            + "  - training.epochs is \"many\"; allowed: an integer\n"
-            + "  - training.max_steps is \"soon\"; allowed: an integer"),
+        (
+            "optimizer: {lr: 0.1}\ntraining: {max_steps: soon, epochs: many}\nmodel: {hidden_sizes: [8, x]}", [],
+            "config errors:\n  - model.hidden_sizes[1] is \"x\"; allowed: an integer\n"
+                + "  - training.epochs is \"many\"; allowed: an integer\n"
+                + "  - training.max_steps is \"soon\"; allowed: an integer"
+        ),
         // Counts and sizes the code cannot compute with.
-        ("optimizer: {lr: 0.1}\ntraining: {epochs: 100000000000000000}", [],
-         "training.epochs is 100000000000000000; allowed: at most 1000000 epochs"),
-        ("optimizer: {lr: 0.1}", ["training.max_steps=9223372036854775807"],
-         "training.max_steps is 9223372036854775807; allowed: at most 2147483647 steps"),
-        ("optimizer: {lr: 0.1}", ["model.hidden_sizes=[64, 4000000000000000000]"],
-         "model.hidden_sizes has 4000000000000000000; allowed: at most 1073741824 units each"),
-        ("optimizer: {lr: 0.1}", ["data.batch_size=1099511627776", "distributed.gradient_accumulation=1099511627776"],
-         "config errors:\n  - data.batch_size is 1099511627776; allowed: at most 1048576 samples per rank\n"
-            + "  - distributed.gradient_accumulation is 1099511627776; allowed: at most 1048576 micro-batches"),
-        ("optimizer: {lr: 0.1}", ["data.synthetic.input_shape=[65536, 65536, 65536]"],
-         "data.synthetic.input_shape is [65536, 65536, 65536]; allowed: at most 16777216 values per sample"),
-        ("optimizer: {lr: 0.1}", ["data.synthetic.input_shape=[4096, 4096]", "data.synthetic.samples=4096"],
-         "data.synthetic: 4096 x 16777216 values per sample is more than the 1073741824 a generated dataset may hold"),
-        ("optimizer: {lr: 0.1}", ["model.layers=1000000000"],
-         "model.layers is 1000000000; allowed: at most 4096 layers"),
-        ("optimizer: {lr: 0.1}", ["distributed.stall_warning_seconds=.inf"],
-         "distributed.stall_warning_seconds is inf; allowed: at most 1000000 seconds"),
-        ("optimizer: {lr: 0.1}", ["seed=9223372036854775807"],
-         "seed is 9223372036854775807; allowed: an integer from 0 to 4294967295"),
+        (
+            "optimizer: {lr: 0.1}\ntraining: {epochs: 100000000000000000}", [],
+            "training.epochs is 100000000000000000; allowed: at most 1000000 epochs"
+        ),
+        (
+            "optimizer: {lr: 0.1}", ["training.max_steps=9223372036854775807"],
+            "training.max_steps is 9223372036854775807; allowed: at most 2147483647 steps"
+        ),
+        (
+            "optimizer: {lr: 0.1}", ["model.hidden_sizes=[64, 4000000000000000000]"],
+            "model.hidden_sizes has 4000000000000000000; allowed: at most 1073741824 units each"
+        ),
+        (
+            "optimizer: {lr: 0.1}",
+            ["data.batch_size=1099511627776", "distributed.gradient_accumulation=1099511627776"],
+            "config errors:\n  - data.batch_size is 1099511627776; allowed: at most 1048576 samples per rank\n"
+                + "  - distributed.gradient_accumulation is 1099511627776; allowed: at most 1048576 micro-batches"
+        ),
+        (
+            "optimizer: {lr: 0.1}", ["data.synthetic.input_shape=[65536, 65536, 65536]"],
+            "data.synthetic.input_shape is [65536, 65536, 65536]; allowed: at most 16777216 values per sample"
+        ),
+        (
+            "optimizer: {lr: 0.1}", ["data.synthetic.input_shape=[4096, 4096]", "data.synthetic.samples=4096"],
+            "data.synthetic: 4096 x 16777216 values per sample is more than the 1073741824 a generated dataset may hold"
+        ),
+        (
+            "optimizer: {lr: 0.1}", ["model.layers=1000000000"],
+            "model.layers is 1000000000; allowed: at most 4096 layers"
+        ),
+        (
+            "optimizer: {lr: 0.1}", ["distributed.stall_warning_seconds=.inf"],
+            "distributed.stall_warning_seconds is inf; allowed: at most 1000000 seconds"
+        ),
+        (
+            "optimizer: {lr: 0.1}", ["seed=9223372036854775807"],
+            "seed is 9223372036854775807; allowed: an integer from 0 to 4294967295"
+        ),
         ("optimizer: {lr: 0.1, name: lamb}", [], "optimizer.name is \"lamb\"; allowed: sgd, adam, adamw, rmsprop"),
-        ("optimizer: {lr: 0.1}\nmodel: {name: vgg}", [], "model.name is \"vgg\"; allowed: mlp, lenet5, resnet, mobilenet, inception, char_mlp"),
+        (
+            "optimizer: {lr: 0.1}\nmodel: {name: vgg}", [],
+            "model.name is \"vgg\"; allowed: mlp, lenet5, resnet, mobilenet, inception, char_mlp"
+        ),
         ("optimizer: {lr: 0.1}\nmodel: lenet5", [], "model is value \"lenet5\"; allowed: a mapping of its keys"),
-        ("optimizer: {lr: 0.1}\nmodel: {hidden_sizes: [64, x]}", [], "model.hidden_sizes[1] is \"x\"; allowed: an integer"),
+        (
+            "optimizer: {lr: 0.1}\nmodel: {hidden_sizes: [64, x]}", [],
+            "model.hidden_sizes[1] is \"x\"; allowed: an integer"
+        ),
         ("optimizer: {lr: 0.1, betas: [0.9]}", [], "optimizer.betas is [0.9]; allowed: two numbers in [0, 1)"),
-        ("optimizer: {lr: 0.1, nesterov: true}", [], "optimizer.nesterov is true; allowed: true only with momentum > 0 and dampening 0"),
-        ("optimizer: {lr: 0.1}\nschedule: {name: warmup_cosine}", [], "schedule.warmup_steps is 0; allowed: at least 1 for warmup_cosine"),
-        ("optimizer: {lr: 0.1}\nschedule: {milestones: [30, 10]}", [], "schedule.milestones is [30, 10]; allowed: increasing positive step numbers"),
+        (
+            "optimizer: {lr: 0.1, nesterov: true}", [],
+            "optimizer.nesterov is true; allowed: true only with momentum > 0 and dampening 0"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nschedule: {name: warmup_cosine}", [],
+            "schedule.warmup_steps is 0; allowed: at least 1 for warmup_cosine"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nschedule: {milestones: [30, 10]}", [],
+            "schedule.milestones is [30, 10]; allowed: increasing positive step numbers"
+        ),
         ("optimizer: {lr: 0.1}\nprecision: {mode: fp8}", [], "precision.mode is \"fp8\"; allowed: fp32, fp16, bf16"),
-        ("optimizer: {lr: 0.1}\nprecision: {loss_scale: sometimes, backoff_factor: 2}", [],
-         "config errors:\n  - precision.loss_scale is \"sometimes\"; allowed: auto, dynamic, static, none\n  - precision.backoff_factor is 2.0"),
-        ("optimizer: {lr: 0.1}\ndistributed: {wire: int8}", [], "distributed.wire is \"int8\"; allowed: fp32, fp16, bf16"),
+        (
+            "optimizer: {lr: 0.1}\nprecision: {loss_scale: sometimes, backoff_factor: 2}", [],
+            "config errors:\n  - precision.loss_scale is \"sometimes\"; allowed: auto, dynamic, static, none\n  - precision.backoff_factor is 2.0"
+        ),
+        (
+            "optimizer: {lr: 0.1}\ndistributed: {wire: int8}", [],
+            "distributed.wire is \"int8\"; allowed: fp32, fp16, bf16"
+        ),
         ("optimizer: {lr: 0.1}\ndistributed: {gradient_accumulation: 0}", [], "distributed.gradient_accumulation is 0"),
-        ("optimizer: {lr: 0.1}\ndistributed: {shard_optimizer: yes please}", [], "distributed.shard_optimizer is \"yes please\"; allowed: true or false"),
-        ("optimizer: {lr: 0.1}\ndistributed: {shared_memory: 2}", [], "distributed.shared_memory is \"2\"; allowed: true or false"),
-        ("optimizer: {lr: 0.1}\ndistributed: {startup_timeout_seconds: 0}", [],
-         "distributed.startup_timeout_seconds is 0.0; allowed: null (no limit) or 1 to 86400 seconds"),
-        ("optimizer: {lr: 0.1}\ndeterministic: true\ndistributed: {micro_shards: 4, shard_optimizer: true}", [],
-         "distributed.shard_optimizer is true; allowed: false with deterministic: true"),
-        ("optimizer: {lr: 0.1}\ntraining: {early_stopping: {metric: speed}}", [],
-         "training.early_stopping.metric is \"speed\"; allowed: loss, accuracy, top_k_accuracy"),
-        ("optimizer: {lr: 0.1}\nlogging: {progress: fancy}", [], "logging.progress is \"fancy\"; allowed: auto, bar, plain, none"),
-        ("optimizer: {lr: 0.1}\nmodel: {name: char_mlp}", [],
-         "model.name is \"char_mlp\"; allowed: data.name shakespeare_char with data.targets last for char_mlp (the config has data.name fashion_mnist)"),
-        ("optimizer: {lr: 0.1}\nmodel: {name: lstm}", [], "allowed: data.name memory or shakespeare_char with data.targets every for lstm"),
-        ("optimizer: {lr: 0.1}\nmodel: {name: gpt}\ndata: {name: shakespeare_char}", [],
-         "model.name is \"gpt\"; allowed: data.name shakespeare_char with data.targets every for gpt (the config has data.name shakespeare_char with data.targets last)"),
-        ("optimizer: {lr: 0.1}\nmodel: {name: gpt, embedding_size: 30, heads: 4}\ndata: {name: shakespeare_char, targets: every}", [],
-         "model.embedding_size is 30; allowed: a multiple of model.heads (4)"),
-        ("optimizer: {lr: 0.1}", ["model.position_encoding=rotary"], "model.position_encoding is \"rotary\"; allowed: learned, sinusoidal"),
+        (
+            "optimizer: {lr: 0.1}\ndistributed: {shard_optimizer: yes please}", [],
+            "distributed.shard_optimizer is \"yes please\"; allowed: true or false"
+        ),
+        (
+            "optimizer: {lr: 0.1}\ndistributed: {shared_memory: 2}", [],
+            "distributed.shared_memory is \"2\"; allowed: true or false"
+        ),
+        (
+            "optimizer: {lr: 0.1}\ndistributed: {startup_timeout_seconds: 0}", [],
+            "distributed.startup_timeout_seconds is 0.0; allowed: null (no limit) or 1 to 86400 seconds"
+        ),
+        (
+            "optimizer: {lr: 0.1}\ndeterministic: true\ndistributed: {micro_shards: 4, shard_optimizer: true}", [],
+            "distributed.shard_optimizer is true; allowed: false with deterministic: true"
+        ),
+        (
+            "optimizer: {lr: 0.1}\ntraining: {early_stopping: {metric: speed}}", [],
+            "training.early_stopping.metric is \"speed\"; allowed: loss, accuracy, top_k_accuracy"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nlogging: {progress: fancy}", [],
+            "logging.progress is \"fancy\"; allowed: auto, bar, plain, none"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nmodel: {name: char_mlp}", [],
+            "model.name is \"char_mlp\"; allowed: data.name shakespeare_char with data.targets last for char_mlp (the config has data.name fashion_mnist)"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nmodel: {name: lstm}", [],
+            "allowed: data.name memory or shakespeare_char with data.targets every for lstm"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nmodel: {name: gpt}\ndata: {name: shakespeare_char}", [],
+            "model.name is \"gpt\"; allowed: data.name shakespeare_char with data.targets every for gpt (the config has data.name shakespeare_char with data.targets last)"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nmodel: {name: gpt, embedding_size: 30, heads: 4}\ndata: {name: shakespeare_char, targets: every}",
+            [],
+            "model.embedding_size is 30; allowed: a multiple of model.heads (4)"
+        ),
+        (
+            "optimizer: {lr: 0.1}", ["model.position_encoding=rotary"],
+            "model.position_encoding is \"rotary\"; allowed: learned, sinusoidal"
+        ),
         ("optimizer: {lr: 0.1}\ntraining: {epochs: true}", [], "training.epochs is \"true\"; allowed: an integer"),
         ("- just\n- a list", [], "test.yaml must be a mapping of sections"),
         ("model: {name: [unclosed", [], "test.yaml is not valid YAML"),
         ("optimizer: {lr: 0.1}", ["optimizer.lr"], "--set optimizer.lr is not of the form key.path=value"),
-        ("optimizer: {lr: 0.1}", ["optimizer.lr.x=1"], "--set optimizer.lr.x=1: optimizer.lr is a value, not a section"),
+        (
+            "optimizer: {lr: 0.1}", ["optimizer.lr.x=1"],
+            "--set optimizer.lr.x=1: optimizer.lr is a value, not a section"
+        ),
         ("optimizer: {lr: 0.1}", ["optimizer.speed=1"], "unknown key optimizer.speed"),
-        ("optimizer: {lr: 0.1}", ["data.batch_size=-2", "model.dropout=1"],
-         "config errors:\n  - model.dropout is 1.0; allowed: 0 <= dropout < 1\n  - data.batch_size is -2"),
+        (
+            "optimizer: {lr: 0.1}", ["data.batch_size=-2", "model.dropout=1"],
+            "config errors:\n  - model.dropout is 1.0; allowed: 0 <= dropout < 1\n  - data.batch_size is -2"
+        ),
     ])
     func badConfigsNameTheProblem(yaml: String, overrides: [String], expected: String) {
         let message = Self.error(yaml, overrides: overrides)
@@ -147,8 +240,9 @@ struct ConfigTests {
         func message(_ file: String) throws -> String {
             "\(try #require(throws: ConfigError.self) { try ConfigLoader.load(path: file) })"
         }
-        #expect(try message(path) == "config error: config file \(path) is not a YAML text file "
-            + "(it holds a NUL byte at offset 7); give the .yaml config (configs/*.yaml), not a binary")
+        #expect(
+            try message(path) == "config error: config file \(path) is not a YAML text file "
+                + "(it holds a NUL byte at offset 7); give the .yaml config (configs/*.yaml), not a binary")
         // Invalid UTF-8 and control characters without a NUL are refused as well.
         try Data([0x6d, 0x6f, 0x64, 0x65, 0x6c, 0x3a, 0xff, 0xfe]).write(to: URL(fileURLWithPath: path))
         #expect(try message(path).contains("its bytes are not UTF-8"))
@@ -162,14 +256,18 @@ struct ConfigTests {
     @Test func differencesNameTheKeys() throws {
         let a = try ConfigLoader.yaml(ConfigLoader.parse(yaml: "optimizer: {lr: 0.1}"))
         let b = try ConfigLoader.yaml(ConfigLoader.parse(yaml: "optimizer: {lr: 0.2}\ndata: {batch_size: 8}"))
-        #expect(ConfigDifference.between(a, b) == [ConfigDifference(key: "data.batch_size", first: "64", second: "8"),
-                                                   ConfigDifference(key: "optimizer.lr", first: "0.1", second: "0.2")])
+        #expect(
+            ConfigDifference.between(a, b) == [
+                ConfigDifference(key: "data.batch_size", first: "64", second: "8"),
+                ConfigDifference(key: "optimizer.lr", first: "0.1", second: "0.2"),
+            ])
         #expect(ConfigDifference.between(a, a).isEmpty)
     }
 
     /// Every shipped config loads.
     @Test func shippedConfigsLoad() throws {
-        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../configs").standardized.path
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../configs")
+            .standardized.path
         let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".yaml") }
         #expect(files.count >= 3)
         for f in files { _ = try ConfigLoader.load(path: dir + "/" + f) }
@@ -180,8 +278,9 @@ struct ConfigTests {
 @Suite("The config reference")
 struct ConfigDocTests {
     @Test func everyKeyIsDocumented() throws {
-        let doc = try String(contentsOfFile: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../docs/CONFIG.md").standardized.path, encoding: .utf8)
+        let doc = try String(
+            contentsOfFile: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("../../docs/CONFIG.md").standardized.path, encoding: .utf8)
         let template = try ConfigLoader.encode(TrainConfig.schemaTemplate)
         func keys(_ node: Node, _ prefix: String) -> [String] {
             guard let map = node.mapping else { return [prefix] }
@@ -193,13 +292,16 @@ struct ConfigDocTests {
         // The default column agrees with TrainConfig() for every key that has a scalar or list default.
         let defaults = try Yams.compose(yaml: ConfigLoader.yaml(TrainConfig()))!
         func same(_ a: Node, _ b: Node) -> Bool {
-            if let x = a.sequence, let y = b.sequence { return x.count == y.count && zip(x, y).allSatisfy { same($0, $1) } }
+            if let x = a.sequence, let y = b.sequence {
+                return x.count == y.count && zip(x, y).allSatisfy { same($0, $1) }
+            }
             if let x = a.float, let y = b.float { return x == y }
             return a.string == b.string
         }
         for key in all {
             guard let row = doc.split(separator: "\n").first(where: { $0.hasPrefix("| `\(key)` |") }) else { continue }
-            let cell = row.split(separator: "|")[1].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "`"))
+            let cell = row.split(separator: "|")[1].trimmingCharacters(in: .whitespaces).trimmingCharacters(
+                in: CharacterSet(charactersIn: "`"))
             var node: Node? = defaults
             for part in key.split(separator: ".") { node = node?.mapping?[String(part)] }
             guard let value = node, value.mapping == nil else { continue }

@@ -17,8 +17,9 @@ struct FixedPointReducerTests {
     }
 
     static func reduce(_ order: [Int]) -> [Float] {
-        let reducer = FixedPointReducer(communicator: SingleProcessCommunicator(), segments: segments, capacity: 64,
-                                        globalShards: order.count, localShards: order.count)
+        let reducer = FixedPointReducer(
+            communicator: SingleProcessCommunicator(), segments: segments, capacity: 64,
+            globalShards: order.count, localShards: order.count)
         // As in training: each shard's backward writes the one gradient buffer.
         let g = NDArray(shape: [64])
         for j in order {
@@ -42,8 +43,9 @@ struct FixedPointReducerTests {
         // except after the last shard, whose gradient reduce() reads in place.
         #expect([5, 6, 7, 21, 63].allSatisfy { got[$0] == 0 })
         let g = Self.shard(0), copy = g.scalars
-        let reducer = FixedPointReducer(communicator: SingleProcessCommunicator(), segments: Self.segments, capacity: 64,
-                                        globalShards: 2, localShards: 2)
+        let reducer = FixedPointReducer(
+            communicator: SingleProcessCommunicator(), segments: Self.segments, capacity: 64,
+            globalShards: 2, localShards: 2)
         reducer.add(g)
         #expect(g.scalars.allSatisfy { $0 == 0 })
         g.ptr.update(from: copy, count: 64)
@@ -52,8 +54,9 @@ struct FixedPointReducerTests {
     }
 
     @Test func aNonFiniteValueMakesItsParameterNaN() {
-        let reducer = FixedPointReducer(communicator: SingleProcessCommunicator(), segments: Self.segments, capacity: 64,
-                                        globalShards: 2, localShards: 2)
+        let reducer = FixedPointReducer(
+            communicator: SingleProcessCommunicator(), segments: Self.segments, capacity: 64,
+            globalShards: 2, localShards: 2)
         let bad = Self.shard(1)
         bad.ptr[10] = .infinity
         reducer.add(Self.shard(0))

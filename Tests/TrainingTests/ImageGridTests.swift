@@ -13,7 +13,9 @@ struct ImageGridTests {
         func u32(_ i: Int) -> Int { png[i..<(i + 4)].reduce(0) { $0 << 8 | Int($1) } }
         while at < png.count {
             let length = u32(at), body = Array(png[(at + 4)..<(at + 8 + length)])
-            #expect(u32(at + 8 + length) == Int(crc32(0, body, uInt(body.count))), "CRC of \(String(decoding: body.prefix(4), as: UTF8.self))")
+            #expect(
+                u32(at + 8 + length) == Int(crc32(0, body, uInt(body.count))),
+                "CRC of \(String(decoding: body.prefix(4), as: UTF8.self))")
             out.append((String(decoding: body.prefix(4), as: UTF8.self), Array(body.dropFirst(4))))
             at += 12 + length
         }
@@ -31,7 +33,10 @@ struct ImageGridTests {
         #expect(uncompress(&raw, &size, parts[1].1, uLong(parts[1].1.count)) == Z_OK && size == uLong(raw.count))
         func pixel(_ x: Int, _ y: Int) -> UInt8 { raw[y * 13 + 1 + x] }  // each row starts with its filter byte
         #expect((0..<6).allSatisfy { raw[$0 * 13] == 0 })
-        #expect([pixel(2, 2), pixel(3, 2), pixel(4, 2), pixel(2, 3), pixel(3, 3), pixel(4, 3)] == [0, 128, 255, 64, 191, 255])
+        #expect(
+            [pixel(2, 2), pixel(3, 2), pixel(4, 2), pixel(2, 3), pixel(3, 3), pixel(4, 3)] == [
+                0, 128, 255, 64, 191, 255,
+            ])
         #expect([pixel(7, 2), pixel(8, 2), pixel(9, 3)] == [0, 255, 255])  // clipped to [0, 1]
         #expect(pixel(0, 0) == 64 && pixel(5, 2) == 64)  // the border
     }

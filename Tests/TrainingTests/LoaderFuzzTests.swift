@@ -27,8 +27,10 @@ struct LoaderFuzzTests {
     ///   - count: mutants per seed.
     ///   - mutator: the mutation stream.
     ///   - read: the reader under test.
-    static func fuzz(_ folder: String, count: Int, _ mutator: SeededMutator,
-                     _ read: ([UInt8], String) throws -> Void) throws {
+    static func fuzz(
+        _ folder: String, count: Int, _ mutator: SeededMutator,
+        _ read: ([UInt8], String) throws -> Void
+    ) throws {
         var mutator = mutator
         var errors = 0, accepted = 0
         let all = try seeds(folder)
@@ -54,10 +56,12 @@ struct LoaderFuzzTests {
     }
 
     @Test func configLoader() throws {
-        let tokens = ["-1", "0", "1e400", "-.inf", ".nan", "9223372036854775807", "99999999999999999999", "null",
-                      "~", "true", "[", "]", "{", "}", ": ", "\n  ", "- ", "&a ", "*a", "<<: ", "!!binary ", "!!int ",
-                      "'", "\"", "#", "model", "hidden_sizes", "epochs", "batch_size", "lr", "[1000000000000]",
-                      "{lr: 0}", "\t", "\u{0}"]
+        let tokens = [
+            "-1", "0", "1e400", "-.inf", ".nan", "9223372036854775807", "99999999999999999999", "null",
+            "~", "true", "[", "]", "{", "}", ": ", "\n  ", "- ", "&a ", "*a", "<<: ", "!!binary ", "!!int ",
+            "'", "\"", "#", "model", "hidden_sizes", "epochs", "batch_size", "lr", "[1000000000000]",
+            "{lr: 0}", "\t", "\u{0}",
+        ]
         try Self.fuzz("config", count: 100, SeededMutator(seed: 1, dictionary: tokens)) { bytes, name in
             _ = try ConfigLoader.parse(yaml: try ConfigLoader.text(of: bytes, source: name), source: name)
         }
@@ -76,8 +80,10 @@ struct LoaderFuzzTests {
     }
 
     @Test func tarReader() throws {
-        let octal = ["-1", "-0000000001", "77777777777", "777777777777777777777", "0000000000000000000000", "\u{0}",
-                     " ", "L", "0", "5"]
+        let octal = [
+            "-1", "-0000000001", "77777777777", "777777777777777777777", "0000000000000000000000", "\u{0}",
+            " ", "L", "0", "5",
+        ]
         let sizeFields = [124, 135, 156, 512 + 124, 1024 + 124]
         let mutator = SeededMutator(seed: 4, dictionary: octal, hotspots: sizeFields)
         try Self.fuzz("tar", count: 1500, mutator) { bytes, name in
@@ -86,9 +92,11 @@ struct LoaderFuzzTests {
     }
 
     @Test func safetensorsDecoder() throws {
-        let json = ["-1", "9223372036854775807", "-9223372036854775808", "1e308", "4294967296", "[]", "{}", "null",
-                    "\"F32\"", "\"I8\"", "\"F64\"", "[9223372036854775807, 2]", "[-4, 0]", "\"shape\"",
-                    "\"data_offsets\"", ",", ":", "\""]
+        let json = [
+            "-1", "9223372036854775807", "-9223372036854775808", "1e308", "4294967296", "[]", "{}", "null",
+            "\"F32\"", "\"I8\"", "\"F64\"", "[9223372036854775807, 2]", "[-4, 0]", "\"shape\"",
+            "\"data_offsets\"", ",", ":", "\"",
+        ]
         let header = [0, 4, 7, 8, 20, 40, 60]
         let mutator = SeededMutator(seed: 5, dictionary: json, hotspots: header)
         try Self.fuzz("safetensors", count: 2000, mutator) { bytes, name in

@@ -10,7 +10,7 @@ import Testing
 struct MetricsTests {
     @Test func confusionPrecisionRecallF1TopK() {
         // 5 samples, 3 classes. Predictions (argmax): 0, 1, 1, 2, 0; truths: 0, 1, 2, 2, 1.
-        let logits = NDArray([3, 1, 0,   0, 2, 1,   0, 3, 2,   1, 0, 4,   2, 1, 0], shape: [5, 3])
+        let logits = NDArray([3, 1, 0, 0, 2, 1, 0, 3, 2, 1, 0, 4, 2, 1, 0], shape: [5, 3])
         let targets = NDArray(indices: [0, 1, 2, 2, 1], shape: [5])
         var acc = ClassificationAccumulator(classes: 3, topK: 2)
         acc.add(logits: logits, targets: targets, loss: 0.5, key: 0)
@@ -33,7 +33,7 @@ struct MetricsTests {
         #expect(ROCAUC.binary(scores: [0.5, 0.5, 0.9], positive: [true, false, true]) == 0.75)
         #expect(ROCAUC.binary(scores: [0.1, 0.2], positive: [true, true]) == nil)
         // Macro one-vs-rest over 3 classes with perfectly ranked scores is 1.
-        let p: [Float] = [0.8, 0.1, 0.1,  0.1, 0.7, 0.2,  0.2, 0.2, 0.6,  0.6, 0.3, 0.1]
+        let p: [Float] = [0.8, 0.1, 0.1, 0.1, 0.7, 0.2, 0.2, 0.2, 0.6, 0.6, 0.3, 0.1]
         #expect(ROCAUC.macroOneVsRest(probabilities: p, labels: [0, 1, 2, 0], classes: 3) == 1)
     }
 
@@ -58,7 +58,9 @@ struct MetricsTests {
     /// of classes when each is one class with certainty and the classes are balanced.
     @Test func classifierScoreBounds() {
         let comm = SingleProcessCommunicator()
-        #expect(abs(ClassifierScore.score(probabilities: [Double](repeating: 0.25, count: 40), classes: 4, over: comm) - 1) < 1e-12)
+        #expect(
+            abs(ClassifierScore.score(probabilities: [Double](repeating: 0.25, count: 40), classes: 4, over: comm) - 1)
+                < 1e-12)
         let oneHot = (0..<40).flatMap { i in (0..<4).map { $0 == i % 4 ? 1.0 : 0.0 } }
         #expect(abs(ClassifierScore.score(probabilities: oneHot, classes: 4, over: comm) - 4) < 1e-12)
         // Certain but always the same class: no coverage, score 1.
@@ -71,7 +73,8 @@ struct MetricsTests {
         // Two samples of 3 targets over 2 classes; the first is right everywhere, the second at 2 of 3.
         let logits = NDArray([1, 0, 0, 1, 1, 0, 0, 1, 0, 1, 1, 0], shape: [6, 2])
         let targets = NDArray(indices: [0, 1, 0, 1, 1, 1], shape: [6])
-        var scored = ClassificationAccumulator(classes: 2, collectsScores: false, sequenceLength: 3, scoresWholeSequences: true)
+        var scored = ClassificationAccumulator(
+            classes: 2, collectsScores: false, sequenceLength: 3, scoresWholeSequences: true)
         scored.add(logits: logits, targets: targets, loss: 0.5, key: 0)
         let m = scored.reduce(over: SingleProcessCommunicator())
         #expect(m.exactMatch == 0.5 && abs(m.accuracy - 5.0 / 6) < 1e-12 && m.samples == 6)

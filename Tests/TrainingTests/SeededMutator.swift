@@ -29,8 +29,10 @@ struct SeededMutator {
     mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
 
     /// Integers that break size arithmetic: zero, one, the sign bit, all ones, near the limits.
-    static let interesting: [UInt64] = [0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0xffff, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff,
-                                        0x7fff_ffff_ffff_ffff, 0x8000_0000_0000_0000, 0xffff_ffff_ffff_ffff, 1 << 40]
+    static let interesting: [UInt64] = [
+        0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0xffff, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff,
+        0x7fff_ffff_ffff_ffff, 0x8000_0000_0000_0000, 0xffff_ffff_ffff_ffff, 1 << 40,
+    ]
 
     /// One to four mutations of `input`.
     mutating func mutate(_ input: [UInt8]) -> [UInt8] {

@@ -30,14 +30,23 @@ struct TensorBoardWriterTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let writer = try TensorBoardWriter(directory: dir)
-        writer.scalars(fromMetricsLine: ["step": 40, "epoch": 1, "loss": 0.25, "lr": 0.01, "samples_per_s": 1200, "grad_norm": Double.nan])
-        writer.scalars(fromMetricsLine: ["split": "validation", "step": 40, "epoch": 1, "samples": 100, "accuracy": 0.875])
-        let events = try Self.records(Array(Data(contentsOf: URL(fileURLWithPath: writer.path)))).map { try Tensorboard_Event(serializedBytes: $0) }
+        writer.scalars(fromMetricsLine: [
+            "step": 40, "epoch": 1, "loss": 0.25, "lr": 0.01, "samples_per_s": 1200, "grad_norm": Double.nan,
+        ])
+        writer.scalars(fromMetricsLine: [
+            "split": "validation", "step": 40, "epoch": 1, "samples": 100, "accuracy": 0.875,
+        ])
+        let events = try Self.records(Array(Data(contentsOf: URL(fileURLWithPath: writer.path)))).map {
+            try Tensorboard_Event(serializedBytes: $0)
+        }
         #expect(events.count == 3 && events[0].fileVersion == "brain.Event:2")
         let train = events[1].summary.value.map { ($0.tag, $0.simpleValue) }
-        #expect(events[1].step == 40 && train.map(\.0) == ["train/loss", "train/lr", "train/samples_per_s"])  // NaN left out
+        // NaN left out.
+        #expect(events[1].step == 40 && train.map(\.0) == ["train/loss", "train/lr", "train/samples_per_s"])
         #expect(train.map(\.1) == [0.25, 0.01, 1200])
-        #expect(events[2].summary.value.map(\.tag) == ["validation/accuracy"] && events[2].summary.value[0].simpleValue == 0.875)
+        #expect(
+            events[2].summary.value.map(\.tag) == ["validation/accuracy"]
+                && events[2].summary.value[0].simpleValue == 0.875)
     }
 
     @Test func histogramsAndImagesAreEvents() throws {
@@ -48,14 +57,22 @@ struct TensorBoardWriterTests {
         writer.histogram(tag: "weights/w", values: [0, 1, 1, 2, 10], step: 3, buckets: 5)
         writer.image(tag: "images/samples", png: [0x89, 0x50], width: 12, height: 6, channels: 1, step: 3)
         writer.text(tag: "samples/text", "to be", step: 4)
-        let events = try Self.records(Array(Data(contentsOf: URL(fileURLWithPath: writer.path)))).map { try Tensorboard_Event(serializedBytes: $0) }
+        let events = try Self.records(Array(Data(contentsOf: URL(fileURLWithPath: writer.path)))).map {
+            try Tensorboard_Event(serializedBytes: $0)
+        }
         let h = events[1].summary.value[0].histo
-        #expect(events[1].summary.value[0].tag == "weights/w" && h.num == 5 && h.min == 0 && h.max == 10 && h.sum == 14 && h.sumSquares == 106)
+        #expect(
+            events[1].summary.value[0].tag == "weights/w" && h.num == 5 && h.min == 0 && h.max == 10 && h.sum == 14
+                && h.sumSquares == 106)
         #expect(h.bucketLimit == [2, 4, 6, 8, 10] && h.bucket == [3, 1, 0, 0, 1])
         let image = events[2].summary.value[0].image
-        #expect(image.width == 12 && image.height == 6 && image.colorspace == 1 && image.encodedImageString == Data([0x89, 0x50]))
+        #expect(
+            image.width == 12 && image.height == 6 && image.colorspace == 1
+                && image.encodedImageString == Data([0x89, 0x50]))
         let text = events[3].summary.value[0]
-        #expect(text.metadata.pluginData.pluginName == "text" && text.tensor.dtype == 7 && text.tensor.stringVal == [Data("to be".utf8)])
+        #expect(
+            text.metadata.pluginData.pluginName == "text" && text.tensor.dtype == 7
+                && text.tensor.stringVal == [Data("to be".utf8)])
         #expect(text.tensor.tensorShape.dim.map(\.size) == [1] && events[3].step == 4)
     }
 }

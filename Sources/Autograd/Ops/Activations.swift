@@ -18,5 +18,7 @@ extension Tensor {
     /// GELU; `approximate: true` is the tanh form of GPT-2, false the exact erf form.
     public func gelu(approximate: Bool = false) -> Tensor { activation(approximate ? .geluTanh : .geluErf) }
     public func silu() -> Tensor { activation(.silu) }
-    public func softplus(beta: Float = 1, threshold: Float = 20) -> Tensor { activation(.softplus(beta: beta, threshold: threshold)) }
+    public func softplus(beta: Float = 1, threshold: Float = 20) -> Tensor {
+        activation(.softplus(beta: beta, threshold: threshold))
+    }
 }

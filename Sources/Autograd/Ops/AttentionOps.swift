@@ -14,14 +14,17 @@ import TensorCore
 ///   - causal: query i attends to keys 0...i only (needs Tq == Tk).
 ///   - scale: applied to the scores inside the softmax; nil for 1/√d.
 /// - Returns: (B, Tq, h·d), the heads' outputs side by side.
-public func scaledDotProductAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, causal: Bool,
-                                      scale: Float? = nil) -> Tensor {
+public func scaledDotProductAttention(
+    _ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, causal: Bool,
+    scale: Float? = nil
+) -> Tensor {
     let (qd, kd, vd) = (q.data, k.data, v.data)
     let scale = scale ?? 1 / Float(q.shape[-1] / heads).squareRoot()
     let (out, weights) = Attention.forward(q: qd, k: kd, v: vd, heads: heads, causal: causal, scale: scale)
     return Tensor.record("attention", out, inputs: [q, k, v], halfGradient: true) { dy in
-        let (dq, dk, dv) = Attention.backward(dy, q: qd, k: kd, v: vd, weights: weights, heads: heads, causal: causal, scale: scale,
-                                              types: (q.gradientType, k.gradientType, v.gradientType))
+        let (dq, dk, dv) = Attention.backward(
+            dy, q: qd, k: kd, v: vd, weights: weights, heads: heads, causal: causal, scale: scale,
+            types: (q.gradientType, k.gradientType, v.gradientType))
         return [dq, dk, dv]
     }
 }

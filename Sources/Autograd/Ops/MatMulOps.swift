@@ -10,13 +10,15 @@ public func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool 
     let (ad, bd) = (a.data, b.data)
     // The GEMM reads 16-bit operands, and a 16-bit gradient, directly (widening while it packs
     // them), and writes the result and the input gradients in the types they are stored in.
-    let out = MatMul.forward(ad, bd, transA: transA, transB: transB, output: Autocast.gemmOutputType(inputs: [a, b]),
-                             roundA: roundA, roundB: roundB)
+    let out = MatMul.forward(
+        ad, bd, transA: transA, transB: transB, output: Autocast.gemmOutputType(inputs: [a, b]),
+        roundA: roundA, roundB: roundB)
     return Tensor.record("matmul", out, inputs: [a, b], halfGradient: true) { dy in
-        let (da, db) = MatMul.backward(dy, ad, bd, transA: transA, transB: transB,
-                                       needA: a.requiresGrad, needB: b.requiresGrad,
-                                       typeA: a.gradientType, typeB: b.gradientType, roundA: roundA, roundB: roundB,
-                                       addingA: a.gradientBuffer, addingB: b.gradientBuffer)
+        let (da, db) = MatMul.backward(
+            dy, ad, bd, transA: transA, transB: transB,
+            needA: a.requiresGrad, needB: b.requiresGrad,
+            typeA: a.gradientType, typeB: b.gradientType, roundA: roundA, roundB: roundB,
+            addingA: a.gradientBuffer, addingB: b.gradientBuffer)
         return [da, db]
     }
 }
@@ -36,15 +38,17 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     let features = x.shape[-1], outFeatures = weight.shape[0]
     // (..., in) -> (rows, in): every leading axis is a row of one GEMM.
     let xd = x.data.reshaped([x.count / features, features]), wd = weight.data
-    let out = MatMul.linear(xd, wd, bias: bias.data, output: Autocast.gemmOutputType(inputs: [x, weight, bias]),
-                            roundX: roundX, roundWeight: roundWeight)
+    let out = MatMul.linear(
+        xd, wd, bias: bias.data, output: Autocast.gemmOutputType(inputs: [x, weight, bias]),
+        roundX: roundX, roundWeight: roundWeight)
     let outShape = Shape(Array(x.shape.dims.dropLast()) + [outFeatures])
     return Tensor.record("linear", out.reshaped(outShape), inputs: [x, weight, bias], halfGradient: true) { dy in
         let dy2 = dy.reshaped([xd.shape[0], outFeatures])
-        let (dx, dw) = MatMul.backward(dy2, xd, wd, transA: false, transB: true,
-                                       needA: x.requiresGrad, needB: weight.requiresGrad,
-                                       typeA: x.gradientType, typeB: weight.gradientType, roundA: roundX, roundB: roundWeight,
-                                       addingA: x.gradientBuffer?.reshaped(xd.shape), addingB: weight.gradientBuffer)
+        let (dx, dw) = MatMul.backward(
+            dy2, xd, wd, transA: false, transB: true,
+            needA: x.requiresGrad, needB: weight.requiresGrad,
+            typeA: x.gradientType, typeB: weight.gradientType, roundA: roundX, roundB: roundWeight,
+            addingA: x.gradientBuffer?.reshaped(xd.shape), addingB: weight.gradientBuffer)
         // db (out): the column sums of dy.
         let db = bias.requiresGrad ? Reduce.columnSums(dy2) : nil
         return [dx?.reshaped(x.shape), dw, db]

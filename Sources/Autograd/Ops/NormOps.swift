@@ -19,21 +19,26 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 
 /// - Parameters:
 ///   - training: normalise with batch statistics and update the running ones; otherwise use the running ones.
 ///   - runningMean, runningVar: (C) buffers, updated in place in training.
-public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: NDArray?, runningVar: NDArray?,
-                      training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
+public func batchNorm(
+    _ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: NDArray?, runningVar: NDArray?,
+    training: Bool, momentum: Float = 0.1, eps: Float = 1e-5
+) -> Tensor {
     let xd = x.data, wd = weight?.values
     let y: NDArray, mean: NDArray, rstd: NDArray
     if training || runningMean == nil {
-        (y, mean, rstd) = BatchNorm.trainForward(xd.float32, weight: wd, bias: bias?.values, runningMean: runningMean,
-                                                 runningVar: runningVar, momentum: momentum, eps: eps)
+        (y, mean, rstd) = BatchNorm.trainForward(
+            xd.float32, weight: wd, bias: bias?.values, runningMean: runningMean,
+            runningVar: runningVar, momentum: momentum, eps: eps)
     } else {
         mean = runningMean!
-        (y, rstd) = BatchNorm.evalForward(xd.float32, weight: wd, bias: bias?.values, runningMean: mean, runningVar: runningVar!, eps: eps)
+        (y, rstd) = BatchNorm.evalForward(
+            xd.float32, weight: wd, bias: bias?.values, runningMean: mean, runningVar: runningVar!, eps: eps)
     }
     let batchStats = training || runningMean == nil
     let inputs = [x] + [weight, bias].compactMap { $0 }
     return Tensor.record("batch_norm", y, inputs: inputs) { dy in
-        let (dx, dw, db) = BatchNorm.backward(dy, x: xd.float32, mean: mean, rstd: rstd, weight: wd, training: batchStats)
+        let (dx, dw, db) = BatchNorm.backward(
+            dy, x: xd.float32, mean: mean, rstd: rstd, weight: wd, training: batchStats)
         return [dx] + (weight != nil ? [dw] : []) + (bias != nil ? [db] : [])
     }
 }

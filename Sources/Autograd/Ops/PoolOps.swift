@@ -1,8 +1,10 @@
 import TensorCore
 
 /// Max pooling over (N, C, H, W); stride defaults to the kernel size.
-public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0),
-                      dilation: (Int, Int) = (1, 1), ceilMode: Bool = false) -> Tensor {
+public func maxPool2d(
+    _ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0),
+    dilation: (Int, Int) = (1, 1), ceilMode: Bool = false
+) -> Tensor {
     let g = Conv2DGeometry(kernel: kernel, stride: stride ?? kernel, padding: padding, dilation: dilation)
     // A 16-bit x is pooled as it is stored, and its gradient scattered back in 16 bits.
     let (y, indices) = Pool2D.maxForward(x.data.isHalf ? x.data : x.values, g, ceilMode: ceilMode)
@@ -14,8 +16,10 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil
 
 /// Average pooling over (N, C, H, W); stride defaults to the kernel size.
 /// - Parameter countIncludePad: divide by the padded window size (PyTorch's default) or by the valid count.
-public func avgPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0),
-                      ceilMode: Bool = false, countIncludePad: Bool = true) -> Tensor {
+public func avgPool2d(
+    _ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0),
+    ceilMode: Bool = false, countIncludePad: Bool = true
+) -> Tensor {
     let g = Conv2DGeometry(kernel: kernel, stride: stride ?? kernel, padding: padding)
     let inShape = x.shape
     let y = Pool2D.avgForward(x.values, g, ceilMode: ceilMode, countIncludePad: countIncludePad)

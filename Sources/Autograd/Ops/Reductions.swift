@@ -4,7 +4,9 @@ extension Tensor {
     /// Sum over `axes` (all when nil).
     public func sum(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         let inShape = shape
-        return Tensor.record("sum", Reduce.sum(values, axes: axes, keepDims: keepDims), inputs: [self], outputType: .float32) { dy in
+        return Tensor.record(
+            "sum", Reduce.sum(values, axes: axes, keepDims: keepDims), inputs: [self], outputType: .float32
+        ) { dy in
             [Reduce.sum_backward(dy, inputShape: inShape, axes: axes)]
         }
     }
@@ -12,7 +14,9 @@ extension Tensor {
     /// Mean over `axes` (all when nil).
     public func mean(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         let inShape = shape, n = Float(Swift.max(Reduce.reducedCount(shape, axes), 1))
-        return Tensor.record("mean", Reduce.mean(values, axes: axes, keepDims: keepDims), inputs: [self], outputType: .float32) { dy in
+        return Tensor.record(
+            "mean", Reduce.mean(values, axes: axes, keepDims: keepDims), inputs: [self], outputType: .float32
+        ) { dy in
             let g = Reduce.sum_backward(dy, inputShape: inShape, axes: axes)
             return [Unary.map(g) { $0 / n }]
         }
@@ -33,10 +37,14 @@ extension Tensor {
     /// Variance over `axes` with Bessel's correction (1 = unbiased, as PyTorch's default).
     public func variance(axes: [Int]? = nil, correction: Int = 1, keepDims: Bool = false) -> Tensor {
         let x = values
-        return Tensor.record("variance", Reduce.variance(x, axes: axes, correction: correction, keepDims: keepDims),
-                             inputs: [self], outputType: .float32) { dy in [Reduce.variance_backward(dy, x: x, axes: axes, correction: correction)] }
+        return Tensor.record(
+            "variance", Reduce.variance(x, axes: axes, correction: correction, keepDims: keepDims),
+            inputs: [self], outputType: .float32
+        ) { dy in [Reduce.variance_backward(dy, x: x, axes: axes, correction: correction)] }
     }
 
     /// Index of the largest element along `axis` as int32 (not differentiable).
-    public func argmax(axis: Int, keepDims: Bool = false) -> NDArray { Reduce.argmax(values, axis: axis, keepDims: keepDims) }
+    public func argmax(axis: Int, keepDims: Bool = false) -> NDArray {
+        Reduce.argmax(values, axis: axis, keepDims: keepDims)
+    }
 }

@@ -17,7 +17,8 @@ extension Tensor {
     /// Elements where `mask` is non-zero replaced by `value`; mask broadcasts to self.
     public func maskedFill(_ mask: NDArray, value: Float) -> Tensor {
         let m = Layout.broadcast(mask, to: shape)
-        return Tensor.record("masked_fill", Select.maskedFillForward(values, mask: m, value: value), inputs: [self]) { dy in
+        return Tensor.record("masked_fill", Select.maskedFillForward(values, mask: m, value: value), inputs: [self]) {
+            dy in
             [Select.maskedFillBackward(dy, mask: m)]
         }
     }

@@ -10,7 +10,9 @@ extension Tensor {
             d[i] = count / known
         }
         let inShape = shape
-        return Tensor.record("reshape", data.reshaped(Shape(d)), inputs: [self], halfGradient: true) { dy in [dy.reshaped(inShape)] }
+        return Tensor.record("reshape", data.reshaped(Shape(d)), inputs: [self], halfGradient: true) { dy in
+            [dy.reshaped(inShape)]
+        }
     }
 
     /// Flattens axes from `startAxis` on into one (PyTorch's flatten(start_dim)).
@@ -38,7 +40,9 @@ extension Tensor {
     /// Elements start, start+step, ... below end along `axis`.
     public func slice(axis: Int, start: Int, end: Int, step: Int = 1) -> Tensor {
         let inShape = shape
-        return Tensor.record("slice", Layout.slice(data, axis: axis, start: start, end: end, step: step), inputs: [self]) { dy in
+        return Tensor.record(
+            "slice", Layout.slice(data, axis: axis, start: start, end: end, step: step), inputs: [self]
+        ) { dy in
             [Layout.slice_backward(dy, inputShape: inShape, axis: axis, start: start, step: step)]
         }
     }

@@ -4,13 +4,17 @@ extension Tensor {
     /// Softmax along `axis`.
     public func softmax(axis: Int = -1) -> Tensor {
         let y = Softmax.forward(values, axis: axis)
-        return Tensor.record("softmax", y, inputs: [self], outputType: .float32) { dy in [Softmax.backward(dy, y: y, axis: axis)] }
+        return Tensor.record("softmax", y, inputs: [self], outputType: .float32) { dy in
+            [Softmax.backward(dy, y: y, axis: axis)]
+        }
     }
 
     /// Log-softmax along `axis`.
     public func logSoftmax(axis: Int = -1) -> Tensor {
         let y = Softmax.forward(values, axis: axis, log: true)
-        return Tensor.record("log_softmax", y, inputs: [self], outputType: .float32) { dy in [Softmax.backward(dy, y: y, axis: axis, log: true)] }
+        return Tensor.record("log_softmax", y, inputs: [self], outputType: .float32) { dy in
+            [Softmax.backward(dy, y: y, axis: axis, log: true)]
+        }
     }
 
     /// Causal attention weights from scores (..., T, T): the softmax of `scale`·scores over

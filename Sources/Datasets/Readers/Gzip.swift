@@ -33,7 +33,8 @@ public enum Gzip {
         }
         switch status {
         case Z_STREAM_END: return out
-        case Z_BUF_ERROR: throw DatasetError("\(name) is truncated (the gzip stream ends early); re-download or reinstall it")
+        case Z_BUF_ERROR:
+            throw DatasetError("\(name) is truncated (the gzip stream ends early); re-download or reinstall it")
         default: throw DatasetError("\(name) is corrupt (zlib error \(status)); re-download or reinstall it")
         }
     }

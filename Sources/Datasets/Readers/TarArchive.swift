@@ -16,7 +16,8 @@ public enum TarArchive {
             if bytes[offset..<(offset + 512)].allSatisfy({ $0 == 0 }) { return out }  // end-of-archive block
             let sizeText = field(124, 12).trimmingCharacters(in: " ")
             guard let size = Int(sizeText, radix: 8), size >= 0 else {
-                throw DatasetError("\(name) is not a valid tar archive (bad size field at byte \(offset)); re-download it")
+                throw DatasetError(
+                    "\(name) is not a valid tar archive (bad size field at byte \(offset)); re-download it")
             }
             let type = bytes[offset + 156]
             let start = offset + 512

@@ -9,20 +9,26 @@ public final class Conv2d: Layer {
 
     /// - Parameters:
     ///   - groups: split channels into groups; `groups == inChannels` is depthwise.
-    public init(_ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
-                padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true) {
-        precondition(inChannels % groups == 0 && outChannels % groups == 0,
-                     "Conv2d: channels \(inChannels) -> \(outChannels) must be divisible by groups \(groups)")
+    public init(
+        _ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
+        padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true
+    ) {
+        precondition(
+            inChannels % groups == 0 && outChannels % groups == 0,
+            "Conv2d: channels \(inChannels) -> \(outChannels) must be divisible by groups \(groups)")
         weight = Init.defaultWeight([outChannels, inChannels / groups, kernel.0, kernel.1])
         self.bias = bias ? Init.defaultBias(outChannels, fanIn: inChannels / groups * kernel.0 * kernel.1) : nil
         (self.stride, self.padding, self.dilation, self.groups) = (stride, padding, dilation, groups)
     }
 
     /// Square-kernel convenience.
-    public convenience init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
-                            dilation: Int = 1, groups: Int = 1, bias: Bool = true) {
-        self.init(inChannels, outChannels, kernel: (kernel, kernel), stride: (stride, stride), padding: (padding, padding),
-                  dilation: (dilation, dilation), groups: groups, bias: bias)
+    public convenience init(
+        _ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+        dilation: Int = 1, groups: Int = 1, bias: Bool = true
+    ) {
+        self.init(
+            inChannels, outChannels, kernel: (kernel, kernel), stride: (stride, stride), padding: (padding, padding),
+            dilation: (dilation, dilation), groups: groups, bias: bias)
     }
 
     /// (N, C, H, W) to (N, OC, OH, OW).
@@ -38,20 +44,26 @@ public final class ConvTranspose2d: Layer {
     public let bias: Tensor?
     public let stride: (Int, Int), padding: (Int, Int), outputPadding: (Int, Int), dilation: (Int, Int), groups: Int
 
-    public init(_ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
-                padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1),
-                groups: Int = 1, bias: Bool = true) {
-        precondition(inChannels % groups == 0 && outChannels % groups == 0,
-                     "ConvTranspose2d: channels \(inChannels) -> \(outChannels) must be divisible by groups \(groups)")
+    public init(
+        _ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
+        padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1),
+        groups: Int = 1, bias: Bool = true
+    ) {
+        precondition(
+            inChannels % groups == 0 && outChannels % groups == 0,
+            "ConvTranspose2d: channels \(inChannels) -> \(outChannels) must be divisible by groups \(groups)")
         // PyTorch computes fan_in from dim 1 of this weight, i.e. Cout/groups · KH · KW.
         weight = Init.defaultWeight([inChannels, outChannels / groups, kernel.0, kernel.1])
         self.bias = bias ? Init.defaultBias(outChannels, fanIn: outChannels / groups * kernel.0 * kernel.1) : nil
-        (self.stride, self.padding, self.outputPadding, self.dilation, self.groups) = (stride, padding, outputPadding, dilation, groups)
+        (self.stride, self.padding, self.outputPadding, self.dilation, self.groups) = (
+            stride, padding, outputPadding, dilation, groups
+        )
     }
 
     /// (N, Cin, H, W) to (N, Cout, OH, OW).
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        convTranspose2d(x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding,
-                        dilation: dilation, groups: groups)
+        convTranspose2d(
+            x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding,
+            dilation: dilation, groups: groups)
     }
 }

@@ -19,8 +19,10 @@ public final class Linear: Layer {
     ///   - weight: (out, in).
     ///   - bias: (out) or nil.
     public init(weight: Tensor, bias: Tensor?) {
-        precondition(weight.shape.rank == 2 && bias.map { $0.shape == [weight.shape[0]] } ?? true,
-                     "a linear layer needs weight (out, in) and bias (out), got \(weight.shape) and \(bias.map { "\($0.shape)" } ?? "none")")
+        precondition(
+            weight.shape.rank == 2 && bias.map { $0.shape == [weight.shape[0]] } ?? true,
+            "a linear layer needs weight (out, in) and bias (out), got \(weight.shape) and \(bias.map { "\($0.shape)" } ?? "none")"
+        )
         (self.weight, self.bias) = (weight, bias)
     }
 

@@ -21,8 +21,9 @@ public final class BatchNorm: Layer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        batchNorm(x, weight: weight, bias: bias, runningMean: runningMean.value, runningVar: runningVar.value,
-                  training: training, momentum: momentum, eps: eps)
+        batchNorm(
+            x, weight: weight, bias: bias, runningMean: runningMean.value, runningVar: runningVar.value,
+            training: training, momentum: momentum, eps: eps)
     }
 }
 

@@ -23,7 +23,8 @@ public final class AvgPool2d: Layer {
     public var training = true
     public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), ceilMode: Bool, countIncludePad: Bool
 
-    public init(kernel: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false, countIncludePad: Bool = true) {
+    public init(kernel: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false, countIncludePad: Bool = true)
+    {
         self.kernel = (kernel, kernel)
         self.stride = (stride ?? kernel, stride ?? kernel)
         self.padding = (padding, padding)
@@ -32,7 +33,8 @@ public final class AvgPool2d: Layer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        avgPool2d(x, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode, countIncludePad: countIncludePad)
+        avgPool2d(
+            x, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode, countIncludePad: countIncludePad)
     }
 }
 

@@ -24,10 +24,13 @@ public final class Adam: Optimizer {
     ///   - weightDecay: PyTorch's default is 0 for Adam and 0.01 for AdamW (see `adamW`).
     ///   - decoupledWeightDecay: true for AdamW.
     ///   - groups: overrides the weight decay per parameter.
-    public init(_ arena: ParameterArena, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                eps: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false, groups: ParameterGroups? = nil) {
+    public init(
+        _ arena: ParameterArena, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+        eps: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false, groups: ParameterGroups? = nil
+    ) {
         precondition(learningRate >= 0 && eps >= 0, "learning rate and eps must be non-negative")
-        precondition((0..<1).contains(beta1) && (0..<1).contains(beta2), "betas must lie in [0, 1), got (\(beta1), \(beta2))")
+        precondition(
+            (0..<1).contains(beta1) && (0..<1).contains(beta2), "betas must lie in [0, 1), got (\(beta1), \(beta2))")
         self.arena = arena
         self.groups = groups ?? ParameterGroups(arena, weightDecay: weightDecay, decayBiasAndNorm: true)
         (self.learningRate, self.beta1, self.beta2, self.eps, self.decoupledWeightDecay) =
@@ -37,10 +40,13 @@ public final class Adam: Optimizer {
     }
 
     /// AdamW with PyTorch's defaults (weight decay 0.01).
-    public static func adamW(_ arena: ParameterArena, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                             eps: Float = 1e-8, weightDecay: Float = 0.01, groups: ParameterGroups? = nil) -> Adam {
-        Adam(arena, learningRate: learningRate, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay,
-             decoupledWeightDecay: true, groups: groups)
+    public static func adamW(
+        _ arena: ParameterArena, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+        eps: Float = 1e-8, weightDecay: Float = 0.01, groups: ParameterGroups? = nil
+    ) -> Adam {
+        Adam(
+            arena, learningRate: learningRate, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay,
+            decoupledWeightDecay: true, groups: groups)
     }
 
     public var cycledMomentum: Float {
@@ -55,15 +61,18 @@ public final class Adam: Optimizer {
     }
 
     public var state: [String: NDArray] {
-        ["exp_avg": groups.expand(exponentialAverage, capacity: arena.capacity),
-         "exp_avg_sq": groups.expand(exponentialAverageSquared, capacity: arena.capacity),
-         "step": NDArray([Float(stepCount)], shape: [1])]
+        [
+            "exp_avg": groups.expand(exponentialAverage, capacity: arena.capacity),
+            "exp_avg_sq": groups.expand(exponentialAverageSquared, capacity: arena.capacity),
+            "step": NDArray([Float(stepCount)], shape: [1]),
+        ]
     }
 
     public func load(state: [String: NDArray]) throws {
         try checkNames(state, allowed: ["exp_avg", "exp_avg_sq", "step"])
         guard let m = state["exp_avg"], let v = state["exp_avg_sq"], let s = state["step"], s.count == 1 else {
-            throw OptimizerStateError(description: "Adam state needs exp_avg, exp_avg_sq and step; the checkpoint has \(state.keys.sorted())")
+            throw OptimizerStateError(
+                description: "Adam state needs exp_avg, exp_avg_sq and step; the checkpoint has \(state.keys.sorted())")
         }
         try restore("exp_avg", m, into: exponentialAverage)
         try restore("exp_avg_sq", v, into: exponentialAverageSquared)
@@ -82,16 +91,22 @@ public final class Adam: Optimizer {
         // Eight parameters at a time: the four arrays might overlap as far as the compiler
         // knows, so a plain loop stayed scalar (a square root and a division per parameter,
         // 3 ms of the GPT step). The same operations in the same order: the same bits.
-        @inline(__always) func update(_ param: inout SIMD8<Float>, _ gradient: SIMD8<Float>, _ first: inout SIMD8<Float>,
-                                      _ second: inout SIMD8<Float>, weightDecay wd: Float) {
+        @inline(__always) func update(
+            _ param: inout SIMD8<Float>, _ gradient: SIMD8<Float>, _ first: inout SIMD8<Float>,
+            _ second: inout SIMD8<Float>, weightDecay wd: Float
+        ) {
             var grad = s * gradient
             if decoupled { param -= lr * wd * param } else { grad += wd * param }
             first = b1 * first + (1 - b1) * grad
             second = b2 * second + (1 - b2) * grad * grad
             param -= stepSize * first / (second.squareRoot() / correction2 + eps)
         }
-        func load(_ x: UnsafeMutablePointer<Float>, _ i: Int) -> SIMD8<Float> { UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) }
-        func store(_ x: SIMD8<Float>, _ to: UnsafeMutablePointer<Float>, _ i: Int) { UnsafeMutableRawPointer(to + i).storeBytes(of: x, as: SIMD8<Float>.self) }
+        func load(_ x: UnsafeMutablePointer<Float>, _ i: Int) -> SIMD8<Float> {
+            UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+        }
+        func store(_ x: SIMD8<Float>, _ to: UnsafeMutablePointer<Float>, _ i: Int) {
+            UnsafeMutableRawPointer(to + i).storeBytes(of: x, as: SIMD8<Float>.self)
+        }
         groups.forEachChunk { r, wd, shift in
             let m = moment1 - shift, v = moment2 - shift  // arena element i's moments are at i - shift
             var i = r.lowerBound

@@ -40,8 +40,9 @@ extension Optimizer {
     /// after checking the size, naming the state on mismatch.
     func restore(_ name: String, _ array: NDArray, into target: NDArray) throws {
         guard array.count == arena.capacity, array.dtype == target.dtype else {
-            throw OptimizerStateError(description: "optimizer state \(name) has \(array.count) \(array.dtype) values; this optimizer "
-                + "needs \(arena.capacity) \(target.dtype) (the checkpoint was saved from a different model)")
+            throw OptimizerStateError(
+                description: "optimizer state \(name) has \(array.count) \(array.dtype) values; this optimizer "
+                    + "needs \(arena.capacity) \(target.dtype) (the checkpoint was saved from a different model)")
         }
         target.assign(groups.compact(array.reshaped([arena.capacity])))
     }
@@ -50,8 +51,10 @@ extension Optimizer {
     func checkNames(_ state: [String: NDArray], allowed: Set<String>) throws {
         let unknown = Set(state.keys).subtracting(allowed)
         guard unknown.isEmpty else {
-            throw OptimizerStateError(description: "optimizer state \(unknown.sorted().joined(separator: ", ")) does not belong to "
-                + "\(type(of: self)) (it keeps \(allowed.sorted().joined(separator: ", "))); was the checkpoint saved with another optimizer?")
+            throw OptimizerStateError(
+                description: "optimizer state \(unknown.sorted().joined(separator: ", ")) does not belong to "
+                    + "\(type(of: self)) (it keeps \(allowed.sorted().joined(separator: ", "))); was the checkpoint saved with another optimizer?"
+            )
         }
     }
 }

@@ -38,8 +38,10 @@ public struct ParameterGroups: Sendable {
     ///   - decayBiasAndNorm: decay one-dimensional parameters too.
     ///   - including: which parameters (by dotted name) the optimizer updates; the others are
     ///     left alone (a GAN's two optimizers each take one player's parameters).
-    public init(_ arena: ParameterArena, weightDecay: Float, decayBiasAndNorm: Bool = false,
-                including: (String) -> Bool = { _ in true }) {
+    public init(
+        _ arena: ParameterArena, weightDecay: Float, decayBiasAndNorm: Bool = false,
+        including: (String) -> Bool = { _ in true }
+    ) {
         precondition(weightDecay >= 0, "weight decay must be non-negative, got \(weightDecay)")
         var runs: [Run] = [], undecayed: [String] = []
         for (i, e) in arena.entries.enumerated() where including(e.name) {
@@ -58,8 +60,10 @@ public struct ParameterGroups: Sendable {
 
     /// The runs of several groups over disjoint parameters of one arena, in arena order.
     public init(merging parts: [ParameterGroups]) {
-        self.init(runs: parts.flatMap(\.runs).sorted { $0.range.lowerBound < $1.range.lowerBound }, undecayed: parts.flatMap(\.undecayed),
-                  stateRanges: parts.first?.stateRanges ?? [], isRestricted: parts.contains(where: \.isRestricted))
+        self.init(
+            runs: parts.flatMap(\.runs).sorted { $0.range.lowerBound < $1.range.lowerBound },
+            undecayed: parts.flatMap(\.undecayed),
+            stateRanges: parts.first?.stateRanges ?? [], isRestricted: parts.contains(where: \.isRestricted))
     }
 
     private init(runs: [Run], undecayed: [String], stateRanges: [Range<Int>], isRestricted: Bool) {
@@ -72,13 +76,18 @@ public struct ParameterGroups: Sendable {
     /// - Parameter ranges: sorted, disjoint ranges of arena elements.
     public func restricted(to ranges: [Range<Int>]) -> ParameterGroups {
         precondition(!isRestricted, "parameter groups can be restricted once")
-        precondition(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound }, "ranges must be sorted and disjoint")
+        precondition(
+            zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound },
+            "ranges must be sorted and disjoint")
         var pieces: [Run] = [], base = 0
         for r in ranges {
             for run in runs {
                 let overlap = run.range.clamped(to: r)
                 if !overlap.isEmpty {
-                    pieces.append(Run(range: overlap, weightDecay: run.weightDecay, stateOffset: base + overlap.lowerBound - r.lowerBound))
+                    pieces.append(
+                        Run(
+                            range: overlap, weightDecay: run.weightDecay,
+                            stateOffset: base + overlap.lowerBound - r.lowerBound))
                 }
             }
             base += r.count
@@ -121,8 +130,9 @@ public struct ParameterGroups: Sendable {
     func forEachChunk(_ body: (Range<Int>, Float, Int) -> Void) {
         for run in runs {
             ThreadPool.shared.parallelFor(run.range.count, grain: 1 << 15) { r in
-                body((run.range.lowerBound + r.lowerBound)..<(run.range.lowerBound + r.upperBound), run.weightDecay,
-                     run.range.lowerBound - run.stateOffset)
+                body(
+                    (run.range.lowerBound + r.lowerBound)..<(run.range.lowerBound + r.upperBound), run.weightDecay,
+                    run.range.lowerBound - run.stateOffset)
             }
         }
     }

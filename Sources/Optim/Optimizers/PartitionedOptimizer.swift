@@ -11,8 +11,9 @@ public final class PartitionedOptimizer: Optimizer {
 
     /// - Parameter parts: named optimizers on the same arena, each with its own parameter groups.
     public init(_ parts: [(name: String, optimizer: Optimizer)]) {
-        precondition(!parts.isEmpty && parts.allSatisfy { $0.optimizer.arena === parts[0].optimizer.arena },
-                     "the parts of a partitioned optimizer must share one arena")
+        precondition(
+            !parts.isEmpty && parts.allSatisfy { $0.optimizer.arena === parts[0].optimizer.arena },
+            "the parts of a partitioned optimizer must share one arena")
         self.parts = parts
     }
 
@@ -38,7 +39,9 @@ public final class PartitionedOptimizer: Optimizer {
 
     /// Steps the part called `name` only.
     public func step(part name: String) {
-        guard let part = parts.first(where: { $0.name == name }) else { preconditionFailure("no optimizer part \(name)") }
+        guard let part = parts.first(where: { $0.name == name }) else {
+            preconditionFailure("no optimizer part \(name)")
+        }
         part.optimizer.step()
     }
 
@@ -53,13 +56,16 @@ public final class PartitionedOptimizer: Optimizer {
     public func load(state: [String: NDArray]) throws {
         let stray = state.keys.filter { key in !parts.contains { key.hasPrefix($0.name + "/") } }
         guard stray.isEmpty else {
-            throw OptimizerStateError(description: "optimizer state \(stray.sorted().joined(separator: ", ")) belongs to none of the parts "
-                + "\(parts.map(\.name).joined(separator: ", ")); was the checkpoint saved with another optimizer?")
+            throw OptimizerStateError(
+                description: "optimizer state \(stray.sorted().joined(separator: ", ")) belongs to none of the parts "
+                    + "\(parts.map(\.name).joined(separator: ", ")); was the checkpoint saved with another optimizer?")
         }
         for p in parts {
             let prefix = p.name + "/"
-            try p.optimizer.load(state: Dictionary(uniqueKeysWithValues: state.filter { $0.key.hasPrefix(prefix) }
-                .map { (String($0.key.dropFirst(prefix.count)), $0.value) }))
+            try p.optimizer.load(
+                state: Dictionary(
+                    uniqueKeysWithValues: state.filter { $0.key.hasPrefix(prefix) }
+                        .map { (String($0.key.dropFirst(prefix.count)), $0.value) }))
         }
     }
 }

@@ -15,13 +15,18 @@ public final class RMSprop: Optimizer {
     ///   - learningRate, alpha, eps: PyTorch's defaults 1e-2, 0.99, 1e-8.
     ///   - momentum: default 0; centered: default false.
     ///   - weightDecay: L2 penalty added to the gradient, default 0.
-    public init(_ arena: ParameterArena, learningRate: Float = 1e-2, alpha: Float = 0.99, eps: Float = 1e-8,
-                momentum: Float = 0, centered: Bool = false, weightDecay: Float = 0, groups: ParameterGroups? = nil) {
-        precondition(learningRate >= 0 && eps >= 0 && momentum >= 0, "learning rate, eps and momentum must be non-negative")
+    public init(
+        _ arena: ParameterArena, learningRate: Float = 1e-2, alpha: Float = 0.99, eps: Float = 1e-8,
+        momentum: Float = 0, centered: Bool = false, weightDecay: Float = 0, groups: ParameterGroups? = nil
+    ) {
+        precondition(
+            learningRate >= 0 && eps >= 0 && momentum >= 0, "learning rate, eps and momentum must be non-negative")
         precondition((0..<1).contains(alpha), "alpha must lie in [0, 1), got \(alpha)")
         self.arena = arena
         self.groups = groups ?? ParameterGroups(arena, weightDecay: weightDecay, decayBiasAndNorm: true)
-        (self.learningRate, self.alpha, self.eps, self.momentum, self.centered) = (learningRate, alpha, eps, momentum, centered)
+        (self.learningRate, self.alpha, self.eps, self.momentum, self.centered) = (
+            learningRate, alpha, eps, momentum, centered
+        )
         squareAverage = self.groups.makeState()
         if centered { gradientAverage = self.groups.makeState() }
     }
@@ -48,7 +53,8 @@ public final class RMSprop: Optimizer {
     public func load(state: [String: NDArray]) throws {
         try checkNames(state, allowed: ["square_avg", "grad_avg", "momentum_buffer"])
         guard let sq = state["square_avg"] else {
-            throw OptimizerStateError(description: "RMSprop state needs square_avg; the checkpoint has \(state.keys.sorted())")
+            throw OptimizerStateError(
+                description: "RMSprop state needs square_avg; the checkpoint has \(state.keys.sorted())")
         }
         try restore("square_avg", sq, into: squareAverage)
         if let ga = gradientAverage {

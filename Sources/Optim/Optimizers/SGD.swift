@@ -18,14 +18,19 @@ public final class SGD: Optimizer {
     ///   - momentum, dampening, nesterov: PyTorch's defaults 0, 0, false.
     ///   - weightDecay: L2 penalty added to the gradient (coupled), default 0.
     ///   - groups: overrides the weight decay per parameter (default: `weightDecay` on every parameter).
-    public init(_ arena: ParameterArena, learningRate: Float, momentum: Float = 0, dampening: Float = 0,
-                weightDecay: Float = 0, nesterov: Bool = false, groups: ParameterGroups? = nil) {
+    public init(
+        _ arena: ParameterArena, learningRate: Float, momentum: Float = 0, dampening: Float = 0,
+        weightDecay: Float = 0, nesterov: Bool = false, groups: ParameterGroups? = nil
+    ) {
         precondition(learningRate >= 0, "learning rate must be non-negative, got \(learningRate)")
         precondition(momentum >= 0, "momentum must be non-negative, got \(momentum)")
-        precondition(!nesterov || (momentum > 0 && dampening == 0), "Nesterov momentum needs momentum > 0 and dampening 0")
+        precondition(
+            !nesterov || (momentum > 0 && dampening == 0), "Nesterov momentum needs momentum > 0 and dampening 0")
         self.arena = arena
         self.groups = groups ?? ParameterGroups(arena, weightDecay: weightDecay, decayBiasAndNorm: true)
-        (self.learningRate, self.momentum, self.dampening, self.nesterov) = (learningRate, momentum, dampening, nesterov)
+        (self.learningRate, self.momentum, self.dampening, self.nesterov) = (
+            learningRate, momentum, dampening, nesterov
+        )
     }
 
     public var cycledMomentum: Float {
@@ -38,7 +43,9 @@ public final class SGD: Optimizer {
         velocity = velocity.map(groups.compact)
     }
 
-    public var state: [String: NDArray] { velocity.map { ["momentum_buffer": groups.expand($0, capacity: arena.capacity)] } ?? [:] }
+    public var state: [String: NDArray] {
+        velocity.map { ["momentum_buffer": groups.expand($0, capacity: arena.capacity)] } ?? [:]
+    }
 
     public func load(state: [String: NDArray]) throws {
         try checkNames(state, allowed: ["momentum_buffer"])

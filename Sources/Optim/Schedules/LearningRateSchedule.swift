@@ -18,8 +18,9 @@ public enum LearningRateSchedule: Sendable, Equatable {
     case linear(totalSteps: Int, endFactor: Double)
     /// OneCycleLR with cosine annealing: from base/divFactor up to base over pctStart of the
     /// steps, then down to base/(divFactor·finalDivFactor); momentum goes max → base → max.
-    case oneCycle(totalSteps: Int, pctStart: Double, divFactor: Double, finalDivFactor: Double,
-                  baseMomentum: Double, maxMomentum: Double)
+    case oneCycle(
+        totalSteps: Int, pctStart: Double, divFactor: Double, finalDivFactor: Double,
+        baseMomentum: Double, maxMomentum: Double)
 
     /// The learning rate and (one-cycle only) the momentum at `step` (0-based), after a linear
     /// warmup of `warmupSteps` steps: lr·(step+1)/warmup, as llm.c. Cosine runs over the steps
@@ -29,7 +30,8 @@ public enum LearningRateSchedule: Sendable, Equatable {
     ///   - base: the peak learning rate.
     ///   - warmupSteps: 0 for none; one-cycle has its own warm-up and ignores it.
     public func value(step: Int, base: Double, warmupSteps: Int = 0) -> (lr: Double, momentum: Double?) {
-        if case .oneCycle = self {} else if step < warmupSteps {
+        if case .oneCycle = self {
+        } else if step < warmupSteps {
             return (base * Double(step + 1) / Double(warmupSteps), nil)
         }
         let t = step - (warmupSteps > 0 ? warmupSteps : 0)
@@ -55,7 +57,9 @@ public enum LearningRateSchedule: Sendable, Equatable {
             let peak = pctStart * Double(totalSteps) - 1
             let end = Double(totalSteps - 1)
             let s = Double(min(step, totalSteps - 1))
-            func anneal(_ from: Double, _ to: Double, _ pct: Double) -> Double { to + (from - to) / 2 * (cos(Double.pi * pct) + 1) }
+            func anneal(_ from: Double, _ to: Double, _ pct: Double) -> Double {
+                to + (from - to) / 2 * (cos(Double.pi * pct) + 1)
+            }
             if s <= peak {
                 let pct = peak > 0 ? s / peak : 1
                 return (anneal(initial, base, pct), anneal(maxMomentum, baseMomentum, pct))

@@ -17,7 +17,9 @@ public final class LearningRateScheduler {
     ///   - baseLR: the configured peak rate.
     ///   - warmupSteps: linear warm-up steps before the schedule.
     ///   - plateau: an optional reduce-on-plateau that multiplies the schedule.
-    public init(_ schedule: LearningRateSchedule, baseLR: Double, warmupSteps: Int = 0, plateau: ReduceLROnPlateau? = nil) {
+    public init(
+        _ schedule: LearningRateSchedule, baseLR: Double, warmupSteps: Int = 0, plateau: ReduceLROnPlateau? = nil
+    ) {
         precondition(warmupSteps >= 0, "warmup steps must be non-negative")
         (self.schedule, self.baseLR, self.warmupSteps, self.plateau) = (schedule, baseLR, warmupSteps, plateau)
     }
@@ -46,6 +48,8 @@ public final class LearningRateScheduler {
     /// Feeds a validation metric to reduce-on-plateau; returns true when it lowered the rate.
     @discardableResult
     public func observe(validationMetric: Double) -> Bool {
-        plateau?.observe(validationMetric, baseLR: schedule.value(step: stepCount, base: baseLR, warmupSteps: warmupSteps).lr) ?? false
+        plateau?.observe(
+            validationMetric, baseLR: schedule.value(step: stepCount, base: baseLR, warmupSteps: warmupSteps).lr)
+            ?? false
     }
 }

@@ -13,10 +13,13 @@ public struct ReduceLROnPlateau: Sendable, Equatable, Codable {
 
     /// - Parameters: PyTorch's defaults: mode min, factor 0.1, patience 10, threshold 1e-4
     ///   (relative), cooldown 0, min_lr 0.
-    public init(mode: Mode = .min, factor: Double = 0.1, patience: Int = 10, threshold: Double = 1e-4,
-                cooldown: Int = 0, minLR: Double = 0) {
+    public init(
+        mode: Mode = .min, factor: Double = 0.1, patience: Int = 10, threshold: Double = 1e-4,
+        cooldown: Int = 0, minLR: Double = 0
+    ) {
         precondition(factor > 0 && factor < 1, "plateau factor must lie in (0, 1), got \(factor)")
-        precondition(patience >= 0 && cooldown >= 0 && threshold >= 0, "patience, cooldown and threshold must be non-negative")
+        precondition(
+            patience >= 0 && cooldown >= 0 && threshold >= 0, "patience, cooldown and threshold must be non-negative")
         (self.mode, self.factor, self.patience, self.threshold, self.cooldown, self.minLR) =
             (mode, factor, patience, threshold, cooldown, minLR)
     }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Pointwise activation functions, each forward next to its derivative.
@@ -20,7 +20,7 @@ public enum Activation: Equatable, Sendable {
     /// log(1 + e^(βx))/β, linear above `threshold` as in PyTorch.
     case softplus(beta: Float, threshold: Float)
 
-    static let geluScale: Float = 0.7978845608028654 // sqrt(2/pi)
+    static let geluScale: Float = 0.7978845608028654  // sqrt(2/pi)
     static let geluCubic: Float = 0.044715
 
     /// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
@@ -112,11 +112,17 @@ public enum Activation: Equatable, Sendable {
     enum GeluTanhDerivative: PointwisePair {
         @inline(__always) static func apply(_ dy: Float, _ x: Float) -> Float { dy * Activation.geluTanhDerivative(x) }
     }
-    enum ReluDerivative: PointwisePair { @inline(__always) static func apply(_ dy: Float, _ x: Float) -> Float { x > 0 ? dy : 0 } }
+    enum ReluDerivative: PointwisePair {
+        @inline(__always) static func apply(_ dy: Float, _ x: Float) -> Float { x > 0 ? dy : 0 }
+    }
     /// Reads the forward output s = σ(x).
-    enum SigmoidDerivative: PointwisePair { @inline(__always) static func apply(_ dy: Float, _ s: Float) -> Float { dy * s * (1 - s) } }
+    enum SigmoidDerivative: PointwisePair {
+        @inline(__always) static func apply(_ dy: Float, _ s: Float) -> Float { dy * s * (1 - s) }
+    }
     /// Reads the forward output t = tanh(x).
-    enum TanhDerivative: PointwisePair { @inline(__always) static func apply(_ dy: Float, _ t: Float) -> Float { dy * (1 - t * t) } }
+    enum TanhDerivative: PointwisePair {
+        @inline(__always) static func apply(_ dy: Float, _ t: Float) -> Float { dy * (1 - t * t) }
+    }
     enum SiluDerivative: PointwisePair {
         @inline(__always) static func apply(_ dy: Float, _ x: Float) -> Float {
             let s = FastMath.sigmoid(x)
@@ -131,10 +137,13 @@ public enum Activation: Equatable, Sendable {
     /// widens and rounds back to itself). Widening and rounding took the MLP's two ReLUs from
     /// 1.1% to 2.6% of its bf16 step.
     static func reluBits(keep v: NDArray, where x: NDArray) -> NDArray {
-        precondition(v.shape == x.shape && v.dtype == x.dtype && x.isHalf, "16-bit ReLU on \(v.dtype) \(v.shape) and \(x.dtype) \(x.shape)")
+        precondition(
+            v.shape == x.shape && v.dtype == x.dtype && x.isHalf,
+            "16-bit ReLU on \(v.dtype) \(v.shape) and \(x.dtype) \(x.shape)")
         let out = NDArray(shape: x.shape, dtype: x.dtype, zeroed: false)
         let infinity: Int16 = x.dtype == .float16 ? 0x7C00 : 0x7F80
-        let xs = UnsafeRawPointer(x.halfBits), vs = UnsafeRawPointer(v.halfBits), os = UnsafeMutableRawPointer(out.halfBits)
+        let xs = UnsafeRawPointer(x.halfBits), vs = UnsafeRawPointer(v.halfBits),
+            os = UnsafeMutableRawPointer(out.halfBits)
         // As signed integers, the x > 0 are 0 < x <= inf's bits (negative values are negative,
         // NaNs lie above inf). The masks come from wrapping subtractions and sign shifts: Swift's
         // SIMD comparisons compile to scalar code. (-0, 0x8000, has both shifts all ones.)
@@ -145,14 +154,17 @@ public enum Activation: Equatable, Sendable {
         ThreadPool.shared.parallelFor(x.count, grain: Unary.grain) { r in
             var i = r.lowerBound
             while i + 16 <= r.upperBound {
-                os.storeBytes(of: keep(xs.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<Int16>.self),
-                                       vs.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<Int16>.self)),
-                              toByteOffset: 2 * i, as: SIMD16<Int16>.self)
+                os.storeBytes(
+                    of: keep(
+                        xs.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<Int16>.self),
+                        vs.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<Int16>.self)),
+                    toByteOffset: 2 * i, as: SIMD16<Int16>.self)
                 i += 16
             }
             for j in i..<r.upperBound {
-                let one = keep(SIMD2(repeating: xs.load(fromByteOffset: 2 * j, as: Int16.self)),
-                               SIMD2(repeating: vs.load(fromByteOffset: 2 * j, as: Int16.self)))
+                let one = keep(
+                    SIMD2(repeating: xs.load(fromByteOffset: 2 * j, as: Int16.self)),
+                    SIMD2(repeating: vs.load(fromByteOffset: 2 * j, as: Int16.self)))
                 os.storeBytes(of: one[0], toByteOffset: 2 * j, as: Int16.self)
             }
         }
@@ -161,7 +173,9 @@ public enum Activation: Equatable, Sendable {
 
     /// dx = F(dy, x), of type `output`; dy and x (or the forward output, for derivatives that
     /// read it) may be 16-bit, widened a block at a time.
-    static func vectorised<F: PointwisePair>(_ dy: NDArray, _ x: NDArray, _: F.Type, output: DType = .float32) -> NDArray {
+    static func vectorised<F: PointwisePair>(_ dy: NDArray, _ x: NDArray, _: F.Type, output: DType = .float32)
+        -> NDArray
+    {
         if !x.isHalf && !dy.isHalf && output == .float32 { return Unary.zip(dy, x, F.self) }
         precondition(dy.shape == x.shape, "elementwise op on shapes \(dy.shape) and \(x.shape)")
         let dx = NDArray(shape: x.shape, dtype: output, zeroed: false)

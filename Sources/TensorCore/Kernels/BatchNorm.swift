@@ -12,8 +12,10 @@ public enum BatchNorm {
     ///   - runningMean, runningVar: (C), updated as (1 - momentum)·old + momentum·batch,
     ///     with the unbiased batch variance (PyTorch).
     /// - Returns: y like x, and the batch mean and 1/std (C) saved for backward.
-    public static func trainForward(_ x: NDArray, weight w: NDArray?, bias b: NDArray?, runningMean: NDArray?,
-                                    runningVar: NDArray?, momentum: Float = 0.1, eps: Float = 1e-5) -> (NDArray, NDArray, NDArray) {
+    public static func trainForward(
+        _ x: NDArray, weight w: NDArray?, bias b: NDArray?, runningMean: NDArray?,
+        runningVar: NDArray?, momentum: Float = 0.1, eps: Float = 1e-5
+    ) -> (NDArray, NDArray, NDArray) {
         let (n, c, s) = layout(x)
         let m = n * s
         precondition(m > 1, "batch norm in training needs more than one value per channel, got input \(x.shape)")
@@ -51,8 +53,10 @@ public enum BatchNorm {
     }
 
     /// Normalises with the running statistics (evaluation). Returns y and 1/std (C).
-    public static func evalForward(_ x: NDArray, weight w: NDArray?, bias b: NDArray?, runningMean: NDArray,
-                                   runningVar: NDArray, eps: Float = 1e-5) -> (NDArray, NDArray) {
+    public static func evalForward(
+        _ x: NDArray, weight w: NDArray?, bias b: NDArray?, runningMean: NDArray,
+        runningVar: NDArray, eps: Float = 1e-5
+    ) -> (NDArray, NDArray) {
         let (n, c, s) = layout(x)
         let y = NDArray(shape: x.shape, zeroed: false)
         let rstd = Unary.map(runningVar) { 1 / ($0 + eps).squareRoot() }
@@ -72,8 +76,10 @@ public enum BatchNorm {
     /// evaluation mode (`training` false) they are constants.
     /// - Parameters:
     ///   - mean, rstd: the statistics the forward pass normalised with (C).
-    public static func backward(_ dy: NDArray, x: NDArray, mean: NDArray, rstd: NDArray, weight w: NDArray?,
-                                training: Bool) -> (NDArray, NDArray?, NDArray?) {
+    public static func backward(
+        _ dy: NDArray, x: NDArray, mean: NDArray, rstd: NDArray, weight w: NDArray?,
+        training: Bool
+    ) -> (NDArray, NDArray?, NDArray?) {
         let (n, c, s) = layout(x)
         let m = Float(n * s)
         let dx = NDArray(shape: x.shape, zeroed: false)

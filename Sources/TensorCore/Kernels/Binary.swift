@@ -6,8 +6,12 @@ public enum Binary {
     enum Sub: PointwisePair { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a - b } }
     enum Mul: PointwisePair { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a * b } }
     enum Div: PointwisePair { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a / b } }
-    enum Maximum: PointwisePair { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { Swift.max(a, b) } }
-    enum Minimum: PointwisePair { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { Swift.min(a, b) } }
+    enum Maximum: PointwisePair {
+        @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { Swift.max(a, b) }
+    }
+    enum Minimum: PointwisePair {
+        @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { Swift.min(a, b) }
+    }
     enum Negate: Pointwise { @inline(__always) static func apply(_ x: Float) -> Float { -x } }
 
     /// out = a (op) b, broadcasting both to their common shape.
@@ -43,15 +47,19 @@ public enum Binary {
     }
 
     /// Iterates the broadcast index space row by row, the last (merged) axis innermost.
-    static func broadcastLoop<F: PointwisePair>(_ shape: Shape, _ a: NDArray, _ b: NDArray, _ out: UnsafeMutablePointer<Float>,
-                                                _: F.Type) {
+    static func broadcastLoop<F: PointwisePair>(
+        _ shape: Shape, _ a: NDArray, _ b: NDArray, _ out: UnsafeMutablePointer<Float>,
+        _: F.Type
+    ) {
         let sa = StridedCopy.broadcastStrides(a.shape, to: shape), sb = StridedCopy.broadcastStrides(b.shape, to: shape)
         // Merge axes that are contiguous for the output and both inputs.
         var d: [Int] = [], xa: [Int] = [], xb: [Int] = []
         for i in 0..<shape.rank where shape.dims[i] != 1 {
             if let l = d.indices.last, xa[l] == sa[i] * shape.dims[i], xb[l] == sb[i] * shape.dims[i] {
                 d[l] *= shape.dims[i]; xa[l] = sa[i]; xb[l] = sb[i]
-            } else { d.append(shape.dims[i]); xa.append(sa[i]); xb.append(sb[i]) }
+            } else {
+                d.append(shape.dims[i]); xa.append(sa[i]); xb.append(sb[i])
+            }
         }
         if d.isEmpty { d = [1]; xa = [0]; xb = [0] }
         let r = d.count, inner = d[r - 1], ia = xa[r - 1], ib = xb[r - 1]

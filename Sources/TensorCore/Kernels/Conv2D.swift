@@ -15,8 +15,10 @@ public enum Conv2D {
     ///   - output: the result's type (16 bits: rounded once, as it is written).
     ///   - weightRounding: read an fp32 w as if rounded to this 16-bit type (`GEMMOperand.rounding`).
     /// - Returns: (N, OC, OH, OW).
-    public static func forward(_ x: NDArray, _ w: NDArray, bias: NDArray?, _ g: Conv2DGeometry, groups: Int = 1,
-                               output: DType = .float32, weightRounding: DType? = nil) -> NDArray {
+    public static func forward(
+        _ x: NDArray, _ w: NDArray, bias: NDArray?, _ g: Conv2DGeometry, groups: Int = 1,
+        output: DType = .float32, weightRounding: DType? = nil
+    ) -> NDArray {
         let (n, c, h, wd) = dims4(x, "conv2d input")
         let oc = w.shape[0], cg = c / groups, ocg = oc / groups
         check(w: w, x: x, g: g, groups: groups, expected: [oc, cg, g.kernelH, g.kernelW])
@@ -29,9 +31,10 @@ public enum Conv2D {
             let col = NDArray(shape: [k * cols], zeroed: false), out = NDArray(shape: [ocg * cols], zeroed: false)
             for gi in 0..<groups {
                 unfold(x, images: i0, b, from: gi * cg, count: cg, g, oh: oh, ow: ow, into: col.ptr)
-                GEMM.gemm(transA: false, transB: false, m: ocg, n: cols, k: k,
-                          a: weights(w, group: gi, ocg: ocg, k: k, rounding: weightRounding),
-                          b: GEMMOperand(col.ptr, ld: cols), c: out.ptr, ldc: cols)
+                GEMM.gemm(
+                    transA: false, transB: false, m: ocg, n: cols, k: k,
+                    a: weights(w, group: gi, ocg: ocg, k: k, rounding: weightRounding),
+                    b: GEMMOperand(col.ptr, ld: cols), c: out.ptr, ldc: cols)
                 scatter(out.ptr, into: y, images: i0, b, from: gi * ocg, count: ocg, bias: bias)
             }
         }
@@ -45,10 +48,13 @@ public enum Conv2D {
     ///   - weightRounding: the rounding forward read w with.
     ///   - addingWeight: an fp32 array of w's size to add dw into and return (the weight's
     ///     gradient in the arena, see `Tensor.gradientBuffer`).
-    public static func backward(_ dy: NDArray, x: NDArray, w: NDArray, hasBias: Bool, _ g: Conv2DGeometry,
-                                groups: Int = 1, needInput: Bool = true, weightRounding: DType? = nil,
-                                addingWeight: NDArray? = nil) -> (NDArray?, NDArray, NDArray?) {
-        let dx = needInput ? inputGradient(dy, w: w, inputShape: x.shape, g, groups: groups, rounding: weightRounding) : nil
+    public static func backward(
+        _ dy: NDArray, x: NDArray, w: NDArray, hasBias: Bool, _ g: Conv2DGeometry,
+        groups: Int = 1, needInput: Bool = true, weightRounding: DType? = nil,
+        addingWeight: NDArray? = nil
+    ) -> (NDArray?, NDArray, NDArray?) {
+        let dx =
+            needInput ? inputGradient(dy, w: w, inputShape: x.shape, g, groups: groups, rounding: weightRounding) : nil
         let dw = weightGradient(dy, x: x, weightShape: w.shape, g, groups: groups, adding: addingWeight)
         return (dx, dw, hasBias ? biasGrad(dy) : nil)
     }
@@ -59,8 +65,10 @@ public enum Conv2D {
     ///   - w: (OC, C/groups, KH, KW).
     ///   - inputShape: (N, C, H, W).
     ///   - rounding: read an fp32 w as if rounded to this 16-bit type.
-    static func inputGradient(_ dy: NDArray, w: NDArray, inputShape: Shape, _ g: Conv2DGeometry, groups: Int,
-                              rounding: DType? = nil) -> NDArray {
+    static func inputGradient(
+        _ dy: NDArray, w: NDArray, inputShape: Shape, _ g: Conv2DGeometry, groups: Int,
+        rounding: DType? = nil
+    ) -> NDArray {
         let (n, c, h, wd) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
         let oc = w.shape[0], cg = c / groups, ocg = oc / groups
         let oh = dy.shape[2], ow = dy.shape[3]
@@ -72,9 +80,13 @@ public enum Conv2D {
             for gi in 0..<groups {
                 gather(dy, images: i0, b, from: gi * ocg, count: ocg, into: dyg.ptr)
                 // dcol (K, cols) = W_gᵀ (K, OCg) · dY_g (OCg, cols)
-                GEMM.gemm(transA: true, transB: false, m: k, n: cols, k: ocg, a: weights(w, group: gi, ocg: ocg, k: k, rounding: rounding),
-                          b: GEMMOperand(dyg.ptr, ld: cols), c: dcol.ptr, ldc: cols)
-                fold(dcol.ptr, c: c, h: h, w: wd, images: i0, b, from: gi * cg, count: cg, g, oh: oh, ow: ow, into: dx.ptr)
+                GEMM.gemm(
+                    transA: true, transB: false, m: k, n: cols, k: ocg,
+                    a: weights(w, group: gi, ocg: ocg, k: k, rounding: rounding),
+                    b: GEMMOperand(dyg.ptr, ld: cols), c: dcol.ptr, ldc: cols)
+                fold(
+                    dcol.ptr, c: c, h: h, w: wd, images: i0, b, from: gi * cg, count: cg, g, oh: oh, ow: ow,
+                    into: dx.ptr)
             }
         }
         return dx
@@ -86,8 +98,10 @@ public enum Conv2D {
     ///   - x: (N, C, H, W).
     ///   - weightShape: (OC, C/groups, KH, KW).
     ///   - adding: an fp32 array of the weight's size to add dW into and return.
-    static func weightGradient(_ dy: NDArray, x: NDArray, weightShape: Shape, _ g: Conv2DGeometry, groups: Int,
-                               adding: NDArray? = nil) -> NDArray {
+    static func weightGradient(
+        _ dy: NDArray, x: NDArray, weightShape: Shape, _ g: Conv2DGeometry, groups: Int,
+        adding: NDArray? = nil
+    ) -> NDArray {
         let (n, c, _, _) = dims4(x, "conv2d input")
         let oc = weightShape[0], cg = c / groups, ocg = oc / groups
         let oh = dy.shape[2], ow = dy.shape[3]
@@ -100,8 +114,10 @@ public enum Conv2D {
                     unfold(x, images: i0, b, from: gi * cg, count: cg, g, oh: oh, ow: ow, into: col.ptr)
                     gather(dy, images: i0, b, from: gi * ocg, count: ocg, into: dyg.ptr)
                     // dW_g (OCg, K) += dY_g (OCg, cols) · colᵀ (cols, K)
-                    GEMM.sgemm(transA: false, transB: true, m: ocg, n: k, k: cols, a: dyg.ptr, lda: cols, b: col.ptr, ldb: cols,
-                               beta: 1, c: dwp + gi * ocg * k, ldc: k)
+                    GEMM.sgemm(
+                        transA: false, transB: true, m: ocg, n: k, k: cols, a: dyg.ptr, lda: cols, b: col.ptr,
+                        ldb: cols,
+                        beta: 1, c: dwp + gi * ocg * k, ldc: k)
                 }
             }
         }
@@ -117,15 +133,18 @@ public enum Conv2D {
     ///   - outputPadding: extra rows/columns on the bottom/right, each below its stride or dilation.
     ///   - weightRounding: read an fp32 w as if rounded to this 16-bit type.
     /// - Returns: (N, Cout, OH, OW), float32, with OH = (H-1)·sH - 2·pH + dH·(KH-1) + outputPadding.0 + 1.
-    public static func transposedForward(_ x: NDArray, _ w: NDArray, bias: NDArray?, _ g: Conv2DGeometry,
-                                         groups: Int = 1, outputPadding: (Int, Int) = (0, 0),
-                                         weightRounding: DType? = nil) -> NDArray {
+    public static func transposedForward(
+        _ x: NDArray, _ w: NDArray, bias: NDArray?, _ g: Conv2DGeometry,
+        groups: Int = 1, outputPadding: (Int, Int) = (0, 0),
+        weightRounding: DType? = nil
+    ) -> NDArray {
         let (n, cin, h, wd) = dims4(x, "conv_transpose2d input")
         let coutg = w.shape[1], cout = coutg * groups
         check(w: w, x: x, g: g, groups: groups, expected: [cin, coutg, g.kernelH, g.kernelW])
-        precondition(outputPadding.0 >= 0 && outputPadding.1 >= 0
-                     && outputPadding.0 < max(g.strideH, g.dilationH) && outputPadding.1 < max(g.strideW, g.dilationW),
-                     "conv_transpose2d: output padding \(outputPadding) must be below the stride or dilation")
+        precondition(
+            outputPadding.0 >= 0 && outputPadding.1 >= 0
+                && outputPadding.0 < max(g.strideH, g.dilationH) && outputPadding.1 < max(g.strideW, g.dilationW),
+            "conv_transpose2d: output padding \(outputPadding) must be below the stride or dilation")
         let oh = (h - 1) * g.strideH - 2 * g.padH + g.dilationH * (g.kernelH - 1) + outputPadding.0 + 1
         let ow = (wd - 1) * g.strideW - 2 * g.padW + g.dilationW * (g.kernelW - 1) + outputPadding.1 + 1
         precondition(oh > 0 && ow > 0, "conv_transpose2d: padding \(g) leaves no output for input \(x.shape)")
@@ -139,9 +158,11 @@ public enum Conv2D {
     /// - Parameters:
     ///   - weightRounding: the rounding forward read w with.
     ///   - addingWeight: an fp32 array of w's size to add dw into and return.
-    public static func transposedBackward(_ dy: NDArray, x: NDArray, w: NDArray, hasBias: Bool, _ g: Conv2DGeometry,
-                                          groups: Int = 1, needInput: Bool = true, weightRounding: DType? = nil,
-                                          addingWeight: NDArray? = nil) -> (NDArray?, NDArray, NDArray?) {
+    public static func transposedBackward(
+        _ dy: NDArray, x: NDArray, w: NDArray, hasBias: Bool, _ g: Conv2DGeometry,
+        groups: Int = 1, needInput: Bool = true, weightRounding: DType? = nil,
+        addingWeight: NDArray? = nil
+    ) -> (NDArray?, NDArray, NDArray?) {
         let dx = needInput ? forward(dy, w, bias: nil, g, groups: groups, weightRounding: weightRounding) : nil
         let dw = weightGradient(x, x: dy, weightShape: w.shape, g, groups: groups, adding: addingWeight)
         return (dx, dw, hasBias ? biasGrad(dy) : nil)
@@ -160,7 +181,9 @@ public enum Conv2D {
     /// Calls `body(firstImage, count)` for chunks of `images`.
     static func forEachChunk(in images: Range<Int>, k: Int, p: Int, _ body: (Int, Int) -> Void) {
         let per = imagesPerChunk(k: k, p: p)
-        for i0 in stride(from: images.lowerBound, to: images.upperBound, by: per) { body(i0, min(per, images.upperBound - i0)) }
+        for i0 in stride(from: images.lowerBound, to: images.upperBound, by: per) {
+            body(i0, min(per, images.upperBound - i0))
+        }
     }
 
     /// Splits `0..<n` images over the threads, then into chunks.
@@ -175,8 +198,10 @@ public enum Conv2D {
     /// im2col copies every value KH·KW times in rows of OW (LeNet-5's are 28 and 10 wide):
     /// widening inside it cost 25 conversions per value and a vector loop per short row, where
     /// fp32 rows are plain copies.
-    static func unfold(_ x: NDArray, images i0: Int, _ b: Int, from c0: Int, count: Int,
-                       _ g: Conv2DGeometry, oh: Int, ow: Int, into col: UnsafeMutablePointer<Float>) {
+    static func unfold(
+        _ x: NDArray, images i0: Int, _ b: Int, from c0: Int, count: Int,
+        _ g: Conv2DGeometry, oh: Int, ow: Int, into col: UnsafeMutablePointer<Float>
+    ) {
         let (c, h, w) = (x.shape[1], x.shape[2], x.shape[3]), plane = count * h * w
         let widened = x.isHalf ? NDArray(shape: [plane], zeroed: false) : nil
         for j in 0..<b {
@@ -195,22 +220,28 @@ public enum Conv2D {
     /// Group `gi`'s weights (OCg, K) as a GEMM operand of the weights' own type, read rounded
     /// to `rounding` when they are fp32.
     static func weights(_ w: NDArray, group gi: Int, ocg: Int, k: Int, rounding: DType? = nil) -> GEMMOperand {
-        GEMMOperand(raw: UnsafeRawPointer(w.storage.raw) + gi * ocg * k * w.dtype.byteSize, dtype: w.dtype, ld: k,
-                    rounding: w.dtype == .float32 ? rounding : nil)
+        GEMMOperand(
+            raw: UnsafeRawPointer(w.storage.raw) + gi * ocg * k * w.dtype.byteSize, dtype: w.dtype, ld: k,
+            rounding: w.dtype == .float32 ? rounding : nil)
     }
 
     /// The adjoint of `unfold`: col2im of each image's columns, added onto the array.
-    static func fold(_ col: UnsafePointer<Float>, c: Int, h: Int, w: Int, images i0: Int, _ b: Int, from c0: Int, count: Int,
-                     _ g: Conv2DGeometry, oh: Int, ow: Int, into x: UnsafeMutablePointer<Float>) {
+    static func fold(
+        _ col: UnsafePointer<Float>, c: Int, h: Int, w: Int, images i0: Int, _ b: Int, from c0: Int, count: Int,
+        _ g: Conv2DGeometry, oh: Int, ow: Int, into x: UnsafeMutablePointer<Float>
+    ) {
         for j in 0..<b {
-            Im2Col.col2im(col + j * oh * ow, c: count, h: h, w: w, g, oh: oh, ow: ow,
-                          into: x + ((i0 + j) * c + c0) * h * w, ld: b * oh * ow)
+            Im2Col.col2im(
+                col + j * oh * ow, c: count, h: h, w: w, g, oh: oh, ow: ow,
+                into: x + ((i0 + j) * c + c0) * h * w, ld: b * oh * ow)
         }
     }
 
     /// Copies channels [c0, c0+count) of images [i0, i0+b) of an (N, C, P) array of any float
     /// type into a (count, b·P) fp32 matrix whose columns are the images side by side.
-    static func gather(_ array: NDArray, images i0: Int, _ b: Int, from c0: Int, count: Int, into matrix: UnsafeMutablePointer<Float>) {
+    static func gather(
+        _ array: NDArray, images i0: Int, _ b: Int, from c0: Int, count: Int, into matrix: UnsafeMutablePointer<Float>
+    ) {
         let c = array.shape[1], p = array.shape[2] * array.shape[3]
         for ch in 0..<count {
             for j in 0..<b {
@@ -229,8 +260,10 @@ public enum Conv2D {
     /// and, for a 16-bit output, rounding once: one pass where a layout move, a bias pass and a
     /// rounding pass over the whole output were three.
     /// - Parameter bias: (C) in fp32, or nil; the matrix is clobbered when the output is 16-bit.
-    static func scatter(_ matrix: UnsafeMutablePointer<Float>, into y: NDArray, images i0: Int, _ b: Int,
-                        from c0: Int, count: Int, bias: NDArray?) {
+    static func scatter(
+        _ matrix: UnsafeMutablePointer<Float>, into y: NDArray, images i0: Int, _ b: Int,
+        from c0: Int, count: Int, bias: NDArray?
+    ) {
         let c = y.shape[1], p = y.shape[2] * y.shape[3]
         for ch in 0..<count {
             let v = bias.map { $0.ptr[c0 + ch] }
@@ -255,9 +288,11 @@ public enum Conv2D {
     }
 
     static func check(w: NDArray, x: NDArray, g: Conv2DGeometry, groups: Int, expected: [Int]) {
-        precondition(groups >= 1 && x.shape[1] % groups == 0 && w.shape[0] % groups == 0,
-                     "conv: channels \(x.shape[1]) and \(w.shape[0]) must be divisible by groups \(groups)")
-        precondition(w.shape.dims == expected, "conv: weight shape \(w.shape) should be \(Shape(expected)) for input \(x.shape)")
+        precondition(
+            groups >= 1 && x.shape[1] % groups == 0 && w.shape[0] % groups == 0,
+            "conv: channels \(x.shape[1]) and \(w.shape[0]) must be divisible by groups \(groups)")
+        precondition(
+            w.shape.dims == expected, "conv: weight shape \(w.shape) should be \(Shape(expected)) for input \(x.shape)")
     }
 
     static func addBias(_ y: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, channels: Int, plane: Int) {
@@ -283,7 +318,9 @@ public enum Conv2D {
                     for i in 0..<n {
                         let row = rows.load((i * c + ch) * p, p, scratch)
                         var partial = SIMD8<Float>(), e = 0
-                        while e + 8 <= p { partial += UnsafeRawPointer(row + e).loadUnaligned(as: SIMD8<Float>.self); e += 8 }
+                        while e + 8 <= p {
+                            partial += UnsafeRawPointer(row + e).loadUnaligned(as: SIMD8<Float>.self); e += 8
+                        }
                         var sum = partial.sum()
                         while e < p { sum += row[e]; e += 1 }
                         total += sum
@@ -302,12 +339,16 @@ public enum Conv2D {
     /// threads, so that the sum's bits do not depend on them.
     /// - Parameter adding: the first chunk's accumulator, returned with the others added
     ///   (an fp32 array of `shape`'s size); the accumulators are zeroed arrays otherwise.
-    static func perThreadSum(shape: Shape, items: Int, adding: NDArray? = nil,
-                             _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) -> NDArray {
+    static func perThreadSum(
+        shape: Shape, items: Int, adding: NDArray? = nil,
+        _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void
+    ) -> NDArray {
         let pool = ThreadPool.shared
         let parts = min(ThreadPool.fixedPartitions ? fixedParts : pool.threadCount, max(items, 1))
         if let adding {
-            precondition(adding.dtype == .float32 && adding.count == shape.count, "adding a \(shape) gradient into \(adding.shape)")
+            precondition(
+                adding.dtype == .float32 && adding.count == shape.count,
+                "adding a \(shape) gradient into \(adding.shape)")
         }
         let partials = (0..<parts).map { p in p == 0 ? adding ?? NDArray(shape: shape) : NDArray(shape: shape) }
         if parts == 1 {

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Softmax cross-entropy on logits, fused so backward is simply softmax minus target.
@@ -13,12 +13,15 @@ public enum CrossEntropy {
     ///   - logits: (N, C).
     ///   - targets: int32 (N), each in [0, C) or equal to `ignoreIndex`.
     /// - Returns: the loss (a scalar), the log-probabilities (N, C) and the count of rows used.
-    public static func forward(_ logits: NDArray, targets: NDArray, labelSmoothing: Float = 0,
-                               ignoreIndex: Int32? = nil) -> (NDArray, NDArray, Int) {
+    public static func forward(
+        _ logits: NDArray, targets: NDArray, labelSmoothing: Float = 0,
+        ignoreIndex: Int32? = nil
+    ) -> (NDArray, NDArray, Int) {
         precondition(logits.rank == 2, "cross-entropy logits must be (N, C), got \(logits.shape)")
         let n = logits.shape[0], c = logits.shape[1]
         precondition(targets.count == n, "cross-entropy: \(targets.count) targets for \(n) rows of logits")
-        precondition(labelSmoothing >= 0 && labelSmoothing <= 1, "label smoothing must be in [0, 1], got \(labelSmoothing)")
+        precondition(
+            labelSmoothing >= 0 && labelSmoothing <= 1, "label smoothing must be in [0, 1], got \(labelSmoothing)")
         let tp = targets.int32Pointer
         for i in 0..<n where tp[i] != ignoreIndex && (tp[i] < 0 || Int(tp[i]) >= c) {
             preconditionFailure("cross-entropy target \(tp[i]) at row \(i) is outside the \(c) classes")
@@ -36,8 +39,10 @@ public enum CrossEntropy {
     }
 
     /// dlogits = (softmax - target) · dy / used, zero on ignored rows.
-    public static func backward(_ dy: Float, logp: NDArray, targets: NDArray, labelSmoothing: Float = 0,
-                                ignoreIndex: Int32? = nil, used: Int) -> NDArray {
+    public static func backward(
+        _ dy: Float, logp: NDArray, targets: NDArray, labelSmoothing: Float = 0,
+        ignoreIndex: Int32? = nil, used: Int
+    ) -> NDArray {
         let n = logp.shape[0], c = logp.shape[1]
         let dx = NDArray(shape: logp.shape)
         if used == 0 { return dx }

@@ -39,7 +39,9 @@ public enum Embedding {
     public static func backward(_ dy: NDArray, ids: NDArray, rows: Int, adding: NDArray? = nil) -> NDArray {
         let d = dy.shape[-1]
         if let adding {
-            precondition(adding.dtype == .float32 && adding.count == rows * d, "adding an embedding gradient into \(adding.shape)")
+            precondition(
+                adding.dtype == .float32 && adding.count == rows * d,
+                "adding an embedding gradient into \(adding.shape)")
         }
         let dt = adding ?? NDArray(shape: [rows, d])
         let dp = dt.ptr, ip = ids.int32Pointer, n = ids.count, gs = RowAccess(dy)

@@ -47,4 +47,3 @@ public enum FastMath {
     /// 1 / (1 + e^-x).
     @inline(__always) public static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
 }
-

@@ -30,7 +30,9 @@ public enum FixedPoint {
 
     /// Moves n values from `source` to `destination`, zeroing the source, and returns their
     /// largest magnitude (NaN when any value is NaN or infinite), in one pass.
-    public static func move(_ source: UnsafeMutablePointer<Float>, to destination: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+    public static func move(
+        _ source: UnsafeMutablePointer<Float>, to destination: UnsafeMutablePointer<Float>, _ n: Int
+    ) -> Float {
         var largest: UInt32 = 0
         for i in 0..<n {
             let v = source[i]
@@ -43,13 +45,17 @@ public enum FixedPoint {
 
     /// sums[i] = round(x[i] · 2^exponent), rounding half to even; |x[i]| · 2^exponent < 2^51.
     /// The first term of a sum: it writes instead of adding, which saves zeroing `sums`.
-    public static func encode(_ x: UnsafePointer<Float>, _ n: Int, exponent: Int, into sums: UnsafeMutablePointer<Int64>) {
+    public static func encode(
+        _ x: UnsafePointer<Float>, _ n: Int, exponent: Int, into sums: UnsafeMutablePointer<Int64>
+    ) {
         let scale = Double(sign: .plus, exponent: exponent, significand: 1)
         for i in 0..<n { sums[i] = fixed(x[i], scale) }
     }
 
     /// sums[i] += round(x[i] · 2^exponent), rounding half to even; |x[i]| · 2^exponent < 2^51.
-    public static func accumulate(_ x: UnsafePointer<Float>, _ n: Int, exponent: Int, into sums: UnsafeMutablePointer<Int64>) {
+    public static func accumulate(
+        _ x: UnsafePointer<Float>, _ n: Int, exponent: Int, into sums: UnsafeMutablePointer<Int64>
+    ) {
         let scale = Double(sign: .plus, exponent: exponent, significand: 1)
         for i in 0..<n { sums[i] &+= fixed(x[i], scale) }
     }
@@ -61,7 +67,9 @@ public enum FixedPoint {
     }
 
     /// y[i] = fp32(sums[i] · 2^-exponent / divisor); |sums[i]| < 2^51, so the first step is exact.
-    public static func decode(_ sums: UnsafePointer<Int64>, _ n: Int, exponent: Int, divisor: Int, into y: UnsafeMutablePointer<Float>) {
+    public static func decode(
+        _ sums: UnsafePointer<Int64>, _ n: Int, exponent: Int, divisor: Int, into y: UnsafeMutablePointer<Float>
+    ) {
         let factor = Double(sign: .plus, exponent: -exponent, significand: 1) / Double(divisor)
         for i in 0..<n {
             let exact = Double(bitPattern: UInt64(bitPattern: sums[i] &+ magicBits)) - magic

@@ -23,23 +23,29 @@ public enum GEMM {
     ///   - transB: use B^T, where B is stored (n, k) with row stride `ldb`.
     ///   - beta: 0 overwrites C (which may hold garbage), 1 accumulates into it.
     ///   - threads: at most this many threads (default: the whole pool).
-    public static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-                             alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-                             b: UnsafePointer<Float>, ldb: Int,
-                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
-                             threads: Int? = nil) {
-        gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: GEMMOperand(a, ld: lda),
-             b: GEMMOperand(b, ld: ldb), beta: beta, c: c, ldc: ldc, threads: threads)
+    public static func sgemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+        threads: Int? = nil
+    ) {
+        gemm(
+            transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: GEMMOperand(a, ld: lda),
+            b: GEMMOperand(b, ld: ldb), beta: beta, c: c, ldc: ldc, threads: threads)
     }
 
     /// C (m, n) = alpha · op(A) · op(B) + beta · C for operands of any float type; C is fp32.
     /// See `sgemm` for the parameters.
-    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-                            alpha: Float = 1, a: GEMMOperand, b: GEMMOperand,
-                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
-                            threads: Int? = nil) {
-        gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta,
-             output: GEMMOutput(c, ld: ldc), threads: threads)
+    public static func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: GEMMOperand, b: GEMMOperand,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+        threads: Int? = nil
+    ) {
+        gemm(
+            transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta,
+            output: GEMMOutput(c, ld: ldc), threads: threads)
     }
 
     /// Whether a product of depth `k` can be written straight to a 16-bit C: it must be summed
@@ -48,31 +54,38 @@ public enum GEMM {
 
     /// C (m, n) = alpha · op(A) · B + beta · C with B packed beforehand (see `GEMMPackedB`), for
     /// a B that many products share. See `sgemm` for the other parameters.
-    public static func sgemm(transA: Bool, m: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-                             packedB: GEMMPackedB, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
-                             threads: Int? = nil) {
+    public static func sgemm(
+        transA: Bool, m: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        packedB: GEMMPackedB, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+        threads: Int? = nil
+    ) {
         // The B operand is never read: packing already did.
-        gemm(transA: transA, transB: false, m: m, n: packedB.n, k: packedB.k, alpha: alpha, a: GEMMOperand(a, ld: lda),
-             b: GEMMOperand(UnsafePointer(packedB.data), ld: packedB.n), beta: beta, output: GEMMOutput(c, ld: ldc),
-             threads: threads, packedB: packedB)
+        gemm(
+            transA: transA, transB: false, m: m, n: packedB.n, k: packedB.k, alpha: alpha, a: GEMMOperand(a, ld: lda),
+            b: GEMMOperand(UnsafePointer(packedB.data), ld: packedB.n), beta: beta, output: GEMMOutput(c, ld: ldc),
+            threads: threads, packedB: packedB)
     }
 
     /// C (m, n) = alpha · op(A) · op(B) + beta · C (+ the output's bias on every row) into an
     /// fp32 or a 16-bit C (see `GEMMOutput`).
     /// A 16-bit C needs `writesHalfOutput(k:)`, and beta 0 or 1 (1 widens the C it adds to).
     /// - Parameter packedB: op(B) packed beforehand; `bOperand` and `transB` are then unused.
-    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-                            alpha: Float = 1, a aOperand: GEMMOperand, b bOperand: GEMMOperand,
-                            beta: Float = 0, output: GEMMOutput, threads: Int? = nil,
-                            packedB prepacked: GEMMPackedB? = nil) {
+    public static func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a aOperand: GEMMOperand, b bOperand: GEMMOperand,
+        beta: Float = 0, output: GEMMOutput, threads: Int? = nil,
+        packedB prepacked: GEMMPackedB? = nil
+    ) {
         if m == 0 || n == 0 { return }
-        precondition(prepacked.map { $0.k == k && $0.n == n } ?? true,
-                     "a packed B of (\(prepacked?.k ?? 0), \(prepacked?.n ?? 0)) used for a product of k \(k), n \(n)")
+        precondition(
+            prepacked.map { $0.k == k && $0.n == n } ?? true,
+            "a packed B of (\(prepacked?.k ?? 0), \(prepacked?.n ?? 0)) used for a product of k \(k), n \(n)")
         let halfC = output.dtype != .float32
         if halfC {
-            precondition(writesHalfOutput(k: k) && (beta == 0 || beta == 1),
-                         "a 16-bit GEMM output needs k <= \(GEMMPlan.kcBlock) and beta 0 or 1, "
-                             + "got k \(k), beta \(beta)")
+            precondition(
+                writesHalfOutput(k: k) && (beta == 0 || beta == 1),
+                "a 16-bit GEMM output needs k <= \(GEMMPlan.kcBlock) and beta 0 or 1, "
+                    + "got k \(k), beta \(beta)")
             if k == 0 || alpha == 0 {
                 writeZeroProduct(output, m: m, n: n, accumulate: beta == 1)
                 return
@@ -84,9 +97,10 @@ public enum GEMM {
         flopCount.add(2 * m * n * k, ordering: .relaxed)
         let pool = ThreadPool.shared
         // Any beta other than 0 was applied above (or is 1), so the product adds to C.
-        let plan = GEMMPlan(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: aOperand, b: bOperand,
-                            accumulate: beta != 0, output: output, threads: threads, poolThreads: pool.threadCount,
-                            prepacked: prepacked)
+        let plan = GEMMPlan(
+            transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: aOperand, b: bOperand,
+            accumulate: beta != 0, output: output, threads: threads, poolThreads: pool.threadCount,
+            prepacked: prepacked)
         let shared = GEMMScratch.current
         shared.reserve(a: plan.packedACount, b: plan.packedBCount)
         let sharedB = shared.b
@@ -115,8 +129,9 @@ public enum GEMM {
             let t = buffer.baseAddress!
             for i in 0..<m {
                 t.update(repeating: 0, count: n)
-                GEMMMicroKernel.finishHalfRow(t, c16 + i * output.ld, n, dtype: output.dtype, accumulate: accumulate,
-                                              bias: output.bias)
+                GEMMMicroKernel.finishHalfRow(
+                    t, c16 + i * output.ld, n, dtype: output.dtype, accumulate: accumulate,
+                    bias: output.bias)
             }
         }
     }
@@ -135,42 +150,52 @@ public enum GEMM {
     /// - Parameters:
     ///   - batch: number of products.
     ///   - strideA, strideB, strideC: elements between consecutive matrices (0 reuses one).
-    public static func batchedSgemm(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-                                    alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, strideA: Int,
-                                    b: UnsafePointer<Float>, ldb: Int, strideB: Int,
-                                    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int) {
-        batchedGemm(batch: batch, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                    a: GEMMOperand(a, ld: lda), strideA: strideA, b: GEMMOperand(b, ld: ldb), strideB: strideB,
-                    beta: beta, c: c, ldc: ldc, strideC: strideC)
+    public static func batchedSgemm(
+        batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, strideA: Int,
+        b: UnsafePointer<Float>, ldb: Int, strideB: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int
+    ) {
+        batchedGemm(
+            batch: batch, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+            a: GEMMOperand(a, ld: lda), strideA: strideA, b: GEMMOperand(b, ld: ldb), strideB: strideB,
+            beta: beta, c: c, ldc: ldc, strideC: strideC)
     }
 
     /// `batchedSgemm` for operands of any float type.
-    public static func batchedGemm(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-                                   alpha: Float = 1, a: GEMMOperand, strideA: Int, b: GEMMOperand, strideB: Int,
-                                   beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int) {
-        batchedGemm(batch: batch, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                    a: a, strideA: strideA, b: b, strideB: strideB, beta: beta, output: GEMMOutput(c, ld: ldc),
-                    strideC: strideC)
+    public static func batchedGemm(
+        batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: GEMMOperand, strideA: Int, b: GEMMOperand, strideB: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int
+    ) {
+        batchedGemm(
+            batch: batch, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+            a: a, strideA: strideA, b: b, strideB: strideB, beta: beta, output: GEMMOutput(c, ld: ldc),
+            strideC: strideC)
     }
 
     /// `batchedGemm` into an fp32 or 16-bit C (see `GEMMOutput`).
-    public static func batchedGemm(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-                                   alpha: Float = 1, a: GEMMOperand, strideA: Int, b: GEMMOperand, strideB: Int,
-                                   beta: Float = 0, output: GEMMOutput, strideC: Int) {
+    public static func batchedGemm(
+        batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: GEMMOperand, strideA: Int, b: GEMMOperand, strideB: Int,
+        beta: Float = 0, output: GEMMOutput, strideC: Int
+    ) {
         let pool = ThreadPool.shared
         if runsOnePerThread(batch: batch, flopsEach: 2 * m * n * k) {
             pool.parallelFor(batch) { r in
                 for i in r {
-                    gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                         a: a.advanced(by: i * strideA), b: b.advanced(by: i * strideB),
-                         beta: beta, output: output.advanced(by: i * strideC), threads: 1)
+                    gemm(
+                        transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                        a: a.advanced(by: i * strideA), b: b.advanced(by: i * strideB),
+                        beta: beta, output: output.advanced(by: i * strideC), threads: 1)
                 }
             }
         } else {
             for i in 0..<batch {
-                gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                     a: a.advanced(by: i * strideA), b: b.advanced(by: i * strideB),
-                     beta: beta, output: output.advanced(by: i * strideC))
+                gemm(
+                    transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                    a: a.advanced(by: i * strideA), b: b.advanced(by: i * strideB),
+                    beta: beta, output: output.advanced(by: i * strideC))
             }
         }
     }

@@ -14,9 +14,10 @@ struct GEMMDirectATiles: GEMMTiles {
 
     @inline(__always)
     func full(_ jp: Int, _ ir: Int) {
-        GEMMMicroKernel.fullDirectA(kc: kc, a: a + ir * lda, lda: lda, b: b + jp * panelStride,
-                                    c: c + ir * ldc + jp * GEMMMicroKernel.nr, ldc: ldc, accumulate: accumulate,
-                                    bias: panelBias(jp))
+        GEMMMicroKernel.fullDirectA(
+            kc: kc, a: a + ir * lda, lda: lda, b: b + jp * panelStride,
+            c: c + ir * ldc + jp * GEMMMicroKernel.nr, ldc: ldc, accumulate: accumulate,
+            bias: panelBias(jp))
     }
 
     /// A partial panel of columns reads A in place; the partial row panel reads `edgeA`.
@@ -39,8 +40,9 @@ struct GEMMDirectATiles: GEMMTiles {
     @inline(__always)
     func pair(_ jp: Int, _ ir: Int, rows: Int) {
         let bp = b + jp * panelStride
-        GEMMMicroKernel.short(rows: rows, kc: kc, a: edgeA, b0: bp, b1: bp + panelStride, ldb: 16,
-                              c: c + ir * ldc + jp * GEMMMicroKernel.nr, ldc: ldc, accumulate: accumulate,
-                              bias: panelBias(jp))
+        GEMMMicroKernel.short(
+            rows: rows, kc: kc, a: edgeA, b0: bp, b1: bp + panelStride, ldb: 16,
+            c: c + ir * ldc + jp * GEMMMicroKernel.nr, ldc: ldc, accumulate: accumulate,
+            bias: panelBias(jp))
     }
 }

@@ -14,9 +14,10 @@ struct GEMMDirectBTiles: GEMMTiles {
 
     @inline(__always)
     func full(_ jp: Int, _ ir: Int) {
-        GEMMMicroKernel.full(kc: kc, a: a + ir * kc, b: b + jp * GEMMMicroKernel.nr, ldb: ldb,
-                             c: c + ir * ldc + jp * GEMMMicroKernel.nr, ldc: ldc, accumulate: accumulate,
-                             bias: panelBias(jp))
+        GEMMMicroKernel.full(
+            kc: kc, a: a + ir * kc, b: b + jp * GEMMMicroKernel.nr, ldb: ldb,
+            c: c + ir * ldc + jp * GEMMMicroKernel.nr, ldc: ldc, accumulate: accumulate,
+            bias: panelBias(jp))
     }
 
     /// A full panel of columns reads B in place; the partial one reads `edgeB`.
@@ -38,8 +39,9 @@ struct GEMMDirectBTiles: GEMMTiles {
     @inline(__always)
     func pair(_ jp: Int, _ ir: Int, rows: Int) {
         let brow = b + jp * GEMMMicroKernel.nr
-        GEMMMicroKernel.short(rows: rows, kc: kc, a: a + ir * kc, b0: brow, b1: brow + GEMMMicroKernel.nr, ldb: ldb,
-                              c: c + ir * ldc + jp * GEMMMicroKernel.nr, ldc: ldc, accumulate: accumulate,
-                              bias: panelBias(jp))
+        GEMMMicroKernel.short(
+            rows: rows, kc: kc, a: a + ir * kc, b0: brow, b1: brow + GEMMMicroKernel.nr, ldb: ldb,
+            c: c + ir * ldc + jp * GEMMMicroKernel.nr, ldc: ldc, accumulate: accumulate,
+            bias: panelBias(jp))
     }
 }

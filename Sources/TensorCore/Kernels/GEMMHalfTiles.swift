@@ -11,16 +11,19 @@ struct GEMMHalfTiles: GEMMTiles {
 
     @inline(__always)
     func full(_ jp: Int, _ ir: Int) {
-        GEMMMicroKernel.fullHalf(kc: kc, a: a + ir * kc, b: b + jp * panelStride,
-                                 c: c + ir * ldc + jp * GEMMMicroKernel.nr, ldc: ldc, dtype: dtype,
-                                 accumulate: accumulate, bias: panelBias(jp))
+        GEMMMicroKernel.fullHalf(
+            kc: kc, a: a + ir * kc, b: b + jp * panelStride,
+            c: c + ir * ldc + jp * GEMMMicroKernel.nr, ldc: ldc, dtype: dtype,
+            accumulate: accumulate, bias: panelBias(jp))
     }
 
     @inline(__always)
     func edge(_ jp: Int, _ ir: Int, rows: Int, cols: Int) {
         let ap = a + ir * kc, bp = b + jp * panelStride
-        GEMMMicroKernel.halfTile(c + ir * ldc + jp * GEMMMicroKernel.nr, ldc: ldc, dtype: dtype, mr: rows, nr: cols,
-                                 accumulate: accumulate, bias: panelBias(jp)) {
+        GEMMMicroKernel.halfTile(
+            c + ir * ldc + jp * GEMMMicroKernel.nr, ldc: ldc, dtype: dtype, mr: rows, nr: cols,
+            accumulate: accumulate, bias: panelBias(jp)
+        ) {
             GEMMMicroKernel.full(kc: kc, a: ap, b: bp, c: $0, ldc: 16, accumulate: false)
         }
     }
@@ -28,8 +31,9 @@ struct GEMMHalfTiles: GEMMTiles {
     @inline(__always)
     func pair(_ jp: Int, _ ir: Int, rows: Int) {
         let bp = b + jp * panelStride
-        GEMMMicroKernel.shortHalf(rows: rows, kc: kc, a: a + ir * kc, b0: bp, b1: bp + panelStride,
-                                  c: c + ir * ldc + jp * GEMMMicroKernel.nr, ldc: ldc, dtype: dtype,
-                                  accumulate: accumulate, bias: panelBias(jp))
+        GEMMMicroKernel.shortHalf(
+            rows: rows, kc: kc, a: a + ir * kc, b0: bp, b1: bp + panelStride,
+            c: c + ir * ldc + jp * GEMMMicroKernel.nr, ldc: ldc, dtype: dtype,
+            accumulate: accumulate, bias: panelBias(jp))
     }
 }

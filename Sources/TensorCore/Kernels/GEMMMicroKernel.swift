@@ -11,8 +11,10 @@ enum GEMMMicroKernel {
     static let nr = 16
 
     /// The twelve accumulators of a 6x16 tile: row i's columns 0-7 and 8-15 at 2i and 2i + 1.
-    typealias Tile = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
-                      SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+    typealias Tile = (
+        SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
+        SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>
+    )
 
     /// C[0..<6, 0..<16] (+)= packedA (kc x 6, column-major micro-panel) · packedB (kc x 16).
     /// - Parameters:
@@ -24,8 +26,10 @@ enum GEMMMicroKernel {
     ///   - accumulate: add to C instead of overwriting it.
     ///   - bias: the tile's 16 columns of a bias added to every row (see `GEMMOutput.bias`).
     @inline(__always)
-    static func full(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int = 16,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, bias: UnsafePointer<Float>? = nil) {
+    static func full(
+        kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int = 16,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, bias: UnsafePointer<Float>? = nil
+    ) {
         prefetchTile(UnsafeMutableRawPointer(c), ldc * 4, 64)
         update(c, ldc, accumulate, product(kc: kc, a: a, b: b, ldb: ldb), bias: bias)
     }
@@ -33,8 +37,10 @@ enum GEMMMicroKernel {
     /// The same full tile into a 16-bit C, rounded once straight from the registers (plus the
     /// fp32 bias, plus C's old values with `accumulate`); see `GEMMOutput`.
     @inline(__always)
-    static func fullHalf(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<UInt16>, ldc: Int,
-                         dtype: DType, accumulate: Bool, bias: UnsafePointer<Float>?) {
+    static func fullHalf(
+        kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<UInt16>, ldc: Int,
+        dtype: DType, accumulate: Bool, bias: UnsafePointer<Float>?
+    ) {
         prefetchTile(UnsafeMutableRawPointer(c), ldc * 2, 32)
         let t = product(kc: kc, a: a, b: b, ldb: 16)
         @inline(__always) func store(_ row: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
@@ -86,10 +92,14 @@ enum GEMMMicroKernel {
     ///   - a: packed A micro-panel, 6 values per k step (only the first three are read).
     ///   - b0, b1: columns 0-15 and 16-31: packed micro-panels (`ldb` 16) or unpacked rows.
     @inline(__always)
-    static func short(rows: Int, kc: Int, a: UnsafePointer<Float>, b0: UnsafePointer<Float>, b1: UnsafePointer<Float>, ldb: Int,
-                      c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, bias: UnsafePointer<Float>?) {
+    static func short(
+        rows: Int, kc: Int, a: UnsafePointer<Float>, b0: UnsafePointer<Float>, b1: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, bias: UnsafePointer<Float>?
+    ) {
         let t = shortProduct(kc: kc, a: a, b0: b0, b1: b1, ldb: ldb)
-        @inline(__always) func store(_ i: Int, _ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ v2: SIMD8<Float>, _ v3: SIMD8<Float>) {
+        @inline(__always) func store(
+            _ i: Int, _ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ v2: SIMD8<Float>, _ v3: SIMD8<Float>
+        ) {
             update(c + i * ldc, accumulate, v0, v1, bias: bias)
             update(c + i * ldc + 16, accumulate, v2, v3, bias: bias.map { $0 + 16 })
         }
@@ -100,10 +110,14 @@ enum GEMMMicroKernel {
 
     /// The short tile into a 16-bit C (see `fullHalf`); `bias` is the tile's 32 columns.
     @inline(__always)
-    static func shortHalf(rows: Int, kc: Int, a: UnsafePointer<Float>, b0: UnsafePointer<Float>, b1: UnsafePointer<Float>,
-                          c: UnsafeMutablePointer<UInt16>, ldc: Int, dtype: DType, accumulate: Bool, bias: UnsafePointer<Float>?) {
+    static func shortHalf(
+        rows: Int, kc: Int, a: UnsafePointer<Float>, b0: UnsafePointer<Float>, b1: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<UInt16>, ldc: Int, dtype: DType, accumulate: Bool, bias: UnsafePointer<Float>?
+    ) {
         let t = shortProduct(kc: kc, a: a, b0: b0, b1: b1, ldb: 16)
-        @inline(__always) func store(_ i: Int, _ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ v2: SIMD8<Float>, _ v3: SIMD8<Float>) {
+        @inline(__always) func store(
+            _ i: Int, _ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ v2: SIMD8<Float>, _ v3: SIMD8<Float>
+        ) {
             storeHalfRow(v0, v1, c + i * ldc, dtype: dtype, accumulate: accumulate, bias: bias)
             storeHalfRow(v2, v3, c + i * ldc + 16, dtype: dtype, accumulate: accumulate, bias: bias.map { $0 + 16 })
         }
@@ -116,7 +130,9 @@ enum GEMMMicroKernel {
     /// 4i + v. Twelve accumulators and three broadcasts leave one register, so each B vector
     /// is loaded once and feeds three FMAs.
     @inline(__always)
-    static func shortProduct(kc: Int, a: UnsafePointer<Float>, b0: UnsafePointer<Float>, b1: UnsafePointer<Float>, ldb: Int) -> Tile {
+    static func shortProduct(
+        kc: Int, a: UnsafePointer<Float>, b0: UnsafePointer<Float>, b1: UnsafePointer<Float>, ldb: Int
+    ) -> Tile {
         typealias V = SIMD8<Float>
         var c00 = V(), c01 = V(), c02 = V(), c03 = V(), c10 = V(), c11 = V()
         var c12 = V(), c13 = V(), c20 = V(), c21 = V(), c22 = V(), c23 = V()
@@ -141,8 +157,10 @@ enum GEMMMicroKernel {
 
     /// Same tile, reading six rows of an unpacked row-major A (row stride `lda`) in place.
     @inline(__always)
-    static func fullDirectA(kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
-                            c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, bias: UnsafePointer<Float>? = nil) {
+    static func fullDirectA(
+        kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, bias: UnsafePointer<Float>? = nil
+    ) {
         typealias V = SIMD8<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
@@ -183,7 +201,9 @@ enum GEMMMicroKernel {
 
     /// Writes (or adds) the twelve accumulators, plus `bias` when given, to the 6x16 tile of C.
     @inline(__always)
-    static func update(_ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ t: Tile, bias: UnsafePointer<Float>? = nil) {
+    static func update(
+        _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ t: Tile, bias: UnsafePointer<Float>? = nil
+    ) {
         update(c, accumulate, t.0, t.1, bias: bias); update(c + ldc, accumulate, t.2, t.3, bias: bias)
         update(c + 2 * ldc, accumulate, t.4, t.5, bias: bias); update(c + 3 * ldc, accumulate, t.6, t.7, bias: bias)
         update(c + 4 * ldc, accumulate, t.8, t.9, bias: bias); update(c + 5 * ldc, accumulate, t.10, t.11, bias: bias)
@@ -191,8 +211,10 @@ enum GEMMMicroKernel {
 
     /// Writes (or adds) columns 0-7 and 8-15 of one row of C, plus those of `bias` when given.
     @inline(__always)
-    static func update(_ row: UnsafeMutablePointer<Float>, _ accumulate: Bool, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>,
-                       bias: UnsafePointer<Float>?) {
+    static func update(
+        _ row: UnsafeMutablePointer<Float>, _ accumulate: Bool, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>,
+        bias: UnsafePointer<Float>?
+    ) {
         var lo = lo, hi = hi
         if let bias {
             lo += UnsafeRawPointer(bias).loadUnaligned(as: SIMD8<Float>.self)
@@ -201,7 +223,9 @@ enum GEMMMicroKernel {
         let p = UnsafeMutableRawPointer(row)
         if accumulate {
             p.storeBytes(of: p.loadUnaligned(as: SIMD8<Float>.self) + lo, as: SIMD8<Float>.self)
-            p.storeBytes(of: p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self) + hi, toByteOffset: 32, as: SIMD8<Float>.self)
+            p.storeBytes(
+                of: p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self) + hi, toByteOffset: 32,
+                as: SIMD8<Float>.self)
         } else {
             p.storeBytes(of: lo, as: SIMD8<Float>.self)
             p.storeBytes(of: hi, toByteOffset: 32, as: SIMD8<Float>.self)
@@ -211,24 +235,31 @@ enum GEMMMicroKernel {
     /// A tile of a 16-bit C (mr <= 6 rows, nr <= 16 columns): `compute` writes the 6x16 fp32
     /// tile into a local buffer (row stride 16), which is rounded into C once.
     @inline(__always)
-    static func halfTile(_ c: UnsafeMutablePointer<UInt16>, ldc: Int, dtype: DType, mr: Int, nr: Int, accumulate: Bool,
-                         bias: UnsafePointer<Float>?, _ compute: (UnsafeMutablePointer<Float>) -> Void) {
+    static func halfTile(
+        _ c: UnsafeMutablePointer<UInt16>, ldc: Int, dtype: DType, mr: Int, nr: Int, accumulate: Bool,
+        bias: UnsafePointer<Float>?, _ compute: (UnsafeMutablePointer<Float>) -> Void
+    ) {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * 16) { tile in
             let t = tile.baseAddress!
             compute(t)
-            for i in 0..<mr { finishHalfRow(t + i * 16, c + i * ldc, nr, dtype: dtype, accumulate: accumulate, bias: bias) }
+            for i in 0..<mr {
+                finishHalfRow(t + i * 16, c + i * ldc, nr, dtype: dtype, accumulate: accumulate, bias: bias)
+            }
         }
     }
 
     /// Rounds n fp32 products (plus the bias, plus C's old values with `accumulate`) into a
     /// row of a 16-bit C.
     @inline(__always)
-    static func finishHalfRow(_ t: UnsafeMutablePointer<Float>, _ c: UnsafeMutablePointer<UInt16>, _ n: Int, dtype: DType,
-                              accumulate: Bool, bias: UnsafePointer<Float>?) {
+    static func finishHalfRow(
+        _ t: UnsafeMutablePointer<Float>, _ c: UnsafeMutablePointer<UInt16>, _ n: Int, dtype: DType,
+        accumulate: Bool, bias: UnsafePointer<Float>?
+    ) {
         if n == 16 {
             let tr = UnsafeRawPointer(t)
-            storeHalfRow(tr.loadUnaligned(as: SIMD8<Float>.self), tr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), c,
-                         dtype: dtype, accumulate: accumulate, bias: bias)
+            storeHalfRow(
+                tr.loadUnaligned(as: SIMD8<Float>.self), tr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), c,
+                dtype: dtype, accumulate: accumulate, bias: bias)
             return
         }
         if let bias { for j in 0..<n { t[j] += bias[j] } }
@@ -239,8 +270,10 @@ enum GEMMMicroKernel {
     /// Rounds one 16-column row of products (columns 0-7 in `lo`, 8-15 in `hi`), plus the
     /// bias, plus C's old values with `accumulate`, into a row of a 16-bit C, in registers.
     @inline(__always)
-    static func storeHalfRow(_ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ c: UnsafeMutablePointer<UInt16>, dtype: DType,
-                             accumulate: Bool, bias: UnsafePointer<Float>?) {
+    static func storeHalfRow(
+        _ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ c: UnsafeMutablePointer<UInt16>, dtype: DType,
+        accumulate: Bool, bias: UnsafePointer<Float>?
+    ) {
         var lo = lo, hi = hi
         let cr = UnsafeMutableRawPointer(c)
         if let bias {
@@ -257,8 +290,10 @@ enum GEMMMicroKernel {
     /// A partial tile (mr <= 6 rows, nr <= 16 columns) at the matrix edge: `compute` writes a
     /// full 6x16 tile into a local buffer (row stride 16), whose valid part (plus `bias`) goes to C.
     @inline(__always)
-    static func edge(c: UnsafeMutablePointer<Float>, ldc: Int, mr: Int, nr: Int, accumulate: Bool, bias: UnsafePointer<Float>? = nil,
-                     _ compute: (UnsafeMutablePointer<Float>) -> Void) {
+    static func edge(
+        c: UnsafeMutablePointer<Float>, ldc: Int, mr: Int, nr: Int, accumulate: Bool, bias: UnsafePointer<Float>? = nil,
+        _ compute: (UnsafeMutablePointer<Float>) -> Void
+    ) {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * 16) { tile in
             let t = tile.baseAddress!
             compute(t)

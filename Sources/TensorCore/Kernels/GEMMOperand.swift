@@ -14,9 +14,10 @@ public struct GEMMOperand {
     }
     public init(raw: UnsafeRawPointer, dtype: DType, ld: Int, rounding: DType? = nil) {
         precondition(dtype != .int32, "GEMM operands are float32, float16 or bfloat16")
-        precondition(rounding == nil || dtype == .float32 && (rounding == .float16 || rounding == .bfloat16),
-                     "only an fp32 GEMM operand is rounded, to float16 or bfloat16; "
-                         + "got \(dtype) rounded to \(rounding!)")
+        precondition(
+            rounding == nil || dtype == .float32 && (rounding == .float16 || rounding == .bfloat16),
+            "only an fp32 GEMM operand is rounded, to float16 or bfloat16; "
+                + "got \(dtype) rounded to \(rounding!)")
         (self.raw, self.dtype, self.ld, self.rounding) = (raw, dtype, ld, rounding)
     }
 
@@ -30,7 +31,8 @@ public struct GEMMOperand {
 
     /// The operand as a matrix for packing: op(X) with `transposed`.
     func view(transposed: Bool) -> MatrixView {
-        MatrixView(raw: raw, dtype: dtype, rowStride: transposed ? 1 : ld, colStride: transposed ? ld : 1,
-                   rounding: rounding)
+        MatrixView(
+            raw: raw, dtype: dtype, rowStride: transposed ? 1 : ld, colStride: transposed ? ld : 1,
+            rounding: rounding)
     }
 }

@@ -14,8 +14,9 @@ public struct GEMMOutput {
         (raw, dtype, self.ld, self.bias) = (UnsafeMutableRawPointer(c), .float32, ld, bias)
     }
     public init(half: UnsafeMutablePointer<UInt16>, dtype: DType, ld: Int, bias: UnsafePointer<Float>? = nil) {
-        precondition(dtype == .float16 || dtype == .bfloat16,
-                     "a 16-bit GEMM output is float16 or bfloat16, got \(dtype)")
+        precondition(
+            dtype == .float16 || dtype == .bfloat16,
+            "a 16-bit GEMM output is float16 or bfloat16, got \(dtype)")
         (raw, self.dtype, self.ld, self.bias) = (UnsafeMutableRawPointer(half), dtype, ld, bias)
     }
 
@@ -23,7 +24,8 @@ public struct GEMMOutput {
     func advanced(by elements: Int) -> GEMMOutput {
         dtype == .float32
             ? GEMMOutput(raw.assumingMemoryBound(to: Float.self) + elements, ld: ld, bias: bias)
-            : GEMMOutput(half: raw.assumingMemoryBound(to: UInt16.self) + elements, dtype: dtype, ld: ld,
-                         bias: bias)
+            : GEMMOutput(
+                half: raw.assumingMemoryBound(to: UInt16.self) + elements, dtype: dtype, ld: ld,
+                bias: bias)
     }
 }

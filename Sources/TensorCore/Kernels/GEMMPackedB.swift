@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A GEMM's B operand packed once into the micro-panel layout, for a B that many products
@@ -32,7 +32,9 @@ public final class GEMMPackedB {
         panelCount = (n + nr - 1) / nr
         let blocks = (k + depthBlock - 1) / depthBlock
         var p: UnsafeMutableRawPointer?
-        precondition(posix_memalign(&p, 64, blocks * panelCount * panelStride * 4) == 0, "out of memory for a packed GEMM operand")
+        precondition(
+            posix_memalign(&p, 64, blocks * panelCount * panelStride * 4) == 0,
+            "out of memory for a packed GEMM operand")
         data = p!.assumingMemoryBound(to: Float.self)
         let view = b.view(transposed: transB)
         let (depth, panels, stride) = (depthBlock, panelCount, panelStride)
@@ -41,8 +43,9 @@ public final class GEMMPackedB {
             for index in range {
                 let (block, panel) = index.quotientAndRemainder(dividingBy: panels)
                 let pc = block * depth
-                GEMMPacking.packB(view, pc: pc, kc: min(depth, k - pc), jc: 0, nc: n, panels: panel..<(panel + 1),
-                                  panelStride: stride, into: self.data + block * panels * stride)
+                GEMMPacking.packB(
+                    view, pc: pc, kc: min(depth, k - pc), jc: 0, nc: n, panels: panel..<(panel + 1),
+                    panelStride: stride, into: self.data + block * panels * stride)
             }
         }
     }

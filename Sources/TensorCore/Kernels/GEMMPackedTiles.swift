@@ -10,15 +10,18 @@ struct GEMMPackedTiles: GEMMTiles {
 
     @inline(__always)
     func full(_ jp: Int, _ ir: Int) {
-        GEMMMicroKernel.full(kc: kc, a: a + ir * kc, b: b + jp * panelStride, c: c + ir * ldc + jp * GEMMMicroKernel.nr,
-                             ldc: ldc, accumulate: accumulate, bias: panelBias(jp))
+        GEMMMicroKernel.full(
+            kc: kc, a: a + ir * kc, b: b + jp * panelStride, c: c + ir * ldc + jp * GEMMMicroKernel.nr,
+            ldc: ldc, accumulate: accumulate, bias: panelBias(jp))
     }
 
     @inline(__always)
     func edge(_ jp: Int, _ ir: Int, rows: Int, cols: Int) {
         let ap = a + ir * kc, bp = b + jp * panelStride
-        GEMMMicroKernel.edge(c: c + ir * ldc + jp * GEMMMicroKernel.nr, ldc: ldc, mr: rows, nr: cols,
-                             accumulate: accumulate, bias: panelBias(jp)) {
+        GEMMMicroKernel.edge(
+            c: c + ir * ldc + jp * GEMMMicroKernel.nr, ldc: ldc, mr: rows, nr: cols,
+            accumulate: accumulate, bias: panelBias(jp)
+        ) {
             GEMMMicroKernel.full(kc: kc, a: ap, b: bp, c: $0, ldc: 16, accumulate: false)
         }
     }
@@ -26,8 +29,9 @@ struct GEMMPackedTiles: GEMMTiles {
     @inline(__always)
     func pair(_ jp: Int, _ ir: Int, rows: Int) {
         let bp = b + jp * panelStride
-        GEMMMicroKernel.short(rows: rows, kc: kc, a: a + ir * kc, b0: bp, b1: bp + panelStride, ldb: 16,
-                              c: c + ir * ldc + jp * GEMMMicroKernel.nr, ldc: ldc, accumulate: accumulate,
-                              bias: panelBias(jp))
+        GEMMMicroKernel.short(
+            rows: rows, kc: kc, a: a + ir * kc, b0: bp, b1: bp + panelStride, ldb: 16,
+            c: c + ir * ldc + jp * GEMMMicroKernel.nr, ldc: ldc, accumulate: accumulate,
+            bias: panelBias(jp))
     }
 }

@@ -19,21 +19,23 @@ struct MatrixView {
     var half: UnsafePointer<UInt16> { raw.assumingMemoryBound(to: UInt16.self) }
 }
 
-
 enum GEMMPacking {
     /// Packs the block A[ic..<ic+mc, pc..<pc+kc], scaled by `alpha`, into 6-row micro-panels.
     ///
     /// Layout: panel after panel; within a panel, k-major with 6 values per k step. Rows past
     /// the matrix edge are zero, so the micro-kernel never branches.
-    static func packA(_ a: MatrixView, ic: Int, mc: Int, pc: Int, kc: Int, alpha: Float,
-                      into dst: UnsafeMutablePointer<Float>) {
+    static func packA(
+        _ a: MatrixView, ic: Int, mc: Int, pc: Int, kc: Int, alpha: Float,
+        into dst: UnsafeMutablePointer<Float>
+    ) {
         let mr = GEMMMicroKernel.mr
         var out = dst, first = 0
         if a.rowStride == 1 && a.colStride != 1 {
             // A transposed: the full panels k step by k step.
             let panels = mc / mr
-            packSteps(a.raw + (ic + pc * a.colStride) * a.dtype.byteSize, dtype: a.dtype, rounding: a.rounding,
-                      stepStride: a.colStride, steps: kc, panels: panels, alpha: alpha, into: out)
+            packSteps(
+                a.raw + (ic + pc * a.colStride) * a.dtype.byteSize, dtype: a.dtype, rounding: a.rounding,
+                stepStride: a.colStride, steps: kc, panels: panels, alpha: alpha, into: out)
             (first, out) = (panels * mr, out + panels * kc * mr)
         }
         for ir in stride(from: first, to: mc, by: mr) {
@@ -42,20 +44,25 @@ enum GEMMPacking {
             let offset = (ic + ir) * a.rowStride + pc * a.colStride
             if a.colStride == 1 {
                 // Rows contiguous along k: transposed 8 steps at a time.
-                PanelTranspose.pack(a.raw + offset * a.dtype.byteSize, dtype: a.dtype, rounding: a.rounding, lineStride: a.rowStride,
-                                    lines: rows, depth: kc, dst: out, dstStride: mr, alpha: alpha)
+                PanelTranspose.pack(
+                    a.raw + offset * a.dtype.byteSize, dtype: a.dtype, rounding: a.rounding, lineStride: a.rowStride,
+                    lines: rows, depth: kc, dst: out, dstStride: mr, alpha: alpha)
             } else {
                 // A transposed at the edge, or strided both ways: one value at a time.
                 let cs = a.colStride, rs = a.rowStride
                 if let rounding = a.rounding {
                     let src = a.base + offset
-                    for p in 0..<kc { for i in 0..<rows { out[p * mr + i] = alpha * HalfCast.rounded(src[p * cs + i * rs], rounding) } }
+                    for p in 0..<kc {
+                        for i in 0..<rows { out[p * mr + i] = alpha * HalfCast.rounded(src[p * cs + i * rs], rounding) }
+                    }
                 } else if a.dtype == .float32 {
                     let src = a.base + offset
                     for p in 0..<kc { for i in 0..<rows { out[p * mr + i] = alpha * src[p * cs + i * rs] } }
                 } else {
                     let src = a.half + offset, dtype = a.dtype
-                    for p in 0..<kc { for i in 0..<rows { out[p * mr + i] = alpha * HalfCast.float(src[p * cs + i * rs], dtype) } }
+                    for p in 0..<kc {
+                        for i in 0..<rows { out[p * mr + i] = alpha * HalfCast.float(src[p * cs + i * rs], dtype) }
+                    }
                 }
             }
             out += kc * mr
@@ -80,8 +87,10 @@ enum GEMMPacking {
     ///   - stepStride: elements between consecutive k steps.
     ///   - dst: panel after panel, each `steps` x 6 floats.
     @inline(__always)
-    static func packSteps(_ src: UnsafeRawPointer, dtype: DType, rounding: DType?, stepStride: Int, steps: Int, panels: Int,
-                          alpha: Float, into dst: UnsafeMutablePointer<Float>) {
+    static func packSteps(
+        _ src: UnsafeRawPointer, dtype: DType, rounding: DType?, stepStride: Int, steps: Int, panels: Int,
+        alpha: Float, into dst: UnsafeMutablePointer<Float>
+    ) {
         let panelFloats = steps &* 6, size = dtype.byteSize
         // Four panels a step: `six` reads one panel's six values at a step.
         @inline(__always) func grouped(_ six: (UnsafeRawPointer) -> SIMD8<Float>) {
@@ -103,16 +112,24 @@ enum GEMMPacking {
             }
         }
         @inline(__always) func float32(_ s: UnsafeRawPointer) -> SIMD8<Float> {
-            SIMD8(lowHalf: s.loadUnaligned(as: SIMD4<Float>.self),
-                  highHalf: SIMD4(lowHalf: s.loadUnaligned(fromByteOffset: 16, as: SIMD2<Float>.self), highHalf: .zero))
+            SIMD8(
+                lowHalf: s.loadUnaligned(as: SIMD4<Float>.self),
+                highHalf: SIMD4(lowHalf: s.loadUnaligned(fromByteOffset: 16, as: SIMD2<Float>.self), highHalf: .zero))
         }
         @inline(__always) func widened(_ s: UnsafeRawPointer, _ dtype: DType) -> SIMD8<Float> {
-            HalfCast.widen8(SIMD8(lowHalf: s.loadUnaligned(as: SIMD4<UInt16>.self),
-                                  highHalf: SIMD4(lowHalf: s.loadUnaligned(fromByteOffset: 8, as: SIMD2<UInt16>.self), highHalf: .zero)),
-                            dtype)
+            HalfCast.widen8(
+                SIMD8(
+                    lowHalf: s.loadUnaligned(as: SIMD4<UInt16>.self),
+                    highHalf: SIMD4(
+                        lowHalf: s.loadUnaligned(fromByteOffset: 8, as: SIMD2<UInt16>.self), highHalf: .zero)),
+                dtype)
         }
         if alpha == 1 && rounding == nil {
-            if dtype == .float32 { grouped(float32) } else { HalfCast.perType(dtype) { dtype in grouped { widened($0, dtype) } } }
+            if dtype == .float32 {
+                grouped(float32)
+            } else {
+                HalfCast.perType(dtype) { dtype in grouped { widened($0, dtype) } }
+            }
             return
         }
         // Rounded or scaled (rare: alpha is 1 in training): converted value by value.
@@ -129,8 +146,10 @@ enum GEMMPacking {
     /// k step. Columns past the edge are zero. The stride is fixed by the deepest block (not
     /// this block's kc), so a thread packing the next block never writes into a panel another
     /// thread is still reading.
-    static func packB(_ b: MatrixView, pc: Int, kc: Int, jc: Int, nc: Int, panels: Range<Int>,
-                      panelStride: Int, into dst: UnsafeMutablePointer<Float>) {
+    static func packB(
+        _ b: MatrixView, pc: Int, kc: Int, jc: Int, nc: Int, panels: Range<Int>,
+        panelStride: Int, into dst: UnsafeMutablePointer<Float>
+    ) {
         let nr = GEMMMicroKernel.nr
         for jp in panels {
             let out = dst + jp * panelStride
@@ -139,8 +158,9 @@ enum GEMMPacking {
             if cols < nr { out.initialize(repeating: 0, count: kc * nr) }
             if b.colStride != 1 {
                 // B transposed: each column is contiguous along k.
-                PanelTranspose.pack(b.raw + (pc * b.rowStride + j0 * b.colStride) * b.dtype.byteSize, dtype: b.dtype,
-                                    rounding: b.rounding, lineStride: b.colStride, lines: cols, depth: kc, dst: out, dstStride: nr)
+                PanelTranspose.pack(
+                    b.raw + (pc * b.rowStride + j0 * b.colStride) * b.dtype.byteSize, dtype: b.dtype,
+                    rounding: b.rounding, lineStride: b.colStride, lines: cols, depth: kc, dst: out, dstStride: nr)
             } else if b.dtype != .float32 && cols == nr {
                 // 16 values per k step, widened 8 at a time in registers.
                 HalfCast.perType(b.dtype) { dtype in
@@ -148,21 +168,30 @@ enum GEMMPacking {
                         let src = UnsafeRawPointer(b.half + (pc + p) &* b.rowStride + j0)
                         tandem_prefetch_read(src + 16 &* b.rowStride &* 2)  // as for fp32 below
                         let o = UnsafeMutableRawPointer(out + p &* nr)
-                        o.storeBytes(of: HalfCast.widen8(src.loadUnaligned(as: SIMD8<UInt16>.self), dtype), as: SIMD8<Float>.self)
-                        o.storeBytes(of: HalfCast.widen8(src.loadUnaligned(fromByteOffset: 16, as: SIMD8<UInt16>.self), dtype),
-                                     toByteOffset: 32, as: SIMD8<Float>.self)
+                        o.storeBytes(
+                            of: HalfCast.widen8(src.loadUnaligned(as: SIMD8<UInt16>.self), dtype), as: SIMD8<Float>.self
+                        )
+                        o.storeBytes(
+                            of: HalfCast.widen8(src.loadUnaligned(fromByteOffset: 16, as: SIMD8<UInt16>.self), dtype),
+                            toByteOffset: 32, as: SIMD8<Float>.self)
                     }
                 }
             } else if b.dtype != .float32 {
-                for p in 0..<kc { HalfCast.widenBlock(b.half + (pc + p) * b.rowStride + j0, out + p * nr, cols, b.dtype) }
+                for p in 0..<kc {
+                    HalfCast.widenBlock(b.half + (pc + p) * b.rowStride + j0, out + p * nr, cols, b.dtype)
+                }
             } else if let rounding = b.rounding, cols == nr {
                 HalfCast.perType(rounding) { rounding in
                     for p in 0..<kc {
                         let src = UnsafeRawPointer(b.base + (pc + p) &* b.rowStride + j0)
                         let o = UnsafeMutableRawPointer(out + p &* nr)
-                        o.storeBytes(of: HalfCast.rounded8(src.loadUnaligned(as: SIMD8<Float>.self), rounding), as: SIMD8<Float>.self)
-                        o.storeBytes(of: HalfCast.rounded8(src.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), rounding),
-                                     toByteOffset: 32, as: SIMD8<Float>.self)
+                        o.storeBytes(
+                            of: HalfCast.rounded8(src.loadUnaligned(as: SIMD8<Float>.self), rounding),
+                            as: SIMD8<Float>.self)
+                        o.storeBytes(
+                            of: HalfCast.rounded8(
+                                src.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), rounding),
+                            toByteOffset: 32, as: SIMD8<Float>.self)
                     }
                 }
             } else if let rounding = b.rounding {
@@ -182,8 +211,9 @@ enum GEMMPacking {
                     tandem_prefetch_read(src + 16 &* b.rowStride &* 4)
                     let o = UnsafeMutableRawPointer(out + p * nr)
                     o.storeBytes(of: src.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
-                    o.storeBytes(of: src.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self),
-                                 toByteOffset: 32, as: SIMD8<Float>.self)
+                    o.storeBytes(
+                        of: src.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self),
+                        toByteOffset: 32, as: SIMD8<Float>.self)
                 }
             } else {
                 for p in 0..<kc { (out + p * nr).update(from: b.base + (pc + p) * b.rowStride + j0, count: cols) }

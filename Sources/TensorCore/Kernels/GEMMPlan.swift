@@ -43,8 +43,10 @@ struct GEMMPlan {
     /// - Parameters:
     ///   - threads: at most this many threads (nil: the whole pool).
     ///   - prepacked: op(B) packed beforehand.
-    init(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: GEMMOperand, b: GEMMOperand,
-         accumulate: Bool, output: GEMMOutput, threads: Int?, poolThreads: Int, prepacked: GEMMPackedB?) {
+    init(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: GEMMOperand, b: GEMMOperand,
+        accumulate: Bool, output: GEMMOutput, threads: Int?, poolThreads: Int, prepacked: GEMMPackedB?
+    ) {
         (self.m, self.n, self.k, self.alpha, self.output, self.prepacked) = (m, n, k, alpha, output, prepacked)
         (self.lda, self.ldb) = (a.ld, b.ld)
         self.a = a.raw.assumingMemoryBound(to: Float.self)
@@ -62,7 +64,8 @@ struct GEMMPlan {
         // reused by few B panels (narrow C), or C is tall enough that its rows stay in cache.
         // (Measured: in place is slower for short, wide C such as 32 x 1024 x 256.)
         // A 16-bit C goes through the packed path only: its operands are 16-bit or rounded.
-        let directA = !halfC && a.isPlainFloat32 && !transA && alpha == 1
+        let directA =
+            !halfC && a.isPlainFloat32 && !transA && alpha == 1
             && (n <= Self.directANMax || (n <= Self.directATallNMax && m >= Self.directATallMMin))
         self.directA = directA
         // Likewise a row-major B is read in place when C has so few rows that each packed B

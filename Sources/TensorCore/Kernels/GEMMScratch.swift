@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Per-thread packing buffers for the GEMM, grown on demand and kept for the thread's life.
@@ -33,9 +33,9 @@ final class GEMMScratch {
         var k = pthread_key_t()
         pthread_key_create(&k) { raw in
             #if canImport(Glibc)
-            Unmanaged<GEMMScratch>.fromOpaque(raw!).release()
+                Unmanaged<GEMMScratch>.fromOpaque(raw!).release()
             #else
-            Unmanaged<GEMMScratch>.fromOpaque(raw).release()
+                Unmanaged<GEMMScratch>.fromOpaque(raw).release()
             #endif
         }
         return k

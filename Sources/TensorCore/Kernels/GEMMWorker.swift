@@ -34,17 +34,19 @@ struct GEMMWorker {
                 let kc = min(plan.kc, plan.k - pc)
                 let packedB = plan.prepacked?.block(pc: pc, jc: jc) ?? sharedB
                 if !plan.directB && plan.prepacked == nil {
-                    GEMMPacking.packB(plan.bv, pc: pc, kc: kc, jc: jc, nc: nc,
-                                      panels: ThreadPool.chunk(panels, parts: nthreads, index: tid),
-                                      panelStride: plan.panelStride, into: packedB)
+                    GEMMPacking.packB(
+                        plan.bv, pc: pc, kc: kc, jc: jc, nc: nc,
+                        panels: ThreadPool.chunk(panels, parts: nthreads, index: tid),
+                        panelStride: plan.panelStride, into: packedB)
                     if waits { barrier!.wait() }
                 }
                 let accumulate = pc > 0 || plan.accumulateFirst
                 let myPanels = ThreadPool.chunk(panels, parts: tn, index: tj)
                 if plan.directB, let last = myPanels.last, nc - last * nr < nr {
                     // The partial last panel of an unpacked B is packed (zero-padded) once per block.
-                    GEMMPacking.packB(plan.bv, pc: pc, kc: kc, jc: jc, nc: nc, panels: last..<(last + 1),
-                                      panelStride: plan.panelStride, into: edgeB - last * plan.panelStride)
+                    GEMMPacking.packB(
+                        plan.bv, pc: pc, kc: kc, jc: jc, nc: nc, panels: last..<(last + 1),
+                        panelStride: plan.panelStride, into: edgeB - last * plan.panelStride)
                 }
                 // The bias goes into C with the first depth block's tiles (a 16-bit C has one block).
                 let bias = pc == 0 ? plan.output.bias.map { $0 + jc } : nil
@@ -55,8 +57,9 @@ struct GEMMWorker {
                         GEMMPacking.packA(plan.av, ic: ic, mc: mc, pc: pc, kc: kc, alpha: plan.alpha, into: packedA)
                     } else if edgeRows > 0 {
                         // The last rows of an unpacked A are packed (zero-padded) once for the block's tiles.
-                        GEMMPacking.packA(plan.av, ic: ic + mc - edgeRows, mc: edgeRows, pc: pc, kc: kc, alpha: 1,
-                                          into: edgeA)
+                        GEMMPacking.packA(
+                            plan.av, ic: ic + mc - edgeRows, mc: edgeRows, pc: pc, kc: kc, alpha: 1,
+                            into: edgeA)
                     }
                     // When this thread's part of the packed B block fits in L2, walk C row-panel by
                     // row-panel: each 6-row A micro-panel stays in L1 and C is written in long rows.
@@ -67,22 +70,30 @@ struct GEMMWorker {
                     // Each way of reading the operands runs its own specialised copy of the tile loop.
                     if plan.halfC {
                         let c16 = plan.output.raw.assumingMemoryBound(to: UInt16.self) + ic * ldc + jc
-                        GEMMHalfTiles(kc: kc, a: packedA, b: packedB, panelStride: plan.panelStride, c: c16, ldc: ldc,
-                                      dtype: plan.output.dtype, accumulate: accumulate, bias: bias)
-                            .run(rowsOuter: rowsOuter, panels: myPanels, rows: mc, columns: nc)
+                        GEMMHalfTiles(
+                            kc: kc, a: packedA, b: packedB, panelStride: plan.panelStride, c: c16, ldc: ldc,
+                            dtype: plan.output.dtype, accumulate: accumulate, bias: bias
+                        )
+                        .run(rowsOuter: rowsOuter, panels: myPanels, rows: mc, columns: nc)
                     } else if plan.directA {
-                        GEMMDirectATiles(kc: kc, a: plan.a + ic * plan.lda + pc, lda: plan.lda, edgeA: edgeA,
-                                         b: packedB, panelStride: plan.panelStride, c: c, ldc: ldc,
-                                         accumulate: accumulate, bias: bias)
-                            .run(rowsOuter: rowsOuter, panels: myPanels, rows: mc, columns: nc)
+                        GEMMDirectATiles(
+                            kc: kc, a: plan.a + ic * plan.lda + pc, lda: plan.lda, edgeA: edgeA,
+                            b: packedB, panelStride: plan.panelStride, c: c, ldc: ldc,
+                            accumulate: accumulate, bias: bias
+                        )
+                        .run(rowsOuter: rowsOuter, panels: myPanels, rows: mc, columns: nc)
                     } else if plan.directB {
-                        GEMMDirectBTiles(kc: kc, a: packedA, b: plan.b + pc * plan.ldb + jc, ldb: plan.ldb,
-                                         edgeB: edgeB, c: c, ldc: ldc, accumulate: accumulate, bias: bias)
-                            .run(rowsOuter: rowsOuter, panels: myPanels, rows: mc, columns: nc)
+                        GEMMDirectBTiles(
+                            kc: kc, a: packedA, b: plan.b + pc * plan.ldb + jc, ldb: plan.ldb,
+                            edgeB: edgeB, c: c, ldc: ldc, accumulate: accumulate, bias: bias
+                        )
+                        .run(rowsOuter: rowsOuter, panels: myPanels, rows: mc, columns: nc)
                     } else {
-                        GEMMPackedTiles(kc: kc, a: packedA, b: packedB, panelStride: plan.panelStride, c: c, ldc: ldc,
-                                        accumulate: accumulate, bias: bias)
-                            .run(rowsOuter: rowsOuter, panels: myPanels, rows: mc, columns: nc)
+                        GEMMPackedTiles(
+                            kc: kc, a: packedA, b: packedB, panelStride: plan.panelStride, c: c, ldc: ldc,
+                            accumulate: accumulate, bias: bias
+                        )
+                        .run(rowsOuter: rowsOuter, panels: myPanels, rows: mc, columns: nc)
                     }
                 }
                 if waits { barrier!.wait() }

@@ -42,9 +42,11 @@ public enum HeadProduct {
     ///   - transB: B is stored (n, k) with row stride `ldb` (else (k, n)).
     ///   - c: C's first element, row stride `ldc`.
     ///   - mask: which tiles and depths to compute (see `Mask`).
-    public static func multiply(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-                                a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                                c: UnsafeMutablePointer<Float>, ldc: Int, mask: Mask) {
+    public static func multiply(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, mask: Mask
+    ) {
         let mr = GEMMMicroKernel.mr, nr = GEMMMicroKernel.nr
         if m == 0 || n == 0 { return }
         let panels = (n + nr - 1) / nr, panelStride = k * nr
@@ -62,7 +64,9 @@ public enum HeadProduct {
             // Six rows of an untransposed A are read in place; others are packed, from the
             // first depth these rows need.
             let direct = !transA && rows == mr
-            if !direct { GEMMPacking.packA(av, ic: ir, mc: rows, pc: depth.lowerBound, kc: kc, alpha: 1, into: packedA) }
+            if !direct {
+                GEMMPacking.packA(av, ic: ir, mc: rows, pc: depth.lowerBound, kc: kc, alpha: 1, into: packedA)
+            }
             let arow = a + ir * lda + depth.lowerBound
             for jp in 0..<(columns + nr - 1) / nr {
                 let bp = packedB + jp * panelStride + depth.lowerBound * nr, cp = c + ir * ldc + jp * nr

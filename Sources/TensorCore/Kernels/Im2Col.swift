@@ -5,14 +5,17 @@ public struct Conv2DGeometry: Equatable, Sendable, Codable {
     public var padH = 0, padW = 0
     public var dilationH = 1, dilationW = 1
 
-    public init(kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1)) {
+    public init(
+        kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1)
+    ) {
         (kernelH, kernelW) = kernel
         (strideH, strideW) = stride
         (padH, padW) = padding
         (dilationH, dilationW) = dilation
-        precondition(kernelH >= 1 && kernelW >= 1 && strideH >= 1 && strideW >= 1 && dilationH >= 1 && dilationW >= 1
-                     && padH >= 0 && padW >= 0,
-                     "invalid window: kernel \(kernel), stride \(stride), padding \(padding), dilation \(dilation)")
+        precondition(
+            kernelH >= 1 && kernelW >= 1 && strideH >= 1 && strideW >= 1 && dilationH >= 1 && dilationW >= 1
+                && padH >= 0 && padW >= 0,
+            "invalid window: kernel \(kernel), stride \(stride), padding \(padding), dilation \(dilation)")
     }
 
     /// Output extent along one axis (floor, or ceil as PyTorch's ceil_mode).
@@ -27,8 +30,10 @@ public struct Conv2DGeometry: Equatable, Sendable, Codable {
 
     /// Output height and width for an input of h x w.
     public func outputSize(h: Int, w: Int, ceilMode: Bool = false) -> (Int, Int) {
-        (Conv2DGeometry.outExtent(h, kernelH, strideH, padH, dilationH, ceil: ceilMode),
-         Conv2DGeometry.outExtent(w, kernelW, strideW, padW, dilationW, ceil: ceilMode))
+        (
+            Conv2DGeometry.outExtent(h, kernelH, strideH, padH, dilationH, ceil: ceilMode),
+            Conv2DGeometry.outExtent(w, kernelW, strideW, padW, dilationW, ceil: ceilMode)
+        )
     }
 
     /// Output positions ox in [lo, hi) whose input column ox·s - p + kj·d lies in [0, w).
@@ -50,8 +55,10 @@ public enum Im2Col {
     /// column ox reads `image[offset + ox·strideW]` (nil when iy lies in the padding), and the
     /// output columns [xlo, xhi) whose input column lies inside the image.
     @inline(__always)
-    static func forEachRow(c: Int, h: Int, w: Int, _ g: Conv2DGeometry, oh: Int, ow: Int, ld: Int,
-                           _ body: (_ colOffset: Int, _ imageOffset: Int?, _ xlo: Int, _ xhi: Int) -> Void) {
+    static func forEachRow(
+        c: Int, h: Int, w: Int, _ g: Conv2DGeometry, oh: Int, ow: Int, ld: Int,
+        _ body: (_ colOffset: Int, _ imageOffset: Int?, _ xlo: Int, _ xhi: Int) -> Void
+    ) {
         for ch in 0..<c {
             for ki in 0..<g.kernelH {
                 let (ylo, yhi) = g.validRange(out: oh, size: h, k: ki, s: g.strideH, p: g.padH, d: g.dilationH)
@@ -71,8 +78,10 @@ public enum Im2Col {
     /// Unfolds one image (C, H, W) into columns (C·KH·KW, OH·OW).
     /// - Parameter ld: row stride of `col`; larger than OH·OW when several images share one
     ///   column matrix side by side (one GEMM for a batch of images).
-    public static func im2col(_ x: UnsafePointer<Float>, c: Int, h: Int, w: Int, _ g: Conv2DGeometry,
-                              oh: Int, ow: Int, into col: UnsafeMutablePointer<Float>, ld: Int? = nil) {
+    public static func im2col(
+        _ x: UnsafePointer<Float>, c: Int, h: Int, w: Int, _ g: Conv2DGeometry,
+        oh: Int, ow: Int, into col: UnsafeMutablePointer<Float>, ld: Int? = nil
+    ) {
         let sw = g.strideW
         forEachRow(c: c, h: h, w: w, g, oh: oh, ow: ow, ld: ld ?? oh * ow) { colOffset, imageOffset, xlo, xhi in
             let row = col + colOffset
@@ -90,8 +99,10 @@ public enum Im2Col {
 
     /// Folds columns (C·KH·KW, OH·OW) back onto an image (C, H, W), adding overlaps.
     /// - Parameter ld: row stride of `col` (see `im2col`).
-    public static func col2im(_ col: UnsafePointer<Float>, c: Int, h: Int, w: Int, _ g: Conv2DGeometry,
-                              oh: Int, ow: Int, into x: UnsafeMutablePointer<Float>, ld: Int? = nil) {
+    public static func col2im(
+        _ col: UnsafePointer<Float>, c: Int, h: Int, w: Int, _ g: Conv2DGeometry,
+        oh: Int, ow: Int, into x: UnsafeMutablePointer<Float>, ld: Int? = nil
+    ) {
         let sw = g.strideW
         forEachRow(c: c, h: h, w: w, g, oh: oh, ow: ow, ld: ld ?? oh * ow) { colOffset, imageOffset, xlo, xhi in
             guard let imageOffset else { return }

@@ -11,9 +11,11 @@ public enum Int8Convolution {
     ///   - inputZeroPoint: x's zero point (the padding value).
     ///   - requantization: to the next layer's activations.
     ///   - out: (N, OH, OW, OC) bytes.
-    public static func forward(_ x: UnsafePointer<UInt8>, n: Int, c: Int, h: Int, w: Int, geometry g: Conv2DGeometry,
-                               weights: PackedInt8Weights, inputZeroPoint: Int32, requantization: Requantization,
-                               out: UnsafeMutablePointer<UInt8>) {
+    public static func forward(
+        _ x: UnsafePointer<UInt8>, n: Int, c: Int, h: Int, w: Int, geometry g: Conv2DGeometry,
+        weights: PackedInt8Weights, inputZeroPoint: Int32, requantization: Requantization,
+        out: UnsafeMutablePointer<UInt8>
+    ) {
         let (oh, ow) = g.outputSize(h: h, w: w)
         let rows = n * oh * ow, lda = weights.paddedK, blocks = (rows + blockRows - 1) / blockRows
         ThreadPool.shared.parallelFor(blocks) { range in
@@ -22,7 +24,9 @@ public enum Int8Convolution {
             defer { patches.deallocate(); sums.deallocate() }
             for block in range {
                 let first = block * blockRows, count = min(blockRows, rows - first)
-                Quantize.im2colRows(first..<first + count, x, patches, c: c, h: h, w: w, geometry: g, lda: lda, zeroPoint: inputZeroPoint)
+                Quantize.im2colRows(
+                    first..<first + count, x, patches, c: c, h: h, w: w, geometry: g, lda: lda,
+                    zeroPoint: inputZeroPoint)
                 Int8GEMM.rows(0..<count, a: patches, lda: lda, w: weights, c: sums)
                 requantization.apply(sums, out + first * weights.n, rows: 0..<count)
             }

@@ -1,5 +1,5 @@
 #if arch(x86_64)
-import _Builtin_intrinsics.intel
+    import _Builtin_intrinsics.intel
 #endif
 
 /// Int8 weights packed for `Int8GEMM.gemm`: N padded to whole panels of 16 columns and K to
@@ -50,7 +50,9 @@ public enum Int8GEMM {
     ///   - a: (M, lda) u8 in 0...127, lda >= w.paddedK (bytes past K are multiplied by zero).
     ///   - w: packed (N, K).
     ///   - c: (M, N) int32, row-major.
-    public static func gemm(m: Int, a: UnsafePointer<UInt8>, lda: Int, w: PackedInt8Weights, c: UnsafeMutablePointer<Int32>) {
+    public static func gemm(
+        m: Int, a: UnsafePointer<UInt8>, lda: Int, w: PackedInt8Weights, c: UnsafeMutablePointer<Int32>
+    ) {
         precondition(lda >= w.paddedK, "A's rows (\(lda) bytes) must cover the padded depth \(w.paddedK)")
         ThreadPool.shared.parallelFor((m + 3) / 4, grain: max(1, 4096 / max(w.paddedK * w.panels, 1))) { blocks in
             rows(blocks.lowerBound * 4..<min(m, blocks.upperBound * 4), a: a, lda: lda, w: w, c: c)
@@ -59,57 +61,68 @@ public enum Int8GEMM {
 
     /// Rows `range` of C on the calling thread.
     @inline(__always)
-    static func rows(_ range: Range<Int>, a: UnsafePointer<UInt8>, lda: Int, w: PackedInt8Weights, c: UnsafeMutablePointer<Int32>) {
+    static func rows(
+        _ range: Range<Int>, a: UnsafePointer<UInt8>, lda: Int, w: PackedInt8Weights, c: UnsafeMutablePointer<Int32>
+    ) {
         for row in stride(from: range.lowerBound, to: range.upperBound, by: 4) {
             for panel in 0..<w.panels {
-                tile(rows: min(4, range.upperBound - row), a: a + row * lda, lda: lda, w: w, panel: panel, c: c + row * w.n + panel * 16)
+                tile(
+                    rows: min(4, range.upperBound - row), a: a + row * lda, lda: lda, w: w, panel: panel,
+                    c: c + row * w.n + panel * 16)
             }
         }
     }
 
     /// Rows `0..<rows` (at most 4) of A against one 16-column panel of W.
     @inline(__always)
-    static func tile(rows: Int, a: UnsafePointer<UInt8>, lda: Int, w: PackedInt8Weights, panel: Int, c: UnsafeMutablePointer<Int32>) {
+    static func tile(
+        rows: Int, a: UnsafePointer<UInt8>, lda: Int, w: PackedInt8Weights, panel: Int, c: UnsafeMutablePointer<Int32>
+    ) {
         let groups = w.paddedK / 4
         let b = UnsafeRawPointer(w.storage.raw) + panel * w.paddedK * 16
         let columns = min(16, w.n - panel * 16)
         var out = (SIMD16<Int32>(), SIMD16<Int32>(), SIMD16<Int32>(), SIMD16<Int32>())
         #if arch(x86_64)
-        if rows == 4 {
-            let ones = _mm256_set1_epi16(1)
-            var c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00
-            let a0 = UnsafeRawPointer(a), a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda
-            for g in 0..<groups {
-                let b0 = _mm256_loadu_si256(b.advanced(by: g * 64).assumingMemoryBound(to: __m256i.self))
-                let b1 = _mm256_loadu_si256(b.advanced(by: g * 64 + 32).assumingMemoryBound(to: __m256i.self))
-                var x = _mm256_set1_epi32(Int32(bitPattern: a0.loadUnaligned(fromByteOffset: g * 4, as: UInt32.self)))
-                c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(_mm256_maddubs_epi16(x, b0), ones))
-                c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(_mm256_maddubs_epi16(x, b1), ones))
-                x = _mm256_set1_epi32(Int32(bitPattern: a1.loadUnaligned(fromByteOffset: g * 4, as: UInt32.self)))
-                c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(_mm256_maddubs_epi16(x, b0), ones))
-                c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(_mm256_maddubs_epi16(x, b1), ones))
-                x = _mm256_set1_epi32(Int32(bitPattern: a2.loadUnaligned(fromByteOffset: g * 4, as: UInt32.self)))
-                c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(_mm256_maddubs_epi16(x, b0), ones))
-                c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(_mm256_maddubs_epi16(x, b1), ones))
-                x = _mm256_set1_epi32(Int32(bitPattern: a3.loadUnaligned(fromByteOffset: g * 4, as: UInt32.self)))
-                c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(_mm256_maddubs_epi16(x, b0), ones))
-                c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(_mm256_maddubs_epi16(x, b1), ones))
-            }
-            if columns == 16 {
-                for (r, pair) in [(c00, c01), (c10, c11), (c20, c21), (c30, c31)].enumerated() {
-                    let dst = UnsafeMutableRawPointer(c + r * w.n)
-                    _mm256_storeu_si256(dst.assumingMemoryBound(to: __m256i.self), pair.0)
-                    _mm256_storeu_si256((dst + 32).assumingMemoryBound(to: __m256i.self), pair.1)
+            if rows == 4 {
+                let ones = _mm256_set1_epi16(1)
+                var c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+                    c31 = c00
+                let a0 = UnsafeRawPointer(a), a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda
+                for g in 0..<groups {
+                    let b0 = _mm256_loadu_si256(b.advanced(by: g * 64).assumingMemoryBound(to: __m256i.self))
+                    let b1 = _mm256_loadu_si256(b.advanced(by: g * 64 + 32).assumingMemoryBound(to: __m256i.self))
+                    var x = _mm256_set1_epi32(
+                        Int32(bitPattern: a0.loadUnaligned(fromByteOffset: g * 4, as: UInt32.self)))
+                    c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(_mm256_maddubs_epi16(x, b0), ones))
+                    c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(_mm256_maddubs_epi16(x, b1), ones))
+                    x = _mm256_set1_epi32(Int32(bitPattern: a1.loadUnaligned(fromByteOffset: g * 4, as: UInt32.self)))
+                    c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(_mm256_maddubs_epi16(x, b0), ones))
+                    c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(_mm256_maddubs_epi16(x, b1), ones))
+                    x = _mm256_set1_epi32(Int32(bitPattern: a2.loadUnaligned(fromByteOffset: g * 4, as: UInt32.self)))
+                    c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(_mm256_maddubs_epi16(x, b0), ones))
+                    c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(_mm256_maddubs_epi16(x, b1), ones))
+                    x = _mm256_set1_epi32(Int32(bitPattern: a3.loadUnaligned(fromByteOffset: g * 4, as: UInt32.self)))
+                    c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(_mm256_maddubs_epi16(x, b0), ones))
+                    c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(_mm256_maddubs_epi16(x, b1), ones))
                 }
-                return
+                if columns == 16 {
+                    for (r, pair) in [(c00, c01), (c10, c11), (c20, c21), (c30, c31)].enumerated() {
+                        let dst = UnsafeMutableRawPointer(c + r * w.n)
+                        _mm256_storeu_si256(dst.assumingMemoryBound(to: __m256i.self), pair.0)
+                        _mm256_storeu_si256((dst + 32).assumingMemoryBound(to: __m256i.self), pair.1)
+                    }
+                    return
+                }
+                out = (
+                    unsafeBitCast((c00, c01), to: SIMD16<Int32>.self),
+                    unsafeBitCast((c10, c11), to: SIMD16<Int32>.self),
+                    unsafeBitCast((c20, c21), to: SIMD16<Int32>.self), unsafeBitCast((c30, c31), to: SIMD16<Int32>.self)
+                )
+            } else {
+                out = portableTile(rows: rows, a: a, lda: lda, b: b, groups: groups)
             }
-            out = (unsafeBitCast((c00, c01), to: SIMD16<Int32>.self), unsafeBitCast((c10, c11), to: SIMD16<Int32>.self),
-                   unsafeBitCast((c20, c21), to: SIMD16<Int32>.self), unsafeBitCast((c30, c31), to: SIMD16<Int32>.self))
-        } else {
-            out = portableTile(rows: rows, a: a, lda: lda, b: b, groups: groups)
-        }
         #else
-        out = portableTile(rows: rows, a: a, lda: lda, b: b, groups: groups)
+            out = portableTile(rows: rows, a: a, lda: lda, b: b, groups: groups)
         #endif
         withUnsafeBytes(of: out) { raw in
             let v = raw.bindMemory(to: Int32.self)
@@ -119,7 +132,8 @@ public enum Int8GEMM {
 
     /// The same tile with scalar integer arithmetic (edge rows, and CPUs without AVX2).
     static func portableTile(rows: Int, a: UnsafePointer<UInt8>, lda: Int, b: UnsafeRawPointer, groups: Int)
-        -> (SIMD16<Int32>, SIMD16<Int32>, SIMD16<Int32>, SIMD16<Int32>) {
+        -> (SIMD16<Int32>, SIMD16<Int32>, SIMD16<Int32>, SIMD16<Int32>)
+    {
         var acc = [SIMD16<Int32>](repeating: SIMD16<Int32>(), count: 4)
         let w = b.assumingMemoryBound(to: Int8.self)
         for r in 0..<rows {

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The LSTM recurrence over a whole sequence (PyTorch's gate order i, f, g, o), forward and
@@ -37,14 +37,18 @@ public enum LSTMSequence {
     ///   - projected: float32, float16 or bfloat16.
     ///   - weightHH, biasHH, h0, c0: float32.
     public static func forward(projected: NDArray, weightHH: NDArray, biasHH: NDArray, h0: NDArray, c0: NDArray)
-        -> (states: NDArray, saved: Saved) {
+        -> (states: NDArray, saved: Saved)
+    {
         let (b, t, g4) = (projected.shape[0], projected.shape[1], projected.shape[2])
         let h = g4 / 4, type = projected.dtype, half = projected.isHalf
-        precondition(g4 == 4 * h && weightHH.shape == [g4, h] && biasHH.count == g4 && h0.shape == [b, h] && c0.shape == [b, h],
-                     "LSTM shapes: projected \(projected.shape), W_hh \(weightHH.shape), b_hh \(biasHH.shape), h0 \(h0.shape), c0 \(c0.shape)")
+        precondition(
+            g4 == 4 * h && weightHH.shape == [g4, h] && biasHH.count == g4 && h0.shape == [b, h] && c0.shape == [b, h],
+            "LSTM shapes: projected \(projected.shape), W_hh \(weightHH.shape), b_hh \(biasHH.shape), h0 \(h0.shape), c0 \(c0.shape)"
+        )
         let gates = NDArray(shape: [b, t, g4], dtype: type, zeroed: false)
         let states = NDArray(shape: [b, t, 2 * h], dtype: type, zeroed: false)
-        let previousH = NDArray(shape: [b * t, h], dtype: type, zeroed: false), tanhC = NDArray(shape: [b, t, h], dtype: type, zeroed: false)
+        let previousH = NDArray(shape: [b * t, h], dtype: type, zeroed: false),
+            tanhC = NDArray(shape: [b, t, h], dtype: type, zeroed: false)
         // fp32 rows: in the stored arrays for fp32; for 16 bits, one step's gates and tanh(c)
         // and two steps' [h ‖ c] (the previous one feeds this one), rounded into the arrays.
         let work = Rows(stored: gates, steps: t, width: g4), cells = Rows(stored: tanhC, steps: t, width: h)
@@ -69,8 +73,11 @@ public enum LSTMSequence {
         let weight = GEMMPackedB(transB: true, k: h, n: g4, b: GEMMOperand(weightHH.ptr, ld: h))
         for step in 0..<t {
             // h_{t-1}: h0, or the h half of the previous step's states.
-            let (hPrev, hStride) = step == 0 ? (UnsafePointer(h0.ptr), h) : (UnsafePointer(state.row(0, step - 1)), state.stride)
-            GEMM.sgemm(transA: false, m: b, a: hPrev, lda: hStride, packedB: weight, beta: 1, c: work.row(0, step), ldc: work.stride)
+            let (hPrev, hStride) =
+                step == 0 ? (UnsafePointer(h0.ptr), h) : (UnsafePointer(state.row(0, step - 1)), state.stride)
+            GEMM.sgemm(
+                transA: false, m: b, a: hPrev, lda: hStride, packedB: weight, beta: 1, c: work.row(0, step),
+                ldc: work.stride)
             // Rows are independent: the threads split them (the char LSTM on 2 threads: 35.0 ->
             // 31.8 ms per step, where this loop ran on one of them).
             ThreadPool.shared.parallelFor(b, grain: rowGrain(g4)) { rows in
@@ -81,12 +88,12 @@ public enum LSTMSequence {
                     // of them kept the vectoriser out (too many pointers that might overlap), and ran
                     // scalar at a fifth of the LSTM step.
                     let (i, f, g, o, c) = (gate, gate + h, gate + 2 * h, gate + 3 * h, out + h)
-                    for j in 0..<(2 * h) { i[j] = FastMath.sigmoid(i[j]) }                  // i, f
-                    for j in 0..<h { g[j] = FastMath.tanh(g[j]) }                           // g
-                    for j in 0..<h { o[j] = FastMath.sigmoid(o[j]) }                        // o
-                    for j in 0..<h { c[j] = f[j] * cPrev[j] + i[j] * g[j] }                 // c_t
+                    for j in 0..<(2 * h) { i[j] = FastMath.sigmoid(i[j]) }  // i, f
+                    for j in 0..<h { g[j] = FastMath.tanh(g[j]) }  // g
+                    for j in 0..<h { o[j] = FastMath.sigmoid(o[j]) }  // o
+                    for j in 0..<h { c[j] = f[j] * cPrev[j] + i[j] * g[j] }  // c_t
                     for j in 0..<h { tc[j] = FastMath.tanh(c[j]) }
-                    for j in 0..<h { out[j] = o[j] * tc[j] }                                 // h_t
+                    for j in 0..<h { out[j] = o[j] * tc[j] }  // h_t
                     work.round(r, step); cells.round(r, step); state.round(r, step)
                     if step + 1 < t { prepare(r, step + 1, hPrevious: out) }
                 }
@@ -101,9 +108,12 @@ public enum LSTMSequence {
     ///   - dStates: any float type.
     ///   - overwritingSaved: write the gate gradients over `saved.gates` (nothing may read
     ///     `saved` afterwards); otherwise they go to a copy.
-    public static func backward(_ dStates: NDArray, saved: Saved, states: NDArray, weightHH: NDArray, c0: NDArray,
-                                overwritingSaved: Bool)
-        -> (projected: NDArray, weightHH: NDArray, biasHH: NDArray, h0: NDArray, c0: NDArray) {
+    public static func backward(
+        _ dStates: NDArray, saved: Saved, states: NDArray, weightHH: NDArray, c0: NDArray,
+        overwritingSaved: Bool
+    )
+        -> (projected: NDArray, weightHH: NDArray, biasHH: NDArray, h0: NDArray, c0: NDArray)
+    {
         let (b, t, h2) = (states.shape[0], states.shape[1], states.shape[2])
         let h = h2 / 2, g4 = 4 * h
         // Each gate's gradient replaces the gate in place, so that backward's biggest array is
@@ -122,8 +132,12 @@ public enum LSTMSequence {
                     let scratch = buffer.baseAddress!, dci = scratch + 4 * h
                     for r in rows {
                         let row = r * t + step
-                        let up = load(dStates, row * h2, h2, into: scratch), tanhC = load(saved.tanhC, row * h, h, into: scratch + 2 * h)
-                        let cPrev = step == 0 ? UnsafePointer(c0.ptr + r * h) : UnsafePointer(load(states, (row - 1) * h2 + h, h, into: scratch + 3 * h))
+                        let up = load(dStates, row * h2, h2, into: scratch),
+                            tanhC = load(saved.tanhC, row * h, h, into: scratch + 2 * h)
+                        let cPrev =
+                            step == 0
+                            ? UnsafePointer(c0.ptr + r * h)
+                            : UnsafePointer(load(states, (row - 1) * h2 + h, h, into: scratch + 3 * h))
                         // The activated gates on entry, their gradients on exit.
                         let gate = work.load(r, step)
                         let (i, f, g, o) = (gate, gate + h, gate + 2 * h, gate + 3 * h)
@@ -131,14 +145,14 @@ public enum LSTMSequence {
                         // Short loops over few arrays each, indexed by j alone (an offset such as h + j
                         // brings overflow checks), so that they vectorise (as in forward). A gate is
                         // overwritten only after the last formula that reads it.
-                        for j in 0..<h { dhr[j] += up[j] }                                             // dL/dh_t
+                        for j in 0..<h { dhr[j] += up[j] }  // dL/dh_t
                         let upC = up + h
-                        for j in 0..<h { dcr[j] += upC[j] + dhr[j] * o[j] * (1 - tanhC[j] * tanhC[j]) }    // dL/dc_t
-                        for j in 0..<h { o[j] = dhr[j] * tanhC[j] * o[j] * (1 - o[j]) }                // o
+                        for j in 0..<h { dcr[j] += upC[j] + dhr[j] * o[j] * (1 - tanhC[j] * tanhC[j]) }  // dL/dc_t
+                        for j in 0..<h { o[j] = dhr[j] * tanhC[j] * o[j] * (1 - o[j]) }  // o
                         for j in 0..<h { dci[j] = dcr[j] * i[j] }
-                        for j in 0..<h { i[j] = dci[j] * g[j] * (1 - i[j]) }                           // i
-                        for j in 0..<h { g[j] = dci[j] * (1 - g[j] * g[j]) }                           // g
-                        for j in 0..<h { dcr[j] *= f[j] }                                              // dL/dc_{t-1}
+                        for j in 0..<h { i[j] = dci[j] * g[j] * (1 - i[j]) }  // i
+                        for j in 0..<h { g[j] = dci[j] * (1 - g[j] * g[j]) }  // g
+                        for j in 0..<h { dcr[j] *= f[j] }  // dL/dc_{t-1}
                         // f: dL/dc_t·c_{t-1}·f(1-f), where dcr now holds dL/dc_t·f.
                         for j in 0..<h { f[j] = dcr[j] * cPrev[j] * (1 - f[j]) }
                     }
@@ -146,12 +160,16 @@ public enum LSTMSequence {
             }
             // dh_{t-1} = dGates_t · W_hh: (B, 4H) · (4H, H), from the fp32 rows; then they are stored.
             GEMM.sgemm(transA: false, m: b, a: work.row(0, step), lda: work.stride, packedB: weight, c: dh, ldc: h)
-            if work.buffered { ThreadPool.shared.parallelFor(b, grain: rowGrain(g4)) { rows in for r in rows { work.round(r, step) } } }
+            if work.buffered {
+                ThreadPool.shared.parallelFor(b, grain: rowGrain(g4)) { rows in for r in rows { work.round(r, step) } }
+            }
         }
         // dW_hh = Σ_{b,t} dGates[b, t]ᵀ · h_{t-1}: one (4H, H) GEMM with K = B·T.
         let dWeight = NDArray(shape: [g4, h], zeroed: false)
-        GEMM.gemm(transA: true, transB: false, m: g4, n: h, k: b * t, a: operand(dGates, ld: g4), b: operand(saved.previousH, ld: h),
-                  c: dWeight.ptr, ldc: h)
+        GEMM.gemm(
+            transA: true, transB: false, m: g4, n: h, k: b * t, a: operand(dGates, ld: g4),
+            b: operand(saved.previousH, ld: h),
+            c: dWeight.ptr, ldc: h)
         let dBias = Reduce.columnSums(dGates.reshaped([b * t, g4]))
         return (dGates, dWeight, dBias, dhNext, dcNext)
     }
@@ -190,13 +208,16 @@ public enum LSTMSequence {
         /// Rounds row r of `step` into the 16-bit array; nothing for fp32.
         func round(_ r: Int, _ step: Int) {
             guard let fp32 else { return }
-            HalfCast.narrowBlock(fp32.ptr + ((step % buffers) * stored.shape[0] + r) * width,
-                                 stored.halfBits + (r * steps + step) * width, width, stored.dtype)
+            HalfCast.narrowBlock(
+                fp32.ptr + ((step % buffers) * stored.shape[0] + r) * width,
+                stored.halfBits + (r * steps + step) * width, width, stored.dtype)
         }
     }
 
     /// `count` values of `array` from `offset` as fp32: in place, or widened into `scratch`.
-    static func load(_ array: NDArray, _ offset: Int, _ count: Int, into scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
+    static func load(_ array: NDArray, _ offset: Int, _ count: Int, into scratch: UnsafeMutablePointer<Float>)
+        -> UnsafeMutablePointer<Float>
+    {
         guard array.isHalf else { return array.ptr + offset }
         HalfCast.widenBlock(array.halfBits + offset, scratch, count, array.dtype)
         return scratch
@@ -204,8 +225,11 @@ public enum LSTMSequence {
 
     /// Copies (or rounds) `count` fp32 values into `array` at `offset`.
     static func store(_ values: UnsafePointer<Float>, _ count: Int, into array: NDArray, at offset: Int) {
-        if array.isHalf { HalfCast.narrowBlock(values, array.halfBits + offset, count, array.dtype) }
-        else { (array.ptr + offset).update(from: values, count: count) }
+        if array.isHalf {
+            HalfCast.narrowBlock(values, array.halfBits + offset, count, array.dtype)
+        } else {
+            (array.ptr + offset).update(from: values, count: count)
+        }
     }
 
     /// An array as a GEMM operand of its own type.

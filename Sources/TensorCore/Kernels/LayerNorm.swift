@@ -7,7 +7,9 @@ public enum LayerNorm {
     ///   - w, b: (D), or nil for no affine transform.
     /// - Returns: y like x and in x's type (statistics in fp32, rounded once), and the
     ///   per-row mean and 1/std (rows) saved for backward.
-    public static func forward(_ x: NDArray, weight w: NDArray?, bias b: NDArray?, eps: Float = 1e-5) -> (NDArray, NDArray, NDArray) {
+    public static func forward(_ x: NDArray, weight w: NDArray?, bias b: NDArray?, eps: Float = 1e-5) -> (
+        NDArray, NDArray, NDArray
+    ) {
         let d = x.shape[-1], rows = x.count / max(d, 1)
         let y = NDArray(shape: x.shape, dtype: x.dtype, zeroed: false)
         let mean = NDArray(shape: [rows], zeroed: false), rstd = NDArray(shape: [rows], zeroed: false)
@@ -41,8 +43,10 @@ public enum LayerNorm {
     /// - Parameters:
     ///   - dy, x: fp32 or 16-bit, read a row at a time.
     ///   - output: dx's type (16 bits rounds each row once, as it is written).
-    public static func backward(_ dy: NDArray, x: NDArray, mean: NDArray, rstd: NDArray, weight w: NDArray?,
-                                output: DType = .float32) -> (NDArray, NDArray?, NDArray?) {
+    public static func backward(
+        _ dy: NDArray, x: NDArray, mean: NDArray, rstd: NDArray, weight w: NDArray?,
+        output: DType = .float32
+    ) -> (NDArray, NDArray?, NDArray?) {
         let d = x.shape[-1], rows = x.count / max(d, 1)
         let dx = NDArray(shape: x.shape, dtype: output, zeroed: false)
         let gs = RowAccess(dy), xs = RowAccess(x), dxs = RowAccess(dx), mp = mean.ptr, rp = rstd.ptr, wp = w?.ptr

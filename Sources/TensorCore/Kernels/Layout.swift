@@ -22,9 +22,10 @@ public enum Layout {
     static func moved(_ x: NDArray, to shape: Shape, srcStrides: [Int], srcOffset: Int = 0) -> NDArray {
         let out = NDArray(shape: shape, dtype: x.dtype, zeroed: false)
         func run<T: BitwiseCopyable>(_: T.Type) {
-            StridedCopy.copyElements(dims: shape.dims, src: UnsafePointer(x.storage.raw.assumingMemoryBound(to: T.self)) + srcOffset,
-                                     srcStrides: srcStrides, dst: out.storage.raw.assumingMemoryBound(to: T.self),
-                                     dstStrides: shape.strides)
+            StridedCopy.copyElements(
+                dims: shape.dims, src: UnsafePointer(x.storage.raw.assumingMemoryBound(to: T.self)) + srcOffset,
+                srcStrides: srcStrides, dst: out.storage.raw.assumingMemoryBound(to: T.self),
+                dstStrides: shape.strides)
         }
         switch x.dtype.byteSize {
         case 4: run(UInt32.self)
@@ -42,15 +43,18 @@ public enum Layout {
     }
 
     /// Number of elements of `start..<end` taken every `step`.
-    public static func sliceCount(start: Int, end: Int, step: Int) -> Int { end > start ? (end - start + step - 1) / step : 0 }
+    public static func sliceCount(start: Int, end: Int, step: Int) -> Int {
+        end > start ? (end - start + step - 1) / step : 0
+    }
 
     /// Elements start, start+step, ... below end along `axis`. Any dtype; the result has x's
     /// (a 16-bit slice of the LSTM's states had been widened whole and rounded back: 2.5% of
     /// its bf16 step).
     public static func slice(_ x: NDArray, axis: Int, start: Int, end: Int, step: Int = 1) -> NDArray {
         let a = x.shape.axis(axis)
-        precondition(step >= 1 && start >= 0 && end <= x.shape[a] && start <= end,
-                     "slice \(start)..<\(end) step \(step) is out of range for axis \(a) of \(x.shape)")
+        precondition(
+            step >= 1 && start >= 0 && end <= x.shape[a] && start <= end,
+            "slice \(start)..<\(end) step \(step) is out of range for axis \(a) of \(x.shape)")
         var dims = x.shape.dims
         dims[a] = sliceCount(start: start, end: end, step: step)
         var srcStrides = x.shape.strides
@@ -66,7 +70,9 @@ public enum Layout {
         var dstStrides = inputShape.strides
         let offset = start * dstStrides[a]
         dstStrides[a] *= step
-        StridedCopy.copy(dims: dy.shape.dims, src: dy.ptr, srcStrides: dy.shape.strides, dst: dx.ptr + offset, dstStrides: dstStrides)
+        StridedCopy.copy(
+            dims: dy.shape.dims, src: dy.ptr, srcStrides: dy.shape.strides, dst: dx.ptr + offset, dstStrides: dstStrides
+        )
         return dx
     }
 
@@ -78,7 +84,8 @@ public enum Layout {
         let out = NDArray(repeating: value, shape: shape)
         let st = shape.strides
         let offset = zip(padding, st).reduce(0) { $0 + $1.0.0 * $1.1 }
-        StridedCopy.copy(dims: x.shape.dims, src: x.ptr, srcStrides: x.shape.strides, dst: out.ptr + offset, dstStrides: st)
+        StridedCopy.copy(
+            dims: x.shape.dims, src: x.ptr, srcStrides: x.shape.strides, dst: out.ptr + offset, dstStrides: st)
         return out
     }
 
@@ -87,7 +94,8 @@ public enum Layout {
         let st = dy.shape.strides
         let offset = zip(padding, st).reduce(0) { $0 + $1.0.0 * $1.1 }
         let dx = NDArray(shape: inputShape, zeroed: false)
-        StridedCopy.copy(dims: inputShape.dims, src: dy.ptr + offset, srcStrides: st, dst: dx.ptr, dstStrides: inputShape.strides)
+        StridedCopy.copy(
+            dims: inputShape.dims, src: dy.ptr + offset, srcStrides: st, dst: dx.ptr, dstStrides: inputShape.strides)
         return dx
     }
 
@@ -96,8 +104,9 @@ public enum Layout {
         precondition(!xs.isEmpty, "concat of no arrays")
         let a = xs[0].shape.axis(axis)
         for x in xs {
-            precondition(x.rank == xs[0].rank && (0..<x.rank).allSatisfy { $0 == a || x.shape[$0] == xs[0].shape[$0] },
-                         "concat along axis \(a): shape \(x.shape) does not match \(xs[0].shape)")
+            precondition(
+                x.rank == xs[0].rank && (0..<x.rank).allSatisfy { $0 == a || x.shape[$0] == xs[0].shape[$0] },
+                "concat along axis \(a): shape \(x.shape) does not match \(xs[0].shape)")
         }
         var dims = xs[0].shape.dims
         dims[a] = xs.reduce(0) { $0 + $1.shape[a] }
@@ -105,7 +114,9 @@ public enum Layout {
         let st = out.shape.strides
         var offset = 0
         for x in xs {
-            StridedCopy.copy(dims: x.shape.dims, src: x.ptr, srcStrides: x.shape.strides, dst: out.ptr + offset * st[a], dstStrides: st)
+            StridedCopy.copy(
+                dims: x.shape.dims, src: x.ptr, srcStrides: x.shape.strides, dst: out.ptr + offset * st[a],
+                dstStrides: st)
             offset += x.shape[a]
         }
         return out
@@ -114,7 +125,8 @@ public enum Layout {
     /// Cuts `x` along `axis` into pieces of the given sizes (the backward of concat).
     public static func split(_ x: NDArray, sizes: [Int], axis: Int) -> [NDArray] {
         let a = x.shape.axis(axis)
-        precondition(sizes.reduce(0, +) == x.shape[a], "split sizes \(sizes) do not add up to \(x.shape[a]) on axis \(a)")
+        precondition(
+            sizes.reduce(0, +) == x.shape[a], "split sizes \(sizes) do not add up to \(x.shape[a]) on axis \(a)")
         var start = 0
         return sizes.map { s in
             defer { start += s }

@@ -13,18 +13,22 @@ public enum MatMul {
     ///   - adding: an fp32 array of the result's size to add the product into (GEMM's beta =
     ///     1), returned instead of a new array: a weight gradient summed straight into its
     ///     buffer costs no array and no pass of its own.
-    public static func forward(_ a: NDArray, _ b: NDArray, transA: Bool = false, transB: Bool = false,
-                               output: DType = .float32, roundA: DType? = nil, roundB: DType? = nil,
-                               adding sum: NDArray? = nil) -> NDArray {
+    public static func forward(
+        _ a: NDArray, _ b: NDArray, transA: Bool = false, transB: Bool = false,
+        output: DType = .float32, roundA: DType? = nil, roundB: DType? = nil,
+        adding sum: NDArray? = nil
+    ) -> NDArray {
         precondition(a.rank >= 2 && b.rank >= 2, "matmul needs rank >= 2, got \(a.shape) and \(b.shape)")
         let m = transA ? a.shape[-1] : a.shape[-2], ka = transA ? a.shape[-2] : a.shape[-1]
         let kb = transB ? b.shape[-1] : b.shape[-2], n = transB ? b.shape[-2] : b.shape[-1]
-        precondition(ka == kb, "matmul inner dimensions differ: \(a.shape)\(transA ? "ᵀ" : "") · \(b.shape)\(transB ? "ᵀ" : "")")
+        precondition(
+            ka == kb, "matmul inner dimensions differ: \(a.shape)\(transA ? "ᵀ" : "") · \(b.shape)\(transB ? "ᵀ" : "")")
         let batchDims = Array(a.shape.dims.dropLast(2))
         let batch = batchDims.reduce(1, *)
         if let sum {
-            precondition(output == .float32 && sum.dtype == .float32 && sum.count == batch * m * n,
-                         "adding a product of \(batch * m * n) values into \(sum.dtype) \(sum.shape)")
+            precondition(
+                output == .float32 && sum.dtype == .float32 && sum.count == batch * m * n,
+                "adding a product of \(batch * m * n) values into \(sum.dtype) \(sum.shape)")
         }
         if output != .float32 && !GEMM.writesHalfOutput(k: ka) {
             return forward(a, b, transA: transA, transB: transB, roundA: roundA, roundB: roundB).converted(to: output)
@@ -33,16 +37,19 @@ public enum MatMul {
         let c = result(out, ld: n), beta: Float = sum == nil ? 0 : 1
         if b.rank == 2 && !transA {
             // One tall GEMM over all batch rows.
-            GEMM.gemm(transA: false, transB: transB, m: batch * m, n: n, k: ka, a: operand(a, ld: ka, rounding: roundA),
-                      b: operand(b, ld: b.shape[-1], rounding: roundB), beta: beta, output: c)
+            GEMM.gemm(
+                transA: false, transB: transB, m: batch * m, n: n, k: ka, a: operand(a, ld: ka, rounding: roundA),
+                b: operand(b, ld: b.shape[-1], rounding: roundB), beta: beta, output: c)
             return out
         }
-        precondition(b.rank == 2 || Array(b.shape.dims.dropLast(2)) == batchDims,
-                     "matmul batch axes differ: \(a.shape) and \(b.shape)")
-        GEMM.batchedGemm(batch: batch, transA: transA, transB: transB, m: m, n: n, k: ka,
-                         a: operand(a, ld: a.shape[-1], rounding: roundA), strideA: m * ka,
-                         b: operand(b, ld: b.shape[-1], rounding: roundB), strideB: b.rank == 2 ? 0 : kb * n,
-                         beta: beta, output: c, strideC: m * n)
+        precondition(
+            b.rank == 2 || Array(b.shape.dims.dropLast(2)) == batchDims,
+            "matmul batch axes differ: \(a.shape) and \(b.shape)")
+        GEMM.batchedGemm(
+            batch: batch, transA: transA, transB: transB, m: m, n: n, k: ka,
+            a: operand(a, ld: a.shape[-1], rounding: roundA), strideA: m * ka,
+            b: operand(b, ld: b.shape[-1], rounding: roundB), strideB: b.rank == 2 ? 0 : kb * n,
+            beta: beta, output: c, strideC: m * n)
         return out
     }
 
@@ -58,30 +65,38 @@ public enum MatMul {
     ///     one GEMM pass, is computed in fp32 and converted).
     ///   - roundX, roundWeight: read that operand, when it is fp32, as if rounded to this
     ///     16-bit type (`GEMMOperand.rounding`).
-    public static func linear(_ x: NDArray, _ weight: NDArray, bias: NDArray, output: DType = .float32,
-                              roundX: DType? = nil, roundWeight: DType? = nil) -> NDArray {
+    public static func linear(
+        _ x: NDArray, _ weight: NDArray, bias: NDArray, output: DType = .float32,
+        roundX: DType? = nil, roundWeight: DType? = nil
+    ) -> NDArray {
         let rows = x.shape[0], k = x.shape[1], n = weight.shape[0]
-        precondition(x.rank == 2 && weight.rank == 2 && weight.shape[1] == k && bias.count == n,
-                     "linear shapes: x \(x.shape), weight \(weight.shape), bias \(bias.shape)")
+        precondition(
+            x.rank == 2 && weight.rank == 2 && weight.shape[1] == k && bias.count == n,
+            "linear shapes: x \(x.shape), weight \(weight.shape), bias \(bias.shape)")
         // Bound, so that a widened copy of a 16-bit bias lives until the GEMM is done.
         let bias32 = bias.float32
         let written = output != .float32 && GEMM.writesHalfOutput(k: k) ? output : .float32
         let out = NDArray(shape: [rows, n], dtype: written, zeroed: false)
         withExtendedLifetime(bias32) {
-            GEMM.gemm(transA: false, transB: true, m: rows, n: n, k: k, a: operand(x, ld: k, rounding: roundX),
-                      b: operand(weight, ld: k, rounding: roundWeight), output: result(out, ld: n, bias: bias32.ptr))
+            GEMM.gemm(
+                transA: false, transB: true, m: rows, n: n, k: k, a: operand(x, ld: k, rounding: roundX),
+                b: operand(weight, ld: k, rounding: roundWeight), output: result(out, ld: n, bias: bias32.ptr))
         }
         return written == output ? out : out.converted(to: output)
     }
 
     /// `x` as a GEMM operand; `rounding` applies only when x is fp32.
     static func operand(_ x: NDArray, ld: Int, rounding: DType? = nil) -> GEMMOperand {
-        GEMMOperand(raw: UnsafeRawPointer(x.storage.raw), dtype: x.dtype, ld: ld, rounding: x.dtype == .float32 ? rounding : nil)
+        GEMMOperand(
+            raw: UnsafeRawPointer(x.storage.raw), dtype: x.dtype, ld: ld, rounding: x.dtype == .float32 ? rounding : nil
+        )
     }
 
     /// Where the GEMM writes `out`: fp32 or 16 bits by its type, with `bias` added to every row.
     static func result(_ out: NDArray, ld: Int, bias: UnsafePointer<Float>? = nil) -> GEMMOutput {
-        out.isHalf ? GEMMOutput(half: out.halfBits, dtype: out.dtype, ld: ld, bias: bias) : GEMMOutput(out.ptr, ld: ld, bias: bias)
+        out.isHalf
+            ? GEMMOutput(half: out.halfBits, dtype: out.dtype, ld: ld, bias: bias)
+            : GEMMOutput(out.ptr, ld: ld, bias: bias)
     }
 
     /// Gradients (da, db) of c = op(a) · op(b), in the stored layouts of a and b.
@@ -95,11 +110,13 @@ public enum MatMul {
     ///   - addingA, addingB: fp32 buffers to add that gradient into, returned in its place (a
     ///     parameter's gradient in the arena, see `Tensor.gradientBuffer`); the type is then
     ///     fp32. A b shared by a batch ignores its buffer: its gradient is a sum over the batch.
-    public static func backward(_ dc: NDArray, _ a: NDArray, _ b: NDArray, transA: Bool, transB: Bool,
-                                needA: Bool = true, needB: Bool = true,
-                                typeA: DType = .float32, typeB: DType = .float32,
-                                roundA: DType? = nil, roundB: DType? = nil,
-                                addingA: NDArray? = nil, addingB: NDArray? = nil) -> (NDArray?, NDArray?) {
+    public static func backward(
+        _ dc: NDArray, _ a: NDArray, _ b: NDArray, transA: Bool, transB: Bool,
+        needA: Bool = true, needB: Bool = true,
+        typeA: DType = .float32, typeB: DType = .float32,
+        roundA: DType? = nil, roundB: DType? = nil,
+        addingA: NDArray? = nil, addingB: NDArray? = nil
+    ) -> (NDArray?, NDArray?) {
         var da: NDArray?, db: NDArray?
         // A b shared by a batch sums its gradient over the batch below, in fp32 (and returns it).
         let sharedB = b.rank == 2 && a.rank > 2

@@ -9,8 +9,9 @@ public enum Pool2D {
     }
 
     static func checkPadding(_ g: Conv2DGeometry) {
-        precondition(g.padH * 2 <= g.kernelH && g.padW * 2 <= g.kernelW,
-                     "pool padding (\(g.padH), \(g.padW)) must be at most half the kernel (\(g.kernelH), \(g.kernelW))")
+        precondition(
+            g.padH * 2 <= g.kernelH && g.padW * 2 <= g.kernelW,
+            "pool padding (\(g.padH), \(g.padW)) must be at most half the kernel (\(g.kernelH), \(g.kernelW))")
     }
 
     /// The max of each window of one plane whose windows all lie inside it, 8 outputs at a
@@ -22,8 +23,10 @@ public enum Pool2D {
     ///   - starts: (OH·OW) each output's window's first element in the plane.
     ///   - out, indices: (OH·OW) the max and its flat index in the plane.
     @inline(__always)
-    static func maxWindows8(_ src: UnsafePointer<Float>, starts: UnsafeBufferPointer<Int32>, w: Int, _ g: Conv2DGeometry,
-                            out: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>) {
+    static func maxWindows8(
+        _ src: UnsafePointer<Float>, starts: UnsafeBufferPointer<Int32>, w: Int, _ g: Conv2DGeometry,
+        out: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>
+    ) {
         let count = starts.count
         var o = 0
         while o < count {
@@ -36,11 +39,13 @@ public enum Pool2D {
                     let at = unsafeBitCast(first &+ Int32(ki * w + kj), to: __m256i.self), v = tandem_gather8(src, at)
                     let takes = tandem_max_takes(v, best)  // the last NaN's index wins, as in the scalar loop
                     best = _mm256_blendv_ps(best, v, takes)
-                    index = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(index), _mm256_castsi256_ps(at), takes))
+                    index = _mm256_castps_si256(
+                        _mm256_blendv_ps(_mm256_castsi256_ps(index), _mm256_castsi256_ps(at), takes))
                 }
             }
             UnsafeMutableRawPointer(out + o0).storeBytes(of: best, as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(indices + o0).storeBytes(of: unsafeBitCast(index, to: SIMD8<Int32>.self), as: SIMD8<Int32>.self)
+            UnsafeMutableRawPointer(indices + o0).storeBytes(
+                of: unsafeBitCast(index, to: SIMD8<Int32>.self), as: SIMD8<Int32>.self)
             o += 8
         }
     }
@@ -58,9 +63,11 @@ public enum Pool2D {
         let xs = RowAccess(x), ys = RowAccess(y), ip = idx.int32Pointer
         // Every window inside the plane (no padding or dilation, floor mode: LeNet's and most
         // CNNs' pools) and at least 8 outputs: 8 windows at a time, without bounds checks.
-        let inside = g.padH == 0 && g.padW == 0 && g.dilationH == 1 && g.dilationW == 1
+        let inside =
+            g.padH == 0 && g.padW == 0 && g.dilationH == 1 && g.dilationW == 1
             && (oh - 1) * g.strideH + g.kernelH <= h && (ow - 1) * g.strideW + g.kernelW <= w
-        let windowStarts = inside && oh * ow >= 8
+        let windowStarts =
+            inside && oh * ow >= 8
             ? (0..<oh * ow).map { o in Int32(o / ow * g.strideH * w + o % ow * g.strideW) } : nil
         ThreadPool.shared.parallelFor(planes, grain: max(1, 4096 / max(oh * ow, 1))) { r in
             RowAccess.withScratch(1, h * w + oh * ow) { scratch in
@@ -68,7 +75,9 @@ public enum Pool2D {
                     let src = xs.load(pl * h * w, h * w, scratch), out = ys.target(pl * oh * ow, scratch + h * w)
                     let indices = ip + pl * oh * ow
                     if let windowStarts {
-                        windowStarts.withUnsafeBufferPointer { maxWindows8(src, starts: $0, w: w, g, out: out, indices: indices) }
+                        windowStarts.withUnsafeBufferPointer {
+                            maxWindows8(src, starts: $0, w: w, g, out: out, indices: indices)
+                        }
                     } else {
                         for oy in 0..<oh {
                             for ox in 0..<ow {
@@ -99,7 +108,9 @@ public enum Pool2D {
     /// - Parameters:
     ///   - dy: (N, C, OH, OW), fp32 or 16-bit (widened a plane at a time).
     ///   - output: dx's type; a 16-bit dx is summed in fp32 per plane and rounded once.
-    public static func maxBackward(_ dy: NDArray, indices: NDArray, inputShape: Shape, output: DType = .float32) -> NDArray {
+    public static func maxBackward(_ dy: NDArray, indices: NDArray, inputShape: Shape, output: DType = .float32)
+        -> NDArray
+    {
         let dx = NDArray(shape: inputShape, dtype: output)
         let planeIn = inputShape[2] * inputShape[3], planeOut = dy.shape[2] * dy.shape[3]
         let gs = RowAccess(dy), dxs = RowAccess(dx), ip = indices.int32Pointer
@@ -119,7 +130,8 @@ public enum Pool2D {
     /// The window of output (oy, ox) clipped to the input, and its divisor (PyTorch's rules).
     @inline(__always)
     static func avgWindow(_ oy: Int, _ ox: Int, h: Int, w: Int, _ g: Conv2DGeometry, countIncludePad: Bool)
-        -> (Int, Int, Int, Int, Float) {
+        -> (Int, Int, Int, Int, Float)
+    {
         var y0 = oy * g.strideH - g.padH, x0 = ox * g.strideW - g.padW
         var y1 = min(y0 + g.kernelH, h + g.padH), x1 = min(x0 + g.kernelW, w + g.padW)
         let padded = (y1 - y0) * (x1 - x0)
@@ -129,7 +141,9 @@ public enum Pool2D {
     }
 
     /// Average pooling (no dilation, as in PyTorch's AvgPool2d).
-    public static func avgForward(_ x: NDArray, _ g: Conv2DGeometry, ceilMode: Bool = false, countIncludePad: Bool = true) -> NDArray {
+    public static func avgForward(
+        _ x: NDArray, _ g: Conv2DGeometry, ceilMode: Bool = false, countIncludePad: Bool = true
+    ) -> NDArray {
         checkPadding(g)
         precondition(g.dilationH == 1 && g.dilationW == 1, "avg_pool2d has no dilation")
         let (planes, h, w) = Self.planes(x)
@@ -154,7 +168,9 @@ public enum Pool2D {
     }
 
     /// dx: each output's gradient spread evenly over its window.
-    public static func avgBackward(_ dy: NDArray, inputShape: Shape, _ g: Conv2DGeometry, countIncludePad: Bool = true) -> NDArray {
+    public static func avgBackward(_ dy: NDArray, inputShape: Shape, _ g: Conv2DGeometry, countIncludePad: Bool = true)
+        -> NDArray
+    {
         let h = inputShape[2], w = inputShape[3], oh = dy.shape[2], ow = dy.shape[3]
         let dx = NDArray(shape: inputShape)
         let dyp = dy.ptr, dxp = dx.ptr

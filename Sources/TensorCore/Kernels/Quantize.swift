@@ -43,7 +43,9 @@ public enum Quantize {
     /// - Parameters:
     ///   - x: `count` values.
     ///   - out: `count` bytes.
-    public static func activations(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<UInt8>, count: Int, scale: Float, zeroPoint: Int32) {
+    public static func activations(
+        _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<UInt8>, count: Int, scale: Float, zeroPoint: Int32
+    ) {
         let inverse = 1 / scale, zero = Float(zeroPoint), top = Float(activationMax)
         for i in 0..<count { out[i] = byte(x[i] * inverse + zero, low: 0, top: top) }
     }
@@ -53,7 +55,9 @@ public enum Quantize {
     /// - Parameters:
     ///   - c: (M, N) int32 from `Int8GEMM.gemm`.
     ///   - out: (M, N) bytes.
-    public static func requantize(_ c: UnsafePointer<Int32>, _ out: UnsafeMutablePointer<UInt8>, m: Int, with r: Requantization) {
+    public static func requantize(
+        _ c: UnsafePointer<Int32>, _ out: UnsafeMutablePointer<UInt8>, m: Int, with r: Requantization
+    ) {
         ThreadPool.shared.parallelFor(m, grain: max(1, 16384 / r.n)) { rows in r.apply(c, out, rows: rows) }
     }
 
@@ -62,10 +66,14 @@ public enum Quantize {
     ///   - c: (M, N) int32.
     ///   - out: (M, N) fp32.
     ///   - multiplier: sA·sW[n].
-    public static func dequantize(_ c: UnsafePointer<Int32>, _ out: UnsafeMutablePointer<Float>, m: Int, n: Int, inputZeroPoint: Int32,
-                                  columnSums: [Int32], multiplier: [Float], bias: [Float]) {
+    public static func dequantize(
+        _ c: UnsafePointer<Int32>, _ out: UnsafeMutablePointer<Float>, m: Int, n: Int, inputZeroPoint: Int32,
+        columnSums: [Int32], multiplier: [Float], bias: [Float]
+    ) {
         for i in 0..<m {
-            for j in 0..<n { out[i * n + j] = Float(c[i * n + j] &- columnSums[j] &* inputZeroPoint) * multiplier[j] + bias[j] }
+            for j in 0..<n {
+                out[i * n + j] = Float(c[i * n + j] &- columnSums[j] &* inputZeroPoint) * multiplier[j] + bias[j]
+            }
         }
     }
 
@@ -73,7 +81,10 @@ public enum Quantize {
     /// - Parameters:
     ///   - x: (N, C, H, W).
     ///   - out: (N, H, W, C).
-    public static func imagesNHWC(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<UInt8>, n: Int, c: Int, hw: Int, scale: Float, zeroPoint: Int32) {
+    public static func imagesNHWC(
+        _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<UInt8>, n: Int, c: Int, hw: Int, scale: Float,
+        zeroPoint: Int32
+    ) {
         let inverse = 1 / scale, zero = Float(zeroPoint), top = Float(activationMax)
         for b in 0..<n {
             for ch in 0..<c {
@@ -88,21 +99,28 @@ public enum Quantize {
     /// - Parameters:
     ///   - x: (N, H, W, C).
     ///   - out: (N·OH·OW, lda), lda >= KH·KW·C.
-    public static func im2colNHWC(_ x: UnsafePointer<UInt8>, _ out: UnsafeMutablePointer<UInt8>, n: Int, c: Int, h: Int, w: Int,
-                                  geometry g: Conv2DGeometry, lda: Int, zeroPoint: Int32) {
+    public static func im2colNHWC(
+        _ x: UnsafePointer<UInt8>, _ out: UnsafeMutablePointer<UInt8>, n: Int, c: Int, h: Int, w: Int,
+        geometry g: Conv2DGeometry, lda: Int, zeroPoint: Int32
+    ) {
         let (oh, ow) = g.outputSize(h: h, w: w)
         ThreadPool.shared.parallelFor(n * oh * ow, grain: 256) { rows in
-            im2colRows(rows, x, out + rows.lowerBound * lda, c: c, h: h, w: w, geometry: g, lda: lda, zeroPoint: zeroPoint)
+            im2colRows(
+                rows, x, out + rows.lowerBound * lda, c: c, h: h, w: w, geometry: g, lda: lda, zeroPoint: zeroPoint)
         }
     }
 
     /// The patches of output pixels `rows` (counted over the whole batch) into `out`, the first at row 0.
     @inline(__always)
-    static func im2colRows(_ rows: Range<Int>, _ x: UnsafePointer<UInt8>, _ out: UnsafeMutablePointer<UInt8>, c: Int, h: Int, w: Int,
-                           geometry g: Conv2DGeometry, lda: Int, zeroPoint: Int32) {
+    static func im2colRows(
+        _ rows: Range<Int>, _ x: UnsafePointer<UInt8>, _ out: UnsafeMutablePointer<UInt8>, c: Int, h: Int, w: Int,
+        geometry g: Conv2DGeometry, lda: Int, zeroPoint: Int32
+    ) {
         let (oh, ow) = g.outputSize(h: h, w: w)
         let pad = UInt8(zeroPoint), k = g.kernelH * g.kernelW * c
-        let (kh, kw, sh, sw, ph, pw, dh, dw) = (g.kernelH, g.kernelW, g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW)
+        let (kh, kw, sh, sw, ph, pw, dh, dw) = (
+            g.kernelH, g.kernelW, g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW
+        )
         // Byte loops rather than memcpy: the runs are short (KW·C bytes, 5 for LeNet's first layer).
         let run = kw * c
         // Position of the first row; later rows step through it without dividing.
@@ -141,8 +159,10 @@ public enum Quantize {
     /// - Parameters:
     ///   - x: (N, H, W, C).
     ///   - out: (N, OH, OW, C).
-    public static func maxPoolNHWC(_ x: UnsafePointer<UInt8>, _ out: UnsafeMutablePointer<UInt8>, n: Int, c: Int, h: Int, w: Int,
-                                   geometry g: Conv2DGeometry) {
+    public static func maxPoolNHWC(
+        _ x: UnsafePointer<UInt8>, _ out: UnsafeMutablePointer<UInt8>, n: Int, c: Int, h: Int, w: Int,
+        geometry g: Conv2DGeometry
+    ) {
         let (oh, ow) = g.outputSize(h: h, w: w)
         for b in 0..<n {
             for y in 0..<oh {
@@ -182,7 +202,10 @@ public struct Requantization: Sendable {
     ///   - multiplier: sA·sW[n] / sOut per column.
     ///   - offset: bias[n] / sOut + zOut per column.
     ///   - relu: clamp below at zOut (the quantized zero) instead of 0.
-    public init(n: Int, inputZeroPoint: Int32, columnSums: [Int32], multiplier: [Float], offset: [Float], outputZeroPoint: Int32, relu: Bool) {
+    public init(
+        n: Int, inputZeroPoint: Int32, columnSums: [Int32], multiplier: [Float], offset: [Float],
+        outputZeroPoint: Int32, relu: Bool
+    ) {
         self.n = n
         periodRows = max(1, (64 + n - 1) / n)
         // The zero point's share folds into the offset: y = c·mult + (offset - zpA·colsum·mult).
@@ -194,15 +217,17 @@ public struct Requantization: Sendable {
 
     /// Rows `rows` of c (M, n) int32 into the same rows of out (M, n) bytes.
     public func apply(_ c: UnsafePointer<Int32>, _ out: UnsafeMutablePointer<UInt8>, rows: Range<Int>) {
-        multiplier.withUnsafeBufferPointer { m in shift.withUnsafeBufferPointer { s in
-            let (mult, add, low, top) = (m.baseAddress!, s.baseAddress!, low, top)
-            var i = rows.lowerBound
-            while i < rows.upperBound {
-                let count = min(periodRows, rows.upperBound - i) * n
-                let src = c + i * n, dst = out + i * n
-                for j in 0..<count { dst[j] = Quantize.byte(Float(src[j]) * mult[j] + add[j], low: low, top: top) }
-                i += periodRows
+        multiplier.withUnsafeBufferPointer { m in
+            shift.withUnsafeBufferPointer { s in
+                let (mult, add, low, top) = (m.baseAddress!, s.baseAddress!, low, top)
+                var i = rows.lowerBound
+                while i < rows.upperBound {
+                    let count = min(periodRows, rows.upperBound - i) * n
+                    let src = c + i * n, dst = out + i * n
+                    for j in 0..<count { dst[j] = Quantize.byte(Float(src[j]) * mult[j] + add[j], low: low, top: top) }
+                    i += periodRows
+                }
             }
-        } }
+        }
     }
 }

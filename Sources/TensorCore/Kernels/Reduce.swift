@@ -71,7 +71,9 @@ public enum Reduce {
             let raw = UnsafeRawPointer(p)
             var acc = raw.loadUnaligned(as: SIMD8<Float>.self)
             j = 8
-            while j + 8 <= n { acc = _mm256_max_ps(acc, raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)); j += 8 }
+            while j + 8 <= n {
+                acc = _mm256_max_ps(acc, raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)); j += 8
+            }
             m = acc.max()
         }
         while j < n { m = Swift.max(m, p[j]); j += 1 }
@@ -85,7 +87,9 @@ public enum Reduce {
         var j = 0
         let (ra, rb) = (UnsafeRawPointer(a), UnsafeRawPointer(b))
         while j + 8 <= n {
-            acc += ra.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+            acc +=
+                ra.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+                * rb.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
             j += 8
         }
         var s = acc.sum()
@@ -115,9 +119,15 @@ public enum Reduce {
         return y.reshaped(reducedShape(x.shape, ax, keepDims: keepDims))
     }
 
-    public static func sum(_ x: NDArray, axes: [Int]? = nil, keepDims: Bool = false) -> NDArray { reduce(x, axes, keepDims: keepDims, .sum) }
-    public static func max(_ x: NDArray, axes: [Int]? = nil, keepDims: Bool = false) -> NDArray { reduce(x, axes, keepDims: keepDims, .max) }
-    public static func min(_ x: NDArray, axes: [Int]? = nil, keepDims: Bool = false) -> NDArray { reduce(x, axes, keepDims: keepDims, .min) }
+    public static func sum(_ x: NDArray, axes: [Int]? = nil, keepDims: Bool = false) -> NDArray {
+        reduce(x, axes, keepDims: keepDims, .sum)
+    }
+    public static func max(_ x: NDArray, axes: [Int]? = nil, keepDims: Bool = false) -> NDArray {
+        reduce(x, axes, keepDims: keepDims, .max)
+    }
+    public static func min(_ x: NDArray, axes: [Int]? = nil, keepDims: Bool = false) -> NDArray {
+        reduce(x, axes, keepDims: keepDims, .min)
+    }
 
     /// Number of elements each output of a reduction over `axes` combines.
     public static func reducedCount(_ shape: Shape, _ axes: [Int]?) -> Int {
@@ -131,7 +141,9 @@ public enum Reduce {
     }
 
     /// Variance with Bessel's `correction` (1 = unbiased, PyTorch's default; 0 = population).
-    public static func variance(_ x: NDArray, axes: [Int]? = nil, correction: Int = 1, keepDims: Bool = false) -> NDArray {
+    public static func variance(_ x: NDArray, axes: [Int]? = nil, correction: Int = 1, keepDims: Bool = false)
+        -> NDArray
+    {
         let n = reducedCount(x.shape, axes)
         let mu = mean(x, axes: axes, keepDims: true)
         let centered = Binary.forward(.sub, x, mu)
@@ -173,7 +185,8 @@ public enum Reduce {
                     let row = xh + i * n + cols.lowerBound
                     var j = 0
                     while j &+ 8 <= width {
-                        let total = UnsafeRawPointer(sums + j).loadUnaligned(as: SIMD8<Float>.self)
+                        let total =
+                            UnsafeRawPointer(sums + j).loadUnaligned(as: SIMD8<Float>.self)
                             + HalfCast.widen8(UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<UInt16>.self), dtype)
                         UnsafeMutableRawPointer(sums + j).storeBytes(of: total, as: SIMD8<Float>.self)
                         j &+= 8

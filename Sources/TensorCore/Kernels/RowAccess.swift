@@ -30,7 +30,9 @@ struct RowAccess {
     /// Rounds the `n` values a kernel wrote to `target(offset, scratch)` into the array.
     @inline(__always)
     func store(_ offset: Int, _ n: Int, _ scratch: UnsafeMutablePointer<Float>) {
-        if dtype != .float32 { HalfCast.narrowBlock(scratch, raw.assumingMemoryBound(to: UInt16.self) + offset, n, dtype) }
+        if dtype != .float32 {
+            HalfCast.narrowBlock(scratch, raw.assumingMemoryBound(to: UInt16.self) + offset, n, dtype)
+        }
     }
 
     /// Runs `body` with `count` scratch buffers of `n` floats each, on the calling thread.

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Softmax and log-softmax along one axis, max-subtracted for stability.
@@ -79,7 +79,8 @@ public enum Softmax {
     /// 16-bit weights (the sums are fp32; each row is rounded once).
     /// Shapes: x (..., T, T) -> y (..., T, T).
     public static func causalForward(_ x: NDArray, scale: Float) -> NDArray {
-        precondition(x.rank >= 2 && x.shape[-1] == x.shape[-2], "causal softmax needs (..., T, T) scores, got \(x.shape)")
+        precondition(
+            x.rank >= 2 && x.shape[-1] == x.shape[-2], "causal softmax needs (..., T, T) scores, got \(x.shape)")
         let t = x.shape[-1], rows = x.count / t
         let y = NDArray(shape: x.shape, dtype: x.dtype, zeroed: false)
         let xs = RowAccess(x), ys = RowAccess(y)
@@ -120,7 +121,9 @@ public enum Softmax {
     /// The max and the sum run in eight lanes, and the exponentials in a loop of their own: a
     /// running scalar sum kept the exponentials scalar too (13 ns a score).
     @inline(__always)
-    static func scaledRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, valid n: Int, length t: Int, scale: Float) {
+    static func scaledRow(
+        _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, valid n: Int, length t: Int, scale: Float
+    ) {
         let m = Reduce.maxContiguous(src, n)
         for j in 0..<n { dst[j] = FastMath.exp(scale * (src[j] - m)) }
         let inv = 1 / Reduce.sumContiguous(dst, n)
@@ -131,8 +134,10 @@ public enum Softmax {
     /// The gradient of `scaledRow`'s input: d[j] = scale·y[j]·(g[j] - Σ g·y) for j < n, zero
     /// after. `d` may be `g`.
     @inline(__always)
-    static func scaledRowBackward(_ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>,
-                                  valid n: Int, length t: Int, scale: Float) {
+    static func scaledRowBackward(
+        _ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>,
+        valid n: Int, length t: Int, scale: Float
+    ) {
         let dot = Reduce.dotContiguous(g, y, n)
         for j in 0..<n { d[j] = scale * y[j] * (g[j] - dot) }
         for j in n..<t { d[j] = 0 }

@@ -10,30 +10,42 @@ public enum StridedCopy {
     ///   - srcStrides: element strides of the source (0 broadcasts).
     ///   - dstStrides: element strides of the destination.
     ///   - accumulate: add into dst instead of overwriting (used by backward passes).
-    public static func copy(dims: [Int], src: UnsafePointer<Float>, srcStrides: [Int],
-                            dst: UnsafeMutablePointer<Float>, dstStrides: [Int], accumulate: Bool = false) {
+    public static func copy(
+        dims: [Int], src: UnsafePointer<Float>, srcStrides: [Int],
+        dst: UnsafeMutablePointer<Float>, dstStrides: [Int], accumulate: Bool = false
+    ) {
         guard accumulate else {
             return copyElements(dims: dims, src: src, srcStrides: srcStrides, dst: dst, dstStrides: dstStrides)
         }
-        forEachRow(dims: dims, src: src, srcStrides: srcStrides, dst: dst, dstStrides: dstStrides) { s, si, t, di, inner in
+        forEachRow(dims: dims, src: src, srcStrides: srcStrides, dst: dst, dstStrides: dstStrides) {
+            s, si, t, di, inner in
             for j in 0..<inner { t[j * di] += s[j * si] }
         }
     }
 
     /// `copy` for elements of any type (16-bit floats move as their bits, with no widening).
-    public static func copyElements<T: BitwiseCopyable>(dims: [Int], src: UnsafePointer<T>, srcStrides: [Int],
-                                                        dst: UnsafeMutablePointer<T>, dstStrides: [Int]) {
-        forEachRow(dims: dims, src: src, srcStrides: srcStrides, dst: dst, dstStrides: dstStrides) { s, si, t, di, inner in
-            if si == 1 && di == 1 { t.update(from: s, count: inner) } else { for j in 0..<inner { t[j * di] = s[j * si] } }
+    public static func copyElements<T: BitwiseCopyable>(
+        dims: [Int], src: UnsafePointer<T>, srcStrides: [Int],
+        dst: UnsafeMutablePointer<T>, dstStrides: [Int]
+    ) {
+        forEachRow(dims: dims, src: src, srcStrides: srcStrides, dst: dst, dstStrides: dstStrides) {
+            s, si, t, di, inner in
+            if si == 1 && di == 1 {
+                t.update(from: s, count: inner)
+            } else {
+                for j in 0..<inner { t[j * di] = s[j * si] }
+            }
         }
     }
 
     /// Calls `body(src, srcStride, dst, dstStride, count)` for every innermost row of the
     /// region, in parallel, after merging the dimensions that are contiguous in both layouts.
     @inline(__always)
-    static func forEachRow<T>(dims: [Int], src: UnsafePointer<T>, srcStrides: [Int],
-                              dst: UnsafeMutablePointer<T>, dstStrides: [Int],
-                              _ body: (UnsafePointer<T>, Int, UnsafeMutablePointer<T>, Int, Int) -> Void) {
+    static func forEachRow<T>(
+        dims: [Int], src: UnsafePointer<T>, srcStrides: [Int],
+        dst: UnsafeMutablePointer<T>, dstStrides: [Int],
+        _ body: (UnsafePointer<T>, Int, UnsafeMutablePointer<T>, Int, Int) -> Void
+    ) {
         var d: [Int] = [], ss: [Int] = [], ds: [Int] = []
         for i in 0..<dims.count where dims[i] != 1 {
             if dims[i] == 0 { return }

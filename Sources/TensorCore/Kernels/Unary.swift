@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A function of one value as a type, so the loops that apply it are specialised with it
@@ -78,9 +78,12 @@ public enum Unary {
     /// `body(x, y, count)` combines each pair of widened blocks into x's buffer in fp32, and
     /// it is rounded back.
     @inline(__always)
-    public static func zipBlocks(_ x: NDArray, _ y: NDArray,
-                                 _ body: (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void) -> NDArray {
-        precondition(x.shape == y.shape && x.dtype == y.dtype, "zipBlocks of \(x.dtype) \(x.shape) and \(y.dtype) \(y.shape)")
+    public static func zipBlocks(
+        _ x: NDArray, _ y: NDArray,
+        _ body: (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void
+    ) -> NDArray {
+        precondition(
+            x.shape == y.shape && x.dtype == y.dtype, "zipBlocks of \(x.dtype) \(x.shape) and \(y.dtype) \(y.shape)")
         let z = NDArray(shape: x.shape, dtype: x.dtype, zeroed: false)
         let xh = x.halfBits, yh = y.halfBits, zh = z.halfBits, dtype = x.dtype
         forEachBlock(x.count, buffers: 2) { start, n, scratch in
@@ -128,7 +131,8 @@ public enum Unary {
     /// w[i] = f(x[i], y[i], z[i]) for equal shapes, in parallel.
     @inline(__always)
     public static func zip3(_ x: NDArray, _ y: NDArray, _ z: NDArray, _ f: (Float, Float, Float) -> Float) -> NDArray {
-        precondition(x.shape == y.shape && y.shape == z.shape, "elementwise op on shapes \(x.shape), \(y.shape), \(z.shape)")
+        precondition(
+            x.shape == y.shape && y.shape == z.shape, "elementwise op on shapes \(x.shape), \(y.shape), \(z.shape)")
         let (x, y, z) = (x.float32, y.float32, z.float32)
         let w = NDArray(shape: x.shape, zeroed: false)
         let xp = x.ptr, yp = y.ptr, zp = z.ptr, wp = w.ptr

@@ -29,10 +29,12 @@ public struct BatchLayout: Equatable, Sendable, CustomStringConvertible {
         if configured.globalBatch == globalBatch { return configured }
         let perRank = globalBatch / ranks
         if perRank % configured.batchSize == 0 {
-            return BatchLayout(batchSize: configured.batchSize, ranks: ranks, accumulation: perRank / configured.batchSize)
+            return BatchLayout(
+                batchSize: configured.batchSize, ranks: ranks, accumulation: perRank / configured.batchSize)
         }
         if perRank % configured.accumulation == 0 {
-            return BatchLayout(batchSize: perRank / configured.accumulation, ranks: ranks, accumulation: configured.accumulation)
+            return BatchLayout(
+                batchSize: perRank / configured.accumulation, ranks: ranks, accumulation: configured.accumulation)
         }
         let accumulation = (1...perRank).first { perRank % $0 == 0 && perRank / $0 <= configured.batchSize } ?? perRank
         return BatchLayout(batchSize: perRank / accumulation, ranks: ranks, accumulation: accumulation)

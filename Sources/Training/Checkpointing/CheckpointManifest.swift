@@ -60,7 +60,8 @@ public struct CheckpointManifest: Codable, Equatable {
         case step, epoch, plateau, config, tensors, files, validation
         case formatVersion = "format_version", positionInEpoch = "position_in_epoch", samplerSeed = "sampler_seed"
         case rngStates = "rng_states", scheduleStep = "schedule_step", lossScaler = "loss_scaler"
-        case earlyStopping = "early_stopping", skippedSteps = "skipped_steps", bestMetric = "best_metric", pruningSparsity = "pruning_sparsity"
+        case earlyStopping = "early_stopping", skippedSteps = "skipped_steps", bestMetric = "best_metric",
+            pruningSparsity = "pruning_sparsity"
         case configHash = "config_hash", worldSize = "world_size", perRankBatch = "per_rank_batch"
         case microBatchesPerStep = "micro_batches_per_step", globalBatch = "global_batch"
         case logWindow = "log_window"

@@ -42,13 +42,20 @@ final class CheckpointWriter {
                 lock.withLock { written.append(path) }
                 // The time tells how much grace a preemption needs (TANDEM_STOP_GRACE_SECONDS).
                 logger.info("checkpoint written: \(path) (\(String(format: "%.2f", seconds)) s)")
-                if failedInARow > 0 { logger.warning("checkpoint \(name) written; the \(failedInARow) before it could not be") }
+                if failedInARow > 0 {
+                    logger.warning("checkpoint \(name) written; the \(failedInARow) before it could not be")
+                }
                 failedInARow = 0
             } catch {
                 lock.withLock { failures.append("\(error)") }
                 // The first failure of a series is a warning; the rest (a full disk) go to the log only.
-                let text = "checkpoint \(name) could not be written: \(error); training goes on, earlier checkpoints are intact"
-                if failedInARow == 0 { logger.warning("\(text) (later failures are in train.log)") } else { logger.info("\(text)") }
+                let text =
+                    "checkpoint \(name) could not be written: \(error); training goes on, earlier checkpoints are intact"
+                if failedInARow == 0 {
+                    logger.warning("\(text) (later failures are in train.log)")
+                } else {
+                    logger.info("\(text)")
+                }
                 failedInARow += 1
             }
         }
@@ -67,7 +74,9 @@ struct CheckpointSnapshot {
     /// Encodes the data files, then writes the folder through `store`.
     func write(to store: CheckpointStore, name: String, updateLatest: Bool) throws -> String {
         var data: [String: Data] = [:]
-        for (file, tensors) in files { data[file] = try SafeTensors.encode(tensors, metadata: ["format": "tandem-checkpoint"]) }
+        for (file, tensors) in files {
+            data[file] = try SafeTensors.encode(tensors, metadata: ["format": "tandem-checkpoint"])
+        }
         return try store.write(name: name, files: data, updateLatest: updateLatest) { records in
             var m = manifest
             m.files = records

@@ -16,7 +16,9 @@ extension Trainer {
             return
         } catch { reason = FileFailure.describe(error) }
         if let freed = checkpoints?.store.removeOldest() {
-            logger.warning("\(outputs.modelPath) could not be written (\(reason)); removed the oldest checkpoint \(freed) and tried again")
+            logger.warning(
+                "\(outputs.modelPath) could not be written (\(reason)); removed the oldest checkpoint \(freed) and tried again"
+            )
             do {
                 try ModelWeights.save(model, to: outputs.modelPath, metadata: metadata)
                 removeStaleInt8Model(of: outputs)
@@ -26,22 +28,26 @@ extension Trainer {
         let name = CheckpointStore.name(step: step)
         if let store = checkpoints?.store, (try? store.verify(name)) != nil {
             let folder = store.directory + "/" + name
-            logger.warning("""
+            logger.warning(
+                """
                 \(outputs.modelPath) could not be written (\(reason)); the trained weights of step \(step) are in the \
                 checkpoint \(folder), the run's result: `tandem export \(folder) --to FILE` writes them out once there is room
                 """)
             return
         }
-        throw TrainingError("the trained model could not be written: \(outputs.modelPath): \(reason), and no checkpoint holds step "
-            + "\(step)\(checkpointPolicy.lastGoodHint); free some space and resume the run")
+        throw TrainingError(
+            "the trained model could not be written: \(outputs.modelPath): \(reason), and no checkpoint holds step "
+                + "\(step)\(checkpointPolicy.lastGoodHint); free some space and resume the run")
     }
 
     /// A `model.int8.safetensors` quantized from earlier weights no longer matches the model:
     /// it is removed, and the log and terminal say how to make it again.
     func removeStaleInt8Model(of outputs: RunOutputs) {
         let int8 = outputs.directory + "/" + Int8ModelFile.name
-        guard FileManager.default.fileExists(atPath: int8), (try? FileManager.default.removeItem(atPath: int8)) != nil else { return }
-        logger.warning("""
+        guard FileManager.default.fileExists(atPath: int8), (try? FileManager.default.removeItem(atPath: int8)) != nil
+        else { return }
+        logger.warning(
+            """
             removed \(int8), which was quantized from the weights before this training; \
             run `tandem quantize \(outputs.directory)` again for an int8 model of the new weights
             """)

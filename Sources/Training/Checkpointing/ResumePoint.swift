@@ -26,7 +26,8 @@ public enum ResumeSource: Equatable, Sendable {
 /// model, which `DistributedDataParallel` then broadcasts. The manifest and the optimizer
 /// state reach the other ranks by broadcast, so no rank needs the run directory but rank 0.
 public struct ResumePoint {
-    public static let modelFile = "model.safetensors", optimizerFile = "optimizer.safetensors", masksFile = "masks.safetensors"
+    public static let modelFile = "model.safetensors", optimizerFile = "optimizer.safetensors",
+        masksFile = "masks.safetensors"
 
     let name: String
     let manifest: CheckpointManifest
@@ -36,14 +37,19 @@ public struct ResumePoint {
 
     /// Every rank calls this; rank 0 reads, all ranks get the same answer (or the same error).
     /// - Returns: nil for `.auto` when the run has no checkpoint yet (a fresh start).
-    static func agree(on source: ResumeSource, runDirectory: String?, config: TrainConfig, model: any Module,
-                      arena: ParameterArena, communicator: Communicator, logger: Logger) throws -> ResumePoint? {
+    static func agree(
+        on source: ResumeSource, runDirectory: String?, config: TrainConfig, model: any Module,
+        arena: ParameterArena, communicator: Communicator, logger: Logger
+    ) throws -> ResumePoint? {
         var local: (name: String, manifest: CheckpointManifest, state: [String: [String: NDArray]])?
         var message = ""
         if communicator.rank == 0 {
             do {
                 local = try read(source, runDirectory: runDirectory, config: config, model: model, logger: logger)
-                message = try local.map { "OK\t\($0.name)\t" + String(decoding: try JSONEncoder().encode($0.manifest), as: UTF8.self) } ?? "NONE"
+                message =
+                    try local.map {
+                        "OK\t\($0.name)\t" + String(decoding: try JSONEncoder().encode($0.manifest), as: UTF8.self)
+                    } ?? "NONE"
             } catch {
                 message = "ERROR\t\(error)"
             }
@@ -58,8 +64,11 @@ public struct ResumePoint {
         let manifest = try JSONDecoder().decode(CheckpointManifest.self, from: Data(parts[2].utf8))
         // The optimizer state and masks, in file and name order, from rank 0 to everyone.
         var state: [String: [String: NDArray]] = [:]
-        for record in manifest.tensors.filter({ $0.file != modelFile }).sorted(by: { ($0.file, $0.name) < ($1.file, $1.name) }) {
-            let array = local?.state[record.file]?[record.name]
+        for record in manifest.tensors.filter({ $0.file != modelFile }).sorted(by: {
+            ($0.file, $0.name) < ($1.file, $1.name)
+        }) {
+            let array =
+                local?.state[record.file]?[record.name]
                 ?? NDArray(shape: Shape(record.shape), dtype: DType(rawValue: record.dtype) ?? .float32)
             communicator.broadcast(array, root: 0)
             state[record.file, default: [:]][record.name] = array
@@ -68,29 +77,48 @@ public struct ResumePoint {
     }
 
     /// Rank 0: locate, verify, check and load.
-    static func read(_ source: ResumeSource, runDirectory: String?, config: TrainConfig, model: any Module,
-                     logger: Logger) throws -> (name: String, manifest: CheckpointManifest, state: [String: [String: NDArray]])? {
-        guard let (folder, manifest) = try locate(source, runDirectory: runDirectory, logger: logger) else { return nil }
-        let weights = try SafeTensors.decode(Data(contentsOf: URL(fileURLWithPath: folder + "/" + modelFile)), name: folder + "/" + modelFile).tensors
-        let targets = model.namedParameters().map { ($0.0, $0.1.data) } + model.namedBuffers().map { ($0.0, $0.1.value) }
+    static func read(
+        _ source: ResumeSource, runDirectory: String?, config: TrainConfig, model: any Module,
+        logger: Logger
+    ) throws -> (name: String, manifest: CheckpointManifest, state: [String: [String: NDArray]])? {
+        guard let (folder, manifest) = try locate(source, runDirectory: runDirectory, logger: logger) else {
+            return nil
+        }
+        let weights = try SafeTensors.decode(
+            Data(contentsOf: URL(fileURLWithPath: folder + "/" + modelFile)), name: folder + "/" + modelFile
+        ).tensors
+        let targets =
+            model.namedParameters().map { ($0.0, $0.1.data) } + model.namedBuffers().map { ($0.0, $0.1.value) }
         var differences: [String] = []
         for (tensorName, array) in targets {
-            guard let stored = weights[tensorName] else { differences.append("\(tensorName) \(array.shape.dims): not in the checkpoint"); continue }
-            if stored.shape != array.shape { differences.append("\(tensorName): checkpoint \(stored.shape.dims), model \(array.shape.dims)") }
+            guard let stored = weights[tensorName] else {
+                differences.append("\(tensorName) \(array.shape.dims): not in the checkpoint"); continue
+            }
+            if stored.shape != array.shape {
+                differences.append("\(tensorName): checkpoint \(stored.shape.dims), model \(array.shape.dims)")
+            }
         }
         let known = Set(targets.map(\.0))
-        differences += weights.keys.filter { !known.contains($0) }.sorted().map { "\($0): in the checkpoint, not in the model" }
+        differences += weights.keys.filter { !known.contains($0) }.sorted().map {
+            "\($0): in the checkpoint, not in the model"
+        }
         guard differences.isEmpty else {
-            throw CheckpointError("\(folder) was saved from a different model; these tensors differ:\n  " + differences.joined(separator: "\n  "))
+            throw CheckpointError(
+                "\(folder) was saved from a different model; these tensors differ:\n  "
+                    + differences.joined(separator: "\n  "))
         }
         // Same tensors: a model option without tensors of its own (dropout) may still differ.
         try checkConfig(manifest, against: config, folder: folder, logger: logger)
         for (tensorName, array) in targets { array.assign(weights[tensorName]!) }
         var state: [String: [String: NDArray]] = [:]
         for file in Set(manifest.tensors.map(\.file)).subtracting([modelFile]).sorted() {
-            state[file] = try SafeTensors.decode(Data(contentsOf: URL(fileURLWithPath: folder + "/" + file)), name: folder + "/" + file).tensors
+            state[file] = try SafeTensors.decode(
+                Data(contentsOf: URL(fileURLWithPath: folder + "/" + file)), name: folder + "/" + file
+            ).tensors
         }
-        logger.info("resuming from \(folder): step \(manifest.step), epoch \(manifest.epoch + 1), \(manifest.positionInEpoch) samples into it")
+        logger.info(
+            "resuming from \(folder): step \(manifest.step), epoch \(manifest.epoch + 1), \(manifest.positionInEpoch) samples into it"
+        )
         return (folder, manifest, state)
     }
 
@@ -98,7 +126,8 @@ public struct ResumePoint {
     /// of a run directory or checkpoints folder (damaged newer ones are reported and skipped).
     /// - Returns: the folder and its manifest; nil for `.auto` when there is no checkpoint yet.
     public static func locate(_ source: ResumeSource, runDirectory: String?, logger: Logger? = nil) throws
-        -> (folder: String, manifest: CheckpointManifest)? {
+        -> (folder: String, manifest: CheckpointManifest)?
+    {
         let store: CheckpointStore, only: String?
         switch source {
         case .auto:
@@ -107,7 +136,10 @@ public struct ResumePoint {
         case .path(let p):
             let path = (p as NSString).expandingTildeInPath
             if FileManager.default.fileExists(atPath: path + "/" + CheckpointStore.manifestName) {
-                (store, only) = (CheckpointStore(directory: (path as NSString).deletingLastPathComponent), (path as NSString).lastPathComponent)
+                (store, only) = (
+                    CheckpointStore(directory: (path as NSString).deletingLastPathComponent),
+                    (path as NSString).lastPathComponent
+                )
             } else if FileManager.default.fileExists(atPath: path + "/checkpoints") {
                 (store, only) = (CheckpointStore(directory: path + "/checkpoints"), nil)
             } else if FileManager.default.fileExists(atPath: path) {
@@ -138,33 +170,43 @@ public struct ResumePoint {
         let folder = store.directory + "/" + name
         let manifest: CheckpointManifest
         do { manifest = try JSONDecoder().decode(CheckpointManifest.self, from: manifestData) } catch {
-            throw CheckpointError("\(folder)/\(CheckpointStore.manifestName) does not describe a Tandem checkpoint: \(error)")
+            throw CheckpointError(
+                "\(folder)/\(CheckpointStore.manifestName) does not describe a Tandem checkpoint: \(error)")
         }
         guard manifest.formatVersion == CheckpointManifest.currentFormat else {
-            throw CheckpointError("\(folder) has checkpoint format \(manifest.formatVersion); this build reads \(CheckpointManifest.currentFormat)")
+            throw CheckpointError(
+                "\(folder) has checkpoint format \(manifest.formatVersion); this build reads \(CheckpointManifest.currentFormat)"
+            )
         }
         return (folder, manifest)
     }
 
     /// Model changes are errors; other changes (epochs, schedule, logging, ...) are reported.
-    static func checkConfig(_ manifest: CheckpointManifest, against config: TrainConfig, folder: String, logger: Logger) throws {
+    static func checkConfig(_ manifest: CheckpointManifest, against config: TrainConfig, folder: String, logger: Logger)
+        throws
+    {
         guard let saved = try? ConfigLoader.parse(yaml: manifest.config, source: folder + "/manifest.json") else {
             report("the checkpoint's config could not be read back; it is not compared with this run's")
             return
         }
         if saved.model != config.model {
-            throw CheckpointError("\(folder) was saved with a different model config (model: \(saved.model.name) "
-                + "\(saved.model.hiddenSizes), now \(config.model.name) \(config.model.hiddenSizes)); resume with the run's own config.yaml")
+            throw CheckpointError(
+                "\(folder) was saved with a different model config (model: \(saved.model.name) "
+                    + "\(saved.model.hiddenSizes), now \(config.model.name) \(config.model.hiddenSizes)); resume with the run's own config.yaml"
+            )
         }
         if saved.optimizer.name != config.optimizer.name {
-            throw CheckpointError("\(folder) holds \(saved.optimizer.name) state; this config uses \(config.optimizer.name)")
+            throw CheckpointError(
+                "\(folder) holds \(saved.optimizer.name) state; this config uses \(config.optimizer.name)")
         }
-        let sections: [(String, Bool)] = [("data", saved.data != config.data), ("training", saved.training != config.training),
-                                          ("optimizer", saved.optimizer != config.optimizer), ("schedule", saved.schedule != config.schedule),
-                                          ("clipping", saved.clipping != config.clipping), ("precision", saved.precision != config.precision),
-                                          ("distributed", saved.distributed != config.distributed),
-                                          ("checkpointing", saved.checkpointing != config.checkpointing),
-                                          ("logging", saved.logging != config.logging), ("seed", saved.seed != config.seed)]
+        let sections: [(String, Bool)] = [
+            ("data", saved.data != config.data), ("training", saved.training != config.training),
+            ("optimizer", saved.optimizer != config.optimizer), ("schedule", saved.schedule != config.schedule),
+            ("clipping", saved.clipping != config.clipping), ("precision", saved.precision != config.precision),
+            ("distributed", saved.distributed != config.distributed),
+            ("checkpointing", saved.checkpointing != config.checkpointing),
+            ("logging", saved.logging != config.logging), ("seed", saved.seed != config.seed),
+        ]
         let changed = sections.filter(\.1).map(\.0)
         if !changed.isEmpty {
             let text = "resuming with changed settings since the checkpoint: \(changed.joined(separator: ", "))"
@@ -194,7 +236,9 @@ extension Trainer {
         try optimizer.load(state: point.optimizerState)
         if let pruner {
             // A checkpoint from before pruning started has no masks: the schedule makes them.
-            if let masks = point.state[ResumePoint.masksFile] { try pruner.load(masks: masks, target: m.pruningSparsity ?? 0) }
+            if let masks = point.state[ResumePoint.masksFile] {
+                try pruner.load(masks: masks, target: m.pruningSparsity ?? 0)
+            }
         }
         if let saved = m.logWindow {
             update.window.restore(saved, rank: communicator.rank, worldSize: communicator.size)
@@ -205,18 +249,23 @@ extension Trainer {
     /// the checkpoint's on `ranks` ranks (`distributed.keep_global_batch`), or as it is when the
     /// global batch already matches or may change.
     static func keepGlobalBatch(of m: CheckpointManifest, in config: TrainConfig, ranks: Int) throws -> TrainConfig {
-        let savedAccumulation = m.microBatchesPerStep
-            ?? (try? ConfigLoader.parse(yaml: m.config))?.distributed.gradientAccumulation ?? config.distributed.gradientAccumulation
+        let savedAccumulation =
+            m.microBatchesPerStep
+            ?? (try? ConfigLoader.parse(yaml: m.config))?.distributed.gradientAccumulation
+            ?? config.distributed.gradientAccumulation
         let saved = BatchLayout(batchSize: m.perRankBatch, ranks: m.worldSize, accumulation: savedAccumulation)
         let target = m.globalBatch ?? saved.globalBatch
-        let configured = BatchLayout(batchSize: config.data.batchSize, ranks: ranks, accumulation: config.distributed.gradientAccumulation)
+        let configured = BatchLayout(
+            batchSize: config.data.batchSize, ranks: ranks, accumulation: config.distributed.gradientAccumulation)
         guard configured.globalBatch != target, config.distributed.keepGlobalBatch else { return config }
         guard let layout = BatchLayout.keeping(target, from: configured) else {
             let sizes = BatchLayout.worldSizes(dividing: target).map(String.init)
-            let listed = sizes.count > 1 ? sizes.dropLast().joined(separator: ", ") + " or " + sizes.last! : sizes.joined()
-            throw ConfigError("the checkpoint's global batch is \(target) (\(saved)), which does not divide over \(ranks) ranks; "
-                + "resume on \(listed) ranks to keep it, or let it change with --set distributed.keep_global_batch=false "
-                + "(the schedule still ends at its last step, over steps of the new size)")
+            let listed =
+                sizes.count > 1 ? sizes.dropLast().joined(separator: ", ") + " or " + sizes.last! : sizes.joined()
+            throw ConfigError(
+                "the checkpoint's global batch is \(target) (\(saved)), which does not divide over \(ranks) ranks; "
+                    + "resume on \(listed) ranks to keep it, or let it change with --set distributed.keep_global_batch=false "
+                    + "(the schedule still ends at its last step, over steps of the new size)")
         }
         var config = config
         (config.data.batchSize, config.distributed.gradientAccumulation) = (layout.batchSize, layout.accumulation)
@@ -227,9 +276,11 @@ extension Trainer {
     func describeResume(_ m: CheckpointManifest) -> String {
         let savedAccumulation = m.microBatchesPerStep ?? config.distributed.gradientAccumulation
         let saved = BatchLayout(batchSize: m.perRankBatch, ranks: m.worldSize, accumulation: savedAccumulation)
-        let now = BatchLayout(batchSize: config.data.batchSize, ranks: communicator.size, accumulation: microBatchesPerStep)
+        let now = BatchLayout(
+            batchSize: config.data.batchSize, ranks: communicator.size, accumulation: microBatchesPerStep)
         let epochs = config.training.epochs
-        var text = "resumed from \(resumedFrom ?? "a checkpoint") at step \(m.step), epoch \(min(m.epoch + 1, epochs)) of \(epochs)"
+        var text =
+            "resumed from \(resumedFrom ?? "a checkpoint") at step \(m.step), epoch \(min(m.epoch + 1, epochs)) of \(epochs)"
             + " (\(m.positionInEpoch) of \(sampler.samplesPerRank * communicator.size) samples into it)"
         if saved != now {
             text += "; written by \(saved), now \(now)"

@@ -21,7 +21,9 @@ public enum ActivationCalibration {
     ///   - method: minmax or percentile.
     ///   - percentile: for `.percentile`, in (50, 100].
     /// - Returns: (low, high) per int8 layer name.
-    public static func ranges(plan: InferencePlan, batches: [NDArray], method: Method, percentile: Double) -> [String: (low: Float, high: Float)] {
+    public static func ranges(plan: InferencePlan, batches: [NDArray], method: Method, percentile: Double) -> [String: (
+        low: Float, high: Float
+    )] {
         var seen: [String: (low: Float, high: Float)] = [:], samples: [String: [Float]] = [:]
         let capPerBatch = sampleCap / max(batches.count, 1)
         for batch in batches {
@@ -38,7 +40,9 @@ public enum ActivationCalibration {
         guard method == .percentile else { return seen }
         return samples.mapValues { values in
             let sorted = values.sorted()
-            func at(_ q: Double) -> Float { sorted[min(sorted.count - 1, Int((q * Double(sorted.count - 1)).rounded()))] }
+            func at(_ q: Double) -> Float {
+                sorted[min(sorted.count - 1, Int((q * Double(sorted.count - 1)).rounded()))]
+            }
             return (at(1 - percentile / 100), at(percentile / 100))
         }
     }

@@ -19,12 +19,14 @@ public struct Distillation {
     ///   - student: the run's config (the teacher must have been trained on the same data).
     ///   - data: the training split, which sizes the teacher.
     public init(config: DistillationConfig, student: TrainConfig, data: any Dataset) throws {
-        let (teacher, teacherConfig) = try TrainedClassifier.load(runDirectory: config.teacher!, data: data, key: "distillation.teacher")
+        let (teacher, teacherConfig) = try TrainedClassifier.load(
+            runDirectory: config.teacher!, data: data, key: "distillation.teacher")
         let (a, b) = (teacherConfig.data, student.data)
         guard a.name == b.name, a.normalize == b.normalize, a.targets == b.targets, a.context == b.context else {
-            throw ConfigError("distillation.teacher \(config.teacher!) was trained on data.name \(a.name) (normalize \(a.normalize), "
-                + "targets \(a.targets), context \(a.context)) but this run reads \(b.name) (normalize \(b.normalize), targets "
-                + "\(b.targets), context \(b.context)); the teacher must see the inputs the student sees")
+            throw ConfigError(
+                "distillation.teacher \(config.teacher!) was trained on data.name \(a.name) (normalize \(a.normalize), "
+                    + "targets \(a.targets), context \(a.context)) but this run reads \(b.name) (normalize \(b.normalize), targets "
+                    + "\(b.targets), context \(b.context)); the teacher must see the inputs the student sees")
         }
         self.teacher = teacher
         (temperature, alpha) = (Float(config.temperature), Float(config.alpha))
@@ -36,7 +38,9 @@ public struct Distillation {
     ///   - inputs, targets: the batch.
     ///   - labelSmoothing: for the hard term.
     /// - Returns: the loss to minimise, and its soft (KL, before α·T²) and hard (cross-entropy) terms.
-    public func loss(student: any Classifier, inputs: NDArray, targets: NDArray, labelSmoothing: Float) -> (loss: Tensor, soft: Double, hard: Double) {
+    public func loss(student: any Classifier, inputs: NDArray, targets: NDArray, labelSmoothing: Float) -> (
+        loss: Tensor, soft: Double, hard: Double
+    ) {
         let logits = student.logits(inputs)
         let teacherLogits = withNoGrad { teacher.logits(inputs).values }
         let soft = Loss.distillationKL(logits, teacher: teacherLogits, temperature: temperature)

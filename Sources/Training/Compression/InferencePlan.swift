@@ -35,12 +35,16 @@ public struct InferencePlan {
             }
             self.steps = steps + [.linear(name: "output", mlp.output, relu: false)]
         case let net as LeNet5:
-            steps = [.conv(name: "c1", net.c1, relu: true), .maxPool(net.s2), .conv(name: "c3", net.c3, relu: true), .maxPool(net.s4),
-                     .flatten, .linear(name: "f5", net.f5, relu: true), .linear(name: "f6", net.f6, relu: true),
-                     .linear(name: "output", net.output, relu: false)]
+            steps = [
+                .conv(name: "c1", net.c1, relu: true), .maxPool(net.s2), .conv(name: "c3", net.c3, relu: true),
+                .maxPool(net.s4),
+                .flatten, .linear(name: "f5", net.f5, relu: true), .linear(name: "f6", net.f6, relu: true),
+                .linear(name: "output", net.output, relu: false),
+            ]
         default:
-            throw ConfigError("int8 quantization covers model.name \(Self.supported.joined(separator: " and ")) (linear, convolution, "
-                + "ReLU and max-pooling layers); \(name) is not supported yet")
+            throw ConfigError(
+                "int8 quantization covers model.name \(Self.supported.joined(separator: " and ")) (linear, convolution, "
+                    + "ReLU and max-pooling layers); \(name) is not supported yet")
         }
     }
 

@@ -26,28 +26,39 @@ public enum Int8ModelFile {
     ///   - samples: training images the calibration runs on (a seeded random sample).
     ///   - output: the file to write (nil: `name` in the run directory).
     ///   - checkpoint: a checkpoint folder of the run whose weights to quantize (nil: the final model.safetensors).
-    public static func quantize(runDirectory: String, method: ActivationCalibration.Method, percentile: Double, samples: Int,
-                                output: String? = nil, checkpoint: String? = nil) throws -> Summary {
+    public static func quantize(
+        runDirectory: String, method: ActivationCalibration.Method, percentile: Double, samples: Int,
+        output: String? = nil, checkpoint: String? = nil
+    ) throws -> Summary {
         let weights = (checkpoint ?? runDirectory) + "/model.safetensors"
         let (config, data, model) = try loadRun(runDirectory, weights: weights)
         let plan = try InferencePlan(model, name: config.model.name)
-        let shuffled = DistributedSampler(count: data.train.count, rank: 0, worldSize: 1, shuffle: true, seed: UInt64(config.seed),
-                                          dropLast: false).indices(epoch: 0)
+        let shuffled = DistributedSampler(
+            count: data.train.count, rank: 0, worldSize: 1, shuffle: true, seed: UInt64(config.seed),
+            dropLast: false
+        ).indices(epoch: 0)
         let order = shuffled.prefix(min(samples, shuffled.count))
-        let batches = stride(from: 0, to: order.count, by: 256).map { data.train.batch(order[$0..<min($0 + 256, order.count)]).inputs }
+        let batches = stride(from: 0, to: order.count, by: 256).map {
+            data.train.batch(order[$0..<min($0 + 256, order.count)]).inputs
+        }
         let ranges = ActivationCalibration.ranges(plan: plan, batches: batches, method: method, percentile: percentile)
         let tensors = QuantizedModel.quantize(plan, ranges: ranges)
         let path = output ?? runDirectory + "/" + name
-        let bytes = try SafeTensors.encode(tensors, metadata: [
-            "format": "tandem-int8", "model": config.model.name, "calibration": method.rawValue,
-            "percentile": method == .percentile ? "\(percentile)" : "", "calibration_samples": "\(order.count)",
-            "config_hash": ConfigLoader.hash(config),
-        ])
+        let bytes = try SafeTensors.encode(
+            tensors,
+            metadata: [
+                "format": "tandem-int8", "model": config.model.name, "calibration": method.rawValue,
+                "percentile": method == .percentile ? "\(percentile)" : "", "calibration_samples": "\(order.count)",
+                "config_hash": ConfigLoader.hash(config),
+            ])
         try bytes.write(to: URL(fileURLWithPath: path), options: Data.WritingOptions.atomic)
         let floatBytes = (try? FileManager.default.attributesOfItem(atPath: weights)[.size] as? Int) ?? 0
         let byName = [String: NDArray](uniqueKeysWithValues: tensors)
         let layers = ranges.keys.sorted().map { layer -> (String, Float, Float, Float, Int32) in
-            (layer, ranges[layer]!.low, ranges[layer]!.high, byName[layer + ".input_scale"]!.ptr[0], byName[layer + ".input_zero_point"]!.int32Pointer[0])
+            (
+                layer, ranges[layer]!.low, ranges[layer]!.high, byName[layer + ".input_scale"]!.ptr[0],
+                byName[layer + ".input_zero_point"]!.int32Pointer[0]
+            )
         }
         return Summary(path: path, bytes: bytes.count, floatBytes: floatBytes, layers: layers)
     }
@@ -57,9 +68,15 @@ public enum Int8ModelFile {
     ///   - runDirectory: the run (its config.yaml rebuilds the model's structure).
     ///   - file: the int8 file (nil: `name` in the run directory).
     ///   - overrides: `--set` assignments on the run's config.
-    public static func load(runDirectory: String, file: String? = nil, overrides: [String] = []) throws -> (QuantizedModel, TrainConfig, DataSplits) {
+    public static func load(runDirectory: String, file: String? = nil, overrides: [String] = []) throws -> (
+        QuantizedModel, TrainConfig, DataSplits
+    ) {
         let (config, data, model) = try loadRun(runDirectory, overrides: overrides, weights: nil)
-        return (try open(file ?? runDirectory + "/" + name, structure: model, config: config, inputShape: data.train.inputShape), config, data)
+        return (
+            try open(
+                file ?? runDirectory + "/" + name, structure: model, config: config, inputShape: data.train.inputShape),
+            config, data
+        )
     }
 
     /// Reads an int8 file for a model already built from its run's config.
@@ -68,22 +85,28 @@ public enum Int8ModelFile {
     ///   - structure: the fp32 model (its weights are not used, only its layers' shapes).
     ///   - config: the run's config.
     ///   - inputShape: one sample's shape.
-    public static func open(_ path: String, structure: any Module, config: TrainConfig, inputShape: Shape) throws -> QuantizedModel {
+    public static func open(_ path: String, structure: any Module, config: TrainConfig, inputShape: Shape) throws
+        -> QuantizedModel
+    {
         let run = (path as NSString).deletingLastPathComponent
         guard let bytes = FileManager.default.contents(atPath: path) else {
             throw CheckpointError("no int8 model at \(path): make it with `tandem quantize \(run)`")
         }
         let (tensors, metadata) = try SafeTensors.decode(bytes, name: path)
         guard metadata["format"] == "tandem-int8", metadata["model"] == config.model.name else {
-            throw CheckpointError("\(path) is not an int8 model of this run's \(config.model.name) (format \(metadata["format"] ?? "none"), "
-                + "model \(metadata["model"] ?? "none")); quantize the run again with `tandem quantize \(run)`")
+            throw CheckpointError(
+                "\(path) is not an int8 model of this run's \(config.model.name) (format \(metadata["format"] ?? "none"), "
+                    + "model \(metadata["model"] ?? "none")); quantize the run again with `tandem quantize \(run)`")
         }
-        return try QuantizedModel(plan: InferencePlan(structure, name: config.model.name), tensors: tensors, inputShape: inputShape)
+        return try QuantizedModel(
+            plan: InferencePlan(structure, name: config.model.name), tensors: tensors, inputShape: inputShape)
     }
 
     /// The config, data and model of a run.
     /// - Parameter weights: the safetensors file to load (nil: none, the structure is enough).
-    public static func loadRun(_ runDirectory: String, overrides: [String] = [], weights: String?) throws -> (TrainConfig, DataSplits, any TrainableModel) {
+    public static func loadRun(_ runDirectory: String, overrides: [String] = [], weights: String?) throws -> (
+        TrainConfig, DataSplits, any TrainableModel
+    ) {
         let config = try ConfigLoader.load(path: runDirectory + "/config.yaml", overrides: overrides)
         let data = try DataSplits.load(config.data, seed: config.seed)
         let model = try ModelFactory.make(config.model, for: data.train, seed: config.seed)

@@ -42,8 +42,9 @@ public final class Pruner {
     ///     until the trainer knows them (`plan(totalSteps:)`).
     public init(config: PruningConfig, model: any Module, totalSteps: Int? = nil) throws {
         self.config = config
-        schedule = PruningSchedule(initial: config.initialSparsity, final: config.sparsity, start: config.startStep,
-                                   end: config.endStep ?? config.startStep, every: config.everySteps)
+        schedule = PruningSchedule(
+            initial: config.initialSparsity, final: config.sparsity, start: config.startStep,
+            end: config.endStep ?? config.startStep, every: config.everySteps)
         let modules = model.namedModules()
         let parameters = Dictionary(uniqueKeysWithValues: model.namedParameters())
         func dotted(_ module: String, _ name: String) -> String { module.isEmpty ? name : module + "." + name }
@@ -74,12 +75,18 @@ public final class Pruner {
                 let norm = position + 1 < modules.count ? modules[position + 1] : nil
                 let normName = (norm?.1 as? BatchNorm).flatMap { $0.weight?.count == channels ? norm!.0 : nil }
                 let w = index(of: weight), b = conv.bias.map { _ in index(of: dotted(name, "bias")) }
-                let nw = normName.map { index(of: dotted($0, "weight")) }, nb = normName.map { index(of: dotted($0, "bias")) }
-                layers.append(StructuredLayer(name: name, units: (0..<channels).map { c in
-                    let filter = Slice(index: w, range: c * perChannel..<(c + 1) * perChannel)
-                    let perChannelEntries = [b, nw, nb].compactMap { $0 }.map { Slice(index: $0, range: c..<c + 1) }
-                    return ([filter], [filter] + perChannelEntries)
-                }))
+                let nw = normName.map { index(of: dotted($0, "weight")) },
+                    nb = normName.map { index(of: dotted($0, "bias")) }
+                layers.append(
+                    StructuredLayer(
+                        name: name,
+                        units: (0..<channels).map { c in
+                            let filter = Slice(index: w, range: c * perChannel..<(c + 1) * perChannel)
+                            let perChannelEntries = [b, nw, nb].compactMap { $0 }.map {
+                                Slice(index: $0, range: c..<c + 1)
+                            }
+                            return ([filter], [filter] + perChannelEntries)
+                        }))
             }
         default:  // heads
             for (name, module) in modules {
@@ -90,37 +97,51 @@ public final class Pruner {
                 let projections = [attention.query, attention.key, attention.value]
                 let prefix = name.isEmpty ? "" : name + "."
                 let rows = zip(["query", "key", "value"], projections).map { index(of: prefix + $0.0 + ".weight") }
-                let biases = zip(["query", "key", "value"], projections).filter { $0.1.bias != nil }.map { index(of: prefix + $0.0 + ".bias") }
+                let biases = zip(["query", "key", "value"], projections).filter { $0.1.bias != nil }.map {
+                    index(of: prefix + $0.0 + ".bias")
+                }
                 let output = index(of: prefix + "output.weight")
                 let inputs = attention.output.weight.shape[1]
-                layers.append(StructuredLayer(name: name, units: (0..<attention.heads).map { h in
-                    // Head h: rows h·d..<(h+1)·d of W_Q, W_K, W_V (each row `width` long), the same
-                    // bias entries, and columns h·d..<(h+1)·d of every row of W_O.
-                    let inRows = rows.map { Slice(index: $0, range: h * d * width..<(h + 1) * d * width) }
-                    let columns = (0..<attention.output.weight.shape[0]).map { Slice(index: output, range: $0 * inputs + h * d..<$0 * inputs + (h + 1) * d) }
-                    let scored = inRows + columns
-                    return (scored, scored + biases.map { Slice(index: $0, range: h * d..<(h + 1) * d) })
-                }))
+                layers.append(
+                    StructuredLayer(
+                        name: name,
+                        units: (0..<attention.heads).map { h in
+                            // Head h: rows h·d..<(h+1)·d of W_Q, W_K, W_V (each row `width` long), the same
+                            // bias entries, and columns h·d..<(h+1)·d of every row of W_O.
+                            let inRows = rows.map { Slice(index: $0, range: h * d * width..<(h + 1) * d * width) }
+                            let columns = (0..<attention.output.weight.shape[0]).map {
+                                Slice(index: output, range: $0 * inputs + h * d..<$0 * inputs + (h + 1) * d)
+                            }
+                            let scored = inRows + columns
+                            return (scored, scored + biases.map { Slice(index: $0, range: h * d..<(h + 1) * d) })
+                        }))
             }
         }
         let unknown = config.exclude.filter { e in !candidates.contains { $0 == e || $0.hasPrefix(e + ".") } }
         guard unknown.isEmpty else {
-            throw ConfigError("pruning.exclude names \(unknown.joined(separator: ", ")), which the model has no prunable "
-                + "\(config.method == "heads" ? "attention module" : "weight") of; the prunable ones are: \(candidates.joined(separator: ", "))")
+            throw ConfigError(
+                "pruning.exclude names \(unknown.joined(separator: ", ")), which the model has no prunable "
+                    + "\(config.method == "heads" ? "attention module" : "weight") of; the prunable ones are: \(candidates.joined(separator: ", "))"
+            )
         }
         guard !masked.isEmpty else {
-            let what = ["magnitude": "linear or convolution weights", "channels": "convolutions", "heads": "attention modules"][config.method]!
-            throw ConfigError("pruning.method \(config.method) found no \(what) to prune in this model"
-                + (candidates.isEmpty ? "" : " (all are in pruning.exclude)")
-                + (config.method == "magnitude" ? "" : "; pruning.method magnitude prunes single weights of any linear or convolution layer"))
+            let what = [
+                "magnitude": "linear or convolution weights", "channels": "convolutions", "heads": "attention modules",
+            ][config.method]!
+            throw ConfigError(
+                "pruning.method \(config.method) found no \(what) to prune in this model"
+                    + (candidates.isEmpty ? "" : " (all are in pruning.exclude)")
+                    + (config.method == "magnitude"
+                        ? "" : "; pruning.method magnitude prunes single weights of any linear or convolution layer"))
         }
         if let totalSteps { plan(totalSteps: totalSteps) }
     }
 
     /// Fixes the end of the schedule when `end_step` is null: two thirds into a run of `totalSteps`.
     public func plan(totalSteps: Int) {
-        schedule = PruningSchedule(initial: config.initialSparsity, final: config.sparsity, start: config.startStep,
-                                   end: config.endStep ?? max(config.startStep, totalSteps * 2 / 3), every: config.everySteps)
+        schedule = PruningSchedule(
+            initial: config.initialSparsity, final: config.sparsity, start: config.startStep,
+            end: config.endStep ?? max(config.startStep, totalSteps * 2 / 3), every: config.everySteps)
     }
 
     /// Recomputes the masks when the schedule says so, before the step after `step` steps.
@@ -141,13 +162,17 @@ public final class Pruner {
         let groups = config.scope == "global" ? [Array(masked.indices)] : masked.indices.map { [$0] }
         for group in groups {
             var magnitudes: [Float] = []
-            for i in group { magnitudes += UnsafeBufferPointer(start: masked[i].tensor.data.ptr, count: masked[i].mask.count).map(\.magnitude) }
+            for i in group {
+                magnitudes += UnsafeBufferPointer(start: masked[i].tensor.data.ptr, count: masked[i].mask.count).map(
+                    \.magnitude)
+            }
             let k = Int((target * Double(magnitudes.count)).rounded())
             var threshold = -Float.infinity, ties = 0
             if k > 0 {
                 let sorted = magnitudes.sorted()
                 threshold = sorted[k - 1]
-                ties = k - sorted.prefix(k).firstIndex(of: threshold)!  // of the ties at the threshold, the first ones by position go
+                // Of the ties at the threshold, the first ones by position go.
+                ties = k - sorted.prefix(k).firstIndex(of: threshold)!
             }
             var position = 0
             for i in group {
@@ -155,7 +180,13 @@ public final class Pruner {
                 for j in 0..<masked[i].mask.count {
                     let a = magnitudes[position]
                     position += 1
-                    if a < threshold { m[j] = 0 } else if a == threshold && ties > 0 { m[j] = 0; ties -= 1 } else { m[j] = 1 }
+                    if a < threshold {
+                        m[j] = 0
+                    } else if a == threshold && ties > 0 {
+                        m[j] = 0; ties -= 1
+                    } else {
+                        m[j] = 1
+                    }
                 }
             }
         }
@@ -233,8 +264,9 @@ public final class Pruner {
     public func load(masks tensors: [String: NDArray], target: Double) throws {
         for m in masked {
             guard let saved = tensors[m.name], saved.shape == m.mask.shape, saved.dtype == .uint8 else {
-                throw CheckpointError("the checkpoint has no pruning mask of shape \(m.mask.shape.dims) for \(m.name); "
-                    + "it was written with other pruning settings (pruning.method, pruning.exclude)")
+                throw CheckpointError(
+                    "the checkpoint has no pruning mask of shape \(m.mask.shape.dims) for \(m.name); "
+                        + "it was written with other pruning settings (pruning.method, pruning.exclude)")
             }
             let p = saved.storage.raw.assumingMemoryBound(to: UInt8.self)
             for i in 0..<m.mask.count { m.mask.ptr[i] = p[i] == 0 ? 0 : 1 }

@@ -11,7 +11,8 @@ public struct PruningSchedule: Equatable, Sendable {
     ///   - start, end: t0 and t_end, in optimizer steps; equal for one-shot pruning.
     ///   - every: Δt.
     public init(initial: Double, final: Double, start: Int, end: Int, every: Int) {
-        precondition(0 <= initial && initial <= final && final < 1 && start <= end && every >= 1, "invalid pruning schedule")
+        precondition(
+            0 <= initial && initial <= final && final < 1 && start <= end && every >= 1, "invalid pruning schedule")
         (self.initial, self.final, self.start, self.end, self.every) = (initial, final, start, end, every)
     }
 

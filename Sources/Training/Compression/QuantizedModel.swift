@@ -39,7 +39,9 @@ public final class QuantizedModel: Classifier {
     /// The file's tensors for `plan`'s layers, quantized with the calibrated input ranges:
     /// `NAME.weight` int8 in PyTorch's layout, `NAME.weight_scale` and `NAME.bias` fp32 (out),
     /// `NAME.input_scale` fp32 and `NAME.input_zero_point` int32 (1).
-    public static func quantize(_ plan: InferencePlan, ranges: [String: (low: Float, high: Float)]) -> [(String, NDArray)] {
+    public static func quantize(_ plan: InferencePlan, ranges: [String: (low: Float, high: Float)]) -> [(
+        String, NDArray
+    )] {
         var out: [(String, NDArray)] = []
         for step in plan.steps {
             let layer: (name: String, weight: Tensor, bias: Tensor?)
@@ -54,10 +56,12 @@ public final class QuantizedModel: Classifier {
             values.withUnsafeBytes { weight.storage.raw.copyMemory(from: $0.baseAddress!, byteCount: values.count) }
             let range = ranges[layer.name] ?? (0, 0)
             let (scale, zero) = Quantize.activationParameters(low: range.low, high: range.high)
-            out += [(layer.name + ".weight", weight), (layer.name + ".weight_scale", NDArray(scales, shape: [n])),
-                    (layer.name + ".bias", layer.bias?.data.copy() ?? NDArray(shape: [n])),
-                    (layer.name + ".input_scale", NDArray([scale], shape: [1])),
-                    (layer.name + ".input_zero_point", NDArray(indices: [zero], shape: [1]))]
+            out += [
+                (layer.name + ".weight", weight), (layer.name + ".weight_scale", NDArray(scales, shape: [n])),
+                (layer.name + ".bias", layer.bias?.data.copy() ?? NDArray(shape: [n])),
+                (layer.name + ".input_scale", NDArray([scale], shape: [1])),
+                (layer.name + ".input_zero_point", NDArray(indices: [zero], shape: [1])),
+            ]
         }
         return out
     }
@@ -71,14 +75,17 @@ public final class QuantizedModel: Classifier {
         self.inputShape = inputShape
         func tensor(_ name: String, _ dtype: DType, _ shape: [Int]) throws -> NDArray {
             guard let t = tensors[name], t.dtype == dtype, t.shape.dims == shape else {
-                throw ConfigError("the int8 model has no \(dtype) tensor \(name) of shape \(shape) "
-                    + "(found \(tensors[name].map { "\($0.dtype) \($0.shape.dims)" } ?? "none")); quantize this run again with `tandem quantize`")
+                throw ConfigError(
+                    "the int8 model has no \(dtype) tensor \(name) of shape \(shape) "
+                        + "(found \(tensors[name].map { "\($0.dtype) \($0.shape.dims)" } ?? "none")); quantize this run again with `tandem quantize`"
+                )
             }
             return t
         }
         // The activation's layout as it flows: NHWC images (C, H, W), or features in the order
         // PyTorch's flatten of NCHW gives (true) or of NHWC (false, the weights are permuted).
-        var image: (c: Int, h: Int, w: Int)? = inputShape.rank == 3 ? (inputShape[0], inputShape[1], inputShape[2]) : nil
+        var image: (c: Int, h: Int, w: Int)? =
+            inputShape.rank == 3 ? (inputShape[0], inputShape[1], inputShape[2]) : nil
         var flattenedFrom: (c: Int, h: Int, w: Int)?
         var steps: [Step] = [], layers: [Layer] = []
         for step in plan.steps {
@@ -87,7 +94,8 @@ public final class QuantizedModel: Classifier {
             case let .conv(n, conv, r): (name, shape, relu) = (n, conv.weight.shape.dims, r)
             case let .linear(n, linear, r): (name, shape, relu) = (n, linear.weight.shape.dims, r)
             case let .maxPool(pool):
-                let g = Conv2DGeometry(kernel: pool.kernel, stride: pool.stride, padding: pool.padding, dilation: pool.dilation)
+                let g = Conv2DGeometry(
+                    kernel: pool.kernel, stride: pool.stride, padding: pool.padding, dilation: pool.dilation)
                 let (oh, ow) = g.outputSize(h: image!.h, w: image!.w)
                 image = (image!.c, oh, ow)
                 steps.append(.maxPool(g))
@@ -104,21 +112,29 @@ public final class QuantizedModel: Classifier {
             // Reorder each row's k to the order the activations arrive in.
             var order = [Int](0..<k)
             if case let .conv(_, conv, _) = step {
-                guard conv.groups == 1 else { throw ConfigError("int8 convolution \(name) has groups \(conv.groups); only groups 1 is supported") }
+                guard conv.groups == 1 else {
+                    throw ConfigError("int8 convolution \(name) has groups \(conv.groups); only groups 1 is supported")
+                }
                 let (c, kh, kw) = (shape[1], shape[2], shape[3])
-                order = (0..<k).map { j in let (p, ch) = (j / c, j % c); return ch * kh * kw + p }  // (kh, kw, c) <- (c, kh, kw)
+                order = (0..<k).map { j in
+                    let (p, ch) = (j / c, j % c); return ch * kh * kw + p
+                }  // (kh, kw, c) <- (c, kh, kw)
             } else if let f = flattenedFrom {
-                order = (0..<k).map { j in let (p, ch) = (j / f.c, j % f.c); return ch * f.h * f.w + p }  // (h, w, c) <- (c, h, w)
+                order = (0..<k).map { j in
+                    let (p, ch) = (j / f.c, j % f.c); return ch * f.h * f.w + p
+                }  // (h, w, c) <- (c, h, w)
             }
             var reordered = [Int8](repeating: 0, count: n * k)
             for row in 0..<n { for j in 0..<k { reordered[row * k + j] = w[row * k + order[j]] } }
-            let layer = Layer(name: name, weights: Int8GEMM.pack(reordered, n: n, k: k),
-                              inputScale: try tensor(name + ".input_scale", .float32, [1]).ptr[0],
-                              inputZeroPoint: try tensor(name + ".input_zero_point", .int32, [1]).int32Pointer[0],
-                              weightScales: try tensor(name + ".weight_scale", .float32, [n]).scalars,
-                              bias: try tensor(name + ".bias", .float32, [n]).scalars, relu: relu)
+            let layer = Layer(
+                name: name, weights: Int8GEMM.pack(reordered, n: n, k: k),
+                inputScale: try tensor(name + ".input_scale", .float32, [1]).ptr[0],
+                inputZeroPoint: try tensor(name + ".input_zero_point", .int32, [1]).int32Pointer[0],
+                weightScales: try tensor(name + ".weight_scale", .float32, [n]).scalars,
+                bias: try tensor(name + ".bias", .float32, [n]).scalars, relu: relu)
             if case let .conv(_, conv, _) = step {
-                let g = Conv2DGeometry(kernel: (shape[2], shape[3]), stride: conv.stride, padding: conv.padding, dilation: conv.dilation)
+                let g = Conv2DGeometry(
+                    kernel: (shape[2], shape[3]), stride: conv.stride, padding: conv.padding, dilation: conv.dilation)
                 let (oh, ow) = g.outputSize(h: image!.h, w: image!.w)
                 image = (n, oh, ow)
                 steps.append(.conv(layers.count, g))
@@ -133,7 +149,8 @@ public final class QuantizedModel: Classifier {
             layers[i - 1].requantization = Requantization(
                 n: layer.weights.n, inputZeroPoint: layer.inputZeroPoint, columnSums: layer.weights.columnSums,
                 multiplier: layer.sumScales.map { $0 / next.inputScale },
-                offset: layer.bias.map { $0 / next.inputScale + Float(next.inputZeroPoint) }, outputZeroPoint: next.inputZeroPoint, relu: layer.relu)
+                offset: layer.bias.map { $0 / next.inputScale + Float(next.inputZeroPoint) },
+                outputZeroPoint: next.inputZeroPoint, relu: layer.relu)
         }
         (self.steps, self.layers) = (steps, layers)
     }
@@ -163,11 +180,13 @@ public final class QuantizedModel: Classifier {
         let first = layers[0], input = buffer(0, bytes: inputs.count).assumingMemoryBound(to: UInt8.self)
         var x: Activations
         if inputShape.rank == 3, case .conv = steps[0] {
-            Quantize.imagesNHWC(inputs.ptr, input, n: n, c: inputShape[0], hw: inputShape[1] * inputShape[2],
-                                scale: first.inputScale, zeroPoint: first.inputZeroPoint)
+            Quantize.imagesNHWC(
+                inputs.ptr, input, n: n, c: inputShape[0], hw: inputShape[1] * inputShape[2],
+                scale: first.inputScale, zeroPoint: first.inputZeroPoint)
             x = Activations(slot: 0, n: n, h: inputShape[1], w: inputShape[2], c: inputShape[0])
         } else {
-            Quantize.activations(inputs.ptr, input, count: inputs.count, scale: first.inputScale, zeroPoint: first.inputZeroPoint)
+            Quantize.activations(
+                inputs.ptr, input, count: inputs.count, scale: first.inputScale, zeroPoint: first.inputZeroPoint)
             x = Activations(slot: 0, n: n, h: 1, w: 1, c: inputs.count / n)
         }
         var result = NDArray(shape: [n, 0])
@@ -184,8 +203,9 @@ public final class QuantizedModel: Classifier {
             case let .conv(index, g):
                 let layer = layers[index], (oh, ow) = g.outputSize(h: x.h, w: x.w)
                 let out = buffer(1 - x.slot, bytes: n * oh * ow * layer.weights.n).assumingMemoryBound(to: UInt8.self)
-                Int8Convolution.forward(source, n: n, c: x.c, h: x.h, w: x.w, geometry: g, weights: layer.weights,
-                                        inputZeroPoint: layer.inputZeroPoint, requantization: layer.requantization!, out: out)
+                Int8Convolution.forward(
+                    source, n: n, c: x.c, h: x.h, w: x.w, geometry: g, weights: layer.weights,
+                    inputZeroPoint: layer.inputZeroPoint, requantization: layer.requantization!, out: out)
                 x = Activations(slot: 1 - x.slot, n: n, h: oh, w: ow, c: layer.weights.n)
             case let .linear(index):
                 let layer = layers[index], width = layer.weights.paddedK
@@ -207,8 +227,9 @@ public final class QuantizedModel: Classifier {
                     x = Activations(slot: 1 - x.slot, n: n, h: 1, w: 1, c: r.n)
                 } else {
                     result = NDArray(shape: [x.rows, layer.weights.n], zeroed: false)
-                    Quantize.dequantize(sums, result.ptr, m: x.rows, n: layer.weights.n, inputZeroPoint: layer.inputZeroPoint,
-                                        columnSums: layer.weights.columnSums, multiplier: layer.sumScales, bias: layer.bias)
+                    Quantize.dequantize(
+                        sums, result.ptr, m: x.rows, n: layer.weights.n, inputZeroPoint: layer.inputZeroPoint,
+                        columnSums: layer.weights.columnSums, multiplier: layer.sumScales, bias: layer.bias)
                 }
             }
         }

@@ -6,7 +6,8 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public init(_ problem: String) { self.problems = [problem] }
 
     public var description: String {
-        problems.count == 1 ? "config error: \(problems[0])"
+        problems.count == 1
+            ? "config error: \(problems[0])"
             : "config errors:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
     }
 }

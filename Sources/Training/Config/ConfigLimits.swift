@@ -72,22 +72,26 @@ enum GeneratedDataLimits {
     ///   - valuesPerSample: the shape of one sample (synthetic) or its length.
     ///   - lengthKey, classesKey: the keys of the shape and of the classes or vocabulary.
     ///   - classes: classes or vocabulary.
-    static func check(_ v: inout ConfigValidator, _ section: String, samples: Int, testSamples: Int,
-                      valuesPerSample: [Int], lengthKey: String, classes: Int, classesKey: String) {
+    static func check(
+        _ v: inout ConfigValidator, _ section: String, samples: Int, testSamples: Int,
+        valuesPerSample: [Int], lengthKey: String, classes: Int, classesKey: String
+    ) {
         v.atMost(samples, "\(section).samples", ConfigLimits.generated, "samples")
         v.atMost(testSamples, "\(section).test_samples", ConfigLimits.generated, "samples")
         let counted = classesKey == "classes" ? "classes" : "tokens"
         v.atMost(classes, "\(section).\(classesKey)", ConfigLimits.classes, counted)
         guard let perSample = ConfigLimits.product(valuesPerSample, limit: ConfigLimits.generated) else {
-            v.fail("\(section).\(lengthKey) is \(valuesPerSample); "
-                + "allowed: at most \(ConfigLimits.generated) values per sample")
+            v.fail(
+                "\(section).\(lengthKey) is \(valuesPerSample); "
+                    + "allowed: at most \(ConfigLimits.generated) values per sample")
             return
         }
         let all = max(samples, testSamples, classes)
         if ConfigLimits.product([all, perSample], limit: ConfigLimits.generatedValues) == nil {
-            v.fail("\(section): \(all) x \(perSample) values per sample is more than the "
-                + "\(ConfigLimits.generatedValues) a generated dataset may hold; "
-                + "lower \(section).samples or \(section).\(lengthKey)")
+            v.fail(
+                "\(section): \(all) x \(perSample) values per sample is more than the "
+                    + "\(ConfigLimits.generatedValues) a generated dataset may hold; "
+                    + "lower \(section).samples or \(section).\(lengthKey)")
         }
     }
 }

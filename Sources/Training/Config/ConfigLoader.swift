@@ -55,8 +55,10 @@ public enum ConfigLoader {
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
                 guard !overrides.isEmpty else {
-                    throw ConfigError("\(source) is empty: a config needs at least a learning rate "
-                        + "(sgd has no default), e.g. `optimizer: {lr: 0.05}`; configs/*.yaml are complete examples")
+                    throw ConfigError(
+                        "\(source) is empty: a config needs at least a learning rate "
+                            + "(sgd has no default), e.g. `optimizer: {lr: 0.05}`; configs/*.yaml are complete examples"
+                    )
                 }
                 return try parse(yaml: "{}", source: source, overrides: overrides)
             }
@@ -66,7 +68,9 @@ public enum ConfigLoader {
         } catch {
             throw ConfigError("\(source) is not valid YAML: \(error)")
         }
-        guard user.mapping != nil else { throw ConfigError("\(source) must be a mapping of sections (model:, data:, ...), not a \(kind(user))") }
+        guard user.mapping != nil else {
+            throw ConfigError("\(source) must be a mapping of sections (model:, data:, ...), not a \(kind(user))")
+        }
         for assignment in overrides { user = try apply(assignment, to: user) }
         let defaults = try encode(TrainConfig()), template = try encode(TrainConfig.schemaTemplate)
         var problems: [String] = []
@@ -133,7 +137,9 @@ public enum ConfigLoader {
             guard let templateMap = template.mapping else {
                 guard let value else { return Node("null", Tag(.null)) }
                 if value.tag == Tag(.float), let d = value.float { return Node("\(d)", Tag(.float)) }
-                if let items = value.sequence { return .sequence(.init(items.map { fill($0, $0) }, items.tag, items.style)) }
+                if let items = value.sequence {
+                    return .sequence(.init(items.map { fill($0, $0) }, items.tag, items.style))
+                }
                 return value
             }
             guard let value, value.mapping != nil else { return Node("null", Tag(.null)) }
@@ -160,11 +166,14 @@ public enum ConfigLoader {
             throw ConfigError("--set \(assignment) is not of the form key.path=value (e.g. --set optimizer.lr=0.05)")
         }
         let path = assignment[..<eq].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        guard path.allSatisfy({ !$0.isEmpty }) else { throw ConfigError("--set \(assignment): the key path has an empty part") }
+        guard path.allSatisfy({ !$0.isEmpty }) else {
+            throw ConfigError("--set \(assignment): the key path has an empty part")
+        }
         let text = String(assignment[assignment.index(after: eq)...])
         guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw ConfigError("--set \(assignment) has no value; "
-                + "write --set \(assignment)VALUE (or \(assignment)null to unset the key)")
+            throw ConfigError(
+                "--set \(assignment) has no value; "
+                    + "write --set \(assignment)VALUE (or \(assignment)null to unset the key)")
         }
         let value: Node
         do { value = try Yams.compose(yaml: text) ?? Node("null", .init(.null)) } catch {
@@ -174,7 +183,9 @@ public enum ConfigLoader {
             guard let key = rest.first else { return value }
             var pairs: [(key: Node, value: Node)] = node?.mapping.map { Array($0) } ?? []
             if let node, node.mapping == nil {
-                throw ConfigError("--set \(assignment): \(path.prefix(path.count - rest.count).joined(separator: ".")) is a \(kind(node)), not a section")
+                throw ConfigError(
+                    "--set \(assignment): \(path.prefix(path.count - rest.count).joined(separator: ".")) is a \(kind(node)), not a section"
+                )
             }
             if let i = pairs.firstIndex(where: { $0.key.string == key }) {
                 pairs[i].value = try set(pairs[i].value, rest.dropFirst())
@@ -187,7 +198,9 @@ public enum ConfigLoader {
     }
 
     /// The user's tree laid over the defaults; keys the template lacks are reported.
-    static func merge(_ user: Node, onto defaults: Node?, template: Node, path: [String], problems: inout [String]) -> Node {
+    static func merge(_ user: Node, onto defaults: Node?, template: Node, path: [String], problems: inout [String])
+        -> Node
+    {
         guard let userMap = user.mapping, let templateMap = template.mapping else { return user }
         var pairs: [(key: Node, value: Node)] = defaults?.mapping.map { Array($0) } ?? []
         for (key, value) in userMap {
@@ -195,8 +208,11 @@ public enum ConfigLoader {
             let here = (path + [name]).joined(separator: ".")
             guard let allowedValue = templateMap[name] else {
                 let allowed = templateMap.keys.compactMap(\.string).sorted().joined(separator: ", ")
-                let suggestion = closest(name, templateMap.keys.compactMap(\.string)).map { " (did you mean \($0)?)" } ?? ""
-                problems.append("unknown key \(here)\(suggestion); allowed keys\(path.isEmpty ? "" : " in \(path.joined(separator: "."))"): \(allowed)")
+                let suggestion =
+                    closest(name, templateMap.keys.compactMap(\.string)).map { " (did you mean \($0)?)" } ?? ""
+                problems.append(
+                    "unknown key \(here)\(suggestion); allowed keys\(path.isEmpty ? "" : " in \(path.joined(separator: "."))"): \(allowed)"
+                )
                 continue
             }
             let base = defaults?.mapping?[name]
@@ -206,12 +222,20 @@ public enum ConfigLoader {
                     problems.append("\(here) is \(kind(value)) \(display(value)); allowed: a mapping of its keys")
                     continue
                 }
-                mergedValue = value.mapping == nil ? value
-                    : merge(value, onto: base?.mapping != nil ? base : allowedValue, template: allowedValue, path: path + [name], problems: &problems)
+                mergedValue =
+                    value.mapping == nil
+                    ? value
+                    : merge(
+                        value, onto: base?.mapping != nil ? base : allowedValue, template: allowedValue,
+                        path: path + [name], problems: &problems)
             } else {
                 mergedValue = value
             }
-            if let i = pairs.firstIndex(where: { $0.key.string == name }) { pairs[i].value = mergedValue } else { pairs.append((Node(name), mergedValue)) }
+            if let i = pairs.firstIndex(where: { $0.key.string == name }) {
+                pairs[i].value = mergedValue
+            } else {
+                pairs.append((Node(name), mergedValue))
+            }
         }
         return .mapping(Node.Mapping(pairs.map { ($0.key, $0.value) }))
     }
@@ -219,11 +243,16 @@ public enum ConfigLoader {
     /// A message for a decoding failure: the key path, what was expected and what was found.
     static func describe(_ error: DecodingError, in root: Node) -> String {
         func pathText(_ path: [CodingKey]) -> String {
-            path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+            path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(
+                of: ".[", with: "[")
         }
         func found(_ path: [CodingKey]) -> String {
             var node: Node? = root
-            for key in path { node = key.intValue.map { i in node?.sequence.flatMap { i < $0.count ? $0[i] : nil } } ?? node?.mapping?[key.stringValue] }
+            for key in path {
+                node =
+                    key.intValue.map { i in node?.sequence.flatMap { i < $0.count ? $0[i] : nil } }
+                    ?? node?.mapping?[key.stringValue]
+            }
             return node.map(display) ?? "nothing"
         }
         switch error {
@@ -259,7 +288,9 @@ public enum ConfigLoader {
     }
 
     static func display(_ node: Node) -> String {
-        if let s = node.scalar { return node.tag == Tag(.null) || s.string == "null" || s.string.isEmpty ? "null" : "\"\(s.string)\"" }
+        if let s = node.scalar {
+            return node.tag == Tag(.null) || s.string == "null" || s.string.isEmpty ? "null" : "\"\(s.string)\""
+        }
         return ((try? Yams.serialize(node: node)) ?? "\(node)").trimmingCharacters(in: .whitespacesAndNewlines)
             .replacingOccurrences(of: "\n", with: " ")
     }

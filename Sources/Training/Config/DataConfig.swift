@@ -58,7 +58,9 @@ public struct DataConfig: Codable, Equatable, Sendable {
 
     func validate(_ v: inout ConfigValidator) {
         v.choose(name, "data.name", from: Self.names)
-        v.require(validationFraction > 0 && validationFraction < 1, "data.validation_fraction", validationFraction, "0 < fraction < 1")
+        v.require(
+            validationFraction > 0 && validationFraction < 1, "data.validation_fraction", validationFraction,
+            "0 < fraction < 1")
         v.require(limit.map { $0 >= 20 } ?? true, "data.limit", limit, "null or at least 20 samples")
         v.require(context >= 1, "data.context", context, "a positive number of characters")
         v.choose(targets, "data.targets", from: ["last", "every"])
@@ -92,11 +94,13 @@ public struct Seq2SeqTaskConfig: Codable, Equatable, Sendable {
         v.choose(task, "data.seq2seq.task", from: ["reverse", "sort"])
         v.require(samples >= 20, "data.seq2seq.samples", samples, "at least 20")
         v.require(length >= 1, "data.seq2seq.length", length, "a positive number of tokens")
-        v.require(vocabulary >= 3, "data.seq2seq.vocabulary", vocabulary, "at least 3 (the begin token and two symbols)")
+        v.require(
+            vocabulary >= 3, "data.seq2seq.vocabulary", vocabulary, "at least 3 (the begin token and two symbols)")
         v.require(testSamples >= 1, "data.seq2seq.test_samples", testSamples, "at least 1")
-        GeneratedDataLimits.check(&v, "data.seq2seq", samples: samples, testSamples: testSamples,
-                                  valuesPerSample: [length], lengthKey: "length",
-                                  classes: vocabulary, classesKey: "vocabulary")
+        GeneratedDataLimits.check(
+            &v, "data.seq2seq", samples: samples, testSamples: testSamples,
+            valuesPerSample: [length], lengthKey: "length",
+            classes: vocabulary, classesKey: "vocabulary")
     }
 }
 
@@ -122,9 +126,10 @@ public struct MemoryTaskConfig: Codable, Equatable, Sendable {
         v.require(vocabulary > classes, "data.memory.vocabulary", vocabulary, "more tokens than classes")
         v.require(testSamples >= 1, "data.memory.test_samples", testSamples, "at least 1")
         v.atMost(classes, "data.memory.classes", ConfigLimits.classes, "classes")
-        GeneratedDataLimits.check(&v, "data.memory", samples: samples, testSamples: testSamples,
-                                  valuesPerSample: [length], lengthKey: "length",
-                                  classes: vocabulary, classesKey: "vocabulary")
+        GeneratedDataLimits.check(
+            &v, "data.memory", samples: samples, testSamples: testSamples,
+            valuesPerSample: [length], lengthKey: "length",
+            classes: vocabulary, classesKey: "vocabulary")
     }
 }
 
@@ -147,12 +152,15 @@ public struct SyntheticConfig: Codable, Equatable, Sendable {
 
     func validate(_ v: inout ConfigValidator) {
         v.require(samples >= 20, "data.synthetic.samples", samples, "at least 20")
-        v.require(!inputShape.isEmpty && inputShape.allSatisfy { $0 > 0 }, "data.synthetic.input_shape", inputShape, "a non-empty list of positive sizes")
+        v.require(
+            !inputShape.isEmpty && inputShape.allSatisfy { $0 > 0 }, "data.synthetic.input_shape", inputShape,
+            "a non-empty list of positive sizes")
         v.require(classes >= 2, "data.synthetic.classes", classes, "at least 2")
         v.require(noise >= 0, "data.synthetic.noise", noise, "a non-negative number")
         v.require(testSamples >= 1, "data.synthetic.test_samples", testSamples, "at least 1")
-        GeneratedDataLimits.check(&v, "data.synthetic", samples: samples, testSamples: testSamples,
-                                  valuesPerSample: inputShape, lengthKey: "input_shape",
-                                  classes: classes, classesKey: "classes")
+        GeneratedDataLimits.check(
+            &v, "data.synthetic", samples: samples, testSamples: testSamples,
+            valuesPerSample: inputShape, lengthKey: "input_shape",
+            classes: classes, classesKey: "classes")
     }
 }

@@ -42,25 +42,39 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// Fine-tuning and one-shot pruning start here. A resumed run uses its checkpoint instead.
     public var initFrom: String?
 
-    public static let names = ["mlp", "lenet5", "resnet", "mobilenet", "inception", "char_mlp", "rnn", "lstm", "gru", "gpt", "vit", "transformer", "autoencoder", "vae", "dcgan"]
+    public static let names = [
+        "mlp", "lenet5", "resnet", "mobilenet", "inception", "char_mlp", "rnn", "lstm", "gru", "gpt", "vit",
+        "transformer", "autoencoder", "vae", "dcgan",
+    ]
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case name, dropout, channels, blocks, layers, heads, patch
-        case positionEncoding = "position_encoding", latentSize = "latent_size", noise, scoreClassifier = "score_classifier"
-        case hiddenSizes = "hidden_sizes", embeddingSize = "embedding_size", hiddenSize = "hidden_size", forgetBias = "forget_bias", initFrom = "init_from"
+        case positionEncoding = "position_encoding", latentSize = "latent_size", noise, scoreClassifier =
+            "score_classifier"
+        case hiddenSizes = "hidden_sizes", embeddingSize = "embedding_size", hiddenSize = "hidden_size", forgetBias =
+            "forget_bias", initFrom = "init_from"
     }
 
     func validate(_ v: inout ConfigValidator) {
         v.choose(name, "model.name", from: Self.names)
-        v.require(!hiddenSizes.isEmpty && hiddenSizes.allSatisfy { $0 > 0 }, "model.hidden_sizes", hiddenSizes, "a non-empty list of positive widths")
+        v.require(
+            !hiddenSizes.isEmpty && hiddenSizes.allSatisfy { $0 > 0 }, "model.hidden_sizes", hiddenSizes,
+            "a non-empty list of positive widths")
         v.require(dropout >= 0 && dropout < 1, "model.dropout", dropout, "0 <= dropout < 1")
         v.require(embeddingSize > 0, "model.embedding_size", embeddingSize, "a positive integer")
         v.require(hiddenSize > 0, "model.hidden_size", hiddenSize, "a positive integer")
-        v.require(channels.map { !$0.isEmpty && $0.allSatisfy { $0 > 0 } } ?? true, "model.channels", channels, "null or a list of positive widths")
-        if name == "inception" { v.require(channels.map { $0.count == 3 } ?? true, "model.channels", channels, "three widths for inception") }
-        if name == "mobilenet" { v.require(channels.map { $0.count >= 2 } ?? true, "model.channels", channels, "at least two widths for mobilenet") }
+        v.require(
+            channels.map { !$0.isEmpty && $0.allSatisfy { $0 > 0 } } ?? true, "model.channels", channels,
+            "null or a list of positive widths")
+        if name == "inception" {
+            v.require(channels.map { $0.count == 3 } ?? true, "model.channels", channels, "three widths for inception")
+        }
+        if name == "mobilenet" {
+            v.require(
+                channels.map { $0.count >= 2 } ?? true, "model.channels", channels, "at least two widths for mobilenet")
+        }
         v.require(blocks >= 1, "model.blocks", blocks, "a positive number of blocks per stage")
         v.require(layers >= 1, "model.layers", layers, "a positive number of layers")
         v.require(heads >= 1, "model.heads", heads, "a positive number of attention heads")
@@ -68,7 +82,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         v.require(latentSize >= 1, "model.latent_size", latentSize, "a positive width")
         v.require(noise >= 0, "model.noise", noise, "a standard deviation >= 0")
         if ["gpt", "vit", "transformer", "autoencoder", "vae", "dcgan"].contains(name) {
-            v.require(embeddingSize % heads == 0, "model.embedding_size", embeddingSize, "a multiple of model.heads (\(heads))")
+            v.require(
+                embeddingSize % heads == 0, "model.embedding_size", embeddingSize,
+                "a multiple of model.heads (\(heads))")
         }
         v.choose(positionEncoding, "model.position_encoding", from: ["learned", "sinusoidal"])
         let w = ConfigLimits.width, d = ConfigLimits.depth

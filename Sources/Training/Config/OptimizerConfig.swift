@@ -41,16 +41,21 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
         if name == "sgd" && lr == nil {
             v.require(false, "optimizer.lr", lr, "a learning rate (sgd has no default)")
         } else if resolvedLR == 0 && lr != nil {
-            v.require(allowZeroLR, "optimizer.lr", lr, "a positive number (at 0 nothing trains; "
-                      + "set optimizer.allow_zero_lr: true to run without updates on purpose)")
+            v.require(
+                allowZeroLR, "optimizer.lr", lr,
+                "a positive number (at 0 nothing trains; "
+                    + "set optimizer.allow_zero_lr: true to run without updates on purpose)")
         } else {
             v.require(resolvedLR > 0 && resolvedLR.isFinite, "optimizer.lr", lr, "a positive number")
         }
         v.require(momentum >= 0 && momentum < 1, "optimizer.momentum", momentum, "0 <= momentum < 1")
         v.require(dampening >= 0 && dampening <= 1, "optimizer.dampening", dampening, "0 <= dampening <= 1")
-        v.require(!nesterov || (momentum > 0 && dampening == 0), "optimizer.nesterov", nesterov,
-                  "true only with momentum > 0 and dampening 0")
-        v.require(betas.count == 2 && betas.allSatisfy { $0 >= 0 && $0 < 1 }, "optimizer.betas", betas, "two numbers in [0, 1)")
+        v.require(
+            !nesterov || (momentum > 0 && dampening == 0), "optimizer.nesterov", nesterov,
+            "true only with momentum > 0 and dampening 0")
+        v.require(
+            betas.count == 2 && betas.allSatisfy { $0 >= 0 && $0 < 1 }, "optimizer.betas", betas,
+            "two numbers in [0, 1)")
         v.require(eps >= 0, "optimizer.eps", eps, "a non-negative number")
         v.require(alpha >= 0 && alpha < 1, "optimizer.alpha", alpha, "0 <= alpha < 1")
         v.require(resolvedWeightDecay >= 0, "optimizer.weight_decay", weightDecay, "a non-negative number")
@@ -83,7 +88,9 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
     /// The linear scaling rule: multiply the rate by global batch / reference_batch (null: off).
     public var referenceBatch: Int?
 
-    public static let names = ["constant", "step", "multistep", "exponential", "cosine", "warmup_cosine", "linear", "one_cycle", "plateau"]
+    public static let names = [
+        "constant", "step", "multistep", "exponential", "cosine", "warmup_cosine", "linear", "one_cycle", "plateau",
+    ]
 
     public init() {}
 
@@ -97,18 +104,26 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
     func validate(_ v: inout ConfigValidator) {
         v.choose(name, "schedule.name", from: Self.names)
         v.require(warmupSteps >= 0, "schedule.warmup_steps", warmupSteps, "a non-negative number of steps")
-        if name == "warmup_cosine" { v.require(warmupSteps > 0, "schedule.warmup_steps", warmupSteps, "at least 1 for warmup_cosine") }
+        if name == "warmup_cosine" {
+            v.require(warmupSteps > 0, "schedule.warmup_steps", warmupSteps, "at least 1 for warmup_cosine")
+        }
         v.require(stepSize >= 1, "schedule.step_size", stepSize, "a positive number of steps")
         v.require(gamma > 0 && gamma <= 1, "schedule.gamma", gamma, "0 < gamma <= 1")
-        v.require(milestones == milestones.sorted() && milestones.allSatisfy { $0 > 0 }, "schedule.milestones", milestones,
-                  "increasing positive step numbers")
+        v.require(
+            milestones == milestones.sorted() && milestones.allSatisfy { $0 > 0 }, "schedule.milestones", milestones,
+            "increasing positive step numbers")
         v.require(minLR >= 0, "schedule.min_lr", minLR, "a non-negative number")
         v.require(endFactor >= 0 && endFactor <= 1, "schedule.end_factor", endFactor, "0 <= end_factor <= 1")
         v.require(pctStart > 0 && pctStart < 1, "schedule.pct_start", pctStart, "0 < pct_start < 1")
-        v.require(divFactor >= 1 && finalDivFactor >= 1, "schedule.div_factor", divFactor, "div_factor and final_div_factor >= 1")
-        v.require(baseMomentum >= 0 && baseMomentum <= maxMomentum && maxMomentum < 1, "schedule.base_momentum", baseMomentum,
-                  "0 <= base_momentum <= max_momentum < 1")
-        v.require(referenceBatch.map { $0 >= 1 } ?? true, "schedule.reference_batch", referenceBatch, "null or a positive batch size")
+        v.require(
+            divFactor >= 1 && finalDivFactor >= 1, "schedule.div_factor", divFactor,
+            "div_factor and final_div_factor >= 1")
+        v.require(
+            baseMomentum >= 0 && baseMomentum <= maxMomentum && maxMomentum < 1, "schedule.base_momentum", baseMomentum,
+            "0 <= base_momentum <= max_momentum < 1")
+        v.require(
+            referenceBatch.map { $0 >= 1 } ?? true, "schedule.reference_batch", referenceBatch,
+            "null or a positive batch size")
         v.atMost(warmupSteps, "schedule.warmup_steps", ConfigLimits.count, "steps")
         v.atMost(stepSize, "schedule.step_size", ConfigLimits.count, "steps")
         v.atMost(milestones, "schedule.milestones", ConfigLimits.count, "steps")

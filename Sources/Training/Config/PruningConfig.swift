@@ -26,7 +26,8 @@ public struct PruningConfig: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case method, scope, sparsity, exclude
-        case initialSparsity = "initial_sparsity", startStep = "start_step", endStep = "end_step", everySteps = "every_steps"
+        case initialSparsity = "initial_sparsity", startStep = "start_step", endStep = "end_step", everySteps =
+            "every_steps"
     }
 
     public var enabled: Bool { method != "none" }
@@ -35,12 +36,18 @@ public struct PruningConfig: Codable, Equatable, Sendable {
         v.choose(method, "pruning.method", from: ["none", "magnitude", "channels", "heads"])
         v.choose(scope, "pruning.scope", from: ["global", "layer"])
         if method == "channels" || method == "heads" {
-            v.require(scope == "layer", "pruning.scope", scope, "layer for pruning.method \(method) (whole channels and heads are pruned per layer)")
+            v.require(
+                scope == "layer", "pruning.scope", scope,
+                "layer for pruning.method \(method) (whole channels and heads are pruned per layer)")
         }
         v.require(sparsity >= 0 && sparsity < 1, "pruning.sparsity", sparsity, "0 <= sparsity < 1")
-        v.require(initialSparsity >= 0 && initialSparsity <= sparsity, "pruning.initial_sparsity", initialSparsity, "0 <= initial_sparsity <= pruning.sparsity")
+        v.require(
+            initialSparsity >= 0 && initialSparsity <= sparsity, "pruning.initial_sparsity", initialSparsity,
+            "0 <= initial_sparsity <= pruning.sparsity")
         v.require(startStep >= 0, "pruning.start_step", startStep, "a step >= 0")
-        v.require(endStep.map { $0 >= startStep } ?? true, "pruning.end_step", endStep, "null or a step >= pruning.start_step (\(startStep))")
+        v.require(
+            endStep.map { $0 >= startStep } ?? true, "pruning.end_step", endStep,
+            "null or a step >= pruning.start_step (\(startStep))")
         v.require(everySteps >= 1, "pruning.every_steps", everySteps, "a positive number of steps")
         v.atMost(startStep, "pruning.start_step", ConfigLimits.count, "steps")
         v.atMost(endStep, "pruning.end_step", ConfigLimits.count, "steps")

@@ -26,7 +26,10 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Which data each model reads: (models, data names, with `shakespeare_char/T` for its
     /// `data.targets: T`, and `fashion_mnist/raw` for pixels in [0, 1], `data.normalize: false`).
     static let pairing: [(models: [String], data: [String])] = [
-        (["mlp", "lenet5", "resnet", "mobilenet", "inception", "vit"], ["fashion_mnist", "fashion_mnist/raw", "synthetic"]),
+        (
+            ["mlp", "lenet5", "resnet", "mobilenet", "inception", "vit"],
+            ["fashion_mnist", "fashion_mnist/raw", "synthetic"]
+        ),
         (["autoencoder", "vae", "dcgan"], ["fashion_mnist/raw"]),
         (["char_mlp"], ["shakespeare_char/last"]),
         (["gpt"], ["shakespeare_char/every"]),
@@ -39,24 +42,37 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         v.require(seed >= 0 && seed <= ConfigLimits.seed, "seed", seed, "an integer from 0 to \(ConfigLimits.seed)")
         model.validate(&v)
         data.validate(&v)
-        if let reads = Self.pairing.first(where: { $0.models.contains(model.name) })?.data, !reads.contains(data.dataKey) {
+        if let reads = Self.pairing.first(where: { $0.models.contains(model.name) })?.data,
+            !reads.contains(data.dataKey)
+        {
             func described(_ key: String) -> String {
-                key == "fashion_mnist/raw" ? "fashion_mnist with data.normalize false" : key.replacingOccurrences(of: "/", with: " with data.targets ")
+                key == "fashion_mnist/raw"
+                    ? "fashion_mnist with data.normalize false"
+                    : key.replacingOccurrences(of: "/", with: " with data.targets ")
             }
-            v.require(false, "model.name", model.name, "data.name \(reads.map(described).joined(separator: " or ")) for \(model.name) "
-                + "(the config has data.name \(described(data.dataKey)))")
+            v.require(
+                false, "model.name", model.name,
+                "data.name \(reads.map(described).joined(separator: " or ")) for \(model.name) "
+                    + "(the config has data.name \(described(data.dataKey)))")
         }
         if model.name == "dcgan" {
             // Alternating updates take one batch each; the loss scaler would need one scale per player.
-            v.require(distributed.gradientAccumulation == 1, "distributed.gradient_accumulation", distributed.gradientAccumulation,
-                      "1 for dcgan (each step alternates the two players on one batch)")
-            v.require(!precision.scaling.on, "precision.mode", precision.mode, "fp32 or bf16 for dcgan (no loss scaling)")
+            v.require(
+                distributed.gradientAccumulation == 1, "distributed.gradient_accumulation",
+                distributed.gradientAccumulation,
+                "1 for dcgan (each step alternates the two players on one batch)")
+            v.require(
+                !precision.scaling.on, "precision.mode", precision.mode, "fp32 or bf16 for dcgan (no loss scaling)")
         }
         if ["autoencoder", "vae", "dcgan"].contains(model.name) {
             // Their evaluation measures the loss only.
-            if let e = training.earlyStopping { v.require(e.metric == "loss", "training.early_stopping.metric", e.metric, "loss for \(model.name)") }
+            if let e = training.earlyStopping {
+                v.require(e.metric == "loss", "training.early_stopping.metric", e.metric, "loss for \(model.name)")
+            }
             if schedule.name == "plateau" {
-                v.require(schedule.plateau.metric == "loss", "schedule.plateau.metric", schedule.plateau.metric, "loss for \(model.name)")
+                v.require(
+                    schedule.plateau.metric == "loss", "schedule.plateau.metric", schedule.plateau.metric,
+                    "loss for \(model.name)")
             }
         }
         validateDeterminism(&v)
@@ -71,14 +87,18 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         pruning.validate(&v)
         distillation.validate(&v)
         if distillation.teacher != nil {
-            v.require(Self.classifierModels.contains(model.name), "model.name", model.name,
-                      "a classifier for distillation (\(Self.classifierModels.joined(separator: ", ")))")
+            v.require(
+                Self.classifierModels.contains(model.name), "model.name", model.name,
+                "a classifier for distillation (\(Self.classifierModels.joined(separator: ", ")))")
         }
         return v.problems
     }
 
     /// Models whose output is class logits (what distillation matches).
-    static let classifierModels = ["mlp", "lenet5", "resnet", "mobilenet", "inception", "vit", "char_mlp", "rnn", "lstm", "gru", "gpt", "transformer"]
+    static let classifierModels = [
+        "mlp", "lenet5", "resnet", "mobilenet", "inception", "vit", "char_mlp", "rnn", "lstm", "gru", "gpt",
+        "transformer",
+    ]
 
     /// Models with batch-norm running statistics: each rank would update its own from its own shards.
     static let batchNormModels = ["resnet", "mobilenet", "inception", "dcgan"]
@@ -86,21 +106,28 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     func validateDeterminism(_ v: inout ConfigValidator) {
         let d = distributed
         guard deterministic else {
-            v.require(d.microShards == nil, "distributed.micro_shards", d.microShards, "null unless deterministic: true")
+            v.require(
+                d.microShards == nil, "distributed.micro_shards", d.microShards, "null unless deterministic: true")
             return
         }
-        v.require(!d.shardOptimizer, "distributed.shard_optimizer", d.shardOptimizer,
-                  "false with deterministic: true (each rank sums its shard's part of the gradient norm, so the norm's "
-                  + "rounding would depend on the world size; fixed-point gradients already arrive whole on every rank)")
-        v.require(d.microShards.map { $0 >= 1 } ?? false, "distributed.micro_shards", d.microShards,
-                  "a positive number with deterministic: true (the global batch is data.batch_size x micro_shards; "
-                  + "any world size that divides micro_shards gives the same bits)")
-        v.require(d.gradientAccumulation == 1, "distributed.gradient_accumulation", d.gradientAccumulation,
-                  "1 with deterministic: true (each rank already accumulates micro_shards / world shards)")
-        v.require(d.wire == "fp32", "distributed.wire", d.wire, "fp32 with deterministic: true (gradients travel as 64-bit fixed point)")
-        v.require(!Self.batchNormModels.contains(model.name), "model.name", model.name,
-                  "a model without batch norm with deterministic: true (batch-norm running statistics are per rank): "
-                  + Self.pairing.flatMap(\.models).filter { !Self.batchNormModels.contains($0) }.joined(separator: ", "))
+        v.require(
+            !d.shardOptimizer, "distributed.shard_optimizer", d.shardOptimizer,
+            "false with deterministic: true (each rank sums its shard's part of the gradient norm, so the norm's "
+                + "rounding would depend on the world size; fixed-point gradients already arrive whole on every rank)")
+        v.require(
+            d.microShards.map { $0 >= 1 } ?? false, "distributed.micro_shards", d.microShards,
+            "a positive number with deterministic: true (the global batch is data.batch_size x micro_shards; "
+                + "any world size that divides micro_shards gives the same bits)")
+        v.require(
+            d.gradientAccumulation == 1, "distributed.gradient_accumulation", d.gradientAccumulation,
+            "1 with deterministic: true (each rank already accumulates micro_shards / world shards)")
+        v.require(
+            d.wire == "fp32", "distributed.wire", d.wire,
+            "fp32 with deterministic: true (gradients travel as 64-bit fixed point)")
+        v.require(
+            !Self.batchNormModels.contains(model.name), "model.name", model.name,
+            "a model without batch norm with deterministic: true (batch-norm running statistics are per rank): "
+                + Self.pairing.flatMap(\.models).filter { !Self.batchNormModels.contains($0) }.joined(separator: ", "))
     }
 
     /// A config with every optional section present, so every key the schema knows appears

@@ -33,10 +33,15 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     func validate(_ v: inout ConfigValidator) {
         v.require(epochs >= 1, "training.epochs", epochs, "a positive number of epochs")
-        v.require(maxSteps.map { $0 >= 1 } ?? true, "training.max_steps", maxSteps, "null or a positive number of steps")
+        v.require(
+            maxSteps.map { $0 >= 1 } ?? true, "training.max_steps", maxSteps, "null or a positive number of steps")
         v.require(evalEveryEpochs >= 1, "training.eval_every_epochs", evalEveryEpochs, "a positive number of epochs")
-        v.require(labelSmoothing >= 0 && labelSmoothing < 1, "training.label_smoothing", labelSmoothing, "0 <= label_smoothing < 1")
-        v.require(maxEvalSamples.map { $0 >= 1 } ?? true, "training.max_eval_samples", maxEvalSamples, "null or a positive number")
+        v.require(
+            labelSmoothing >= 0 && labelSmoothing < 1, "training.label_smoothing", labelSmoothing,
+            "0 <= label_smoothing < 1")
+        v.require(
+            maxEvalSamples.map { $0 >= 1 } ?? true, "training.max_eval_samples", maxEvalSamples,
+            "null or a positive number")
         v.require(topK >= 1, "training.top_k", topK, "a positive integer")
         v.choose(nonfinite, "training.nonfinite", from: ["error", "skip"])
         v.atMost(epochs, "training.epochs", ConfigLimits.epochs, "epochs")
@@ -118,13 +123,18 @@ public struct PrecisionConfig: Codable, Equatable, Sendable {
     func validate(_ v: inout ConfigValidator) {
         v.choose(mode, "precision.mode", from: ["fp32", "fp16", "bf16"])
         v.choose(lossScale, "precision.loss_scale", from: ["auto", "dynamic", "static", "none"])
-        v.require(initialScale > 0 && initialScale.isFinite, "precision.initial_scale", initialScale, "a positive number")
+        v.require(
+            initialScale > 0 && initialScale.isFinite, "precision.initial_scale", initialScale, "a positive number")
         v.require(growthFactor > 1, "precision.growth_factor", growthFactor, "a number above 1")
-        v.require(backoffFactor > 0 && backoffFactor < 1, "precision.backoff_factor", backoffFactor, "0 < backoff_factor < 1")
+        v.require(
+            backoffFactor > 0 && backoffFactor < 1, "precision.backoff_factor", backoffFactor, "0 < backoff_factor < 1")
         v.require(growthInterval >= 1, "precision.growth_interval", growthInterval, "a positive number of steps")
         v.require(hysteresis >= 1, "precision.hysteresis", hysteresis, "a positive number of overflows")
-        v.require(minScale > 0 && minScale <= initialScale, "precision.min_scale", minScale, "0 < min_scale <= initial_scale")
-        v.require(maxOverflowsAtMinScale >= 1, "precision.max_overflows_at_min_scale", maxOverflowsAtMinScale, "a positive number")
+        v.require(
+            minScale > 0 && minScale <= initialScale, "precision.min_scale", minScale, "0 < min_scale <= initial_scale")
+        v.require(
+            maxOverflowsAtMinScale >= 1, "precision.max_overflows_at_min_scale", maxOverflowsAtMinScale,
+            "a positive number")
         v.atMost(growthInterval, "precision.growth_interval", ConfigLimits.count, "steps")
         v.atMost(hysteresis, "precision.hysteresis", ConfigLimits.count, "overflows")
         v.atMost(maxOverflowsAtMinScale, "precision.max_overflows_at_min_scale", ConfigLimits.count, "steps")
@@ -178,15 +188,25 @@ public struct DistributedConfig: Codable, Equatable, Sendable {
 
     func validate(_ v: inout ConfigValidator) {
         v.require(bucketMB > 0 && bucketMB <= 1024, "distributed.bucket_mb", bucketMB, "0 < MiB <= 1024")
-        v.require(firstBucketMB > 0 && firstBucketMB <= 1024, "distributed.first_bucket_mb", firstBucketMB, "0 < MiB <= 1024")
-        v.require(gradientAccumulation >= 1, "distributed.gradient_accumulation", gradientAccumulation, "a positive number of micro-batches")
+        v.require(
+            firstBucketMB > 0 && firstBucketMB <= 1024, "distributed.first_bucket_mb", firstBucketMB, "0 < MiB <= 1024")
+        v.require(
+            gradientAccumulation >= 1, "distributed.gradient_accumulation", gradientAccumulation,
+            "a positive number of micro-batches")
         v.choose(wire, "distributed.wire", from: ["fp32", "fp16", "bf16"])
-        v.require(threadsPerRank.map { $0 >= 1 && $0 <= 256 } ?? true, "distributed.threads_per_rank", threadsPerRank, "null or 1-256")
-        v.require(stallWarningSeconds >= 0, "distributed.stall_warning_seconds", stallWarningSeconds, "0 (off) or a number of seconds")
-        v.require(stallAbortSeconds.map { $0 > 0 && stallWarningSeconds > 0 && $0 >= stallWarningSeconds } ?? true, "distributed.stall_abort_seconds",
-                  stallAbortSeconds, "null, or seconds no shorter than distributed.stall_warning_seconds (which must be on)")
-        v.require(startupTimeoutSeconds.map { $0 >= 1 && $0 <= 86_400 } ?? true, "distributed.startup_timeout_seconds",
-                  startupTimeoutSeconds, "null (no limit) or 1 to 86400 seconds")
+        v.require(
+            threadsPerRank.map { $0 >= 1 && $0 <= 256 } ?? true, "distributed.threads_per_rank", threadsPerRank,
+            "null or 1-256")
+        v.require(
+            stallWarningSeconds >= 0, "distributed.stall_warning_seconds", stallWarningSeconds,
+            "0 (off) or a number of seconds")
+        v.require(
+            stallAbortSeconds.map { $0 > 0 && stallWarningSeconds > 0 && $0 >= stallWarningSeconds } ?? true,
+            "distributed.stall_abort_seconds",
+            stallAbortSeconds, "null, or seconds no shorter than distributed.stall_warning_seconds (which must be on)")
+        v.require(
+            startupTimeoutSeconds.map { $0 >= 1 && $0 <= 86_400 } ?? true, "distributed.startup_timeout_seconds",
+            startupTimeoutSeconds, "null (no limit) or 1 to 86400 seconds")
         v.atMost(gradientAccumulation, "distributed.gradient_accumulation", ConfigLimits.batch, "micro-batches")
         v.atMost(microShards, "distributed.micro_shards", ConfigLimits.batch, "micro-shards")
         v.atMost(stallWarningSeconds, "distributed.stall_warning_seconds", ConfigLimits.seconds, "seconds")
@@ -224,8 +244,12 @@ public struct CheckpointingConfig: Codable, Equatable, Sendable {
     }
 
     func validate(_ v: inout ConfigValidator) {
-        v.require(everySteps.map { $0 >= 1 } ?? true, "checkpointing.every_steps", everySteps, "null or a positive number of steps")
-        v.require(everyMinutes.map { $0 > 0 } ?? true, "checkpointing.every_minutes", everyMinutes, "null or a positive number")
+        v.require(
+            everySteps.map { $0 >= 1 } ?? true, "checkpointing.every_steps", everySteps,
+            "null or a positive number of steps")
+        v.require(
+            everyMinutes.map { $0 > 0 } ?? true, "checkpointing.every_minutes", everyMinutes,
+            "null or a positive number")
         v.require(keepLast >= 1, "checkpointing.keep_last", keepLast, "at least 1")
         v.choose(bestMetric, "checkpointing.best_metric", from: EvaluationMetrics.names)
         v.choose(bestMode, "checkpointing.best_mode", from: ["min", "max"])
@@ -262,8 +286,12 @@ public struct LoggingConfig: Codable, Equatable, Sendable {
         v.require(everySteps >= 1, "logging.every_steps", everySteps, "a positive number of steps")
         v.choose(progress, "logging.progress", from: ["auto", "bar", "plain", "none"])
         v.choose(level, "logging.level", from: ["trace", "debug", "info", "notice", "warning", "error"])
-        v.require(histogramsEverySteps.map { $0 >= 1 } ?? true, "logging.histograms_every_steps", histogramsEverySteps, "null or a positive number of steps")
-        v.choose(otherRanksLevel, "logging.other_ranks_level", from: ["trace", "debug", "info", "notice", "warning", "error"])
+        v.require(
+            histogramsEverySteps.map { $0 >= 1 } ?? true, "logging.histograms_every_steps", histogramsEverySteps,
+            "null or a positive number of steps")
+        v.choose(
+            otherRanksLevel, "logging.other_ranks_level",
+            from: ["trace", "debug", "info", "notice", "warning", "error"])
         v.atMost(everySteps, "logging.every_steps", ConfigLimits.count, "steps")
         v.atMost(histogramsEverySteps, "logging.histograms_every_steps", ConfigLimits.count, "steps")
     }

@@ -24,7 +24,10 @@ public struct ClassificationAccumulator {
     ///   - collectsScores: keep probabilities for ROC-AUC (memory N · C floats).
     ///   - sequenceLength: targets per sample (1 for classification).
     ///   - scoresWholeSequences: report exact match over samples.
-    public init(classes: Int, topK: Int = 5, collectsScores: Bool = true, sequenceLength: Int = 1, scoresWholeSequences: Bool = false) {
+    public init(
+        classes: Int, topK: Int = 5, collectsScores: Bool = true, sequenceLength: Int = 1,
+        scoresWholeSequences: Bool = false
+    ) {
         (self.classes, self.topK, self.collectsScores) = (classes, topK, collectsScores)
         (self.sequenceLength, self.scoresWholeSequences) = (sequenceLength, scoresWholeSequences)
         confusion = [Double](repeating: 0, count: classes * classes)
@@ -94,7 +97,8 @@ public struct ClassificationAccumulator {
         }
         if collectsScores {
             let allProbabilities = communicator.allgather(probabilities), allLabels = communicator.allgather(labels)
-            m.rocAUC = ROCAUC.macroOneVsRest(probabilities: allProbabilities, labels: allLabels.map { Int($0) }, classes: c)
+            m.rocAUC = ROCAUC.macroOneVsRest(
+                probabilities: allProbabilities, labels: allLabels.map { Int($0) }, classes: c)
         }
         return m
     }

@@ -18,7 +18,8 @@ public struct ClassifierScore {
     ///   - runDirectory: a finished classifier run on the same images.
     ///   - data: the images the generator learns (they size the classifier).
     public init(runDirectory: String, data: any Dataset) throws {
-        let (classifier, config) = try TrainedClassifier.load(runDirectory: runDirectory, data: data, key: "model.score_classifier")
+        let (classifier, config) = try TrainedClassifier.load(
+            runDirectory: runDirectory, data: data, key: "model.score_classifier")
         self.classifier = classifier
         normalizes = config.data.name == "fashion_mnist" && config.data.normalize
     }
@@ -26,7 +27,10 @@ public struct ClassifierScore {
     /// The score of images drawn on every rank (a collective).
     /// - Parameter images: this rank's generated images (N, C, H, W), pixels in [0, 1].
     public func score(_ images: NDArray, over communicator: Communicator) -> Double {
-        let x = normalizes ? Tensor(images).affine(scale: 1 / FashionMNIST.std, shift: -FashionMNIST.mean / FashionMNIST.std).values : images
+        let x =
+            normalizes
+            ? Tensor(images).affine(scale: 1 / FashionMNIST.std, shift: -FashionMNIST.mean / FashionMNIST.std).values
+            : images
         let p = withNoGrad { classifier.logits(x).softmax().values }
         return Self.score(probabilities: p.scalars.map(Double.init), classes: p.shape[1], over: communicator)
     }

@@ -3,7 +3,10 @@ import Foundation
 /// The metrics of one evaluation, identical on every rank.
 public struct EvaluationMetrics: Sendable, Equatable {
     /// Names a config may use for early stopping and reduce-on-plateau.
-    public static let names = ["loss", "accuracy", "top_k_accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "perplexity", "exact_match"]
+    public static let names = [
+        "loss", "accuracy", "top_k_accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "perplexity",
+        "exact_match",
+    ]
 
     public var samples = 0
     /// False for models that are not classifiers (autoencoders): only the loss is measured.
@@ -58,9 +61,11 @@ public struct EvaluationMetrics: Sendable, Equatable {
             if let classifierScore { out["classifier_score"] = classifierScore }
             return out
         }
-        var out: [String: Any] = ["split": split, "step": step, "epoch": epoch, "samples": samples, "loss": loss,
-                                  "accuracy": accuracy, "precision_macro": precisionMacro, "recall_macro": recallMacro,
-                                  "f1_macro": f1Macro, "perplexity": perplexity]
+        var out: [String: Any] = [
+            "split": split, "step": step, "epoch": epoch, "samples": samples, "loss": loss,
+            "accuracy": accuracy, "precision_macro": precisionMacro, "recall_macro": recallMacro,
+            "f1_macro": f1Macro, "perplexity": perplexity,
+        ]
         if let topKAccuracy { out["top\(topK)_accuracy"] = topKAccuracy }
         if let rocAUC { out["roc_auc"] = rocAUC }
         if let exactMatch { out["exact_match"] = exactMatch }

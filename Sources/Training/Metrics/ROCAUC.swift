@@ -30,7 +30,11 @@ public enum ROCAUC {
     ///   - labels: N class indices.
     public static func macroOneVsRest(probabilities: [Float], labels: [Int], classes: Int) -> Double? {
         precondition(probabilities.count == labels.count * classes, "ROC-AUC needs N x C probabilities")
-        if classes == 2 { return binary(scores: stride(from: 1, to: probabilities.count, by: 2).map { probabilities[$0] }, positive: labels.map { $0 == 1 }) }
+        if classes == 2 {
+            return binary(
+                scores: stride(from: 1, to: probabilities.count, by: 2).map { probabilities[$0] },
+                positive: labels.map { $0 == 1 })
+        }
         let aucs = (0..<classes).compactMap { c in
             binary(scores: labels.indices.map { probabilities[$0 * classes + c] }, positive: labels.map { $0 == c })
         }

@@ -8,7 +8,8 @@ public struct RegressionAccumulator {
 
     /// Adds predictions and targets of the same length.
     public mutating func add(predictions: [Float], targets: [Float]) {
-        precondition(predictions.count == targets.count, "\(predictions.count) predictions for \(targets.count) targets")
+        precondition(
+            predictions.count == targets.count, "\(predictions.count) predictions for \(targets.count) targets")
         for (p, t) in zip(predictions, targets) {
             let d = Double(p) - Double(t)
             absoluteSum += Swift.abs(d)

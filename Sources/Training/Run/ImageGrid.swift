@@ -16,10 +16,15 @@ public enum ImageGrid {
         let src = images.ptr
         for i in 0..<n {
             let (gy, gx) = (pad + (i / cols) * (h + pad), pad + (i % cols) * (w + pad))
-            for y in 0..<h { for x in 0..<w { for ch in 0..<c {
-                let v = src[((i * c + ch) * h + y) * w + x]
-                pixels[((gy + y) * width + gx + x) * c + ch] = UInt8((min(1, max(0, v.isNaN ? 0 : v)) * 255).rounded())
-            } } }
+            for y in 0..<h {
+                for x in 0..<w {
+                    for ch in 0..<c {
+                        let v = src[((i * c + ch) * h + y) * w + x]
+                        pixels[((gy + y) * width + gx + x) * c + ch] = UInt8(
+                            (min(1, max(0, v.isNaN ? 0 : v)) * 255).rounded())
+                    }
+                }
+            }
         }
         return encode(pixels, width: width, height: height, channels: c)
     }
@@ -41,7 +46,8 @@ public enum ImageGrid {
         let rc = compress2(&compressed, &compressedSize, raw, uLong(raw.count), Z_BEST_COMPRESSION)
         precondition(rc == Z_OK, "zlib could not compress the image: error \(rc)")
         var header = bigEndian(UInt32(width)) + bigEndian(UInt32(height))
-        header += [8, channels == 1 ? 0 : 2, 0, 0, 0]  // bit depth, colour type (grey / RGB), compression, filter, interlace
+        // Bit depth, colour type (grey / RGB), compression, filter, interlace.
+        header += [8, channels == 1 ? 0 : 2, 0, 0, 0]
         return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
             + chunk("IHDR", header) + chunk("IDAT", Array(compressed.prefix(Int(compressedSize)))) + chunk("IEND", [])
     }
@@ -52,5 +58,7 @@ public enum ImageGrid {
         return bigEndian(UInt32(data.count)) + body + bigEndian(UInt32(crc32(0, body, uInt(body.count))))
     }
 
-    static func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+    static func bigEndian(_ v: UInt32) -> [UInt8] {
+        [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]
+    }
 }

@@ -10,9 +10,10 @@ import Foundation
 public enum JobTerminal {
     /// True when the job's standard output is a terminal.
     public static var isTerminal: Bool {
-        isTerminal(ownOutputIsTerminal: isatty(STDOUT_FILENO) == 1,
-                   underMPI: ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"] != nil,
-                   launcherOutput: launcherOutputPath(parent: getppid()))
+        isTerminal(
+            ownOutputIsTerminal: isatty(STDOUT_FILENO) == 1,
+            underMPI: ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"] != nil,
+            launcherOutput: launcherOutputPath(parent: getppid()))
     }
 
     /// The decision, from what a rank can see.
@@ -33,9 +34,11 @@ public enum JobTerminal {
     /// - Parameters:
     ///   - parent: the parent's process id.
     static func launcherOutputPath(parent: pid_t) -> String? {
-        guard let name = try? String(contentsOfFile: "/proc/\(parent)/comm", encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines),
-              ["mpirun", "mpiexec", "orterun", "prterun"].contains(name) else { return nil }
+        guard
+            let name = try? String(contentsOfFile: "/proc/\(parent)/comm", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines),
+            ["mpirun", "mpiexec", "orterun", "prterun"].contains(name)
+        else { return nil }
         return try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(parent)/fd/1")
     }
 }

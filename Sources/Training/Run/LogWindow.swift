@@ -81,7 +81,9 @@ struct LogWindow {
                 parts[name] = GlobalAverage(sum: values[2 * rank], count: values[2 * rank + 1])
             } else {
                 var sum = 0.0, count = 0.0
-                for at in stride(from: 0, to: values.count, by: 2) { (sum, count) = (sum + values[at], count + values[at + 1]) }
+                for at in stride(from: 0, to: values.count, by: 2) {
+                    (sum, count) = (sum + values[at], count + values[at + 1])
+                }
                 parts[name] = rank == 0 ? GlobalAverage(sum: sum, count: count) : GlobalAverage()
             }
         }

@@ -23,14 +23,16 @@ public final class MetricsWriter {
             throw TrainingError("cannot create \(path): \(FileFailure.reason(errno)); choose a writable --run-dir")
         }
         guard let handle = FileHandle(forUpdatingAtPath: path) else {
-            throw TrainingError("cannot open \(path) for writing: \(FileFailure.reason(errno)); choose a writable --run-dir")
+            throw TrainingError(
+                "cannot open \(path) for writing: \(FileFailure.reason(errno)); choose a writable --run-dir")
         }
         self.handle = handle
         let contents = (try? handle.readToEnd()) ?? Data()
         length = UInt64(contents.count)
         if let last = contents.last, last != UInt8(ascii: "\n") {
             let whole = contents.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
-            repairNote = "\(path) ended in a torn line of \(contents.count - whole) bytes (a write cut off by a crash "
+            repairNote =
+                "\(path) ended in a torn line of \(contents.count - whole) bytes (a write cut off by a crash "
                 + "or a full disk); it was removed, the \(contents[..<whole].filter { $0 == UInt8(ascii: "\n") }.count) whole lines kept"
             length = UInt64(whole)
             try? handle.truncate(atOffset: length)
@@ -52,7 +54,8 @@ public final class MetricsWriter {
         } catch {
             try? handle.truncate(atOffset: length)  // no half line for a reader or a resume to trip on
             if !reportedFailure {
-                let text = "tandem: warning: cannot write \(path): \(FileFailure.describe(error)); "
+                let text =
+                    "tandem: warning: cannot write \(path): \(FileFailure.describe(error)); "
                     + "metrics lines are skipped until there is room, training goes on\n"
                 FileHandle.standardError.write(Data(text.utf8))
             }
@@ -77,10 +80,13 @@ public final class MetricsWriter {
         if removed > 0 {
             do {
                 try CheckpointStore.writeDurably(kept, to: path + ".tmp")
-                guard rename(path + ".tmp", path) == 0 else { throw CheckpointError("cannot replace \(path): \(FileFailure.reason(errno))") }
+                guard rename(path + ".tmp", path) == 0 else {
+                    throw CheckpointError("cannot replace \(path): \(FileFailure.reason(errno))")
+                }
             } catch {
                 try? FileManager.default.removeItem(atPath: path + ".tmp")
-                throw TrainingError("cannot rewrite \(path) for the resumed run: \(error); free some space and resume again")
+                throw TrainingError(
+                    "cannot rewrite \(path) for the resumed run: \(error); free some space and resume again")
             }
             try? handle.close()
             guard let reopened = FileHandle(forUpdatingAtPath: path) else {

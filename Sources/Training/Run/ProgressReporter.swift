@@ -28,18 +28,25 @@ public final class ProgressReporter {
     /// The status text for `step` of the run.
     /// - Parameters:
     ///   - lossScale, skipped: the fp16 loss scale and the steps skipped so far, when scaling.
-    public func line(epoch: Int, step: Int, loss: Double, samplesPerSecond: Double, lossScale: Double? = nil,
-                     skipped: Int? = nil) -> String {
+    public func line(
+        epoch: Int, step: Int, loss: Double, samplesPerSecond: Double, lossScale: Double? = nil,
+        skipped: Int? = nil
+    ) -> String {
         let elapsed = Date().timeIntervalSince(start)
         let eta = step > 0 ? elapsed / Double(step) * Double(totalSteps - step) : 0
         let scale = lossScale.map { String(format: " scale %g skipped %d", $0, skipped ?? 0) } ?? ""
-        return String(format: "epoch %d/%d step %d/%d loss %.4f %.0f samples/s%@ ETA %@", epoch + 1, epochs, step, totalSteps,
-                      loss, samplesPerSecond, scale, Self.clock(eta))
+        return String(
+            format: "epoch %d/%d step %d/%d loss %.4f %.0f samples/s%@ ETA %@", epoch + 1, epochs, step, totalSteps,
+            loss, samplesPerSecond, scale, Self.clock(eta))
     }
 
     /// Shows progress after `step` optimizer steps.
-    public func update(epoch: Int, step: Int, loss: Double, samplesPerSecond: Double, lossScale: Double? = nil, skipped: Int? = nil) {
-        let text = line(epoch: epoch, step: step, loss: loss, samplesPerSecond: samplesPerSecond, lossScale: lossScale, skipped: skipped)
+    public func update(
+        epoch: Int, step: Int, loss: Double, samplesPerSecond: Double, lossScale: Double? = nil, skipped: Int? = nil
+    ) {
+        let text = line(
+            epoch: epoch, step: step, loss: loss, samplesPerSecond: samplesPerSecond, lossScale: lossScale,
+            skipped: skipped)
         switch style {
         case .none: return
         case .plain: print(text)
@@ -55,7 +62,7 @@ public final class ProgressReporter {
     /// Prints a line (an evaluation result) without breaking the bar.
     public func message(_ text: String) {
         guard style != .none else { return }
-        if drewBar { print("") ; drewBar = false }
+        if drewBar { print(""); drewBar = false }
         print(text)
         fflush(stdout)
     }

@@ -17,7 +17,8 @@ final class RunLock {
         path = directory + "/.lock"
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw TrainingError("cannot create the lock file \(path): \(FileFailure.reason(errno)); choose a writable --run-dir")
+            throw TrainingError(
+                "cannot create the lock file \(path): \(FileFailure.reason(errno)); choose a writable --run-dir")
         }
         let holder = Self.read(fd)
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
@@ -26,8 +27,9 @@ final class RunLock {
             guard code == EWOULDBLOCK else {
                 throw TrainingError("cannot lock \(path): \(FileFailure.reason(code)); choose another --run-dir")
             }
-            throw TrainingError("the run directory \(directory) is in use by another tandem job (\(holder.isEmpty ? "holder unknown" : holder)); "
-                + "wait for it to end or stop it, or choose another --run-dir")
+            throw TrainingError(
+                "the run directory \(directory) is in use by another tandem job (\(holder.isEmpty ? "holder unknown" : holder)); "
+                    + "wait for it to end or stop it, or choose another --run-dir")
         }
         if !holder.isEmpty {
             takeoverNote = "took over the lock of \(directory) from a job that ended without releasing it (\(holder))"
@@ -44,7 +46,8 @@ final class RunLock {
     private static func read(_ fd: Int32) -> String {
         var buffer = [UInt8](repeating: 0, count: 512)
         let n = pread(fd, &buffer, buffer.count, 0)
-        return n > 0 ? String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+        return n > 0
+            ? String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
     }
 
     /// Empties the file (a clean end) and drops the lock; later calls do nothing.

@@ -21,14 +21,17 @@ final class RunOutputs {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw TrainingError("cannot create the run directory \(directory): \(FileFailure.describe(error)); choose another with --run-dir")
+            throw TrainingError(
+                "cannot create the run directory \(directory): \(FileFailure.describe(error)); choose another with --run-dir"
+            )
         }
         lock = try RunLock(directory: directory)
         // Never mix two runs' metrics or overwrite a trained model, unless resuming the run. A start
         // that failed before its first step leaves an empty metrics.jsonl, which is no run.
         if !resuming && Self.holdsRun(directory) {
-            throw TrainingError("the run directory \(directory) already holds a run (metrics.jsonl); choose another --run-dir, "
-                + "remove it, or continue it with --resume auto")
+            throw TrainingError(
+                "the run directory \(directory) already holds a run (metrics.jsonl); choose another --run-dir, "
+                    + "remove it, or continue it with --resume auto")
         }
         try Self.write(config, to: directory)
         metrics = try MetricsWriter(path: directory + "/metrics.jsonl")
@@ -48,7 +51,9 @@ final class RunOutputs {
         do {
             try ConfigLoader.yaml(config).write(toFile: directory + "/config.yaml", atomically: true, encoding: .utf8)
         } catch {
-            throw TrainingError("cannot write \(directory)/config.yaml: \(FileFailure.describe(error)); free some space or choose another --run-dir")
+            throw TrainingError(
+                "cannot write \(directory)/config.yaml: \(FileFailure.describe(error)); free some space or choose another --run-dir"
+            )
         }
     }
 

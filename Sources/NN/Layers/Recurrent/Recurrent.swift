@@ -56,11 +56,12 @@ public final class Recurrent: Module {
     ///   - table: the embedding, (V, I).
     ///   - initial: as for a sequence of vectors.
     public func callAsFunction(tokens: NDArray, embeddedBy table: Embedding, initial: [[Tensor]]? = nil)
-        -> (output: Tensor, final: [[Tensor]]) {
+        -> (output: Tensor, final: [[Tensor]])
+    {
         precondition(tokens.rank == 2, "token ids must be (B, T), got \(tokens.shape)")
         guard table.weight.shape[0] < tokens.count else { return self(table(tokens), initial: initial) }
         let projectedTable = linear(table.weight, weight: layers[0].weightIH, bias: layers[0].biasIH)  // (V, G·H)
-        return run(firstProjected: embedding(projectedTable, ids: tokens), initial: initial)           // (B, T, G·H)
+        return run(firstProjected: embedding(projectedTable, ids: tokens), initial: initial)  // (B, T, G·H)
     }
 
     /// x_t · W_ihᵀ + b_ih for every step in one GEMM: (B, T, I) -> (B, T, G·H).
@@ -79,15 +80,17 @@ public final class Recurrent: Module {
             let projected = l == 0 ? firstProjected : Self.project(input, cell)
             if let lstm = cell as? LSTMCell {
                 // The whole recurrence as one op: the gate math fused, dW_hh one GEMM over B·T.
-                let states = lstmSequence(projected: projected, weightHH: lstm.weightHH, biasHH: lstm.biasHH, h0: state[0], c0: state[1])
+                let states = lstmSequence(
+                    projected: projected, weightHH: lstm.weightHH, biasHH: lstm.biasHH, h0: state[0], c0: state[1])
                 let last = states.slice(axis: 1, start: t - 1, end: t).reshaped([b, 2 * h])  // (B, 2H)
-                input = states.slice(axis: 2, start: 0, end: h)                              // (B, T, H)
+                input = states.slice(axis: 2, start: 0, end: h)  // (B, T, H)
                 finals.append([last.slice(axis: 1, start: 0, end: h), last.slice(axis: 1, start: h, end: 2 * h)])
                 continue
             }
             var outputs: [Tensor] = []
             for step in 0..<t {
-                state = cell.step(projected: projected.slice(axis: 1, start: step, end: step + 1).reshaped([b, -1]), state: state)
+                state = cell.step(
+                    projected: projected.slice(axis: 1, start: step, end: step + 1).reshaped([b, -1]), state: state)
                 outputs.append(state[0].reshaped([b, 1, h]))
             }
             input = concat(outputs, axis: 1)

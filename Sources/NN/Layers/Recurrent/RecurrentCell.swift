@@ -23,14 +23,20 @@ extension RecurrentCell {
     /// LSTM and GRU initialise them.
     static func parameters(gates: Int, input: Int, hidden: Int) -> (Tensor, Tensor, Tensor, Tensor) {
         let bound = 1 / Float(hidden).squareRoot()
-        func uniform(_ shape: Shape) -> Tensor { Tensor(Init.uniform(shape, low: -bound, high: bound), requiresGrad: true) }
-        return (uniform([gates * hidden, input]), uniform([gates * hidden, hidden]), uniform([gates * hidden]), uniform([gates * hidden]))
+        func uniform(_ shape: Shape) -> Tensor {
+            Tensor(Init.uniform(shape, low: -bound, high: bound), requiresGrad: true)
+        }
+        return (
+            uniform([gates * hidden, input]), uniform([gates * hidden, hidden]), uniform([gates * hidden]),
+            uniform([gates * hidden])
+        )
     }
 
     /// The hidden width of given parameters, after checking that they fit `gates` gates.
     static func hiddenWidth(gates: Int, weightIH: Tensor, weightHH: Tensor) -> Int {
-        precondition(weightIH.shape[0] == gates * weightHH.shape[1] && weightHH.shape[0] == weightIH.shape[0],
-                     "\(Self.self): weights \(weightIH.shape) and \(weightHH.shape) do not fit \(gates) gates")
+        precondition(
+            weightIH.shape[0] == gates * weightHH.shape[1] && weightHH.shape[0] == weightIH.shape[0],
+            "\(Self.self): weights \(weightIH.shape) and \(weightHH.shape) do not fit \(gates) gates")
         return weightHH.shape[1]
     }
 }

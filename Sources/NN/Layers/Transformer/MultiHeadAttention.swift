@@ -20,8 +20,9 @@ public final class MultiHeadAttention: Module {
     ///   - heads: h.
     ///   - dropout: probability of dropping an attention weight during training.
     public convenience init(width: Int, heads: Int, dropout: Float = 0) {
-        self.init(heads: heads, query: Linear(width, width), key: Linear(width, width), value: Linear(width, width),
-                  output: Linear(width, width), dropout: dropout)
+        self.init(
+            heads: heads, query: Linear(width, width), key: Linear(width, width), value: Linear(width, width),
+            output: Linear(width, width), dropout: dropout)
     }
 
     /// From given projections (the gradient check builds one from its own tensors).
@@ -43,18 +44,22 @@ public final class MultiHeadAttention: Module {
         let (b, tq, c, tk) = (x.shape[0], x.shape[1], x.shape[2], source.shape[1])
         let d = c / heads
         precondition(!causal || tq == tk, "causal attention needs as many keys as queries, got \(tk) and \(tq)")
-        let (qx, kx, vx) = (query(x), key(source), value(source))           // (B, T, C) each
+        let (qx, kx, vx) = (query(x), key(source), value(source))  // (B, T, C) each
         // One op when it can: heads of one type and no dropout on the weights.
-        if kx.data.dtype == qx.data.dtype && vx.data.dtype == qx.data.dtype && !(attentionDropout.training && attentionDropout.p > 0) {
+        if kx.data.dtype == qx.data.dtype && vx.data.dtype == qx.data.dtype
+            && !(attentionDropout.training && attentionDropout.p > 0)
+        {
             return output(scaledDotProductAttention(qx, kx, vx, heads: heads, causal: causal))
         }
         // (B, T, C) -> (B, h, T, d)
-        func splitHeads(_ t: Tensor, _ length: Int) -> Tensor { t.reshaped([b, length, heads, d]).permuted([0, 2, 1, 3]) }
+        func splitHeads(_ t: Tensor, _ length: Int) -> Tensor {
+            t.reshaped([b, length, heads, d]).permuted([0, 2, 1, 3])
+        }
         let q = splitHeads(qx, tq), k = splitHeads(kx, tk), v = splitHeads(vx, tk)
-        let scores = matmul(q, k, transB: true)                          // (B, h, Tq, Tk)
+        let scores = matmul(q, k, transB: true)  // (B, h, Tq, Tk)
         let scale = 1 / Float(d).squareRoot()
         let weights = causal ? scores.causalSoftmax(scale: scale) : (scores * scale).softmax()
-        let attended = matmul(attentionDropout(weights), v)              // (B, h, Tq, d)
-        return output(attended.permuted([0, 2, 1, 3]).reshaped([b, tq, c])) // concat heads, then W_O
+        let attended = matmul(attentionDropout(weights), v)  // (B, h, Tq, d)
+        return output(attended.permuted([0, 2, 1, 3]).reshaped([b, tq, c]))  // concat heads, then W_O
     }
 }

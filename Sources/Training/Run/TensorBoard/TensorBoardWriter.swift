@@ -13,8 +13,12 @@ final class TensorBoardWriter {
     init(directory: String) throws {
         let host = ProcessInfo.processInfo.hostName.isEmpty ? "localhost" : ProcessInfo.processInfo.hostName
         path = directory + "/events.out.tfevents.\(Int(Date().timeIntervalSince1970)).\(host)"
-        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
-            throw TrainingError("cannot create the TensorBoard file \(path); choose a writable --run-dir or set logging.tensorboard: false")
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+            let handle = FileHandle(forWritingAtPath: path)
+        else {
+            throw TrainingError(
+                "cannot create the TensorBoard file \(path); choose a writable --run-dir or set logging.tensorboard: false"
+            )
         }
         self.handle = handle
         var event = Tensorboard_Event()
@@ -25,12 +29,13 @@ final class TensorBoardWriter {
 
     /// One scalar event per entry of `values`, all at `step`.
     func scalars(_ values: [(tag: String, value: Double)], step: Int) {
-        summary(values.map { tag, value in
-            var v = Tensorboard_Summary.Value()
-            v.tag = tag
-            v.simpleValue = Float(value)
-            return v
-        }, step: step)
+        summary(
+            values.map { tag, value in
+                var v = Tensorboard_Summary.Value()
+                v.tag = tag
+                v.simpleValue = Float(value)
+                return v
+            }, step: step)
     }
 
     /// An image summary of PNG bytes (the sample grids of generative models).
@@ -91,8 +96,10 @@ final class TensorBoardWriter {
         guard let step = line["step"] as? Int else { return }
         let prefix = (line["split"] as? String) ?? "train"
         let values = line.compactMap { key, value -> (tag: String, value: Double)? in
-            guard !["step", "epoch", "samples"].contains(key), let number = value as? Double ?? (value as? Int).map(Double.init),
-                  number.isFinite else { return nil }
+            guard !["step", "epoch", "samples"].contains(key),
+                let number = value as? Double ?? (value as? Int).map(Double.init),
+                number.isFinite
+            else { return nil }
             return ("\(prefix)/\(key)", number)
         }.sorted { $0.tag < $1.tag }
         if !values.isEmpty { scalars(values, step: step) }
@@ -106,7 +113,8 @@ final class TensorBoardWriter {
             try handle.write(contentsOf: Data(record))
         } catch {
             failed = true  // a full disk must not stop training; metrics.jsonl reports the same numbers
-            FileHandle.standardError.write(Data("tandem: cannot write \(path): \(error); TensorBoard logging stops, training goes on\n".utf8))
+            FileHandle.standardError.write(
+                Data("tandem: cannot write \(path): \(error); TensorBoard logging stops, training goes on\n".utf8))
         }
     }
 
