@@ -7,6 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source launch/setup.sh
 
+echo "== formatting (swift format lint --strict, the project's .swift-format)"
+# Every Swift file but the generated protocol buffer code.
+git ls-files -z 'Sources/*.swift' 'Tests/*.swift' ':!:*.pb.swift' \
+    | xargs -0 swift format lint --strict --configuration .swift-format
+
 echo "== build (all targets and tests)"
 mode=(); [[ "${TANDEM_TEST_RELEASE:-0}" == 1 ]] && mode=(-c release -Xswiftc -enable-testing)
 swift build --build-tests "${mode[@]}"
