@@ -9,21 +9,21 @@ extension Trainer {
     /// keeps it as its result. Only when no checkpoint holds them either is it an error.
     func writeFinalModel(to outputs: RunOutputs) throws {
         let metadata = ["step": "\(step)", "config_hash": ConfigLoader.hash(config)]
-        var reason: String
-        do {
-            try ModelWeights.save(model, to: outputs.modelPath, metadata: metadata)
-            removeStaleInt8Model(of: outputs)
-            return
-        } catch { reason = FileFailure.describe(error) }
+        /// One try at the file: nil when it was written, else why not, in words.
+        func save() -> String? {
+            do {
+                try ModelWeights.save(model, to: outputs.modelPath, metadata: metadata)
+                removeStaleInt8Model(of: outputs)
+                return nil
+            } catch { return FileFailure.describe(error) }
+        }
+        guard var reason = save() else { return }
         if let freed = checkpoints?.store.removeOldest() {
             logger.warning(
                 "\(outputs.modelPath) could not be written (\(reason)); removed the oldest checkpoint \(freed) and tried again"
             )
-            do {
-                try ModelWeights.save(model, to: outputs.modelPath, metadata: metadata)
-                removeStaleInt8Model(of: outputs)
-                return
-            } catch { reason = FileFailure.describe(error) }
+            guard let again = save() else { return }
+            reason = again
         }
         let name = CheckpointStore.name(step: step)
         if let store = checkpoints?.store, (try? store.verify(name)) != nil {
