@@ -6,7 +6,7 @@ import NN
 ///
 /// tokens -> token embedding + position encoding -> dropout -> L pre-LN blocks with causal
 /// self-attention -> final LayerNorm -> linear head over the vocabulary.
-public final class GPT: Classifier {
+public final class GPT: Classifier, TextGenerator {
     public enum Positions: String, Sendable, CaseIterable {
         /// A learned table of `context` vectors (GPT-2).
         case learned

@@ -57,9 +57,9 @@ final class CheckpointPolicy {
 
     /// After a validation pass: keep the checkpoint with the best metric aside, as `best`.
     func keepIfBest(_ m: EvaluationMetrics, _ trainer: Trainer) {
-        let value = m.value(named: settings.bestMetric)
+        let value = m.value(of: settings.bestMetric)
         guard value.isFinite else { return }
-        let better = bestMetric.map { settings.bestMode == "min" ? value < $0 : value > $0 } ?? true
+        let better = bestMetric.map { settings.bestMode.improves(value, on: $0) } ?? true
         guard better else { return }
         bestMetric = value
         guard settings.keepBest else { return }
@@ -88,7 +88,9 @@ final class CheckpointPolicy {
         if let v = t.evaluation.lastValidation {
             // Metrics the evaluation skipped (ROC-AUC over too many scores) are NaN, which JSON cannot hold.
             m.validation = Dictionary(
-                uniqueKeysWithValues: EvaluationMetrics.names.map { ($0, v.value(named: $0)) }.filter { $0.1.isFinite })
+                uniqueKeysWithValues: MetricName.allCases.map { ($0.rawValue, v.value(of: $0)) }.filter {
+                    $0.1.isFinite
+                })
         }
         m.config = (try? ConfigLoader.yaml(config)) ?? ""
         m.configHash = ConfigLoader.hash(config)

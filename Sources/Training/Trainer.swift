@@ -143,7 +143,7 @@ public final class Trainer {
             pruner: pruner, logger: logger, checkpoints: checkpointPolicy, samples: samples)
         pruner?.plan(totalSteps: plan.totalSteps)
         stopping = config.training.earlyStopping.map {
-            EarlyStopping(minimize: $0.mode == "min", patience: $0.patience, minDelta: $0.minDelta)
+            EarlyStopping(minimize: $0.mode == .min, patience: $0.patience, minDelta: $0.minDelta)
         }
         if let point {
             try apply(point)
@@ -237,7 +237,7 @@ public final class Trainer {
             line["loss_scale"] = scaler.scale
             line["overflows"] = scaler.overflows
         }
-        if scaler != nil || config.training.nonfinite == "skip" { line["skipped_steps"] = skippedSteps }
+        if scaler != nil || config.training.nonfinite == .skip { line["skipped_steps"] = skippedSteps }
         if let pruner { line["sparsity"] = pruner.sparsity }
         outputs?.record(line)
         progress?.update(
@@ -260,12 +260,12 @@ public final class Trainer {
         progress?.message(EvaluationPass.summary(m, split: "validation", position: position))
         var stop = false
         // Both decisions use reduced metrics, identical on every rank, so all ranks agree.
-        if let p = c.schedule.name == "plateau" ? c.schedule.plateau : nil,
-            scheduler.observe(validationMetric: m.value(named: p.metric))
+        if let p = c.schedule.name == .plateau ? c.schedule.plateau : nil,
+            scheduler.observe(validationMetric: m.value(of: p.metric))
         {
             logger.info("validation \(p.metric) stopped improving: learning rate lowered to \(scheduler.currentLR)")
         }
-        if let e = c.training.earlyStopping, stopping!.shouldStop(after: m.value(named: e.metric)) {
+        if let e = c.training.earlyStopping, stopping!.shouldStop(after: m.value(of: e.metric)) {
             logger.info(
                 """
                 early stopping after epoch \(epoch): validation \(e.metric) did not improve for \

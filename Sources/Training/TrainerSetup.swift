@@ -14,8 +14,7 @@ enum TrainerSetup {
     ///   - outputs: rank 0's run directory (nil: no log file).
     ///   - communicator: the world.
     static func logger(config: TrainConfig, outputs: RunOutputs?, communicator: Communicator) -> Logger {
-        let name = communicator.rank == 0 ? config.logging.level : config.logging.otherRanksLevel
-        let level = Logger.Level(rawValue: name) ?? .info
+        let level = (communicator.rank == 0 ? config.logging.level : config.logging.otherRanksLevel).logger
         let logPath = outputs?.logPath, rank = communicator.rank
         let logger = Logger(label: "tandem") { FileLogHandler(label: $0, path: logPath, level: level, rank: rank) }
         for note in outputs?.notes ?? [] { logger.warning("\(note)") }
@@ -43,7 +42,7 @@ enum TrainerSetup {
         let ddp = DistributedDataParallel(
             model: model, arena: arena, communicator: communicator, configHash: ConfigLoader.hash(config),
             bucketBytes: Int(d.bucketMB * 1_048_576), firstBucketBytes: Int(d.firstBucketMB * 1_048_576),
-            wire: ["fp16": .float16, "bf16": .bfloat16][d.wire] ?? .float32, shardOptimizer: d.shardOptimizer,
+            wire: d.wire.dtype, shardOptimizer: d.shardOptimizer,
             sharedMemory: d.sharedMemory)
         (communicator as? MPICommunicator)?.startupFinished()
         if let why = ddp.sharedMemoryUnavailable {

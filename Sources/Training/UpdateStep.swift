@@ -203,7 +203,7 @@ final class UpdateStep {
                         + "Lower optimizer.lr, enable clipping.max_norm, or train in bf16 or fp32")
             }
         } else if !finite {
-            if c.training.nonfinite == "error" {
+            if c.training.nonfinite == .error {
                 throw TrainingError(
                     "the gradient norm is \(Self.text(norm)) at step \(step + 1) (epoch \(epoch + 1)); the last good "
                         + "update was step \(lastGoodStep)\(checkpoints.lastGoodHint). Lower optimizer.lr, "

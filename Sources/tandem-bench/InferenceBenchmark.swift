@@ -60,7 +60,8 @@ struct InferenceBenchmark: ParsableCommand {
                 String(
                     format:
                         "%@ batch %d, %d threads: fp32 %.3f ms (%.0f samples/s), int8 %.3f ms (%.0f samples/s): %.2fx; top-1 agreement %.4f",
-                    config.model.name, n, threads, fp32Ms, Double(n) / fp32Ms * 1e3, int8Ms, Double(n) / int8Ms * 1e3,
+                    config.model.name.rawValue, n, threads, fp32Ms, Double(n) / fp32Ms * 1e3, int8Ms,
+                    Double(n) / int8Ms * 1e3,
                     fp32Ms / int8Ms, agreement))
         }
     }

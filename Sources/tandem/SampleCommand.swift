@@ -43,13 +43,14 @@ struct SampleCommand: ParsableCommand {
         do {
             let config = try ConfigLoader.load(
                 path: (directory.isEmpty ? "." : directory) + "/config.yaml", overrides: overrides)
-            guard config.model.name == "gpt" else {
+            guard config.model.name.entry.capabilities.contains(.sampling) else {
                 throw UsageMistake(
-                    "\(path) trained model.name \(config.model.name); "
-                        + "tandem sample generates with gpt models")
+                    "\(path) trained model.name \(config.model.name); tandem sample generates with "
+                        + ModelRegistry.names(with: .sampling).joined(separator: ", ") + " models")
             }
             let data = try DataSplits.load(config.data, seed: config.seed)
-            guard let model = try ModelFactory.make(config.model, for: data.train, seed: config.seed) as? GPT,
+            guard
+                let model = try ModelFactory.make(config.model, for: data.train, seed: config.seed) as? TextGenerator,
                 let vocabulary = data.vocabulary
             else {
                 throw UsageMistake("the run's data has no character vocabulary")

@@ -172,7 +172,7 @@ struct CompressionTests {
         var rng = PhiloxRNG(seed: 9)
         let x = NDArray(shape: [37, 1, 28, 28], zeroed: false)
         rng.fillUniform(x.ptr, x.count, low: -0.8, high: 2)
-        let plan = try InferencePlan(net, name: "lenet5")
+        let plan = try InferencePlan(net, name: ModelName(rawValue: "lenet5")!)
         let reference = withNoGrad { net.logits(x).values.scalars }
         #expect(plan.run(x).scalars == reference)
         for method in ActivationCalibration.Method.allCases {
@@ -186,7 +186,8 @@ struct CompressionTests {
             #expect(worst < 0.05 * spread, "\(method): largest difference \(worst) against logits up to \(spread)")
         }
         #expect(throws: ConfigError.self) {
-            try InferencePlan(GPT(vocabulary: 5, context: 4, width: 8, layers: 1, heads: 2), name: "gpt")
+            try InferencePlan(
+                GPT(vocabulary: 5, context: 4, width: 8, layers: 1, heads: 2), name: ModelName(rawValue: "gpt")!)
         }
     }
 }

@@ -13,7 +13,7 @@ struct ConfigTests {
 
     @Test func defaultsFillWhatTheFileLeavesOut() throws {
         let c = try ConfigLoader.parse(yaml: "model:\n  name: mlp\noptimizer:\n  lr: 0.05\n")
-        #expect(c.model.name == "mlp" && c.model.hiddenSizes == [256, 128] && c.optimizer.lr == 0.05)
+        #expect(c.model.name.rawValue == "mlp" && c.model.hiddenSizes == [256, 128] && c.optimizer.lr == 0.05)
         #expect(c.data.batchSize == 64 && c.training.earlyStopping == nil && c.schedule.plateau.patience == 10)
         #expect(c.distributed.sharedMemory)
         // An empty file says so, and what a config needs at least; with --set it is all defaults.
@@ -41,7 +41,7 @@ struct ConfigTests {
             ])
         #expect(!c.distributed.sharedMemory)
         #expect(c.optimizer.lr == 1e-3 && c.model.hiddenSizes == [32, 16] && c.seed == 7 && c.data.limit == 100)
-        #expect(c.training.earlyStopping?.metric == "accuracy" && c.clipping.maxNorm == 1)
+        #expect(c.training.earlyStopping?.metric == .accuracy && c.clipping.maxNorm == 1)
         // The resolved YAML reads back to the same config, and its hash is stable.
         let again = try ConfigLoader.parse(yaml: ConfigLoader.yaml(c))
         #expect(again == c && ConfigLoader.hash(again) == ConfigLoader.hash(c))

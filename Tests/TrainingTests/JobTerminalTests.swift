@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func autoFollowsTheDecision() {
-        #expect(ProgressReporter(setting: "auto", totalSteps: 10, epochs: 1, isTerminal: false).style == .plain)
-        #expect(ProgressReporter(setting: "auto", totalSteps: 10, epochs: 1, isTerminal: true).style == .bar)
+        #expect(ProgressReporter(setting: .auto, totalSteps: 10, epochs: 1, isTerminal: false).style == .plain)
+        #expect(ProgressReporter(setting: .auto, totalSteps: 10, epochs: 1, isTerminal: true).style == .bar)
     }
 }

@@ -14,38 +14,42 @@ public struct InferencePlan {
     }
 
     public let steps: [Step]
-    /// The model the steps come from, by `model.name`.
-    public let modelName: String
+    /// The model the steps come from.
+    public let modelName: ModelName
 
     /// Models whose inference is such a list.
-    public static let supported = ["mlp", "lenet5"]
+    public static var supported: [String] { ModelRegistry.entries.filter { $0.int8Steps != nil }.map(\.name) }
 
     /// - Parameters:
     ///   - model: a trained model.
-    ///   - name: its `model.name`, for the error when it has no int8 path.
-    public init(_ model: any Module, name: String) throws {
-        modelName = name
-        switch model {
-        case let mlp as MLP:
-            var steps: [Step] = [.flatten]
-            for (i, layer) in mlp.hidden.enumerated() {
-                guard let linear = layer as? Linear else { continue }
-                let next = mlp.hidden.dropFirst(i + 1).first { !($0 is NN.Dropout) }
-                steps.append(.linear(name: "hidden.\(i)", linear, relu: (next as? ActivationLayer)?.function == .relu))
-            }
-            self.steps = steps + [.linear(name: "output", mlp.output, relu: false)]
-        case let net as LeNet5:
-            steps = [
-                .conv(name: "c1", net.c1, relu: true), .maxPool(net.s2), .conv(name: "c3", net.c3, relu: true),
-                .maxPool(net.s4),
-                .flatten, .linear(name: "f5", net.f5, relu: true), .linear(name: "f6", net.f6, relu: true),
-                .linear(name: "output", net.output, relu: false),
-            ]
-        default:
+    ///   - name: its `model.name`, whose registry entry gives the steps.
+    public init(_ model: any Module, name: ModelName) throws {
+        guard let steps = name.entry.int8Steps?(model) else {
             throw ConfigError(
                 "int8 quantization covers model.name \(Self.supported.joined(separator: " and ")) (linear, convolution, "
                     + "ReLU and max-pooling layers); \(name) is not supported yet")
         }
+        (self.steps, modelName) = (steps, name)
+    }
+
+    /// An MLP's steps: each linear layer with the ReLU that follows it (dropout skipped).
+    static func steps(of mlp: MLP) -> [Step] {
+        var steps: [Step] = [.flatten]
+        for (i, layer) in mlp.hidden.enumerated() {
+            guard let linear = layer as? Linear else { continue }
+            let next = mlp.hidden.dropFirst(i + 1).first { !($0 is NN.Dropout) }
+            steps.append(.linear(name: "hidden.\(i)", linear, relu: (next as? ActivationLayer)?.function == .relu))
+        }
+        return steps + [.linear(name: "output", mlp.output, relu: false)]
+    }
+
+    /// LeNet-5's steps: C1, S2, C3, S4, F5, F6 and the output layer.
+    static func steps(of net: LeNet5) -> [Step] {
+        [
+            .conv(name: "c1", net.c1, relu: true), .maxPool(net.s2), .conv(name: "c3", net.c3, relu: true),
+            .maxPool(net.s4), .flatten, .linear(name: "f5", net.f5, relu: true),
+            .linear(name: "f6", net.f6, relu: true), .linear(name: "output", net.output, relu: false),
+        ]
     }
 
     /// Runs the steps in fp32, handing each int8 layer's input to `observe` first.

@@ -47,7 +47,7 @@ public enum Int8ModelFile {
         let bytes = try SafeTensors.encode(
             tensors,
             metadata: [
-                "format": "tandem-int8", "model": config.model.name, "calibration": method.rawValue,
+                "format": "tandem-int8", "model": config.model.name.rawValue, "calibration": method.rawValue,
                 "percentile": method == .percentile ? "\(percentile)" : "", "calibration_samples": "\(order.count)",
                 "config_hash": ConfigLoader.hash(config),
             ])
@@ -93,7 +93,7 @@ public enum Int8ModelFile {
             throw CheckpointError("no int8 model at \(path): make it with `tandem quantize \(run)`")
         }
         let (tensors, metadata) = try SafeTensors.decode(bytes, name: path)
-        guard metadata["format"] == "tandem-int8", metadata["model"] == config.model.name else {
+        guard metadata["format"] == "tandem-int8", metadata["model"] == config.model.name.rawValue else {
             throw CheckpointError(
                 "\(path) is not an int8 model of this run's \(config.model.name) (format \(metadata["format"] ?? "none"), "
                     + "model \(metadata["model"] ?? "none")); quantize the run again with `tandem quantize \(run)`")

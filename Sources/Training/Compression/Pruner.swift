@@ -57,13 +57,13 @@ public final class Pruner {
         }
         var candidates: [String] = []
         switch config.method {
-        case "magnitude":
+        case .magnitude:
             for (name, module) in modules where module is Linear || module is Conv2d || module is ConvTranspose2d {
                 let weight = dotted(name, "weight")
                 candidates.append(weight)
                 if !excluded(weight) { _ = index(of: weight) }
             }
-        case "channels":
+        case .channels:
             for (position, (name, module)) in modules.enumerated() {
                 guard let conv = module as? Conv2d else { continue }
                 let weight = dotted(name, "weight")
@@ -88,7 +88,8 @@ public final class Pruner {
                             return ([filter], [filter] + perChannelEntries)
                         }))
             }
-        default:  // heads
+        case .none: break
+        case .heads:
             for (name, module) in modules {
                 guard let attention = module as? MultiHeadAttention else { continue }
                 candidates.append(name)
@@ -121,17 +122,20 @@ public final class Pruner {
         guard unknown.isEmpty else {
             throw ConfigError(
                 "pruning.exclude names \(unknown.joined(separator: ", ")), which the model has no prunable "
-                    + "\(config.method == "heads" ? "attention module" : "weight") of; the prunable ones are: \(candidates.joined(separator: ", "))"
+                    + "\(config.method == .heads ? "attention module" : "weight") of; the prunable ones are: \(candidates.joined(separator: ", "))"
             )
         }
         guard !masked.isEmpty else {
-            let what = [
-                "magnitude": "linear or convolution weights", "channels": "convolutions", "heads": "attention modules",
-            ][config.method]!
+            let what =
+                switch config.method {
+                case .magnitude, .none: "linear or convolution weights"
+                case .channels: "convolutions"
+                case .heads: "attention modules"
+                }
             throw ConfigError(
                 "pruning.method \(config.method) found no \(what) to prune in this model"
                     + (candidates.isEmpty ? "" : " (all are in pruning.exclude)")
-                    + (config.method == "magnitude"
+                    + (config.method == .magnitude
                         ? "" : "; pruning.method magnitude prunes single weights of any linear or convolution layer"))
         }
         if let totalSteps { plan(totalSteps: totalSteps) }
@@ -159,7 +163,7 @@ public final class Pruner {
     /// Unstructured: the `target` fraction of weights with the smallest |w|, over all masked
     /// parameters (scope global) or in each (scope layer).
     func pruneWeights(_ target: Double) {
-        let groups = config.scope == "global" ? [Array(masked.indices)] : masked.indices.map { [$0] }
+        let groups = config.scope == .global ? [Array(masked.indices)] : masked.indices.map { [$0] }
         for group in groups {
             var magnitudes: [Float] = []
             for i in group {

@@ -25,11 +25,6 @@ public struct ConfigValidator {
         if !condition { problems.append("\(path) is \(Self.show(value)); allowed: \(allowed)") }
     }
 
-    /// Records a problem unless `value` is one of `choices`.
-    public mutating func choose(_ value: String, _ path: String, from choices: [String]) {
-        require(choices.contains(value), path, value, choices.joined(separator: ", "))
-    }
-
     /// Records a free-form problem.
     public mutating func fail(_ problem: String) { problems.append(problem) }
 
@@ -41,6 +36,8 @@ public struct ConfigValidator {
         switch value {
         case nil: return "null"
         case let s as String: return "\"\(s)\""
+        case let c as any ConfigChoice: return "\"\(c.rawValue)\""
+        case let m as ModelName: return "\"\(m.rawValue)\""
         case let .some(v): return "\(v)"
         }
     }

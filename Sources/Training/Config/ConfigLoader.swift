@@ -88,7 +88,9 @@ public enum ConfigLoader {
                 let keys = keyPath(of: error)
                 guard !keys.isEmpty, !badPaths.contains(keys.joined(separator: ".")) else { break }
                 badPaths.append(keys.joined(separator: "."))
-                merged = replacing(merged, at: keys, with: node(at: keys, in: defaults))
+                // A key of an optional section has no default there; the schema's template holds one.
+                merged = replacing(
+                    merged, at: keys, with: node(at: keys, in: defaults) ?? node(at: keys, in: template))
             }
         }
         if let config = decoded {
@@ -295,8 +297,8 @@ public enum ConfigLoader {
             .replacingOccurrences(of: "\n", with: " ")
     }
 
-    /// The allowed key nearest to a misspelt one (edit distance at most 3).
-    static func closest(_ word: String, _ candidates: [String]) -> String? {
+    /// The allowed key nearest to a misspelt one (edit distance at most `maxDistance`).
+    static func closest(_ word: String, _ candidates: [String], maxDistance: Int = 3) -> String? {
         func distance(_ a: [Character], _ b: [Character]) -> Int {
             var row = Array(0...b.count)
             for i in 1...max(a.count, 1) where !a.isEmpty {
@@ -310,7 +312,7 @@ public enum ConfigLoader {
             }
             return row[b.count]
         }
-        let scored = candidates.map { ($0, distance(Array(word), Array($0))) }.filter { $0.1 <= 3 }
+        let scored = candidates.map { ($0, distance(Array(word), Array($0))) }.filter { $0.1 <= maxDistance }
         return scored.min { $0.1 < $1.1 }?.0
     }
 }

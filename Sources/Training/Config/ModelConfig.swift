@@ -1,8 +1,10 @@
+import Models
+
 /// `model:` which network to train and its sizes.
 public struct ModelConfig: Codable, Equatable, Sendable {
-    /// mlp, lenet5, resnet, mobilenet, inception, char_mlp, rnn/lstm/gru (sequence classifiers), gpt, vit, transformer
-    /// (encoder-decoder), autoencoder, vae or dcgan.
-    public var name = "lenet5"
+    /// One of `ModelRegistry.names`: mlp, lenet5, resnet, mobilenet, inception, char_mlp, rnn/lstm/gru, gpt, vit,
+    /// transformer (encoder-decoder), autoencoder, vae or dcgan.
+    public var name = ModelName(rawValue: "lenet5")!
     /// mlp: widths of the hidden layers.
     public var hiddenSizes = [256, 128]
     /// mlp, lenet5 and the transformers: dropout probability (0 for none).
@@ -33,7 +35,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// classifier-based Inception Score of 1000 generated images. null: no score.
     public var scoreClassifier: String?
     /// gpt: `learned` position embeddings (GPT-2) or fixed `sinusoidal` ones (Vaswani et al.).
-    public var positionEncoding = "learned"
+    public var positionEncoding = GPT.Positions.learned
     /// lstm, gru: added at initialisation to the bias of the gate that keeps the state (the
     /// LSTM's forget gate, the GRU's update gate); 0 is PyTorch's init.
     public var forgetBias = 0.0
@@ -41,11 +43,6 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// file with every parameter and buffer of this model; null: a fresh initialisation.
     /// Fine-tuning and one-shot pruning start here. A resumed run uses its checkpoint instead.
     public var initFrom: String?
-
-    public static let names = [
-        "mlp", "lenet5", "resnet", "mobilenet", "inception", "char_mlp", "rnn", "lstm", "gru", "gpt", "vit",
-        "transformer", "autoencoder", "vae", "dcgan",
-    ]
 
     public init() {}
 
@@ -58,7 +55,6 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     }
 
     func validate(_ v: inout ConfigValidator) {
-        v.choose(name, "model.name", from: Self.names)
         v.require(
             !hiddenSizes.isEmpty && hiddenSizes.allSatisfy { $0 > 0 }, "model.hidden_sizes", hiddenSizes,
             "a non-empty list of positive widths")
@@ -68,25 +64,13 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         v.require(
             channels.map { !$0.isEmpty && $0.allSatisfy { $0 > 0 } } ?? true, "model.channels", channels,
             "null or a list of positive widths")
-        if name == "inception" {
-            v.require(channels.map { $0.count == 3 } ?? true, "model.channels", channels, "three widths for inception")
-        }
-        if name == "mobilenet" {
-            v.require(
-                channels.map { $0.count >= 2 } ?? true, "model.channels", channels, "at least two widths for mobilenet")
-        }
         v.require(blocks >= 1, "model.blocks", blocks, "a positive number of blocks per stage")
         v.require(layers >= 1, "model.layers", layers, "a positive number of layers")
         v.require(heads >= 1, "model.heads", heads, "a positive number of attention heads")
         v.require(patch >= 1, "model.patch", patch, "a positive patch side")
         v.require(latentSize >= 1, "model.latent_size", latentSize, "a positive width")
         v.require(noise >= 0, "model.noise", noise, "a standard deviation >= 0")
-        if ["gpt", "vit", "transformer", "autoencoder", "vae", "dcgan"].contains(name) {
-            v.require(
-                embeddingSize % heads == 0, "model.embedding_size", embeddingSize,
-                "a multiple of model.heads (\(heads))")
-        }
-        v.choose(positionEncoding, "model.position_encoding", from: ["learned", "sinusoidal"])
+        name.entry.check(self, &v)
         let w = ConfigLimits.width, d = ConfigLimits.depth
         v.atMost(hiddenSizes, "model.hidden_sizes", w, "units")
         v.atMost(embeddingSize, "model.embedding_size", w, "units")
@@ -99,3 +83,5 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         v.atMost(patch, "model.patch", w, "pixels")
     }
 }
+
+extension GPT.Positions: ConfigChoice {}

@@ -1,7 +1,7 @@
 /// `optimizer:` the update rule, with PyTorch's defaults where the key is left out.
 public struct OptimizerConfig: Codable, Equatable, Sendable {
     /// sgd, adam, adamw or rmsprop.
-    public var name = "sgd"
+    public var name = OptimizerName.sgd
     /// The peak learning rate; null takes the optimizer's PyTorch default (adam and adamw 1e-3,
     /// rmsprop 1e-2; sgd has none and needs one).
     public var lr: Double?
@@ -22,8 +22,6 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     /// Accept `lr: 0` (a run that updates nothing, e.g. to measure the data path); refused otherwise.
     public var allowZeroLR = false
 
-    public static let names = ["sgd", "adam", "adamw", "rmsprop"]
-
     public init() {}
 
     enum CodingKeys: String, CodingKey {
@@ -32,13 +30,12 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     }
 
     /// The learning rate after defaults.
-    public var resolvedLR: Double { lr ?? ["adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-2][name] ?? 0 }
+    public var resolvedLR: Double { lr ?? name.defaultLR ?? 0 }
     /// The weight decay after defaults.
-    public var resolvedWeightDecay: Double { weightDecay ?? (name == "adamw" ? 0.01 : 0) }
+    public var resolvedWeightDecay: Double { weightDecay ?? (name == .adamw ? 0.01 : 0) }
 
     func validate(_ v: inout ConfigValidator) {
-        v.choose(name, "optimizer.name", from: Self.names)
-        if name == "sgd" && lr == nil {
+        if name == .sgd && lr == nil {
             v.require(false, "optimizer.lr", lr, "a learning rate (sgd has no default)")
         } else if resolvedLR == 0 && lr != nil {
             v.require(
@@ -62,10 +59,29 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     }
 }
 
+/// `optimizer.name`: the update rules.
+public enum OptimizerName: String, ConfigChoice {
+    case sgd, adam, adamw, rmsprop
+
+    /// PyTorch's default learning rate (sgd has none).
+    var defaultLR: Double? {
+        switch self {
+        case .sgd: return nil
+        case .adam, .adamw: return 1e-3
+        case .rmsprop: return 1e-2
+        }
+    }
+}
+
+/// `schedule.name`: the learning-rate schedules.
+public enum ScheduleName: String, ConfigChoice {
+    case constant, step, multistep, exponential, cosine, warmup_cosine, linear, one_cycle, plateau
+}
+
 /// `schedule:` how the learning rate moves over the optimizer steps.
 public struct ScheduleConfig: Codable, Equatable, Sendable {
     /// constant, step, multistep, exponential, cosine, warmup_cosine, linear, one_cycle or plateau.
-    public var name = "constant"
+    public var name = ScheduleName.constant
     /// Linear warm-up steps before the schedule (all but one_cycle).
     public var warmupSteps = 0
     /// step: decay every `step_size` steps; step, multistep, exponential: the factor.
@@ -88,10 +104,6 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
     /// The linear scaling rule: multiply the rate by global batch / reference_batch (null: off).
     public var referenceBatch: Int?
 
-    public static let names = [
-        "constant", "step", "multistep", "exponential", "cosine", "warmup_cosine", "linear", "one_cycle", "plateau",
-    ]
-
     public init() {}
 
     enum CodingKeys: String, CodingKey {
@@ -102,9 +114,8 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
     }
 
     func validate(_ v: inout ConfigValidator) {
-        v.choose(name, "schedule.name", from: Self.names)
         v.require(warmupSteps >= 0, "schedule.warmup_steps", warmupSteps, "a non-negative number of steps")
-        if name == "warmup_cosine" {
+        if name == .warmup_cosine {
             v.require(warmupSteps > 0, "schedule.warmup_steps", warmupSteps, "at least 1 for warmup_cosine")
         }
         v.require(stepSize >= 1, "schedule.step_size", stepSize, "a positive number of steps")
@@ -135,9 +146,9 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
 /// `schedule.plateau:` ReduceLROnPlateau, with PyTorch's defaults.
 public struct PlateauConfig: Codable, Equatable, Sendable {
     /// The validation metric to watch: loss, accuracy, top5, f1_macro, ...
-    public var metric = "loss"
+    public var metric = MetricName.loss
     /// min (lower is better) or max.
-    public var mode = "min"
+    public var mode = MetricMode.min
     public var factor = 0.1
     public var patience = 10
     public var threshold = 1e-4
@@ -152,8 +163,6 @@ public struct PlateauConfig: Codable, Equatable, Sendable {
     }
 
     func validate(_ v: inout ConfigValidator) {
-        v.choose(metric, "schedule.plateau.metric", from: EvaluationMetrics.names)
-        v.choose(mode, "schedule.plateau.mode", from: ["min", "max"])
         v.require(factor > 0 && factor < 1, "schedule.plateau.factor", factor, "0 < factor < 1")
         v.require(patience >= 0 && cooldown >= 0, "schedule.plateau.patience", patience, "patience and cooldown >= 0")
         v.require(threshold >= 0, "schedule.plateau.threshold", threshold, "a non-negative number")

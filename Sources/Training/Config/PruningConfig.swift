@@ -4,10 +4,10 @@ public struct PruningConfig: Codable, Equatable, Sendable {
     /// none; magnitude (single weights of every linear and convolution layer, smallest |w|
     /// first); channels (whole output channels of every convolution, smallest L2 norm first);
     /// heads (whole attention heads: their query, key and value rows and output columns).
-    public var method = "none"
+    public var method = PruningMethod.none
     /// magnitude: one threshold over all layers (global) or the same sparsity in each layer
     /// (layer). channels and heads are always pruned per layer.
-    public var scope = "global"
+    public var scope = PruningScope.global
     /// The final fraction of the units (weights, channels or heads) set to zero.
     public var sparsity = 0.5
     /// The fraction pruned at `start_step`.
@@ -30,14 +30,12 @@ public struct PruningConfig: Codable, Equatable, Sendable {
             "every_steps"
     }
 
-    public var enabled: Bool { method != "none" }
+    public var enabled: Bool { method != .none }
 
     func validate(_ v: inout ConfigValidator) {
-        v.choose(method, "pruning.method", from: ["none", "magnitude", "channels", "heads"])
-        v.choose(scope, "pruning.scope", from: ["global", "layer"])
-        if method == "channels" || method == "heads" {
+        if method == .channels || method == .heads {
             v.require(
-                scope == "layer", "pruning.scope", scope,
+                scope == .layer, "pruning.scope", scope,
                 "layer for pruning.method \(method) (whole channels and heads are pruned per layer)")
         }
         v.require(sparsity >= 0 && sparsity < 1, "pruning.sparsity", sparsity, "0 <= sparsity < 1")
@@ -53,4 +51,17 @@ public struct PruningConfig: Codable, Equatable, Sendable {
         v.atMost(endStep, "pruning.end_step", ConfigLimits.count, "steps")
         v.atMost(everySteps, "pruning.every_steps", ConfigLimits.count, "steps")
     }
+}
+
+/// `pruning.method`: what is pruned.
+public enum PruningMethod: String, ConfigChoice {
+    case none, magnitude, channels, heads
+}
+
+/// `pruning.scope`: where magnitude pruning's threshold is drawn.
+public enum PruningScope: String, ConfigChoice {
+    /// One threshold over all layers.
+    case global
+    /// The same sparsity in each layer.
+    case layer
 }

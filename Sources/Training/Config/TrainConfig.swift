@@ -23,28 +23,14 @@ public struct TrainConfig: Codable, Equatable, Sendable {
 
     public init() {}
 
-    /// Which data each model reads: (models, data names, with `shakespeare_char/T` for its
-    /// `data.targets: T`, and `fashion_mnist/raw` for pixels in [0, 1], `data.normalize: false`).
-    static let pairing: [(models: [String], data: [String])] = [
-        (
-            ["mlp", "lenet5", "resnet", "mobilenet", "inception", "vit"],
-            ["fashion_mnist", "fashion_mnist/raw", "synthetic"]
-        ),
-        (["autoencoder", "vae", "dcgan"], ["fashion_mnist/raw"]),
-        (["char_mlp"], ["shakespeare_char/last"]),
-        (["gpt"], ["shakespeare_char/every"]),
-        (["rnn", "lstm", "gru"], ["memory", "shakespeare_char/every"]),
-        (["transformer"], ["seq2seq"]),
-    ]
     /// Every problem with the values, or nil.
     public func problems() -> [String] {
         var v = ConfigValidator()
         v.require(seed >= 0 && seed <= ConfigLimits.seed, "seed", seed, "an integer from 0 to \(ConfigLimits.seed)")
         model.validate(&v)
         data.validate(&v)
-        if let reads = Self.pairing.first(where: { $0.models.contains(model.name) })?.data,
-            !reads.contains(data.dataKey)
-        {
+        let entry = model.name.entry
+        if !entry.reads.contains(data.dataKey) {
             func described(_ key: String) -> String {
                 key == "fashion_mnist/raw"
                     ? "fashion_mnist with data.normalize false"
@@ -52,26 +38,27 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             }
             v.require(
                 false, "model.name", model.name,
-                "data.name \(reads.map(described).joined(separator: " or ")) for \(model.name) "
+                "data.name \(entry.reads.map(described).joined(separator: " or ")) for \(model.name) "
                     + "(the config has data.name \(described(data.dataKey)))")
         }
-        if model.name == "dcgan" {
+        if entry.capabilities.contains(.alternatingUpdates) {
             // Alternating updates take one batch each; the loss scaler would need one scale per player.
             v.require(
                 distributed.gradientAccumulation == 1, "distributed.gradient_accumulation",
                 distributed.gradientAccumulation,
-                "1 for dcgan (each step alternates the two players on one batch)")
+                "1 for \(model.name) (each step alternates the two players on one batch)")
             v.require(
-                !precision.scaling.on, "precision.mode", precision.mode, "fp32 or bf16 for dcgan (no loss scaling)")
+                !precision.scaling.on, "precision.mode", precision.mode,
+                "fp32 or bf16 for \(model.name) (no loss scaling)")
         }
-        if ["autoencoder", "vae", "dcgan"].contains(model.name) {
+        if !entry.isClassifier {
             // Their evaluation measures the loss only.
             if let e = training.earlyStopping {
-                v.require(e.metric == "loss", "training.early_stopping.metric", e.metric, "loss for \(model.name)")
+                v.require(e.metric == .loss, "training.early_stopping.metric", e.metric, "loss for \(model.name)")
             }
-            if schedule.name == "plateau" {
+            if schedule.name == .plateau {
                 v.require(
-                    schedule.plateau.metric == "loss", "schedule.plateau.metric", schedule.plateau.metric,
+                    schedule.plateau.metric == .loss, "schedule.plateau.metric", schedule.plateau.metric,
                     "loss for \(model.name)")
             }
         }
@@ -88,20 +75,11 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         distillation.validate(&v)
         if distillation.teacher != nil {
             v.require(
-                Self.classifierModels.contains(model.name), "model.name", model.name,
-                "a classifier for distillation (\(Self.classifierModels.joined(separator: ", ")))")
+                entry.isClassifier, "model.name", model.name,
+                "a classifier for distillation (\(ModelRegistry.names(with: .classifier).joined(separator: ", ")))")
         }
         return v.problems
     }
-
-    /// Models whose output is class logits (what distillation matches).
-    static let classifierModels = [
-        "mlp", "lenet5", "resnet", "mobilenet", "inception", "vit", "char_mlp", "rnn", "lstm", "gru", "gpt",
-        "transformer",
-    ]
-
-    /// Models with batch-norm running statistics: each rank would update its own from its own shards.
-    static let batchNormModels = ["resnet", "mobilenet", "inception", "dcgan"]
 
     func validateDeterminism(_ v: inout ConfigValidator) {
         let d = distributed
@@ -122,12 +100,13 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             d.gradientAccumulation == 1, "distributed.gradient_accumulation", d.gradientAccumulation,
             "1 with deterministic: true (each rank already accumulates micro_shards / world shards)")
         v.require(
-            d.wire == "fp32", "distributed.wire", d.wire,
+            d.wire == .fp32, "distributed.wire", d.wire,
             "fp32 with deterministic: true (gradients travel as 64-bit fixed point)")
         v.require(
-            !Self.batchNormModels.contains(model.name), "model.name", model.name,
+            !model.name.entry.capabilities.contains(.batchNorm), "model.name", model.name,
             "a model without batch norm with deterministic: true (batch-norm running statistics are per rank): "
-                + Self.pairing.flatMap(\.models).filter { !Self.batchNormModels.contains($0) }.joined(separator: ", "))
+                + ModelRegistry.entries.filter { !$0.capabilities.contains(.batchNorm) }.map(\.name).joined(
+                    separator: ", "))
     }
 
     /// A config with every optional section present, so every key the schema knows appears

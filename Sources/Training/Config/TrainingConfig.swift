@@ -1,3 +1,4 @@
+import Logging
 import TensorCore
 
 /// `training:` how long to train, what to evaluate, and when to stop early.
@@ -20,7 +21,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// error or skip: what a non-finite gradient norm (or loss) does when no loss scaler
     /// handles it (fp32, bf16). With a loss scaler such steps are overflows: skipped, and the
     /// scale backs off.
-    public var nonfinite = "error"
+    public var nonfinite = NonfiniteAction.error
 
     public init() {}
 
@@ -43,7 +44,6 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             maxEvalSamples.map { $0 >= 1 } ?? true, "training.max_eval_samples", maxEvalSamples,
             "null or a positive number")
         v.require(topK >= 1, "training.top_k", topK, "a positive integer")
-        v.choose(nonfinite, "training.nonfinite", from: ["error", "skip"])
         v.atMost(epochs, "training.epochs", ConfigLimits.epochs, "epochs")
         v.atMost(maxSteps, "training.max_steps", ConfigLimits.count, "steps")
         v.atMost(evalEveryEpochs, "training.eval_every_epochs", ConfigLimits.epochs, "epochs")
@@ -54,11 +54,19 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
 }
 
+/// `training.nonfinite`: what a non-finite gradient norm does without a loss scaler.
+public enum NonfiniteAction: String, ConfigChoice {
+    /// Stop the run with a message.
+    case error
+    /// Skip the step and count it.
+    case skip
+}
+
 /// `training.early_stopping:` stop when a validation metric has not improved for `patience` evaluations.
 public struct EarlyStoppingConfig: Codable, Equatable, Sendable {
-    public var metric = "loss"
+    public var metric = MetricName.loss
     /// min (lower is better) or max.
-    public var mode = "min"
+    public var mode = MetricMode.min
     public var patience = 3
     /// The smallest change that counts as an improvement.
     public var minDelta = 0.0
@@ -71,21 +79,44 @@ public struct EarlyStoppingConfig: Codable, Equatable, Sendable {
     }
 
     func validate(_ v: inout ConfigValidator) {
-        v.choose(metric, "training.early_stopping.metric", from: EvaluationMetrics.names)
-        v.choose(mode, "training.early_stopping.mode", from: ["min", "max"])
         v.require(patience >= 1, "training.early_stopping.patience", patience, "a positive number of evaluations")
         v.require(minDelta >= 0, "training.early_stopping.min_delta", minDelta, "a non-negative number")
         v.atMost(patience, "training.early_stopping.patience", ConfigLimits.count, "evaluations")
     }
 }
 
+/// `precision.mode` and `distributed.wire`: 32-bit floats, or IEEE half or bfloat16.
+public enum FloatFormat: String, ConfigChoice {
+    case fp32, fp16, bf16
+
+    /// The tensor element type.
+    public var dtype: DType {
+        switch self {
+        case .fp32: return .float32
+        case .fp16: return .float16
+        case .bf16: return .bfloat16
+        }
+    }
+}
+
+/// `precision.loss_scale`: how the loss is scaled before backward.
+public enum LossScaleMode: String, ConfigChoice {
+    /// Dynamic for fp16, none otherwise.
+    case auto
+    /// GradScaler's rules: grow every growth_interval clean steps, back off on an overflow.
+    case dynamic
+    /// initial_scale throughout.
+    case `static`
+    case none
+}
+
 /// `precision:` the number format of forward and backward, and loss scaling.
 public struct PrecisionConfig: Codable, Equatable, Sendable {
     /// fp32, or fp16/bf16 mixed precision: fp32 master weights and optimizer state, forward and
     /// backward on the weights rounded to 16 bits, with 16-bit activations.
-    public var mode = "fp32"
+    public var mode = FloatFormat.fp32
     /// auto (dynamic for fp16, none otherwise), dynamic, static or none.
-    public var lossScale = "auto"
+    public var lossScale = LossScaleMode.auto
     /// GradScaler's settings; `initial_scale` is also the static scale.
     public var initialScale = 65536.0
     public var growthFactor = 2.0
@@ -108,21 +139,19 @@ public struct PrecisionConfig: Codable, Equatable, Sendable {
     }
 
     /// The 16-bit compute type, or float32.
-    public var computeType: DType { ["fp16": .float16, "bf16": .bfloat16][mode] ?? .float32 }
+    public var computeType: DType { mode.dtype }
 
     /// Whether the loss is scaled, and dynamically.
     public var scaling: (on: Bool, dynamic: Bool) {
         switch lossScale {
-        case "dynamic": return (true, true)
-        case "static": return (true, false)
-        case "none": return (false, false)
-        default: return (mode == "fp16", true)
+        case .dynamic: return (true, true)
+        case .static: return (true, false)
+        case .none: return (false, false)
+        case .auto: return (mode == .fp16, true)
         }
     }
 
     func validate(_ v: inout ConfigValidator) {
-        v.choose(mode, "precision.mode", from: ["fp32", "fp16", "bf16"])
-        v.choose(lossScale, "precision.loss_scale", from: ["auto", "dynamic", "static", "none"])
         v.require(
             initialScale > 0 && initialScale.isFinite, "precision.initial_scale", initialScale, "a positive number")
         v.require(growthFactor > 1, "precision.growth_factor", growthFactor, "a number above 1")
@@ -149,7 +178,7 @@ public struct DistributedConfig: Codable, Equatable, Sendable {
     /// Micro-batches per optimizer step; gradients are averaged over ranks only on the last one.
     public var gradientAccumulation = 1
     /// fp32, fp16 or bf16: the format gradients travel in (the sum is done in fp32).
-    public var wire = "fp32"
+    public var wire = FloatFormat.fp32
     /// Compute threads per rank (null: cores on the node / ranks on the node, or TANDEM_NUM_THREADS).
     public var threadsPerRank: Int?
     /// Seconds a rank may wait in one collective before the ranks that have not arrived are
@@ -193,7 +222,6 @@ public struct DistributedConfig: Codable, Equatable, Sendable {
         v.require(
             gradientAccumulation >= 1, "distributed.gradient_accumulation", gradientAccumulation,
             "a positive number of micro-batches")
-        v.choose(wire, "distributed.wire", from: ["fp32", "fp16", "bf16"])
         v.require(
             threadsPerRank.map { $0 >= 1 && $0 <= 256 } ?? true, "distributed.threads_per_rank", threadsPerRank,
             "null or 1-256")
@@ -231,8 +259,8 @@ public struct CheckpointingConfig: Codable, Equatable, Sendable {
     /// Also keep the checkpoint with the best validation metric, in `checkpoints/best`.
     public var keepBest = false
     /// The metric and direction that decide "best".
-    public var bestMetric = "loss"
-    public var bestMode = "min"
+    public var bestMetric = MetricName.loss
+    public var bestMode = MetricMode.min
 
     public init() {}
 
@@ -251,12 +279,25 @@ public struct CheckpointingConfig: Codable, Equatable, Sendable {
             everyMinutes.map { $0 > 0 } ?? true, "checkpointing.every_minutes", everyMinutes,
             "null or a positive number")
         v.require(keepLast >= 1, "checkpointing.keep_last", keepLast, "at least 1")
-        v.choose(bestMetric, "checkpointing.best_metric", from: EvaluationMetrics.names)
-        v.choose(bestMode, "checkpointing.best_mode", from: ["min", "max"])
         v.atMost(everySteps, "checkpointing.every_steps", ConfigLimits.count, "steps")
         v.atMost(everyMinutes, "checkpointing.every_minutes", ConfigLimits.seconds / 60, "minutes")
         v.atMost(keepLast, "checkpointing.keep_last", ConfigLimits.count, "checkpoints")
     }
+}
+
+/// `logging.progress`: how rank 0 shows progress.
+public enum ProgressStyle: String, ConfigChoice {
+    /// A bar on a terminal, plain lines otherwise.
+    case auto
+    case bar, plain, none
+}
+
+/// `logging.level` and `logging.other_ranks_level`: swift-log's levels.
+public enum LogLevel: String, ConfigChoice {
+    case trace, debug, info, notice, warning, error
+
+    /// The swift-log level.
+    public var logger: Logger.Level { Logger.Level(rawValue: rawValue)! }
 }
 
 /// `logging:` what rank 0 reports and how often.
@@ -264,11 +305,11 @@ public struct LoggingConfig: Codable, Equatable, Sendable {
     /// Write a `metrics.jsonl` line (and a progress update) every this many optimizer steps.
     public var everySteps = 20
     /// auto (a bar on a terminal, plain lines otherwise), bar, plain or none.
-    public var progress = "auto"
+    public var progress = ProgressStyle.auto
     /// trace, debug, info, notice, warning or error: the least severe line rank 0 logs.
-    public var level = "info"
+    public var level = LogLevel.info
     /// The least severe line the other ranks log (to standard error; only rank 0 writes the file).
-    public var otherRanksLevel = "warning"
+    public var otherRanksLevel = LogLevel.warning
     /// Rank 0 also writes every metrics.jsonl number as a TensorBoard scalar (events.out.tfevents.*).
     public var tensorboard = true
     /// TensorBoard histograms of every parameter and gradient every this many steps (null: none).
@@ -284,14 +325,9 @@ public struct LoggingConfig: Codable, Equatable, Sendable {
 
     func validate(_ v: inout ConfigValidator) {
         v.require(everySteps >= 1, "logging.every_steps", everySteps, "a positive number of steps")
-        v.choose(progress, "logging.progress", from: ["auto", "bar", "plain", "none"])
-        v.choose(level, "logging.level", from: ["trace", "debug", "info", "notice", "warning", "error"])
         v.require(
             histogramsEverySteps.map { $0 >= 1 } ?? true, "logging.histograms_every_steps", histogramsEverySteps,
             "null or a positive number of steps")
-        v.choose(
-            otherRanksLevel, "logging.other_ranks_level",
-            from: ["trace", "debug", "info", "notice", "warning", "error"])
         v.atMost(everySteps, "logging.every_steps", ConfigLimits.count, "steps")
         v.atMost(histogramsEverySteps, "logging.histograms_every_steps", ConfigLimits.count, "steps")
     }

@@ -2,12 +2,6 @@ import Foundation
 
 /// The metrics of one evaluation, identical on every rank.
 public struct EvaluationMetrics: Sendable, Equatable {
-    /// Names a config may use for early stopping and reduce-on-plateau.
-    public static let names = [
-        "loss", "accuracy", "top_k_accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "perplexity",
-        "exact_match",
-    ]
-
     public var samples = 0
     /// False for models that are not classifiers (autoencoders): only the loss is measured.
     public var isClassification = true
@@ -38,19 +32,18 @@ public struct EvaluationMetrics: Sendable, Equatable {
 
     private func mean(_ xs: [Double]) -> Double { xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count) }
 
-    /// The metric called `name` (one of `names`).
-    public func value(named name: String) -> Double {
-        switch name {
-        case "loss": return loss
-        case "accuracy": return accuracy
-        case "top_k_accuracy": return topKAccuracy ?? accuracy
-        case "precision_macro": return precisionMacro
-        case "recall_macro": return recallMacro
-        case "f1_macro": return f1Macro
-        case "roc_auc": return rocAUC ?? .nan
-        case "perplexity": return perplexity
-        case "exact_match": return exactMatch ?? .nan
-        default: preconditionFailure("unknown metric \(name)")
+    /// The value of `metric`.
+    public func value(of metric: MetricName) -> Double {
+        switch metric {
+        case .loss: return loss
+        case .accuracy: return accuracy
+        case .top_k_accuracy: return topKAccuracy ?? accuracy
+        case .precision_macro: return precisionMacro
+        case .recall_macro: return recallMacro
+        case .f1_macro: return f1Macro
+        case .roc_auc: return rocAUC ?? .nan
+        case .perplexity: return perplexity
+        case .exact_match: return exactMatch ?? .nan
         }
     }
 

@@ -15,12 +15,12 @@ public final class ProgressReporter {
     ///   - totalSteps: optimizer steps in the whole run, for the bar and the ETA.
     ///   - epochs: epochs in the run.
     ///   - isTerminal: whether the job's output is a terminal (under mpirun, mpirun's own output).
-    public init(setting: String, totalSteps: Int, epochs: Int, isTerminal: Bool = JobTerminal.isTerminal) {
+    public init(setting: ProgressStyle, totalSteps: Int, epochs: Int, isTerminal: Bool = JobTerminal.isTerminal) {
         switch setting {
-        case "bar": style = .bar
-        case "plain": style = .plain
-        case "none": style = .none
-        default: style = isTerminal ? .bar : .plain
+        case .bar: style = .bar
+        case .plain: style = .plain
+        case .none: style = .none
+        case .auto: style = isTerminal ? .bar : .plain
         }
         (self.totalSteps, self.epochs) = (max(totalSteps, 1), epochs)
     }

@@ -14,7 +14,7 @@ public struct DataSplits {
     /// - Parameter seed: the run's seed (synthetic data depends on it).
     public static func load(_ config: DataConfig, seed: Int) throws -> DataSplits {
         switch config.name {
-        case "fashion_mnist":
+        case .fashion_mnist:
             let directory = (config.directory as NSString).expandingTildeInPath
             let all = try FashionMNIST.load(
                 directory: directory, split: .train, normalize: config.normalize, limit: config.limit)
@@ -23,7 +23,7 @@ public struct DataSplits {
                 limit: config.limit.map { max(20, $0 / 6) })
             let (train, validation) = all.split(validationFraction: config.validationFraction)
             return DataSplits(train: train, validation: validation, test: test, vocabulary: nil)
-        case "shakespeare_char":
+        case .shakespeare_char:
             let corpus = try CharacterCorpus.shakespeare(archive: (config.archive as NSString).expandingTildeInPath)
             let limited =
                 config.limit.map { CharacterCorpus(Array(corpus.ids.prefix($0).map { corpus.vocabulary[Int($0)] })) }
@@ -34,7 +34,7 @@ public struct DataSplits {
                     "the validation part of the text (\(validation.count) characters) is shorter than data.context + 1; "
                         + "raise data.limit or data.validation_fraction")
             }
-            if config.targets == "every" {
+            if config.targets == .every {
                 return DataSplits(
                     train: limited.sequenceDataset(context: config.context, range: train),
                     validation: limited.sequenceDataset(
@@ -45,16 +45,16 @@ public struct DataSplits {
                 train: limited.nextCharacterDataset(context: config.context, range: train),
                 validation: limited.nextCharacterDataset(context: config.context, range: validation),
                 test: nil, vocabulary: limited.vocabulary)
-        case "seq2seq":
+        case .seq2seq:
             let q = config.seq2seq
             let all = SequenceToSequenceDataset.synthetic(
-                SequenceToSequenceDataset.Task(rawValue: q.task)!, count: q.samples + q.testSamples,
+                q.task, count: q.samples + q.testSamples,
                 length: q.length, vocabulary: q.vocabulary, seed: UInt64(seed))
             let cut = q.samples - Int((Double(q.samples) * config.validationFraction).rounded())
             return DataSplits(
                 train: all.slice(0..<cut), validation: all.slice(cut..<q.samples),
                 test: all.slice(q.samples..<(q.samples + q.testSamples)), vocabulary: nil)
-        case "memory":
+        case .memory:
             let m = config.memory
             let all = SyntheticDataset.memoryTask(
                 count: m.samples + m.testSamples, length: m.length, classes: m.classes,
@@ -63,7 +63,7 @@ public struct DataSplits {
             return DataSplits(
                 train: train, validation: validation, test: all.slice(m.samples..<(m.samples + m.testSamples)),
                 vocabulary: nil)
-        default:  // synthetic
+        case .synthetic:
             let s = config.synthetic
             let all = SyntheticDataset.clusters(
                 count: s.samples + s.testSamples, inputShape: Shape(s.inputShape),

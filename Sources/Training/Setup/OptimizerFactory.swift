@@ -28,12 +28,12 @@ public enum OptimizerFactory {
             including: including)
         let lr = Float(config.resolvedLR)
         switch config.name {
-        case "adam", "adamw":
+        case .adam, .adamw:
             return Adam(
                 arena, learningRate: lr, beta1: Float(config.betas[0]), beta2: Float(config.betas[1]),
                 eps: Float(config.eps),
-                decoupledWeightDecay: config.name == "adamw", groups: groups)
-        case "rmsprop":
+                decoupledWeightDecay: config.name == .adamw, groups: groups)
+        case .rmsprop:
             return RMSprop(
                 arena, learningRate: lr, alpha: Float(config.alpha), eps: Float(config.eps),
                 momentum: Float(config.momentum),
@@ -60,23 +60,23 @@ public enum OptimizerFactory {
         let schedule: LearningRateSchedule
         var plateau: ReduceLROnPlateau?
         switch config.name {
-        case "step": schedule = .step(stepSize: config.stepSize, gamma: config.gamma)
-        case "multistep": schedule = .multiStep(milestones: config.milestones, gamma: config.gamma)
-        case "exponential": schedule = .exponential(gamma: config.gamma)
-        case "cosine", "warmup_cosine": schedule = .cosine(totalSteps: totalSteps, minLR: config.minLR)
-        case "linear": schedule = .linear(totalSteps: totalSteps, endFactor: config.endFactor)
-        case "one_cycle":
+        case .step: schedule = .step(stepSize: config.stepSize, gamma: config.gamma)
+        case .multistep: schedule = .multiStep(milestones: config.milestones, gamma: config.gamma)
+        case .exponential: schedule = .exponential(gamma: config.gamma)
+        case .cosine, .warmup_cosine: schedule = .cosine(totalSteps: totalSteps, minLR: config.minLR)
+        case .linear: schedule = .linear(totalSteps: totalSteps, endFactor: config.endFactor)
+        case .one_cycle:
             schedule = .oneCycle(
                 totalSteps: totalSteps, pctStart: config.pctStart, divFactor: config.divFactor,
                 finalDivFactor: config.finalDivFactor, baseMomentum: config.baseMomentum,
                 maxMomentum: config.maxMomentum)
-        case "plateau":
+        case .plateau:
             schedule = .constant
             let p = config.plateau
             plateau = ReduceLROnPlateau(
-                mode: p.mode == "max" ? .max : .min, factor: p.factor, patience: p.patience,
+                mode: p.mode == .max ? .max : .min, factor: p.factor, patience: p.patience,
                 threshold: p.threshold, cooldown: p.cooldown, minLR: p.minLR)
-        default: schedule = .constant
+        case .constant: schedule = .constant
         }
         return LearningRateScheduler(schedule, baseLR: lr, warmupSteps: config.warmupSteps, plateau: plateau)
     }

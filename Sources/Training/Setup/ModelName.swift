@@ -1,0 +1,31 @@
+/// `model.name`: one of the models in `ModelRegistry`; any other name is a config error that
+/// lists them.
+public struct ModelName: Codable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    /// The registered model called `rawValue`, or nil.
+    public init?(rawValue: String) {
+        guard ModelRegistry.entries.contains(where: { $0.name == rawValue }) else { return nil }
+        self.rawValue = rawValue
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let name = try container.decode(String.self)
+        guard let value = ModelName(rawValue: name) else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: unknownName(name, allowed: ModelRegistry.names))
+        }
+        self = value
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    public var description: String { rawValue }
+
+    /// Its registry entry.
+    public var entry: ModelEntry { ModelRegistry.entries.first { $0.name == rawValue }! }
+}
