@@ -13,6 +13,12 @@ public final class MLP: Classifier {
     ///   - classes: number of outputs.
     ///   - dropout: dropout after each hidden activation (0 for none).
     public init(inputs: Int, hiddenSizes: [Int], classes: Int, dropout: Float = 0) {
+        hidden = Self.hiddenLayers(inputs: inputs, hiddenSizes: hiddenSizes, dropout: dropout)
+        output = Linear(hiddenSizes.last ?? inputs, classes)
+    }
+
+    /// Linear → ReLU (→ Dropout) for each hidden width, from `inputs` features.
+    static func hiddenLayers(inputs: Int, hiddenSizes: [Int], dropout: Float) -> [any Layer] {
         var layers: [any Layer] = [], width = inputs
         for h in hiddenSizes {
             layers.append(Linear(width, h))
@@ -20,8 +26,7 @@ public final class MLP: Classifier {
             if dropout > 0 { layers.append(Dropout(dropout)) }
             width = h
         }
-        hidden = layers
-        output = Linear(width, classes)
+        return layers
     }
 
     public func logits(_ inputs: NDArray) -> Tensor {

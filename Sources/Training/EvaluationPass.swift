@@ -70,6 +70,10 @@ final class EvaluationPass {
 
     /// The metrics in one line: the loss, and a classifier's accuracy, F1 and the rest.
     static func summary(_ m: EvaluationMetrics, split: String, position: String) -> String {
+        if let r = m.regression {
+            return String(
+                format: "%@ %@: loss %.4f, mae %.4f, rmse %.4f, r2 %.4f", split, position, m.loss, r.mae, r.rmse, r.r2)
+        }
         guard m.isClassification else {
             return String(
                 format: "%@ %@: loss %.4f%@", split, position, m.loss,

@@ -26,6 +26,11 @@ public enum Evaluator {
         // after, so evaluating never changes what training draws next.
         let streams = model.namedRandomStreams().map(\.1), saved = streams.map(\.rng)
         defer { for (stream, state) in zip(streams, saved) { stream.rng = state } }
+        if let regressor = model as? any Regressor {
+            return regression(
+                regressor, on: dataset, communicator: communicator, batchSize: batchSize, limit: limit,
+                precision: precision)
+        }
         guard let model = model as? any Classifier else {
             return lossOnly(
                 model, on: dataset, communicator: communicator, batchSize: batchSize, limit: limit, precision: precision
@@ -54,6 +59,45 @@ public enum Evaluator {
             }
         }
         return accumulator.reduce(over: communicator)
+    }
+
+    /// A regressor's loss, MAE, MSE, RMSE and R².
+    static func regression(
+        _ model: any Regressor, on dataset: any Dataset, communicator: Communicator,
+        batchSize: Int, limit: Int?, precision: DType
+    ) -> EvaluationMetrics {
+        let wasTraining = model.training
+        model.eval()
+        defer { model.train(wasTraining) }
+        let count = min(dataset.count, limit ?? .max)
+        let loader = BatchLoader(
+            dataset: dataset, indices: chunks(count: count, batchSize: batchSize, communicator), batchSize: batchSize)
+        var accumulator: RegressionAccumulator?
+        withNoGrad {
+            var chunk = communicator.rank
+            while let batch = loader.next() {
+                let (predictions, loss) = withAutocast(precision) { () -> (Tensor, Tensor) in
+                    let predictions = model.predictions(batch.inputs)
+                    return (
+                        predictions,
+                        model.regressionLoss(predictions, Tensor(batch.targets.reshaped(predictions.shape)))
+                    )
+                }
+                if accumulator == nil { accumulator = RegressionAccumulator(outputs: model.outputs) }
+                accumulator!.add(
+                    predictions: predictions.values.scalars, targets: batch.targets.scalars,
+                    loss: Double(loss.item), key: chunk)
+                chunk += communicator.size
+            }
+        }
+        // A rank without a chunk still takes part in the collective sums.
+        let scores = (accumulator ?? RegressionAccumulator(outputs: model.outputs)).reduce(over: communicator)
+        var m = EvaluationMetrics()
+        m.isClassification = false
+        m.samples = count
+        m.loss = scores.loss
+        m.regression = scores
+        return m
     }
 
     /// The mean loss of a model that is not a classifier (an autoencoder's reconstruction loss).

@@ -25,7 +25,10 @@ public struct OrderedSum: Sendable {
     public var terms: [Double] { rows }
 
     /// Adds one term; keys must be unique over all ranks.
-    public mutating func add(key: Int, _ values: Double...) {
+    public mutating func add(key: Int, _ values: Double...) { add(key: key, values) }
+
+    /// Adds one term of `width` values; keys must be unique over all ranks.
+    public mutating func add(key: Int, _ values: [Double]) {
         precondition(values.count == width, "a term of \(values.count) values in a sum of width \(width)")
         rows.append(Double(key))
         rows += values

@@ -80,6 +80,12 @@ struct EvalCommand: ParsableCommand {
                     .filter { $0.key != "step" && $0.key != "epoch" }.mapValues(MetricsWriter.jsonSafe)
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
+            } else if let r = metrics.regression {
+                print("\(used.rawValue): \(metrics.samples) samples")
+                print(
+                    String(
+                        format: "loss %.4f, mae %.4f, mse %.4f, rmse %.4f, r2 %.4f", metrics.loss, r.mae, r.mse, r.rmse,
+                        r.r2))
             } else if !metrics.isClassification {
                 print("\(used.rawValue): \(metrics.samples) samples")
                 print(String(format: "loss %.4f", metrics.loss))

@@ -93,10 +93,14 @@ struct TrainCommand: ParsableCommand {
         if comm.rank == 0 {
             if let m = result.final {
                 let figures =
-                    m.isClassification
-                    ? String(format: "accuracy %.4f (loss %.4f)", m.accuracy, m.loss)
-                    : String(format: "loss %.4f", m.loss)
-                        + (m.classifierScore.map { String(format: ", classifier score %.3f", $0) } ?? "")
+                    if let r = m.regression {
+                        String(format: "r2 %.4f, rmse %.4f, mae %.4f (loss %.4f)", r.r2, r.rmse, r.mae, m.loss)
+                    } else if m.isClassification {
+                        String(format: "accuracy %.4f (loss %.4f)", m.accuracy, m.loss)
+                    } else {
+                        String(format: "loss %.4f", m.loss)
+                            + (m.classifierScore.map { String(format: ", classifier score %.3f", $0) } ?? "")
+                    }
                 print(
                     String(
                         format: "%@ %@ after %d steps%@", result.finalSplit, figures, result.steps,

@@ -40,8 +40,29 @@ struct MetricsTests {
     @Test func regressionErrors() {
         var r = RegressionAccumulator()
         r.add(predictions: [1, 2, 3], targets: [1, 0, 4])
-        let (mae, mse) = r.reduce(over: SingleProcessCommunicator())
-        #expect(mae == 1 && Swift.abs(mse - 5.0 / 3) < 1e-12)
+        let s = r.reduce(over: SingleProcessCommunicator())
+        #expect(s.mae == 1 && Swift.abs(s.mse - 5.0 / 3) < 1e-12 && Swift.abs(s.rmse - (5.0 / 3).squareRoot()) < 1e-12)
+        // R² = 1 - SSE / SST: targets 1, 0, 4 have mean 5/3 and SST 26/3; SSE is 5.
+        #expect(Swift.abs(s.r2 - (1 - 5 / (26.0 / 3))) < 1e-12)
+    }
+
+    /// Two outputs, in two chunks added out of order: R² is scikit-learn's uniform average over
+    /// the outputs, and the loss is weighted by each chunk's samples.
+    @Test func regressionOverOutputsAndChunks() {
+        let predictions: [Float] = [1, 10, 2, 20, 4, 35], targets: [Float] = [1, 12, 3, 18, 3, 30]
+        var r = RegressionAccumulator(outputs: 2)
+        r.add(predictions: Array(predictions[4...]), targets: Array(targets[4...]), loss: 4, key: 1)
+        r.add(predictions: Array(predictions[..<4]), targets: Array(targets[..<4]), loss: 1, key: 0)
+        let s = r.reduce(over: SingleProcessCommunicator())
+        func r2(_ p: [Double], _ t: [Double]) -> Double {
+            let mean = t.reduce(0, +) / Double(t.count)
+            return 1 - zip(p, t).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
+                / t.map { ($0 - mean) * ($0 - mean) }.reduce(0, +)
+        }
+        let first = r2([1, 2, 4], [1, 3, 3]), second = r2([10, 20, 35], [12, 18, 30])
+        #expect(Swift.abs(s.r2 - (first + second) / 2) < 1e-12)
+        #expect(Swift.abs(s.mae - 11.0 / 6) < 1e-12 && Swift.abs(s.mse - 35.0 / 6) < 1e-12)
+        #expect(Swift.abs(s.loss - (1 * 2 + 4 * 1) / 3.0) < 1e-12)
     }
 
     @Test func earlyStoppingWithPatienceAndMinDelta() {

@@ -3,8 +3,10 @@ import Foundation
 /// The metrics of one evaluation, identical on every rank.
 public struct EvaluationMetrics: Sendable, Equatable {
     public var samples = 0
-    /// False for models that are not classifiers (autoencoders): only the loss is measured.
+    /// False for models that are not classifiers (regressors, autoencoders).
     public var isClassification = true
+    /// A regressor's errors (nil for other models).
+    public var regression: RegressionScores?
     /// Mean cross-entropy (the model's own loss when it is not a classifier).
     public var loss = 0.0
     public var accuracy = 0.0
@@ -44,6 +46,10 @@ public struct EvaluationMetrics: Sendable, Equatable {
         case .roc_auc: return rocAUC ?? .nan
         case .perplexity: return perplexity
         case .exact_match: return exactMatch ?? .nan
+        case .mae: return regression?.mae ?? .nan
+        case .mse: return regression?.mse ?? .nan
+        case .rmse: return regression?.rmse ?? .nan
+        case .r2: return regression?.r2 ?? .nan
         }
     }
 
@@ -52,6 +58,7 @@ public struct EvaluationMetrics: Sendable, Equatable {
         guard isClassification else {
             var out: [String: Any] = ["split": split, "step": step, "epoch": epoch, "samples": samples, "loss": loss]
             if let classifierScore { out["classifier_score"] = classifierScore }
+            if let r = regression { (out["mae"], out["mse"], out["rmse"], out["r2"]) = (r.mae, r.mse, r.rmse, r.r2) }
             return out
         }
         var out: [String: Any] = [
