@@ -31,12 +31,17 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .target(name: "CSupport"),
+        // The calls into libpng and libjpeg, whose errors longjmp: C code, so no jump crosses Swift frames.
+        .target(name: "CImage", dependencies: ["CPNG", "CJPEG"]),
         .target(name: "TensorCore", dependencies: ["CSupport"], swiftSettings: kernelFlags),
         .target(name: "Autograd", dependencies: ["TensorCore"], swiftSettings: simdFlags),
         .target(name: "Collective", dependencies: ["TensorCore", "CMPI", "CSupport"], swiftSettings: simdFlags),
         .target(name: "Optim", dependencies: ["Autograd"], swiftSettings: simdFlags),
-        .target(name: "Datasets", dependencies: ["TensorCore", "CZlib"], swiftSettings: simdFlags),
+        .target(
+            name: "Datasets", dependencies: ["TensorCore", "CZlib", "CPNG", "CJPEG", "CImage"], swiftSettings: simdFlags),
         .target(name: "Checkpoint", dependencies: ["TensorCore", "Collective", "CZlib"], swiftSettings: simdFlags),
         .target(name: "Models", dependencies: ["NN"], swiftSettings: simdFlags),
         .target(name: "Training", dependencies: [
