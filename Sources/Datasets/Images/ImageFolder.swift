@@ -112,7 +112,9 @@ public final class ImageFolder: Sendable {
                 if problem == nil && reference == nil { reference = (path, header) }
             }
             guard let problem else { good.insert(path); continue }
-            guard options.skipBadFiles else { throw DatasetError("\(path): \(problem); \(ImageFolderDataset.badFileAdvice)") }
+            guard options.skipBadFiles else {
+                throw DatasetError("\(path): \(problem); \(ImageFolderDataset.badFileAdvice)")
+            }
             skipped.add(path, reason: problem)
         }
         guard let reference else {
@@ -180,14 +182,17 @@ public final class ImageFolder: Sendable {
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             if !name.hasPrefix(".") { names.append(name) }
         }
         return names.sorted()
     }
 
     private static func requireSameClasses(_ folder: String, _ classes: [String], _ trainClasses: [String]) throws {
-        let missing = trainClasses.filter { !classes.contains($0) }, extra = classes.filter { !trainClasses.contains($0) }
+        let missing = trainClasses.filter { !classes.contains($0) },
+            extra = classes.filter { !trainClasses.contains($0) }
         guard missing.isEmpty && extra.isEmpty else {
             let parts =
                 (missing.isEmpty ? [] : ["missing " + missing.joined(separator: ", ")])

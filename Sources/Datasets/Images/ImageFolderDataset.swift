@@ -78,7 +78,9 @@ public final class ImageFolderDataset: Dataset, Sendable {
             if options.skipBadFiles && bad.withLock({ $0.contains(i) }) { continue }
             do {
                 let pixels = try sample(i)
-                pixels.withUnsafeBufferPointer { (x.ptr + kept.count * rowCount).update(from: $0.baseAddress!, count: rowCount) }
+                pixels.withUnsafeBufferPointer {
+                    (x.ptr + kept.count * rowCount).update(from: $0.baseAddress!, count: rowCount)
+                }
                 kept.append(labels[i])
             } catch let error as DatasetError {
                 guard options.skipBadFiles else { throw DatasetError("\(error); \(Self.badFileAdvice)") }
@@ -88,9 +90,9 @@ public final class ImageFolderDataset: Dataset, Sendable {
             }
         }
         if kept.isEmpty && !indices.isEmpty {
+            let names = indices.map { files[$0] }.joined(separator: ", ")
             throw DatasetError(
-                "every image of a batch was skipped as unreadable (\(indices.map { files[$0] }.joined(separator: ", "))); "
-                    + "repair or remove those files")
+                "every image of a batch was skipped as unreadable (\(names)); repair or remove those files")
         }
         if kept.count < indices.count {
             let fewer = NDArray(shape: Shape([kept.count] + inputShape.dims), zeroed: false)
@@ -119,7 +121,8 @@ public final class ImageFolderDataset: Dataset, Sendable {
     /// - Parameters:
     ///   - validationFraction: in (0, 1).
     /// - Throws: `DatasetError` when the fraction is out of range or leaves a part empty.
-    public func split(validationFraction: Double) throws -> (train: ImageFolderDataset, validation: ImageFolderDataset) {
+    public func split(validationFraction: Double) throws -> (train: ImageFolderDataset, validation: ImageFolderDataset)
+    {
         guard validationFraction > 0 && validationFraction < 1 else {
             throw DatasetError(
                 "a validation fraction of \(validationFraction) is outside (0, 1); set data.validation_fraction "
