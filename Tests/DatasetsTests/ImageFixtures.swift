@@ -56,26 +56,36 @@ enum ImageFixtures {
     static func manifest() throws -> Manifest { try made.get().manifest }
     static func path(_ name: String) throws -> String { try folder() + "/" + name }
 
-    private static func make() -> Result<(folder: String, manifest: Manifest), Unavailable> {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-images-\(UUID().uuidString)")
-            .path
+    /// Runs a script of launch/ with python3; throws what it said on failure.
+    /// - Parameters:
+    ///   - script: e.g. "make_image_fixtures.py".
+    ///   - arguments: its arguments.
+    static func python(_ script: String, _ arguments: [String]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", packageRoot + "/launch/make_image_fixtures.py", folder]
+        process.arguments = ["python3", packageRoot + "/launch/" + script] + arguments
         let errors = Pipe()
         process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
         do { try process.run() } catch {
-            return .failure(Unavailable(description: "python3 cannot be started: \(error)"))
+            throw Unavailable(description: "python3 cannot be started: \(error)")
         }
         let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            return .failure(
-                Unavailable(description: "launch/make_image_fixtures.py failed (python3 with Pillow needed): \(said)"))
+            throw Unavailable(description: "launch/\(script) failed (python3 with Pillow needed): \(said)")
         }
+    }
+
+    private static func make() -> Result<(folder: String, manifest: Manifest), Unavailable> {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-images-\(UUID().uuidString)")
+            .path
         do {
+            try python("make_image_fixtures.py", [folder])
             let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json"))
             return .success((folder, try JSONDecoder().decode(Manifest.self, from: data)))
+        } catch let error as Unavailable {
+            return .failure(error)
         } catch {
             return .failure(Unavailable(description: "the fixtures' manifest.json cannot be read: \(error)"))
         }
