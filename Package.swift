@@ -63,6 +63,10 @@ let package = Package(
             "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tests/MPIIntegration", swiftSettings: simdFlags),
+        // Loads an image folder's shards under mpirun for CollectiveTests.
+        .executableTarget(
+            name: "tandem-data-check", dependencies: ["Datasets", "Collective"], path: "Tests/DataIntegration",
+            swiftSettings: simdFlags),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: simdFlags),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "NN"], swiftSettings: simdFlags),
         .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: simdFlags),
@@ -72,8 +76,10 @@ let package = Package(
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], swiftSettings: simdFlags),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "CZlib", .product(name: "Yams", package: "Yams")], swiftSettings: simdFlags),
         // Drives tandem-mpi-check and tandem under mpirun; the dependencies make `swift test` build them.
-        .testTarget(name: "CollectiveTests", dependencies: ["tandem-mpi-check", "tandem", "Checkpoint", "Collective"],
-                    swiftSettings: simdFlags),
+        .testTarget(
+            name: "CollectiveTests",
+            dependencies: ["tandem-mpi-check", "tandem-data-check", "tandem", "Checkpoint", "Collective"],
+            swiftSettings: simdFlags),
     ],
     swiftLanguageModes: [.v5]
 )
