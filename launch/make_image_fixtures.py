@@ -176,6 +176,11 @@ def main(out):
     crc[png_bytes.index(b"IDAT") + 6] ^= 0xFF  # the compressed data, so its CRC no longer matches
     open(os.path.join(out, "badcrc.png"), "wb").write(bytes(crc))
     damaged["badcrc.png"] = "corrupt PNG data"
+    bomb = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)  # 4e8 pixels claimed, a few bytes of data
+    with open(os.path.join(out, "bomb.png"), "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", bomb) + chunk(b"IDAT", zlib.compress(b"\x00" * 10))
+                + chunk(b"IEND", b""))
+    damaged["bomb.png"] = "the image is 20000x20000, more than 178956970 pixels"
     image("CMYK", pattern(4, 256, 13)).save(os.path.join(out, "cmyk.jpg"), quality=95)
     damaged["cmyk.jpg"] = "unsupported colour space (CMYK)"
 

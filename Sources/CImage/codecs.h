@@ -10,6 +10,11 @@
 int tandem_png_read(FILE *file, tandem_image_info *info, void **pixels, char *error);
 int tandem_jpeg_read(FILE *file, tandem_image_info *info, void **pixels, char *error);
 
+/// 0 when the image in `info` may be decoded; -1 with the reason in `error` when it has no pixels
+/// or more than Pillow's decompression-bomb limit (2 x 89478485 pixels), so a forged header
+/// cannot make a decode take all memory.
+int tandem_image_check_size(const tandem_image_info *info, char *error);
+
 /// The buffer for width x height x channels samples of bit_depth bits, or NULL with the reason
 /// in `error` when it would not fit in memory.
 void *tandem_image_allocate(const tandem_image_info *info, char *error);

@@ -85,15 +85,26 @@ int tandem_image_decode(const char *path, tandem_image_info *info, void **pixels
 
 void tandem_image_free(void *pixels) { free(pixels); }
 
-void *tandem_image_allocate(const tandem_image_info *info, char *error) {
-    size_t samples = (size_t)info->width * info->height;
-    size_t bytes_per_pixel = (size_t)info->channels * (size_t)(info->bit_depth / 8);
-    if (info->width == 0 || info->height == 0) {
-        snprintf(error, TANDEM_IMAGE_ERROR_SIZE, "the image has no pixels (%ux%u)", info->width, info->height);
-        return NULL;
+int tandem_image_check_size(const tandem_image_info *info, char *error) {
+    const uint64_t limit = 2 * 89478485ull;
+    uint64_t pixels = (uint64_t)info->width * info->height;
+    if (pixels == 0) {
+        snprintf(error, TANDEM_IMAGE_ERROR_SIZE, "the image has no pixels (%ux%u)", info->height, info->width);
+        return -1;
     }
-    void *buffer = samples > SIZE_MAX / bytes_per_pixel ? NULL : malloc(samples * bytes_per_pixel);
+    if (pixels > limit) {
+        snprintf(error, TANDEM_IMAGE_ERROR_SIZE,
+                 "the image is %ux%u, more than %llu pixels (Pillow's decompression-bomb limit); shrink it first",
+                 info->height, info->width, (unsigned long long)limit);
+        return -1;
+    }
+    return 0;
+}
+
+void *tandem_image_allocate(const tandem_image_info *info, char *error) {
+    size_t bytes = (size_t)info->width * info->height * (size_t)info->channels * (size_t)(info->bit_depth / 8);
+    void *buffer = malloc(bytes);
     if (!buffer)
-        snprintf(error, TANDEM_IMAGE_ERROR_SIZE, "out of memory for its %ux%u pixels", info->width, info->height);
+        snprintf(error, TANDEM_IMAGE_ERROR_SIZE, "out of memory for its %ux%u pixels", info->height, info->width);
     return buffer;
 }

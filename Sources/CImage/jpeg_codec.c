@@ -66,6 +66,10 @@ int tandem_jpeg_read(FILE *file, tandem_image_info *info, void **pixels, char *e
     info->height = cinfo.output_height;
     info->channels = cinfo.output_components;
     info->bit_depth = 8;
+    if (tandem_image_check_size(info, error) != 0) {
+        jpeg_destroy_decompress(&cinfo);
+        return -1;
+    }
     if (pixels) {
         buffer = tandem_image_allocate(info, error);
         if (!buffer) {

@@ -58,6 +58,10 @@ int tandem_png_read(FILE *file, tandem_image_info *info, void **pixels, char *er
     info->height = png_get_image_height(png, header);
     info->channels = png_get_channels(png, header);
     info->bit_depth = png_get_bit_depth(png, header);
+    if (tandem_image_check_size(info, error) != 0) {
+        png_destroy_read_struct(&png, &header, NULL);
+        return -1;
+    }
     if (pixels) {
         buffer = tandem_image_allocate(info, error);
         size_t row_bytes = png_get_rowbytes(png, header);

@@ -64,7 +64,7 @@ struct ImageDecoderTests {
 
     @Test func damagedFilesAreErrorsNamingTheFileAndTheProblem() throws {
         let damaged = try ImageFixtures.manifest().damaged
-        #expect(damaged.count == 9)
+        #expect(damaged.count == 10)
         for (name, words) in damaged {
             let path = try ImageFixtures.path(name)
             let decoding = message { _ = try ImageDecoder.decode(path) }
