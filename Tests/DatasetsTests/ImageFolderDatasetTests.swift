@@ -103,6 +103,13 @@ struct ImageFolderDatasetTests {
             message { _ = try ImageFolder(directory: empty) }
                 == "\(empty)/train/b is an empty class folder; add the class's images or remove the folder "
                 + "(from every split)")
+        // Found before any file is read, in any split, even when every class is empty.
+        let allEmpty = try Self.folder(["train": ["a": [], "b": []]])
+        #expect(
+            message { _ = try ImageFolder(directory: allEmpty) }?.hasPrefix("\(allEmpty)/train/a is an empty") == true)
+        let emptyTest = try Self.folder(["train": ["a": ["1.png=grey8.png"]], "test": ["a": []]])
+        #expect(
+            message { _ = try ImageFolder(directory: emptyTest) }?.hasPrefix("\(emptyTest)/test/a is an empty") == true)
         let loose = try Self.folder(["train": ["a": ["1.png=grey8.png"], "": ["stray.png=grey8.png"]]])
         #expect(
             message { _ = try ImageFolder(directory: loose) }

@@ -60,7 +60,13 @@ public final class ImageFolder: Sendable {
         for split in Split.allCases where split == .train || Self.isFolder(root + "/" + split.rawValue) {
             let folder = root + "/" + split.rawValue
             if split != .train { try Self.requireSameClasses(folder, try Self.classFolders(in: folder), classNames) }
-            listed.append((split, try classNames.map { try Self.imageFiles(in: folder + "/" + $0) }))
+            let files = try classNames.map { try Self.imageFiles(in: folder + "/" + $0) }
+            if let empty = files.firstIndex(where: \.isEmpty) {
+                throw DatasetError(
+                    "\(folder)/\(classNames[empty]) is an empty class folder; add the class's images or remove the "
+                        + "folder (from every split)")
+            }
+            listed.append((split, files))
         }
         let skipped = SkippedImageLog()
         let checked = try Self.check(listed.flatMap { $0.files.flatMap { $0 } }, options: options, skipped: skipped)
@@ -74,10 +80,7 @@ public final class ImageFolder: Sendable {
                 if good.isEmpty {
                     let folder = root + "/" + split.rawValue + "/" + classNames[label]
                     throw DatasetError(
-                        classFiles.isEmpty
-                            ? "\(folder) is an empty class folder; add the class's images or remove the folder "
-                                + "(from every split)"
-                            : "\(folder) has no readable images: all \(classFiles.count) were skipped as bad files")
+                        "\(folder) has no readable images: all \(classFiles.count) were skipped as bad files")
                 }
                 paths += good
                 labels += [Int32](repeating: Int32(label), count: good.count)
