@@ -31,12 +31,17 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .target(name: "CSupport"),
+        // The calls into libpng and libjpeg, whose errors longjmp: C code, so no jump crosses Swift frames.
+        .target(name: "CImage", dependencies: ["CPNG", "CJPEG"]),
         .target(name: "TensorCore", dependencies: ["CSupport"], swiftSettings: kernelFlags),
         .target(name: "Autograd", dependencies: ["TensorCore"], swiftSettings: simdFlags),
         .target(name: "Collective", dependencies: ["TensorCore", "CMPI", "CSupport"], swiftSettings: simdFlags),
         .target(name: "Optim", dependencies: ["Autograd"], swiftSettings: simdFlags),
-        .target(name: "Datasets", dependencies: ["TensorCore", "CZlib"], swiftSettings: simdFlags),
+        .target(
+            name: "Datasets", dependencies: ["TensorCore", "CZlib", "CPNG", "CJPEG", "CImage"], swiftSettings: simdFlags),
         .target(name: "Checkpoint", dependencies: ["TensorCore", "Collective", "CZlib"], swiftSettings: simdFlags),
         .target(name: "Models", dependencies: ["NN"], swiftSettings: simdFlags),
         .target(name: "Training", dependencies: [
@@ -58,6 +63,10 @@ let package = Package(
             "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tests/MPIIntegration", swiftSettings: simdFlags),
+        // Loads an image folder's shards under mpirun for CollectiveTests.
+        .executableTarget(
+            name: "tandem-data-check", dependencies: ["Datasets", "Collective"], path: "Tests/DataIntegration",
+            swiftSettings: simdFlags),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: simdFlags),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "NN"], swiftSettings: simdFlags),
         .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: simdFlags),
@@ -67,8 +76,10 @@ let package = Package(
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], swiftSettings: simdFlags),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "CZlib", .product(name: "Yams", package: "Yams")], swiftSettings: simdFlags),
         // Drives tandem-mpi-check and tandem under mpirun; the dependencies make `swift test` build them.
-        .testTarget(name: "CollectiveTests", dependencies: ["tandem-mpi-check", "tandem", "Checkpoint", "Collective"],
-                    swiftSettings: simdFlags),
+        .testTarget(
+            name: "CollectiveTests",
+            dependencies: ["tandem-mpi-check", "tandem-data-check", "tandem", "Checkpoint", "Collective"],
+            swiftSettings: simdFlags),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -21,6 +21,9 @@ command -v objdump >/dev/null || tandem_missing+=(binutils)
 command -v ip >/dev/null || tandem_missing+=(iproute2)
 if ! pkg-config --exists ompi-c 2>/dev/null; then tandem_missing+=(libopenmpi-dev); fi
 [[ -f /usr/include/zlib.h ]] || tandem_missing+=(zlib1g-dev)
+# Image folders: PNG through libpng, JPEG through libjpeg-turbo (the CPNG and CJPEG targets).
+pkg-config --exists libpng 2>/dev/null || tandem_missing+=(libpng-dev)
+[[ -f /usr/include/jpeglib.h ]] || tandem_missing+=(libjpeg62-turbo-dev)
 # The datasets: Fashion-MNIST as a Debian package (four IDX .gz files).
 [[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]] || tandem_missing+=(dataset-fashion-mnist)
 if ((${#tandem_missing[@]})); then tandem_apt_install "${tandem_missing[@]}"; fi

@@ -12,6 +12,11 @@ echo "== formatting (swift format lint --strict, the project's .swift-format)"
 git ls-files -z 'Sources/*.swift' 'Tests/*.swift' ':!:*.pb.swift' \
     | xargs -0 swift format lint --strict --configuration .swift-format
 
+echo "== image test fixtures: written by Pillow at test time (launch/make_image_fixtures.py)"
+python3 -c "import PIL, numpy, sklearn" 2>/dev/null || python3 -m pip install --quiet Pillow numpy scikit-learn
+# Without this the image tests skip when python3 or Pillow is missing; here they must run.
+export TANDEM_REQUIRE_IMAGE_FIXTURES=1
+
 echo "== build (all targets and tests)"
 mode=(); [[ "${TANDEM_TEST_RELEASE:-0}" == 1 ]] && mode=(-c release -Xswiftc -enable-testing)
 swift build --build-tests "${mode[@]}"

@@ -17,7 +17,7 @@ public final class BatchLoader {
 
     private final class Pending: @unchecked Sendable {
         let group = DispatchGroup()
-        var batch: Batch?
+        var batch: Result<Batch, Error>?
     }
 
     /// - Parameters:
@@ -37,20 +37,27 @@ public final class BatchLoader {
         let p = Pending(), dataset = dataset
         let slice = indices[(k * batchSize)..<min((k + 1) * batchSize, indices.count)]
         if prefetch {
-            queue.async(group: p.group) { p.batch = dataset.batch(slice) }
+            queue.async(group: p.group) { p.batch = Result { try dataset.loadBatch(slice) } }
         } else {
-            p.batch = dataset.batch(slice)
+            p.batch = Result { try dataset.loadBatch(slice) }
         }
         return p
     }
 
     /// The next batch, or nil at the end of the epoch; starts gathering the one after.
-    public func next() -> Batch? {
+    /// - Throws: the dataset's error for a sample it could not read (a damaged image file).
+    public func nextBatch() throws -> Batch? {
         guard position < batchCount else { return nil }
         let current = pending ?? start(position)
         position += 1
         pending = prefetch && position < batchCount ? start(position) : nil
         current.group.wait()
-        return current.batch
+        return try current.batch?.get()
+    }
+
+    /// The next batch, or nil at the end of the epoch; a sample that cannot be read goes to
+    /// `DatasetFailure.handler`, which ends the process with the error in words.
+    public func next() -> Batch? {
+        do { return try nextBatch() } catch { DatasetFailure.report(error) }
     }
 }

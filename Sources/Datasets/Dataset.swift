@@ -32,11 +32,17 @@ public protocol Dataset: AnyObject, Sendable {
     var scoresWholeSequences: Bool { get }
     /// Gathers the samples at `indices` into one batch.
     func batch(_ indices: ArraySlice<Int>) -> Batch
+    /// Gathers the samples at `indices` into one batch, or throws when one cannot be read (a
+    /// damaged file found only when decoded); `batch(_:)` reports such a failure to
+    /// `DatasetFailure.handler` instead.
+    func loadBatch(_ indices: ArraySlice<Int>) throws -> Batch
 }
 
 extension Dataset {
     public var targetsPerSample: Int { 1 }
     public var scoresWholeSequences: Bool { false }
+    /// Samples held in memory cannot fail to load.
+    public func loadBatch(_ indices: ArraySlice<Int>) throws -> Batch { batch(indices) }
 }
 
 /// Samples held in memory: inputs (N, ...) and int32 labels (N).
