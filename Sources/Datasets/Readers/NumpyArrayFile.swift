@@ -51,7 +51,8 @@ public enum NumpyArrayFile {
         guard let type = NumpyArray.ElementType(descr: descr) else {
             let big = descr.hasPrefix(">") ? " (big-endian: convert with arr.astype(arr.dtype.newbyteorder('<')))" : ""
             throw DatasetError(
-                "\(name) holds dtype '\(descr)'\(big); Tandem reads float32, float64, uint8, int16, uint16, int32, int64 "
+                "\(name) holds dtype '\(descr)'\(big); Tandem reads float32, float64, uint8, int16, uint16, int32, "
+                    + "int64 "
                     + "and bool. Convert it with arr.astype(np.float32) (or np.int64 for labels) before np.save")
         }
         guard case .bool(let fortran)? = fields["fortran_order"] else {
@@ -59,7 +60,8 @@ public enum NumpyArrayFile {
         }
         guard !fortran else {
             throw DatasetError(
-                "\(name) is stored in Fortran (column-major) order; save it in C order with np.save(path, np.ascontiguousarray(arr))"
+                "\(name) is stored in Fortran (column-major) order; save it in C order with "
+                    + "np.save(path, np.ascontiguousarray(arr))"
             )
         }
         guard case .shape(let shape)? = fields["shape"] else {
@@ -76,9 +78,11 @@ public enum NumpyArrayFile {
         guard let expected, expected == actual else {
             let declared = shape.map(String.init).joined(separator: "x")
             throw DatasetError(
-                "\(name) declares \(type.rawValue) \(declared) = \(expected.map { "\($0) bytes" } ?? "more bytes than exist") "
+                "\(name) declares \(type.rawValue) \(declared) = "
+                    + "\(expected.map { "\($0) bytes" } ?? "more bytes than exist") "
                     + "but holds \(actual) after its header; the file is "
-                    + "\(expected.map { actual < $0 ? "truncated" : "too long" } ?? "damaged"). Write it again with np.save"
+                    + "\(expected.map { actual < $0 ? "truncated" : "too long" } ?? "damaged"). "
+                    + "Write it again with np.save"
             )
         }
         return NumpyArray(
