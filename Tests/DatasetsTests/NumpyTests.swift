@@ -83,6 +83,19 @@ struct NumpyTests {
         #expect(text?.contains("short.npz") == true && text?.contains("damaged") == true, "\(text ?? "no error")")
     }
 
+    /// Sizes and offsets from a zip64 record are checked before any arithmetic on them.
+    @Test func zip64RecordPastTheEnd() {
+        let path = temporaryFolder() + "/z.npz"
+        let zip = F.zipStored([("x.npy", F.npy("|u1", [1], [7]))])
+        // A zip64 locator, just before the end record, naming a record near Int.max.
+        let locator: [UInt8] =
+            [0x50, 0x4b, 0x06, 0x07, 0, 0, 0, 0] + [0xf0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f] + [1, 0, 0, 0]
+        F.write(Array(zip.dropLast(22)) + locator + zip.suffix(22), path)
+        #expect(
+            message { _ = try NumpyArchive(path: path) }?.contains("z.npz is not a readable .npz archive (bad zip64")
+                == true)
+    }
+
     /// Classification and regression batches convert only the rows asked for.
     @Test func datasetBatches() throws {
         let dir = temporaryFolder()

@@ -39,14 +39,15 @@ public final class NumpyArchive: @unchecked Sendable {
         // Zip64: the real counts live in a second record, found through a locator just before.
         if end >= 20, u32(end - 20) == 0x0706_4b50 {
             let record = u64(end - 20 + 8)
-            guard record >= 0, record + 56 <= b.count, u32(record) == 0x0606_4b50 else {
+            guard record >= 0, record <= b.count - 56, u32(record) == 0x0606_4b50 else {
                 throw fail("bad zip64 record")
             }
             (total, directoryStart) = (u64(record + 32), u64(record + 48))
         }
         var offset = directoryStart, names: [String] = [], entries: [String: Entry] = [:]
+        guard total >= 0 else { throw fail("a negative entry count") }
         for _ in 0..<total {
-            guard offset >= 0, offset + 46 <= b.count, u32(offset) == 0x0201_4b50 else {
+            guard offset >= 0, offset <= b.count - 46, u32(offset) == 0x0201_4b50 else {
                 throw fail("a damaged directory entry at byte \(offset)")
             }
             let nameLength = u16(offset + 28), extraLength = u16(offset + 30), commentLength = u16(offset + 32)
@@ -88,12 +89,12 @@ public final class NumpyArchive: @unchecked Sendable {
         func damaged(_ what: String) -> DatasetError {
             DatasetError("\(name) is damaged (\(what)); write the archive again with np.savez")
         }
-        guard e.headerOffset >= 0, e.headerOffset + 30 <= b.count,
+        guard e.headerOffset >= 0, e.headerOffset <= b.count - 30,
             b.load(fromByteOffset: e.headerOffset, as: UInt8.self) == 0x50
         else { throw damaged("its local header is missing") }
         let h = e.headerOffset
         let start = h + 30 + (Int(b[h + 26]) | Int(b[h + 27]) << 8) + (Int(b[h + 28]) | Int(b[h + 29]) << 8)
-        guard e.compressedSize >= 0, start + e.compressedSize <= b.count else {
+        guard e.compressedSize >= 0, start <= b.count, e.compressedSize <= b.count - start else {
             throw damaged("it runs past the end of the file: the archive is truncated")
         }
         guard e.flags & 1 == 0 else { throw DatasetError("\(name) is encrypted; save the arrays with np.savez") }
