@@ -56,7 +56,7 @@ public final class TableDataset: Dataset, @unchecked Sendable {
     ) throws {
         let featureColumns = try statistics.features.map { try table.index(of: $0.name, role: "feature") }
         let targetColumns = try statistics.targets.map { try table.index(of: $0) }
-        let range = rows ?? table.rows.indices
+        let range = try TableDataset.rows(rows, of: table)
         var kept: [Int] = []
         for r in range {
             let row = table.rows[r]
@@ -168,6 +168,15 @@ public final class TableDataset: Dataset, @unchecked Sendable {
                 from: targets.storage.raw + i * k * elementBytes, byteCount: k * elementBytes)
         }
         return Batch(inputs: x, targets: y)
+    }
+
+    /// The rows `rows` of `table` (all when nil), checked to lie inside it.
+    static func rows(_ rows: Range<Int>?, of table: CSVTable) throws -> Range<Int> {
+        guard let rows else { return table.rows.indices }
+        guard rows.lowerBound >= 0, rows.upperBound <= table.rows.count, !rows.isEmpty else {
+            throw DatasetError("rows \(rows) are not a non-empty part of the \(table.rows.count) rows of \(table.name)")
+        }
+        return rows
     }
 
     /// Whether a cell counts as missing: empty, or `NA`.

@@ -52,7 +52,7 @@ public struct TableStatistics: Codable, Equatable, Sendable {
         guard !featureColumns.isEmpty else {
             throw DatasetError("\(table.name) has no feature columns besides the target; add input columns")
         }
-        let range = rows ?? table.rows.indices
+        let range = try TableDataset.rows(rows, of: table)
         let kept = range.filter { r in
             missing != .drop || !(featureColumns + targetColumns).contains { TableDataset.isMissing(table.rows[r][$0]) }
         }

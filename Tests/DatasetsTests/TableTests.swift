@@ -152,6 +152,9 @@ struct TableTests {
                 == true)
         #expect(message { _ = try TableStatistics.load(from: path + ".none") }?.contains("written by training") == true)
         #expect(
+            message { _ = try TableDataset(table: t, target: ["y"], task: .classification, rows: 2..<5) }?.contains(
+                "rows 2..<5 are not a non-empty part of the 3 rows of") == true)
+        #expect(
             message {
                 _ = try TableDataset.split(table: t, target: ["y"], task: .classification, validationFraction: 0.9)
             }?
