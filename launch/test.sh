@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source launch/setup.sh
+# Real tables, arrays and token files for RealDataTests (scikit-learn's data, Shakespeare).
+python3 launch/make_table_data.py > /dev/null
 
 echo "== formatting (swift format lint --strict, the project's .swift-format)"
 # Every Swift file but the generated protocol buffer code.

@@ -1,15 +1,18 @@
 import TensorCore
 
-/// One batch: inputs with the batch axis first and int32 class targets, (N) or one per
-/// position (N, T) for sequence models.
+/// One batch: inputs with the batch axis first, and targets: int32 class indices, (N) or one
+/// per position (N, T) for sequence models, or float32 values (N, K) for regression.
 public struct Batch: @unchecked Sendable {
     public let inputs: NDArray
     public let targets: NDArray
     public init(inputs: NDArray, targets: NDArray) { (self.inputs, self.targets) = (inputs, targets) }
     /// Samples in the batch (N, whatever the targets per sample).
     public var count: Int { targets.shape[0] }
-    /// The targets as one row per prediction (N·T), the layout of a model's logits.
-    public var flatTargets: NDArray { targets.rank == 1 ? targets : targets.reshaped([targets.count]) }
+    /// The targets as one row per prediction: class indices flattened to (N·T), the layout of a
+    /// model's logits; regression values stay (N, K), the layout of its outputs.
+    public var flatTargets: NDArray {
+        targets.rank == 1 || targets.dtype == .float32 ? targets : targets.reshaped([targets.count])
+    }
 }
 
 /// Samples addressed by index, gathered into batches.
@@ -23,8 +26,12 @@ public protocol Dataset: AnyObject, Sendable {
     var inputShape: Shape { get }
     /// Element type of the inputs (float32 pixels, or int32 token ids).
     var inputType: DType { get }
-    /// Number of target classes.
+    /// Number of target classes; for regression, the values per sample (the model's outputs).
     var classCount: Int { get }
+    /// What the targets are: class indices (int32) or values to regress (float32).
+    var task: DatasetTask { get }
+    /// Float targets per sample (K) for regression; 1 for classification.
+    var targetWidth: Int { get }
     /// Targets per sample: 1 for classification, T for a sequence with a target per position.
     var targetsPerSample: Int { get }
     /// Whether a sample counts as solved only when every target is right (a translated or
@@ -43,6 +50,8 @@ extension Dataset {
     public var scoresWholeSequences: Bool { false }
     /// Samples held in memory cannot fail to load.
     public func loadBatch(_ indices: ArraySlice<Int>) throws -> Batch { batch(indices) }
+    public var task: DatasetTask { .classification }
+    public var targetWidth: Int { 1 }
 }
 
 /// Samples held in memory: inputs (N, ...) and int32 labels (N).
