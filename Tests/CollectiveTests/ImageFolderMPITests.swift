@@ -58,6 +58,7 @@ struct ImageFolderMPITests {
 
     @Test func twoRanksTogetherLoadWhatOneRankLoads() throws {
         let folder = try Self.writeFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
         let one = try Self.run(ranks: 1, folder), two = try Self.run(ranks: 2, folder)
         #expect(one.status == 0 && two.status == 0, "\(one.stderr)\n\(two.stderr)")
         #expect(one.perRank("LOADED") == [0: "50"])
@@ -69,6 +70,7 @@ struct ImageFolderMPITests {
 
     @Test func aFileDamagedInOneRanksShardEndsTheJobNamingIt() throws {
         let folder = try Self.writeFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
         // A flipped byte inside the compressed data: the header check passes, decoding does not.
         let fm = FileManager.default
         let classFolder = folder + "/train/" + (try fm.contentsOfDirectory(atPath: folder + "/train").sorted()[0])

@@ -13,6 +13,7 @@ struct ImageFolderScriptTests {
             if: FileManager.default.fileExists(atPath: FashionMNIST.defaultDirectory + "/t10k-labels-idx1-ubyte.gz")))
     func fashionMNISTAsPNGsEqualsTheIDXReader() throws {
         let root = temporaryFolder() + "/fashion"
+        defer { try? FileManager.default.removeItem(atPath: root) }
         try ImageFixtures.python("make_image_folder.py", ["fashion-mnist", root, "--limit", "300"])
         let folder = try ImageFolder(directory: root, options: ImageFolderOptions(cache: .memory))
         #expect(
@@ -42,6 +43,7 @@ struct ImageFolderScriptTests {
 
     @Test func scikitLearnDigitsAsPNGs() throws {
         let root = temporaryFolder() + "/digits"
+        defer { try? FileManager.default.removeItem(atPath: root) }
         try ImageFixtures.python("make_image_folder.py", ["digits", root])
         let folder = try ImageFolder(directory: root)
         #expect(folder.classNames == (0..<10).map(String.init))
