@@ -1,0 +1,40 @@
+/// Count, mean and sum of squared deviations of a stream of values, merged in a fixed order so
+/// the result does not depend on how the work was split among threads.
+struct RunningMoments {
+    private(set) var count = 0.0
+    private(set) var mean = 0.0
+    private(set) var squaredDeviations = 0.0
+    /// The smallest and largest value: equal exactly when the values are constant, which the
+    /// rounding in `squaredDeviations` cannot tell for sure.
+    private(set) var minimum = Double.infinity
+    private(set) var maximum = -Double.infinity
+
+    /// Adds a run of values: its mean and squared deviations in two passes, then a merge.
+    mutating func add(_ values: UnsafeBufferPointer<Float>) {
+        guard !values.isEmpty else { return }
+        var sum = 0.0
+        for v in values { sum += Double(v) }
+        let partMean = sum / Double(values.count)
+        var part = RunningMoments(count: Double(values.count), mean: partMean)
+        for v in values {
+            let d = Double(v) - partMean
+            part.squaredDeviations += d * d
+            part.minimum = min(part.minimum, Double(v))
+            part.maximum = max(part.maximum, Double(v))
+        }
+        merge(part)
+    }
+
+    /// Combines with the moments of another part (Chan, Golub and LeVeque's pairwise update).
+    mutating func merge(_ other: RunningMoments) {
+        guard other.count > 0 else { return }
+        let n = count + other.count, delta = other.mean - mean
+        mean += delta * other.count / n
+        squaredDeviations += other.squaredDeviations + delta * delta * count * other.count / n
+        count = n
+        (minimum, maximum) = (min(minimum, other.minimum), max(maximum, other.maximum))
+    }
+
+    /// The standard deviation with divisor n (torch's `std(unbiased=False)`).
+    var populationStd: Double { count > 0 ? (squaredDeviations / count).squareRoot() : 0 }
+}
