@@ -71,15 +71,18 @@ struct ChannelNormalizationTests {
         #expect(norm.apply(to: image).pixels == [-2, 0, 2, 0, 0.5, 2])
     }
 
-    @Test func aConstantChannelIsRefused() {
-        let data = randomImages(count: 6, channels: 3, height: 2, width: 2)
-        for i in 0..<6 {
-            for k in 0..<4 { data.inputs.ptr[(i * 3 + 1) * 4 + k] = 0.1 }
+    /// A constant channel measures a std of exactly 0, whatever its value and size, and is refused.
+    @Test(arguments: [(6, 2, 2, Float(0.1)), (13, 5, 7, 0.7), (3, 9, 11, 1e-3)])
+    func aConstantChannelIsRefused(count: Int, height: Int, width: Int, value: Float) {
+        let data = randomImages(count: count, channels: 3, height: height, width: width)
+        let plane = height * width
+        for i in 0..<count {
+            for k in 0..<plane { data.inputs.ptr[(i * 3 + 1) * plane + k] = value }
         }
         #expect(
             message { _ = try ChannelNormalization.measure(on: data, batchSize: 4) }
-                == "cannot normalise channel 1: every value of it over the 6 training samples is 0.1, so its "
-                + "standard deviation is 0 and dividing by it is undefined; give mean and std explicitly, "
+                == "cannot normalise channel 1: every value of it over the \(count) training samples is \(value), so "
+                + "its standard deviation is 0 and dividing by it is undefined; give mean and std explicitly, "
                 + "or drop the constant channel")
     }
 

@@ -21,6 +21,11 @@ func sample(_ batch: Batch, _ i: Int) -> PlanarImage {
         pixels: Array(UnsafeBufferPointer(start: batch.inputs.ptr + i * n, count: n)))
 }
 
+/// Whether two images hold the same bits (NaN and signed zeros included).
+func sameBits(_ a: PlanarImage, _ b: PlanarImage) -> Bool {
+    a.pixels.map(\.bitPattern) == b.pixels.map(\.bitPattern)
+}
+
 /// Every transform on.
 let everything = ImageAugmentation(
     randomCropPadding: 2, randomResizedCrop: .init(scale: [0.5, 1], ratio: [0.75, 4.0 / 3]), horizontalFlip: 0.5,
@@ -32,7 +37,7 @@ struct TransformedDatasetTests {
         let image = countingImage(channels: 3, height: 12, width: 10, scale: 1.0 / 1024)
         let a = everything.apply(to: image, seed: 9, epoch: 3, index: 17)
         let b = everything.apply(to: image, seed: 9, epoch: 3, index: 17)
-        #expect(a.pixels.map(\.bitPattern) == b.pixels.map(\.bitPattern))
+        #expect(sameBits(a, b))
         #expect(a != image)
         for (seed, epoch, index) in [(9 as UInt64, 4, 17), (9, 3, 18), (10, 3, 17)] {
             #expect(
@@ -154,11 +159,11 @@ struct TransformedDatasetTests {
         let reversed = data.batch(ArraySlice((0..<10).reversed()))
         let original = base.batch(ArraySlice(0..<10))
         for i in 0..<10 {
-            let bits = sample(whole, i).pixels.map(\.bitPattern)
-            #expect(sample(i < 3 ? parts[0] : parts[1], i < 3 ? i : i - 3).pixels.map(\.bitPattern) == bits)
-            #expect(sample(reversed, 9 - i).pixels.map(\.bitPattern) == bits)
+            let mine = sample(whole, i)
+            #expect(sameBits(sample(i < 3 ? parts[0] : parts[1], i < 3 ? i : i - 3), mine), "sample \(i)")
+            #expect(sameBits(sample(reversed, 9 - i), mine), "sample \(i)")
             let expected = norm.apply(to: everything.apply(to: sample(original, i), seed: 11, epoch: 2, index: i))
-            #expect(sample(whole, i).pixels.map(\.bitPattern) == expected.pixels.map(\.bitPattern))
+            #expect(sameBits(mine, expected), "sample \(i)")
         }
         #expect(whole.targets.indices == original.targets.indices)
         // The base dataset's samples are left as they were.

@@ -82,7 +82,7 @@ public struct ChannelNormalization: Codable, Equatable, Sendable {
         var mean: [Float] = [], std: [Float] = []
         for (c, m) in total.enumerated() {
             let deviation = m.populationStd
-            guard m.minimum < m.maximum, Float(deviation) > 0 else {
+            guard Float(deviation) > 0 else {
                 throw DatasetError(
                     "cannot normalise channel \(c): every value of it over the \(dataset.count) training samples "
                         + "is \(Float(m.mean)), so its standard deviation is 0 and dividing by it is undefined; "

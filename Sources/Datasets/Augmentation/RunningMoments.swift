@@ -4,12 +4,9 @@ struct RunningMoments {
     private(set) var count = 0.0
     private(set) var mean = 0.0
     private(set) var squaredDeviations = 0.0
-    /// The smallest and largest value: equal exactly when the values are constant, which the
-    /// rounding in `squaredDeviations` cannot tell for sure.
-    private(set) var minimum = Double.infinity
-    private(set) var maximum = -Double.infinity
 
     /// Adds a run of values: its mean and squared deviations in two passes, then a merge.
+    /// Equal values give exactly 0: their sum in Double is exact, so their mean is the value.
     mutating func add(_ values: UnsafeBufferPointer<Float>) {
         guard !values.isEmpty else { return }
         var sum = 0.0
@@ -19,8 +16,6 @@ struct RunningMoments {
         for v in values {
             let d = Double(v) - partMean
             part.squaredDeviations += d * d
-            part.minimum = min(part.minimum, Double(v))
-            part.maximum = max(part.maximum, Double(v))
         }
         merge(part)
     }
@@ -32,7 +27,6 @@ struct RunningMoments {
         mean += delta * other.count / n
         squaredDeviations += other.squaredDeviations + delta * delta * count * other.count / n
         count = n
-        (minimum, maximum) = (min(minimum, other.minimum), max(maximum, other.maximum))
     }
 
     /// The standard deviation with divisor n (torch's `std(unbiased=False)`).
