@@ -12,18 +12,17 @@ enum ImageTransforms {
     ///   - top: row of the padded image where the crop starts, in 0...2P.
     ///   - left: column of the padded image where the crop starts, in 0...2P.
     static func crop(_ image: PlanarImage, padding: Int, top: Int, left: Int) -> PlanarImage {
-        var out = PlanarImage(zerosWithChannels: image.channels, height: image.height, width: image.width)
         // Output (y, x) reads padded (y + top, x + left), which is input (y + top - P, x + left - P).
-        let dy = top - padding, dx = left - padding
-        let rows = max(0, -dy)..<min(image.height, image.height - dy)
-        let cols = max(0, -dx)..<min(image.width, image.width - dx)
-        guard !rows.isEmpty, !cols.isEmpty else { return out }
-        for c in 0..<image.channels {
-            for y in rows {
-                for x in cols { out[c, y, x] = image[c, y + dy, x + dx] }
+        let (h, w, dy, dx) = (image.height, image.width, top - padding, left - padding)
+        let rows = max(0, -dy)..<min(h, h - dy), cols = max(0, -dx)..<min(w, w - dx)
+        return image.remapped { src, dst in
+            guard !rows.isEmpty, !cols.isEmpty else { return }
+            for c in 0..<image.channels {
+                for y in rows {
+                    for x in cols { dst[(c * h + y) * w + x] = src[(c * h + y + dy) * w + x + dx] }
+                }
             }
         }
-        return out
     }
 
     /// The box (`top`, `left`, `height`, `width`) of the image resized bilinearly to the
@@ -41,18 +40,19 @@ enum ImageTransforms {
                 && left + width <= image.width,
             "the box (\(top), \(left), \(height), \(width)) lies outside a \(image.height)x\(image.width) image")
         let rows = resizeTaps(from: height, to: image.height), cols = resizeTaps(from: width, to: image.width)
-        var out = PlanarImage(zerosWithChannels: image.channels, height: image.height, width: image.width)
-        for c in 0..<image.channels {
-            for (y, r) in rows.enumerated() {
-                for (x, k) in cols.enumerated() {
-                    let y0 = top + r.low, y1 = top + r.high, x0 = left + k.low, x1 = left + k.high
-                    let upper = image[c, y0, x0] * (1 - k.fraction) + image[c, y0, x1] * k.fraction
-                    let lower = image[c, y1, x0] * (1 - k.fraction) + image[c, y1, x1] * k.fraction
-                    out[c, y, x] = upper * (1 - r.fraction) + lower * r.fraction
+        let (h, w) = (image.height, image.width)
+        return image.remapped { src, dst in
+            for c in 0..<image.channels {
+                for (y, r) in rows.enumerated() {
+                    let upperRow = (c * h + top + r.low) * w + left, lowerRow = (c * h + top + r.high) * w + left
+                    for (x, k) in cols.enumerated() {
+                        let upper = src[upperRow + k.low] * (1 - k.fraction) + src[upperRow + k.high] * k.fraction
+                        let lower = src[lowerRow + k.low] * (1 - k.fraction) + src[lowerRow + k.high] * k.fraction
+                        dst[(c * h + y) * w + x] = upper * (1 - r.fraction) + lower * r.fraction
+                    }
                 }
             }
         }
-        return out
     }
 
     /// The two source positions and the weight of the second for each output position of a
@@ -70,13 +70,12 @@ enum ImageTransforms {
     /// The image mirrored left to right (torchvision `hflip`).
     /// - Parameter image: (C, H, W).
     static func flipHorizontally(_ image: PlanarImage) -> PlanarImage {
-        var out = image
-        for c in 0..<image.channels {
-            for y in 0..<image.height {
-                for x in 0..<image.width { out[c, y, x] = image[c, y, image.width - 1 - x] }
+        let w = image.width
+        return image.remapped { src, dst in
+            for row in stride(from: 0, to: src.count, by: w) {
+                for x in 0..<w { dst[row + x] = src[row + w - 1 - x] }
             }
         }
-        return out
     }
 
     /// The image rotated counter-clockwise by `degrees` about its centre, keeping its size:
@@ -90,26 +89,29 @@ enum ImageTransforms {
         let radians = degrees * Double.pi / 180
         let (cosine, sine) = (cos(radians), sin(radians))
         let cx = Double(image.width - 1) / 2, cy = Double(image.height - 1) / 2
-        var out = PlanarImage(zerosWithChannels: image.channels, height: image.height, width: image.width)
-        for y in 0..<image.height {
-            for x in 0..<image.width {
-                let u = Double(x) - cx, v = Double(y) - cy
-                let sx = cosine * u - sine * v + cx, sy = sine * u + cosine * v + cy
-                let x0 = Int(sx.rounded(.down)), y0 = Int(sy.rounded(.down))
-                let fx = Float(sx - Double(x0)), fy = Float(sy - Double(y0))
-                guard y0 >= -1 && y0 < image.height && x0 >= -1 && x0 < image.width else { continue }
-                // A neighbour outside the image contributes zero (grid_sample's zero padding).
-                func tap(_ c: Int, _ ty: Int, _ tx: Int) -> Float {
-                    ty >= 0 && ty < image.height && tx >= 0 && tx < image.width ? image[c, ty, tx] : 0
-                }
-                for c in 0..<image.channels {
-                    let upper = tap(c, y0, x0) * (1 - fx) + tap(c, y0, x0 + 1) * fx
-                    let lower = tap(c, y0 + 1, x0) * (1 - fx) + tap(c, y0 + 1, x0 + 1) * fx
-                    out[c, y, x] = upper * (1 - fy) + lower * fy
+        let (h, w, plane) = (image.height, image.width, image.planeSize)
+        return image.remapped { src, dst in
+            for y in 0..<h {
+                for x in 0..<w {
+                    let u = Double(x) - cx, v = Double(y) - cy
+                    let sx = cosine * u - sine * v + cx, sy = sine * u + cosine * v + cy
+                    let x0 = Int(sx.rounded(.down)), y0 = Int(sy.rounded(.down))
+                    guard y0 >= -1 && y0 < h && x0 >= -1 && x0 < w else { continue }
+                    let fx = Float(sx - Double(x0)), fy = Float(sy - Double(y0))
+                    // A neighbour outside the image weighs nothing (grid_sample's zero padding).
+                    let inY0 = y0 >= 0, inY1 = y0 + 1 < h, inX0 = x0 >= 0, inX1 = x0 + 1 < w
+                    let top = y0 * w + x0, bottom = top + w
+                    for c in stride(from: 0, to: src.count, by: plane) {
+                        let topLeft: Float = inY0 && inX0 ? src[c + top] : 0
+                        let topRight: Float = inY0 && inX1 ? src[c + top + 1] : 0
+                        let bottomLeft: Float = inY1 && inX0 ? src[c + bottom] : 0
+                        let bottomRight: Float = inY1 && inX1 ? src[c + bottom + 1] : 0
+                        let upper = topLeft * (1 - fx) + topRight * fx, lower = bottomLeft * (1 - fx) + bottomRight * fx
+                        dst[c + y * w + x] = upper * (1 - fy) + lower * fy
+                    }
                 }
             }
         }
-        return out
     }
 
     /// Pixels scaled by `factor`, clamped to [0, 1] (torchvision `adjust_brightness`).
@@ -117,9 +119,9 @@ enum ImageTransforms {
     ///   - image: (C, H, W) in [0, 1].
     ///   - factor: 0 gives black, 1 the image itself.
     static func adjustBrightness(_ image: PlanarImage, factor: Float) -> PlanarImage {
-        var out = image
-        for i in out.pixels.indices { out.pixels[i] = clampUnit(factor * image.pixels[i]) }
-        return out
+        image.remapped { src, dst in
+            for i in src.indices { dst[i] = clampUnit(factor * src[i]) }
+        }
     }
 
     /// Pixels blended with the mean grey level: factor · x + (1 - factor) · mean, clamped to
@@ -134,9 +136,9 @@ enum ImageTransforms {
             image.channels == 1 || image.channels == 3,
             "contrast needs 1 or 3 channels, not \(image.channels)")
         let mean = greyMean(image)
-        var out = image
-        for i in out.pixels.indices { out.pixels[i] = clampUnit(factor * image.pixels[i] + (1 - factor) * mean) }
-        return out
+        return image.remapped { src, dst in
+            for i in src.indices { dst[i] = clampUnit(factor * src[i] + (1 - factor) * mean) }
+        }
     }
 
     /// The mean grey level of an image of 1 or 3 channels, summed in Double.
@@ -163,9 +165,12 @@ enum ImageTransforms {
     ///   - width: columns erased.
     static func erase(_ image: PlanarImage, top: Int, left: Int, height: Int, width: Int) -> PlanarImage {
         var out = image
-        for c in 0..<image.channels {
-            for y in top..<(top + height) {
-                for x in left..<(left + width) { out[c, y, x] = 0 }
+        out.pixels.withUnsafeMutableBufferPointer { dst in
+            for c in 0..<image.channels {
+                for y in top..<(top + height) {
+                    let row = (c * image.height + y) * image.width
+                    for x in left..<(left + width) { dst[row + x] = 0 }
+                }
             }
         }
         return out

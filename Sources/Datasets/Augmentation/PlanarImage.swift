@@ -38,4 +38,12 @@ public struct PlanarImage: Equatable, Sendable {
         get { pixels[(c * height + y) * width + x] }
         set { pixels[(c * height + y) * width + x] = newValue }
     }
+
+    /// A new image of the same shape whose values `body` writes (starting from zeros), reading
+    /// this image's; pointers rather than array subscripts keep per-pixel loops cheap.
+    func remapped(_ body: (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void) -> PlanarImage {
+        var out = PlanarImage(zerosWithChannels: channels, height: height, width: width)
+        pixels.withUnsafeBufferPointer { source in out.pixels.withUnsafeMutableBufferPointer { body(source, $0) } }
+        return out
+    }
 }
