@@ -9,7 +9,7 @@ import TensorCore
 /// an all-zero one-hot group.
 public final class TableDataset: Dataset, @unchecked Sendable {
     /// What a missing cell (empty, or `NA`) means.
-    public enum MissingValues: String, Codable, Sendable, CaseIterable {
+    public enum MissingValues: String, NamedChoice {
         /// An error naming the file, line and column.
         case error
         /// A numeric feature takes the training mean; a categorical one no category (all zero).

@@ -8,7 +8,7 @@ public typealias CharacterCorpus = TextCorpus
 /// shakespeare_char): symbols are Unicode characters (scalars) or bytes, and the vocabulary is
 /// the distinct symbols of the text, sorted, so an ASCII text has the same ids at either level.
 public struct TextCorpus: Sendable {
-    public enum Level: String, Codable, Sendable, CaseIterable {
+    public enum Level: String, NamedChoice {
         /// Unicode scalars decoded from UTF-8 (what Python's `str` iterates over).
         case character
         /// Raw bytes: any file, UTF-8 or not.
@@ -143,6 +143,13 @@ public struct TextCorpus: Sendable {
             for id in ids { text.append(Unicode.Scalar(symbols[Int(id)])!) }
             return String(text)
         }
+    }
+
+    /// The ids of `text`'s symbols, or nil for a symbol the vocabulary lacks.
+    public func encode(_ text: String) -> [Int32?] {
+        let sequence =
+            level == .byte ? text.utf8.map { UInt32($0) } : text.unicodeScalars.map(\.value)
+        return sequence.map { s in symbols.firstIndex(of: s).map { Int32($0) } }
     }
 
     /// The first `count` symbols as a corpus of their own (with the vocabulary they use).

@@ -39,11 +39,11 @@ final class RunSamples {
     /// A text generator's continuation of a newline, 300 characters at temperature 0.8 from a
     /// fixed seed, as `samples/epoch-NNN.txt` and a TensorBoard text summary.
     func writeTextSample(epoch: Int, step: Int) {
-        guard let outputs, let generator = model as? any TextGenerator, let vocabulary = data.vocabulary else { return }
-        let start = Int32(vocabulary.firstIndex(of: UInt8(ascii: "\n")) ?? 0)
+        guard let outputs, let generator = model as? any TextGenerator, let corpus = data.corpus else { return }
+        let start = Int32(corpus.symbols.firstIndex(of: UInt32(UInt8(ascii: "\n"))) ?? 0)
         var rng = PhiloxRNG(seed: UInt64(seed))
         let ids = generator.generate(prompt: [start], count: 300, temperature: 0.8, topK: nil, rng: &rng)
-        let text = String(decoding: ids.map { vocabulary[Int($0)] }, as: UTF8.self)
+        let text = corpus.decode(ids)
         let folder = outputs.directory + "/samples"
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

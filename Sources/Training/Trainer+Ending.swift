@@ -17,6 +17,10 @@ extension Trainer {
     /// Ends a finished run: the final evaluation, then the trained model once the last
     /// checkpoint is on disk.
     func finish(stoppedEarly: Bool, _ progress: ProgressReporter?) throws -> TrainResult {
+        if let skipped = data.skipped, skipped.count > 0 {
+            let files = skipped.all.map(\.description).joined(separator: "; ")
+            logger.warning("\(skipped.count) image files were skipped (data.skip_bad_files): \(files)")
+        }
         var final: EvaluationMetrics?
         let finalSplit = data.test == nil ? "validation" : "test"
         if config.training.testAtEnd, let test = data.test {

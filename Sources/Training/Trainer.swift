@@ -88,6 +88,8 @@ public final class Trainer {
         }
         let logger = TrainerSetup.logger(config: config, outputs: outputs, communicator: communicator)
         self.logger = logger
+        try outputs?.record(data)
+        for file in data.skipped?.all ?? [] { logger.warning("skipped \(file) (data.skip_bad_files)") }
         let keepLast = config.checkpointing.keepLast
         let writer =
             config.checkpointing.enabled
@@ -166,13 +168,15 @@ public final class Trainer {
         checkpointPolicy.startClock()
         while epoch < c.training.epochs && step < totalSteps && !stoppedEarly {
             let loader = BatchLoader(
-                dataset: data.train, indices: sampler.indices(epoch: epoch, from: positionInEpoch),
+                dataset: data.training(epoch: epoch, seed: c.seed),
+                indices: sampler.indices(epoch: epoch, from: positionInEpoch),
                 batchSize: c.data.batchSize, prefetch: c.data.prefetch)
             model.train()
             var epochDone = false
             while step < totalSteps {
                 var micro: [Batch] = []
-                while micro.count < microBatchesPerStep, let b = loader.next() { micro.append(b) }
+                // A sample that cannot be read (a damaged image) ends the run with its file named.
+                while micro.count < microBatchesPerStep, let b = try loader.nextBatch() { micro.append(b) }
                 if micro.isEmpty { epochDone = true; break }
                 let lr = scheduler.currentLR
                 if let pruner, let target = pruner.update(step: step) {

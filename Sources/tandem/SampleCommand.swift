@@ -51,25 +51,29 @@ struct SampleCommand: ParsableCommand {
             let data = try DataSplits.load(config.data, seed: config.seed)
             guard
                 let model = try ModelFactory.make(config.model, for: data.train, seed: config.seed) as? TextGenerator,
-                let vocabulary = data.vocabulary
+                let corpus = data.corpus
             else {
-                throw UsageMistake("the run's data has no character vocabulary")
+                throw UsageMistake(
+                    "the run's data has no text vocabulary (token files keep only ids); "
+                        + "tandem sample needs data.name text or shakespeare_char")
             }
             try ModelWeights.load(model, from: weights)
-            let bytes = Array(prompt.utf8)
-            let unknown = Set(bytes.filter { !vocabulary.contains($0) })
-            guard unknown.isEmpty else {
-                let shown = unknown.sorted().map { String(decoding: [$0], as: UTF8.self).debugDescription }.joined(
-                    separator: ", ")
+            let encoded = corpus.encode(prompt)
+            guard !encoded.contains(nil) else {
+                let symbols: [String] =
+                    corpus.level == .byte
+                    ? prompt.utf8.map { String(decoding: [$0], as: UTF8.self) } : prompt.unicodeScalars.map { "\($0)" }
+                let unknown = Set(zip(symbols, encoded).filter { $0.1 == nil }.map { $0.0.debugDescription })
                 throw UsageMistake(
-                    "--prompt has characters the model never saw: \(shown); "
+                    "--prompt has characters the model never saw: \(unknown.sorted().joined(separator: ", ")); "
                         + "use characters of the training text")
             }
             var rng = PhiloxRNG(seed: seed)
             let ids = model.generate(
-                prompt: bytes.map { Int32(vocabulary.firstIndex(of: $0)!) }, count: length,
-                temperature: temperature, topK: topK == 0 ? nil : topK, rng: &rng)
-            print(prompt + String(decoding: ids.map { vocabulary[Int($0)] }, as: UTF8.self))
+                prompt: encoded.compactMap { $0 }, count: length, temperature: temperature,
+                topK: topK == 0 ? nil : topK,
+                rng: &rng)
+            print(prompt + corpus.decode(ids))
         } catch {
             // Like every command: its name and the message, 2 for a mistake in the command line or
             // config, 1 for a failure.

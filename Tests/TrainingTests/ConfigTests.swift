@@ -183,15 +183,15 @@ struct ConfigTests {
         ),
         (
             "optimizer: {lr: 0.1}\nmodel: {name: char_mlp}", [],
-            "model.name is \"char_mlp\"; allowed: data.name shakespeare_char with data.targets last for char_mlp (the config has data.name fashion_mnist)"
+            "model.name is \"char_mlp\"; allowed: data.name shakespeare_char with data.targets last or text with data.targets last for char_mlp (the config has data.name fashion_mnist)"
         ),
         (
             "optimizer: {lr: 0.1}\nmodel: {name: lstm}", [],
-            "allowed: data.name memory or shakespeare_char with data.targets every for lstm"
+            "allowed: data.name memory, shakespeare_char with data.targets every, text with data.targets every or tokens for lstm"
         ),
         (
             "optimizer: {lr: 0.1}\nmodel: {name: gpt}\ndata: {name: shakespeare_char}", [],
-            "model.name is \"gpt\"; allowed: data.name shakespeare_char with data.targets every for gpt (the config has data.name shakespeare_char with data.targets last)"
+            "model.name is \"gpt\"; allowed: data.name shakespeare_char with data.targets every, text with data.targets every or tokens for gpt (the config has data.name shakespeare_char with data.targets last)"
         ),
         (
             "optimizer: {lr: 0.1}\nmodel: {name: gpt, embedding_size: 30, heads: 4}\ndata: {name: shakespeare_char, targets: every}",
@@ -214,6 +214,70 @@ struct ConfigTests {
         (
             "optimizer: {lr: 0.1}", ["data.batch_size=-2", "model.dropout=1"],
             "config errors:\n  - model.dropout is 1.0; allowed: 0 <= dropout < 1\n  - data.batch_size is -2"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nmodel: {name: mlp}\ndata: {name: csv, train: t.csv}", [],
+            "data.target is null; allowed: the target column's name (or a list of columns for several regression targets)"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nmodel: {name: mlp}\ndata: {name: csv, train: t.csv, path: p.csv, target: y}", [],
+            "data.path is \"p.csv\"; allowed: one table in data.path (split by data.validation_fraction) or data.train"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nmodel: {name: mlp}\ndata: {name: numpy, labels: y.npy}", [],
+            "data.inputs is null; allowed: the inputs as FILE.npy or FILE.npz:KEY for data.name numpy"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nmodel: {name: mlp}\ndata: {name: numpy, inputs: x.npy, labels: y.npy, test_inputs: t.npy}",
+            [], "data.test_labels is null; allowed: set together with data.test_inputs (both or neither)"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nmodel: {name: gpt}\ndata: {name: tokens, train: t.bin}", [],
+            "data.vocab_size is null; allowed: the tokenizer's vocabulary size, 2 to 65536 (uint16 ids)"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nmodel: {name: gpt}\ndata: {name: text, targets: every}", [],
+            "data.path is null; allowed: a UTF-8 file or a folder of .txt files for data.name text"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nmodel: {name: mlp}\ndata: {task: regression}", [],
+            "data.task is \"regression\"; allowed: classification for data.name fashion_mnist (regression reads csv or numpy targets)"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nmodel: {name: lenet5}\ndata: {name: numpy, inputs: x.npy, labels: y.npy, task: regression}",
+            [],
+            "model.name is \"lenet5\"; allowed: a model that regresses with data.task regression: mlp"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nmodel: {name: mlp}\ndata: {name: csv, path: t.csv, target: y, normalize: auto}", [],
+            "data.normalize is auto; allowed: true or false for data.name csv (auto measures images per channel)"
+        ),
+        (
+            "optimizer: {lr: 0.1}\ndata: {normalize: maybe}", [],
+            "data.normalize is \"maybe\"; allowed: true, false or auto"
+        ),
+        (
+            "optimizer: {lr: 0.1}\ndata: {augment: {horizontal_flip: 1.5}}", [],
+            "data.augment.horizontal_flip is 1.5; allowed: a probability from 0 (off) to 1"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nmodel: {name: gpt}\ndata: {name: text, path: a.txt, targets: every, augment: {}}",
+            [],
+            "data.augment is \"a section\"; allowed: null for data.name text (augmentation transforms images)"
+        ),
+        (
+            "optimizer: {lr: 0.1}\ndata: {name: image_folder, directory: d, image_size: [0, 5], channels: 2}", [],
+            "config errors:\n  - data.image_size is [0, 5]; allowed: null or [height, width] in pixels\n"
+                + "  - data.channels is 2; allowed: null, 1 (grey) or 3 (RGB)"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nmodel: {name: mlp}\ndata: {name: csv, path: t.csv, target: y, task: regression}\n"
+                + "training: {early_stopping: {metric: accuracy}}", [],
+            "training.early_stopping.metric is \"accuracy\"; allowed: one of loss, mae, mse, rmse, r2 with data.task regression"
+        ),
+        (
+            "optimizer: {lr: 0.1}\nmodel: {huber_delta: 0}", [],
+            "model.huber_delta is 0.0; allowed: a positive number"
         ),
     ])
     func badConfigsNameTheProblem(yaml: String, overrides: [String], expected: String) {

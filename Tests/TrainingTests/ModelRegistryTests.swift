@@ -22,7 +22,18 @@ struct ModelRegistryTests {
     @Test(arguments: [
         ("model.name", ModelRegistry.names),
         ("model.position_encoding", ["learned", "sinusoidal"]),
-        ("data.name", ["fashion_mnist", "shakespeare_char", "synthetic", "memory", "seq2seq"]),
+        (
+            "data.name",
+            [
+                "fashion_mnist", "shakespeare_char", "synthetic", "memory", "seq2seq", "image_folder", "csv", "numpy",
+                "text", "tokens",
+            ]
+        ),
+        ("data.task", ["classification", "regression"]),
+        ("data.missing", ["error", "mean", "drop"]),
+        ("data.cache", ["none", "memory"]),
+        ("data.level", ["character", "byte"]),
+        ("model.loss", ["mse", "mae", "huber"]),
         ("data.targets", ["last", "every"]),
         ("data.seq2seq.task", ["reverse", "sort"]),
         ("optimizer.name", ["sgd", "adam", "adamw", "rmsprop"]),

@@ -247,7 +247,7 @@ struct TrainerTests {
                 """)
         let t = try Trainer(config: config, runDirectory: nil, communicator: SingleProcessCommunicator())
         let r = try t.run()
-        let vocabulary = try #require(t.data.vocabulary).count
+        let vocabulary = try #require(t.data.corpus).vocabularySize
         // Uniform guessing has loss log(vocabulary) (about 4); a model that learnt letter statistics is far below.
         #expect(vocabulary > 40 && r.finalSplit == "validation")
         #expect(r.final!.loss < 0.7 * Foundation.log(Double(vocabulary)), "validation loss \(r.final!.loss)")

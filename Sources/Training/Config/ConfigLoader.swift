@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Yams
 
@@ -297,22 +298,8 @@ public enum ConfigLoader {
             .replacingOccurrences(of: "\n", with: " ")
     }
 
-    /// The allowed key nearest to a misspelt one (edit distance at most `maxDistance`).
-    static func closest(_ word: String, _ candidates: [String], maxDistance: Int = 3) -> String? {
-        func distance(_ a: [Character], _ b: [Character]) -> Int {
-            var row = Array(0...b.count)
-            for i in 1...max(a.count, 1) where !a.isEmpty {
-                var previous = row[0]
-                row[0] = i
-                for j in stride(from: 1, through: b.count, by: 1) {
-                    let old = row[j]
-                    row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-                    previous = old
-                }
-            }
-            return row[b.count]
-        }
-        let scored = candidates.map { ($0, distance(Array(word), Array($0))) }.filter { $0.1 <= maxDistance }
-        return scored.min { $0.1 < $1.1 }?.0
+    /// The allowed key nearest to a misspelt one (edit distance at most 3).
+    static func closest(_ word: String, _ candidates: [String]) -> String? {
+        NameSuggestion.closest(word, candidates, maxDistance: 3)
     }
 }

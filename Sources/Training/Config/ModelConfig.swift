@@ -39,6 +39,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// lstm, gru: added at initialisation to the bias of the gate that keeps the state (the
     /// LSTM's forget gate, the GRU's update gate); 0 is PyTorch's init.
     public var forgetBias = 0.0
+    /// Regression (`data.task: regression`): what training minimises: mse, mae or huber.
+    public var loss = RegressionLossName.mse
+    /// huber: where the loss turns from quadratic to linear.
+    public var huberDelta = 1.0
     /// Start from trained weights: a run directory (its model.safetensors) or a .safetensors
     /// file with every parameter and buffer of this model; null: a fresh initialisation.
     /// Fine-tuning and one-shot pruning start here. A resumed run uses its checkpoint instead.
@@ -51,7 +55,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         case positionEncoding = "position_encoding", latentSize = "latent_size", noise, scoreClassifier =
             "score_classifier"
         case hiddenSizes = "hidden_sizes", embeddingSize = "embedding_size", hiddenSize = "hidden_size", forgetBias =
-            "forget_bias", initFrom = "init_from"
+            "forget_bias", initFrom = "init_from", loss, huberDelta = "huber_delta"
     }
 
     func validate(_ v: inout ConfigValidator) {
@@ -81,7 +85,22 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         v.atMost(layers, "model.layers", d, "layers")
         v.atMost(heads, "model.heads", d, "heads")
         v.atMost(patch, "model.patch", w, "pixels")
+        v.require(huberDelta > 0 && huberDelta.isFinite, "model.huber_delta", huberDelta, "a positive number")
     }
+
+    /// The regression loss `loss` and `huber_delta` name.
+    var regressionLoss: RegressionLoss {
+        switch loss {
+        case .mse: return .mse
+        case .mae: return .mae
+        case .huber: return .huber(delta: Float(huberDelta))
+        }
+    }
+}
+
+/// `model.loss`: a regression's objective.
+public enum RegressionLossName: String, ConfigChoice {
+    case mse, mae, huber
 }
 
 extension GPT.Positions: ConfigChoice {}

@@ -1,3 +1,5 @@
+import Datasets
+
 /// A training run's whole configuration, as `configs/*.yaml` holds it.
 ///
 /// Every key has a default, so a file states only what differs; `ConfigLoader` rejects
@@ -38,8 +40,29 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             }
             v.require(
                 false, "model.name", model.name,
-                "data.name \(entry.reads.map(described).joined(separator: " or ")) for \(model.name) "
+                "data.name \(ListFormatter.either(entry.reads.map(described))) for \(model.name) "
                     + "(the config has data.name \(described(data.dataKey)))")
+        }
+        if data.task == .regression {
+            v.require(
+                entry.capabilities.contains(.regression), "model.name", model.name,
+                "a model that regresses with data.task regression: "
+                    + ModelRegistry.names(with: .regression).joined(separator: ", "))
+        }
+        // A regression measures its errors, a classifier its classes: a watched metric must be one of them.
+        let measured: Set<MetricName> =
+            data.task == .regression
+            ? [.loss, .mae, .mse, .rmse, .r2] : Set(MetricName.allCases).subtracting([.mae, .mse, .rmse, .r2])
+        for (key, metric) in [
+            ("training.early_stopping.metric", training.earlyStopping?.metric),
+            ("schedule.plateau.metric", schedule.name == .plateau ? schedule.plateau.metric : nil),
+            ("checkpointing.best_metric", checkpointing.bestMetric),
+        ] {
+            guard let metric, !measured.contains(metric) else { continue }
+            v.require(
+                false, key, metric,
+                "one of " + MetricName.allCases.filter(measured.contains).map(\.rawValue).joined(separator: ", ")
+                    + " with data.task \(data.task)")
         }
         if entry.capabilities.contains(.alternatingUpdates) {
             // Alternating updates take one batch each; the loss scaler would need one scale per player.
@@ -114,6 +137,10 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     static var schemaTemplate: TrainConfig {
         var t = TrainConfig()
         t.data.limit = 0
+        (t.data.path, t.data.train, t.data.validation, t.data.test, t.data.target) = ("", "", "", "", [])
+        (t.data.inputs, t.data.labels, t.data.testInputs, t.data.testLabels) = ("", "", "", "")
+        (t.data.imageSize, t.data.channels, t.data.vocabSize, t.data.windowsPerEpoch) = ([0], 0, 0, 0)
+        t.data.augment = ImageAugmentation(randomResizedCrop: .init())
         t.model.channels = [0]
         t.model.scoreClassifier = ""
         t.model.initFrom = ""

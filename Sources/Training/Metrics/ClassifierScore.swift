@@ -21,7 +21,7 @@ public struct ClassifierScore {
         let (classifier, config) = try TrainedClassifier.load(
             runDirectory: runDirectory, data: data, key: "model.score_classifier")
         self.classifier = classifier
-        normalizes = config.data.name == .fashion_mnist && config.data.normalize
+        normalizes = config.data.name == .fashion_mnist && config.data.normalize == .on
     }
 
     /// The score of images drawn on every rank (a collective).

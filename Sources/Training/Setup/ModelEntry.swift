@@ -19,6 +19,8 @@ public struct ModelEntry: Sendable {
         public static let alternatingUpdates = Capabilities(rawValue: 1 << 2)
         /// It generates text from a prompt (`tandem sample`).
         public static let sampling = Capabilities(rawValue: 1 << 3)
+        /// It can regress float targets (`data.task: regression`) with `training.loss` mse, mae or huber.
+        public static let regression = Capabilities(rawValue: 1 << 4)
     }
 
     /// `model.name`.

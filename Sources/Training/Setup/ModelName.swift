@@ -1,3 +1,5 @@
+import Datasets
+
 /// `model.name`: one of the models in `ModelRegistry`; any other name is a config error that
 /// lists them.
 public struct ModelName: Codable, Hashable, Sendable, CustomStringConvertible {
@@ -14,7 +16,7 @@ public struct ModelName: Codable, Hashable, Sendable, CustomStringConvertible {
         let name = try container.decode(String.self)
         guard let value = ModelName(rawValue: name) else {
             throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: unknownName(name, allowed: ModelRegistry.names))
+                in: container, debugDescription: NameSuggestion.unknown(name, allowed: ModelRegistry.names))
         }
         self = value
     }

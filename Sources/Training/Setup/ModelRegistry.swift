@@ -5,18 +5,28 @@ import TensorCore
 
 /// Every model a config can name. Adding a model is its file in `Sources/Models/` and one entry here.
 public enum ModelRegistry {
-    /// The images the classifiers read: Fashion-MNIST, normalised or in [0, 1], and synthetic clusters.
-    static let images = ["fashion_mnist", "fashion_mnist/raw", "synthetic"]
+    /// The images the classifiers read: Fashion-MNIST and image folders, normalised or in [0, 1],
+    /// synthetic clusters and NumPy arrays (whose shape the model checks).
+    static let images = [
+        "fashion_mnist", "fashion_mnist/raw", "image_folder", "image_folder/raw", "synthetic", "numpy",
+    ]
     /// The generative models read pixels in [0, 1], their Bernoulli likelihood's range.
-    static let pixels = ["fashion_mnist/raw"]
+    static let pixels = ["fashion_mnist/raw", "image_folder/raw"]
+    /// The language models read text with a target at every position, or token files.
+    static let everyNextToken = ["shakespeare_char/every", "text/every", "tokens"]
 
     public static let entries: [ModelEntry] = [
         ModelEntry(
-            "mlp", reads: images, capabilities: .classifier, sizeKeys: "model.hidden_sizes",
+            "mlp", reads: images + ["csv"], capabilities: [.classifier, .regression], sizeKeys: "model.hidden_sizes",
             int8Steps: { ($0 as? MLP).map(InferencePlan.steps(of:)) }
         ) { config, data, _ in
             guard data.inputType == .float32 else {
                 throw ConfigError("model.name mlp needs image or feature data, not token ids")
+            }
+            if data.task == .regression {
+                return MLPRegressor(
+                    inputs: data.inputShape.count, hiddenSizes: config.hiddenSizes, outputs: data.targetWidth,
+                    dropout: Float(config.dropout), loss: config.regressionLoss)
             }
             return MLP(
                 inputs: data.inputShape.count, hiddenSizes: config.hiddenSizes, classes: data.classCount,
@@ -65,7 +75,7 @@ public enum ModelRegistry {
                 classes: data.classCount)
         },
         ModelEntry(
-            "char_mlp", reads: ["shakespeare_char/last"], capabilities: .classifier,
+            "char_mlp", reads: ["shakespeare_char/last", "text/last"], capabilities: .classifier,
             sizeKeys: "model.embedding_size or model.hidden_size"
         ) { config, data, _ in
             guard let chars = data as? NextCharacterDataset else {
@@ -77,16 +87,17 @@ public enum ModelRegistry {
         },
         recurrent(.rnn), recurrent(.lstm), recurrent(.gru),
         ModelEntry(
-            "gpt", reads: ["shakespeare_char/every"], capabilities: [.classifier, .sampling],
+            "gpt", reads: everyNextToken, capabilities: [.classifier, .sampling],
             sizeKeys: "model.embedding_size or model.layers", check: headsDivideWidth
         ) { config, data, _ in
-            guard let text = data as? NextTokenSequenceDataset else {
+            guard isNextTokenData(data) else {
                 throw ConfigError(
-                    "model.name gpt predicts the next character at every position; use data.name shakespeare_char "
-                        + "with data.targets: every")
+                    "model.name gpt predicts the next token at every position; use data.name text or "
+                        + "shakespeare_char with data.targets: every, or data.name tokens")
             }
             return GPT(
-                vocabulary: text.classCount, context: text.context, width: config.embeddingSize, layers: config.layers,
+                vocabulary: data.classCount, context: data.inputShape[0], width: config.embeddingSize,
+                layers: config.layers,
                 heads: config.heads, dropout: Float(config.dropout), positions: config.positionEncoding)
         },
         ModelEntry(
@@ -149,12 +160,12 @@ public enum ModelRegistry {
     /// The recurrent models: a language model on text, a sequence classifier on token sequences.
     static func recurrent(_ kind: Recurrent.Kind) -> ModelEntry {
         ModelEntry(
-            kind.rawValue, reads: ["memory", "shakespeare_char/every"], capabilities: .classifier,
+            kind.rawValue, reads: ["memory"] + everyNextToken, capabilities: .classifier,
             sizeKeys: "model.embedding_size or model.hidden_size"
         ) { config, data, _ in
-            if let text = data as? NextTokenSequenceDataset {
+            if isNextTokenData(data) {
                 return RecurrentLanguageModel(
-                    kind, vocabulary: text.classCount, embeddingSize: config.embeddingSize,
+                    kind, vocabulary: data.classCount, embeddingSize: config.embeddingSize,
                     hiddenSize: config.hiddenSize, layers: config.layers, forgetBias: Float(config.forgetBias))
             }
             guard data.inputType == .int32, data.inputShape.rank == 1,
@@ -168,6 +179,11 @@ public enum ModelRegistry {
                 kind, vocabulary: vocabulary, embeddingSize: config.embeddingSize, hiddenSize: config.hiddenSize,
                 layers: config.layers, classes: data.classCount, forgetBias: Float(config.forgetBias))
         }
+    }
+
+    /// Token windows (T) with the next token as the target at every position (text, token files).
+    static func isNextTokenData(_ data: any Dataset) -> Bool {
+        data is NextTokenSequenceDataset || data is TokenFileDataset
     }
 
     /// The input channels of images (C, H, W), or the error naming what the data gives.
