@@ -8,7 +8,7 @@ struct ImageResizeTests {
     /// The definition, computed directly in two dimensions: output (y, x) is the weighted mean
     /// of every input pixel, the weight a triangle around the output's centre in input
     /// coordinates, of radius 1 pixel, or the shrink factor when shrinking.
-    static func naive(_ image: DecodedImage, height: Int, width: Int) -> [Float] {
+    static func naive(_ image: PlanarImage, height: Int, width: Int) -> [Float] {
         func weights(_ inSize: Int, _ outSize: Int, _ o: Int) -> [Double] {
             let scale = Double(inSize) / Double(outSize), radius = max(scale, 1)
             let center = (Double(o) + 0.5) * scale
@@ -41,7 +41,7 @@ struct ImageResizeTests {
         var rng = PhiloxRNG(seed: 7)
         var pixels = [Float](repeating: 0, count: 2 * h * w)
         pixels.withUnsafeMutableBufferPointer { rng.fillUniform($0.baseAddress!, $0.count) }
-        let image = DecodedImage(channels: 2, height: h, width: w, pixels: pixels)
+        let image = PlanarImage(channels: 2, height: h, width: w, pixels: pixels)
         let resized = ImageResize.resize(image, height: outH, width: outW)
         #expect(resized.channels == 2 && resized.height == outH && resized.width == outW)
         let reference = Self.naive(image, height: outH, width: outW)
@@ -51,7 +51,7 @@ struct ImageResizeTests {
     }
 
     @Test func keepsAnImageOfTheSameSize() {
-        let image = DecodedImage(channels: 1, height: 2, width: 3, pixels: [0, 0.25, 0.5, 0.75, 1, 0.125])
+        let image = PlanarImage(channels: 1, height: 2, width: 3, pixels: [0, 0.25, 0.5, 0.75, 1, 0.125])
         #expect(ImageResize.resize(image, height: 2, width: 3) == image)
     }
 

@@ -25,10 +25,10 @@ public enum ImageDecoder {
     /// Decodes the image at `path`.
     /// - Parameters:
     ///   - path: the image file.
-    ///   - channels: 1 or 3 to convert (see `DecodedImage.converted(toChannels:)`); nil keeps the
+    ///   - channels: 1 or 3 to convert (see `PlanarImage.converted(toChannels:)`); nil keeps the
     ///     file's colour channels.
     /// - Throws: `DatasetError` naming the file and what is wrong with it.
-    public static func decode(_ path: String, channels: Int? = nil) throws -> DecodedImage {
+    public static func decode(_ path: String, channels: Int? = nil) throws -> PlanarImage {
         var info = tandem_image_info()
         var raw: UnsafeMutableRawPointer?
         try call(path) { tandem_image_decode(path, &info, &raw, $0) }
@@ -48,7 +48,7 @@ public enum ImageDecoder {
                 }
             }
         }
-        let image = DecodedImage(channels: colors, height: h.height, width: h.width, pixels: pixels)
+        let image = PlanarImage(channels: colors, height: h.height, width: h.width, pixels: pixels)
         return channels.map { image.converted(toChannels: $0) } ?? image
     }
 

@@ -14,7 +14,7 @@ public enum ImageResize {
     ///   - image: the source, any size.
     ///   - height: rows of the result (at least 1).
     ///   - width: columns of the result (at least 1).
-    public static func resize(_ image: DecodedImage, height: Int, width: Int) -> DecodedImage {
+    public static func resize(_ image: PlanarImage, height: Int, width: Int) -> PlanarImage {
         precondition(height >= 1 && width >= 1, "an image is resized to at least 1x1")
         if height == image.height && width == image.width { return image }
         let columns = windows(from: image.width, to: width), rows = windows(from: image.height, to: height)
@@ -45,7 +45,7 @@ public enum ImageResize {
                 }
             }
         }
-        return DecodedImage(channels: image.channels, height: height, width: width, pixels: out)
+        return PlanarImage(channels: image.channels, height: height, width: width, pixels: out)
     }
 
     /// The input window of every output position along one axis (Pillow's `precompute_coeffs`).
