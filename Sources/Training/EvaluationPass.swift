@@ -13,17 +13,22 @@ final class EvaluationPass {
     let model: any TrainableModel
     /// Scores a generative model's images with a trained classifier (`model.score_classifier`).
     let scorer: ClassifierScore?
+    /// The data's class names (image folders, tables), for the per-class metrics of the final line.
+    let classNames: [String]?
     let outputs: RunOutputs?
     let logger: Logger
     /// The last validation metrics (a checkpoint records them), and the step they were taken at.
     private(set) var lastValidation: EvaluationMetrics?
     private(set) var validatedAtStep = -1
 
-    /// - Parameter scorer: the classifier that scores a GAN's images (nil: no score).
+    /// - Parameters:
+    ///   - scorer: the classifier that scores a GAN's images (nil: no score).
+    ///   - classNames: the data's class names, if it has them.
     init(
         config: TrainConfig, communicator: Communicator, model: any TrainableModel, scorer: ClassifierScore?,
-        outputs: RunOutputs?, logger: Logger
+        classNames: [String]? = nil, outputs: RunOutputs?, logger: Logger
     ) {
+        self.classNames = classNames
         self.config = config
         self.communicator = communicator
         self.model = model
@@ -52,7 +57,9 @@ final class EvaluationPass {
             var rng = PhiloxRNG(seed: UInt64(config.seed) &* 7919 &+ UInt64(communicator.rank))
             m.classifierScore = scorer.score(gan.generate(count: count, rng: &rng), over: communicator)
         }
-        outputs?.record(m.json(split: split, step: step, epoch: epoch, detailed: detailed))
+        var line = m.json(split: split, step: step, epoch: epoch, detailed: detailed)
+        if detailed, m.isClassification, let classNames { line["classes"] = classNames }
+        outputs?.record(line)
         logger.info("\(Self.summary(m, split: split, position: position))")
         return m
     }

@@ -131,7 +131,7 @@ public final class Trainer {
         let scorer = try config.model.scoreClassifier.map { try ClassifierScore(runDirectory: $0, data: train) }
         evaluation = EvaluationPass(
             config: config, communicator: communicator, model: model, scorer: scorer,
-            outputs: outputs, logger: logger)
+            classNames: data.classNames, outputs: outputs, logger: logger)
         samples = RunSamples(outputs: outputs, model: model, data: data, seed: config.seed, logger: logger)
         plan = try StepPlan(
             config: config, trainCount: data.train.count, communicator: communicator, arena: arena,

@@ -75,8 +75,42 @@ extension MPIJobs {
             #expect(metrics.last!["split"] as? String == "test")
             let classes = try String(contentsOfFile: base + "/two/classes.txt", encoding: .utf8)
             #expect(classes.split(separator: "\n").count == 10 && classes.hasPrefix("ankle_boot\n"))
+            // The final line and the report name the classes by their folders.
+            #expect((metrics.last!["classes"] as? [String])?.first == "ankle_boot")
+            let report = try MPIRun.launch(
+                "/usr/bin/env", [E2E.tandem, "report", base + "/two"], environment: [:], timeout: 60)
+            #expect(report.status == 0, "\(report.stderr)")
+            let page = try String(contentsOfFile: base + "/two/report.html", encoding: .utf8)
+            #expect(page.contains("<th>ankle_boot</th>") && page.contains("<th>t-shirt_top</th>"))
             let normalization = try String(contentsOfFile: base + "/two/normalization.json", encoding: .utf8)
             #expect(normalization.contains("\"mean\"") && normalization.contains("\"std\""))
+        }
+
+        /// Deterministic mode with augmentation: the weights are the same bits on one rank and on
+        /// two, since each sample's transform is drawn from (seed, epoch, index) alone.
+        @Test func augmentationKeepsDeterministicModeWorldSizeInvariant() throws {
+            let base = Self.temporary()
+            defer { try? FileManager.default.removeItem(atPath: base) }
+            try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+            let config = base + "/augmented.yaml"
+            try """
+            seed: 5
+            deterministic: true
+            distributed: {micro_shards: 2}
+            model: {name: mlp, hidden_sizes: [24]}
+            data:
+              name: synthetic
+              synthetic: {samples: 320, test_samples: 64, input_shape: [1, 10, 10], classes: 4}
+              batch_size: 16
+              augment: {random_crop_padding: 2, horizontal_flip: 0.5, rotation_degrees: 15, contrast: 0.3}
+            training: {epochs: 2}
+            optimizer: {name: sgd, lr: 0.05, momentum: 0.9}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+            let one = try Self.train(config, ranks: 1, batch: 16, runDir: base + "/one")
+            let two = try Self.train(config, ranks: 2, batch: 16, runDir: base + "/two")
+            try #require(one.status == 0 && two.status == 0, "\(one.stderr)\n\(two.stderr)")
+            let a = try E2E.weights(base + "/one"), b = try E2E.weights(base + "/two")
+            #expect(!a.isEmpty && a == b)
         }
 
         /// A GPT on nanoGPT-style uint16 token files, random windows drawn from the seed.

@@ -25,7 +25,7 @@ extension MPIJobs {
             ),
             (
                 "model and data that do not fit", ["train", configs + "/mlp_fmnist.yaml", "--set", "model.name=gpt"],
-                "allowed: data.name shakespeare_char with data.targets every for gpt"
+                "allowed: data.name shakespeare_char with data.targets every, text with data.targets every or tokens for gpt"
             ),
             (
                 "a stall abort without the stall check",

@@ -49,7 +49,7 @@ public enum RunReport {
         }
         let metricKeys = Set(validation.flatMap(\.keys)).subtracting([
             "split", "step", "epoch", "samples", "loss", "confusion_matrix",
-            "precision", "recall", "f1",
+            "precision", "recall", "f1", "classes",
         ]).sorted()
         for key in metricKeys where !series(validation, key).isEmpty {
             plots.append(
@@ -70,10 +70,16 @@ public enum RunReport {
                 "<h2>Final results (\(SVGPlot.escape(final["split"] as? String ?? "")))</h2><table>\(figures)</table>"
         }
         page += "<h2>Curves</h2><div>\(plots.joined())</div>"
-        if let matrix = evaluations.last(where: { $0["confusion_matrix"] != nil })?["confusion_matrix"] as? [[Int]] {
-            let header = "<tr><th>true \\ predicted</th>" + matrix.indices.map { "<th>\($0)</th>" }.joined() + "</tr>"
+        if let detailed = evaluations.last(where: { $0["confusion_matrix"] != nil }),
+            let matrix = detailed["confusion_matrix"] as? [[Int]]
+        {
+            // Class names when the data has them (image folders, tables), else the label numbers.
+            let names = detailed["classes"] as? [String] ?? matrix.indices.map(String.init)
+            let label = { (i: Int) in SVGPlot.escape(i < names.count ? names[i] : String(i)) }
+            let header =
+                "<tr><th>true \\ predicted</th>" + matrix.indices.map { "<th>\(label($0))</th>" }.joined() + "</tr>"
             let rows = matrix.enumerated().map { i, row in
-                "<tr><th>\(i)</th>" + row.map { "<td>\($0)</td>" }.joined() + "</tr>"
+                "<tr><th>\(label(i))</th>" + row.map { "<td>\($0)</td>" }.joined() + "</tr>"
             }.joined()
             page += "<h2>Confusion matrix</h2><table class=\"confusion\">\(header)\(rows)</table>"
         }
