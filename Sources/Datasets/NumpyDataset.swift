@@ -156,6 +156,11 @@ public final class NumpyDataset: Dataset, @unchecked Sendable {
             } else {
                 inputs.convert((r * width)..<((r + 1) * width), to: x.ptr + row * width)
             }
+            if let mapped = inputs.owner as? MappedFile {
+                let size = inputs.elementType.byteSize,
+                    start = inputs.base! - UnsafeRawPointer(mapped.bytes.baseAddress!)
+                mapped.releaseBlocks(around: (start + r * width * size)..<(start + (r + 1) * width * size))
+            }
             if task == .classification {
                 y.int32Pointer[row] = labels[r]
             } else {

@@ -131,6 +131,7 @@ public final class TokenFileDataset: Dataset, @unchecked Sendable {
                 xp[row * context + t] = Int32(UInt16(littleEndian: ids[first + t]))
                 yp[row * context + t] = Int32(UInt16(littleEndian: ids[first + t + 1]))
             }
+            file.releaseBlocks(around: (2 * first)..<(2 * (first + context + 1)))
         }
         return Batch(inputs: x, targets: y)
     }

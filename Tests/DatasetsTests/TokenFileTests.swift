@@ -80,4 +80,25 @@ struct TokenFileTests {
         let last = (ds.count - 1) * 64 + 64
         #expect(ds.batch([ds.count - 1]).targets.indices.last == Int32(last % 65536 % 50_000))
     }
+
+    /// Batches of random windows leave no more than a few blocks of the file resident: the kernel
+    /// maps a whole page-cache folio for one read, which the batch then gives back.
+    @Test func randomWindowsKeepMemoryFlat() throws {
+        let path = temporaryFolder() + "/random.bin"
+        let block = NumpyFixtures.bytes((0..<(1 << 16)).map { UInt16($0 % 50_000).littleEndian })
+        var data = Data(capacity: block.count << 9)
+        for _ in 0..<(1 << 9) { data.append(contentsOf: block) }
+        _ = FileManager.default.createFile(atPath: path, contents: data)
+        data = Data()
+        let ds = try TokenFileDataset(
+            path: path, vocabularySize: 50_000, context: 64, windows: .random(count: 512, seed: 3), checkTokens: false)
+        for first in stride(from: 0, to: 512, by: 16) {
+            let b = ds.batch(ArraySlice(first..<(first + 16)))
+            let start = ds.start(first)
+            #expect(b.inputs.int32Pointer[0] == Int32(start % 65536 % 50_000))
+        }
+        // 512 windows over 64 MiB, each keeping its folio, would leave most of the file resident.
+        let resident = residentBytes(mapping: path)
+        #expect(resident >= 0 && resident < 8 << 20, "\(resident >> 20) MiB of 64 stay resident after 512 windows")
+    }
 }
