@@ -36,27 +36,18 @@ public enum Evaluator {
                 model, on: dataset, communicator: communicator, batchSize: batchSize, limit: limit, precision: precision
             )
         }
-        let wasTraining = model.training
-        model.eval()
-        defer { model.train(wasTraining) }
         let count = min(dataset.count, limit ?? .max)
-        let loader = BatchLoader(
-            dataset: dataset, indices: chunks(count: count, batchSize: batchSize, communicator), batchSize: batchSize)
         var accumulator = ClassificationAccumulator(
             classes: dataset.classCount, topK: topK,
             collectsScores: count * dataset.targetsPerSample * dataset.classCount <= rocAUCLimit,
             sequenceLength: dataset.targetsPerSample,
             scoresWholeSequences: dataset.scoresWholeSequences)
-        withNoGrad {
-            var chunk = communicator.rank
-            while let batch = loader.next() {
-                let (logits, loss) = withAutocast(precision) { () -> (Tensor, Tensor) in
-                    let logits = model.logits(batch.inputs)
-                    return (logits, Loss.crossEntropy(logits, batch.flatTargets))
-                }
-                accumulator.add(logits: logits.values, targets: batch.flatTargets, loss: Double(loss.item), key: chunk)
-                chunk += communicator.size
+        forEachChunk(model, dataset, count: count, batchSize: batchSize, communicator) { batch, chunk in
+            let (logits, loss) = withAutocast(precision) { () -> (Tensor, Tensor) in
+                let logits = model.logits(batch.inputs)
+                return (logits, Loss.crossEntropy(logits, batch.flatTargets))
             }
+            accumulator.add(logits: logits.values, targets: batch.flatTargets, loss: Double(loss.item), key: chunk)
         }
         return accumulator.reduce(over: communicator)
     }
@@ -66,32 +57,20 @@ public enum Evaluator {
         _ model: any Regressor, on dataset: any Dataset, communicator: Communicator,
         batchSize: Int, limit: Int?, precision: DType
     ) -> EvaluationMetrics {
-        let wasTraining = model.training
-        model.eval()
-        defer { model.train(wasTraining) }
         let count = min(dataset.count, limit ?? .max)
-        let loader = BatchLoader(
-            dataset: dataset, indices: chunks(count: count, batchSize: batchSize, communicator), batchSize: batchSize)
-        var accumulator: RegressionAccumulator?
-        withNoGrad {
-            var chunk = communicator.rank
-            while let batch = loader.next() {
-                let (predictions, loss) = withAutocast(precision) { () -> (Tensor, Tensor) in
-                    let predictions = model.predictions(batch.inputs)
-                    return (
-                        predictions,
-                        model.regressionLoss(predictions, Tensor(batch.targets.reshaped(predictions.shape)))
-                    )
-                }
-                if accumulator == nil { accumulator = RegressionAccumulator(outputs: model.outputs) }
-                accumulator!.add(
-                    predictions: predictions.values.scalars, targets: batch.targets.scalars,
-                    loss: Double(loss.item), key: chunk)
-                chunk += communicator.size
+        var accumulator = RegressionAccumulator(outputs: model.outputs)
+        forEachChunk(model, dataset, count: count, batchSize: batchSize, communicator) { batch, chunk in
+            let (predictions, loss) = withAutocast(precision) { () -> (Tensor, Tensor) in
+                let predictions = model.predictions(batch.inputs)
+                return (
+                    predictions, model.regressionLoss(predictions, Tensor(batch.targets.reshaped(predictions.shape)))
+                )
             }
+            accumulator.add(
+                predictions: predictions.values.scalars, targets: batch.targets.scalars, loss: Double(loss.item),
+                key: chunk)
         }
-        // A rank without a chunk still takes part in the collective sums.
-        let scores = (accumulator ?? RegressionAccumulator(outputs: model.outputs)).reduce(over: communicator)
+        let scores = accumulator.reduce(over: communicator)
         var m = EvaluationMetrics()
         m.isClassification = false
         m.samples = count
@@ -105,22 +84,13 @@ public enum Evaluator {
         _ model: any TrainableModel, on dataset: any Dataset, communicator: Communicator,
         batchSize: Int, limit: Int?, precision: DType
     ) -> EvaluationMetrics {
-        let wasTraining = model.training
-        model.eval()
-        defer { model.train(wasTraining) }
         let count = min(dataset.count, limit ?? .max)
-        let loader = BatchLoader(
-            dataset: dataset, indices: chunks(count: count, batchSize: batchSize, communicator), batchSize: batchSize)
         var sum = OrderedSum(width: 2)
-        withNoGrad {
-            var chunk = communicator.rank
-            while let batch = loader.next() {
-                let loss = withAutocast(precision) {
-                    model.loss(inputs: batch.inputs, targets: batch.flatTargets, labelSmoothing: 0)
-                }
-                sum.add(key: chunk, Double(loss.item) * Double(batch.count), Double(batch.count))
-                chunk += communicator.size
+        forEachChunk(model, dataset, count: count, batchSize: batchSize, communicator) { batch, chunk in
+            let loss = withAutocast(precision) {
+                model.loss(inputs: batch.inputs, targets: batch.flatTargets, labelSmoothing: 0)
             }
+            sum.add(key: chunk, Double(loss.item) * Double(batch.count), Double(batch.count))
         }
         let total = sum.totals(over: communicator)
         var m = EvaluationMetrics()
@@ -128,6 +98,26 @@ public enum Evaluator {
         m.samples = Int(total[1])
         m.loss = total[1] > 0 ? total[0] / total[1] : .nan
         return m
+    }
+
+    /// Runs `body` on this rank's chunks of the first `count` samples (with the chunk's index),
+    /// in evaluation mode and without gradients, and restores the model's mode after.
+    static func forEachChunk(
+        _ model: any TrainableModel, _ dataset: any Dataset, count: Int, batchSize: Int,
+        _ communicator: Communicator, _ body: (Batch, Int) -> Void
+    ) {
+        let wasTraining = model.training
+        model.eval()
+        defer { model.train(wasTraining) }
+        let loader = BatchLoader(
+            dataset: dataset, indices: chunks(count: count, batchSize: batchSize, communicator), batchSize: batchSize)
+        withNoGrad {
+            var chunk = communicator.rank
+            while let batch = loader.next() {
+                body(batch, chunk)
+                chunk += communicator.size
+            }
+        }
     }
 
     /// This rank's samples: chunks rank, rank + world, ... of `batchSize` consecutive indices
