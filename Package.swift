@@ -19,7 +19,9 @@ let package = Package(
     products: [
         .executable(name: "tandem", targets: ["tandem"]),
         .executable(name: "tandem-bench", targets: ["tandem-bench"]),
-        .library(name: "NN", targets: ["NN"]),
+        // One import for a program of your own: `import TandemKit` (Examples/CustomModel). Not
+        // `Tandem`: Sources/Tandem and Sources/tandem are one folder on a case-insensitive disk.
+        .library(name: "Tandem", targets: ["TandemKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -45,12 +47,14 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["TensorCore", "Collective", "CZlib"], swiftSettings: simdFlags),
         .target(name: "Models", dependencies: ["NN"], swiftSettings: simdFlags),
         .target(name: "Training", dependencies: [
-            "NN", "Optim", "Collective", "Datasets", "Checkpoint", "Models", "CZlib",
+            "NN", "Optim", "Collective", "Datasets", "Checkpoint", "Models", "CZlib", "CMPI", "CSupport",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["Run/TensorBoard/tensorboard.proto"], swiftSettings: simdFlags),
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: simdFlags),
+        // Re-exports the modules a program that trains its own model needs.
+        .target(name: "TandemKit", dependencies: ["Training"], swiftSettings: simdFlags),
         .executableTarget(name: "tandem", dependencies: [
             "Training", "CMPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -15,6 +15,8 @@ final class EvaluationPass {
     let scorer: ClassifierScore?
     /// The data's class names (image folders, tables), for the per-class metrics of the final line.
     let classNames: [String]?
+    /// The user's own metrics, measured beside the built-in ones.
+    let metrics: [any EvaluationMetric]
     let outputs: RunOutputs?
     let logger: Logger
     /// The last validation metrics (a checkpoint records them), and the step they were taken at.
@@ -24,11 +26,12 @@ final class EvaluationPass {
     /// - Parameters:
     ///   - scorer: the classifier that scores a GAN's images (nil: no score).
     ///   - classNames: the data's class names, if it has them.
+    ///   - metrics: the user's own metrics.
     init(
         config: TrainConfig, communicator: Communicator, model: any TrainableModel, scorer: ClassifierScore?,
-        classNames: [String]? = nil, outputs: RunOutputs?, logger: Logger
+        classNames: [String]? = nil, metrics: [any EvaluationMetric] = [], outputs: RunOutputs?, logger: Logger
     ) {
-        self.classNames = classNames
+        (self.classNames, self.metrics) = (classNames, metrics)
         self.config = config
         self.communicator = communicator
         self.model = model
@@ -50,7 +53,7 @@ final class EvaluationPass {
         var m = Evaluator.evaluate(
             model, on: dataset, communicator: communicator,
             batchSize: max(config.data.batchSize, 256), topK: config.training.topK,
-            limit: config.training.maxEvalSamples, precision: config.precision.computeType)
+            limit: config.training.maxEvalSamples, precision: config.precision.computeType, metrics: metrics)
         if let scorer, let gan = model as? any AdversarialModel {
             // 1000 images over the ranks, each rank from its own stream.
             let count = 1000 / communicator.size + (communicator.rank < 1000 % communicator.size ? 1 : 0)
@@ -75,8 +78,13 @@ final class EvaluationPass {
         return m
     }
 
-    /// The metrics in one line: the loss, and a classifier's accuracy, F1 and the rest.
+    /// The metrics in one line: the loss, a classifier's accuracy, F1 and the rest, then the user's own.
     static func summary(_ m: EvaluationMetrics, split: String, position: String) -> String {
+        builtInSummary(m, split: split, position: position)
+            + m.custom.sorted { $0.key < $1.key }.map { String(format: ", %@ %.4f", $0.key, $0.value) }.joined()
+    }
+
+    private static func builtInSummary(_ m: EvaluationMetrics, split: String, position: String) -> String {
         if let r = m.regression {
             return String(
                 format: "%@ %@: loss %.4f, mae %.4f, rmse %.4f, r2 %.4f", split, position, m.loss, r.mae, r.rmse, r.r2)

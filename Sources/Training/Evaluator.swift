@@ -17,10 +17,12 @@ public enum Evaluator {
     ///   - limit: evaluate only the first `limit` samples (nil: all).
     ///   - topK: k of the top-k accuracy.
     ///   - precision: the forward's compute type (float16/bfloat16 under autocast).
+    ///   - metrics: your own metrics, measured on a classifier's logits or a regressor's predictions.
     /// - Returns: metrics identical on every rank (a collective: every rank calls it).
     public static func evaluate(
         _ model: any TrainableModel, on dataset: any Dataset, communicator: Communicator,
-        batchSize: Int, topK: Int, limit: Int? = nil, precision: DType = .float32
+        batchSize: Int, topK: Int, limit: Int? = nil, precision: DType = .float32,
+        metrics: [any EvaluationMetric] = []
     ) -> EvaluationMetrics {
         // Evaluation draws (a VAE's ε, a GAN's z) come from the model's streams; put them back
         // after, so evaluating never changes what training draws next.
@@ -29,7 +31,7 @@ public enum Evaluator {
         if let regressor = model as? any Regressor {
             return regression(
                 regressor, on: dataset, communicator: communicator, batchSize: batchSize, limit: limit,
-                precision: precision)
+                precision: precision, metrics: metrics)
         }
         guard let model = model as? any Classifier else {
             return lossOnly(
@@ -42,23 +44,28 @@ public enum Evaluator {
             collectsScores: count * dataset.targetsPerSample * dataset.classCount <= rocAUCLimit,
             sequenceLength: dataset.targetsPerSample,
             scoresWholeSequences: dataset.scoresWholeSequences)
+        var own = EvaluationMetricSums(metrics)
         forEachChunk(model, dataset, count: count, batchSize: batchSize, communicator) { batch, chunk in
             let (logits, loss) = withAutocast(precision) { () -> (Tensor, Tensor) in
                 let logits = model.logits(batch.inputs)
                 return (logits, Loss.crossEntropy(logits, batch.flatTargets))
             }
             accumulator.add(logits: logits.values, targets: batch.flatTargets, loss: Double(loss.item), key: chunk)
+            own.add(outputs: logits.values, batch: batch, key: chunk)
         }
-        return accumulator.reduce(over: communicator)
+        var m = accumulator.reduce(over: communicator)
+        m.custom = own.values(over: communicator)
+        return m
     }
 
     /// A regressor's loss, MAE, MSE, RMSE and R².
     static func regression(
         _ model: any Regressor, on dataset: any Dataset, communicator: Communicator,
-        batchSize: Int, limit: Int?, precision: DType
+        batchSize: Int, limit: Int?, precision: DType, metrics: [any EvaluationMetric]
     ) -> EvaluationMetrics {
         let count = min(dataset.count, limit ?? .max)
         var accumulator = RegressionAccumulator(outputs: model.outputs)
+        var own = EvaluationMetricSums(metrics)
         forEachChunk(model, dataset, count: count, batchSize: batchSize, communicator) { batch, chunk in
             let (predictions, loss) = withAutocast(precision) { () -> (Tensor, Tensor) in
                 let predictions = model.predictions(batch.inputs)
@@ -69,6 +76,7 @@ public enum Evaluator {
             accumulator.add(
                 predictions: predictions.values.scalars, targets: batch.targets.scalars, loss: Double(loss.item),
                 key: chunk)
+            own.add(outputs: predictions.values, batch: batch, key: chunk)
         }
         let scores = accumulator.reduce(over: communicator)
         var m = EvaluationMetrics()
@@ -76,6 +84,7 @@ public enum Evaluator {
         m.samples = count
         m.loss = scores.loss
         m.regression = scores
+        m.custom = own.values(over: communicator)
         return m
     }
 

@@ -19,6 +19,9 @@ public final class Trainer {
     public let communicator: Communicator
     public let data: DataSplits
     public let model: any TrainableModel
+    /// The registered model's `model.name` and `data.name`, or the type names of a model and a
+    /// training split built in code (for the log).
+    public let modelName: String, dataName: String
     /// How the training split divides into steps on this world.
     let plan: StepPlan
     /// The pruning masks and their schedule (`pruning:`; nil without pruning).
@@ -58,7 +61,8 @@ public final class Trainer {
     /// Rank 0's checkpoint writer (nil elsewhere, or with checkpointing off).
     var checkpoints: CheckpointWriter? { checkpointPolicy.writer }
 
-    /// Loads the data, builds the model and checks that every rank agrees.
+    /// Loads the data the config names, builds its registered model, and checks that every rank agrees:
+    /// what `tandem train` runs.
     /// - Parameters:
     ///   - config: the resolved configuration.
     ///   - runDirectory: where rank 0 writes config.yaml, metrics.jsonl, train.log and the model
@@ -66,17 +70,62 @@ public final class Trainer {
     ///   - communicator: the world.
     ///   - resume: a checkpoint to continue from (`.auto`: the newest whole one in the run
     ///     directory, or a fresh start when there is none).
-    public init(
+    public convenience init(
         config: TrainConfig, runDirectory: String?, communicator: Communicator,
         resume: ResumeSource? = nil
     ) throws {
+        Self.configureThreads(config)
+        // Data and model first: a run that cannot start leaves no run directory behind.
+        let data = try DataSplits.load(config.data, seed: config.seed)
+        let model = try ModelFactory.make(config.model, for: data.train, seed: config.seed)
+        try self.init(
+            config: config, model: model, data: data,
+            names: (config.model.name.rawValue, config.data.name.rawValue), runDirectory: runDirectory,
+            communicator: communicator, resume: resume, metrics: [])
+    }
+
+    /// Trains a model you built on data you built, with everything a config run has: data
+    /// parallelism under mpirun, accumulation, clipping, schedules, mixed precision, checkpoints
+    /// and resume, metrics, TensorBoard, the progress bar and the stop signals.
+    ///
+    /// The config's `model:` keys other than `init_from` and its `data:` source keys are not
+    /// used; its `data.batch_size`, `data.shuffle` and the other loader keys are. Build the model
+    /// the same way on every rank (rank 0's weights are broadcast at the start).
+    /// - Parameters:
+    ///   - config: the run's settings (`TrainConfig()` holds every default).
+    ///   - model: the model: its `loss` is what training minimises; a `Classifier` is scored with
+    ///     the classification metrics, a `Regressor` with the regression ones, any other model by its loss.
+    ///   - data: the train, validation and (optional) test splits.
+    ///   - runDirectory: where rank 0 writes the run (nil: write nothing).
+    ///   - communicator: the world (`MPICommunicator` under mpirun, else `SingleProcessCommunicator`).
+    ///   - resume: a checkpoint to continue from.
+    ///   - metrics: your own metrics, measured at every evaluation.
+    /// - Throws: `ConfigError` for settings the model or data cannot train with.
+    public convenience init(
+        config: TrainConfig, model: any TrainableModel, data: DataSplits, runDirectory: String?,
+        communicator: Communicator, resume: ResumeSource? = nil, metrics: [any EvaluationMetric] = []
+    ) throws {
+        let name = String(describing: type(of: model))
+        let problems = config.problems(customModel: (name, ModelEntry.Capabilities(of: model)))
+        guard problems.isEmpty else { throw ConfigError(problems.joined(separator: "; ")) }
+        Self.configureThreads(config)
+        try self.init(
+            config: config, model: model, data: data, names: (name, String(describing: type(of: data.train))),
+            runDirectory: runDirectory,
+            communicator: communicator, resume: resume, metrics: metrics)
+    }
+
+    /// The trainer of both paths, once the data and the model exist.
+    /// - Parameter names: how the log names the model and the data.
+    init(
+        config: TrainConfig, model: any TrainableModel, data: DataSplits, names: (model: String, data: String),
+        runDirectory: String?, communicator: Communicator, resume: ResumeSource?, metrics: [any EvaluationMetric]
+    ) throws {
         var config = config  // a resume on another world size may change the per-rank batch and accumulation
         self.communicator = communicator
-        ThreadPool.configure(threads: config.distributed.threadsPerRank ?? ThreadPool.defaultThreadCount())
         let isRoot = communicator.rank == 0
-        // Data and model first: a run that cannot start leaves no run directory behind.
-        data = try DataSplits.load(config.data, seed: config.seed)
-        model = try ModelFactory.make(config.model, for: data.train, seed: config.seed)
+        (self.data, self.model, modelName, dataName) = (data, model, names.model, names.data)
+        try Self.check(metrics, for: model)
         let arena = model.flattenParameters()
         pruner = config.pruning.enabled ? try Pruner(config: config.pruning, model: model) : nil
         let train = data.train, student = config
@@ -131,7 +180,7 @@ public final class Trainer {
         let scorer = try config.model.scoreClassifier.map { try ClassifierScore(runDirectory: $0, data: train) }
         evaluation = EvaluationPass(
             config: config, communicator: communicator, model: model, scorer: scorer,
-            classNames: data.classNames, outputs: outputs, logger: logger)
+            classNames: data.classNames, metrics: metrics, outputs: outputs, logger: logger)
         samples = RunSamples(outputs: outputs, model: model, data: data, seed: config.seed, logger: logger)
         plan = try StepPlan(
             config: config, trainCount: data.train.count, communicator: communicator, arena: arena,

@@ -87,7 +87,7 @@ enum TrainerSetup {
                 " (deterministic: \($0.globalShards) micro-shards of \(config.data.batchSize))"
             } ?? ""
         return """
-            model \(config.model.name): \(ddp.arena.parameterCount) parameters; data \(config.data.name): \
+            model \(t.modelName): \(ddp.arena.parameterCount) parameters; data \(t.dataName): \
             \(t.data.train.count) train, \(t.data.validation.count) validation, \
             \(t.data.test?.count ?? 0) test samples; \
             \(t.communicator.size) ranks x \(ThreadPool.shared.threadCount) threads\(sharded)\(shared); \

@@ -72,7 +72,7 @@ struct EvalCommand: ParsableCommand {
         } catch let error as ConfigError {
             JobFailure.endTogether(comm, "tandem eval: \(error)", status: 2)
         } catch {
-            fail(comm, "tandem eval: \(JobFailure.text(error))")
+            JobFailure.fail(comm, "tandem eval: \(JobFailure.text(error))")
         }
         if comm.rank == 0 {
             if json {

@@ -1,6 +1,4 @@
 import ArgumentParser
-import CSupport
-import Collective
 import Foundation
 import Training
 
@@ -70,69 +68,9 @@ struct TrainCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let directory = runDir ?? inferred ?? Self.defaultRunDirectory(config: config)
-        let comm: Communicator =
-            MPICommunicator.launchedByMPI
-            ? MPICommunicator(startupTimeout: resolved.distributed.startupTimeoutSeconds) : SingleProcessCommunicator()
-        JobFailure.reportAllocationFailures(comm, command: "tandem train")
-        JobFailure.requireSameConfig(comm, resolved, command: "tandem train")
-        if let problem = WorldSizeCheck.problem(resolved, worldSize: comm.size) {
-            JobFailure.endTogether(comm, "tandem train: \(ConfigError(problem))", status: 2)
-        }
-        tandem_install_stop_handlers()
-        let result: TrainResult
-        do {
-            result = try Trainer(config: resolved, runDirectory: directory, communicator: comm, resume: resume).run()
-        } catch let error as ConfigError {
-            // Config errors found while the trainer is built (pruning, distillation, init_from)
-            // come from the config every rank shares: said once, with the config status.
-            JobFailure.endTogether(comm, "tandem train: \(error)", status: 2)
-        } catch {
-            fail(comm, "tandem train: \(JobFailure.text(error))")
-        }
-        var recorded = false
-        if comm.rank == 0 {
-            if let m = result.final {
-                let figures =
-                    if let r = m.regression {
-                        String(format: "r2 %.4f, rmse %.4f, mae %.4f (loss %.4f)", r.r2, r.rmse, r.mae, m.loss)
-                    } else if m.isClassification {
-                        String(format: "accuracy %.4f (loss %.4f)", m.accuracy, m.loss)
-                    } else {
-                        String(format: "loss %.4f", m.loss)
-                            + (m.classifierScore.map { String(format: ", classifier score %.3f", $0) } ?? "")
-                    }
-                print(
-                    String(
-                        format: "%@ %@ after %d steps%@", result.finalSplit, figures, result.steps,
-                        result.stoppedEarly ? ", stopped early" : ""))
-            }
-            print("run directory: \(result.runDirectory ?? directory)")
-            if let signal = result.stoppedBySignal {
-                let name = stopSignalName(signal)
-                let run = result.runDirectory ?? directory
-                print(
-                    "stopped by signal \(signal) (\(name)) after step \(result.steps); "
-                        + "resume with: tandem resume \(run)")
-                recorded = ExitStatusFile.record(
-                    preemptedExitCode,
-                    reason: "stopped by signal \(signal) (\(name)) "
-                        + "after step \(result.steps) with a whole checkpoint in \(run)")
-            }
-        }
-        if result.stoppedBySignal != nil && tandem_launcher_ending() != 0 {
-            // mpirun is ending the job and its runtime no longer answers: MPI_Finalize would only
-            // wait for its SIGKILL. The checkpoint is whole, so leave now with the stop's status.
-            fflush(stdout)
-            Foundation.exit(preemptedExitCode)
-        }
-        (comm as? MPICommunicator)?.finalize()
-        if result.stoppedBySignal != nil {
-            // A rank that exits non-zero while others still run makes mpirun end them with its
-            // SIGCONT/SIGTERM/SIGKILL sequence and its waits (long under the launch scripts). When
-            // the launcher reads the status from the file, the ranks leave with 0 and it reports 75.
-            if ExitStatusFile.path != nil && (comm.rank != 0 || recorded) { Foundation.exit(0) }
-            throw ExitCode(preemptedExitCode)
-        }
+        let outcome = TrainingJob(config: resolved, runDirectory: directory, resume: resume, command: "tandem train")
+            .run()
+        if outcome.exitStatus != 0 { throw ExitCode(outcome.exitStatus) }
     }
 
     static func defaultRunDirectory(config: String) -> String {
@@ -141,28 +79,4 @@ struct TrainCommand: ParsableCommand {
         f.dateFormat = "yyyyMMdd-HHmmss"
         return "runs/\(stem)-\(f.string(from: Date()))"
     }
-}
-
-/// The exit status of a run stopped by a signal after its checkpoint (sysexits' EX_TEMPFAIL:
-/// try again later, which is what a scheduler's requeue does).
-let preemptedExitCode: Int32 = 75
-
-/// A stop signal's name, and for SIGCONT who sent it.
-/// - Parameters:
-///   - signal: the signal number that stopped the run.
-func stopSignalName(_ signal: Int32) -> String {
-    switch signal {
-    case SIGTERM: return "SIGTERM"
-    case SIGINT: return "SIGINT"
-    case SIGUSR1: return "SIGUSR1"
-    case SIGCONT: return "SIGCONT: mpirun was sent SIGTERM or SIGINT and is ending the job"
-    default: return "signal \(signal)"
-    }
-}
-
-/// Reports `message` and ends the job: every rank when under mpirun, so none is left waiting.
-func fail(_ comm: Communicator, _ message: String) -> Never {
-    if comm.size > 1 { comm.abort(message) }
-    FileHandle.standardError.write(Data("\(message)\n".utf8))
-    Foundation.exit(1)
 }

@@ -14,7 +14,7 @@ struct MPICheck: ParsableCommand {
     @Argument(
         help: ArgumentHelp(
             "equivalence | overlap | overflow | mismatch-shape | mismatch-config | die | stall "
-                + "| loop | startup | reduce-scatter | shared-memory"))
+                + "| loop | startup | reduce-scatter | shared-memory | library-train"))
     var scenario: String
     @Option(help: "Training steps.") var steps = 3
     @Option(help: "Samples per step over all ranks.") var globalBatch = 24
@@ -31,6 +31,10 @@ struct MPICheck: ParsableCommand {
     @Option(help: "loop: seconds of back-to-back allreduces, watched for stalls.") var seconds = 30.0
     @Option(help: "startup: seconds the last rank waits before MPI_Init.") var startupDelay = 60.0
     @Option(help: "startup: seconds the start may take.") var startupTimeout = 5.0
+    @Option(help: "library-train: the YAML config.") var config = ""
+    @Option(help: "library-train: the run directory.") var runDir = ""
+    @Option(name: .customLong("set"), parsing: .singleValue, help: "library-train: a config override.")
+    var overrides: [String] = []
 
     func run() throws {
         let env = ProcessInfo.processInfo.environment
@@ -39,6 +43,7 @@ struct MPICheck: ParsableCommand {
         {
             usleep(UInt32(startupDelay * 1e6))  // a rank that is late to start holds the others in MPI_Init
         }
+        if scenario == "library-train" { try libraryTrain() }  // the job starts the world itself
         let comm: Communicator =
             MPICommunicator.launchedByMPI
             ? MPICommunicator(startupTimeout: scenario == "startup" ? startupTimeout : nil)

@@ -10,7 +10,12 @@ import Yams
 /// unknown key (a typo) is an error rather than silently ignored.
 public enum ConfigLoader {
     /// Loads `path` with `overrides` (each `a.b.c=value`, the value parsed as YAML).
-    public static func load(path: String, overrides: [String] = []) throws -> TrainConfig {
+    /// - Parameters:
+    ///   - path: the YAML file.
+    ///   - overrides: `a.b=c` assignments applied on top of the file.
+    ///   - customModel: the model is built in code: `model.name` and the checks that depend on the
+    ///     model are left to the trainer, which has it.
+    public static func load(path: String, overrides: [String] = [], customModel: Bool = false) throws -> TrainConfig {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             throw ConfigError("config file \(path) is a directory; give the YAML file (e.g. configs/mlp_fmnist.yaml)")
@@ -18,7 +23,9 @@ public enum ConfigLoader {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError("cannot read config file \(path): it is missing or unreadable")
         }
-        return try parse(yaml: try text(of: [UInt8](data), source: path), source: path, overrides: overrides)
+        return try parse(
+            yaml: try text(of: [UInt8](data), source: path), source: path, overrides: overrides,
+            customModel: customModel)
     }
 
     /// The file's text, or an error when it is not text: a binary file must not be echoed
@@ -51,7 +58,10 @@ public enum ConfigLoader {
     ///   - yaml: the file's contents.
     ///   - source: the file name, for messages.
     ///   - overrides: `a.b=c` assignments applied on top of the file.
-    public static func parse(yaml: String, source: String = "config", overrides: [String] = []) throws -> TrainConfig {
+    ///   - customModel: the model is built in code (see `load(path:overrides:customModel:)`).
+    public static func parse(
+        yaml: String, source: String = "config", overrides: [String] = [], customModel: Bool = false
+    ) throws -> TrainConfig {
         var user: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
@@ -61,7 +71,7 @@ public enum ConfigLoader {
                             + "(sgd has no default), e.g. `optimizer: {lr: 0.05}`; configs/*.yaml are complete examples"
                     )
                 }
-                return try parse(yaml: "{}", source: source, overrides: overrides)
+                return try parse(yaml: "{}", source: source, overrides: overrides, customModel: customModel)
             }
             user = node
         } catch let error as ConfigError {
@@ -96,7 +106,7 @@ public enum ConfigLoader {
         }
         if let config = decoded {
             // A key already reported with a wrong type holds its default now: do not judge it again.
-            problems += config.problems().filter { p in
+            problems += config.problems(customModel: customModel ? ("the model", nil) : nil).filter { p in
                 !badPaths.contains { p.hasPrefix($0 + " ") || p.hasPrefix($0 + "[") }
             }
             if problems.isEmpty { return config }

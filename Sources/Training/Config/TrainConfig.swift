@@ -26,26 +26,24 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public init() {}
 
     /// Every problem with the values, or nil.
-    public func problems() -> [String] {
+    /// - Parameter customModel: a model built in code (its type's name, and what it supports, nil
+    ///   while it is not built yet: the checks that depend on it wait for the trainer), which
+    ///   stands for `model:`; nil for the registered model `model.name` names.
+    public func problems(customModel: (name: String, capabilities: ModelEntry.Capabilities?)? = nil) -> [String] {
         var v = ConfigValidator()
         v.require(seed >= 0 && seed <= ConfigLimits.seed, "seed", seed, "an integer from 0 to \(ConfigLimits.seed)")
-        model.validate(&v)
+        if customModel == nil { model.validate(&v) }
         data.validate(&v)
-        let entry = model.name.entry
-        if !entry.reads.contains(data.dataKey) {
-            func described(_ key: String) -> String {
-                key == "fashion_mnist/raw"
-                    ? "fashion_mnist with data.normalize false"
-                    : key.replacingOccurrences(of: "/", with: " with data.targets ")
-            }
-            v.require(
-                false, "model.name", model.name,
-                "data.name \(ListFormatter.either(entry.reads.map(described))) for \(model.name) "
-                    + "(the config has data.name \(described(data.dataKey)))")
-        }
+        if customModel == nil { validateReads(&v) }
+        let modelKey = customModel == nil ? "model.name" : "model"
+        let modelValue: Any = customModel?.name ?? model.name
+        let capabilities = customModel == nil ? model.name.entry.capabilities : customModel?.capabilities
+        // A model not built yet neither has nor lacks anything.
+        let has = { (c: ModelEntry.Capabilities) in capabilities?.contains(c) == true }
+        let lacks = { (c: ModelEntry.Capabilities) in capabilities.map { !$0.contains(c) } == true }
         if data.task == .regression {
             v.require(
-                entry.capabilities.contains(.regression), "model.name", model.name,
+                !lacks(.regression), modelKey, modelValue,
                 "a model that regresses with data.task regression: "
                     + ModelRegistry.names(with: .regression).joined(separator: ", "))
         }
@@ -64,28 +62,28 @@ public struct TrainConfig: Codable, Equatable, Sendable {
                 "one of " + MetricName.allCases.filter(measured.contains).map(\.rawValue).joined(separator: ", ")
                     + " with data.task \(data.task)")
         }
-        if entry.capabilities.contains(.alternatingUpdates) {
+        if has(.alternatingUpdates) {
             // Alternating updates take one batch each; the loss scaler would need one scale per player.
             v.require(
                 distributed.gradientAccumulation == 1, "distributed.gradient_accumulation",
                 distributed.gradientAccumulation,
-                "1 for \(model.name) (each step alternates the two players on one batch)")
+                "1 for \(modelValue) (each step alternates the two players on one batch)")
             v.require(
                 !precision.scaling.on, "precision.mode", precision.mode,
-                "fp32 or bf16 for \(model.name) (no loss scaling)")
+                "fp32 or bf16 for \(modelValue) (no loss scaling)")
         }
-        if !entry.isClassifier {
+        if lacks(.classifier) {
             // Their evaluation measures the loss only.
             if let e = training.earlyStopping {
-                v.require(e.metric == .loss, "training.early_stopping.metric", e.metric, "loss for \(model.name)")
+                v.require(e.metric == .loss, "training.early_stopping.metric", e.metric, "loss for \(modelValue)")
             }
             if schedule.name == .plateau {
                 v.require(
                     schedule.plateau.metric == .loss, "schedule.plateau.metric", schedule.plateau.metric,
-                    "loss for \(model.name)")
+                    "loss for \(modelValue)")
             }
         }
-        validateDeterminism(&v)
+        validateDeterminism(&v, modelKey: modelKey, modelValue: modelValue, batchNorm: has(.batchNorm))
         training.validate(&v)
         optimizer.validate(&v)
         schedule.validate(&v)
@@ -98,13 +96,32 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         distillation.validate(&v)
         if distillation.teacher != nil {
             v.require(
-                entry.isClassifier, "model.name", model.name,
+                !lacks(.classifier), modelKey, modelValue,
                 "a classifier for distillation (\(ModelRegistry.names(with: .classifier).joined(separator: ", ")))")
         }
         return v.problems
     }
 
-    func validateDeterminism(_ v: inout ConfigValidator) {
+    /// A registered model reads only the data its entry names.
+    func validateReads(_ v: inout ConfigValidator) {
+        let entry = model.name.entry
+        if !entry.reads.contains(data.dataKey) {
+            func described(_ key: String) -> String {
+                key == "fashion_mnist/raw"
+                    ? "fashion_mnist with data.normalize false"
+                    : key.replacingOccurrences(of: "/", with: " with data.targets ")
+            }
+            v.require(
+                false, "model.name", model.name,
+                "data.name \(ListFormatter.either(entry.reads.map(described))) for \(model.name) "
+                    + "(the config has data.name \(described(data.dataKey)))")
+        }
+    }
+
+    /// - Parameters:
+    ///   - modelKey, modelValue: how messages name the model.
+    ///   - batchNorm: whether the model has batch norm.
+    func validateDeterminism(_ v: inout ConfigValidator, modelKey: String, modelValue: Any, batchNorm: Bool) {
         let d = distributed
         guard deterministic else {
             v.require(
@@ -126,7 +143,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             d.wire == .fp32, "distributed.wire", d.wire,
             "fp32 with deterministic: true (gradients travel as 64-bit fixed point)")
         v.require(
-            !model.name.entry.capabilities.contains(.batchNorm), "model.name", model.name,
+            !batchNorm, modelKey, modelValue,
             "a model without batch norm with deterministic: true (batch-norm running statistics are per rank): "
                 + ModelRegistry.entries.filter { !$0.capabilities.contains(.batchNorm) }.map(\.name).joined(
                     separator: ", "))

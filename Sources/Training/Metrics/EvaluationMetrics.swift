@@ -25,6 +25,8 @@ public struct EvaluationMetrics: Sendable, Equatable {
     /// Generative models with `model.score_classifier`: the classifier-based Inception Score
     /// of generated images (see `ClassifierScore`).
     public var classifierScore: Double?
+    /// The values of your own metrics (`EvaluationMetric`), by name.
+    public var custom: [String: Double] = [:]
 
     public var precisionMacro: Double { mean(precision) }
     public var recallMacro: Double { mean(recall) }
@@ -55,6 +57,12 @@ public struct EvaluationMetrics: Sendable, Equatable {
 
     /// A metrics.jsonl object (per-class lists and the confusion matrix only when `detailed`).
     public func json(split: String, step: Int, epoch: Int, detailed: Bool) -> [String: Any] {
+        var out = builtIn(split: split, step: step, epoch: epoch, detailed: detailed)
+        out.merge(custom) { builtIn, _ in builtIn }
+        return out
+    }
+
+    private func builtIn(split: String, step: Int, epoch: Int, detailed: Bool) -> [String: Any] {
         guard isClassification else {
             var out: [String: Any] = ["split": split, "step": step, "epoch": epoch, "samples": samples, "loss": loss]
             if let classifierScore { out["classifier_score"] = classifierScore }

@@ -21,6 +21,17 @@ public struct ModelEntry: Sendable {
         public static let sampling = Capabilities(rawValue: 1 << 3)
         /// It can regress float targets (`data.task: regression`) with `training.loss` mse, mae or huber.
         public static let regression = Capabilities(rawValue: 1 << 4)
+
+        /// What a model built in code supports, from the protocols it conforms to and its layers.
+        /// - Parameter model: the model.
+        public init(of model: any TrainableModel) {
+            self = []
+            if model is any Classifier { insert(.classifier) }
+            if model.namedModules().contains(where: { $0.1 is BatchNorm }) { insert(.batchNorm) }
+            if model is any AdversarialModel { insert(.alternatingUpdates) }
+            if model is any TextGenerator { insert(.sampling) }
+            if model is any Regressor { insert(.regression) }
+        }
     }
 
     /// `model.name`.

@@ -2,14 +2,10 @@ import CMPI
 import Collective
 import Foundation
 import TensorCore
-import Training
 
-/// How a command ends on an error: the message in words, once per job, and the exit status
-/// its `--help` promises (2 for a bad config or command line, 1 for a failure).
-enum JobFailure {
-    /// The exit status for `error`: 2 for a config mistake, 1 otherwise.
-    static func status(of error: Error) -> Int32 { error is ConfigError || error is UsageMistake ? 2 : 1 }
-
+/// How a job ends on an error: the message in words, once per job, and the exit status
+/// the commands promise (2 for a bad config or command line, 1 for a failure).
+public enum JobFailure {
     /// Ends the job for an error every rank meets the same way (one derived from the config
     /// and the world size): rank 0 says it once and ends every rank with `status`.
     ///
@@ -20,7 +16,7 @@ enum JobFailure {
     ///   - message: the whole line, starting with the command's name.
     ///   - status: the job's exit status.
     ///   - wait: how long the other ranks give rank 0.
-    static func endTogether(_ comm: Communicator, _ message: String, status: Int32, wait: Double = 30) -> Never {
+    public static func endTogether(_ comm: Communicator, _ message: String, status: Int32, wait: Double = 30) -> Never {
         if comm.rank == 0 {
             FileHandle.standardError.write(Data("\(message)\n".utf8))
             if comm.size > 1 { MPI_Abort(tandem_mpi_comm_world(), status) }
@@ -39,11 +35,11 @@ enum JobFailure {
     /// - Parameters:
     ///   - comm: the world.
     ///   - command: e.g. "tandem train".
-    static func reportAllocationFailures(_ comm: Communicator, command: String) {
+    public static func reportAllocationFailures(_ comm: Communicator, command: String) {
         nonisolated(unsafe) let world = comm
         AllocationFailure.handler = { failure in
             if failure.context != nil { endTogether(world, "\(command): \(failure)", status: 1) }
-            fail(world, "\(command): \(failure)")
+            JobFailure.fail(world, "\(command): \(failure)")
         }
     }
 
@@ -54,7 +50,7 @@ enum JobFailure {
     ///   - comm: the world.
     ///   - config: this rank's config.
     ///   - command: e.g. "tandem train".
-    static func requireSameConfig(_ comm: Communicator, _ config: TrainConfig, command: String) {
+    public static func requireSameConfig(_ comm: Communicator, _ config: TrainConfig, command: String) {
         guard comm.size > 1 else { return }
         let mine = (try? ConfigLoader.yaml(config)) ?? "\(config)"
         let all = comm.allgather(mine)
@@ -74,15 +70,20 @@ enum JobFailure {
 extension JobFailure {
     /// `error` in words: a Foundation file error (NSCocoaErrorDomain) becomes its path and the
     /// system's reason (FileFailure); other errors already describe themselves.
-    static func text(_ error: Error) -> String {
+    public static func text(_ error: Error) -> String {
         let reason = FileFailure.describe(error)
         guard let cocoa = error as? CocoaError, let path = cocoa.filePath ?? cocoa.url?.path else { return reason }
         return "\(path): \(reason)"
     }
-}
 
-/// A mistake in a command's arguments found while it runs (exit status 2).
-struct UsageMistake: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+    /// Reports `message` and ends the job with status 1: every rank when under mpirun, so none
+    /// is left waiting.
+    /// - Parameters:
+    ///   - comm: the world.
+    ///   - message: the whole line, starting with the command's name.
+    public static func fail(_ comm: Communicator, _ message: String) -> Never {
+        if comm.size > 1 { comm.abort(message) }
+        FileHandle.standardError.write(Data("\(message)\n".utf8))
+        Foundation.exit(1)
+    }
 }

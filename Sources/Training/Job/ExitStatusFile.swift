@@ -25,7 +25,7 @@ enum ExitStatusFile {
         FileHandle.standardError.write(
             Data(
                 """
-                tandem train: warning: could not write the exit status to \(path) (\(variable)); \
+                warning: could not write the exit status to \(path) (\(variable)); \
                 rank 0 exits with \(status) itself, and mpirun may take its kill sequence's waits to end the job\n
                 """.utf8))
         return false
