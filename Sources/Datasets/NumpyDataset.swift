@@ -148,6 +148,7 @@ public final class NumpyDataset: Dataset, @unchecked Sendable {
             task == .classification
             ? NDArray(shape: [indices.count], dtype: .int32, zeroed: false)
             : NDArray(shape: [indices.count, targetWidth], zeroed: false)
+        var read: [Range<Int>] = []
         for (row, i) in indices.enumerated() {
             precondition(i >= 0 && i < count, "sample \(i) is outside a dataset of \(count)")
             let r = rows.lowerBound + i
@@ -159,7 +160,7 @@ public final class NumpyDataset: Dataset, @unchecked Sendable {
             if let mapped = inputs.owner as? MappedFile {
                 let size = inputs.elementType.byteSize,
                     start = inputs.base! - UnsafeRawPointer(mapped.bytes.baseAddress!)
-                mapped.releaseBlocks(around: (start + r * width * size)..<(start + (r + 1) * width * size))
+                read.append((start + r * width * size)..<(start + (r + 1) * width * size))
             }
             if task == .classification {
                 y.int32Pointer[row] = labels[r]
@@ -167,6 +168,7 @@ public final class NumpyDataset: Dataset, @unchecked Sendable {
                 for k in 0..<targetWidth { y.ptr[row * targetWidth + k] = values[r * targetWidth + k] }
             }
         }
+        (inputs.owner as? MappedFile)?.releaseBlocks(around: read)
         return Batch(inputs: x, targets: y)
     }
 }

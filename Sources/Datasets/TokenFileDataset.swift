@@ -124,6 +124,7 @@ public final class TokenFileDataset: Dataset, @unchecked Sendable {
         let y = NDArray(shape: [indices.count, context], dtype: .int32, zeroed: false)
         let xp = x.int32Pointer, yp = y.int32Pointer
         let ids = file.bytes.baseAddress!.assumingMemoryBound(to: UInt16.self)
+        var read: [Range<Int>] = []
         for (row, i) in indices.enumerated() {
             precondition(i >= 0 && i < count, "sample \(i) is outside a dataset of \(count)")
             let first = start(i)
@@ -131,8 +132,9 @@ public final class TokenFileDataset: Dataset, @unchecked Sendable {
                 xp[row * context + t] = Int32(UInt16(littleEndian: ids[first + t]))
                 yp[row * context + t] = Int32(UInt16(littleEndian: ids[first + t + 1]))
             }
-            file.releaseBlocks(around: (2 * first)..<(2 * (first + context + 1)))
+            read.append((2 * first)..<(2 * (first + context + 1)))
         }
+        file.releaseBlocks(around: read)
         return Batch(inputs: x, targets: y)
     }
 }

@@ -50,17 +50,25 @@ public final class MappedFile: @unchecked Sendable {
 
     public var count: Int { bytes.count }
 
-    /// Drops the 2 MiB blocks holding `range` from this process's resident memory, after a
-    /// batch read a sample there. The kernel maps a whole page-cache folio (up to 2 MiB) for one
+    /// Drops the 2 MiB blocks holding `ranges` from this process's resident memory, after a
+    /// batch read its samples there. The kernel maps a whole page-cache folio (up to 2 MiB) for one
     /// fault, so each random window would otherwise keep about 1.7 MB resident
     /// (`launch/bench_data_memory.sh`). The mapping is read-only, so a page another reader still
-    /// needs is simply mapped again from the page cache.
-    public func releaseBlocks(around range: Range<Int>) {
-        guard let base = bytes.baseAddress, !range.isEmpty else { return }
+    /// needs is simply mapped again from the page cache. Each run of adjacent blocks is one call.
+    public func releaseBlocks(around ranges: [Range<Int>]) {
+        guard let base = bytes.baseAddress else { return }
         let block = 2 << 20
-        let start = range.lowerBound / block * block
-        let end = min(bytes.count, (range.upperBound + block - 1) / block * block)
-        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_DONTNEED))
+        var blocks: Set<Int> = []
+        for range in ranges where !range.isEmpty {
+            blocks.formUnion((range.lowerBound / block)...((range.upperBound - 1) / block))
+        }
+        var sorted = blocks.sorted()[...]
+        while let first = sorted.popFirst() {
+            var last = first
+            while sorted.first == last + 1 { last = sorted.removeFirst() }
+            let end = min(bytes.count, (last + 1) * block)
+            madvise(UnsafeMutableRawPointer(mutating: base + first * block), end - first * block, Int32(MADV_DONTNEED))
+        }
     }
 
     /// Tells the kernel the bytes in `range` will not be read again soon, so their pages leave
