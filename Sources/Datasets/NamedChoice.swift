@@ -4,13 +4,7 @@ public protocol NamedChoice: RawRepresentable, CaseIterable, Codable, Sendable, 
 
 extension NamedChoice {
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let name = try container.decode(String.self)
-        guard let value = Self(rawValue: name) else {
-            throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: NameSuggestion.unknown(name, allowed: Self.names))
-        }
-        self = value
+        self.init(rawValue: try NameSuggestion.decode(from: decoder, allowed: Self.names))!
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -24,6 +18,19 @@ extension NamedChoice {
 
 /// The message for a name outside its set, with the nearest allowed name.
 public enum NameSuggestion {
+    /// Decodes a name that must be one of `allowed`; any other is a decoding error listing them.
+    /// - Parameters:
+    ///   - decoder: holds a single string.
+    ///   - allowed: the names accepted.
+    public static func decode(from decoder: any Decoder, allowed: [String]) throws -> String {
+        let container = try decoder.singleValueContainer()
+        let name = try container.decode(String.self)
+        guard allowed.contains(name) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: unknown(name, allowed: allowed))
+        }
+        return name
+    }
+
     /// What follows "KEY is VALUE; " when VALUE is not one of `allowed`.
     public static func unknown(_ name: String, allowed: [String]) -> String {
         // A third of the letters may differ: "adamm" suggests adam, "vgg" suggests nothing.

@@ -12,13 +12,7 @@ public struct ModelName: Codable, Hashable, Sendable, CustomStringConvertible {
     }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let name = try container.decode(String.self)
-        guard let value = ModelName(rawValue: name) else {
-            throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: NameSuggestion.unknown(name, allowed: ModelRegistry.names))
-        }
-        self = value
+        self.init(rawValue: try NameSuggestion.decode(from: decoder, allowed: ModelRegistry.names))!
     }
 
     public func encode(to encoder: any Encoder) throws {
