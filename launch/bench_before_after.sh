@@ -33,16 +33,5 @@ for round in $(seq "${ROUNDS:-3}"); do
     done
   done
 done
-python3 - "$out" <<'PY'
-import statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    v, w, t, ms = line.split()
-    runs.setdefault((w, t), {}).setdefault(v, []).append(float(ms))
-print("workload threads before_ms after_ms after/before paired")
-for (w, t), r in runs.items():
-    a, b = statistics.median(r["before"]), statistics.median(r["after"])
-    paired = statistics.median(y / x for x, y in zip(r["before"], r["after"]))
-    print(f"{w} {t} {a:.3f} {b:.3f} {b / a:.3f} {paired:.3f}")
-PY
+python3 launch/bench/medians.py "$out" after before
 rm -f "$out"

@@ -30,16 +30,5 @@ for _ in $(seq "${ROUNDS:-3}"); do
     done
   done
 done
-python3 - "$out" <<'PY'
-import statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    impl, w, t, ms = line.split()
-    runs.setdefault((w, t), {}).setdefault(impl, []).append(float(ms))
-print("workload threads tandem_ms pytorch_ms ratio paired_ratio")
-for (w, t), r in runs.items():
-    a, b = statistics.median(r["tandem"]), statistics.median(r["pytorch"])
-    paired = statistics.median(x / y for x, y in zip(r["tandem"], r["pytorch"]))
-    print(f"{w} {t} {a:.3f} {b:.3f} {a / b:.2f} {paired:.2f}")
-PY
+python3 launch/bench/medians.py "$out" tandem pytorch
 rm -f "$out"
