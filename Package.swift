@@ -22,6 +22,7 @@ let package = Package(
         // One import for a program of your own: `import TandemKit` (Examples/CustomModel). Not
         // `Tandem`: Sources/Tandem and Sources/tandem are one folder on a case-insensitive disk.
         .library(name: "Tandem", targets: ["TandemKit"]),
+        .library(name: "NN", targets: ["NN"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -80,7 +80,7 @@ public final class Trainer {
         let model = try ModelFactory.make(config.model, for: data.train, seed: config.seed)
         try self.init(
             config: config, model: model, data: data,
-            names: (config.model.name.rawValue, config.data.name.rawValue), runDirectory: runDirectory,
+            names: (config.model.name.rawValue, config.data.name.rawValue), custom: false, runDirectory: runDirectory,
             communicator: communicator, resume: resume, metrics: [])
     }
 
@@ -111,14 +111,17 @@ public final class Trainer {
         Self.configureThreads(config)
         try self.init(
             config: config, model: model, data: data, names: (name, String(describing: type(of: data.train))),
-            runDirectory: runDirectory,
+            custom: true, runDirectory: runDirectory,
             communicator: communicator, resume: resume, metrics: metrics)
     }
 
     /// The trainer of both paths, once the data and the model exist.
-    /// - Parameter names: how the log names the model and the data.
+    /// - Parameters:
+    ///   - names: how the log names the model and the data.
+    ///   - custom: the model was built in code (config.yaml says so).
     init(
         config: TrainConfig, model: any TrainableModel, data: DataSplits, names: (model: String, data: String),
+        custom: Bool,
         runDirectory: String?, communicator: Communicator, resume: ResumeSource?, metrics: [any EvaluationMetric]
     ) throws {
         var config = config  // a resume on another world size may change the per-rank batch and accumulation
@@ -133,7 +136,10 @@ public final class Trainer {
             try Distillation(config: student.distillation, student: student, data: train)
         }
         outputs = try runDirectory.flatMap {
-            isRoot ? try RunOutputs(directory: $0, config: config, resuming: resume != nil) : nil
+            isRoot
+                ? try RunOutputs(
+                    directory: $0, config: config, resuming: resume != nil, customModel: custom ? names.model : nil)
+                : nil
         }
         let logger = TrainerSetup.logger(config: config, outputs: outputs, communicator: communicator)
         self.logger = logger

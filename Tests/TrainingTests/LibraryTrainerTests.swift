@@ -113,6 +113,17 @@ struct LibraryTrainerTests {
             "weights differ after the resume")
         let la = try CheckpointTests.losses(straight, after: 30), lb = try CheckpointTests.losses(split, after: 30)
         #expect(!la.isEmpty && la == lb)
+        let log = try String(contentsOfFile: split + "/train.log", encoding: .utf8)
+        #expect(!log.contains("could not be read back"), "\(log)")
+
+        // The commands cannot rebuild the model, and say so rather than build another.
+        let error = #expect(throws: ConfigError.self) { try ConfigLoader.load(path: straight + "/config.yaml") }
+        #expect(
+            "\(error!)".contains(
+                "config.yaml is the config of a run whose model, ResidualPointNet, was built in code by a program"))
+        #expect(
+            try ConfigLoader.load(path: straight + "/config.yaml", customModel: true)
+                == Self.config(["training.max_steps=60"]))
     }
 
     /// What the config asks of the model is checked against what the model is, in its own words.

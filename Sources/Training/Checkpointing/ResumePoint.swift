@@ -185,7 +185,11 @@ public struct ResumePoint {
     static func checkConfig(_ manifest: CheckpointManifest, against config: TrainConfig, folder: String, logger: Logger)
         throws
     {
-        guard let saved = try? ConfigLoader.parse(yaml: manifest.config, source: folder + "/manifest.json") else {
+        // Read back, not judged: the model may be one built in code, which the registry's checks do not know.
+        guard
+            let saved = try? ConfigLoader.parse(
+                yaml: manifest.config, source: folder + "/manifest.json", customModel: true)
+        else {
             report("the checkpoint's config could not be read back; it is not compared with this run's")
             return
         }
@@ -251,7 +255,7 @@ extension Trainer {
     static func keepGlobalBatch(of m: CheckpointManifest, in config: TrainConfig, ranks: Int) throws -> TrainConfig {
         let savedAccumulation =
             m.microBatchesPerStep
-            ?? (try? ConfigLoader.parse(yaml: m.config))?.distributed.gradientAccumulation
+            ?? (try? ConfigLoader.parse(yaml: m.config, customModel: true))?.distributed.gradientAccumulation
             ?? config.distributed.gradientAccumulation
         let saved = BatchLayout(batchSize: m.perRankBatch, ranks: m.worldSize, accumulation: savedAccumulation)
         let target = m.globalBatch ?? saved.globalBatch

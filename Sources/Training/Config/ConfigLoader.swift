@@ -9,6 +9,9 @@ import Yams
 /// file may leave out any key; keys are checked against the encoded schema template, so an
 /// unknown key (a typo) is an error rather than silently ignored.
 public enum ConfigLoader {
+    /// The first line of a run's config.yaml when the run trained a model built in code.
+    static let customModelMarker = "# tandem: a model built in code: "
+
     /// Loads `path` with `overrides` (each `a.b.c=value`, the value parsed as YAML).
     /// - Parameters:
     ///   - path: the YAML file.
@@ -23,9 +26,14 @@ public enum ConfigLoader {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError("cannot read config file \(path): it is missing or unreadable")
         }
-        return try parse(
-            yaml: try text(of: [UInt8](data), source: path), source: path, overrides: overrides,
-            customModel: customModel)
+        let yaml = try text(of: [UInt8](data), source: path)
+        if !customModel, yaml.hasPrefix(customModelMarker) {
+            let name = yaml.dropFirst(customModelMarker.count).prefix { $0 != "\n" }
+            throw ConfigError(
+                "\(path) is the config of a run whose model, \(name), was built in code by a program: tandem "
+                    + "cannot rebuild it; resume or evaluate the run with that program (TrainingJob, resume: .auto)")
+        }
+        return try parse(yaml: yaml, source: path, overrides: overrides, customModel: customModel)
     }
 
     /// The file's text, or an error when it is not text: a binary file must not be echoed

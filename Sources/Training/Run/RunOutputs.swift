@@ -5,6 +5,8 @@ import Foundation
 /// keeps a second job out.
 final class RunOutputs {
     let directory: String
+    /// The type name of a model built in code (nil for a registered model).
+    let customModel: String?
     let metrics: MetricsWriter
     let tensorBoard: TensorBoardWriter?
     let lock: RunLock
@@ -16,8 +18,14 @@ final class RunOutputs {
 
     /// Creates the directory (and parents), takes its lock and writes the resolved config.
     /// - Parameter resuming: the run continues in this directory (its metrics.jsonl is appended to).
-    init(directory: String, config: TrainConfig, resuming: Bool = false) throws {
-        self.directory = directory
+    /// - Parameters:
+    ///   - directory: the run directory, created if missing.
+    ///   - config: the run's config, written as config.yaml.
+    ///   - resuming: the directory may already hold this run.
+    ///   - customModel: the type name of a model built in code, marked in config.yaml so that the
+    ///     commands, which cannot rebuild it, say so.
+    init(directory: String, config: TrainConfig, resuming: Bool = false, customModel: String? = nil) throws {
+        (self.directory, self.customModel) = (directory, customModel)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -33,7 +41,7 @@ final class RunOutputs {
                 "the run directory \(directory) already holds a run (metrics.jsonl); choose another --run-dir, "
                     + "remove it, or continue it with --resume auto")
         }
-        try Self.write(config, to: directory)
+        try Self.write(config, to: directory, customModel: customModel)
         metrics = try MetricsWriter(path: directory + "/metrics.jsonl")
         tensorBoard = config.logging.tensorboard ? try TensorBoardWriter(directory: directory) : nil
     }
@@ -47,9 +55,15 @@ final class RunOutputs {
     }
 
     /// Writes `config` as the run's `config.yaml` (again when a resume changed the batch layout).
-    static func write(_ config: TrainConfig, to directory: String) throws {
+    /// - Parameters:
+    ///   - config: the resolved config.
+    ///   - directory: the run directory.
+    ///   - customModel: the type name of a model built in code, if the run has one.
+    static func write(_ config: TrainConfig, to directory: String, customModel: String? = nil) throws {
+        let marker = customModel.map { ConfigLoader.customModelMarker + $0 + "\n" } ?? ""
         do {
-            try ConfigLoader.yaml(config).write(toFile: directory + "/config.yaml", atomically: true, encoding: .utf8)
+            try (marker + ConfigLoader.yaml(config)).write(
+                toFile: directory + "/config.yaml", atomically: true, encoding: .utf8)
         } catch {
             throw TrainingError(
                 "cannot write \(directory)/config.yaml: \(FileFailure.describe(error)); free some space or choose another --run-dir"
@@ -60,7 +74,7 @@ final class RunOutputs {
     /// Writes the config a resume resolved (the batch kept on another world size); a failure
     /// only leaves the earlier config.yaml, which `tandem resume` maps again the same way.
     func rewriteConfig(_ config: TrainConfig) {
-        try? Self.write(config, to: directory)
+        try? Self.write(config, to: directory, customModel: customModel)
     }
 
     /// Writes a metrics line to metrics.jsonl and to the TensorBoard file.
