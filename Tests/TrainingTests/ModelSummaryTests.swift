@@ -49,6 +49,20 @@ struct ModelSummaryTests {
         #expect(s.bufferValues == 2 * (4 + 4 + 4 + 8 + 8 + 8))
     }
 
+    /// Attention and recurrent modules, which are not plain layers, have their rows and shapes too.
+    @Test func builtInTransformerAndRecurrentModules() throws {
+        let vit = try Self.summary(Self.images + "model: {name: vit, embedding_size: 16, layers: 1}")
+        #expect(Self.row(vit, "patchEmbedding") == "Conv2d [1, 16, 7, 7] 272")
+        #expect(Self.row(vit, "blocks.0")?.hasPrefix("TransformerBlock [1, 50, 16]") == true)
+        #expect(Self.row(vit, "blocks.0.attention") == "MultiHeadAttention [1, 50, 16] 1088")
+        #expect(Self.row(vit, "blocks.0.feedForward")?.hasPrefix("FeedForward [1, 50, 16]") == true)
+        let lstm = try Self.summary(
+            "data: {name: memory, memory: {samples: 40, length: 12, test_samples: 20}}\noptimizer: {lr: 0.1}\n"
+                + "model: {name: lstm, hidden_size: 8}")
+        #expect(Self.row(lstm, "recurrent") == "Recurrent [1, 12, 8] 1088")
+        #expect(Self.row(lstm, "") == "SequenceClassifier [1, 4] 1508")
+    }
+
     /// A YAML model: named and indexed layers, the residual block and its inner layers.
     @Test func declaredModel() throws {
         let s = try Self.summary(
