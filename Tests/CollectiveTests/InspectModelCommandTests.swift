@@ -21,8 +21,8 @@ extension MPIJobs {
             #expect(lines.first == "input [1, 1, 28, 28] float32")
             #expect(
                 lines.contains { $0.contains("block1  ") && $0.contains("Residual") && $0.contains("[1, 16, 14, 14]") })
-            #expect(lines.contains { $0.contains("head  ") && $0.contains("[1, 10]") && $0.hasSuffix("330") })
-            #expect(lines.contains("Total parameters: 9,850 (38.5 KiB as float32)"))
+            #expect(lines.contains { $0.contains("head  ") && $0.contains("[1, 10]") && $0.hasSuffix("15,690") })
+            #expect(lines.contains("Total parameters: 43,770 (171.0 KiB as float32)"))
         }
 
         /// A built-in model, with an override.

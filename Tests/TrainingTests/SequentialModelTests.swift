@@ -185,6 +185,6 @@ struct SequentialModelTests {
         let config = try ConfigLoader.load(path: Self.root + "/configs/cnn_sequential_fmnist.yaml")
         let again = try ConfigLoader.parse(yaml: try ConfigLoader.yaml(config))
         #expect(again.model == config.model)
-        #expect(again.model.declaredLayers?.count == 12)
+        #expect(again.model.declaredLayers?.count == 14)
     }
 }
