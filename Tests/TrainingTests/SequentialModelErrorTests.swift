@@ -89,6 +89,10 @@ struct SequentialModelErrorTests {
             layers("[{conv_transpose: {out: 2, kernel: 3, output_padding: 1}}]"), images,
             "model.layers[0] conv_transpose output_padding 1x1 must be smaller than its stride or its dilation"
         ),
+        (
+            layers("[{embedding: {dim: 4, count: 8}}, flatten, {linear: {out: 4}}]"), tokens,
+            "model.layers[0] embedding count 8 is below the data's 16 token ids; leave count out"
+        ),
         // Kinds, keys and values.
         (
             layers("[flaten, {linear: {out: 10}}]"), images,

@@ -101,6 +101,10 @@ enum SequentialPlanner {
             let dimension = try o.int("dim")
             // The data's token count is the default table size; data without one needs `count`.
             let count = try o.int("count", input.vocabulary)
+            // A table smaller than the data's token ids would be read past its end.
+            if let tokens = input.vocabulary, count < tokens {
+                throw ConfigError("\(o.label) count \(count) is below the data's \(tokens) token ids; leave count out")
+            }
             return plan(.embedding(count: count, dimension: dimension), x + [dimension])
         }
         if input.tokens {
