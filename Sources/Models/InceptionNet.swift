@@ -10,9 +10,10 @@ public final class InceptionModule: Layer {
     /// - Parameters:
     ///   - input: channels in.
     ///   - width: channels of each branch's output; the module outputs 4 · width.
-    public init(_ input: Int, width: Int) {
+    ///   - activation: the nonlinearity after each batch norm.
+    public init(_ input: Int, width: Int, activation: Activation = .relu) {
         func unit(_ i: Int, _ o: Int, _ k: Int) -> [any Layer] {
-            [Conv2d(i, o, kernel: k, padding: k / 2, bias: false), BatchNorm(o), ActivationLayer(.relu)]
+            [Conv2d(i, o, kernel: k, padding: k / 2, bias: false), BatchNorm(o), ActivationLayer(activation)]
         }
         let reduce = max(width / 2, 1)
         branch1 = Sequential(unit(input, width, 1))
@@ -23,7 +24,7 @@ public final class InceptionModule: Layer {
 
     /// (N, input, H, W) to (N, 4·width, H, W).
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        concat([branch1(x), branch3(x), branch5(x), branchPool(x)], axis: 1)
+        ShapeTrace.note(self, concat([branch1(x), branch3(x), branch5(x), branchPool(x)], axis: 1))
     }
 }
 
@@ -36,13 +37,17 @@ public final class InceptionNet: Classifier {
     public let pool = MaxPool2d(kernel: 2)
     public let head: Linear
 
-    /// - Parameter channels: [stem width, first module's branch width, second module's branch width].
-    public init(inputChannels: Int = 1, channels: [Int] = [32, 16, 32], classes: Int = 10) {
+    /// - Parameters:
+    ///   - channels: [stem width, first module's branch width, second module's branch width].
+    ///   - activation: the nonlinearity after every batch norm.
+    public init(
+        inputChannels: Int = 1, channels: [Int] = [32, 16, 32], classes: Int = 10, activation: Activation = .relu
+    ) {
         stem = Sequential(
             Conv2d(inputChannels, channels[0], kernel: 3, padding: 1, bias: false), BatchNorm(channels[0]),
-            ActivationLayer(.relu), MaxPool2d(kernel: 2))
-        first = InceptionModule(channels[0], width: channels[1])
-        second = InceptionModule(4 * channels[1], width: channels[2])
+            ActivationLayer(activation), MaxPool2d(kernel: 2))
+        first = InceptionModule(channels[0], width: channels[1], activation: activation)
+        second = InceptionModule(4 * channels[1], width: channels[2], activation: activation)
         head = Linear(4 * channels[2], classes)
     }
 

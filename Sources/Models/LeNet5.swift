@@ -15,19 +15,24 @@ public final class LeNet5: Classifier {
     public let f6 = Linear(120, 84)
     public let output: Linear
     public let dropout: Dropout?
+    /// The nonlinearity after C1, C3, F5 and F6.
+    public let activation: Activation
 
     /// - Parameters:
     ///   - classes: outputs (10 for Fashion-MNIST).
     ///   - dropout: dropout before the output layer (0 for none).
-    public init(classes: Int = 10, dropout: Float = 0) {
+    ///   - activation: the nonlinearity (ReLU, as LeNet-5 is trained today).
+    public init(classes: Int = 10, dropout: Float = 0, activation: Activation = .relu) {
+        self.activation = activation
         output = Linear(84, classes)
         self.dropout = dropout > 0 ? Dropout(dropout) : nil
     }
 
     public func logits(_ inputs: NDArray) -> Tensor {
-        var x = s2(c1(Tensor(inputs)).relu())
-        x = s4(c3(x).relu()).flattened(from: 1)
-        x = f6(f5(x).relu()).relu()
+        let f = activation
+        var x = s2(c1(Tensor(inputs)).activation(f))
+        x = s4(c3(x).activation(f)).flattened(from: 1)
+        x = f6(f5(x).activation(f)).activation(f)
         if let dropout { x = dropout(x) }
         return output(x)
     }

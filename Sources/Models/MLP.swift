@@ -6,23 +6,27 @@ public final class MLP: Classifier {
     public var training = true
     public let hidden: [any Layer]
     public let output: Linear
+    /// The nonlinearity after each hidden layer.
+    public let activation: Activation
 
     /// - Parameters:
     ///   - inputs: features per sample after flattening (784 for 28x28).
     ///   - hiddenSizes: width of each hidden layer.
     ///   - classes: number of outputs.
     ///   - dropout: dropout after each hidden activation (0 for none).
-    public init(inputs: Int, hiddenSizes: [Int], classes: Int, dropout: Float = 0) {
-        hidden = Self.hiddenLayers(inputs: inputs, hiddenSizes: hiddenSizes, dropout: dropout)
+    ///   - activation: the nonlinearity after each hidden layer.
+    public init(inputs: Int, hiddenSizes: [Int], classes: Int, dropout: Float = 0, activation: Activation = .relu) {
+        hidden = Self.hiddenLayers(inputs: inputs, hiddenSizes: hiddenSizes, dropout: dropout, activation: activation)
+        self.activation = activation
         output = Linear(hiddenSizes.last ?? inputs, classes)
     }
 
-    /// Linear → ReLU (→ Dropout) for each hidden width, from `inputs` features.
-    static func hiddenLayers(inputs: Int, hiddenSizes: [Int], dropout: Float) -> [any Layer] {
+    /// Linear → activation (→ Dropout) for each hidden width, from `inputs` features.
+    static func hiddenLayers(inputs: Int, hiddenSizes: [Int], dropout: Float, activation: Activation) -> [any Layer] {
         var layers: [any Layer] = [], width = inputs
         for h in hiddenSizes {
             layers.append(Linear(width, h))
-            layers.append(ActivationLayer(.relu))
+            layers.append(ActivationLayer(activation))
             if dropout > 0 { layers.append(Dropout(dropout)) }
             width = h
         }

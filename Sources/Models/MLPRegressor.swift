@@ -14,8 +14,13 @@ public final class MLPRegressor: Regressor {
     ///   - outputs: targets per sample.
     ///   - dropout: dropout after each hidden activation (0 for none).
     ///   - loss: what training minimises.
-    public init(inputs: Int, hiddenSizes: [Int], outputs: Int, dropout: Float = 0, loss: RegressionLoss = .mse) {
-        hidden = MLP.hiddenLayers(inputs: inputs, hiddenSizes: hiddenSizes, dropout: dropout)
+    ///   - activation: the nonlinearity after each hidden layer.
+    public init(
+        inputs: Int, hiddenSizes: [Int], outputs: Int, dropout: Float = 0, loss: RegressionLoss = .mse,
+        activation: Activation = .relu
+    ) {
+        hidden = MLP.hiddenLayers(
+            inputs: inputs, hiddenSizes: hiddenSizes, dropout: dropout, activation: activation)
         output = Linear(hiddenSizes.last ?? inputs, outputs)
         regressionLoss = loss
     }

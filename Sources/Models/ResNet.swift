@@ -7,11 +7,15 @@ public final class BasicBlock: Layer {
     public var training = true
     public let conv1: Conv2d, bn1: BatchNorm, conv2: Conv2d, bn2: BatchNorm
     public let projection: Conv2d?, projectionNorm: BatchNorm?
+    /// The nonlinearity after the first convolution and after the sum (ReLU in the paper).
+    public let activation: Activation
 
     /// - Parameters:
     ///   - input, output: channels.
     ///   - stride: 2 halves the resolution (first block of a stage).
-    public init(_ input: Int, _ output: Int, stride: Int = 1) {
+    ///   - activation: the nonlinearity.
+    public init(_ input: Int, _ output: Int, stride: Int = 1, activation: Activation = .relu) {
+        self.activation = activation
         conv1 = Conv2d(input, output, kernel: 3, stride: stride, padding: 1, bias: false)
         bn1 = BatchNorm(output)
         conv2 = Conv2d(output, output, kernel: 3, padding: 1, bias: false)
@@ -23,9 +27,9 @@ public final class BasicBlock: Layer {
 
     /// (N, input, H, W) to (N, output, H/stride, W/stride).
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let y = bn2(conv2(bn1(conv1(x)).relu()))
+        let y = bn2(conv2(bn1(conv1(x)).activation(activation)))
         let shortcut = projection.map { projectionNorm!($0(x)) } ?? x
-        return (y + shortcut).relu()
+        return ShapeTrace.note(self, (y + shortcut).activation(activation))
     }
 }
 
@@ -38,19 +42,25 @@ public final class ResNet: Classifier {
     public let stem: Conv2d, stemNorm: BatchNorm
     public let blocks: [BasicBlock]
     public let head: Linear
+    public let activation: Activation
 
     /// - Parameters:
     ///   - inputChannels: 1 for Fashion-MNIST.
     ///   - channels: width of each stage.
     ///   - blocksPerStage: basic blocks in each stage.
     ///   - classes: outputs.
-    public init(inputChannels: Int = 1, channels: [Int] = [16, 32, 64], blocksPerStage: Int = 1, classes: Int = 10) {
+    ///   - activation: the nonlinearity of the stem and every block (ReLU in the paper).
+    public init(
+        inputChannels: Int = 1, channels: [Int] = [16, 32, 64], blocksPerStage: Int = 1, classes: Int = 10,
+        activation: Activation = .relu
+    ) {
+        self.activation = activation
         stem = Conv2d(inputChannels, channels[0], kernel: 3, padding: 1, bias: false)
         stemNorm = BatchNorm(channels[0])
         var blocks: [BasicBlock] = [], width = channels[0]
         for (s, c) in channels.enumerated() {
             for b in 0..<blocksPerStage {
-                blocks.append(BasicBlock(width, c, stride: s > 0 && b == 0 ? 2 : 1))
+                blocks.append(BasicBlock(width, c, stride: s > 0 && b == 0 ? 2 : 1, activation: activation))
                 width = c
             }
         }
@@ -60,7 +70,7 @@ public final class ResNet: Classifier {
 
     /// (N, C, H, W) to logits (N, classes).
     public func logits(_ inputs: NDArray) -> Tensor {
-        let x = blocks.reduce(stemNorm(stem(Tensor(inputs))).relu()) { $1($0) }
+        let x = blocks.reduce(stemNorm(stem(Tensor(inputs))).activation(activation)) { $1($0) }
         return head(globalAvgPool2d(x))
     }
 }

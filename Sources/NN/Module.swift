@@ -16,6 +16,13 @@ public protocol Layer: Module {
     func callAsFunction(_ x: Tensor) -> Tensor
 }
 
+/// A module whose children are a list built at run time (a model declared in a config), named
+/// by that list rather than by stored properties. It owns no tensors or buffers of its own.
+public protocol ModuleContainer: Module {
+    /// Its children in registration order, each with its name (no dots).
+    var containedModules: [(String, any Module)] { get }
+}
+
 /// Non-trainable state saved with the model, such as batch norm's running statistics.
 public final class Buffer {
     public var value: NDArray
@@ -41,6 +48,7 @@ extension Module {
 
     /// The direct children with their property names.
     public var namedChildren: [(String, any Module)] {
+        if let container = self as? any ModuleContainer { return container.containedModules }
         var out: [(String, any Module)] = []
         for (label, value) in Mirror(reflecting: self).children {
             guard let label else { continue }
@@ -62,6 +70,9 @@ extension Module {
 
     /// Every parameter in registration order (declaration order, depth first) with its dotted name.
     public func namedParameters(prefix: String = "") -> [(String, Tensor)] {
+        if let container = self as? any ModuleContainer {
+            return container.containedModules.flatMap { $1.namedParameters(prefix: prefix + $0 + ".") }
+        }
         var out: [(String, Tensor)] = []
         for (label, value) in Mirror(reflecting: self).children {
             guard let label else { continue }
@@ -79,7 +90,7 @@ extension Module {
     /// Every buffer with its dotted name.
     public func namedBuffers(prefix: String = "") -> [(String, Buffer)] {
         var out: [(String, Buffer)] = []
-        for (label, value) in Mirror(reflecting: self).children {
+        for (label, value) in Mirror(reflecting: self).children where !(self is any ModuleContainer) {
             guard let label else { continue }
             if let b = value as? Buffer { out.append((prefix + label, b)) }
         }

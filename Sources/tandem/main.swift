@@ -8,7 +8,8 @@ struct Tandem: ParsableCommand {
         version: TandemVersion.string,
         subcommands: [
             TrainCommand.self, ResumeCommand.self, EvalCommand.self, SampleCommand.self, ReportCommand.self,
-            DoctorCommand.self, InspectCommand.self, ExportCommand.self, QuantizeCommand.self, InfoCommand.self,
+            DoctorCommand.self, InspectCommand.self, InspectModelCommand.self, ExportCommand.self, QuantizeCommand.self,
+            InfoCommand.self,
         ])
 }
 

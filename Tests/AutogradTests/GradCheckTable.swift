@@ -70,6 +70,11 @@ let gradCases: [GradCase] = [
     GradCase(name: "gelu erf", shapes: [[5, 7]]) { $0[0].gelu(approximate: false) },
     GradCase(name: "silu", shapes: [[5, 7]]) { $0[0].silu() },
     GradCase(name: "softplus", shapes: [[5, 7]]) { $0[0].softplus(beta: 2, threshold: 3) },
+    // Odd element counts keep the spread grid off the kink at 0.
+    GradCase(name: "prelu per channel", shapes: [[3, 3, 1, 5], [3]], inputs: .spread, h: 1e-3) {
+        prelu($0[0], slope: $0[1])
+    },
+    GradCase(name: "prelu shared", shapes: [[3, 5], [1]], inputs: .spread, h: 1e-3) { prelu($0[0], slope: $0[1]) },
     // Reductions.
     GradCase(name: "sum all", shapes: [[3, 4, 5]]) { $0[0].sum() },
     GradCase(name: "sum axes 0,2", shapes: [[3, 4, 5]]) { $0[0].sum(axes: [0, 2]) },

@@ -12,7 +12,7 @@ struct ModelRegistryTests {
 
     @Test func unknownModelNameListsEveryRegisteredModel() {
         let message = ConfigTests.error("optimizer: {lr: 0.1}\nmodel: {name: vgg16}")
-        #expect(ModelRegistry.names.count == 15)
+        #expect(ModelRegistry.names.count == 16)
         #expect(
             message == "config error: model.name is \"vgg16\"; allowed: \(ModelRegistry.names.joined(separator: ", "))",
             "got: \(message ?? "no error")")

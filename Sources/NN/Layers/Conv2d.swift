@@ -33,7 +33,9 @@ public final class Conv2d: Layer {
 
     /// (N, C, H, W) to (N, OC, OH, OW).
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        let y = conv2d(
+            x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        return ShapeTrace.note(self, y)
     }
 }
 
@@ -62,8 +64,9 @@ public final class ConvTranspose2d: Layer {
 
     /// (N, Cin, H, W) to (N, Cout, OH, OW).
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        convTranspose2d(
+        let y = convTranspose2d(
             x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding,
             dilation: dilation, groups: groups)
+        return ShapeTrace.note(self, y)
     }
 }

@@ -13,5 +13,7 @@ public final class Dropout: Layer, RandomStreamOwner {
         rng = PhiloxRNG(seed: UInt64(Init.rng.advance(1)) &* 0x9E37_79B9_7F4A_7C15 ^ Init.rng.seed)
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { dropout(x, p: p, rng: &rng, training: training) }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        ShapeTrace.note(self, dropout(x, p: p, rng: &rng, training: training))
+    }
 }

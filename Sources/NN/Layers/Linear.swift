@@ -27,5 +27,5 @@ public final class Linear: Layer {
     }
 
     /// (..., in) to (..., out).
-    public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+    public func callAsFunction(_ x: Tensor) -> Tensor { ShapeTrace.note(self, linear(x, weight: weight, bias: bias)) }
 }

@@ -21,9 +21,10 @@ public final class BatchNorm: Layer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        batchNorm(
+        let y = batchNorm(
             x, weight: weight, bias: bias, runningMean: runningMean.value, runningVar: runningVar.value,
             training: training, momentum: momentum, eps: eps)
+        return ShapeTrace.note(self, y)
     }
 }
 
@@ -40,5 +41,7 @@ public final class LayerNorm: Layer {
         self.eps = eps
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { layerNorm(x, weight: weight, bias: bias, eps: eps) }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        ShapeTrace.note(self, layerNorm(x, weight: weight, bias: bias, eps: eps))
+    }
 }

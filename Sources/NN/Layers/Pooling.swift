@@ -14,7 +14,9 @@ public final class MaxPool2d: Layer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        maxPool2d(x, kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode)
+        ShapeTrace.note(
+            self,
+            maxPool2d(x, kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode))
     }
 }
 
@@ -33,8 +35,9 @@ public final class AvgPool2d: Layer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        avgPool2d(
+        let y = avgPool2d(
             x, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode, countIncludePad: countIncludePad)
+        return ShapeTrace.note(self, y)
     }
 }
 
@@ -42,5 +45,5 @@ public final class AvgPool2d: Layer {
 public final class GlobalAvgPool2d: Layer {
     public var training = true
     public init() {}
-    public func callAsFunction(_ x: Tensor) -> Tensor { globalAvgPool2d(x) }
+    public func callAsFunction(_ x: Tensor) -> Tensor { ShapeTrace.note(self, globalAvgPool2d(x)) }
 }

@@ -8,14 +8,14 @@ public final class Sequential: Layer {
     public init(_ layers: [any Layer]) { self.layers = layers }
     public convenience init(_ layers: any Layer...) { self.init(layers) }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { layers.reduce(x) { $1($0) } }
+    public func callAsFunction(_ x: Tensor) -> Tensor { ShapeTrace.note(self, layers.reduce(x) { $1($0) }) }
 }
 
 /// Flattens (N, ...) to (N, features).
 public final class Flatten: Layer {
     public var training = true
     public init() {}
-    public func callAsFunction(_ x: Tensor) -> Tensor { x.flattened(from: 1) }
+    public func callAsFunction(_ x: Tensor) -> Tensor { ShapeTrace.note(self, x.flattened(from: 1)) }
 }
 
 /// A pointwise activation as a layer (ReLU, GELU, ...).
@@ -23,5 +23,5 @@ public final class ActivationLayer: Layer {
     public var training = true
     public let function: Activation
     public init(_ function: Activation) { self.function = function }
-    public func callAsFunction(_ x: Tensor) -> Tensor { x.activation(function) }
+    public func callAsFunction(_ x: Tensor) -> Tensor { ShapeTrace.note(self, x.activation(function)) }
 }

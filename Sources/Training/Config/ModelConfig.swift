@@ -19,8 +19,29 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// resnet: basic blocks per stage.
     public var blocks = 1
     /// rnn, lstm, gru: stacked recurrent layers (embedding_size and hidden_size set their widths);
-    /// gpt and vit: transformer blocks; transformer: blocks in the encoder and in the decoder each.
-    public var layers = 1
+    /// gpt and vit: transformer blocks; transformer: blocks in the encoder and in the decoder each;
+    /// sequential: the list of layers (`layers` reads the count, `declaredLayers` the list).
+    public var layerSetting = ModelLayers.count(1)
+    /// mlp, lenet5, resnet, mobilenet and inception: the nonlinearity (relu keeps their published form).
+    public var activation = ActivationName.relu
+
+    /// The stacked-layer count of `model.layers` (1 when it holds a list).
+    public var layers: Int {
+        get {
+            if case .count(let n) = layerSetting { return n }
+            return 1
+        }
+        set { layerSetting = .count(newValue) }
+    }
+
+    /// The layers of a `sequential` model, or nil when `model.layers` is a count.
+    public var declaredLayers: [LayerValue]? {
+        get {
+            if case .list(let items) = layerSetting { return items }
+            return nil
+        }
+        set { layerSetting = newValue.map { .list($0) } ?? .count(1) }
+    }
     /// The transformers: attention heads per attention layer (embedding_size must be a multiple).
     public var heads = 4
     /// vit: side of the square patches the image is cut into.
@@ -51,7 +72,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case name, dropout, channels, blocks, layers, heads, patch
+        case name, dropout, channels, blocks, layerSetting = "layers", activation, heads, patch
         case positionEncoding = "position_encoding", latentSize = "latent_size", noise, scoreClassifier =
             "score_classifier"
         case hiddenSizes = "hidden_sizes", embeddingSize = "embedding_size", hiddenSize = "hidden_size", forgetBias =
@@ -69,7 +90,14 @@ public struct ModelConfig: Codable, Equatable, Sendable {
             channels.map { !$0.isEmpty && $0.allSatisfy { $0 > 0 } } ?? true, "model.channels", channels,
             "null or a list of positive widths")
         v.require(blocks >= 1, "model.blocks", blocks, "a positive number of blocks per stage")
-        v.require(layers >= 1, "model.layers", layers, "a positive number of layers")
+        if case .count(let n) = layerSetting {
+            v.require(n >= 1, "model.layers", n, "a positive number of layers")
+            v.atMost(n, "model.layers", ConfigLimits.depth, "layers")
+        } else if name.rawValue != "sequential" {
+            v.fail(
+                "model.layers is a list of layers, which only model.name sequential takes; "
+                    + "for model \(name) it is a count of stacked layers (e.g. 2)")
+        }
         v.require(heads >= 1, "model.heads", heads, "a positive number of attention heads")
         v.require(patch >= 1, "model.patch", patch, "a positive patch side")
         v.require(latentSize >= 1, "model.latent_size", latentSize, "a positive width")
@@ -82,7 +110,6 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         v.atMost(latentSize, "model.latent_size", w, "units")
         v.atMost(channels, "model.channels", w, "channels")
         v.atMost(blocks, "model.blocks", d, "blocks")
-        v.atMost(layers, "model.layers", d, "layers")
         v.atMost(heads, "model.heads", d, "heads")
         v.atMost(patch, "model.patch", w, "pixels")
         v.require(huberDelta > 0 && huberDelta.isFinite, "model.huber_delta", huberDelta, "a positive number")

@@ -18,7 +18,7 @@ public enum ModelRegistry {
     public static let entries: [ModelEntry] = [
         ModelEntry(
             "mlp", reads: images + ["csv"], capabilities: [.classifier, .regression], sizeKeys: "model.hidden_sizes",
-            int8Steps: { ($0 as? MLP).map(InferencePlan.steps(of:)) }
+            int8Steps: { ($0 as? MLP).flatMap { $0.activation == .relu ? InferencePlan.steps(of: $0) : nil } }
         ) { config, data, _ in
             guard data.inputType == .float32 else {
                 throw ConfigError("model.name mlp needs image or feature data, not token ids")
@@ -26,29 +26,30 @@ public enum ModelRegistry {
             if data.task == .regression {
                 return MLPRegressor(
                     inputs: data.inputShape.count, hiddenSizes: config.hiddenSizes, outputs: data.targetWidth,
-                    dropout: Float(config.dropout), loss: config.regressionLoss)
+                    dropout: Float(config.dropout), loss: config.regressionLoss, activation: config.activation.function)
             }
             return MLP(
                 inputs: data.inputShape.count, hiddenSizes: config.hiddenSizes, classes: data.classCount,
-                dropout: Float(config.dropout))
+                dropout: Float(config.dropout), activation: config.activation.function)
         },
         ModelEntry(
             "lenet5", reads: images, capabilities: .classifier, sizeKeys: "data.synthetic.input_shape",
-            int8Steps: { ($0 as? LeNet5).map(InferencePlan.steps(of:)) }
+            int8Steps: { ($0 as? LeNet5).flatMap { $0.activation == .relu ? InferencePlan.steps(of: $0) : nil } }
         ) { config, data, _ in
             guard data.inputShape == [1, 28, 28] else {
                 throw ConfigError(
                     "model.name lenet5 needs 1x28x28 inputs but the data gives \(data.inputShape.dims); "
                         + "use data.synthetic.input_shape [1, 28, 28] or model.name mlp")
             }
-            return LeNet5(classes: data.classCount, dropout: Float(config.dropout))
+            return LeNet5(
+                classes: data.classCount, dropout: Float(config.dropout), activation: config.activation.function)
         },
         ModelEntry("resnet", reads: images, capabilities: [.classifier, .batchNorm], sizeKeys: "model.channels") {
             config, data, _ in
             let c = try imageChannels(config, data)
             return ResNet(
                 inputChannels: c, channels: config.channels ?? [16, 32, 64], blocksPerStage: config.blocks,
-                classes: data.classCount)
+                classes: data.classCount, activation: config.activation.function)
         },
         ModelEntry(
             "mobilenet", reads: images, capabilities: [.classifier, .batchNorm], sizeKeys: "model.channels",
@@ -60,7 +61,7 @@ public enum ModelRegistry {
         ) { config, data, _ in
             MobileNet(
                 inputChannels: try imageChannels(config, data), channels: config.channels ?? [32, 64, 128, 128, 256],
-                classes: data.classCount)
+                classes: data.classCount, activation: config.activation.function)
         },
         ModelEntry(
             "inception", reads: images, capabilities: [.classifier, .batchNorm], sizeKeys: "model.channels",
@@ -72,7 +73,7 @@ public enum ModelRegistry {
         ) { config, data, _ in
             InceptionNet(
                 inputChannels: try imageChannels(config, data), channels: config.channels ?? [32, 16, 32],
-                classes: data.classCount)
+                classes: data.classCount, activation: config.activation.function)
         },
         ModelEntry(
             "char_mlp", reads: ["shakespeare_char/last", "text/last"], capabilities: .classifier,
@@ -128,6 +129,17 @@ public enum ModelRegistry {
                 vocabulary: pairs.classCount, sourceLength: pairs.sourceLength, targetLength: pairs.targetLength,
                 width: config.embeddingSize, layers: config.layers, heads: config.heads, dropout: Float(config.dropout))
         },
+        ModelEntry(
+            "sequential", reads: images + ["csv", "memory", "shakespeare_char/last", "text/last"] + everyNextToken,
+            capabilities: [.classifier, .regression], sizeKeys: "the widths in model.layers",
+            check: { config, v in
+                if config.declaredLayers == nil {
+                    v.fail(
+                        "model.name sequential needs model.layers: a list of layers, "
+                            + "e.g. [flatten, {linear: {out: 10}}]")
+                }
+            }
+        ) { config, data, _ in try SequentialBuilder.model(config, data) },
         ModelEntry("autoencoder", reads: pixels, sizeKeys: "model.hidden_size or model.latent_size") {
             config, data, seed in
             Autoencoder(

@@ -72,6 +72,13 @@ public final class Recurrent: Module {
 
     /// The recurrence of every layer, given the first layer's projected input (B, T, G·H).
     func run(firstProjected: Tensor, initial: [[Tensor]]?) -> (output: Tensor, final: [[Tensor]]) {
+        let result = unroll(firstProjected: firstProjected, initial: initial)
+        _ = ShapeTrace.note(self, result.output)
+        return result
+    }
+
+    /// `run` without the shape note.
+    func unroll(firstProjected: Tensor, initial: [[Tensor]]?) -> (output: Tensor, final: [[Tensor]]) {
         let (b, t) = (firstProjected.shape[0], firstProjected.shape[1])
         var input = firstProjected, finals: [[Tensor]] = []  // input: the previous layer's outputs
         for (l, cell) in layers.enumerated() {

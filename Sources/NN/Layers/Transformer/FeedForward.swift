@@ -23,5 +23,7 @@ public final class FeedForward: Layer {
     }
 
     /// (..., C) to (..., C).
-    public func callAsFunction(_ x: Tensor) -> Tensor { dropout(down(up(x).gelu(approximate: approximateGELU))) }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        ShapeTrace.note(self, dropout(down(up(x).gelu(approximate: approximateGELU))))
+    }
 }

@@ -49,7 +49,7 @@ public final class MultiHeadAttention: Module {
         if kx.data.dtype == qx.data.dtype && vx.data.dtype == qx.data.dtype
             && !(attentionDropout.training && attentionDropout.p > 0)
         {
-            return output(scaledDotProductAttention(qx, kx, vx, heads: heads, causal: causal))
+            return ShapeTrace.note(self, output(scaledDotProductAttention(qx, kx, vx, heads: heads, causal: causal)))
         }
         // (B, T, C) -> (B, h, T, d)
         func splitHeads(_ t: Tensor, _ length: Int) -> Tensor {
@@ -60,6 +60,7 @@ public final class MultiHeadAttention: Module {
         let scale = 1 / Float(d).squareRoot()
         let weights = causal ? scores.causalSoftmax(scale: scale) : (scores * scale).softmax()
         let attended = matmul(attentionDropout(weights), v)  // (B, h, Tq, d)
-        return output(attended.permuted([0, 2, 1, 3]).reshaped([b, tq, c]))  // concat heads, then W_O
+        let y = output(attended.permuted([0, 2, 1, 3]).reshaped([b, tq, c]))  // concat heads, then W_O
+        return ShapeTrace.note(self, y)
     }
 }

@@ -31,6 +31,6 @@ public final class TransformerBlock: Module {
     /// - Returns: (B, T, C).
     public func callAsFunction(_ x: Tensor, causal: Bool = false) -> Tensor {
         let h = x + attentionDropout(attention(attentionNorm(x), causal: causal))
-        return h + feedForward(feedForwardNorm(h))
+        return ShapeTrace.note(self, h + feedForward(feedForwardNorm(h)))
     }
 }

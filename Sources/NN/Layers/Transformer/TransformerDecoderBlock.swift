@@ -35,6 +35,6 @@ public final class TransformerDecoderBlock: Module {
     public func callAsFunction(_ x: Tensor, memory: Tensor) -> Tensor {
         var h = x + residualDropout(selfAttention(selfAttentionNorm(x), causal: true))
         h = h + residualDropout(crossAttention(crossAttentionNorm(h), context: memory))
-        return h + feedForward(feedForwardNorm(h))
+        return ShapeTrace.note(self, h + feedForward(feedForwardNorm(h)))
     }
 }
