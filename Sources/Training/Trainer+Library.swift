@@ -1,4 +1,5 @@
 import Models
+import NN
 import TensorCore
 
 /// The checks and settings the trainer's two paths (a config's model, a model built in code) share.
@@ -14,6 +15,20 @@ extension Trainer {
     /// - Parameter config: the run's settings.
     static func configureThreads(_ config: TrainConfig) {
         ThreadPool.configure(threads: config.distributed.threadsPerRank ?? ThreadPool.defaultThreadCount())
+    }
+
+    /// What the config asks of the model as built: a model declared in YAML or in code tells what
+    /// it holds only once it exists.
+    /// - Parameters:
+    ///   - config: the run's settings.
+    ///   - model: the built model.
+    static func check(_ config: TrainConfig, builtModel model: any TrainableModel) throws {
+        if config.deterministic, let (name, _) = model.namedModules().first(where: { $0.1 is NN.BatchNorm }) {
+            throw ConfigError(
+                "deterministic: true needs a model without batch norm (its running statistics are per rank), "
+                    + "but the model has batch norm at \(name.isEmpty ? "its top" : name); remove it or set "
+                    + "deterministic: false")
+        }
     }
 
     /// Your own metrics need outputs to measure, and names of their own.

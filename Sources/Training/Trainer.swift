@@ -129,6 +129,7 @@ public final class Trainer {
         let isRoot = communicator.rank == 0
         (self.data, self.model, modelName, dataName) = (data, model, names.model, names.data)
         try Self.check(metrics, for: model)
+        try Self.check(config, builtModel: model)
         let arena = model.flattenParameters()
         pruner = config.pruning.enabled ? try Pruner(config: config.pruning, model: model) : nil
         let train = data.train, student = config

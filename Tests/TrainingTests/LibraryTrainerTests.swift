@@ -162,4 +162,21 @@ struct LibraryTrainerTests {
         }
         #expect("\(error!)".contains("metric name \"\(name)\" is empty, repeated or one a built-in metric uses"))
     }
+
+    /// A model declared in YAML shows its batch norm only once built: deterministic mode refuses it then,
+    /// before any training, naming the layer.
+    @Test func deterministicModeRefusesBatchNormInABuiltModel() throws {
+        let config = try ConfigLoader.parse(
+            yaml: """
+                deterministic: true
+                model: {name: sequential, layers: [flatten, {linear: {out: 8}}, {batch_norm: {name: norm}}, relu, {linear: {out: 3}}]}
+                data: {name: synthetic, batch_size: 8, synthetic: {samples: 64, input_shape: [5], classes: 3}}
+                distributed: {micro_shards: 2}
+                optimizer: {lr: 0.1}
+                """)
+        let error = #expect(throws: ConfigError.self) {
+            _ = try Trainer(config: config, runDirectory: nil, communicator: SingleProcessCommunicator())
+        }
+        #expect("\(error!)".contains("but the model has batch norm at norm; remove it"), "\(error!)")
+    }
 }
