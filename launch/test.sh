@@ -122,6 +122,20 @@ example_bin=$(swift build --package-path Examples/CustomModel --show-bin-path)/C
 example_run=$(mktemp -d)/shapes
 mpirun -np 2 --oversubscribe --bind-to none "$example_bin" "$example_run" logging.progress=none
 python3 launch/check_example_run.py "$example_run" 2
+# The same command again on a run that ended after its first epoch continues it (resume: .auto).
+example_resumed=$(mktemp -d)/shapes
+mpirun -np 2 --oversubscribe --bind-to none "$example_bin" "$example_resumed" logging.progress=none \
+    training.epochs=1 > /dev/null
+mpirun -np 2 --oversubscribe --bind-to none "$example_bin" "$example_resumed" logging.progress=none \
+    | tee "$example_resumed.out"
+grep -q "resumed from $example_resumed/checkpoints/step-00000032 at step 32" "$example_resumed/train.log"
+grep -q "after 96 steps" "$example_resumed.out"
+python3 launch/check_example_run.py "$example_resumed" 2
+# A wrong override is named with the keys there are, and nothing trains.
+if "$example_bin" "$example_resumed-bad" optimizer.momentun=0.9 2> "$example_resumed.err"; then
+    echo "error: CustomModel accepted the unknown key optimizer.momentun" >&2; exit 1
+fi
+grep -q "unknown key optimizer.momentun (did you mean momentum?)" "$example_resumed.err"
 echo "example: built and trained in $((SECONDS - example_start)) s"
 echo "== every Swift block in README.md and docs/*.md, built against the package"
 bash launch/check_snippets.sh
