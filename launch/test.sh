@@ -137,6 +137,8 @@ if "$example_bin" "$example_resumed-bad" optimizer.momentun=0.9 2> "$example_res
 fi
 grep -q "unknown key optimizer.momentun (did you mean momentum?)" "$example_resumed.err"
 echo "example: built and trained in $((SECONDS - example_start)) s"
+echo "== the API documentation (DocC), without a warning"
+bash launch/docs.sh
 echo "== every Swift block in README.md and docs/*.md, built against the package"
 bash launch/check_snippets.sh
 echo "launch/test.sh: all checks passed"
