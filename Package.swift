@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
@@ -54,8 +55,14 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["Run/TensorBoard/tensorboard.proto"], swiftSettings: simdFlags),
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: simdFlags),
-        // Re-exports the modules a program that trains its own model needs.
-        .target(name: "TandemKit", dependencies: ["Training"], swiftSettings: simdFlags),
+        // Re-exports the modules a program that trains its own model needs, each named: DocC links
+        // its catalog (the API documentation's landing page) only into direct dependencies.
+        .target(
+            name: "TandemKit",
+            dependencies: [
+                "Training", "Models", "NN", "Autograd", "TensorCore", "Optim", "Datasets", "Collective", "Checkpoint",
+            ],
+            swiftSettings: simdFlags),
         .executableTarget(name: "tandem", dependencies: [
             "Training", "CMPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

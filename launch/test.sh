@@ -105,6 +105,40 @@ if [[ $(uname -m) == x86_64 ]]; then
     echo "vfmadd231ps ymm instructions: $fma; calls to fmaf: $calls"
     if (( fma < 12 || calls > 0 )); then echo "error: kernels were built without AVX2/FMA; check the flags in Package.swift" >&2; exit 1; fi
 fi
+echo "== Examples/CustomModel: its own model and dataset, trained through the Tandem product on 2 ranks"
+example_start=$SECONDS
+swift format lint --strict --configuration .swift-format Examples/CustomModel/Package.swift \
+    Examples/CustomModel/Sources/CustomModel/*.swift
+# Its own .build inside the example (ignored by git): the first build compiles Tandem again.
+example_log=$(mktemp)
+if ! swift build --package-path Examples/CustomModel > "$example_log" 2>&1 \
+    || grep -q "Examples/CustomModel/Sources/.*warning:" "$example_log"; then
+    grep -E "error|Examples/CustomModel/Sources/.*warning:" "$example_log" >&2 || tail -30 "$example_log" >&2
+    echo "error: Examples/CustomModel does not build cleanly (above)" >&2
+    exit 1
+fi
+grep -E "Build complete" "$example_log"
+example_bin=$(swift build --package-path Examples/CustomModel --show-bin-path)/CustomModel
+example_run=$(mktemp -d)/shapes
+mpirun -np 2 --oversubscribe --bind-to none "$example_bin" "$example_run" logging.progress=none
+python3 launch/check_example_run.py "$example_run" 2
+# The same command again on a run that ended after its first epoch continues it (resume: .auto).
+example_resumed=$(mktemp -d)/shapes
+mpirun -np 2 --oversubscribe --bind-to none "$example_bin" "$example_resumed" logging.progress=none \
+    training.epochs=1 > /dev/null
+mpirun -np 2 --oversubscribe --bind-to none "$example_bin" "$example_resumed" logging.progress=none \
+    | tee "$example_resumed.out"
+grep -q "resumed from $example_resumed/checkpoints/step-00000032 at step 32" "$example_resumed/train.log"
+grep -q "after 96 steps" "$example_resumed.out"
+python3 launch/check_example_run.py "$example_resumed" 2
+# A wrong override is named with the keys there are, and nothing trains.
+if "$example_bin" "$example_resumed-bad" optimizer.momentun=0.9 2> "$example_resumed.err"; then
+    echo "error: CustomModel accepted the unknown key optimizer.momentun" >&2; exit 1
+fi
+grep -q "unknown key optimizer.momentun (did you mean momentum?)" "$example_resumed.err"
+echo "example: built and trained in $((SECONDS - example_start)) s"
+echo "== the API documentation (DocC), without a warning"
+bash launch/docs.sh
 echo "== every Swift block in README.md and docs/*.md, built against the package"
 bash launch/check_snippets.sh
 echo "launch/test.sh: all checks passed"

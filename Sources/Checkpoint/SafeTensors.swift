@@ -40,7 +40,9 @@ public enum SafeTensors {
     }
 
     /// The named arrays and metadata of a safetensors file's bytes.
-    /// - Parameter name: the file, for error messages.
+    /// - Parameters:
+    ///   - data: the whole file.
+    ///   - name: the file, for error messages.
     public static func decode(_ data: Data, name: String) throws -> (
         tensors: [String: NDArray], metadata: [String: String]
     ) {

@@ -22,7 +22,9 @@ public protocol Communicator: AnyObject {
     /// on return `buffer[blocks[rank]]` holds the sum of every rank's values there (the other
     /// blocks hold partial sums). Integer sums are exact, so the result never depends on the
     /// order of additions (deterministic mode's fixed-point gradients).
-    /// - Parameter blocks: one contiguous range per rank, in rank order, together covering the values.
+    /// - Parameters:
+    ///   - buffer: the values, as many as the blocks cover; summed in place.
+    ///   - blocks: one contiguous range per rank, in rank order, together covering the values.
     func reduceScatter(_ buffer: UnsafeMutablePointer<Int64>, blocks: [Range<Int>])
     /// The same for floats (a sharded optimizer's gradients): block r ends holding the sum
     /// over the ranks on rank r. With two ranks each sum is one addition, so it equals an
@@ -46,6 +48,7 @@ public protocol Communicator: AnyObject {
     /// - Parameters:
     ///   - kind: what it is, with a `%d` for `count`.
     ///   - count: how many values.
+    ///   - body: the collective itself.
     func collective(_ kind: StaticString, count: Int, _ body: () -> Void)
     /// Ends every rank of the job with `message`, printed by this rank.
     func abort(_ message: String) -> Never

@@ -34,6 +34,7 @@ public final class FixedPointReducer {
     private let blocks: [Range<Int>]
 
     /// - Parameters:
+    ///   - communicator: the world the gradients are summed over.
     ///   - segments: the parameters' ranges in the gradient buffer (padding between them stays zero).
     ///   - capacity: length of the gradient buffer.
     ///   - globalShards: micro-shards per step over all ranks (the divisor of the mean).

@@ -110,8 +110,10 @@ public final class SharedMemoryAllreduce: @unchecked Sendable {
 
     /// Sums `range` of every rank's array into every rank's array. Collective: every rank calls
     /// it with the same arguments, in the same order as its other collectives.
-    /// - Parameter blocks: `range` cut into one block per rank, in rank order, relative to its
-    ///   start (`Communicator.blocks(count:)`); rank r sums block r.
+    /// - Parameters:
+    ///   - range: the elements to sum, the same on every rank.
+    ///   - blocks: `range` cut into one block per rank, in rank order, relative to its
+    ///     start (`Communicator.blocks(count:)`); rank r sums block r.
     public func allreduce(_ range: Range<Int>, blocks: [Range<Int>]) {
         precondition(
             range.lowerBound >= 0 && range.upperBound <= count && blocks.count == size

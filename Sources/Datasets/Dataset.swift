@@ -65,6 +65,7 @@ public final class TensorDataset: Dataset, @unchecked Sendable {
     /// - Parameters:
     ///   - inputs: (N, ...) float32 or int32.
     ///   - labels: (N) int32 in 0..<classCount.
+    ///   - classCount: the number of classes.
     public init(inputs: NDArray, labels: NDArray, classCount: Int) {
         precondition(
             inputs.shape[0] == labels.shape[0] && labels.rank == 1 && labels.dtype == .int32,

@@ -21,7 +21,11 @@ public struct DistributedSampler: Sendable, Equatable {
 
     /// - Parameters:
     ///   - count: samples in the dataset.
-    ///   - rank, worldSize: this process and the number of processes.
+    ///   - rank: this process, in 0..<worldSize.
+    ///   - worldSize: the number of processes.
+    ///   - shuffle: a new order each epoch, drawn from the seed and the epoch (false: 0, 1, 2, ...).
+    ///   - seed: the shuffle's seed, the same on every rank.
+    ///   - dropLast: drop the tail that would not fill every rank (false: repeat indices from the front).
     ///   - microShards: deterministic mode's (shard size, shards per global batch); nil: strided.
     public init(
         count: Int, rank: Int, worldSize: Int, shuffle: Bool = true, seed: UInt64 = 0, dropLast: Bool = false,

@@ -13,7 +13,8 @@ public final class SequenceToSequenceDataset: Dataset, @unchecked Sendable {
     public let classCount: Int
 
     /// - Parameters:
-    ///   - sources, targets: one sequence each per sample, all sources one length, all targets one length.
+    ///   - sources: one sequence per sample, all of one length.
+    ///   - targets: one sequence per sample, all of one length.
     ///   - vocabulary: token ids lie in 1..<vocabulary; 0 begins every decoder input.
     public init(sources: [[Int32]], targets: [[Int32]], vocabulary: Int) {
         precondition(!sources.isEmpty && sources.count == targets.count, "every source needs one target")

@@ -41,6 +41,7 @@ public enum SyntheticDataset {
     ///   - length: tokens per sequence (the gap is length - 1).
     ///   - classes: token ids 0..<classes name the class at the first position.
     ///   - vocabulary: distinct tokens; the noise is uniform over all of them.
+    ///   - seed: fixes every token drawn.
     /// - Returns: int32 inputs (N, length) and labels (N).
     public static func memoryTask(count: Int, length: Int, classes: Int, vocabulary: Int, seed: UInt64 = 0)
         -> TensorDataset

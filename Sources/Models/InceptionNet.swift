@@ -38,7 +38,9 @@ public final class InceptionNet: Classifier {
     public let head: Linear
 
     /// - Parameters:
+    ///   - inputChannels: 1 for Fashion-MNIST.
     ///   - channels: [stem width, first module's branch width, second module's branch width].
+    ///   - classes: outputs.
     ///   - activation: the nonlinearity after every batch norm.
     public init(
         inputChannels: Int = 1, channels: [Int] = [32, 16, 32], classes: Int = 10, activation: Activation = .relu

@@ -36,8 +36,10 @@ public final class MobileNet: Classifier {
     public let activation: Activation
 
     /// - Parameters:
+    ///   - inputChannels: 1 for Fashion-MNIST.
     ///   - channels: output channels of each separable block; a block that changes the width
     ///     also halves the resolution (after the first).
+    ///   - classes: outputs.
     ///   - activation: the nonlinearity of the stem and every block.
     public init(
         inputChannels: Int = 1, channels: [Int] = [32, 64, 128, 128, 256], classes: Int = 10,

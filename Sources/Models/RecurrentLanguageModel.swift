@@ -12,7 +12,9 @@ public final class RecurrentLanguageModel: Classifier {
     /// - Parameters:
     ///   - kind: rnn, lstm or gru.
     ///   - vocabulary: V.
-    ///   - embeddingSize, hiddenSize, layers: the recurrent stack's sizes.
+    ///   - embeddingSize: the width of the token embedding.
+    ///   - hiddenSize: H, the width of each recurrent layer.
+    ///   - layers: stacked recurrent layers.
     ///   - forgetBias: bias offset of the LSTM's forget gate or the GRU's update gate (see the cells).
     public init(
         _ kind: Recurrent.Kind, vocabulary: Int, embeddingSize: Int, hiddenSize: Int, layers: Int = 1,

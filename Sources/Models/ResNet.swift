@@ -11,7 +11,8 @@ public final class BasicBlock: Layer {
     public let activation: Activation
 
     /// - Parameters:
-    ///   - input, output: channels.
+    ///   - input: channels in.
+    ///   - output: channels out.
     ///   - stride: 2 halves the resolution (first block of a stage).
     ///   - activation: the nonlinearity.
     public init(_ input: Int, _ output: Int, stride: Int = 1, activation: Activation = .relu) {

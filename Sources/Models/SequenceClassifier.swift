@@ -11,7 +11,9 @@ public final class SequenceClassifier: Classifier {
     /// - Parameters:
     ///   - kind: rnn, lstm or gru.
     ///   - vocabulary: distinct tokens.
-    ///   - embeddingSize, hiddenSize, layers: the recurrent stack's sizes.
+    ///   - embeddingSize: the width of the token embedding.
+    ///   - hiddenSize: H, the width of each recurrent layer.
+    ///   - layers: stacked recurrent layers.
     ///   - classes: outputs.
     ///   - forgetBias: bias offset of the LSTM's forget gate or the GRU's update gate (see the cells).
     public init(

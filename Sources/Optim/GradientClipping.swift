@@ -12,7 +12,9 @@ public enum GradientClipping {
 
     /// The sum of the squared stored gradients in `ranges`, without `gradientScale`: a sharded
     /// optimizer's rank adds up its own block this way, and the ranks then sum their parts.
-    /// - Parameter ranges: arena elements.
+    /// - Parameters:
+    ///   - arena: the parameters and their gradients.
+    ///   - ranges: arena elements.
     public static func sumOfSquares(_ arena: ParameterArena, in ranges: [Range<Int>]) -> Double {
         // 32 fp32 lanes per block of 2048 (vectorised), each block's sum added in Double: the
         // serial Double loop this replaced took 15% of a small model's step. Four independent
@@ -48,7 +50,9 @@ public enum GradientClipping {
     /// Scales the gradients by max_norm / (total + 1e-6) when that is below 1. Only the
     /// arena's `gradientScale` changes: the optimizer applies it in its own pass.
     /// - Parameters:
+    ///   - arena: the parameters and their gradients.
     ///   - total: `globalNorm(arena)`, computed once per step and also logged.
+    ///   - maxNorm: the largest total norm kept.
     public static func scale(_ arena: ParameterArena, total: Double, maxNorm: Float) {
         let coefficient = Double(maxNorm) / (total + 1e-6)
         if coefficient < 1 { arena.gradientScale *= Float(coefficient) }

@@ -1,10 +1,8 @@
 // The modules a program needs to train its own model with Tandem, under one import.
-@_exported import Autograd
 @_exported import Checkpoint
 @_exported import Collective
 @_exported import Datasets
 @_exported import Models
 @_exported import NN
 @_exported import Optim
-@_exported import TensorCore
 @_exported import Training

@@ -65,6 +65,7 @@ public struct AllocationFailure: Error, CustomStringConvertible, Sendable {
     /// - Parameters:
     ///   - what: e.g. "the parameters of model mlp".
     ///   - fix: e.g. "lower model.hidden_sizes".
+    ///   - body: the work that allocates.
     public static func labeled<R>(_ what: String, fix: String, _ body: () throws -> R) rethrows -> R {
         let previous = state.withLock { s -> Context? in
             let old = s.context

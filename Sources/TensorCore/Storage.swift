@@ -33,7 +33,8 @@ public final class Storage: @unchecked Sendable {
     /// - Parameters:
     ///   - byteCount: size in bytes.
     ///   - zeroed: fill with zeros.
-    ///   - shape, dtype: the tensor's, for `AllocationFailure`.
+    ///   - shape: the tensor's shape, for `AllocationFailure`.
+    ///   - dtype: the tensor's type, for `AllocationFailure`.
     public init(byteCount: Int, zeroed: Bool, shape: [Int]?, dtype: DType?) {
         var p: UnsafeMutableRawPointer?
         let size = max(byteCount, Storage.alignment)

@@ -29,8 +29,11 @@ public final class DistributedDataParallel {
     /// - Parameters:
     ///   - model: the replica; its parameters must already live in `arena`.
     ///   - arena: `model.flattenParameters()`.
+    ///   - communicator: the world.
     ///   - configHash: a digest of the resolved configuration; ranks must agree on it.
-    ///   - bucketBytes, firstBucketBytes, wire: see `GradientReducer`.
+    ///   - bucketBytes: the size of the gradient buckets (see `GradientReducer`).
+    ///   - firstBucketBytes: the size of the first, smaller bucket.
+    ///   - wire: the type gradients travel in.
     ///   - shardOptimizer: split the update over the ranks (ignored on one rank).
     ///   - sharedMemory: sum gradients through shared memory when every rank runs on this
     ///     node (`distributed.shared_memory`); the arena's gradients move there.

@@ -14,6 +14,8 @@ public enum Evaluator {
     ///   - dataset: split into chunks of `batchSize` consecutive samples; rank r evaluates chunks
     ///     r, r + world, ... (each chunk is one forward, the same on any rank, and losses are
     ///     added in chunk order, so the metrics do not depend on the world size).
+    ///   - communicator: the world; every rank calls this.
+    ///   - batchSize: samples per chunk.
     ///   - limit: evaluate only the first `limit` samples (nil: all).
     ///   - topK: k of the top-k accuracy.
     ///   - precision: the forward's compute type (float16/bfloat16 under autocast).

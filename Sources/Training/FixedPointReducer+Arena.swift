@@ -4,6 +4,8 @@ import Collective
 extension FixedPointReducer {
     /// A reducer over a parameter arena's gradients, one exponent per parameter.
     /// - Parameters:
+    ///   - communicator: the world.
+    ///   - arena: the parameters whose gradients are summed.
     ///   - globalShards: micro-shards per step over all ranks.
     ///   - localShards: micro-shards per step on this rank.
     public convenience init(communicator: Communicator, arena: ParameterArena, globalShards: Int, localShards: Int) {

@@ -9,7 +9,8 @@ import TensorCore
 /// output, the weights and the gradients in 16 bits.
 /// - Parameters:
 ///   - q: queries (B, Tq, h·d).
-///   - k, v: keys and values (B, Tk, h·d), of q's type.
+///   - k: keys (B, Tk, h·d), of q's type.
+///   - v: values (B, Tk, h·d), of q's type.
 ///   - heads: h.
 ///   - causal: query i attends to keys 0...i only (needs Tq == Tk).
 ///   - scale: applied to the scores inside the softmax; nil for 1/√d.

@@ -5,6 +5,10 @@ import TensorCore
 ///   - x: (N, C, H, W).
 ///   - weight: (OC, C/groups, KH, KW).
 ///   - bias: (OC) or nil.
+///   - stride: the kernel's step (rows, columns).
+///   - padding: zeros added on each side (rows, columns).
+///   - dilation: spacing between kernel taps (rows, columns).
+///   - groups: split the channels into groups convolved apart; C and OC must divide by it.
 /// - Returns: (N, OC, OH, OW).
 public func conv2d(
     _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
@@ -34,7 +38,12 @@ public func conv2d(
 /// - Parameters:
 ///   - x: (N, Cin, H, W).
 ///   - weight: (Cin, Cout/groups, KH, KW).
+///   - bias: (Cout) or nil.
+///   - stride: the stride of the convolution this one transposes (rows, columns).
+///   - padding: that convolution's padding, removed from the output's border.
 ///   - outputPadding: extra size on the bottom/right, to pick among the shapes a strided conv maps to one.
+///   - dilation: spacing between kernel taps (rows, columns).
+///   - groups: split the channels into groups; Cin and Cout must divide by it.
 /// - Returns: (N, Cout, OH, OW).
 public func convTranspose2d(
     _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),

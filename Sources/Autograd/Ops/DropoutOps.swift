@@ -4,6 +4,8 @@ import TensorCore
 ///
 /// The mask comes from `rng` (Philox, counter-based) and is regenerated on backward, never stored.
 /// - Parameters:
+///   - x: any shape.
+///   - p: the probability of zeroing an element, in [0, 1).
 ///   - rng: advanced by the number of elements, so consecutive calls draw fresh masks.
 ///   - training: identity when false.
 public func dropout(_ x: Tensor, p: Float, rng: inout PhiloxRNG, training: Bool = true) -> Tensor {

@@ -4,6 +4,8 @@ import TensorCore
 /// - Parameters:
 ///   - a: (..., M, K), or (..., K, M) with `transA`.
 ///   - b: (K, N), or (N, K) with `transB`; or batched like a.
+///   - transA: use a with its last two axes transposed.
+///   - transB: use b with its last two axes transposed.
 /// - Returns: (..., M, N).
 public func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool = false) -> Tensor {
     let (a, roundA) = Autocast.roundedInput(a), (b, roundB) = Autocast.roundedInput(b)

@@ -3,7 +3,9 @@ import TensorCore
 /// Layer normalisation over the last axis.
 /// - Parameters:
 ///   - x: (..., D).
-///   - weight, bias: (D) or nil.
+///   - weight: the scale (D), or nil for none.
+///   - bias: the shift (D), or nil for none.
+///   - eps: added to the variance before the square root.
 public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
     // A 16-bit x, y and gradient are read and written a row at a time in their stored type.
     let xd = x.data, wd = weight?.values
@@ -17,8 +19,14 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 
 
 /// Batch normalisation over (N, C, ...) per channel.
 /// - Parameters:
+///   - x: (N, C, ...).
+///   - weight: the per-channel scale (C), or nil.
+///   - bias: the per-channel shift (C), or nil.
 ///   - training: normalise with batch statistics and update the running ones; otherwise use the running ones.
-///   - runningMean, runningVar: (C) buffers, updated in place in training.
+///   - runningMean: (C) buffer, updated in place in training.
+///   - runningVar: (C) buffer, updated in place in training.
+///   - momentum: the weight of the batch statistics in the running ones (PyTorch's 0.1).
+///   - eps: added to the variance before the square root.
 public func batchNorm(
     _ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: NDArray?, runningVar: NDArray?,
     training: Bool, momentum: Float = 0.1, eps: Float = 1e-5

@@ -15,7 +15,13 @@ public func maxPool2d(
 }
 
 /// Average pooling over (N, C, H, W); stride defaults to the kernel size.
-/// - Parameter countIncludePad: divide by the padded window size (PyTorch's default) or by the valid count.
+/// - Parameters:
+///   - x: (N, C, H, W).
+///   - kernel: the window (height, width).
+///   - stride: the window's step (nil: the kernel size).
+///   - padding: zeros added on each side (rows, columns).
+///   - ceilMode: round the output size up, so a partial window at the end counts.
+///   - countIncludePad: divide by the padded window size (PyTorch's default) or by the valid count.
 public func avgPool2d(
     _ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0),
     ceilMode: Bool = false, countIncludePad: Bool = true

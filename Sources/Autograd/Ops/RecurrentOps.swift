@@ -5,7 +5,8 @@ import TensorCore
 ///   - projected: x_t·W_ihᵀ + b_ih for every step, (B, T, 4H).
 ///   - weightHH: (4H, H).
 ///   - biasHH: (4H).
-///   - h0, c0: the initial state, (B, H) each.
+///   - h0: the initial hidden state (B, H).
+///   - c0: the initial cell state (B, H).
 /// - Returns: (B, T, 2H): [h_t ‖ c_t] at every step, in `projected`'s type (16 bits under
 ///   autocast; the recurrence itself runs in fp32).
 public func lstmSequence(projected: Tensor, weightHH: Tensor, biasHH: Tensor, h0: Tensor, c0: Tensor) -> Tensor {

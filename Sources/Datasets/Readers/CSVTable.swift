@@ -110,7 +110,9 @@ public struct CSVTable: Sendable {
     }
 
     /// The index of the column `column`, or an error listing the columns there are.
-    /// - Parameter role: what the column is for, for the message ("target", "ignored").
+    /// - Parameters:
+    ///   - column: the column's name in the header.
+    ///   - role: what the column is for, for the message ("target", "ignored").
     public func index(of column: String, role: String = "target") throws -> Int {
         guard let k = columns.firstIndex(of: column) else {
             throw DatasetError(

@@ -4,7 +4,9 @@ import Foundation
 /// Decompresses gzip files with the system zlib.
 public enum Gzip {
     /// The decompressed bytes of `bytes`, which must be one complete gzip stream.
-    /// - Parameter name: the file, for error messages.
+    /// - Parameters:
+    ///   - bytes: the compressed file's contents.
+    ///   - name: the file, for error messages.
     public static func decompress(_ bytes: [UInt8], name: String) throws -> [UInt8] {
         guard bytes.count >= 18, bytes[0] == 0x1f, bytes[1] == 0x8b else {
             throw DatasetError("\(name) is not a gzip file (it does not start with 1f 8b); re-download or reinstall it")

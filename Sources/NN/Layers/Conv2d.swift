@@ -8,7 +8,14 @@ public final class Conv2d: Layer {
     public let stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int
 
     /// - Parameters:
+    ///   - inChannels: C of the input (N, C, H, W).
+    ///   - outChannels: OC of the output (N, OC, OH, OW).
+    ///   - kernel: (height, width).
+    ///   - stride: the kernel's step (rows, columns).
+    ///   - padding: zeros added on each side (rows, columns).
+    ///   - dilation: spacing between kernel taps (rows, columns).
     ///   - groups: split channels into groups; `groups == inChannels` is depthwise.
+    ///   - bias: learn an additive bias per output channel.
     public init(
         _ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
         padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true

@@ -7,7 +7,8 @@ public final class Linear: Layer {
     public let bias: Tensor?
 
     /// - Parameters:
-    ///   - inFeatures, outFeatures: sizes of the last axis of x and y.
+    ///   - inFeatures: the size of the last axis of x.
+    ///   - outFeatures: the size of the last axis of y.
     ///   - bias: learn an additive bias.
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
         weight = Init.defaultWeight([outFeatures, inFeatures])

@@ -10,8 +10,10 @@ public final class BatchNorm: Layer {
     public let momentum: Float, eps: Float
 
     /// - Parameters:
+    ///   - channels: C of the input (N, C, ...).
     ///   - affine: learn a per-channel scale and shift.
     ///   - momentum: weight of the batch statistic in the running average (PyTorch's 0.1).
+    ///   - eps: added to the variance before the square root.
     public init(_ channels: Int, momentum: Float = 0.1, eps: Float = 1e-5, affine: Bool = true) {
         weight = affine ? Tensor(Init.ones([channels]), requiresGrad: true) : nil
         bias = affine ? Tensor(Init.zeros([channels]), requiresGrad: true) : nil

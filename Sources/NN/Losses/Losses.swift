@@ -50,7 +50,8 @@ public enum Loss {
     /// KL divergence of N(mu, exp(logVariance)) from N(0, I), the VAE regulariser (Kingma and
     /// Welling): -½·Σ(1 + log σ² - μ² - σ²) over the latent axis, averaged over the batch.
     /// - Parameters:
-    ///   - mu, logVariance: (B, Z).
+    ///   - mu: the posterior means (B, Z).
+    ///   - logVariance: the posterior log-variances (B, Z).
     public static func gaussianKL(mu: Tensor, logVariance: Tensor) -> Tensor {
         precondition(
             mu.shape == logVariance.shape && mu.rank == 2,

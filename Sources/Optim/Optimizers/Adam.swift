@@ -20,7 +20,11 @@ public final class Adam: Optimizer {
     public private(set) var stepCount = 0
 
     /// - Parameters:
-    ///   - learningRate, beta1, beta2, eps: PyTorch's defaults 1e-3, 0.9, 0.999, 1e-8.
+    ///   - arena: the parameters.
+    ///   - learningRate: the step size (PyTorch's default 1e-3).
+    ///   - beta1: the decay of the gradient's running mean (0.9).
+    ///   - beta2: the decay of the squared gradient's running mean (0.999).
+    ///   - eps: added to the denominator (1e-8).
     ///   - weightDecay: PyTorch's default is 0 for Adam and 0.01 for AdamW (see `adamW`).
     ///   - decoupledWeightDecay: true for AdamW.
     ///   - groups: overrides the weight decay per parameter.

@@ -12,9 +12,14 @@ public final class RMSprop: Optimizer {
     public private(set) var gradientAverage: NDArray?, momentumBuffer: NDArray?
 
     /// - Parameters:
-    ///   - learningRate, alpha, eps: PyTorch's defaults 1e-2, 0.99, 1e-8.
-    ///   - momentum: default 0; centered: default false.
+    ///   - arena: the parameters.
+    ///   - learningRate: the step size (PyTorch's default 1e-2).
+    ///   - alpha: the decay of the squared gradient's running mean (0.99).
+    ///   - eps: added to the denominator (1e-8).
+    ///   - momentum: default 0.
+    ///   - centered: divide by the gradient's estimated variance, not its second moment (default false).
     ///   - weightDecay: L2 penalty added to the gradient, default 0.
+    ///   - groups: overrides the weight decay per parameter.
     public init(
         _ arena: ParameterArena, learningRate: Float = 1e-2, alpha: Float = 0.99, eps: Float = 1e-8,
         momentum: Float = 0, centered: Bool = false, weightDecay: Float = 0, groups: ParameterGroups? = nil

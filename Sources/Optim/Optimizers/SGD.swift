@@ -15,7 +15,9 @@ public final class SGD: Optimizer {
     /// - Parameters:
     ///   - arena: the parameters.
     ///   - learningRate: required, as in PyTorch.
-    ///   - momentum, dampening, nesterov: PyTorch's defaults 0, 0, false.
+    ///   - momentum: the velocity's decay (PyTorch's default 0).
+    ///   - dampening: the new gradient enters the velocity scaled by 1 - dampening (0).
+    ///   - nesterov: Nesterov momentum (false).
     ///   - weightDecay: L2 penalty added to the gradient (coupled), default 0.
     ///   - groups: overrides the weight decay per parameter (default: `weightDecay` on every parameter).
     public init(

@@ -63,9 +63,13 @@ public enum Activation: Equatable, Sendable {
     }
 
     /// dx = dy · f'(x); `y` is the forward output, which some derivatives reuse.
-    /// - Parameter output: dx's type. ReLU, sigmoid, tanh, tanh-GELU and SiLU read a 16-bit
-    ///   dy and x (or y) and write a 16-bit dx block by block; the others compute in fp32
-    ///   (widening 16-bit inputs whole) and convert.
+    /// - Parameters:
+    ///   - dy: the gradient of the output.
+    ///   - x: the forward input.
+    ///   - y: the forward output.
+    ///   - output: dx's type. ReLU, sigmoid, tanh, tanh-GELU and SiLU read a 16-bit
+    ///     dy and x (or y) and write a 16-bit dx block by block; the others compute in fp32
+    ///     (widening 16-bit inputs whole) and convert.
     public func backward(_ dy: NDArray, x: NDArray, y: NDArray, output: DType) -> NDArray {
         switch self {
         case .relu:

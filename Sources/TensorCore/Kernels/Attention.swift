@@ -13,7 +13,8 @@ public enum Attention {
     /// and the scores and softmax run in fp32; O and the weights P are rounded once, when stored.
     /// - Parameters:
     ///   - q: queries (B, Tq, h·d), float32, float16 or bfloat16.
-    ///   - k, v: keys and values (B, Tk, h·d), of q's type.
+    ///   - k: keys (B, Tk, h·d), of q's type.
+    ///   - v: values (B, Tk, h·d), of q's type.
     ///   - heads: h.
     ///   - causal: mask the keys after each query's position (needs Tq == Tk).
     ///   - scale: applied to the scores inside the softmax (usually 1/√d).
@@ -52,8 +53,13 @@ public enum Attention {
     /// Gradients (dq, dk, dv) of `forward`, from dO and the saved weights P.
     /// - Parameters:
     ///   - dOut: (B, Tq, h·d), any float type.
-    ///   - q, k, v, heads, causal, scale: as given to `forward`.
+    ///   - q: the queries given to `forward`.
+    ///   - k: the keys given to `forward`.
+    ///   - v: the values given to `forward`.
     ///   - weights: P (B, h, Tq, Tk) from `forward`.
+    ///   - heads: as given to `forward`.
+    ///   - causal: as given to `forward`.
+    ///   - scale: as given to `forward`.
     ///   - types: the types to return dq, dk and dv in (16 bits when backward stores them so).
     /// - Returns: dq (B, Tq, h·d), dk and dv (B, Tk, h·d).
     public static func backward(

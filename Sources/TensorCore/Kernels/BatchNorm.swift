@@ -8,9 +8,12 @@ public enum BatchNorm {
     /// Normalises with batch statistics (training) and updates the running ones in place.
     /// - Parameters:
     ///   - x: (N, C, ...).
-    ///   - w, b: (C) or nil.
-    ///   - runningMean, runningVar: (C), updated as (1 - momentum)·old + momentum·batch,
-    ///     with the unbiased batch variance (PyTorch).
+    ///   - w: the per-channel scale (C), or nil.
+    ///   - b: the per-channel shift (C), or nil.
+    ///   - runningMean: (C), updated as (1 - momentum)·old + momentum·batch.
+    ///   - runningVar: (C), updated the same way with the unbiased batch variance (PyTorch).
+    ///   - momentum: the weight of the batch statistics in the running ones.
+    ///   - eps: added to the variance before the square root.
     /// - Returns: y like x, and the batch mean and 1/std (C) saved for backward.
     public static func trainForward(
         _ x: NDArray, weight w: NDArray?, bias b: NDArray?, runningMean: NDArray?,
@@ -75,7 +78,12 @@ public enum BatchNorm {
     /// Gradients (dx, dw, db). In training mode the batch statistics depend on x; in
     /// evaluation mode (`training` false) they are constants.
     /// - Parameters:
-    ///   - mean, rstd: the statistics the forward pass normalised with (C).
+    ///   - dy: the gradient of y (N, C, ...).
+    ///   - x: the forward input.
+    ///   - mean: the mean the forward pass normalised with (C).
+    ///   - rstd: the 1/std the forward pass normalised with (C).
+    ///   - w: the per-channel scale (C), or nil.
+    ///   - training: whether forward normalised with the batch statistics.
     public static func backward(
         _ dy: NDArray, x: NDArray, mean: NDArray, rstd: NDArray, weight w: NDArray?,
         training: Bool

@@ -90,7 +90,11 @@ public enum Binary {
     ///
     /// Any float types: an add passes a 16-bit dy through as it is, and a, b are widened
     /// only by the ops whose gradient reads them.
-    /// - Parameter dy: gradient of the broadcast output.
+    /// - Parameters:
+    ///   - op: the forward operation.
+    ///   - dy: gradient of the broadcast output.
+    ///   - a: the forward's left operand.
+    ///   - b: the forward's right operand.
     public static func backward(_ op: Op, _ dy: NDArray, _ a: NDArray, _ b: NDArray) -> (NDArray, NDArray) {
         // Inputs are expanded only for the ops whose gradient reads them.
         var ea: NDArray { a.shape == dy.shape ? a : Layout.broadcast(a, to: dy.shape) }

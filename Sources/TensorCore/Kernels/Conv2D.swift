@@ -11,6 +11,7 @@ public enum Conv2D {
     ///   - x: input (N, C, H, W); float32, float16 or bfloat16 (widened while unfolded).
     ///   - w: weight (OC, C/groups, KH, KW); any float type (widened while packed).
     ///   - bias: (OC) or nil, float32.
+    ///   - g: kernel size, stride, padding and dilation.
     ///   - groups: C and OC must both be divisible by it; groups == C is depthwise.
     ///   - output: the result's type (16 bits: rounded once, as it is written).
     ///   - weightRounding: read an fp32 w as if rounded to this 16-bit type (`GEMMOperand.rounding`).
@@ -44,6 +45,11 @@ public enum Conv2D {
     /// Gradients of conv2d: (dx or nil, dw, dbias or nil).
     /// - Parameters:
     ///   - dy: (N, OC, OH, OW).
+    ///   - x: the forward input.
+    ///   - w: the forward weight.
+    ///   - hasBias: return dbias too.
+    ///   - g: the forward's geometry.
+    ///   - groups: the forward's groups.
     ///   - needInput: compute dx (false for a network's first layer).
     ///   - weightRounding: the rounding forward read w with.
     ///   - addingWeight: an fp32 array of w's size to add dw into and return (the weight's
@@ -130,6 +136,8 @@ public enum Conv2D {
     ///   - w: weight (Cin, Cout/groups, KH, KW): conv2d's layout with Cin as its output channels;
     ///     any float type.
     ///   - bias: (Cout) or nil, float32.
+    ///   - g: kernel size, stride, padding and dilation of the convolution it transposes.
+    ///   - groups: Cin and Cout must both be divisible by it.
     ///   - outputPadding: extra rows/columns on the bottom/right, each below its stride or dilation.
     ///   - weightRounding: read an fp32 w as if rounded to this 16-bit type.
     /// - Returns: (N, Cout, OH, OW), float32, with OH = (H-1)·sH - 2·pH + dH·(KH-1) + outputPadding.0 + 1.
@@ -156,6 +164,13 @@ public enum Conv2D {
     /// Gradients of the transposed convolution: dx is conv2d of dy, dw is conv2d's weight
     /// gradient with the roles of x and dy exchanged. dy, x and w may be of any float type.
     /// - Parameters:
+    ///   - dy: (N, Cout, OH, OW).
+    ///   - x: the forward input.
+    ///   - w: the forward weight.
+    ///   - hasBias: return dbias too.
+    ///   - g: the forward's geometry.
+    ///   - groups: the forward's groups.
+    ///   - needInput: compute dx.
     ///   - weightRounding: the rounding forward read w with.
     ///   - addingWeight: an fp32 array of w's size to add dw into and return.
     public static func transposedBackward(

@@ -12,6 +12,8 @@ public enum CrossEntropy {
     /// - Parameters:
     ///   - logits: (N, C).
     ///   - targets: int32 (N), each in [0, C) or equal to `ignoreIndex`.
+    ///   - labelSmoothing: ε, in [0, 1).
+    ///   - ignoreIndex: a target value whose rows are left out (nil: none).
     /// - Returns: the loss (a scalar), the log-probabilities (N, C) and the count of rows used.
     public static func forward(
         _ logits: NDArray, targets: NDArray, labelSmoothing: Float = 0,

@@ -34,8 +34,12 @@ public enum Embedding {
 
     /// dtable (V, D) in fp32 with dtable[ids[i], :] += dy[i, :]; a 16-bit dy is widened as it
     /// is read. Threads split the columns, so repeated ids never race.
-    /// - Parameter adding: an fp32 (V, D) array to add into and return instead of a new one (the
-    ///   table's gradient in the arena: a large vocabulary's step then allocates and zeroes nothing).
+    /// - Parameters:
+    ///   - dy: (..., D), the gradients of the rows looked up.
+    ///   - ids: int32, the table row each row of dy was looked up in.
+    ///   - rows: V, the table's rows.
+    ///   - adding: an fp32 (V, D) array to add into and return instead of a new one (the
+    ///     table's gradient in the arena: a large vocabulary's step then allocates and zeroes nothing).
     public static func backward(_ dy: NDArray, ids: NDArray, rows: Int, adding: NDArray? = nil) -> NDArray {
         let d = dy.shape[-1]
         if let adding {

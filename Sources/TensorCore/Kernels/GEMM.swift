@@ -21,7 +21,17 @@ public enum GEMM {
     /// - Parameters:
     ///   - transA: use A^T, where A is stored (k, m) with row stride `lda`.
     ///   - transB: use B^T, where B is stored (n, k) with row stride `ldb`.
+    ///   - m: rows of op(A) and C.
+    ///   - n: columns of op(B) and C.
+    ///   - k: the inner dimension.
+    ///   - alpha: scales the product.
+    ///   - a: A's first element.
+    ///   - lda: A's row stride.
+    ///   - b: B's first element.
+    ///   - ldb: B's row stride.
     ///   - beta: 0 overwrites C (which may hold garbage), 1 accumulates into it.
+    ///   - c: C's first element.
+    ///   - ldc: C's row stride.
     ///   - threads: at most this many threads (default: the whole pool).
     public static func sgemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
@@ -69,7 +79,19 @@ public enum GEMM {
     /// C (m, n) = alpha · op(A) · op(B) + beta · C (+ the output's bias on every row) into an
     /// fp32 or a 16-bit C (see `GEMMOutput`).
     /// A 16-bit C needs `writesHalfOutput(k:)`, and beta 0 or 1 (1 widens the C it adds to).
-    /// - Parameter packedB: op(B) packed beforehand; `bOperand` and `transB` are then unused.
+    /// - Parameters:
+    ///   - transA: use Aᵀ (A stored (k, m)).
+    ///   - transB: use Bᵀ (B stored (n, k)).
+    ///   - m: rows of op(A) and C.
+    ///   - n: columns of op(B) and C.
+    ///   - k: the inner dimension.
+    ///   - alpha: scales the product.
+    ///   - aOperand: A: its values, type, row stride and rounding.
+    ///   - bOperand: B: its values, type, row stride and rounding.
+    ///   - beta: 0 overwrites C, 1 accumulates into it.
+    ///   - output: C: its values, type, row stride and bias.
+    ///   - threads: at most this many threads (default: the whole pool).
+    ///   - prepacked: op(B) packed beforehand; `bOperand` and `transB` are then unused.
     public static func gemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
         alpha: Float = 1, a aOperand: GEMMOperand, b bOperand: GEMMOperand,
@@ -149,7 +171,22 @@ public enum GEMM {
     /// another, each on all threads.
     /// - Parameters:
     ///   - batch: number of products.
-    ///   - strideA, strideB, strideC: elements between consecutive matrices (0 reuses one).
+    ///   - transA: use Aᵀ (each A stored (k, m)).
+    ///   - transB: use Bᵀ (each B stored (n, k)).
+    ///   - m: rows of op(A) and C.
+    ///   - n: columns of op(B) and C.
+    ///   - k: the inner dimension.
+    ///   - alpha: scales each product.
+    ///   - a: the first A's first element.
+    ///   - lda: the row stride of every A.
+    ///   - strideA: elements between consecutive A matrices (0 reuses one).
+    ///   - b: the first B's first element.
+    ///   - ldb: the row stride of every B.
+    ///   - strideB: elements between consecutive B matrices (0 reuses one).
+    ///   - beta: 0 overwrites C, 1 accumulates into it.
+    ///   - c: the first C's first element.
+    ///   - ldc: the row stride of every C.
+    ///   - strideC: elements between consecutive C matrices.
     public static func batchedSgemm(
         batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, strideA: Int,

@@ -22,6 +22,8 @@ public final class GEMMPackedB {
     /// Packs op(B) (k, n).
     /// - Parameters:
     ///   - transB: use Bᵀ, where B is stored (n, k) with row stride `b.ld`.
+    ///   - k: rows of op(B).
+    ///   - n: columns of op(B).
     ///   - b: the operand (any float type; 16-bit values are widened as they are packed).
     public init(transB: Bool, k: Int, n: Int, b: GEMMOperand) {
         precondition(k > 0 && n > 0, "a packed B needs k and n of at least 1, got k \(k), n \(n)")

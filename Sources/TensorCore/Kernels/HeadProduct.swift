@@ -40,7 +40,15 @@ public enum HeadProduct {
     /// - Parameters:
     ///   - transA: A is stored (k, m) with row stride `lda` (else (m, k)).
     ///   - transB: B is stored (n, k) with row stride `ldb` (else (k, n)).
-    ///   - c: C's first element, row stride `ldc`.
+    ///   - m: rows of op(A) and C.
+    ///   - n: columns of op(B) and C.
+    ///   - k: the inner dimension.
+    ///   - a: A's first element.
+    ///   - lda: A's row stride.
+    ///   - b: B's first element.
+    ///   - ldb: B's row stride.
+    ///   - c: C's first element.
+    ///   - ldc: C's row stride.
     ///   - mask: which tiles and depths to compute (see `Mask`).
     public static func multiply(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,

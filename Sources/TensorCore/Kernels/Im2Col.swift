@@ -76,8 +76,17 @@ public enum Im2Col {
     }
 
     /// Unfolds one image (C, H, W) into columns (C·KH·KW, OH·OW).
-    /// - Parameter ld: row stride of `col`; larger than OH·OW when several images share one
-    ///   column matrix side by side (one GEMM for a batch of images).
+    /// - Parameters:
+    ///   - x: the image's first element.
+    ///   - c: channels.
+    ///   - h: height.
+    ///   - w: width.
+    ///   - g: kernel size, stride, padding and dilation.
+    ///   - oh: output height.
+    ///   - ow: output width.
+    ///   - col: the column matrix to write.
+    ///   - ld: row stride of `col`; larger than OH·OW when several images share one
+    ///     column matrix side by side (one GEMM for a batch of images).
     public static func im2col(
         _ x: UnsafePointer<Float>, c: Int, h: Int, w: Int, _ g: Conv2DGeometry,
         oh: Int, ow: Int, into col: UnsafeMutablePointer<Float>, ld: Int? = nil
@@ -98,7 +107,16 @@ public enum Im2Col {
     }
 
     /// Folds columns (C·KH·KW, OH·OW) back onto an image (C, H, W), adding overlaps.
-    /// - Parameter ld: row stride of `col` (see `im2col`).
+    /// - Parameters:
+    ///   - col: the column matrix.
+    ///   - c: channels.
+    ///   - h: height.
+    ///   - w: width.
+    ///   - g: kernel size, stride, padding and dilation.
+    ///   - oh: output height.
+    ///   - ow: output width.
+    ///   - x: the image (C, H, W) to fold the columns onto.
+    ///   - ld: row stride of `col` (see `im2col`).
     public static func col2im(
         _ col: UnsafePointer<Float>, c: Int, h: Int, w: Int, _ g: Conv2DGeometry,
         oh: Int, ow: Int, into x: UnsafeMutablePointer<Float>, ld: Int? = nil

@@ -7,6 +7,11 @@ public enum Int8Convolution {
 
     /// - Parameters:
     ///   - x: (N, H, W, C) 7-bit activations.
+    ///   - n: images.
+    ///   - c: input channels.
+    ///   - h: height.
+    ///   - w: width.
+    ///   - g: kernel size, stride, padding and dilation.
     ///   - weights: (OC, KH·KW·C) packed, k in (kh, kw, c) order.
     ///   - inputZeroPoint: x's zero point (the padding value).
     ///   - requantization: to the next layer's activations.

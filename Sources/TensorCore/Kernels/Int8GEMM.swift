@@ -28,6 +28,8 @@ public enum Int8GEMM {
     /// Packs W (N, K) int8, row-major.
     /// - Parameters:
     ///   - w: N·K values in -127...127.
+    ///   - n: rows of W (outputs).
+    ///   - k: columns of W (the inner dimension).
     public static func pack(_ w: UnsafePointer<Int8>, n: Int, k: Int) -> PackedInt8Weights {
         let paddedK = (k + 3) / 4 * 4, panels = (n + 15) / 16
         let storage = Storage(byteCount: max(panels * paddedK * 16, 64), zeroed: true)
@@ -47,7 +49,9 @@ public enum Int8GEMM {
 
     /// C = A · Wᵀ over rows split among the threads.
     /// - Parameters:
+    ///   - m: rows of A and C.
     ///   - a: (M, lda) u8 in 0...127, lda >= w.paddedK (bytes past K are multiplied by zero).
+    ///   - lda: A's row stride in bytes.
     ///   - w: packed (N, K).
     ///   - c: (M, N) int32, row-major.
     public static func gemm(

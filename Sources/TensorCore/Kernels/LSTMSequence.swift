@@ -35,7 +35,10 @@ public enum LSTMSequence {
     /// states (B, T, 2H), each step's [h_t ‖ c_t], in projected's type.
     /// - Parameters:
     ///   - projected: float32, float16 or bfloat16.
-    ///   - weightHH, biasHH, h0, c0: float32.
+    ///   - weightHH: (4H, H) float32.
+    ///   - biasHH: (4H) float32.
+    ///   - h0: the initial hidden state (B, H) float32.
+    ///   - c0: the initial cell state (B, H) float32.
     public static func forward(projected: NDArray, weightHH: NDArray, biasHH: NDArray, h0: NDArray, c0: NDArray)
         -> (states: NDArray, saved: Saved)
     {
@@ -106,6 +109,10 @@ public enum LSTMSequence {
     /// gates' type, dWeightHH (4H, H), dBiasHH (4H), dh0 (B, H), dc0 (B, H)).
     /// - Parameters:
     ///   - dStates: any float type.
+    ///   - saved: what `forward` returned as `saved`.
+    ///   - states: what `forward` returned as `states`.
+    ///   - weightHH: the forward's weightHH.
+    ///   - c0: the forward's c0.
     ///   - overwritingSaved: write the gate gradients over `saved.gates` (nothing may read
     ///     `saved` afterwards); otherwise they go to a copy.
     public static func backward(

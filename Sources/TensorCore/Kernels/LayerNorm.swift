@@ -4,7 +4,9 @@ public enum LayerNorm {
     /// - Parameters:
     ///   - x: (rows, D), any leading shape flattened into rows; fp32 or 16-bit (read a row
     ///     at a time, widened in L1).
-    ///   - w, b: (D), or nil for no affine transform.
+    ///   - w: the scale (D), or nil for no affine transform.
+    ///   - b: the shift (D), or nil for no affine transform.
+    ///   - eps: added to the variance before the square root.
     /// - Returns: y like x and in x's type (statistics in fp32, rounded once), and the
     ///   per-row mean and 1/std (rows) saved for backward.
     public static func forward(_ x: NDArray, weight w: NDArray?, bias b: NDArray?, eps: Float = 1e-5) -> (
@@ -41,7 +43,11 @@ public enum LayerNorm {
 
     /// Gradients (dx, dw, db) of layer norm; dw and db are nil without affine parameters.
     /// - Parameters:
-    ///   - dy, x: fp32 or 16-bit, read a row at a time.
+    ///   - dy: the gradient of y, fp32 or 16-bit, read a row at a time.
+    ///   - x: the forward input, fp32 or 16-bit, read a row at a time.
+    ///   - mean: the per-row mean from `forward`.
+    ///   - rstd: the per-row 1/std from `forward`.
+    ///   - w: the scale (D), or nil.
     ///   - output: dx's type (16 bits rounds each row once, as it is written).
     public static func backward(
         _ dy: NDArray, x: NDArray, mean: NDArray, rstd: NDArray, weight w: NDArray?,

@@ -6,11 +6,15 @@ public enum MatMul {
     /// with the same leading batch axes as a. A 2-D b is shared by every batch entry.
     /// Either operand may be float16 or bfloat16 (widened while packed).
     /// - Parameters:
+    ///   - a: the left operand.
+    ///   - b: the right operand.
+    ///   - transA: use a with its last two axes transposed.
+    ///   - transB: use b with its last two axes transposed.
     ///   - output: the result's type; a 16-bit result is rounded once as the GEMM writes it
     ///     (or, for a product deeper than one GEMM pass, computed in fp32 and converted).
-    ///   - roundA, roundB: read that operand, when it is fp32, as if rounded to this 16-bit
-    ///     type (`GEMMOperand.rounding`).
-    ///   - adding: an fp32 array of the result's size to add the product into (GEMM's beta =
+    ///   - roundA: read a, when it is fp32, as if rounded to this 16-bit type (`GEMMOperand.rounding`).
+    ///   - roundB: read b, when it is fp32, as if rounded to this 16-bit type.
+    ///   - sum: an fp32 array of the result's size to add the product into (GEMM's beta =
     ///     1), returned instead of a new array: a weight gradient summed straight into its
     ///     buffer costs no array and no pass of its own.
     public static func forward(
@@ -60,11 +64,14 @@ public enum MatMul {
     /// Shapes: x (rows, in), weight (out, in), bias (out) -> (rows, out). x and weight may be
     /// 16-bit.
     /// - Parameters:
+    ///   - x: (rows, in).
+    ///   - weight: (out, in).
+    ///   - bias: (out), fp32.
     ///   - output: the result's type; a 16-bit result gets the fp32 bias added to the fp32
     ///     product and is rounded once, as the GEMM writes it (or, for a product deeper than
     ///     one GEMM pass, is computed in fp32 and converted).
-    ///   - roundX, roundWeight: read that operand, when it is fp32, as if rounded to this
-    ///     16-bit type (`GEMMOperand.rounding`).
+    ///   - roundX: read x, when it is fp32, as if rounded to this 16-bit type (`GEMMOperand.rounding`).
+    ///   - roundWeight: read the weight, when it is fp32, as if rounded to this 16-bit type.
     public static func linear(
         _ x: NDArray, _ weight: NDArray, bias: NDArray, output: DType = .float32,
         roundX: DType? = nil, roundWeight: DType? = nil
@@ -102,14 +109,20 @@ public enum MatMul {
     /// Gradients (da, db) of c = op(a) · op(b), in the stored layouts of a and b.
     /// - Parameters:
     ///   - dc: any float type (a 16-bit gradient is read by the GEMM as it is).
-    ///   - needA, needB: compute that gradient (nil otherwise): the input gradient of a
-    ///     network's first layer is a whole GEMM nobody reads.
-    ///   - typeA, typeB: the types to return the gradients in (16 bits when backward stores
-    ///     them so: rounded once by the GEMM).
-    ///   - roundA, roundB: the roundings forward read a and b with (dc is read as it is).
-    ///   - addingA, addingB: fp32 buffers to add that gradient into, returned in its place (a
-    ///     parameter's gradient in the arena, see `Tensor.gradientBuffer`); the type is then
-    ///     fp32. A b shared by a batch ignores its buffer: its gradient is a sum over the batch.
+    ///   - a: the forward's left operand.
+    ///   - b: the forward's right operand.
+    ///   - transA: as given to `forward`.
+    ///   - transB: as given to `forward`.
+    ///   - needA: compute a's gradient (nil otherwise): the input gradient of a network's first
+    ///     layer is a whole GEMM nobody reads.
+    ///   - needB: compute b's gradient (nil otherwise).
+    ///   - typeA: the type to return da in (16 bits when backward stores it so: rounded once by the GEMM).
+    ///   - typeB: the type to return db in.
+    ///   - roundA: the rounding forward read a with.
+    ///   - roundB: the rounding forward read b with (dc is read as it is).
+    ///   - addingA: an fp32 buffer to add da into, returned in its place (a parameter's gradient
+    ///     in the arena, see `Tensor.gradientBuffer`); the type is then fp32.
+    ///   - addingB: the same for db; a b shared by a batch ignores it: its gradient is a sum over the batch.
     public static func backward(
         _ dc: NDArray, _ a: NDArray, _ b: NDArray, transA: Bool, transB: Bool,
         needA: Bool = true, needB: Bool = true,

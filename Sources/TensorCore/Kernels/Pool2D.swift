@@ -107,6 +107,8 @@ public enum Pool2D {
     /// dx: each output's gradient added at the position of its max.
     /// - Parameters:
     ///   - dy: (N, C, OH, OW), fp32 or 16-bit (widened a plane at a time).
+    ///   - indices: the positions of the maxima, from the forward pass.
+    ///   - inputShape: x's shape (N, C, H, W).
     ///   - output: dx's type; a 16-bit dx is summed in fp32 per plane and rounded once.
     public static func maxBackward(_ dy: NDArray, indices: NDArray, inputShape: Shape, output: DType = .float32)
         -> NDArray

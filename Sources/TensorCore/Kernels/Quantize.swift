@@ -27,6 +27,8 @@ public enum Quantize {
     /// Per-row symmetric int8 weights: scale[n] = max|w[n, :]| / 127, q = round(w / scale).
     /// - Parameters:
     ///   - w: (N, K) fp32.
+    ///   - n: rows (outputs).
+    ///   - k: columns.
     /// - Returns: the values (N·K) and one scale per row.
     public static func weightsPerRow(_ w: UnsafePointer<Float>, n: Int, k: Int) -> (values: [Int8], scales: [Float]) {
         var values = [Int8](repeating: 0, count: n * k), scales = [Float](repeating: 1, count: n)
@@ -43,6 +45,9 @@ public enum Quantize {
     /// - Parameters:
     ///   - x: `count` values.
     ///   - out: `count` bytes.
+    ///   - count: values.
+    ///   - scale: the quantization step.
+    ///   - zeroPoint: the byte that stands for 0.
     public static func activations(
         _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<UInt8>, count: Int, scale: Float, zeroPoint: Int32
     ) {
@@ -55,6 +60,8 @@ public enum Quantize {
     /// - Parameters:
     ///   - c: (M, N) int32 from `Int8GEMM.gemm`.
     ///   - out: (M, N) bytes.
+    ///   - m: rows.
+    ///   - r: the next layer's multipliers, offsets and zero point.
     public static func requantize(
         _ c: UnsafePointer<Int32>, _ out: UnsafeMutablePointer<UInt8>, m: Int, with r: Requantization
     ) {
@@ -65,7 +72,12 @@ public enum Quantize {
     /// - Parameters:
     ///   - c: (M, N) int32.
     ///   - out: (M, N) fp32.
+    ///   - m: rows.
+    ///   - n: columns.
+    ///   - inputZeroPoint: zpA, the activations' zero point.
+    ///   - columnSums: colsum[n], each weight row's sum.
     ///   - multiplier: sA·sW[n].
+    ///   - bias: bias[n], fp32.
     public static func dequantize(
         _ c: UnsafePointer<Int32>, _ out: UnsafeMutablePointer<Float>, m: Int, n: Int, inputZeroPoint: Int32,
         columnSums: [Int32], multiplier: [Float], bias: [Float]
@@ -81,6 +93,11 @@ public enum Quantize {
     /// - Parameters:
     ///   - x: (N, C, H, W).
     ///   - out: (N, H, W, C).
+    ///   - n: images.
+    ///   - c: channels.
+    ///   - hw: pixels per channel (H·W).
+    ///   - scale: the quantization step.
+    ///   - zeroPoint: the byte that stands for 0.
     public static func imagesNHWC(
         _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<UInt8>, n: Int, c: Int, hw: Int, scale: Float,
         zeroPoint: Int32
@@ -99,6 +116,13 @@ public enum Quantize {
     /// - Parameters:
     ///   - x: (N, H, W, C).
     ///   - out: (N·OH·OW, lda), lda >= KH·KW·C.
+    ///   - n: images.
+    ///   - c: channels.
+    ///   - h: height.
+    ///   - w: width.
+    ///   - g: kernel size, stride, padding and dilation.
+    ///   - lda: the row stride of `out` in bytes.
+    ///   - zeroPoint: the padding byte.
     public static func im2colNHWC(
         _ x: UnsafePointer<UInt8>, _ out: UnsafeMutablePointer<UInt8>, n: Int, c: Int, h: Int, w: Int,
         geometry g: Conv2DGeometry, lda: Int, zeroPoint: Int32
@@ -159,6 +183,11 @@ public enum Quantize {
     /// - Parameters:
     ///   - x: (N, H, W, C).
     ///   - out: (N, OH, OW, C).
+    ///   - n: images.
+    ///   - c: channels.
+    ///   - h: height.
+    ///   - w: width.
+    ///   - g: window size, stride and padding.
     public static func maxPoolNHWC(
         _ x: UnsafePointer<UInt8>, _ out: UnsafeMutablePointer<UInt8>, n: Int, c: Int, h: Int, w: Int,
         geometry g: Conv2DGeometry
@@ -198,9 +227,11 @@ public struct Requantization: Sendable {
 
     /// - Parameters:
     ///   - n: columns (output channels).
-    ///   - inputZeroPoint, columnSums: remove the input's zero point from the sums.
+    ///   - inputZeroPoint: the input's zero point, removed from the sums with `columnSums`.
+    ///   - columnSums: each weight row's sum.
     ///   - multiplier: sA·sW[n] / sOut per column.
     ///   - offset: bias[n] / sOut + zOut per column.
+    ///   - outputZeroPoint: zOut, the next layer's zero point.
     ///   - relu: clamp below at zOut (the quantized zero) instead of 0.
     public init(
         n: Int, inputZeroPoint: Int32, columnSums: [Int32], multiplier: [Float], offset: [Float],

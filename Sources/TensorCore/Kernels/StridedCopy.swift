@@ -7,7 +7,9 @@ public enum StridedCopy {
     /// whole rows runs as one long inner loop.
     /// - Parameters:
     ///   - dims: the extent of the copied region.
+    ///   - src: the source's first element.
     ///   - srcStrides: element strides of the source (0 broadcasts).
+    ///   - dst: the destination's first element.
     ///   - dstStrides: element strides of the destination.
     ///   - accumulate: add into dst instead of overwriting (used by backward passes).
     public static func copy(

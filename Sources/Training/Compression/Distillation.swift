@@ -35,7 +35,8 @@ public struct Distillation {
     /// The distillation loss of one batch.
     /// - Parameters:
     ///   - student: the model being trained.
-    ///   - inputs, targets: the batch.
+    ///   - inputs: the batch's inputs.
+    ///   - targets: the batch's targets.
     ///   - labelSmoothing: for the hard term.
     /// - Returns: the loss to minimise, and its soft (KL, before α·T²) and hard (cross-entropy) terms.
     public func loss(student: any Classifier, inputs: NDArray, targets: NDArray, labelSmoothing: Float) -> (

@@ -103,7 +103,10 @@ public enum Int8ModelFile {
     }
 
     /// The config, data and model of a run.
-    /// - Parameter weights: the safetensors file to load (nil: none, the structure is enough).
+    /// - Parameters:
+    ///   - runDirectory: the finished run.
+    ///   - overrides: `--set` assignments applied to its config.
+    ///   - weights: the safetensors file to load (nil: none, the structure is enough).
     public static func loadRun(_ runDirectory: String, overrides: [String] = [], weights: String?) throws -> (
         TrainConfig, DataSplits, any TrainableModel
     ) {

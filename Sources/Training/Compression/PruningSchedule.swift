@@ -7,8 +7,10 @@ public struct PruningSchedule: Equatable, Sendable {
     public let start: Int, end: Int, every: Int
 
     /// - Parameters:
-    ///   - initial, final: s_i and s_f.
-    ///   - start, end: t0 and t_end, in optimizer steps; equal for one-shot pruning.
+    ///   - initial: s_i, the sparsity at the start.
+    ///   - final: s_f, the sparsity at the end.
+    ///   - start: t0, in optimizer steps.
+    ///   - end: t_end, in optimizer steps; equal to start for one-shot pruning.
     ///   - every: Δt.
     public init(initial: Double, final: Double, start: Int, end: Int, every: Int) {
         precondition(

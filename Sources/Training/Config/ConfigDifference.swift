@@ -12,7 +12,8 @@ public struct ConfigDifference: Equatable, CustomStringConvertible {
 
     /// Every key whose value differs between the two resolved configs' YAML, in schema order.
     /// - Parameters:
-    ///   - first, second: `ConfigLoader.yaml(_:)` of each config.
+    ///   - first: `ConfigLoader.yaml(_:)` of one config.
+    ///   - second: `ConfigLoader.yaml(_:)` of the other.
     public static func between(_ first: String, _ second: String) -> [ConfigDifference] {
         let a = flatten(first), b = flatten(second)
         let bValues = Dictionary(b, uniquingKeysWith: { x, _ in x })

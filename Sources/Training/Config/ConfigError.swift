@@ -18,6 +18,7 @@ public struct ConfigValidator {
 
     /// Records a problem unless `condition` holds.
     /// - Parameters:
+    ///   - condition: true when the value is acceptable.
     ///   - path: the dotted key path, e.g. `optimizer.lr`.
     ///   - value: what the config holds.
     ///   - allowed: what would be accepted.

@@ -25,7 +25,9 @@ public struct ClassifierScore {
     }
 
     /// The score of images drawn on every rank (a collective).
-    /// - Parameter images: this rank's generated images (N, C, H, W), pixels in [0, 1].
+    /// - Parameters:
+    ///   - images: this rank's generated images (N, C, H, W), pixels in [0, 1].
+    ///   - communicator: the world; every rank calls this.
     public func score(_ images: NDArray, over communicator: Communicator) -> Double {
         let x =
             normalizes

@@ -28,6 +28,7 @@ public enum ROCAUC {
     /// - Parameters:
     ///   - probabilities: (N · C) row-major class probabilities.
     ///   - labels: N class indices.
+    ///   - classes: C.
     public static func macroOneVsRest(probabilities: [Float], labels: [Int], classes: Int) -> Double? {
         precondition(probabilities.count == labels.count * classes, "ROC-AUC needs N x C probabilities")
         if classes == 2 {

@@ -17,7 +17,9 @@ public struct RegressionAccumulator {
 
     /// Adds one chunk of predictions and targets (row-major (N, outputs), the same length).
     /// - Parameters:
-    ///   - loss: the chunk's mean loss, weighted by its samples.
+    ///   - predictions: the model's outputs.
+    ///   - targets: the true values.
+    ///   - chunkLoss: the chunk's mean loss, weighted by its samples.
     ///   - key: the chunk's index, which orders the sums.
     public mutating func add(predictions: [Float], targets: [Float], loss chunkLoss: Double = 0, key: Int = 0) {
         precondition(

@@ -27,7 +27,12 @@ public final class ProgressReporter {
 
     /// The status text for `step` of the run.
     /// - Parameters:
-    ///   - lossScale, skipped: the fp16 loss scale and the steps skipped so far, when scaling.
+    ///   - epoch: the epoch in progress.
+    ///   - step: optimizer steps taken.
+    ///   - loss: the latest training loss.
+    ///   - samplesPerSecond: the training throughput.
+    ///   - lossScale: the fp16 loss scale, when scaling.
+    ///   - skipped: the steps skipped so far, when scaling.
     public func line(
         epoch: Int, step: Int, loss: Double, samplesPerSecond: Double, lossScale: Double? = nil,
         skipped: Int? = nil

@@ -22,7 +22,9 @@ public struct DataSplits {
     public var skipped: SkippedImageLog?
 
     /// - Parameters:
-    ///   - train, validation, test: the splits.
+    ///   - train: the training split.
+    ///   - validation: evaluated during training.
+    ///   - test: evaluated at the end (nil: the validation split stands in).
     ///   - corpus: a text's corpus, if the data is text.
     public init(train: any Dataset, validation: any Dataset, test: (any Dataset)?, corpus: TextCorpus? = nil) {
         (self.train, self.validation, self.test, self.corpus) = (train, validation, test, corpus)
@@ -37,7 +39,9 @@ public struct DataSplits {
     }
 
     /// Loads the dataset of `config`, with its augmentation and normalisation.
-    /// - Parameter seed: the run's seed (synthetic data depends on it).
+    /// - Parameters:
+    ///   - config: `data:`.
+    ///   - seed: the run's seed (synthetic data depends on it).
     public static func load(_ config: DataConfig, seed: Int) throws -> DataSplits {
         var splits = try read(config, seed: seed)
         if let augment = config.augment {

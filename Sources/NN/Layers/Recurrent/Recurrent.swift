@@ -11,7 +11,8 @@ public final class Recurrent: Module {
 
     /// - Parameters:
     ///   - kind: rnn (tanh), lstm or gru.
-    ///   - inputSize, hiddenSize: I and H.
+    ///   - inputSize: I, the features of each step's input.
+    ///   - hiddenSize: H, the width of the state.
     ///   - layers: stacked layers; each layer's outputs are the next one's inputs.
     ///   - forgetBias: added to the bias of the gate that keeps the state: the LSTM's forget gate,
     ///     the GRU's update gate (0: PyTorch's initialisation; ignored by the plain RNN).

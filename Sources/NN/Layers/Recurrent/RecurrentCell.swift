@@ -78,8 +78,11 @@ public final class LSTMCell: RecurrentCell {
         (self.weightIH, self.weightHH, self.biasIH, self.biasHH) = (weightIH, weightHH, biasIH, biasHH)
     }
 
-    /// - Parameter forgetBias: added to the forget gate's bias (b_ih), so the cell starts by
-    ///   keeping its memory (Gers et al. 2000, Jozefowicz et al. 2015); 0 is PyTorch's init.
+    /// - Parameters:
+    ///   - inputSize: I, the features of each step's input.
+    ///   - hiddenSize: H, the width of the state.
+    ///   - forgetBias: added to the forget gate's bias (b_ih), so the cell starts by
+    ///     keeping its memory (Gers et al. 2000, Jozefowicz et al. 2015); 0 is PyTorch's init.
     public init(_ inputSize: Int, _ hiddenSize: Int, forgetBias: Float = 0) {
         self.hiddenSize = hiddenSize
         (weightIH, weightHH, biasIH, biasHH) = Self.parameters(gates: 4, input: inputSize, hidden: hiddenSize)
@@ -108,8 +111,11 @@ public final class GRUCell: RecurrentCell {
         (self.weightIH, self.weightHH, self.biasIH, self.biasHH) = (weightIH, weightHH, biasIH, biasHH)
     }
 
-    /// - Parameter updateBias: added to the update gate's bias (b_ih of z), so the cell starts
-    ///   by keeping its state, as an LSTM's forget-gate bias does; 0 is PyTorch's init.
+    /// - Parameters:
+    ///   - inputSize: I, the features of each step's input.
+    ///   - hiddenSize: H, the width of the state.
+    ///   - updateBias: added to the update gate's bias (b_ih of z), so the cell starts
+    ///     by keeping its state, as an LSTM's forget-gate bias does; 0 is PyTorch's init.
     public init(_ inputSize: Int, _ hiddenSize: Int, updateBias: Float = 0) {
         self.hiddenSize = hiddenSize
         (weightIH, weightHH, biasIH, biasHH) = Self.parameters(gates: 3, input: inputSize, hidden: hiddenSize)
