@@ -98,9 +98,7 @@ public final class Trainer {
             } : nil
         checkpointPolicy = CheckpointPolicy(settings: config.checkpointing, writer: writer, outputs: outputs)
 
-        if let source = config.model.initFrom {
-            try TrainerSetup.loadInitialWeights(model, from: source, communicator: communicator)
-        }
+        try TrainerSetup.loadInitialWeights(model, config: config.model, communicator: communicator, logger: logger)
         // Rank 0 reads the checkpoint into its model before DDP broadcasts rank 0's weights.
         var point: ResumePoint?
         if let resume {
