@@ -77,7 +77,7 @@ public final class Trainer {
         // Data and model first: a run that cannot start leaves no run directory behind.
         data = try DataSplits.load(config.data, seed: config.seed)
         model = try ModelFactory.make(config.model, for: data.train, seed: config.seed)
-        let arena = model.flattenParameters()
+        try ParameterFreezing.check(config, model: model)
         pruner = config.pruning.enabled ? try Pruner(config: config.pruning, model: model) : nil
         let train = data.train, student = config
         let distillation = try config.distillation.teacher.map { _ in
@@ -104,7 +104,7 @@ public final class Trainer {
         if let resume {
             point = try ResumePoint.agree(
                 on: resume, runDirectory: runDirectory, config: config, model: model,
-                arena: arena, communicator: communicator, logger: logger)
+                communicator: communicator, logger: logger)
         }
         if let point {
             if !config.deterministic {
@@ -121,6 +121,7 @@ public final class Trainer {
             }
         }
         self.config = config
+        let arena = ParameterFreezing(config: config.training).arena(for: model, resumed: point?.manifest)
         let ddp = TrainerSetup.dataParallel(
             config: config, model: model, arena: arena, communicator: communicator,
             logger: logger)
@@ -165,6 +166,7 @@ public final class Trainer {
         var stoppedEarly = false, stopSignal: Int32?
         checkpointPolicy.startClock()
         while epoch < c.training.epochs && step < totalSteps && !stoppedEarly {
+            unfreezeIfDue()
             let loader = BatchLoader(
                 dataset: data.training(epoch: epoch, seed: c.seed),
                 indices: sampler.indices(epoch: epoch, from: positionInEpoch),

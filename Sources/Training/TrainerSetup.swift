@@ -93,6 +93,8 @@ enum TrainerSetup {
     static func description(of t: Trainer) -> String {
         let config = t.config, ddp = t.ddp, plan = t.plan
         let sharded = ddp.sharded ? " (optimizer sharded)" : ""
+        let fixed = DistributedDataParallel.frozenParameters(model: t.model, arena: ddp.arena)
+        let frozen = fixed.isEmpty ? "" : " to train, \(fixed.reduce(0) { $0 + $1.1.count }) frozen (training.freeze)"
         let shared = ddp.reducer.sharedMemory != nil ? " (gradients through shared memory)" : ""
         let scale = t.scaler.map { ", loss scale \($0.scale)\($0.dynamic ? " (dynamic)" : "")" } ?? ""
         let shards =
@@ -100,7 +102,7 @@ enum TrainerSetup {
                 " (deterministic: \($0.globalShards) micro-shards of \(config.data.batchSize))"
             } ?? ""
         return """
-            model \(config.model.name): \(ddp.arena.parameterCount) parameters; data \(config.data.name): \
+            model \(config.model.name): \(ddp.arena.parameterCount) parameters\(frozen); data \(config.data.name): \
             \(t.data.train.count) train, \(t.data.validation.count) validation, \
             \(t.data.test?.count ?? 0) test samples; \
             \(t.communicator.size) ranks x \(ThreadPool.shared.threadCount) threads\(sharded)\(shared); \

@@ -39,7 +39,7 @@ public struct ResumePoint {
     /// - Returns: nil for `.auto` when the run has no checkpoint yet (a fresh start).
     static func agree(
         on source: ResumeSource, runDirectory: String?, config: TrainConfig, model: any Module,
-        arena: ParameterArena, communicator: Communicator, logger: Logger
+        communicator: Communicator, logger: Logger
     ) throws -> ResumePoint? {
         var local: (name: String, manifest: CheckpointManifest, state: [String: [String: NDArray]])?
         var message = ""
