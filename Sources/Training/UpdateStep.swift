@@ -157,7 +157,10 @@ final class UpdateStep {
         discriminatorLoss.backward()
         _ = try finishUpdate(step: step, epoch: epoch) { parts.step(part: "discriminator") }
 
-        let discriminatorParameters = gan.namedParameters().filter { $0.0.hasPrefix(gan.discriminatorPrefix) }.map(\.1)
+        // Frozen ones (`training.freeze`) never require gradients, and must not start to here.
+        let discriminatorParameters = gan.namedParameters().filter {
+            $0.0.hasPrefix(gan.discriminatorPrefix) && $0.1.requiresGrad
+        }.map(\.1)
         for p in discriminatorParameters { p.requiresGrad = false }
         let generatorLoss = gan.generatorLoss(count: batch.count)
         generatorLoss.backward()

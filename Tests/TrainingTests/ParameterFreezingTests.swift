@@ -108,4 +108,29 @@ struct ParameterFreezingTests {
             #expect(weights == final, "resumed \(name) at step \(step) is not bit-identical to the straight run")
         }
     }
+
+    /// A GAN with part of its discriminator frozen: the generator's step, which switches the
+    /// discriminator's gradients off and on again, leaves the frozen ones off, so they get no
+    /// gradient buffer and stay bit-identical.
+    @Test func aGANKeepsItsFrozenDiscriminatorLayerFixed() throws {
+        let config = try ConfigLoader.parse(
+            yaml: """
+                model: {name: dcgan, latent_size: 4, hidden_size: 4}
+                data: {name: fashion_mnist, directory: /usr/share/datasets/fashion-mnist, normalize: false,
+                       batch_size: 16, limit: 64}
+                training: {epochs: 1, max_steps: 3, test_at_end: false, max_eval_samples: 16,
+                           freeze: [discriminator.downsample1.]}
+                optimizer: {name: adam, lr: 0.001, betas: [0.5, 0.999]}
+                logging: {progress: none}
+                """)
+        let t = try Trainer(config: config, runDirectory: nil, communicator: SingleProcessCommunicator())
+        let frozen = t.model.namedParameters().filter { $0.0.hasPrefix("discriminator.downsample1.") }
+        #expect(!frozen.isEmpty)
+        let before = frozen.map { $0.1.data.scalars }
+        _ = try t.run()
+        #expect(frozen.map { $0.1.data.scalars } == before)
+        #expect(frozen.allSatisfy { !$0.1.requiresGrad && $0.1.grad == nil })
+        let trained = t.model.namedParameters().first { $0.0 == "discriminator.downsample2.weight" }!
+        #expect(trained.1.requiresGrad)
+    }
 }
