@@ -13,7 +13,8 @@ extension MPIJobs {
 
         static func train(_ runDir: String, _ settings: [String], resume: Bool = false) throws -> MPIRun {
             let run = try MPIJobs.TrainEndToEndTests.train(
-                ranks: 2, batch: 16, runDir: runDir, settings.flatMap { ["--set", $0] } + (resume ? ["--resume", "auto"] : []))
+                ranks: 2, batch: 16, runDir: runDir,
+                settings.flatMap { ["--set", $0] } + (resume ? ["--resume", "auto"] : []))
             #expect(run.status == 0, "\(runDir): \(run.stderr)")
             return run
         }

@@ -74,8 +74,8 @@ struct ConfigTests {
         (
             "optimizer: {lr: fast, momentun: 0.9}\ndata: {batch_size: 0}\nmodel: {dropout: x}", [],
             "config errors:\n  - unknown key optimizer.momentun (did you mean momentum?); allowed keys in optimizer: "
-                + "allow_zero_lr, alpha, betas, centered, dampening, decay_bias_and_norm, eps, groups, l1, lr, momentum, name, "
-                + "nesterov, weight_decay\n"
+                + "allow_zero_lr, alpha, betas, centered, dampening, decay_bias_and_norm, eps, groups, l1, lr, momentum, "
+                + "name, nesterov, weight_decay\n"
                 + "  - model.dropout is \"x\"; allowed: a number\n  - optimizer.lr is \"fast\"; allowed: a number\n"
                 + "  - data.batch_size is 0; allowed: a positive number of samples per rank"
         ),

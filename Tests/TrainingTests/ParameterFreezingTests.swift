@@ -39,7 +39,8 @@ struct ParameterFreezingTests {
         let before = Self.values(t)
         _ = try t.run()
         let after = Self.values(t)
-        #expect(after["hidden.0.weight"] == before["hidden.0.weight"] && after["hidden.0.bias"] == before["hidden.0.bias"])
+        #expect(after["hidden.0.weight"] == before["hidden.0.weight"])
+        #expect(after["hidden.0.bias"] == before["hidden.0.bias"])
         #expect(after["output.weight"] != before["output.weight"])
         #expect(t.optimizer.state["momentum_buffer"]?.count == 64)
         #expect(t.model.namedParameters().filter { $0.0.hasPrefix("hidden.") }.allSatisfy { !$0.1.requiresGrad })
@@ -49,7 +50,9 @@ struct ParameterFreezingTests {
     @Test func prefixesAreCheckedAgainstTheModel() throws {
         #expect {
             try Trainer(
-                config: TrainerTests.config(["training.freeze=[hiden.]", "optimizer.groups=[{prefix: head, lr: 0.01}]"]),
+                config: TrainerTests.config([
+                    "training.freeze=[hiden.]", "optimizer.groups=[{prefix: head, lr: 0.01}]",
+                ]),
                 runDirectory: nil, communicator: SingleProcessCommunicator())
         } throws: {
             "\($0)"

@@ -59,7 +59,8 @@ struct PartialWeightLoadTests {
             config: TrainerTests.config(["training.max_steps=2", "model.hidden_sizes=[16, 8]"]),
             runDirectory: source, communicator: SingleProcessCommunicator())
         _ = try deeper.run()
-        let shallow = try Trainer(config: TrainerTests.config(), runDirectory: nil, communicator: SingleProcessCommunicator())
+        let shallow = try Trainer(
+            config: TrainerTests.config(), runDirectory: nil, communicator: SingleProcessCommunicator())
         let report = try PartialWeightLoad.load(shallow.model, from: source + "/model.safetensors")
         #expect(report.loaded == ["hidden.0.weight", "hidden.0.bias", "output.bias"])
         #expect(

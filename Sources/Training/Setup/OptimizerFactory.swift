@@ -26,7 +26,8 @@ public enum OptimizerFactory {
         let base = config.resolvedLR
         let assignments = config.groups.map {
             ParameterGroups.Assignment(
-                prefix: $0.prefix, lrScale: base > 0 ? Float(($0.lr ?? base) / base) : 1, weightDecay: $0.weightDecay.map(Float.init))
+                prefix: $0.prefix, lrScale: base > 0 ? Float(($0.lr ?? base) / base) : 1,
+                weightDecay: $0.weightDecay.map(Float.init))
         }
         let groups = ParameterGroups(
             arena, weightDecay: Float(config.resolvedWeightDecay), decayBiasAndNorm: config.decayBiasAndNorm,

@@ -82,6 +82,7 @@ public struct PartialWeightLoad: Equatable, Sendable {
     static func list(_ names: [String], _ limit: Int) -> String {
         names.isEmpty
             ? "no tensors"
-            : names.prefix(limit).joined(separator: ", ") + (names.count > limit ? " and \(names.count - limit) more" : "")
+            : names.prefix(limit).joined(separator: ", ")
+                + (names.count > limit ? " and \(names.count - limit) more" : "")
     }
 }
