@@ -296,6 +296,11 @@ struct ConfigTests {
                 + "non-negative number"
         ),
         (
+            "optimizer: {lr: 0.1, groups: [{prefix: f5., rate: 0.01}]}", [],
+            "optimizer.groups[0].rate is \"0.01\"; unknown key: a group has prefix, lr and weight_decay"
+        ),
+        ("optimizer: {lr: 0.1, groups: [{lr: 0.01}]}", [], "optimizer.groups[0].prefix is missing"),
+        (
             "optimizer: {lr: 0.1}\ntraining: {unfreeze_at_epoch: 2}", [],
             "training.unfreeze_at_epoch is 2; allowed: null without training.freeze (there is nothing to unfreeze)"
         ),

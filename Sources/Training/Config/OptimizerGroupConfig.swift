@@ -17,9 +17,36 @@ public struct OptimizerGroupConfig: Codable, Equatable, Sendable {
         (self.prefix, self.lr, self.weightDecay) = (prefix, lr, weightDecay)
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case prefix, lr
         case weightDecay = "weight_decay"
+    }
+
+    /// Any key of a group's mapping, to find the ones it does not know.
+    struct AnyKey: CodingKey {
+        let stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Decodes a group, refusing keys it does not know: the config's key check stops at lists,
+    /// and a misspelt `lr` would otherwise train the group at the optimizer's rate unnoticed.
+    public init(from decoder: Decoder) throws {
+        let known = Set(CodingKeys.allCases.map(\.rawValue))
+        let keys = try decoder.container(keyedBy: AnyKey.self).allKeys
+        if let unknown = keys.sorted(by: { $0.stringValue < $1.stringValue }).first(where: {
+            !known.contains($0.stringValue)
+        }) {
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath + [unknown],
+                    debugDescription: "unknown key: a group has prefix, lr and weight_decay"))
+        }
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        prefix = try c.decode(String.self, forKey: .prefix)
+        lr = try c.decodeIfPresent(Double.self, forKey: .lr)
+        weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay)
     }
 
     /// Checks one group (`index` in the list) and that no two prefixes overlap.
