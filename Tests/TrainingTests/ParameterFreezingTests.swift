@@ -136,4 +136,34 @@ struct ParameterFreezingTests {
         let trained = t.model.namedParameters().first { $0.0 == "discriminator.downsample2.weight" }!
         #expect(trained.1.requiresGrad)
     }
+
+    /// Deterministic mode: the exact-sum reducer is built again over the whole arena at the
+    /// unfreezing epoch; the hidden layer moves from then on, and a resume from the end of the
+    /// frozen epoch ends bit-identical.
+    @Test func unfreezingInDeterministicMode() throws {
+        let base = Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let settings = [
+            "deterministic=true", "distributed.micro_shards=2", "data.batch_size=16", "training.freeze=[hidden.]",
+            "training.unfreeze_at_epoch=2", "checkpointing.keep_last=50",
+        ]
+        let straight = try Trainer(
+            config: TrainerTests.config(settings), runDirectory: base + "/straight",
+            communicator: SingleProcessCommunicator())
+        let initial = Self.values(straight), perEpoch = straight.stepsPerEpoch
+        _ = try straight.run()
+        #expect(straight.update.fixedPoint != nil && straight.ddp.arena.entries.count == 4)
+        let first = try Self.tensors(
+            base + "/straight/checkpoints/" + String(format: "step-%08d", perEpoch) + "/model.safetensors")
+        #expect(first["hidden.0.weight"]!.scalars == initial["hidden.0.weight"])
+        #expect(Self.values(straight)["hidden.0.weight"] != initial["hidden.0.weight"])
+        let resumed = try Trainer(
+            config: TrainerTests.config(settings), runDirectory: base + "/resumed",
+            communicator: SingleProcessCommunicator(),
+            resume: .path(base + "/straight/checkpoints/" + String(format: "step-%08d", perEpoch)))
+        _ = try resumed.run()
+        #expect(
+            FileManager.default.contents(atPath: base + "/resumed/model.safetensors")
+                == FileManager.default.contents(atPath: base + "/straight/model.safetensors"))
+    }
 }

@@ -81,8 +81,7 @@ struct ParameterFreezing {
     static func topLevel(_ names: [String]) -> [String] {
         var seen = Set<String>(), out: [String] = []
         for name in names {
-            let head = name.split(separator: ".", maxSplits: 1).count > 1
-                ? String(name.split(separator: ".", maxSplits: 1)[0]) + "." : name
+            let head = name.firstIndex(of: ".").map { String(name[...$0]) } ?? name
             if seen.insert(head).inserted { out.append(head) }
         }
         return out
