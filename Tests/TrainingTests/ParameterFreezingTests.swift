@@ -99,6 +99,17 @@ struct ParameterFreezingTests {
         let endOfSecond = try Self.tensors(checkpoint(2 * perEpoch) + "/model.safetensors")
         #expect(endOfSecond["hidden.0.weight"]!.scalars != initial["hidden.0.weight"])
 
+        // Other freeze settings at the checkpoint's position cannot take its optimizer state.
+        #expect {
+            try Trainer(
+                config: TrainerTests.config(["training.epochs=3", "checkpointing.every_steps=5"]),
+                runDirectory: base + "/other", communicator: SingleProcessCommunicator(),
+                resume: .path(checkpoint(perEpoch)))
+        } throws: {
+            "\($0)".contains(
+                "was saved with [\"hidden.\"] frozen (training.freeze), where this config freezes []; its optimizer "
+                    + "state fits only those settings")
+        }
         let final = try Data(contentsOf: URL(fileURLWithPath: base + "/straight/model.safetensors"))
         for (name, step, frozen) in [("frozen", perEpoch, true), ("unfrozen", inSecond, false)] {
             try FileManager.default.createDirectory(atPath: base + "/" + name, withIntermediateDirectories: true)

@@ -199,6 +199,17 @@ public struct ResumePoint {
             throw CheckpointError(
                 "\(folder) holds \(saved.optimizer.name) state; this config uses \(config.optimizer.name)")
         }
+        // The optimizer state covers the parameters that trained when it was saved.
+        func training(_ c: TrainConfig) -> [String] {
+            let f = ParameterFreezing(config: c.training)
+            return f.isFrozen(epoch: manifest.epoch, position: manifest.positionInEpoch) ? f.prefixes : []
+        }
+        if training(saved) != training(config) {
+            throw CheckpointError(
+                "\(folder) was saved with \(training(saved)) frozen (training.freeze), where this config freezes "
+                    + "\(training(config)); its optimizer state fits only those settings: resume with the run's own "
+                    + "training.freeze and training.unfreeze_at_epoch, or start a new run with model.init_from")
+        }
         let sections: [(String, Bool)] = [
             ("data", saved.data != config.data), ("training", saved.training != config.training),
             ("optimizer", saved.optimizer != config.optimizer), ("schedule", saved.schedule != config.schedule),
