@@ -2,10 +2,11 @@ import Collective
 import Optim
 
 extension Trainer {
-    /// Gradual unfreezing: at the start of `training.unfreeze_at_epoch` the frozen parameters
-    /// join training. The arena is built again over every parameter, with a new gradient
-    /// reducer (and its buckets), a fresh optimizer (sharded again when the optimizer is) and,
-    /// in deterministic mode, a new exact-sum reducer. Every rank does this at the same epoch.
+    /// Lets the frozen parameters join training at the start of `training.unfreeze_at_epoch`.
+    ///
+    /// The arena is built again over every parameter, with a new gradient reducer (and its
+    /// buckets), a fresh optimizer (sharded again when the optimizer is) and, in deterministic
+    /// mode, a new exact-sum reducer. Every rank does this at the same epoch.
     func unfreezeIfDue() {
         let freezing = ParameterFreezing(config: config.training)
         let trainable = ddp.arena.entries.count

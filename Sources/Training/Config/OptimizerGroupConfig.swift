@@ -1,7 +1,7 @@
 /// One entry of `optimizer.groups`: the parameters whose dotted name starts with `prefix`,
 /// trained with their own learning rate and weight decay (discriminative fine-tuning).
 public struct OptimizerGroupConfig: Codable, Equatable, Sendable {
-    /// A parameter name prefix, e.g. `conv1.` or `fc3` (`tandem inspect` lists the names).
+    /// A parameter name prefix, e.g. `conv1.` or `fc3` (`tandem inspect RUN_DIR` lists the names).
     public var prefix: String
     /// The group's peak learning rate (null: `optimizer.lr`); the schedule scales it as it
     /// scales `optimizer.lr`.
