@@ -46,6 +46,10 @@ public final class DistributedDataParallel {
         self.arena = arena
         Self.checkConsistency(model: model, arena: arena, communicator: communicator, configHash: configHash)
         communicator.broadcast(arena.values, root: 0)
+        // Frozen parameters live outside the arena: they come from rank 0 as the buffers do.
+        for (_, tensor) in Self.frozenParameters(model: model, arena: arena) {
+            communicator.broadcast(tensor.data, root: 0)
+        }
         for (_, buffer) in model.namedBuffers() { communicator.broadcast(buffer.value, root: 0) }
         let sharded = shardOptimizer && communicator.size > 1
         var shared: SharedMemoryAllreduce?
@@ -131,6 +135,12 @@ public final class DistributedDataParallel {
         reducer.shutdown()
     }
 
+    /// The model's parameters that are not in `arena` (`training.freeze`), in model order.
+    static func frozenParameters(model: any Module, arena: ParameterArena) -> [(String, Tensor)] {
+        let trained = Set(arena.entries.map(\.name))
+        return model.namedParameters().filter { !trained.contains($0.0) }
+    }
+
     /// One line per fact the ranks must agree on.
     static func description(model: any Module, arena: ParameterArena, communicator: Communicator, configHash: String)
         -> [String]
@@ -140,6 +150,7 @@ public final class DistributedDataParallel {
             "buffers \(model.namedBuffers().map { "\($0.0) \($0.1.value.shape)" }.joined(separator: ", "))",
         ]
             + arena.entries.map { "parameter \($0.name) \($0.shape)" }
+            + frozenParameters(model: model, arena: arena).map { "frozen parameter \($0.0) \($0.1.shape)" }
     }
 
     /// Aborts the job, naming the first difference, unless every rank matches rank 0.

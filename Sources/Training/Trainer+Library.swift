@@ -1,9 +1,66 @@
+import Collective
+import Datasets
 import Models
 import NN
 import TensorCore
 
-/// The checks and settings the trainer's two paths (a config's model, a model built in code) share.
+/// The trainer's two paths, a config's registered model and a model built in code, and the checks
+/// and settings they share.
 extension Trainer {
+    /// Loads the data the config names, builds its registered model, and checks that every rank agrees:
+    /// what `tandem train` runs.
+    /// - Parameters:
+    ///   - config: the resolved configuration.
+    ///   - runDirectory: where rank 0 writes config.yaml, metrics.jsonl, train.log and the model
+    ///     (nil: write nothing, as in tests of the loop itself).
+    ///   - communicator: the world.
+    ///   - resume: a checkpoint to continue from (`.auto`: the newest whole one in the run
+    ///     directory, or a fresh start when there is none).
+    public convenience init(
+        config: TrainConfig, runDirectory: String?, communicator: Communicator,
+        resume: ResumeSource? = nil
+    ) throws {
+        Self.configureThreads(config)
+        // Data and model first: a run that cannot start leaves no run directory behind.
+        let data = try DataSplits.load(config.data, seed: config.seed)
+        let model = try ModelFactory.make(config.model, for: data.train, seed: config.seed)
+        try self.init(
+            config: config, model: model, data: data,
+            names: (config.model.name.rawValue, config.data.name.rawValue), custom: false, runDirectory: runDirectory,
+            communicator: communicator, resume: resume, metrics: [])
+    }
+
+    /// Trains a model you built on data you built, with everything a config run has: data
+    /// parallelism under mpirun, accumulation, clipping, schedules, mixed precision, checkpoints
+    /// and resume, metrics, TensorBoard, the progress bar and the stop signals.
+    ///
+    /// The config's `model:` keys other than `init_from` and its `data:` source keys are not
+    /// used; its `data.batch_size`, `data.shuffle` and the other loader keys are. Build the model
+    /// the same way on every rank (rank 0's weights are broadcast at the start).
+    /// - Parameters:
+    ///   - config: the run's settings (`TrainConfig()` holds every default).
+    ///   - model: the model: its `loss` is what training minimises; a `Classifier` is scored with
+    ///     the classification metrics, a `Regressor` with the regression ones, any other model by its loss.
+    ///   - data: the train, validation and (optional) test splits.
+    ///   - runDirectory: where rank 0 writes the run (nil: write nothing).
+    ///   - communicator: the world (`MPICommunicator` under mpirun, else `SingleProcessCommunicator`).
+    ///   - resume: a checkpoint to continue from.
+    ///   - metrics: your own metrics, measured at every evaluation.
+    /// - Throws: `ConfigError` for settings the model or data cannot train with.
+    public convenience init(
+        config: TrainConfig, model: any TrainableModel, data: DataSplits, runDirectory: String?,
+        communicator: Communicator, resume: ResumeSource? = nil, metrics: [any EvaluationMetric] = []
+    ) throws {
+        let name = String(describing: type(of: model))
+        let problems = config.problems(customModel: (name, ModelEntry.Capabilities(of: model)))
+        guard problems.isEmpty else { throw ConfigError(problems.joined(separator: "; ")) }
+        Self.configureThreads(config)
+        try self.init(
+            config: config, model: model, data: data, names: (name, String(describing: type(of: data.train))),
+            custom: true, runDirectory: runDirectory,
+            communicator: communicator, resume: resume, metrics: metrics)
+    }
+
     /// Keys that every metrics.jsonl evaluation line may already hold.
     static let builtInMetricKeys: Set<String> = [
         "split", "step", "epoch", "samples", "loss", "accuracy", "precision_macro", "recall_macro", "f1_macro",

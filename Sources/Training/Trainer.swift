@@ -61,60 +61,6 @@ public final class Trainer {
     /// Rank 0's checkpoint writer (nil elsewhere, or with checkpointing off).
     var checkpoints: CheckpointWriter? { checkpointPolicy.writer }
 
-    /// Loads the data the config names, builds its registered model, and checks that every rank agrees:
-    /// what `tandem train` runs.
-    /// - Parameters:
-    ///   - config: the resolved configuration.
-    ///   - runDirectory: where rank 0 writes config.yaml, metrics.jsonl, train.log and the model
-    ///     (nil: write nothing, as in tests of the loop itself).
-    ///   - communicator: the world.
-    ///   - resume: a checkpoint to continue from (`.auto`: the newest whole one in the run
-    ///     directory, or a fresh start when there is none).
-    public convenience init(
-        config: TrainConfig, runDirectory: String?, communicator: Communicator,
-        resume: ResumeSource? = nil
-    ) throws {
-        Self.configureThreads(config)
-        // Data and model first: a run that cannot start leaves no run directory behind.
-        let data = try DataSplits.load(config.data, seed: config.seed)
-        let model = try ModelFactory.make(config.model, for: data.train, seed: config.seed)
-        try self.init(
-            config: config, model: model, data: data,
-            names: (config.model.name.rawValue, config.data.name.rawValue), custom: false, runDirectory: runDirectory,
-            communicator: communicator, resume: resume, metrics: [])
-    }
-
-    /// Trains a model you built on data you built, with everything a config run has: data
-    /// parallelism under mpirun, accumulation, clipping, schedules, mixed precision, checkpoints
-    /// and resume, metrics, TensorBoard, the progress bar and the stop signals.
-    ///
-    /// The config's `model:` keys other than `init_from` and its `data:` source keys are not
-    /// used; its `data.batch_size`, `data.shuffle` and the other loader keys are. Build the model
-    /// the same way on every rank (rank 0's weights are broadcast at the start).
-    /// - Parameters:
-    ///   - config: the run's settings (`TrainConfig()` holds every default).
-    ///   - model: the model: its `loss` is what training minimises; a `Classifier` is scored with
-    ///     the classification metrics, a `Regressor` with the regression ones, any other model by its loss.
-    ///   - data: the train, validation and (optional) test splits.
-    ///   - runDirectory: where rank 0 writes the run (nil: write nothing).
-    ///   - communicator: the world (`MPICommunicator` under mpirun, else `SingleProcessCommunicator`).
-    ///   - resume: a checkpoint to continue from.
-    ///   - metrics: your own metrics, measured at every evaluation.
-    /// - Throws: `ConfigError` for settings the model or data cannot train with.
-    public convenience init(
-        config: TrainConfig, model: any TrainableModel, data: DataSplits, runDirectory: String?,
-        communicator: Communicator, resume: ResumeSource? = nil, metrics: [any EvaluationMetric] = []
-    ) throws {
-        let name = String(describing: type(of: model))
-        let problems = config.problems(customModel: (name, ModelEntry.Capabilities(of: model)))
-        guard problems.isEmpty else { throw ConfigError(problems.joined(separator: "; ")) }
-        Self.configureThreads(config)
-        try self.init(
-            config: config, model: model, data: data, names: (name, String(describing: type(of: data.train))),
-            custom: true, runDirectory: runDirectory,
-            communicator: communicator, resume: resume, metrics: metrics)
-    }
-
     /// The trainer of both paths, once the data and the model exist.
     /// - Parameters:
     ///   - names: how the log names the model and the data.
@@ -130,7 +76,7 @@ public final class Trainer {
         (self.data, self.model, modelName, dataName) = (data, model, names.model, names.data)
         try Self.check(metrics, for: model)
         try Self.check(config, builtModel: model)
-        let arena = model.flattenParameters()
+        try ParameterFreezing.check(config, model: model)
         pruner = config.pruning.enabled ? try Pruner(config: config.pruning, model: model) : nil
         let train = data.train, student = config
         let distillation = try config.distillation.teacher.map { _ in
@@ -154,15 +100,13 @@ public final class Trainer {
             } : nil
         checkpointPolicy = CheckpointPolicy(settings: config.checkpointing, writer: writer, outputs: outputs)
 
-        if let source = config.model.initFrom {
-            try TrainerSetup.loadInitialWeights(model, from: source, communicator: communicator)
-        }
+        try TrainerSetup.loadInitialWeights(model, config: config.model, communicator: communicator, logger: logger)
         // Rank 0 reads the checkpoint into its model before DDP broadcasts rank 0's weights.
         var point: ResumePoint?
         if let resume {
             point = try ResumePoint.agree(
                 on: resume, runDirectory: runDirectory, config: config, model: model,
-                arena: arena, communicator: communicator, logger: logger)
+                communicator: communicator, logger: logger)
         }
         if let point {
             if !config.deterministic {
@@ -179,6 +123,7 @@ public final class Trainer {
             }
         }
         self.config = config
+        let arena = ParameterFreezing(config: config.training).arena(for: model, resumed: point?.manifest)
         let ddp = TrainerSetup.dataParallel(
             config: config, model: model, arena: arena, communicator: communicator,
             logger: logger)
@@ -223,6 +168,7 @@ public final class Trainer {
         var stoppedEarly = false, stopSignal: Int32?
         checkpointPolicy.startClock()
         while epoch < c.training.epochs && step < totalSteps && !stoppedEarly {
+            unfreezeIfDue()
             let loader = BatchLoader(
                 dataset: data.training(epoch: epoch, seed: c.seed),
                 indices: sampler.indices(epoch: epoch, from: positionInEpoch),

@@ -56,14 +56,26 @@ enum TrainerSetup {
     }
 
     /// `model.init_from`: rank 0 reads the trained weights (DDP then broadcasts them); every
-    /// rank gets rank 0's error, if any.
-    /// - Parameter source: a run directory or a .safetensors file.
-    static func loadInitialWeights(_ model: any Module, from source: String, communicator: Communicator) throws {
-        var message = ""
+    /// rank gets rank 0's error, if any. Non-strict (`model.init_strict: false`), the tensors
+    /// that match by name and shape are loaded and rank 0 logs which were skipped and which
+    /// start afresh.
+    /// - Parameters:
+    ///   - config: `model:`, whose `init_from` is a run directory or a .safetensors file.
+    ///   - logger: rank 0's writes train.log.
+    static func loadInitialWeights(
+        _ model: any Module, config: ModelConfig, communicator: Communicator, logger: Logger
+    ) throws {
+        guard let source = config.initFrom else { return }
+        var message = "", report = ""
         if communicator.rank == 0 {
-            let path = source.hasSuffix(".safetensors") ? source : source + "/model.safetensors"
+            let path = ((source.hasSuffix(".safetensors") ? source : source + "/model.safetensors") as NSString)
+                .expandingTildeInPath
             do {
-                try ModelWeights.load(model, from: (path as NSString).expandingTildeInPath)
+                if config.initStrict {
+                    try ModelWeights.load(model, from: path)
+                } else {
+                    report = try PartialWeightLoad.load(model, from: path).summary
+                }
             } catch {
                 message = "\(error)"
             }
@@ -74,12 +86,15 @@ enum TrainerSetup {
                 "model.init_from \(source): \(error); give a run directory of this model "
                     + "(its model.safetensors) or such a file")
         }
+        if !report.isEmpty { logger.notice("model.init_from \(source) (init_strict: false): \(report)") }
     }
 
     /// The run in one log line: model, data, world, precision, batch and steps.
     static func description(of t: Trainer) -> String {
         let config = t.config, ddp = t.ddp, plan = t.plan
         let sharded = ddp.sharded ? " (optimizer sharded)" : ""
+        let fixed = DistributedDataParallel.frozenParameters(model: t.model, arena: ddp.arena)
+        let frozen = fixed.isEmpty ? "" : " to train, \(fixed.reduce(0) { $0 + $1.1.count }) frozen (training.freeze)"
         let shared = ddp.reducer.sharedMemory != nil ? " (gradients through shared memory)" : ""
         let scale = t.scaler.map { ", loss scale \($0.scale)\($0.dynamic ? " (dynamic)" : "")" } ?? ""
         let shards =
@@ -87,7 +102,7 @@ enum TrainerSetup {
                 " (deterministic: \($0.globalShards) micro-shards of \(config.data.batchSize))"
             } ?? ""
         return """
-            model \(t.modelName): \(ddp.arena.parameterCount) parameters; data \(t.dataName): \
+            model \(t.modelName): \(ddp.arena.parameterCount) parameters\(frozen); data \(t.dataName): \
             \(t.data.train.count) train, \(t.data.validation.count) validation, \
             \(t.data.test?.count ?? 0) test samples; \
             \(t.communicator.size) ranks x \(ThreadPool.shared.threadCount) threads\(sharded)\(shared); \

@@ -18,8 +18,9 @@ final class UpdateStep {
     let model: any TrainableModel
     /// The model as a GAN, when it is one: its steps alternate two updates.
     let adversarial: (any AdversarialModel)?
-    let ddp: DistributedDataParallel
-    let optimizer: Optimizer
+    /// The data-parallel wrapper and the optimizer (both rebuilt when frozen parameters join).
+    private(set) var ddp: DistributedDataParallel
+    private(set) var optimizer: Optimizer
     let scheduler: LearningRateScheduler
     /// The fp16 loss scaler (nil without loss scaling).
     var scaler: LossScaler?
@@ -32,7 +33,7 @@ final class UpdateStep {
     /// Time this step waited for gradient communication after backward (both players' in a GAN).
     private var exposedSeconds = 0.0
     /// Deterministic mode's exact sum of the micro-shard gradients (nil otherwise).
-    let fixedPoint: FixedPointReducer?
+    private(set) var fixedPoint: FixedPointReducer?
     /// The model's random streams (dropout, noise), re-keyed per micro-shard in deterministic mode.
     let randomStreams: [any RandomStreamOwner]
     /// The teacher and its loss (`distillation:`; nil without a teacher).
@@ -77,6 +78,15 @@ final class UpdateStep {
                 backoffFactor: p.backoffFactor, growthInterval: p.growthInterval,
                 hysteresis: p.hysteresis, minScale: p.minScale)
         }
+    }
+
+    /// Trains with a new arena from the next step on (gradual unfreezing).
+    /// - Parameters:
+    ///   - ddp: the wrapper over the new arena; the old one must be shut down.
+    ///   - optimizer: a fresh optimizer over it, already sharded if the run shards.
+    ///   - fixedPoint: deterministic mode's reducer over it.
+    func replace(ddp: DistributedDataParallel, optimizer: Optimizer, fixedPoint: FixedPointReducer?) {
+        (self.ddp, self.optimizer, self.fixedPoint) = (ddp, optimizer, fixedPoint)
     }
 
     /// The step over `micro`: a GAN's two updates on the first micro-batch, or one optimizer step.
@@ -147,7 +157,10 @@ final class UpdateStep {
         discriminatorLoss.backward()
         _ = try finishUpdate(step: step, epoch: epoch) { parts.step(part: "discriminator") }
 
-        let discriminatorParameters = gan.namedParameters().filter { $0.0.hasPrefix(gan.discriminatorPrefix) }.map(\.1)
+        // Frozen ones (`training.freeze`) never require gradients, and must not start to here.
+        let discriminatorParameters = gan.namedParameters().filter {
+            $0.0.hasPrefix(gan.discriminatorPrefix) && $0.1.requiresGrad
+        }.map(\.1)
         for p in discriminatorParameters { p.requiresGrad = false }
         let generatorLoss = gan.generatorLoss(count: batch.count)
         generatorLoss.backward()

@@ -53,7 +53,8 @@ struct ConfigTests {
         (
             "optimizer: {lr: 0.1, momentun: 0.9}", [String](),
             "unknown key optimizer.momentun (did you mean momentum?); allowed keys in optimizer: allow_zero_lr, alpha, "
-                + "betas, centered, dampening, decay_bias_and_norm, eps, lr, momentum, name, nesterov, weight_decay"
+                + "betas, centered, dampening, decay_bias_and_norm, eps, groups, l1, lr, momentum, name, nesterov, "
+                + "weight_decay"
         ),
         ("optimiser: {lr: 0.1}", [], "unknown key optimiser (did you mean optimizer?)"),
         ("optimizer: {lr: fast}", [], "optimizer.lr is \"fast\"; allowed: a number"),
@@ -73,8 +74,8 @@ struct ConfigTests {
         (
             "optimizer: {lr: fast, momentun: 0.9}\ndata: {batch_size: 0}\nmodel: {dropout: x}", [],
             "config errors:\n  - unknown key optimizer.momentun (did you mean momentum?); allowed keys in optimizer: "
-                + "allow_zero_lr, alpha, betas, centered, dampening, decay_bias_and_norm, eps, lr, momentum, name, "
-                + "nesterov, weight_decay\n"
+                + "allow_zero_lr, alpha, betas, centered, dampening, decay_bias_and_norm, eps, groups, l1, lr, momentum, "
+                + "name, nesterov, weight_decay\n"
                 + "  - model.dropout is \"x\"; allowed: a number\n  - optimizer.lr is \"fast\"; allowed: a number\n"
                 + "  - data.batch_size is 0; allowed: a positive number of samples per rank"
         ),
@@ -278,6 +279,38 @@ struct ConfigTests {
         (
             "optimizer: {lr: 0.1}\nmodel: {huber_delta: 0}", [],
             "model.huber_delta is 0.0; allowed: a positive number"
+        ),
+        (
+            "optimizer: {lr: 0.1, l1: -0.5}", [],
+            "optimizer.l1 is -0.5; allowed: a non-negative number (0: no L1 penalty)"
+        ),
+        (
+            "optimizer: {lr: 0.1, groups: [{prefix: f, lr: 0.01}, {prefix: f5., lr: 0.001}]}", [],
+            "optimizer.groups[0].prefix \"f\" and optimizer.groups[1].prefix \"f5.\" overlap; allowed: prefixes "
+                + "of which none starts another, so each parameter belongs to one group"
+        ),
+        (
+            "optimizer: {lr: 0.1, groups: [{prefix: c1., lr: 0, weight_decay: -1}]}", [],
+            "config errors:\n  - optimizer.groups[0].lr is 0.0; allowed: null (optimizer.lr) or a positive number\n"
+                + "  - optimizer.groups[0].weight_decay is -1.0; allowed: null (optimizer.weight_decay) or a "
+                + "non-negative number"
+        ),
+        (
+            "optimizer: {lr: 0.1, groups: [{prefix: f5., rate: 0.01}]}", [],
+            "optimizer.groups[0].rate is \"0.01\"; unknown key: a group has prefix, lr and weight_decay"
+        ),
+        ("optimizer: {lr: 0.1, groups: [{lr: 0.01}]}", [], "optimizer.groups[0].prefix is missing"),
+        (
+            "optimizer: {lr: 0.1}\ntraining: {unfreeze_at_epoch: 2}", [],
+            "training.unfreeze_at_epoch is 2; allowed: null without training.freeze (there is nothing to unfreeze)"
+        ),
+        (
+            "optimizer: {lr: 0.1}\ntraining: {epochs: 3, freeze: [c1.], unfreeze_at_epoch: 5}", [],
+            "training.unfreeze_at_epoch is 5; allowed: an epoch from 2 to training.epochs (3), counted from 1"
+        ),
+        (
+            "optimizer: {lr: 0.1}\ntraining: {freeze: [c1., \"\"]}", [],
+            "training.freeze is [\"c1.\", \"\"]; allowed: a list of non-empty parameter name prefixes"
         ),
     ])
     func badConfigsNameTheProblem(yaml: String, overrides: [String], expected: String) {

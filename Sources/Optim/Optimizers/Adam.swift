@@ -84,26 +84,31 @@ public final class Adam: Optimizer {
     }
 
     /// m = β1·m + (1-β1)·g, v = β2·v + (1-β2)·g², p -= lr/(1-β1^t) · m / (√v/√(1-β2^t) + eps),
-    /// with g = s·grad (+ wd·p for Adam) and p *= 1 - lr·wd first for AdamW.
+    /// with g = s·grad + l1·sign(p) (+ wd·p for Adam) and p *= 1 - lr·wd first for AdamW; lr is
+    /// the group's (the optimizer's times the run's `lrScale`).
     public func step() {
         stepCount += 1
         let p = arena.values.ptr, g = arena.grads.ptr, s = arena.gradientScale
         let moment1 = exponentialAverage.ptr, moment2 = exponentialAverageSquared.ptr
-        let b1 = beta1, b2 = beta2, eps = eps, lr = learningRate, decoupled = decoupledWeightDecay
-        let stepSize = Float(Double(lr) / (1 - pow(Double(b1), Double(stepCount))))
+        let b1 = beta1, b2 = beta2, eps = eps, decoupled = decoupledWeightDecay
+        let correction1 = 1 - pow(Double(b1), Double(stepCount))
         let correction2 = Float((1 - pow(Double(b2), Double(stepCount))).squareRoot())
         // Eight parameters at a time: the four arrays might overlap as far as the compiler
         // knows, so a plain loop stayed scalar (a square root and a division per parameter,
         // 3 ms of the GPT step). The same operations in the same order: the same bits.
         @inline(__always) func update(
             _ param: inout SIMD8<Float>, _ gradient: SIMD8<Float>, _ first: inout SIMD8<Float>,
-            _ second: inout SIMD8<Float>, weightDecay wd: Float
+            _ second: inout SIMD8<Float>, _ run: (lr: Float, stepSize: Float, wd: Float, l1: Float)
         ) {
             var grad = s * gradient
-            if decoupled { param -= lr * wd * param } else { grad += wd * param }
+            if decoupled { param -= run.lr * run.wd * param } else { grad += run.wd * param }
+            if run.l1 != 0 {
+                let zero = SIMD8<Float>()
+                grad += run.l1 * zero.replacing(with: 1, where: param .> zero).replacing(with: -1, where: param .< zero)
+            }
             first = b1 * first + (1 - b1) * grad
             second = b2 * second + (1 - b2) * grad * grad
-            param -= stepSize * first / (second.squareRoot() / correction2 + eps)
+            param -= run.stepSize * first / (second.squareRoot() / correction2 + eps)
         }
         func load(_ x: UnsafeMutablePointer<Float>, _ i: Int) -> SIMD8<Float> {
             UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
@@ -111,12 +116,14 @@ public final class Adam: Optimizer {
         func store(_ x: SIMD8<Float>, _ to: UnsafeMutablePointer<Float>, _ i: Int) {
             UnsafeMutableRawPointer(to + i).storeBytes(of: x, as: SIMD8<Float>.self)
         }
-        groups.forEachChunk { r, wd, shift in
+        groups.forEachChunk { r, group, shift in
+            let lr = learningRate * group.lrScale
+            let run = (lr, Float(Double(lr) / correction1), group.weightDecay, group.l1)
             let m = moment1 - shift, v = moment2 - shift  // arena element i's moments are at i - shift
             var i = r.lowerBound
             while i + 8 <= r.upperBound {
                 var (pv, mv, vv) = (load(p, i), load(m, i), load(v, i))
-                update(&pv, load(g, i), &mv, &vv, weightDecay: wd)
+                update(&pv, load(g, i), &mv, &vv, run)
                 store(pv, p, i); store(mv, m, i); store(vv, v, i)
                 i += 8
             }
@@ -124,7 +131,7 @@ public final class Adam: Optimizer {
             let n = r.upperBound - i
             var (pv, gv, mv, vv) = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
             for l in 0..<n { (pv[l], gv[l], mv[l], vv[l]) = (p[i + l], g[i + l], m[i + l], v[i + l]) }
-            update(&pv, gv, &mv, &vv, weightDecay: wd)
+            update(&pv, gv, &mv, &vv, run)
             for l in 0..<n { (p[i + l], m[i + l], v[i + l]) = (pv[l], mv[l], vv[l]) }
         }
     }

@@ -58,3 +58,7 @@ extension Optimizer {
         }
     }
 }
+
+/// The sign of `x` (0 at 0), the subgradient of |x| that L1 regularisation adds.
+@inline(__always)
+func signum(_ x: Float) -> Float { x > 0 ? 1 : x < 0 ? -1 : 0 }

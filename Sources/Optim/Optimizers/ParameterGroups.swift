@@ -14,9 +14,38 @@ public struct ParameterGroups: Sendable {
         public let range: Range<Int>
         public let weightDecay: Float
         public let stateOffset: Int
+        /// The run's learning rate as a multiple of the optimizer's (`optimizer.groups`' lr over
+        /// `optimizer.lr`), so a schedule scales every group alike.
+        public let lrScale: Float
+        /// The L1 coefficient: l1·sign(p) joins the gradient (the decayed parameters only).
+        public let l1: Float
 
-        public init(range: Range<Int>, weightDecay: Float, stateOffset: Int? = nil) {
+        public init(range: Range<Int>, weightDecay: Float, stateOffset: Int? = nil, lrScale: Float = 1, l1: Float = 0) {
             (self.range, self.weightDecay, self.stateOffset) = (range, weightDecay, stateOffset ?? range.lowerBound)
+            (self.lrScale, self.l1) = (lrScale, l1)
+        }
+
+        /// The same settings over another range of arena elements.
+        func moved(to range: Range<Int>, stateOffset: Int? = nil) -> Run {
+            Run(range: range, weightDecay: weightDecay, stateOffset: stateOffset, lrScale: lrScale, l1: l1)
+        }
+
+        /// Whether two runs apply the same update rule.
+        func sameSettings(_ other: Run) -> Bool {
+            weightDecay == other.weightDecay && lrScale == other.lrScale && l1 == other.l1
+        }
+    }
+
+    /// A named group's settings: the parameters whose dotted name starts with `prefix`.
+    public struct Assignment: Sendable, Equatable {
+        public let prefix: String
+        /// The group's learning rate over the optimizer's.
+        public let lrScale: Float
+        /// The group's weight decay (nil: the optimizer's).
+        public let weightDecay: Float?
+
+        public init(prefix: String, lrScale: Float = 1, weightDecay: Float? = nil) {
+            (self.prefix, self.lrScale, self.weightDecay) = (prefix, lrScale, weightDecay)
         }
     }
 
@@ -31,28 +60,33 @@ public struct ParameterGroups: Sendable {
 
     /// One weight decay for every parameter, except that biases and normalisation weights
     /// (every parameter with fewer than two dimensions, as nanoGPT decides) get none unless
-    /// `decayBiasAndNorm`.
+    /// `decayBiasAndNorm`; named groups then set their own learning rate and decay.
     /// - Parameters:
     ///   - arena: the parameters.
     ///   - weightDecay: the decay of the decayed group.
     ///   - decayBiasAndNorm: decay one-dimensional parameters too.
+    ///   - l1: the L1 coefficient of the decayed parameters (0: none).
+    ///   - assignments: named groups by name prefix (the first that matches wins); the others
+    ///     keep the optimizer's rate and decay.
     ///   - including: which parameters (by dotted name) the optimizer updates; the others are
     ///     left alone (a GAN's two optimizers each take one player's parameters).
     public init(
-        _ arena: ParameterArena, weightDecay: Float, decayBiasAndNorm: Bool = false,
-        including: (String) -> Bool = { _ in true }
+        _ arena: ParameterArena, weightDecay: Float, decayBiasAndNorm: Bool = false, l1: Float = 0,
+        assignments: [Assignment] = [], including: (String) -> Bool = { _ in true }
     ) {
-        precondition(weightDecay >= 0, "weight decay must be non-negative, got \(weightDecay)")
+        precondition(weightDecay >= 0 && l1 >= 0, "weight decay and l1 must be non-negative, got \(weightDecay), \(l1)")
         var runs: [Run] = [], undecayed: [String] = []
         for (i, e) in arena.entries.enumerated() where including(e.name) {
             let decays = decayBiasAndNorm || e.shape.rank >= 2
             if !decays { undecayed.append(e.name) }
-            let wd: Float = decays ? weightDecay : 0
+            let group = assignments.first { e.name.hasPrefix($0.prefix) }
+            let wd: Float = decays ? group?.weightDecay ?? weightDecay : 0
             let end = i + 1 < arena.entries.count ? arena.entries[i + 1].offset : arena.capacity
-            if let last = runs.last, last.weightDecay == wd, last.range.upperBound == e.offset {
-                runs[runs.count - 1] = Run(range: last.range.lowerBound..<end, weightDecay: wd)
+            let run = Run(range: e.offset..<end, weightDecay: wd, lrScale: group?.lrScale ?? 1, l1: decays ? l1 : 0)
+            if let last = runs.last, last.sameSettings(run), last.range.upperBound == e.offset {
+                runs[runs.count - 1] = last.moved(to: last.range.lowerBound..<end)
             } else {
-                runs.append(Run(range: e.offset..<end, weightDecay: wd))
+                runs.append(run)
             }
         }
         self.init(runs: runs, undecayed: undecayed, stateRanges: [0..<arena.capacity], isRestricted: false)
@@ -84,10 +118,7 @@ public struct ParameterGroups: Sendable {
             for run in runs {
                 let overlap = run.range.clamped(to: r)
                 if !overlap.isEmpty {
-                    pieces.append(
-                        Run(
-                            range: overlap, weightDecay: run.weightDecay,
-                            stateOffset: base + overlap.lowerBound - r.lowerBound))
+                    pieces.append(run.moved(to: overlap, stateOffset: base + overlap.lowerBound - r.lowerBound))
                 }
             }
             base += r.count
@@ -125,13 +156,14 @@ public struct ParameterGroups: Sendable {
         return out
     }
 
-    /// Calls `body` on every chunk of every run, in parallel, with the run's weight decay and
-    /// its state shift: arena element i's state is at i - shift in the state arrays.
-    func forEachChunk(_ body: (Range<Int>, Float, Int) -> Void) {
+    /// Calls `body` on every chunk of every run, in parallel, with the run (its weight decay,
+    /// learning-rate scale and L1) and its state shift: arena element i's state is at i - shift
+    /// in the state arrays.
+    func forEachChunk(_ body: (Range<Int>, Run, Int) -> Void) {
         for run in runs {
             ThreadPool.shared.parallelFor(run.range.count, grain: 1 << 15) { r in
                 body(
-                    (run.range.lowerBound + r.lowerBound)..<(run.range.lowerBound + r.upperBound), run.weightDecay,
+                    (run.range.lowerBound + r.lowerBound)..<(run.range.lowerBound + r.upperBound), run,
                     run.range.lowerBound - run.stateOffset)
             }
         }

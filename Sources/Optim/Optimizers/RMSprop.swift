@@ -75,19 +75,22 @@ public final class RMSprop: Optimizer {
         }
     }
 
+    /// With g = s·grad + wd·p + l1·sign(p) and lr the group's:
     /// v = α·v + (1-α)·g²; a = √(v - ḡ²) + eps when centered (ḡ = α·ḡ + (1-α)·g), else √v + eps;
     /// then p -= lr·g/a, or with momentum b = μ·b + g/a, p -= lr·b.
     public func step() {
         let p = arena.values.ptr, g = arena.grads.ptr, s = arena.gradientScale
         let square = squareAverage.ptr, meanGradient = gradientAverage?.ptr
-        let a = alpha, eps = eps, lr = learningRate, mu = momentum
+        let a = alpha, eps = eps, mu = momentum
         if mu > 0 && momentumBuffer == nil { momentumBuffer = groups.makeState() }
         let buffer = momentumBuffer?.ptr
-        groups.forEachChunk { r, wd, shift in
+        groups.forEachChunk { r, run, shift in
             // Arena element i's state is at i - shift.
             let sq = square - shift, ga = meanGradient.map { $0 - shift }, b = buffer.map { $0 - shift }
+            let lr = learningRate * run.lrScale, wd = run.weightDecay, l1 = run.l1
             for i in r {
-                let grad = s * g[i] + wd * p[i]
+                var grad = s * g[i] + wd * p[i]
+                if l1 != 0 { grad += l1 * signum(p[i]) }
                 sq[i] = a * sq[i] + (1 - a) * grad * grad
                 var average: Float
                 if let ga {

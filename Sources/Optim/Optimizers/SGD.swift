@@ -60,22 +60,32 @@ public final class SGD: Optimizer {
         }
     }
 
-    /// p -= lr · d, where d = g + wd·p, with momentum v = μ·v + (1 - dampening)·d (v = d on the
-    /// first step) and Nesterov's d + μ·v. g is the stored gradient times `gradientScale`.
+    /// p -= lr · d, where d = g + wd·p + l1·sign(p), with momentum v = μ·v + (1 - dampening)·d
+    /// (v = d on the first step) and Nesterov's d + μ·v. g is the stored gradient times
+    /// `gradientScale`; lr is the group's (the optimizer's times the run's `lrScale`).
     public func step() {
         let p = arena.values.ptr, g = arena.grads.ptr, s = arena.gradientScale
-        let lr = learningRate, mu = momentum, damp = 1 - dampening, nest = nesterov
+        let mu = momentum, damp = 1 - dampening, nest = nesterov
         if mu == 0 && velocity == nil {
-            groups.forEachChunk { r, wd, _ in for i in r { p[i] -= lr * (s * g[i] + wd * p[i]) } }
+            groups.forEachChunk { r, run, _ in
+                let lr = learningRate * run.lrScale, wd = run.weightDecay, l1 = run.l1
+                if l1 == 0 {
+                    for i in r { p[i] -= lr * (s * g[i] + wd * p[i]) }
+                } else {
+                    for i in r { p[i] -= lr * (s * g[i] + wd * p[i] + l1 * signum(p[i])) }
+                }
+            }
             return
         }
         let first = velocity == nil
         if first { velocity = groups.makeState() }
         let velocity = velocity!.ptr
-        groups.forEachChunk { r, wd, shift in
+        groups.forEachChunk { r, run, shift in
             let v = velocity - shift  // the state of arena element i is at i - shift
+            let lr = learningRate * run.lrScale, wd = run.weightDecay, l1 = run.l1
             for i in r {
-                let d = s * g[i] + wd * p[i]
+                var d = s * g[i] + wd * p[i]
+                if l1 != 0 { d += l1 * signum(p[i]) }
                 v[i] = first ? d : mu * v[i] + damp * d
                 p[i] -= lr * (nest ? d + mu * v[i] : v[i])
             }

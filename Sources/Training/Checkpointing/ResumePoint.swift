@@ -39,7 +39,7 @@ public struct ResumePoint {
     /// - Returns: nil for `.auto` when the run has no checkpoint yet (a fresh start).
     static func agree(
         on source: ResumeSource, runDirectory: String?, config: TrainConfig, model: any Module,
-        arena: ParameterArena, communicator: Communicator, logger: Logger
+        communicator: Communicator, logger: Logger
     ) throws -> ResumePoint? {
         var local: (name: String, manifest: CheckpointManifest, state: [String: [String: NDArray]])?
         var message = ""
@@ -202,6 +202,17 @@ public struct ResumePoint {
         if saved.optimizer.name != config.optimizer.name {
             throw CheckpointError(
                 "\(folder) holds \(saved.optimizer.name) state; this config uses \(config.optimizer.name)")
+        }
+        // The optimizer state covers the parameters that trained when it was saved.
+        func training(_ c: TrainConfig) -> [String] {
+            let f = ParameterFreezing(config: c.training)
+            return f.isFrozen(epoch: manifest.epoch, position: manifest.positionInEpoch) ? f.prefixes : []
+        }
+        if training(saved) != training(config) {
+            throw CheckpointError(
+                "\(folder) was saved with \(training(saved)) frozen (training.freeze), where this config freezes "
+                    + "\(training(config)); its optimizer state fits only those settings: resume with the run's own "
+                    + "training.freeze and training.unfreeze_at_epoch, or start a new run with model.init_from")
         }
         let sections: [(String, Bool)] = [
             ("data", saved.data != config.data), ("training", saved.training != config.training),

@@ -68,6 +68,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// file with every parameter and buffer of this model; null: a fresh initialisation.
     /// Fine-tuning and one-shot pruning start here. A resumed run uses its checkpoint instead.
     public var initFrom: String?
+    /// true: `init_from` must hold every parameter and buffer with its shape. false: load the
+    /// tensors whose name and shape match, initialise the rest afresh, and log both lists (a
+    /// new head for another number of classes).
+    public var initStrict = true
 
     public init() {}
 
@@ -76,7 +80,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         case positionEncoding = "position_encoding", latentSize = "latent_size", noise, scoreClassifier =
             "score_classifier"
         case hiddenSizes = "hidden_sizes", embeddingSize = "embedding_size", hiddenSize = "hidden_size", forgetBias =
-            "forget_bias", initFrom = "init_from", loss, huberDelta = "huber_delta"
+            "forget_bias", initFrom = "init_from", initStrict = "init_strict", loss, huberDelta = "huber_delta"
     }
 
     func validate(_ v: inout ConfigValidator) {

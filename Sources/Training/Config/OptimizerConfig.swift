@@ -19,13 +19,18 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     public var weightDecay: Double?
     /// Decay biases and normalisation weights too (off: they form a group without decay).
     public var decayBiasAndNorm = false
+    /// L1 regularisation: l1·sign(p) is added to the gradient of every decayed parameter (the
+    /// ones weight decay applies to), for every optimizer; 0: off.
+    public var l1 = 0.0
+    /// Parameter groups by name prefix, each with its own learning rate and weight decay.
+    public var groups: [OptimizerGroupConfig] = []
     /// Accept `lr: 0` (a run that updates nothing, e.g. to measure the data path); refused otherwise.
     public var allowZeroLR = false
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case name, lr, momentum, dampening, nesterov, betas, eps, alpha, centered
+        case name, lr, momentum, dampening, nesterov, betas, eps, alpha, centered, l1, groups
         case weightDecay = "weight_decay", decayBiasAndNorm = "decay_bias_and_norm", allowZeroLR = "allow_zero_lr"
     }
 
@@ -56,6 +61,8 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
         v.require(eps >= 0, "optimizer.eps", eps, "a non-negative number")
         v.require(alpha >= 0 && alpha < 1, "optimizer.alpha", alpha, "0 <= alpha < 1")
         v.require(resolvedWeightDecay >= 0, "optimizer.weight_decay", weightDecay, "a non-negative number")
+        v.require(l1 >= 0 && l1.isFinite, "optimizer.l1", l1, "a non-negative number (0: no L1 penalty)")
+        OptimizerGroupConfig.validate(groups, &v)
     }
 }
 

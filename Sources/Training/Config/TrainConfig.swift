@@ -166,6 +166,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         t.logging.histogramsEverySteps = 0
         t.training.maxSteps = 0
         t.training.maxEvalSamples = 0
+        t.training.unfreezeAtEpoch = 0
         t.training.earlyStopping = EarlyStoppingConfig()
         t.optimizer.lr = 0
         t.optimizer.weightDecay = 0

@@ -22,6 +22,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// handles it (fp32, bf16). With a loss scaler such steps are overflows: skipped, and the
     /// scale backs off.
     public var nonfinite = NonfiniteAction.error
+    /// Parameter name prefixes to keep fixed: no gradient, no allreduce, no optimizer state.
+    public var freeze: [String] = []
+    /// Gradual unfreezing: the frozen parameters join training at the start of this epoch
+    /// (counted from 1), with a fresh optimizer; null: frozen to the end.
+    public var unfreezeAtEpoch: Int?
 
     public init() {}
 
@@ -30,6 +35,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         case maxSteps = "max_steps", evalEveryEpochs = "eval_every_epochs", labelSmoothing = "label_smoothing"
         case maxEvalSamples = "max_eval_samples"
         case topK = "top_k", testAtEnd = "test_at_end", earlyStopping = "early_stopping", nonfinite
+        case freeze, unfreezeAtEpoch = "unfreeze_at_epoch"
     }
 
     func validate(_ v: inout ConfigValidator) {
@@ -50,6 +56,16 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         v.atMost(topK, "training.top_k", ConfigLimits.count, "classes")
         v.atMost(maxEvalSamples, "training.max_eval_samples", ConfigLimits.count, "samples")
         earlyStopping?.validate(&v)
+        v.require(
+            freeze.allSatisfy { !$0.isEmpty }, "training.freeze", freeze, "a list of non-empty parameter name prefixes")
+        if let at = unfreezeAtEpoch {
+            v.require(
+                !freeze.isEmpty, "training.unfreeze_at_epoch", at,
+                "null without training.freeze (there is nothing to unfreeze)")
+            v.require(
+                at >= 2 && at <= epochs, "training.unfreeze_at_epoch", at,
+                "an epoch from 2 to training.epochs (\(epochs)), counted from 1")
+        }
     }
 
 }

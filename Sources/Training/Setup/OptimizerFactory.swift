@@ -23,9 +23,15 @@ public enum OptimizerFactory {
 
     /// The optimizer of the parameters `including` selects.
     static func optimizer(_ config: OptimizerConfig, arena: ParameterArena, including: (String) -> Bool) -> Optimizer {
+        let base = config.resolvedLR
+        let assignments = config.groups.map {
+            ParameterGroups.Assignment(
+                prefix: $0.prefix, lrScale: base > 0 ? Float(($0.lr ?? base) / base) : 1,
+                weightDecay: $0.weightDecay.map(Float.init))
+        }
         let groups = ParameterGroups(
             arena, weightDecay: Float(config.resolvedWeightDecay), decayBiasAndNorm: config.decayBiasAndNorm,
-            including: including)
+            l1: Float(config.l1), assignments: assignments, including: including)
         let lr = Float(config.resolvedLR)
         switch config.name {
         case .adam, .adamw:
