@@ -93,6 +93,10 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         checkpointing.validate(&v)
         logging.validate(&v)
         pruning.validate(&v)
+        // The pruner zeroes weights by its masks, frozen ones included.
+        v.require(
+            training.freeze.isEmpty || !pruning.enabled, "training.freeze", training.freeze,
+            "[] with pruning (pruning.method \(pruning.method) changes the weights freezing keeps fixed)")
         distillation.validate(&v)
         if distillation.teacher != nil {
             v.require(
