@@ -53,7 +53,7 @@ extension Trainer {
     ) throws {
         let name = String(describing: type(of: model))
         let problems = config.problems(customModel: (name, ModelEntry.Capabilities(of: model)))
-        guard problems.isEmpty else { throw ConfigError(problems.joined(separator: "; ")) }
+        guard problems.isEmpty else { throw ConfigError(problems) }
         Self.configureThreads(config)
         try self.init(
             config: config, model: model, data: data, names: (name, String(describing: type(of: data.train))),
