@@ -44,8 +44,11 @@ public struct AllocationFailure: Error, CustomStringConvertible, Sendable {
         return "\(rounded) \(units[unit]) (\(bytes) bytes)"
     }
 
-    private static let state = Mutex<(handler: @Sendable (AllocationFailure) -> Never, context: Context?)>(
-        (handler: AllocationFailure.exitWithMessage, context: nil))
+    private static let state = Mutex<@Sendable (AllocationFailure) -> Never>(AllocationFailure.exitWithMessage)
+
+    /// The label of the innermost `labeled(_:fix:_:)` on this thread (or task): a scope on one
+    /// thread never labels another's allocations.
+    @TaskLocal private static var scopedContext: Context?
 
     /// Reports a failure and ends the process: the message on standard error, status 1.
     @Sendable public static func exitWithMessage(_ failure: AllocationFailure) -> Never {
@@ -56,33 +59,26 @@ public struct AllocationFailure: Error, CustomStringConvertible, Sendable {
 
     /// What a failed allocation calls; it must not return.
     public static var handler: @Sendable (AllocationFailure) -> Never {
-        get { state.withLock { $0.handler } }
-        set { state.withLock { $0.handler = newValue } }
+        get { state.withLock { $0 } }
+        set { state.withLock { $0 = newValue } }
     }
 
     /// Runs `body` with failed allocations described as made for `what`, with `fix` as the
-    /// advice (e.g. while a model's parameters are created). Not for hot loops: it takes a lock.
+    /// advice (e.g. while a model's parameters are created), on this thread.
     /// - Parameters:
     ///   - what: e.g. "the parameters of model mlp".
     ///   - fix: e.g. "lower model.hidden_sizes".
     ///   - body: the work that allocates.
     public static func labeled<R>(_ what: String, fix: String, _ body: () throws -> R) rethrows -> R {
-        let previous = state.withLock { s -> Context? in
-            let old = s.context
-            s.context = Context(what: what, fix: fix)
-            return old
-        }
-        defer { state.withLock { $0.context = previous } }
-        return try body()
+        try $scopedContext.withValue(Context(what: what, fix: fix)) { try body() }
     }
 
     /// The label of the innermost `labeled(_:fix:_:)` running now, if any.
-    static var currentContext: Context? { state.withLock { $0.context } }
+    static var currentContext: Context? { scopedContext }
 
     /// Hands a failure to the handler, with the current context.
     static func fail(bytes: Int?, shape: [Int]?, dtype: DType?) -> Never {
-        let (handler, context) = state.withLock { ($0.handler, $0.context) }
-        handler(AllocationFailure(bytes: bytes, shape: shape, dtype: dtype, context: context))
+        handler(AllocationFailure(bytes: bytes, shape: shape, dtype: dtype, context: scopedContext))
     }
 
     /// The bytes of `count` elements of `dims`, or nil when the product overflows.
