@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import Testing
 
@@ -62,5 +63,22 @@ struct ContainerLayerTests {
         let shapes = ShapeTrace.recording { _ = flatten(Tensor(Init.normal([2, 3, 4]))) }
         #expect(shapes[ObjectIdentifier(flatten)] == [2, 12])
         #expect(ShapeTrace.recording {}.isEmpty)
+    }
+
+    /// A forward pass on another thread during a recording is not noted, and does not race with it.
+    @Test func shapeTraceIgnoresOtherThreads() {
+        let mine = Flatten()
+        let theirs = Flatten()
+        let done = DispatchSemaphore(value: 0)
+        let shapes = ShapeTrace.recording {
+            Thread.detachNewThread {
+                for _ in 0..<200 { _ = theirs(Tensor(Init.normal([2, 3]))) }
+                done.signal()
+            }
+            for _ in 0..<200 { _ = mine(Tensor(Init.normal([2, 3, 4]))) }
+            done.wait()
+        }
+        #expect(shapes[ObjectIdentifier(mine)] == [2, 12])
+        #expect(shapes[ObjectIdentifier(theirs)] == nil)
     }
 }
