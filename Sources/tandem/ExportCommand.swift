@@ -1,0 +1,66 @@
+import ArgumentParser
+import Checkpoint
+import Foundation
+import Training
+
+/// `tandem export`: a checkpoint's model weights alone.
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a checkpoint's model weights alone to one safetensors file, with PyTorch-style dotted names.",
+        discussion: "Exit status: 0 on success, 2 when --to is a folder or in a missing folder, 1 when it fails.")
+
+    @Argument(help: "A checkpoint folder, run directory or checkpoints folder.") var checkpoint: String
+    @Option(help: "The safetensors file to write.") var to: String
+
+    func run() throws {
+        if let mistake = Self.problem(writing: to) {
+            FileHandle.standardError.write(Data("tandem export: \(mistake)\n".utf8))
+            throw ExitCode(2)
+        }
+        let bytes: Data, count: Int, step: Int
+        do {
+            guard let (folder, m) = try ResumePoint.locate(.path(checkpoint), runDirectory: nil) else {
+                throw CheckpointError("no checkpoint")
+            }
+            let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + ResumePoint.modelFile))
+            let tensors = try SafeTensors.decode(data, name: folder + "/" + ResumePoint.modelFile).tensors
+            // The manifest's order is the model's registration order.
+            let ordered = m.tensors.filter { $0.file == ResumePoint.modelFile }.compactMap { r in
+                tensors[r.name].map { (r.name, $0) }
+            }
+            let metadata = ["step": "\(m.step)", "config_hash": m.configHash, "format": "pt"]
+            bytes = try SafeTensors.encode(ordered, metadata: metadata)
+            (count, step) = (ordered.count, m.step)
+        } catch {
+            FileHandle.standardError.write(Data("tandem export: \(JobFailure.text(error))\n".utf8))
+            throw ExitCode(1)
+        }
+        do {
+            try bytes.write(to: URL(fileURLWithPath: to), options: .atomic)
+        } catch {
+            let reason = FileFailure.describe(error)
+            FileHandle.standardError.write(Data("tandem export: cannot write \(to): \(reason)\n".utf8))
+            throw ExitCode(1)
+        }
+        print("wrote \(count) tensors of step \(step) to \(to)")
+    }
+
+    /// Why `path` cannot be the file to write, or nil: a folder, or a file in a missing folder.
+    static func problem(writing path: String) -> String? {
+        func isFolder(_ p: String) -> Bool {
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: p, isDirectory: &isDirectory) && isDirectory.boolValue
+        }
+        if path.hasSuffix("/") || isFolder(path) {
+            let inside = path.hasSuffix("/") ? path : path + "/"
+            return "--to \(path) is a folder; give the file to write, e.g. --to \(inside)model.safetensors"
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty, !isFolder(folder) {
+            return "--to \(path): the folder \(folder) does not exist; "
+                + "create it (mkdir -p \(folder)) or write elsewhere"
+        }
+        return nil
+    }
+}
