@@ -13,6 +13,7 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable {
 public enum SafeTensors {
     static let dtypeNames: [DType: String] = [
         .float32: "F32", .float16: "F16", .bfloat16: "BF16", .int32: "I32", .int8: "I8", .uint8: "U8",
+        .int64: "I64",
     ]
 
     /// The file's bytes for `tensors` (written in the order given) and string metadata.

@@ -219,7 +219,8 @@ extension NDArray {
     /// Whether the elements are 16-bit floats.
     public var isHalf: Bool { dtype == .float16 || dtype == .bfloat16 }
 
-    /// A copy converted to `target` (float32, float16, bfloat16, or int32 by truncation; int8 and uint8 widen to float32 only).
+    /// A copy converted to `target` (float32, float16, bfloat16, or int32 and int64 by truncation;
+    /// int8 and uint8 widen to float32 only).
     public func converted(to target: DType) -> NDArray {
         if target == dtype { return copy() }
         let out = NDArray(shape: shape, dtype: target, zeroed: false)
@@ -232,7 +233,10 @@ extension NDArray {
             for i in 0..<count { out.ptr[i] = Float(int32Pointer[i]) }
         case (.float32, .int32):
             for i in 0..<count { out.int32Pointer[i] = Int32(ptr[i]) }
-        case (.int8, .float32), (.uint8, .float32):
+        case (.float32, .int64):
+            let p = out.storage.raw.assumingMemoryBound(to: Int64.self)
+            for i in 0..<count { p[i] = Int64(ptr[i]) }
+        case (.int8, .float32), (.uint8, .float32), (.int64, .float32):
             out.ptr.update(from: scalars, count: count)
         case (_, .int8), (_, .uint8):
             preconditionFailure("converting to \(target) needs a scale: quantize with Quantization's kernels")

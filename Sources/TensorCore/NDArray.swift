@@ -83,6 +83,9 @@ public struct NDArray: @unchecked Sendable, CustomStringConvertible {
         case .uint8:
             return UnsafeBufferPointer(start: storage.raw.assumingMemoryBound(to: UInt8.self), count: count).map(
                 Float.init)
+        case .int64:
+            return UnsafeBufferPointer(start: storage.raw.assumingMemoryBound(to: Int64.self), count: count).map(
+                Float.init)
         }
     }
     /// The elements of an int32 array.
