@@ -33,7 +33,8 @@ expected = {
     "blocks.0.conv1.weight": [8, 8, 3, 3],
     "blocks.1.conv1.weight": [16, 8, 3, 3],
     "blocks.1.shortcut.weight": [16, 8, 1, 1],
-    "blocks.2.norm2.runningMean": [32],
+    "blocks.2.norm2.running_mean": [32],
+    "blocks.2.norm2.num_batches_tracked": [],
     "head.weight": [4, 32],
 }
 for name, shape in expected.items():

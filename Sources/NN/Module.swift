@@ -23,6 +23,16 @@ public protocol ModuleContainer: Module {
     var containedModules: [(String, any Module)] { get }
 }
 
+/// A module whose tensors are saved under other names than its Swift properties: the names the
+/// equivalent `torch.nn` module's `state_dict` uses, so that a saved file loads into it as it is.
+public protocol TensorNaming: Module {
+    /// The saved name of a tensor of this module's subtree.
+    /// - Parameter name: its dotted name relative to this module (`runningMean`, `layers.1.weightIH`),
+    ///   already renamed by the modules below.
+    /// - Returns: the name to save it under (`running_mean`, `weight_ih_l1`); `name` to keep it.
+    func exportedName(of name: String) -> String
+}
+
 /// Non-trainable state saved with the model, such as batch norm's running statistics.
 public final class Buffer {
     public var value: NDArray
@@ -69,33 +79,48 @@ extension Module {
     }
 
     /// Every parameter in registration order (declaration order, depth first) with its dotted name.
-    public func namedParameters(prefix: String = "") -> [(String, Tensor)] {
-        if let container = self as? any ModuleContainer {
-            return container.containedModules.flatMap { $1.namedParameters(prefix: prefix + $0 + ".") }
-        }
+    /// - Parameters:
+    ///   - prefix: put before every name.
+    ///   - swiftNames: the Swift property paths, as files written before `TensorNaming` hold
+    ///     them, instead of the names modules save their tensors under (PyTorch's).
+    public func namedParameters(prefix: String = "", swiftNames: Bool = false) -> [(String, Tensor)] {
         var out: [(String, Tensor)] = []
-        for (label, value) in Mirror(reflecting: self).children {
-            guard let label else { continue }
-            if let t = value as? Tensor {
-                out.append((prefix + label, t))
-            } else if let m = value as? any Module {
-                out += m.namedParameters(prefix: prefix + label + ".")
-            } else if let ms = value as? [any Module] {
-                for (i, m) in ms.enumerated() { out += m.namedParameters(prefix: "\(prefix)\(label).\(i).") }
+        func add(_ child: any Module, _ name: String) {
+            out += child.namedParameters(swiftNames: swiftNames).map { (name + "." + $0, $1) }
+        }
+        if let container = self as? any ModuleContainer {
+            for (name, child) in container.containedModules { add(child, name) }
+        } else {
+            for (label, value) in Mirror(reflecting: self).children {
+                guard let label else { continue }
+                if let t = value as? Tensor {
+                    out.append((label, t))
+                } else if let m = value as? any Module {
+                    add(m, label)
+                } else if let ms = value as? [any Module] {
+                    for (i, m) in ms.enumerated() { add(m, "\(label).\(i)") }
+                }
             }
         }
-        return out
+        return out.map { (prefix + (swiftNames ? $0 : savedName($0)), $1) }
     }
 
-    /// Every buffer with its dotted name.
-    public func namedBuffers(prefix: String = "") -> [(String, Buffer)] {
+    /// Every buffer with its dotted name, named as `namedParameters` names parameters.
+    public func namedBuffers(prefix: String = "", swiftNames: Bool = false) -> [(String, Buffer)] {
         var out: [(String, Buffer)] = []
         for (label, value) in Mirror(reflecting: self).children where !(self is any ModuleContainer) {
             guard let label else { continue }
-            if let b = value as? Buffer { out.append((prefix + label, b)) }
+            if let b = value as? Buffer { out.append((label, b)) }
         }
-        for (name, child) in namedChildren { out += child.namedBuffers(prefix: prefix + name + ".") }
-        return out
+        for (name, child) in namedChildren {
+            out += child.namedBuffers(swiftNames: swiftNames).map { (name + "." + $0, $1) }
+        }
+        return out.map { (prefix + (swiftNames ? $0 : savedName($0)), $1) }
+    }
+
+    /// `name`, relative to this module, as this module saves it.
+    private func savedName(_ name: String) -> String {
+        (self as? any TensorNaming)?.exportedName(of: name) ?? name
     }
 
     public var parameters: [Tensor] { namedParameters().map(\.1) }

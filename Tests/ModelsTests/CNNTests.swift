@@ -43,7 +43,7 @@ struct CNNTests {
             names.contains("blocks.0.conv1.weight") && names.contains("blocks.2.projection.weight")
                 && names.contains("blocks.2.projectionNorm.weight") && names.contains("head.bias"), "\(names)")
         #expect(!names.contains("blocks.1.projection.weight"))  // same shape: identity shortcut
-        #expect(resnet.namedBuffers().map(\.0).contains("blocks.3.bn2.runningVar"))
+        #expect(resnet.namedBuffers().map(\.0).contains("blocks.3.bn2.running_var"))
         let inception = InceptionNet(channels: [8, 4, 8], classes: 3)
         #expect(inception.namedParameters().map(\.0).contains("first.branch5.layers.3.weight"))
         let mobile = MobileNet(channels: [8, 16], classes: 3)

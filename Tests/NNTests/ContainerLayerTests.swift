@@ -13,7 +13,7 @@ struct ContainerLayerTests {
             ("c1", Conv2d(1, 2, kernel: 3)), ("0", ActivationLayer(.relu)), ("bn", BatchNorm(2)),
         ])
         #expect(net.namedParameters().map(\.0) == ["c1.weight", "c1.bias", "bn.weight", "bn.bias"])
-        #expect(net.namedBuffers().map(\.0) == ["bn.runningMean", "bn.runningVar"])
+        #expect(net.namedBuffers().map(\.0) == ["bn.running_mean", "bn.running_var", "bn.num_batches_tracked"])
         net.eval()
         #expect(net.containedModules.allSatisfy { !$0.1.training })
     }
@@ -53,7 +53,7 @@ struct ContainerLayerTests {
         let sequence = RecurrentLayer(stack, keepsSequence: true)
         #expect(sequence(x).scalars == output.scalars)
         #expect(sequence.namedParameters().map(\.0) == stack.namedParameters().map(\.0))
-        #expect(sequence.namedParameters().first?.0 == "layers.0.weightIH")
+        #expect(sequence.namedParameters().first?.0 == "weight_ih_l0")
     }
 
     /// Output shapes are noted only while a summary records them.

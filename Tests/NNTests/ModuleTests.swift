@@ -19,7 +19,10 @@ struct ModuleTests {
                 "attention.weight", "norm.weight", "norm.bias", "layers.0.weight", "layers.0.bias",
                 "layers.1.weight", "layers.1.bias",
             ])
-        #expect(Block().namedBuffers().map(\.0) == ["layers.1.runningMean", "layers.1.runningVar"])
+        #expect(
+            Block().namedBuffers().map(\.0) == [
+                "layers.1.running_mean", "layers.1.running_var", "layers.1.num_batches_tracked",
+            ])
         let seq = Sequential(Linear(3, 5), ActivationLayer(.relu), Linear(5, 2, bias: false))
         #expect(seq.namedParameters().map(\.0) == ["layers.0.weight", "layers.0.bias", "layers.2.weight"])
         #expect(seq.parameterCount == 3 * 5 + 5 + 5 * 2)

@@ -64,9 +64,9 @@ struct RecurrentTests {
                 #expect(out.scalars[(row * 6 + 5) * 7 + k] == final[0][0].scalars[row * 7 + k])
             }
         }
-        // PyTorch-style names and initialisation bound 1/√H.
+        // PyTorch's names and initialisation bound 1/√H.
         let names = net.namedParameters().map(\.0)
-        #expect(names == ["layers.0.weightIH", "layers.0.weightHH", "layers.0.biasIH", "layers.0.biasHH"], "\(names)")
+        #expect(names == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"], "\(names)")
         #expect(net.parameters.allSatisfy { $0.scalars.allSatisfy { Swift.abs($0) <= 1 / Float(7).squareRoot() } })
     }
 

@@ -45,8 +45,8 @@ struct ModelSummaryTests {
         #expect(Self.row(s, "blocks.1")?.hasPrefix("BasicBlock [1, 8, 14, 14]") == true)
         #expect(Self.row(s, "blocks.1.projection")?.hasPrefix("Conv2d [1, 8, 14, 14]") == true)
         #expect(s.rows.first { $0.name == "blocks.1.conv1" }?.depth == 2)
-        // Running mean and variance of the stem's 4 channels and each block's norms.
-        #expect(s.bufferValues == 2 * (4 + 4 + 4 + 8 + 8 + 8))
+        // Running mean and variance of the stem's 4 channels and each block's norms, and each norm's counter.
+        #expect(s.bufferValues == 2 * (4 + 4 + 4 + 8 + 8 + 8) + 6)
     }
 
     /// Attention and recurrent modules, which are not plain layers, have their rows and shapes too.
@@ -85,6 +85,6 @@ struct ModelSummaryTests {
         #expect(Self.row(s, "2.2") == "ActivationLayer(geluErf) [1, 4, 28, 28] 0")
         #expect(Self.row(s, "4") == "Flatten [1, 784] 0")
         #expect(Self.row(s, "head") == "Linear [1, 10] 7850")
-        #expect(s.bufferValues == 8)
+        #expect(s.bufferValues == 9)
     }
 }

@@ -69,7 +69,7 @@ struct SequentialModelTests {
         let names = model.namedParameters().map(\.0)
         #expect(names.prefix(3) == ["stem.weight", "stem_norm.weight", "stem_norm.bias"])
         #expect(names.contains("block1.0.weight") && names.contains("block1.4.bias") && names.last == "head.bias")
-        #expect(model.namedBuffers().map(\.0).contains("block1.1.runningMean"))
+        #expect(model.namedBuffers().map(\.0).contains("block1.1.running_mean"))
     }
 
     /// A residual block that changes the shape gets a strided 1x1 projection when asked.

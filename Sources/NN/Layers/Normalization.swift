@@ -1,12 +1,15 @@
 import Autograd
 
-/// Batch normalisation over the channel axis of (N, C, ...): BatchNorm1d and BatchNorm2d in one.
-public final class BatchNorm: Layer {
+/// Batch normalisation over the channel axis of (N, C, ...): BatchNorm1d and BatchNorm2d in one,
+/// saved under PyTorch's names (`running_mean`, `running_var`, `num_batches_tracked`).
+public final class BatchNorm: Layer, TensorNaming {
     public var training = true
     public let weight: Tensor?
     public let bias: Tensor?
     public let runningMean: Buffer
     public let runningVar: Buffer
+    /// Batches seen in training mode, an int64 scalar as PyTorch keeps it.
+    public let numBatchesTracked: Buffer
     public let momentum: Float, eps: Float
 
     /// - Parameters:
@@ -19,6 +22,7 @@ public final class BatchNorm: Layer {
         bias = affine ? Tensor(Init.zeros([channels]), requiresGrad: true) : nil
         runningMean = Buffer(Init.zeros([channels]))
         runningVar = Buffer(Init.ones([channels]))
+        numBatchesTracked = Buffer(NDArray(shape: [], dtype: .int64))
         (self.momentum, self.eps) = (momentum, eps)
     }
 
@@ -26,8 +30,22 @@ public final class BatchNorm: Layer {
         let y = batchNorm(
             x, weight: weight, bias: bias, runningMean: runningMean.value, runningVar: runningVar.value,
             training: training, momentum: momentum, eps: eps)
+        if training { counter.pointee += 1 }
         return ShapeTrace.note(self, y)
     }
+
+    /// The batches counted so far (`num_batches_tracked`).
+    public var batchesTracked: Int64 { counter.pointee }
+
+    private var counter: UnsafeMutablePointer<Int64> {
+        numBatchesTracked.value.storage.raw.assumingMemoryBound(to: Int64.self)
+    }
+
+    static let savedNames = [
+        "runningMean": "running_mean", "runningVar": "running_var", "numBatchesTracked": "num_batches_tracked",
+    ]
+
+    public func exportedName(of name: String) -> String { Self.savedNames[name] ?? name }
 }
 
 /// Layer normalisation over the last axis.

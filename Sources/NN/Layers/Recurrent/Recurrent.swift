@@ -1,8 +1,9 @@
 import Autograd
 
 /// A stack of recurrent layers over batch-first sequences (torch.nn.RNN, LSTM and GRU with
-/// `batch_first=True`), unrolled on the tape so gradients flow back through time.
-public final class Recurrent: Module {
+/// `batch_first=True`), unrolled on the tape so gradients flow back through time. Its tensors
+/// are saved under `nn.LSTM`'s names: `weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, l1...
+public final class Recurrent: Module, TensorNaming {
     public enum Kind: String, Sendable { case rnn, lstm, gru }
 
     public var training = true
@@ -34,6 +35,22 @@ public final class Recurrent: Module {
         precondition(!cells.isEmpty, "a recurrent network needs at least one layer")
         (self.kind, layers) = (kind, cells)
     }
+
+    public func exportedName(of name: String) -> String { Self.torchName(of: name) }
+
+    /// PyTorch's name for a cell's tensor: `layers.2.weightIH` is `weight_ih_l2`; other names are kept.
+    public static func torchName(of name: String) -> String {
+        let parts = name.split(separator: ".")
+        guard parts.count == 3, parts[0] == "layers", let layer = Int(parts[1]),
+            let stem = cellTensorNames[String(parts[2])]
+        else { return name }
+        return "\(stem)_l\(layer)"
+    }
+
+    /// A cell's Swift property names and PyTorch's stems for them.
+    static let cellTensorNames = [
+        "weightIH": "weight_ih", "weightHH": "weight_hh", "biasIH": "bias_ih", "biasHH": "bias_hh",
+    ]
 
     /// Runs the sequence through every layer.
     /// - Parameters:
