@@ -25,10 +25,12 @@ struct ExportCommand: ParsableCommand {
             }
             let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + ResumePoint.modelFile))
             let tensors = try SafeTensors.decode(data, name: folder + "/" + ResumePoint.modelFile).tensors
-            // The manifest's order is the model's registration order.
-            let ordered = m.tensors.filter { $0.file == ResumePoint.modelFile }.compactMap { r in
+            // The manifest's order is the model's registration order; an older checkpoint's names
+            // are written as the current (PyTorch) ones.
+            let stored = m.tensors.filter { $0.file == ResumePoint.modelFile }.compactMap { r in
                 tensors[r.name].map { (r.name, $0) }
             }
+            let ordered = LegacyTensorNames.upgraded(stored).tensors
             let metadata = ["step": "\(m.step)", "config_hash": m.configHash, "format": "pt"]
             bytes = try SafeTensors.encode(ordered, metadata: metadata)
             (count, step) = (ordered.count, m.step)

@@ -84,9 +84,11 @@ public struct ResumePoint {
         guard let (folder, manifest) = try locate(source, runDirectory: runDirectory, logger: logger) else {
             return nil
         }
-        let weights = try SafeTensors.decode(
-            Data(contentsOf: URL(fileURLWithPath: folder + "/" + modelFile)), name: folder + "/" + modelFile
-        ).tensors
+        // A checkpoint from before PyTorch names reads under the current ones.
+        let weights = ModelWeights.current(
+            try SafeTensors.decode(
+                Data(contentsOf: URL(fileURLWithPath: folder + "/" + modelFile)), name: folder + "/" + modelFile
+            ).tensors, for: model)
         let targets =
             model.namedParameters().map { ($0.0, $0.1.data) } + model.namedBuffers().map { ($0.0, $0.1.value) }
         var differences: [String] = []

@@ -39,7 +39,7 @@ public struct PartialWeightLoad: Equatable, Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CheckpointError("cannot read model weights \(path): the file is missing or unreadable")
         }
-        let (tensors, _) = try SafeTensors.decode(data, name: path)
+        let tensors = ModelWeights.current(try SafeTensors.decode(data, name: path).tensors, for: model)
         let targets =
             model.namedParameters().map { ($0.0, $0.1.data) } + model.namedBuffers().map { ($0.0, $0.1.value) }
         var loaded: [String] = [], fresh: [Fresh] = []
