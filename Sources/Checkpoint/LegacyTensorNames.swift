@@ -1,7 +1,8 @@
 import TensorCore
 
 /// The tensor names of model files written before Tandem saved PyTorch's names, and how they
-/// read today, so that old runs and checkpoints still resume, evaluate and export.
+/// read today, for a reader that has no model to ask (`tandem export` of an old checkpoint; a
+/// built model maps its own old names, see `ModelWeights.current`).
 ///
 /// Batch norm's `runningMean` and `runningVar` are `running_mean` and `running_var` now, with a
 /// `num_batches_tracked` beside them (absent from old files: it reads as 0); a recurrent stack's
@@ -41,12 +42,6 @@ public enum LegacyTensorNames {
             }
         }
         return (out, oldNames)
-    }
-
-    /// `tensors` under their current names (see the ordered form).
-    public static func upgraded(_ tensors: [String: NDArray]) -> [String: NDArray] {
-        let ordered = upgraded(tensors.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }).tensors
-        return Dictionary(ordered, uniquingKeysWith: { first, _ in first })
     }
 
     static let batchNorm = ["runningMean": "running_mean", "runningVar": "running_var"]
