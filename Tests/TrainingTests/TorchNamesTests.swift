@@ -179,6 +179,21 @@ struct TorchNamesTests {
         }
     }
 
+    /// A freeze prefix of the old recurrent names matches nothing now, and the message lists the new ones.
+    @Test func oldRecurrentFreezePrefixIsAConfigError() throws {
+        let path = Self.root.appendingPathComponent("Tests/LegacyRuns/lstm/config.yaml").path
+        let config = try ConfigLoader.load(path: path, overrides: ["training.freeze=[recurrent.layers.0.]"])
+        #expect {
+            try Trainer(config: config, runDirectory: nil, communicator: SingleProcessCommunicator())
+        } throws: {
+            "\($0)".contains(
+                "training.freeze has \"recurrent.layers.0.\", which matches no parameter of model lstm; its "
+                    + "parameters start with embedding., recurrent., head.")
+        }
+        let frozen = try ConfigLoader.load(path: path, overrides: ["training.freeze=[recurrent.weight_ih_l0]"])
+        _ = try Trainer(config: frozen, runDirectory: nil, communicator: SingleProcessCommunicator())
+    }
+
     /// `tandem interop-outputs`' files: the inputs and the model's logits on them, as .npy.
     @Test func referenceOutputsAreTheModelsLogits() throws {
         let dir = NSTemporaryDirectory() + "tandem-legacy-\(UUID().uuidString)"
