@@ -9,7 +9,7 @@ sample's input shape as the planner infers them.
 from torch import nn
 import torch.nn.functional as F
 
-from models import Activation, BatchNorm, activation, make_recurrent_layer
+from layers import Activation, BatchNorm, activation, make_recurrent_layer
 
 
 def pair(value, default=None):
