@@ -1,0 +1,230 @@
+import Foundation
+import Testing
+
+/// `tandem predict` as a user runs it, on runs trained by `tandem train` in real processes: the
+/// numbers checked against the model computed here, one rank against two, and each mistake's message.
+extension MPIJobs {
+    @Suite("tandem predict end to end", .serialized)
+    struct PredictEndToEndTests {
+        static var tandem: String { TrainEndToEndTests.tandem }
+
+        /// Three small runs trained once for the suite: an MLP on an image folder, an MLP
+        /// regressor on a table, and an LSTM language model on a text.
+        struct Runs {
+            let base: String
+            var images: String { base + "/images-run" }
+            var table: String { base + "/table-run" }
+            var text: String { base + "/text-run" }
+            var folder: String { base + "/folder" }
+            let verse: String
+        }
+
+        static let runs: Result<Runs, any Error> = Result {
+            let base = NSTemporaryDirectory() + "tandem-predict-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+            try PredictFixtures.imageFolder(base + "/folder")
+            for (name, rows, seed) in [("train", 160, 1), ("test", 20, 2)] {
+                try PredictFixtures.table(rows: rows, seed: seed)
+                    .write(toFile: "\(base)/\(name).csv", atomically: true, encoding: .utf8)
+            }
+            let verse = String(
+                repeating: "to be, or not to be: that is the question.\nwhether 'tis nobler in the mind to suffer\n",
+                count: 20)
+            try verse.write(toFile: base + "/verse.txt", atomically: true, encoding: .utf8)
+            let common = "seed: 0\nlogging: {progress: plain}\noptimizer: {name: adam, lr: 0.01}\n"
+            let configs = [
+                "images": common + """
+                    model: {name: mlp, hidden_sizes: [16]}
+                    data: {name: image_folder, directory: \(base)/folder, channels: 1, validation_fraction: 0.25,
+                      batch_size: 8}
+                    training: {epochs: 25}
+                    """,
+                "table": common + """
+                    model: {name: mlp, hidden_sizes: [16]}
+                    data: {name: csv, train: \(base)/train.csv, test: \(base)/test.csv, target: y, task: regression,
+                      batch_size: 16}
+                    training: {epochs: 30}
+                    """,
+                "text": common + """
+                    model: {name: lstm, embedding_size: 16, hidden_size: 32}
+                    data: {name: text, path: \(base)/verse.txt, context: 16, targets: every, batch_size: 8}
+                    training: {epochs: 1, max_steps: 60}
+                    """,
+            ]
+            for (name, yaml) in configs {
+                try yaml.write(toFile: "\(base)/\(name).yaml", atomically: true, encoding: .utf8)
+                let run = try MPIRun.launch(
+                    tandem, ["train", "\(base)/\(name).yaml", "--run-dir", "\(base)/\(name)-run"],
+                    environment: ["TANDEM_NUM_THREADS": "1"], timeout: 300)
+                guard run.status == 0 else { throw PredictTestFailure("training \(name) failed: \(run.stderr)") }
+            }
+            return Runs(base: base, verse: verse)
+        }
+
+        struct PredictTestFailure: Error, CustomStringConvertible {
+            let description: String
+            init(_ description: String) { self.description = description }
+        }
+
+        static func predict(_ arguments: [String], ranks: Int? = nil) throws -> MPIRun {
+            guard let ranks else {
+                return try MPIRun.launch(
+                    tandem, ["predict"] + arguments, environment: ["TANDEM_NUM_THREADS": "1"], timeout: 120)
+            }
+            return try MPIRun.launch(
+                "/usr/bin/env",
+                ["mpirun", "-np", "\(ranks)", "--oversubscribe", "--bind-to", "none", tandem, "predict"] + arguments,
+                environment: ["TANDEM_NUM_THREADS": "1"], timeout: 120)
+        }
+
+        static func objects(_ stdout: String) throws -> [[String: Any]] {
+            try stdout.split(separator: "\n").map {
+                try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+            }
+        }
+
+        /// The model's input for a PNG of the folder: pixels / 255, normalised with the run's
+        /// per-channel statistics (normalization.json).
+        static func preprocessed(_ pixels: [UInt8], run: String) throws -> [Float] {
+            let stats = try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: run + "/normalization.json"))) as! [String: [Double]]
+            let (mean, std) = (Float(stats["mean"]![0]), Float(stats["std"]![0]))
+            return pixels.map { (Float($0) / 255 - mean) / std }
+        }
+
+        /// A PNG's probabilities are the softmax of the MLP computed here on the image decoded and
+        /// normalised as the run's data was; the top classes are named after the folders; a `.npy`
+        /// batch of the same pixels gives the same numbers.
+        @Test func imageProbabilitiesEqualTheModelsSoftmax() throws {
+            let runs = try Self.runs.get()
+            let file = runs.folder + "/test/left/1.png"
+            let pixels = PredictFixtures.image(1, seed: 1000 + 100 + 1)
+            let npy = runs.base + "/batch.npy"
+            let batch = pixels.map { Float($0) / 255 } + [Float](repeating: 0.5, count: 64)
+            try PredictFixtures.npy(batch, shape: [2, 1, 8, 8]).write(to: URL(fileURLWithPath: npy))
+            let run = try Self.predict([runs.images, file, npy, "--json", "--top-k", "2"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let objects = try Self.objects(run.stdout)
+            #expect(objects.map { $0["input"] as! String } == [file, npy + "[0]", npy + "[1]"])
+            let weights = try PredictFixtures.weights(runs.images)
+            let x = try Self.preprocessed(pixels, run: runs.images)
+            let logits = PredictFixtures.mlp(x, weights: weights, hidden: 16)
+            let expected = PredictFixtures.softmax(logits)
+            for object in objects.prefix(2) {
+                let probabilities = object["probabilities"] as! [Double], raw = object["logits"] as! [Double]
+                #expect(probabilities.count == 3 && raw.count == 3)
+                for k in 0..<3 {
+                    #expect(Swift.abs(probabilities[k] - expected[k]) < 1e-5, "\(probabilities) vs \(expected)")
+                    #expect(Swift.abs(raw[k] - logits[k]) < 1e-4 * Swift.max(1, Swift.abs(logits[k])))
+                }
+                let top = object["top_k"] as! [[String: Any]]
+                #expect(top.count == 2 && top[0]["class"] as? String == "left" && top[0]["index"] as? Int == 1)
+                #expect(top[0]["probability"] as! Double >= top[1]["probability"] as! Double)
+                #expect(object["classes"] as! [String] == PredictFixtures.classes)
+            }
+            // The text form: the input, then one line per class with its probability and name.
+            let text = try Self.predict([runs.images, file])
+            #expect(text.status == 0, "\(text.stderr)")
+            let lines = text.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 4 && lines[0] == file, "\(text.stdout)")
+            // The run's last checkpoint and its weights file hold the same model.
+            let latest = try String(contentsOfFile: runs.images + "/checkpoints/latest", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            for other in [runs.images + "/checkpoints/" + latest, runs.images + "/model.safetensors"] {
+                let same = try Self.predict([other, file])
+                #expect(same.status == 0 && same.stdout == text.stdout, "\(other): \(same.stderr)")
+            }
+            let first = lines[1].split(separator: " ")
+            #expect(first.count == 2 && first[1] == "left", "\(text.stdout)")
+            #expect(Swift.abs(Double(first[0])! - expected[1]) <= 0.00005 + 1e-6, "\(text.stdout)")
+        }
+
+        /// Predicting every image of the test folder gets right exactly the share `tandem eval`
+        /// reports as the test accuracy; two ranks print what one rank prints.
+        @Test func folderAgreesWithEvalAndTwoRanksMatchOne() throws {
+            let runs = try Self.runs.get()
+            let one = try Self.predict([runs.images, runs.folder + "/test", "--json"])
+            #expect(one.status == 0, "\(one.stderr)")
+            let objects = try Self.objects(one.stdout)
+            #expect(objects.count == 12)
+            let correct = objects.filter { object in
+                let input = object["input"] as! String, top = (object["top_k"] as! [[String: Any]])[0]
+                return input.contains("/test/\(top["class"] as! String)/")
+            }.count
+            let eval = try MPIRun.launch(
+                Self.tandem, ["eval", runs.images, "--json"], environment: ["TANDEM_NUM_THREADS": "1"], timeout: 60)
+            #expect(eval.status == 0, "\(eval.stderr)")
+            let evaluated = try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as! [String: Any]
+            #expect(Double(correct) / 12 == evaluated["accuracy"] as! Double)
+            #expect(correct >= 10, "the model learned the three patterns: \(correct)/12")
+            for json in [true, false] {
+                let flags = [runs.images, runs.folder + "/test"] + (json ? ["--json"] : [])
+                let single = try Self.predict(flags, ranks: 1), pair = try Self.predict(flags, ranks: 2)
+                #expect(single.status == 0 && pair.status == 0, "\(single.stderr)\n\(pair.stderr)")
+                #expect(pair.stdout == single.stdout && !single.stdout.isEmpty)
+            }
+        }
+
+        /// A CSV row without its target column: the regressor's value is the MLP computed here on
+        /// the row encoded with the run's table statistics, printed under the target's name.
+        @Test func csvRowsGiveTheRegressorsValues() throws {
+            let runs = try Self.runs.get()
+            let rows = runs.base + "/rows.csv"
+            try "colour,b,a\nred,0.5,1.25\nblue,1.5,-0.5\n".write(toFile: rows, atomically: true, encoding: .utf8)
+            let run = try Self.predict([runs.table, rows, "--json"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let objects = try Self.objects(run.stdout)
+            #expect(objects.map { $0["input"] as! String } == [rows + ":2", rows + ":3"])
+            let stats = try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: runs.table + "/table_statistics.json"))) as! [String: Any]
+            let features = stats["features"] as! [[String: Any]]
+            let weights = try PredictFixtures.weights(runs.table)
+            let rowCells = [["a": "1.25", "b": "0.5", "colour": "red"], ["a": "-0.5", "b": "1.5", "colour": "blue"]]
+            for (object, cells) in zip(objects, rowCells) {
+                var x: [Float] = []
+                for feature in features {
+                    let cell = cells[feature["name"] as! String]!
+                    if feature["kind"] as! String == "numeric" {
+                        let (mean, std) = (feature["mean"] as! Double, feature["std"] as! Double)
+                        x.append(Float((Double(cell)! - mean) / std))
+                    } else {
+                        x += (feature["categories"] as! [String]).map { $0 == cell ? 1 : 0 }
+                    }
+                }
+                let expected = PredictFixtures.mlp(x, weights: weights, hidden: 16)[0]
+                let values = object["values"] as! [String: Double]
+                #expect(Swift.abs(values["y"]! - expected) < 1e-4, "\(values) vs \(expected)")
+                #expect((object["outputs"] as! [Double]) == [values["y"]!])
+            }
+            // Trained on y = 2a - b (+1 for red): the first row's value is near 2·1.25 - 0.5 + 1 = 3.
+            let first = (objects[0]["values"] as! [String: Double])["y"]!
+            #expect(Swift.abs(first - 3) < 0.75, "predicted \(first)")
+            let text = try Self.predict([runs.table, rows])
+            #expect(text.stdout.hasPrefix(rows + ":2: y "), "\(text.stdout)")
+        }
+
+        /// A prompt to the LSTM: the same seed gives the same text, `tandem sample` with that seed
+        /// the same continuation, two ranks the same output as one, every character one of the text's.
+        @Test func promptsToTheRecurrentLanguageModel() throws {
+            let runs = try Self.runs.get()
+            let flags = [runs.text, "--prompt", "to be", "--prompt", "whether", "--length", "60", "--seed", "3"]
+            let a = try Self.predict(flags + ["--json"]), b = try Self.predict(flags + ["--json"])
+            #expect(a.status == 0, "\(a.stderr)")
+            #expect(a.stdout == b.stdout)
+            let objects = try Self.objects(a.stdout)
+            #expect(objects.map { $0["prompt"] as! String } == ["to be", "whether"])
+            let generated = objects.map { $0["generated"] as! String }
+            #expect(generated.allSatisfy { $0.unicodeScalars.count == 60 })
+            #expect(Set(generated.joined().utf8).isSubset(of: Set(runs.verse.utf8)))
+            #expect((objects[0]["tokens"] as! [Int]).count == 60)
+            let sample = try MPIRun.launch(
+                Self.tandem, ["sample", runs.text, "--prompt", "to be", "--length", "60", "--seed", "3"],
+                environment: [:], timeout: 60)
+            #expect(sample.status == 0, "\(sample.stderr)")
+            #expect(sample.stdout == "to be" + generated[0] + "\n")
+            let single = try Self.predict(flags, ranks: 1), pair = try Self.predict(flags, ranks: 2)
+            #expect(pair.status == 0 && pair.stdout == single.stdout, "\(pair.stderr)")
+            #expect(single.stdout == "to be" + generated[0] + "\n\nwhether" + generated[1] + "\n")
+        }
+    }
+}
