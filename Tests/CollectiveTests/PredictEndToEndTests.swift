@@ -139,6 +139,70 @@ extension MPIJobs {
             #expect(Swift.abs(Double(first[0])! - expected[1]) <= 0.00005 + 1e-6, "\(text.stdout)")
         }
 
+        /// Colour and size are converted as the run's data converts them: an RGB PNG whose three
+        /// channels equal the grey image gives its probabilities (the luma weights sum to 1), and
+        /// the image at twice the size is resized back to 8x8 and keeps its class.
+        @Test func imagesAreConvertedAndResized() throws {
+            let runs = try Self.runs.get()
+            let pixels = PredictFixtures.image(1, seed: 1000 + 100 + 1)
+            let rgb = runs.base + "/rgb.png", big = runs.base + "/big.png"
+            let interleaved: [UInt8] = pixels.flatMap { (v: UInt8) -> [UInt8] in [v, v, v] }
+            try Data(PredictFixtures.png(interleaved, width: 8, height: 8, channels: 3))
+                .write(to: URL(fileURLWithPath: rgb))
+            let doubled: [UInt8] = (0..<256).map { (i: Int) -> UInt8 in
+                let (y, x) = (i / 16, i % 16)
+                return pixels[(y / 2) * 8 + x / 2]
+            }
+            try Data(PredictFixtures.png(doubled, width: 16, height: 16)).write(to: URL(fileURLWithPath: big))
+            let run = try Self.predict([runs.images, runs.folder + "/test/left/1.png", rgb, big, "--json"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let objects = try Self.objects(run.stdout)
+            let p = objects.map { $0["probabilities"] as! [Double] }
+            #expect(p.count == 3 && zip(p[0], p[1]).allSatisfy { Swift.abs($0 - $1) < 1e-5 }, "\(p)")
+            #expect((objects[2]["top_k"] as! [[String: Any]])[0]["class"] as? String == "left", "\(objects[2])")
+        }
+
+        /// A Fashion-MNIST run names its classes after the clothes, and a PNG is scaled and
+        /// standardised with the dataset's published mean and std, as its IDX bytes were.
+        @Test(
+            .enabled(
+                if: FileManager.default.fileExists(
+                    atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")))
+        func fashionMNISTPredictionsNameTheClothes() throws {
+            let base = NSTemporaryDirectory() + "tandem-predict-fmnist-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: base) }
+            let train = try MPIRun.launch(
+                Self.tandem,
+                [
+                    "train", packageRoot + "/configs/mlp_fmnist.yaml", "--run-dir", base + "/run",
+                    "--set", "model.hidden_sizes=[16]", "--set", "model.dropout=0", "--set", "data.limit=640",
+                    "--set", "training.epochs=1", "--set", "logging.progress=plain",
+                ], environment: ["TANDEM_NUM_THREADS": "1"], timeout: 300)
+            #expect(train.status == 0, "\(train.stderr)")
+            let pixels: [UInt8] = (0..<784).map { (i: Int) -> UInt8 in
+                UInt8(truncatingIfNeeded: i * 7 + (i / 28) * 13)
+            }
+            try Data(PredictFixtures.png(pixels, width: 28, height: 28))
+                .write(to: URL(fileURLWithPath: base + "/x.png"))
+            let run = try Self.predict([base + "/run", base + "/x.png", "--json", "--top-k", "3"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let object = try #require(try Self.objects(run.stdout).first)
+            let names = [
+                "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                "Ankle boot",
+            ]
+            #expect(object["classes"] as! [String] == names)
+            let scale: Float = 1 / (255 * 0.3530), shift: Float = -0.2860 / 0.3530
+            let x = pixels.map { Float($0) * scale + shift }
+            let expected = PredictFixtures.softmax(
+                PredictFixtures.mlp(x, weights: try PredictFixtures.weights(base + "/run"), hidden: 16))
+            let probabilities = object["probabilities"] as! [Double]
+            #expect(zip(probabilities, expected).allSatisfy { Swift.abs($0 - $1) < 1e-5 }, "\(probabilities)")
+            let top = object["top_k"] as! [[String: Any]]
+            let best = expected.indices.max { expected[$0] < expected[$1] }!
+            #expect(top.count == 3 && top[0]["class"] as? String == names[best])
+        }
+
         /// Predicting every image of the test folder gets right exactly the share `tandem eval`
         /// reports as the test accuracy; two ranks print what one rank prints.
         @Test func folderAgreesWithEvalAndTwoRanksMatchOne() throws {

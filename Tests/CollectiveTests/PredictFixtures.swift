@@ -4,11 +4,12 @@ import Foundation
 /// Files for `tandem predict`'s tests: PNG images, NumPy arrays, an image folder, a table and a
 /// text, with the small MLP forward pass that checks the command's numbers.
 enum PredictFixtures {
-    /// An 8-bit greyscale PNG of `pixels` (rows top to bottom), its image data in stored
-    /// (uncompressed) deflate blocks, which every PNG decoder reads.
-    static func png(_ pixels: [UInt8], width: Int, height: Int) -> [UInt8] {
+    /// An 8-bit grey (1 channel) or RGB (3, interleaved) PNG of `pixels`, rows top to bottom, its
+    /// image data in stored (uncompressed) deflate blocks, which every PNG decoder reads.
+    static func png(_ pixels: [UInt8], width: Int, height: Int, channels: Int = 1) -> [UInt8] {
         var raw: [UInt8] = []
-        for y in 0..<height { raw += [0] + pixels[(y * width)..<((y + 1) * width)] }
+        let stride = width * channels
+        for y in 0..<height { raw += [0] + pixels[(y * stride)..<((y + 1) * stride)] }
         var zlib: [UInt8] = [0x78, 0x01]
         var offset = 0
         repeat {
@@ -20,7 +21,7 @@ enum PredictFixtures {
         var a: UInt32 = 1, b: UInt32 = 0
         for byte in raw { a = (a + UInt32(byte)) % 65521; b = (b + a) % 65521 }
         zlib += bigEndian(b << 16 | a)
-        let header = bigEndian(UInt32(width)) + bigEndian(UInt32(height)) + [8, 0, 0, 0, 0]
+        let header = bigEndian(UInt32(width)) + bigEndian(UInt32(height)) + [8, channels == 1 ? 0 : 2, 0, 0, 0]
         return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header) + chunk("IDAT", zlib)
             + chunk("IEND", [])
     }
