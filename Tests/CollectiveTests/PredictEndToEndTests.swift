@@ -22,6 +22,7 @@ extension MPIJobs {
         static let runs: Result<Runs, any Error> = Result {
             let base = NSTemporaryDirectory() + "tandem-predict-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+            PredictFixtures.removeAtExit(base)
             try PredictFixtures.imageFolder(base + "/folder")
             for (name, rows, seed) in [("train", 160, 1), ("test", 20, 2)] {
                 try PredictFixtures.table(rows: rows, seed: seed)

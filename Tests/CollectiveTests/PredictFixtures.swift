@@ -4,6 +4,17 @@ import Foundation
 /// Files for `tandem predict`'s tests: PNG images, NumPy arrays, an image folder, a table and a
 /// text, with the small MLP forward pass that checks the command's numbers.
 enum PredictFixtures {
+    /// Folders to remove when the test process exits: the suite's runs outlive each test.
+    nonisolated(unsafe) static var leftovers: [String] = []
+
+    /// Removes `path` when the test process exits.
+    static func removeAtExit(_ path: String) {
+        if leftovers.isEmpty {
+            atexit { for path in PredictFixtures.leftovers { try? FileManager.default.removeItem(atPath: path) } }
+        }
+        leftovers.append(path)
+    }
+
     /// An 8-bit grey (1 channel) or RGB (3, interleaved) PNG of `pixels`, rows top to bottom, its
     /// image data in stored (uncompressed) deflate blocks, which every PNG decoder reads.
     static func png(_ pixels: [UInt8], width: Int, height: Int, channels: Int = 1) -> [UInt8] {
