@@ -204,6 +204,43 @@ extension MPIJobs {
             #expect(top.count == 3 && top[0]["class"] as? String == names[best])
         }
 
+        /// A sequence classifier reads int32 token arrays: a batch's first sample gives what the
+        /// same sample alone gives, ids outside the vocabulary and float arrays are refused.
+        @Test func tokenArraysForASequenceClassifier() throws {
+            let base = NSTemporaryDirectory() + "tandem-predict-tokens-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: base) }
+            let train = try MPIRun.launch(
+                Self.tandem,
+                [
+                    "train", packageRoot + "/configs/lstm_memory.yaml", "--run-dir", base + "/run",
+                    "--set", "data.memory.samples=256", "--set", "data.memory.test_samples=32",
+                    "--set", "data.memory.length=8", "--set", "training.epochs=1", "--set", "logging.progress=plain",
+                ], environment: ["TANDEM_NUM_THREADS": "1"], timeout: 300)
+            #expect(train.status == 0, "\(train.stderr)")
+            let sequence: [Int32] = [3, 1, 2, 5, 6, 7, 8, 9]
+            let files = [
+                "batch": PredictFixtures.npy(ids: sequence + [2, 1, 1, 1, 1, 1, 1, 1], shape: [2, 8]),
+                "one": PredictFixtures.npy(ids: sequence, shape: [8]),
+                "outside": PredictFixtures.npy(ids: Array(sequence.dropLast()) + [99], shape: [8]),
+                "floats": PredictFixtures.npy([Float](repeating: 1, count: 8), shape: [8]),
+            ]
+            for (name, data) in files { try data.write(to: URL(fileURLWithPath: "\(base)/\(name).npy")) }
+            let run = try Self.predict([base + "/run", base + "/batch.npy", base + "/one.npy", "--json"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let objects = try Self.objects(run.stdout)
+            #expect(objects.count == 3)
+            #expect(objects[0]["classes"] as! [String] == ["class 0", "class 1", "class 2", "class 3"])
+            let first = objects[0]["probabilities"] as! [Double], alone = objects[2]["probabilities"] as! [Double]
+            #expect(first == alone && Swift.abs(first.reduce(0, +) - 1) < 1e-9)
+            let outside = try Self.predict([base + "/run", base + "/outside.npy"])
+            #expect(outside.status == 2, "\(outside.stderr)")
+            #expect(
+                outside.stderr.contains("outside.npy holds token id 99 at position 7, but the model knows ids 0 to 15"),
+                "\(outside.stderr)")
+            let floats = try Self.predict([base + "/run", base + "/floats.npy"])
+            #expect(floats.status == 2 && floats.stderr.contains("but the model reads token ids"), "\(floats.stderr)")
+        }
+
         /// Predicting every image of the test folder gets right exactly the share `tandem eval`
         /// reports as the test accuracy; two ranks print what one rank prints.
         @Test func folderAgreesWithEvalAndTwoRanksMatchOne() throws {

@@ -51,14 +51,26 @@ enum PredictFixtures {
         [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]
     }
 
-    /// A float32 `.npy` file of `values` with `shape`.
-    static func npy(_ values: [Float], shape: [Int]) -> Data {
+    /// The header of a `.npy` file (format 1.0) of element type `descr` and `shape`.
+    static func npyHeader(_ descr: String, shape: [Int]) -> Data {
         let dims = shape.count == 1 ? "\(shape[0])," : shape.map(String.init).joined(separator: ", ")
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(dims)), }"
+        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': (\(dims)), }"
         while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
         header += "\n"
-        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
-        data += Data([UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)]) + Data(header.utf8)
+        let length = [UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)]
+        return Data([0x93] + Array("NUMPY".utf8) + [1, 0] + length) + Data(header.utf8)
+    }
+
+    /// A float32 `.npy` file of `values` with `shape`.
+    static func npy(_ values: [Float], shape: [Int]) -> Data {
+        var data = npyHeader("<f4", shape: shape)
+        values.withUnsafeBytes { data += Data($0) }
+        return data
+    }
+
+    /// An int32 `.npy` file of `values` with `shape`.
+    static func npy(ids values: [Int32], shape: [Int]) -> Data {
+        var data = npyHeader("<i4", shape: shape)
         values.withUnsafeBytes { data += Data($0) }
         return data
     }

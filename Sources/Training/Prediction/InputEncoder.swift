@@ -19,6 +19,8 @@ public struct InputEncoder {
     let table: TableStatistics?
     /// What a missing table cell means.
     let missing: TableDataset.MissingValues
+    /// The token ids a token model knows (its embedding's rows), when the data says.
+    let tokenCount: Int?
 
     /// - Parameter run: the trained run.
     public init(run: TrainedRun) {
@@ -30,6 +32,7 @@ public struct InputEncoder {
         normalization = run.data.normalization
         table = run.data.tableStatistics
         missing = run.config.data.missing
+        tokenCount = (run.data.train as? TensorDataset)?.tokenCount
     }
 
     /// Whether the model reads images: float (C, H, W) samples with 1 or 3 channels.
@@ -103,7 +106,16 @@ public struct InputEncoder {
                     "\(name) holds \(array.elementType.rawValue) values, but the model reads token ids; "
                         + "save integer ids (np.int32 or np.int64)")
             }
-            array.convert(start..<(start + width), to: x.int32Pointer + k * width)
+            let ids = x.int32Pointer + k * width, known = tokenCount ?? Int(Int32.max)
+            for position in 0..<width {
+                let id = array.integer(at: start + position)
+                guard id >= 0 && id < known else {
+                    throw PredictionMistake(
+                        "\(name) holds token id \(id) at position \(position), but the model knows ids 0 to "
+                            + "\(known - 1); give ids of the run's vocabulary")
+                }
+                ids[position] = Int32(id)
+            }
             return
         }
         let out = x.ptr + k * width
