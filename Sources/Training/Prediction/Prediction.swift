@@ -53,20 +53,27 @@ public struct Prediction: Equatable, Sendable {
         case .classes(let logits, let names):
             let p = Self.softmax(logits)
             let top = Self.top(topK, of: p).map {
-                ["class": names[$0], "index": $0, "probability": p[$0]] as [String: Any]
+                ["class": names[$0], "index": $0, "probability": Self.number(p[$0])] as [String: Any]
             }
             return [
-                "input": input, "top_k": top, "probabilities": p, "logits": logits.map(Double.init), "classes": names,
+                "input": input, "top_k": top, "probabilities": p.map(Self.number), "logits": logits.map(Self.number),
+                "classes": names,
             ]
         case .values(let values, let names):
             return [
-                "input": input, "values": Dictionary(zip(names, values.map(Double.init))) { first, _ in first },
-                "outputs": values.map(Double.init), "targets": names,
+                "input": input, "values": Dictionary(zip(names, values.map(Self.number))) { first, _ in first },
+                "outputs": values.map(Self.number), "targets": names,
             ]
         case .text(let prompt, let generated, let tokens):
             return ["input": input, "prompt": prompt, "generated": generated, "tokens": tokens.map(Int.init)]
         }
     }
+
+    /// A JSON number, or null for NaN and infinity (which JSON cannot hold: a diverged model's outputs).
+    static func number(_ value: Double) -> Any { value.isFinite ? value : NSNull() }
+
+    /// A JSON number, or null for NaN and infinity.
+    static func number(_ value: Float) -> Any { number(Double(value)) }
 
     /// `json(topK:)` as one line of text (keys sorted).
     public func jsonLine(topK: Int) throws -> String {
