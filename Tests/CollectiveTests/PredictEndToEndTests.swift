@@ -8,13 +8,14 @@ extension MPIJobs {
     struct PredictEndToEndTests {
         static var tandem: String { TrainEndToEndTests.tandem }
 
-        /// Three small runs trained once for the suite: an MLP on an image folder, an MLP
-        /// regressor on a table, and an LSTM language model on a text.
+        /// Small runs trained once for the suite: an MLP on an image folder, an MLP regressor on
+        /// a table, and an LSTM and a GPT language model on a text.
         struct Runs {
             let base: String
             var images: String { base + "/images-run" }
             var table: String { base + "/table-run" }
             var text: String { base + "/text-run" }
+            var gpt: String { base + "/gpt-run" }
             var folder: String { base + "/folder" }
             let verse: String
         }
@@ -45,6 +46,11 @@ extension MPIJobs {
                     data: {name: csv, train: \(base)/train.csv, test: \(base)/test.csv, target: y, task: regression,
                       batch_size: 16}
                     training: {epochs: 30}
+                    """,
+                "gpt": common + """
+                    model: {name: gpt, embedding_size: 16, layers: 1, heads: 2}
+                    data: {name: text, path: \(base)/verse.txt, context: 16, targets: every, batch_size: 8}
+                    training: {epochs: 1, max_steps: 30}
                     """,
                 "text": common + """
                     model: {name: lstm, embedding_size: 16, hidden_size: 32}
@@ -327,6 +333,22 @@ extension MPIJobs {
             let single = try Self.predict(flags, ranks: 1), pair = try Self.predict(flags, ranks: 2)
             #expect(pair.status == 0 && pair.stdout == single.stdout, "\(pair.stderr)")
             #expect(single.stdout == "to be" + generated[0] + "\n\nwhether" + generated[1] + "\n")
+        }
+
+        /// The GPT's prompts go through the same path: each equals `tandem sample` with the prompt's seed.
+        @Test func promptsToTheGPT() throws {
+            let runs = try Self.runs.get()
+            let run = try Self.predict(
+                [runs.gpt, "--prompt", "to be", "--prompt", "or not", "--length", "30", "--seed", "5", "--json"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let generated = try Self.objects(run.stdout).map { $0["generated"] as! String }
+            #expect(generated.count == 2)
+            for (i, prompt) in ["to be", "or not"].enumerated() {
+                let sample = try MPIRun.launch(
+                    Self.tandem, ["sample", runs.gpt, "--prompt", prompt, "--length", "30", "--seed", "\(5 + i)"],
+                    environment: [:], timeout: 60)
+                #expect(sample.status == 0 && sample.stdout == prompt + generated[i] + "\n", "\(sample.stderr)")
+            }
         }
     }
 }
