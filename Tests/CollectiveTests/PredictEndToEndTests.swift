@@ -191,9 +191,15 @@ extension MPIJobs {
             }
             try Data(PredictFixtures.png(pixels, width: 28, height: 28))
                 .write(to: URL(fileURLWithPath: base + "/x.png"))
-            let run = try Self.predict([base + "/run", base + "/x.png", "--json", "--top-k", "3"])
+            try PredictFixtures.npy(pixels.map { Float($0) / 255 }, shape: [1, 28, 28])
+                .write(to: URL(fileURLWithPath: base + "/x.npy"))
+            let run = try Self.predict([base + "/run", base + "/x.png", base + "/x.npy", "--json", "--top-k", "3"])
             #expect(run.status == 0, "\(run.stderr)")
-            let object = try #require(try Self.objects(run.stdout).first)
+            let objects = try Self.objects(run.stdout)
+            let object = try #require(objects.first)
+            // The same pixels as an array in [0, 1] are standardised alike (but for the PNG's 8-bit rounding).
+            let fromArray = try #require(objects.last?["probabilities"] as? [Double])
+            #expect(zip(fromArray, object["probabilities"] as! [Double]).allSatisfy { Swift.abs($0 - $1) < 1e-5 })
             let names = [
                 "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                 "Ankle boot",

@@ -97,7 +97,8 @@ public struct InputEncoder {
         return try PredictionInput.readable { try TableDataset.features(of: csv, rows: [row], statistics: table) }
     }
 
-    /// Copies a NumPy sample into row `k` of `x`, normalised as the run's data was.
+    /// Copies a NumPy sample into row `k` of `x`, normalised as the run's data was: an image's
+    /// pixels in [0, 1] take the dataset's standardisation and the measured per-channel one.
     func copy(_ array: NumpyArray, sample: Int?, name: String, to x: NDArray, at k: Int) throws {
         let width = sampleShape.reduce(1, *), start = (sample ?? 0) * width
         if inputType == .int32 {
@@ -122,6 +123,11 @@ public struct InputEncoder {
         array.convert(start..<(start + width), to: out)
         if let bad = (0..<width).first(where: { !out[$0].isFinite }) {
             throw PredictionMistake("\(name) holds \(out[bad]) at value \(bad); the inputs must be finite numbers")
+        }
+        if let (mean, std) = pixelStandardization {
+            // Pixels in [0, 1] as the images are, in the IDX bytes' float steps without their 8-bit rounding.
+            let scale = 1 / (255 * std), shift = -mean / std
+            for i in 0..<width { out[i] = out[i] * 255 * scale + shift }
         }
         normalization?.apply(to: out, plane: width / sampleShape[0])
     }
