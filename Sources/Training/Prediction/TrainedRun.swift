@@ -47,8 +47,15 @@ public struct TrainedRun {
         }
         let config: TrainConfig
         if isManifest {
-            let manifest = try JSONDecoder().decode(
-                CheckpointManifest.self, from: Data(contentsOf: URL(fileURLWithPath: configPath)))
+            let manifest: CheckpointManifest
+            do {
+                manifest = try JSONDecoder().decode(
+                    CheckpointManifest.self, from: Data(contentsOf: URL(fileURLWithPath: configPath)))
+            } catch is DecodingError {
+                throw CheckpointError(
+                    "\(configPath) is not a readable checkpoint manifest (the checkpoint is damaged); check it with "
+                        + "`tandem inspect \(path)`, or predict with another checkpoint or the run directory")
+            }
             config = try ConfigLoader.parse(yaml: manifest.config, source: configPath, overrides: overrides)
         } else {
             guard FileManager.default.fileExists(atPath: configPath) else {
