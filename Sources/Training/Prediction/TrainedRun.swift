@@ -35,8 +35,8 @@ public struct TrainedRun {
     /// - Parameters:
     ///   - path: a run directory, a checkpoint folder, or a `.safetensors` file beside the run's config.yaml.
     ///   - overrides: `key=value` assignments on top of the run's config (e.g. a moved data folder).
-    /// - Throws: `ConfigError` for a path that is not a run, `PredictionMistake` for a run without
-    ///   its model file, the data's and the weights' errors otherwise.
+    /// - Throws: `PredictionMistake` for a path that is not a run or a run without its model file,
+    ///   `ConfigError` for a config that does not load, the data's and the weights' errors otherwise.
     public static func open(_ path: String, overrides: [String] = []) throws -> TrainedRun {
         let (configPath, isManifest, weights) = files(of: path)
         var isDirectory: ObjCBool = false
