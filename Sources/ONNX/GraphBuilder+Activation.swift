@@ -2,7 +2,7 @@ import NN
 
 extension GraphBuilder {
     /// A pointwise activation with Tandem's exact definition.
-    public func activation(_ f: Activation, _ x: Value, scope: String) -> Value {
+    public func activation(_ f: Activation, _ x: ONNXValue, scope: String) -> ONNXValue {
         switch f {
         case .relu: return unary("Relu", x, scope: scope)
         case .leakyRelu(let slope): return unary("LeakyRelu", x, [.float("alpha", slope)], scope: scope)
@@ -21,12 +21,12 @@ extension GraphBuilder {
 
     /// GELU: one Gelu node from opset 20; before it, x·Φ(x) with Erf, or GPT-2's tanh form
     /// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
-    public func gelu(_ x: Value, approximate: Bool, scope: String) -> Value {
+    public func gelu(_ x: ONNXValue, approximate: Bool, scope: String) -> ONNXValue {
         if opset >= 20 {
             return unary("Gelu", x, [.string("approximate", approximate ? "tanh" : "none")], scope: scope)
         }
         let half = scale(x, by: 0.5, scope: scope)
-        let inner: Value
+        let inner: ONNXValue
         if approximate {
             let cube = mul(mul(x, x, scope: scope), x, scope: scope)
             let sum = add(x, scale(cube, by: 0.044715, scope: scope), scope: scope)
@@ -38,7 +38,7 @@ extension GraphBuilder {
     }
 
     /// PReLU: one slope per channel of axis 1 (PRelu, the slopes shaped to broadcast there).
-    public func prelu(_ layer: PReLU, _ x: Value, scope: String) -> Value {
+    public func prelu(_ layer: PReLU, _ x: ONNXValue, scope: String) -> ONNXValue {
         let c = layer.weight.count
         var slope = parameter(layer.weight)
         if c > 1 && x.rank > 2 {

@@ -10,12 +10,13 @@ extension GraphBuilder {
     ///   - causalMask: the causal mask table (L, L) with 0 on and below the diagonal and -∞ above, or nil.
     ///   - scope: the layer's dotted name.
     public func attention(
-        _ layer: MultiHeadAttention, _ x: Value, context: Value? = nil, causalMask: Value? = nil, scope: String
-    ) -> Value {
+        _ layer: MultiHeadAttention, _ x: ONNXValue, context: ONNXValue? = nil, causalMask: ONNXValue? = nil,
+        scope: String
+    ) -> ONNXValue {
         let source = context ?? x
         let (b, tq, tk) = (x.shape[0], x.shape[1], source.shape[1])
         let c = layer.query.weight.shape[0], h = layer.heads, d = c / h
-        func heads(_ v: Value, _ t: Dim, _ perm: [Int]) -> Value {
+        func heads(_ v: ONNXValue, _ t: ONNXDim, _ perm: [Int]) -> ONNXValue {
             let split = reshape(v, [0, 0, h, d], scope: scope, shape: [b, t, .fixed(h), .fixed(d)])
             return transpose(split, perm, scope: scope)
         }
@@ -41,19 +42,21 @@ extension GraphBuilder {
 
     /// The causal mask for sequences of up to `length` positions, (length, length): 0 where
     /// position i may attend to j (j <= i), -∞ where it may not.
-    public func causalMask(length: Int) -> Value {
+    public func causalMask(length: Int) -> ONNXValue {
         let table = (0..<length).flatMap { i in (0..<length).map { j in j <= i ? Float(0) : -Float.infinity } }
         return constant(table, shape: [length, length], name: "causalMask")
     }
 
     /// The position-wise MLP: up, GELU (exact or tanh as the layer has it), down.
-    public func feedForward(_ layer: FeedForward, _ x: Value, scope: String) -> Value {
+    public func feedForward(_ layer: FeedForward, _ x: ONNXValue, scope: String) -> ONNXValue {
         let up = gelu(linear(layer.up, x, scope: "\(scope).up"), approximate: layer.approximateGELU, scope: scope)
         return linear(layer.down, up, scope: "\(scope).down")
     }
 
     /// A pre-LN block: x + Attention(LN(x)), then h + MLP(LN(h)).
-    public func transformerBlock(_ block: TransformerBlock, _ x: Value, causalMask: Value?, scope: String) -> Value {
+    public func transformerBlock(_ block: TransformerBlock, _ x: ONNXValue, causalMask: ONNXValue?, scope: String)
+        -> ONNXValue
+    {
         let normed = layerNorm(block.attentionNorm, x, scope: "\(scope).attentionNorm")
         let attended = attention(block.attention, normed, causalMask: causalMask, scope: "\(scope).attention")
         let h = add(x, attended, scope: scope)
@@ -65,8 +68,8 @@ extension GraphBuilder {
 
     /// A decoder block: causal self-attention, cross-attention to `memory`, then the MLP, each residual.
     public func decoderBlock(
-        _ block: TransformerDecoderBlock, _ x: Value, memory: Value, causalMask: Value, scope: String
-    ) -> Value {
+        _ block: TransformerDecoderBlock, _ x: ONNXValue, memory: ONNXValue, causalMask: ONNXValue, scope: String
+    ) -> ONNXValue {
         let selfNormed = layerNorm(block.selfAttentionNorm, x, scope: "\(scope).selfAttentionNorm")
         var h = add(
             x, attention(block.selfAttention, selfNormed, causalMask: causalMask, scope: "\(scope).selfAttention"),

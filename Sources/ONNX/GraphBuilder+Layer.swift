@@ -7,7 +7,7 @@ extension GraphBuilder {
     ///   - layer: the layer (in evaluation mode: dropout is nothing, batch norm uses its running statistics).
     ///   - x: its input.
     ///   - scope: its dotted name, the prefix of its parameters' names.
-    public func layer(_ layer: any Layer, _ x: Value, scope: String) throws -> Value {
+    public func layer(_ layer: any Layer, _ x: ONNXValue, scope: String) throws -> ONNXValue {
         func child(_ name: String) -> String { scope.isEmpty ? name : "\(scope).\(name)" }
         switch layer {
         case let l as Linear: return linear(l, x, scope: scope)
@@ -47,14 +47,14 @@ extension GraphBuilder {
     }
 
     /// A lookup of int64 ids (...) in a table (V, D): Gather, giving (..., D).
-    public func embedding(_ table: Tensor, _ ids: Value, scope: String) -> Value {
+    public func embedding(_ table: Tensor, _ ids: ONNXValue, scope: String) -> ONNXValue {
         node(
             "Gather", [parameter(table), ids], [.int("axis", 0)], scope: scope,
             shape: ids.shape + [.fixed(table.shape[1])])
     }
 
     /// ResNet's basic block: ReLU(BN(conv(ReLU(BN(conv(x))))) + shortcut(x)).
-    func basicBlock(_ block: BasicBlock, _ x: Value, scope: String) throws -> Value {
+    func basicBlock(_ block: BasicBlock, _ x: ONNXValue, scope: String) throws -> ONNXValue {
         let f = block.activation
         var y = batchNorm(block.bn1, conv2d(block.conv1, x, scope: "\(scope).conv1"), scope: "\(scope).bn1")
         y = activation(f, y, scope: scope)
@@ -68,7 +68,7 @@ extension GraphBuilder {
     }
 
     /// MobileNet's depthwise separable block: depthwise conv, BN, activation, pointwise conv, BN, activation.
-    func depthwiseSeparable(_ block: DepthwiseSeparable, _ x: Value, scope: String) -> Value {
+    func depthwiseSeparable(_ block: DepthwiseSeparable, _ x: ONNXValue, scope: String) -> ONNXValue {
         let f = block.activation
         var y = conv2d(block.depthwise, x, scope: "\(scope).depthwise")
         y = activation(f, batchNorm(block.depthwiseNorm, y, scope: "\(scope).depthwiseNorm"), scope: scope)

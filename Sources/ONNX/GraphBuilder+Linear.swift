@@ -5,7 +5,7 @@ extension GraphBuilder {
     ///
     /// The weight goes through `weight(of:)`, the one place a quantized form would put its
     /// DequantizeLinear.
-    public func linear(_ layer: Linear, _ x: Value, scope: String) -> Value {
+    public func linear(_ layer: Linear, _ x: ONNXValue, scope: String) -> ONNXValue {
         let out = layer.weight.shape[0]
         let w = weight(of: layer.weight)
         let shape = Array(x.shape.dropLast()) + [.fixed(out)]
@@ -19,5 +19,5 @@ extension GraphBuilder {
     }
 
     /// The value a linear or convolution layer multiplies by: its float weight.
-    public func weight(of t: Tensor) -> Value { parameter(t) }
+    public func weight(of t: Tensor) -> ONNXValue { parameter(t) }
 }

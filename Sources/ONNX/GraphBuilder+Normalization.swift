@@ -2,7 +2,7 @@ import NN
 
 extension GraphBuilder {
     /// Batch norm with its running statistics (BatchNormalization in inference mode).
-    public func batchNorm(_ layer: BatchNorm, _ x: Value, scope: String) -> Value {
+    public func batchNorm(_ layer: BatchNorm, _ x: ONNXValue, scope: String) -> ONNXValue {
         let c = layer.runningMean.value.count
         let scale = layer.weight.map(parameter) ?? constant(Array(repeating: 1, count: c), shape: [c])
         let shift = layer.bias.map(parameter) ?? constant(Array(repeating: 0, count: c), shape: [c])
@@ -11,7 +11,7 @@ extension GraphBuilder {
     }
 
     /// Layer norm over the last axis (LayerNormalization, opset 17).
-    public func layerNorm(_ layer: LayerNorm, _ x: Value, scope: String) -> Value {
+    public func layerNorm(_ layer: LayerNorm, _ x: ONNXValue, scope: String) -> ONNXValue {
         let c = x.shape[x.rank - 1].size ?? layer.weight?.count ?? 1
         let scale = layer.weight.map(parameter) ?? constant(Array(repeating: 1, count: c), shape: [c])
         let inputs = [x, scale] + (layer.bias.map { [parameter($0)] } ?? [])

@@ -2,7 +2,7 @@ import NN
 
 extension GraphBuilder {
     /// Max pooling (MaxPool).
-    public func maxPool(_ layer: MaxPool2d, _ x: Value, scope: String) -> Value {
+    public func maxPool(_ layer: MaxPool2d, _ x: ONNXValue, scope: String) -> ONNXValue {
         let attributes: [ONNXAttribute] = [
             .ints("kernel_shape", [layer.kernel.0, layer.kernel.1]),
             .ints("strides", [layer.stride.0, layer.stride.1]),
@@ -16,7 +16,7 @@ extension GraphBuilder {
     }
 
     /// Average pooling (AveragePool).
-    public func avgPool(_ layer: AvgPool2d, _ x: Value, scope: String) -> Value {
+    public func avgPool(_ layer: AvgPool2d, _ x: ONNXValue, scope: String) -> ONNXValue {
         let attributes: [ONNXAttribute] = [
             .ints("kernel_shape", [layer.kernel.0, layer.kernel.1]),
             .ints("strides", [layer.stride.0, layer.stride.1]),
@@ -30,25 +30,25 @@ extension GraphBuilder {
     }
 
     /// (N, C, H, W) to (N, C): GlobalAveragePool, then Flatten.
-    public func globalAvgPool(_ x: Value, scope: String) -> Value {
+    public func globalAvgPool(_ x: ONNXValue, scope: String) -> ONNXValue {
         let pooled = node(
             "GlobalAveragePool", [x], scope: scope, shape: [x.shape[0], x.shape[1], .fixed(1), .fixed(1)])
         return node("Flatten", [pooled], [.int("axis", 1)], scope: scope, shape: [x.shape[0], x.shape[1]])
     }
 
     /// (N, ...) to (N, features).
-    public func flatten(_ x: Value, scope: String) -> Value {
+    public func flatten(_ x: ONNXValue, scope: String) -> ONNXValue {
         let sizes = x.shape.dropFirst().map(\.size)
-        let features: Dim = sizes.contains(nil) ? .named("features") : .fixed(sizes.map { $0! }.reduce(1, *))
+        let features: ONNXDim = sizes.contains(nil) ? .named("features") : .fixed(sizes.map { $0! }.reduce(1, *))
         return node("Flatten", [x], [.int("axis", 1)], scope: scope, shape: [x.shape[0], features])
     }
 
     /// The output shape of a pooling window, PyTorch's rule for ceil mode included (a window
     /// must start inside the input or its left padding).
     private func pooled(
-        _ x: Value, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), ceil: Bool
-    ) -> [Dim] {
-        func side(_ n: Dim, _ k: Int, _ s: Int, _ p: Int, _ d: Int) -> Dim {
+        _ x: ONNXValue, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), ceil: Bool
+    ) -> [ONNXDim] {
+        func side(_ n: ONNXDim, _ k: Int, _ s: Int, _ p: Int, _ d: Int) -> ONNXDim {
             guard let n = n.size else { return n }
             let span = n + 2 * p - d * (k - 1) - 1
             var out = (ceil ? (span + s - 1) / s : span / s) + 1

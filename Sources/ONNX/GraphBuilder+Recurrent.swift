@@ -12,7 +12,9 @@ extension GraphBuilder {
     ///   - x: (B, T, I).
     ///   - scope: the stack's dotted name.
     /// - Returns: the last layer's outputs (B, T, H) and its final hidden state (B, H).
-    public func recurrent(_ recurrent: Recurrent, _ x: Value, scope: String) throws -> (sequence: Value, final: Value) {
+    public func recurrent(_ recurrent: Recurrent, _ x: ONNXValue, scope: String) throws -> (
+        sequence: ONNXValue, final: ONNXValue
+    ) {
         let (op, order): (String, [Int]) =
             switch recurrent.kind {
             case .rnn: ("RNN", [0])
@@ -24,7 +26,7 @@ extension GraphBuilder {
         var final = input
         for (l, cell) in recurrent.layers.enumerated() {
             let s = "\(scope).layers.\(l)", h = cell.hiddenSize
-            func gates(_ p: Value) -> Value {
+            func gates(_ p: ONNXValue) -> ONNXValue {
                 guard order.count > 1 else { return p }
                 let parts = split(p, parts: order.count, size: h, axis: 0, scope: s)
                 return concat(order.map { parts[$0] }, axis: 0, scope: s)

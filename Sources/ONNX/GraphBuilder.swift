@@ -16,7 +16,7 @@ public final class GraphBuilder {
     private var valueInfos: [Onnx_ValueInfoProto] = []
     /// The dotted name of every parameter and buffer, by identity, so tied weights are written once.
     private var tensorNames: [ObjectIdentifier: String] = [:]
-    private var written: [String: Value] = [:]
+    private var written: [String: ONNXValue] = [:]
     private var used: Set<String> = []
 
     /// - Parameters:
@@ -43,36 +43,36 @@ public final class GraphBuilder {
     }
 
     /// Declares a graph input.
-    public func input(_ name: String, _ element: Value.Element, _ shape: [Dim]) -> Value {
+    public func input(_ name: String, _ element: ONNXValue.Element, _ shape: [ONNXDim]) -> ONNXValue {
         used.insert(name)
-        let v = Value(name: name, element: element, shape: shape)
+        let v = ONNXValue(name: name, element: element, shape: shape)
         inputs.append(Self.info(v))
         return v
     }
 
     /// Declares `value` a graph output under `name` (through an Identity node).
-    public func output(_ value: Value, as name: String) {
+    public func output(_ value: ONNXValue, as name: String) {
         used.insert(name)
         var n = Onnx_NodeProto()
         (n.opType, n.input, n.output, n.name) = ("Identity", [value.name], [name], name)
         graphNodes.append(n)
-        outputs.append(Self.info(Value(name: name, element: value.element, shape: value.shape)))
+        outputs.append(Self.info(ONNXValue(name: name, element: value.element, shape: value.shape)))
     }
 
     /// A model parameter as an initializer under its dotted name (written once however often used).
-    public func parameter(_ t: Tensor) -> Value {
+    public func parameter(_ t: Tensor) -> ONNXValue {
         let name = tensorNames[ObjectIdentifier(t)] ?? fresh("", "tensor")
         return floatInitializer(name, t.data.scalars, t.shape.dims)
     }
 
     /// A model buffer (batch norm's running statistics) as an initializer under its dotted name.
-    public func buffer(_ b: Buffer) -> Value {
+    public func buffer(_ b: Buffer) -> ONNXValue {
         let name = tensorNames[ObjectIdentifier(b)] ?? fresh("", "buffer")
         return floatInitializer(name, b.value.scalars, b.value.shape.dims)
     }
 
     /// A float constant; equal scalars share one initializer.
-    public func constant(_ values: [Float], shape: [Int], name: String? = nil) -> Value {
+    public func constant(_ values: [Float], shape: [Int], name: String? = nil) -> ONNXValue {
         if shape.isEmpty, name == nil {
             return floatInitializer("const/\(values[0])", values, shape)
         }
@@ -80,25 +80,25 @@ public final class GraphBuilder {
     }
 
     /// A 1-D int64 constant (shapes, axes, split sizes); equal ones share one initializer.
-    public func int64s(_ values: [Int]) -> Value {
+    public func int64s(_ values: [Int]) -> ONNXValue {
         let name = "const/i64[\(values.map(String.init).joined(separator: ","))]"
         if let v = written[name] { return v }
         var t = Onnx_TensorProto()
-        (t.name, t.dataType, t.dims) = (name, Value.Element.int64.rawValue, [Int64(values.count)])
+        (t.name, t.dataType, t.dims) = (name, ONNXValue.Element.int64.rawValue, [Int64(values.count)])
         t.rawData = values.map { Int64($0) }.withUnsafeBufferPointer { Data(buffer: $0) }
         initializers.append(t)
-        let v = Value(name: name, element: .int64, shape: [.fixed(values.count)])
+        let v = ONNXValue(name: name, element: .int64, shape: [.fixed(values.count)])
         (written[name], used) = (v, used.union([name]))
         return v
     }
 
-    private func floatInitializer(_ name: String, _ values: [Float], _ dims: [Int]) -> Value {
+    private func floatInitializer(_ name: String, _ values: [Float], _ dims: [Int]) -> ONNXValue {
         if let v = written[name] { return v }
         var t = Onnx_TensorProto()
-        (t.name, t.dataType, t.dims) = (name, Value.Element.float.rawValue, dims.map(Int64.init))
+        (t.name, t.dataType, t.dims) = (name, ONNXValue.Element.float.rawValue, dims.map(Int64.init))
         t.rawData = values.withUnsafeBufferPointer { Data(buffer: $0) }
         initializers.append(t)
-        let v = Value(name: name, element: .float, shape: dims.map { .fixed($0) })
+        let v = ONNXValue(name: name, element: .float, shape: dims.map { .fixed($0) })
         (written[name], used) = (v, used.union([name]))
         return v
     }
@@ -113,20 +113,20 @@ public final class GraphBuilder {
     ///   - element: the output's element type (float unless given).
     @discardableResult
     public func node(
-        _ op: String, _ inputs: [Value], _ attributes: [ONNXAttribute] = [], scope: String, shape: [Dim],
-        element: Value.Element = .float
-    ) -> Value {
+        _ op: String, _ inputs: [ONNXValue], _ attributes: [ONNXAttribute] = [], scope: String, shape: [ONNXDim],
+        element: ONNXValue.Element = .float
+    ) -> ONNXValue {
         nodes(op, inputs, attributes, scope: scope, shapes: [shape], element: element)[0]
     }
 
     /// Appends a node with several outputs (Split, the recurrent operators).
     public func nodes(
-        _ op: String, _ inputs: [Value], _ attributes: [ONNXAttribute] = [], scope: String, shapes: [[Dim]],
-        element: Value.Element = .float
-    ) -> [Value] {
+        _ op: String, _ inputs: [ONNXValue], _ attributes: [ONNXAttribute] = [], scope: String, shapes: [[ONNXDim]],
+        element: ONNXValue.Element = .float
+    ) -> [ONNXValue] {
         var n = Onnx_NodeProto()
         let outs = shapes.indices.map { i in
-            Value(name: fresh(scope, shapes.count == 1 ? op : "\(op):\(i)"), element: element, shape: shapes[i])
+            ONNXValue(name: fresh(scope, shapes.count == 1 ? op : "\(op):\(i)"), element: element, shape: shapes[i])
         }
         (n.opType, n.input, n.output) = (op, inputs.map(\.name), outs.map(\.name))
         n.name = outs[0].name
@@ -160,7 +160,7 @@ public final class GraphBuilder {
         return m
     }
 
-    static func info(_ v: Value) -> Onnx_ValueInfoProto {
+    static func info(_ v: ONNXValue) -> Onnx_ValueInfoProto {
         var shape = Onnx_TensorShapeProto()
         shape.dim = v.shape.map { d in
             var dim = Onnx_TensorShapeProto.Dimension()

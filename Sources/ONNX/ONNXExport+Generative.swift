@@ -3,8 +3,8 @@ import NN
 
 extension ONNXExport {
     /// The autoencoder (plain or denoising): images to their code and their reconstruction in [0, 1].
-    static func autoencoder(_ m: Autoencoder, _ g: GraphBuilder) -> ([Value], [(String, Value)]) {
-        let shape: [Dim] = [.batch] + m.imageShape.map { .fixed($0) }
+    static func autoencoder(_ m: Autoencoder, _ g: GraphBuilder) -> ([ONNXValue], [(String, ONNXValue)]) {
+        let shape: [ONNXDim] = [.batch] + m.imageShape.map { .fixed($0) }
         let images = g.input("input", .float, shape)
         let h = g.unary(
             "Relu", g.linear(m.encoderHidden, g.flatten(images, scope: "input"), scope: "encoderHidden"),
@@ -18,7 +18,9 @@ extension ONNXExport {
     }
 
     /// The VAE's decoder, the generative half: a latent z (batch, latent) to an image in [0, 1].
-    static func variationalDecoder(_ m: VariationalAutoencoder, _ g: GraphBuilder) -> ([Value], [(String, Value)]) {
+    static func variationalDecoder(_ m: VariationalAutoencoder, _ g: GraphBuilder) -> (
+        [ONNXValue], [(String, ONNXValue)]
+    ) {
         let z = g.input("z", .float, [.batch, .fixed(m.latent)])
         let pixels = decoder(m.decoderHidden, m.decoderOutput, z, g)
         let image = g.reshape(
@@ -28,13 +30,13 @@ extension ONNXExport {
     }
 
     /// Pixel logits of codes: Linear, ReLU, Linear.
-    static func decoder(_ hidden: Linear, _ output: Linear, _ z: Value, _ g: GraphBuilder) -> Value {
+    static func decoder(_ hidden: Linear, _ output: Linear, _ z: ONNXValue, _ g: GraphBuilder) -> ONNXValue {
         let h = g.unary("Relu", g.linear(hidden, z, scope: "decoderHidden"), scope: "decoderHidden")
         return g.linear(output, h, scope: "decoderOutput")
     }
 
     /// DCGAN's generator: z (batch, latent) to an image in [0, 1], as `DCGAN.generate` gives it.
-    static func dcganGenerator(_ m: DCGAN, _ g: GraphBuilder) -> ([Value], [(String, Value)]) {
+    static func dcganGenerator(_ m: DCGAN, _ g: GraphBuilder) -> ([ONNXValue], [(String, ONNXValue)]) {
         let gen = m.generator
         let z = g.input("z", .float, [.batch, .fixed(m.latent)])
         let start = gen.start

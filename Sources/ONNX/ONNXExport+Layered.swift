@@ -4,7 +4,9 @@ import NN
 extension ONNXExport {
     /// The feed-forward models: the MLPs, the CNNs and the sequential models, each read as its
     /// `logits` or `predictions` reads (see Sources/Models).
-    static func layered(_ model: any Module, _ spec: Input, _ g: GraphBuilder) throws -> ([Value], [(String, Value)]) {
+    static func layered(_ model: any Module, _ spec: Input, _ g: GraphBuilder) throws -> (
+        [ONNXValue], [(String, ONNXValue)]
+    ) {
         let x = input(spec, g)
         switch model {
         case let m as MLP: return ([x], [("logits", try mlp(m.hidden, m.output, x, g))])
@@ -40,14 +42,14 @@ extension ONNXExport {
     }
 
     /// Flatten, the hidden layers (named hidden.0, hidden.1...), the output layer.
-    static func mlp(_ hidden: [any Layer], _ output: Linear, _ x: Value, _ g: GraphBuilder) throws -> Value {
+    static func mlp(_ hidden: [any Layer], _ output: Linear, _ x: ONNXValue, _ g: GraphBuilder) throws -> ONNXValue {
         var h = x.rank > 2 ? g.flatten(x, scope: "input") : x
         for (i, layer) in hidden.enumerated() { h = try g.layer(layer, h, scope: "hidden.\(i)") }
         return g.linear(output, h, scope: "output")
     }
 
     /// Bengio's model: embed the context, concatenate, tanh layer, logits.
-    static func charMLP(_ m: CharMLP, _ spec: Input, _ g: GraphBuilder) -> ([Value], [(String, Value)]) {
+    static func charMLP(_ m: CharMLP, _ spec: Input, _ g: GraphBuilder) -> ([ONNXValue], [(String, ONNXValue)]) {
         let ids = input(spec, g)
         let e = g.flatten(g.embedding(m.embedding.weight, ids, scope: "embedding"), scope: "embedding")
         let h = g.unary("Tanh", g.linear(m.hidden, e, scope: "hidden"), scope: "hidden")

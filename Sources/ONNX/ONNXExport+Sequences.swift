@@ -4,11 +4,11 @@ import NN
 extension ONNXExport {
     /// The GPT: token ids (batch, sequence) with sequence <= context, to next-token logits
     /// (batch, sequence, vocabulary) at every position.
-    static func gpt(_ m: GPT, _ g: GraphBuilder) throws -> ([Value], [(String, Value)]) {
+    static func gpt(_ m: GPT, _ g: GraphBuilder) throws -> ([ONNXValue], [(String, ONNXValue)]) {
         let ids = g.input("input_ids", .int64, [.batch, .named("sequence")])
         let c = m.tokenEmbedding.weight.shape[1]
         var tokens = g.embedding(m.tokenEmbedding.weight, ids, scope: "tokenEmbedding")
-        let table: Value
+        let table: ONNXValue
         if let positions = m.positionEmbedding {
             table = g.parameter(positions.weight)
         } else {
@@ -28,11 +28,11 @@ extension ONNXExport {
 
     /// The encoder-decoder: source ids (batch, source) and decoder input ids (batch, target),
     /// the begin token then the target so far, to logits (batch, target, vocabulary).
-    static func seq2seq(_ m: Seq2SeqTransformer, _ g: GraphBuilder) -> ([Value], [(String, Value)]) {
+    static func seq2seq(_ m: Seq2SeqTransformer, _ g: GraphBuilder) -> ([ONNXValue], [(String, ONNXValue)]) {
         let source = g.input("source_ids", .int64, [.batch, .named("source")])
         let target = g.input("decoder_input_ids", .int64, [.batch, .named("target")])
         let table = g.parameter(m.positionEmbedding.weight)
-        func embed(_ ids: Value, _ scope: String) -> Value {
+        func embed(_ ids: ONNXValue, _ scope: String) -> ONNXValue {
             let tokens = g.embedding(m.tokenEmbedding.weight, ids, scope: scope)
             let length = g.size(of: ids, axis: 1, scope: scope)
             return g.add(
@@ -54,7 +54,7 @@ extension ONNXExport {
 
     /// The ViT: images to logits from the class token.
     static func visionTransformer(_ m: VisionTransformer, _ spec: Input, _ g: GraphBuilder) -> (
-        [Value], [(String, Value)]
+        [ONNXValue], [(String, ONNXValue)]
     ) {
         let images = input(spec, g)
         let c = m.patchEmbedding.weight.shape[0]
@@ -84,7 +84,9 @@ extension ONNXExport {
     }
 
     /// The recurrent classifier: token ids (batch, sequence) to logits from the last layer's final state.
-    static func recurrentClassifier(_ m: SequenceClassifier, _ g: GraphBuilder) throws -> ([Value], [(String, Value)]) {
+    static func recurrentClassifier(_ m: SequenceClassifier, _ g: GraphBuilder) throws -> (
+        [ONNXValue], [(String, ONNXValue)]
+    ) {
         let ids = g.input("input_ids", .int64, [.batch, .named("sequence")])
         let e = g.embedding(m.embedding.weight, ids, scope: "embedding")
         let (_, final) = try g.recurrent(m.recurrent, e, scope: "recurrent")
@@ -94,7 +96,7 @@ extension ONNXExport {
     /// The recurrent language model: token ids (batch, sequence) to next-token logits
     /// (batch, sequence, vocabulary) at every position.
     static func recurrentLanguageModel(_ m: RecurrentLanguageModel, _ g: GraphBuilder) throws -> (
-        [Value], [(String, Value)]
+        [ONNXValue], [(String, ONNXValue)]
     ) {
         let ids = g.input("input_ids", .int64, [.batch, .named("sequence")])
         let e = g.embedding(m.embedding.weight, ids, scope: "embedding")

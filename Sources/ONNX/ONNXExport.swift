@@ -19,13 +19,13 @@ public enum ONNXExport {
     /// An exported graph: the file's bytes and its inputs and outputs.
     public struct Exported {
         public let data: Data
-        public let inputs: [Value]
-        public let outputs: [Value]
+        public let inputs: [ONNXValue]
+        public let outputs: [ONNXValue]
         public let opset: Int
 
         /// One line per input and output: name, element type and shape.
         public var signature: [String] {
-            func line(_ kind: String, _ v: Value) -> String {
+            func line(_ kind: String, _ v: ONNXValue) -> String {
                 "\(kind) \(v.name): \(v.element == .float ? "float32" : "int64") "
                     + "(\(v.shape.map(\.description).joined(separator: ", ")))"
             }
@@ -48,7 +48,7 @@ public enum ONNXExport {
         let g = try GraphBuilder(model: model, opset: opset)
         let (ins, outs) = try graph(of: model, input: input, in: g)
         for (name, v) in outs { g.output(v, as: name) }
-        let outputs = outs.map { Value(name: $0.0, element: $0.1.element, shape: $0.1.shape) }
+        let outputs = outs.map { ONNXValue(name: $0.0, element: $0.1.element, shape: $0.1.shape) }
         let kind = String(describing: type(of: model))
         let proto = g.model(
             name: kind, documentation: "\(kind) exported by tandem",
@@ -57,7 +57,9 @@ public enum ONNXExport {
     }
 
     /// The graph's inputs and its named outputs, by the model's type.
-    static func graph(of model: any Module, input: Input, in g: GraphBuilder) throws -> ([Value], [(String, Value)]) {
+    static func graph(of model: any Module, input: Input, in g: GraphBuilder) throws -> (
+        [ONNXValue], [(String, ONNXValue)]
+    ) {
         switch model {
         case let m as GPT: return try gpt(m, g)
         case let m as Seq2SeqTransformer: return seq2seq(m, g)
@@ -73,7 +75,7 @@ public enum ONNXExport {
     }
 
     /// The input value of a graph reading the dataset's samples.
-    static func input(_ input: Input, _ g: GraphBuilder) -> Value {
+    static func input(_ input: Input, _ g: GraphBuilder) -> ONNXValue {
         input.tokens
             ? g.input("input_ids", .int64, [.batch] + input.shape.map { .fixed($0) })
             : g.input("input", .float, [.batch] + input.shape.map { .fixed($0) })

@@ -1,11 +1,11 @@
 /// One axis of a value's shape in an exported graph: a size known when exporting, or a name
 /// for a size that is set only when the graph runs (the batch, a sequence's length).
-public enum Dim: Equatable, Sendable, CustomStringConvertible {
+public enum ONNXDim: Equatable, Sendable, CustomStringConvertible {
     case fixed(Int)
     case named(String)
 
     /// The symbolic batch axis every exported graph has.
-    public static let batch = Dim.named("batch")
+    public static let batch = ONNXDim.named("batch")
 
     /// The size, when it is known.
     public var size: Int? {
@@ -19,19 +19,4 @@ public enum Dim: Equatable, Sendable, CustomStringConvertible {
         case .named(let name): return name
         }
     }
-}
-
-/// A tensor flowing through the graph under construction: its name, element type and shape.
-public struct Value: Sendable {
-    /// The element types Tandem's graphs use.
-    public enum Element: Int32, Sendable {
-        case float = 1
-        case int64 = 7
-    }
-
-    public let name: String
-    public let element: Element
-    public let shape: [Dim]
-
-    public var rank: Int { shape.count }
 }
