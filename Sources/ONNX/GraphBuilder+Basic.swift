@@ -47,7 +47,10 @@ extension GraphBuilder {
     public func concat(_ xs: [ONNXValue], axis: Int, scope: String) -> ONNXValue {
         var shape = xs[0].shape
         let sizes = xs.map { $0.shape[axis].size }
-        shape[axis] = sizes.contains(nil) ? .named("\(xs[0].shape[axis])+") : .fixed(sizes.map { $0! }.reduce(0, +))
+        shape[axis] =
+            sizes.contains(nil)
+            ? .named(xs.map { $0.shape[axis].description }.joined(separator: "+"))
+            : .fixed(sizes.map { $0! }.reduce(0, +))
         return node("Concat", xs, [.int("axis", axis)], scope: scope, shape: shape, element: xs[0].element)
     }
 
