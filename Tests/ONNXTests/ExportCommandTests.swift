@@ -30,20 +30,38 @@ struct ExportCommandTests {
     }
 
     /// A short synthetic run, trained once for the suite.
-    static let run: Result<String, Check.Failure> = {
+    static let run: Result<String, Check.Failure> = train(
+        "configs/synthetic_smoke.yaml", ["training.epochs=1"])
+
+    /// Trains `config` with `overrides` into a fresh run directory.
+    static func train(_ config: String, _ overrides: [String]) -> Result<String, Check.Failure> {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-onnx-run-\(UUID().uuidString)")
             .path
         do {
-            let (status, _, err) = try tandem([
-                "train", "configs/synthetic_smoke.yaml", "--run-dir", dir, "--set", "logging.progress=none",
-                "--set", "training.epochs=1",
-            ])
+            let sets = (["logging.progress=none"] + overrides).flatMap { ["--set", $0] }
+            let (status, _, err) = try tandem(["train", config, "--run-dir", dir] + sets)
             guard status == 0 else { return .failure(Check.Failure(description: "tandem train failed: \(err)")) }
             return .success(dir)
         } catch {
             return .failure(Check.Failure(description: "tandem cannot be started: \(error)"))
         }
-    }()
+    }
+
+    /// A run's export against Tandem's logits on its first 16 test samples.
+    static func checkExport(_ dir: String, input: String) throws -> String {
+        let (_, data, model) = try Int8ModelFile.loadRun(dir, weights: dir + "/model.safetensors")
+        let x = try #require(data.test).batch(Array(0..<16)[...]).inputs
+        let logits = withNoGrad { (model as! any Classifier).logits(x).values }
+        let folder = dir + "/onnx-check"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: dir + "/model.onnx", toPath: folder + "/model.onnx")
+        try NumpyFile.write(x, to: folder + "/input.\(input).npy")
+        try NumpyFile.write(logits, to: folder + "/expected.logits.npy")
+        let (checked, report) = try Check.python(["launch/check_onnx.py", folder])
+        #expect(checked == 0, "\(report)")
+        #expect(report.contains("onnx-check: max relative error"))
+        return report
+    }
 
     @Test func exportsATrainedRunThatOnnxruntimeRunsAsTandemDoes() throws {
         let dir = try Self.run.get()
@@ -51,19 +69,21 @@ struct ExportCommandTests {
         #expect(status == 0, "\(err)")
         #expect(said.hasPrefix("wrote \(dir)/model.onnx (ONNX opset 17, "))
         #expect(said.contains("input input: float32 (batch, 20)") && said.contains("output logits: float32 (batch, 4)"))
-        // Tandem's logits from the same run directory, on its test samples.
-        let (_, data, model) = try Int8ModelFile.loadRun(dir, weights: dir + "/model.safetensors")
-        let x = try #require(data.test).batch(Array(0..<16)[...]).inputs
-        let logits = withNoGrad { (model as! any Classifier).logits(x).values }
-        let folder = dir + "/onnx-check"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: dir + "/model.onnx", toPath: folder + "/model.onnx")
-        try NumpyFile.write(x, to: folder + "/input.input.npy")
-        try NumpyFile.write(logits, to: folder + "/expected.logits.npy")
-        let (checked, report) = try Check.python(["launch/check_onnx.py", folder])
-        #expect(checked == 0, "\(report)")
-        #expect(report.contains("onnx-check: max relative error"))
-        print("tandem export --format onnx: \(report)")
+        print("tandem export --format onnx, synthetic MLP: \(try Self.checkExport(dir, input: "input"))")
+    }
+
+    @Test func exportsATrainedTokenRunWithInt64Ids() throws {
+        let dir = try Self.train(
+            "configs/gru_memory.yaml",
+            [
+                "training.epochs=1", "data.memory.samples=256", "data.memory.test_samples=32", "data.memory.length=12",
+                "model.hidden_size=8",
+            ]
+        ).get()
+        let (status, said, err) = try Self.tandem(["export", dir, "--format", "onnx"])
+        #expect(status == 0, "\(err)")
+        #expect(said.contains("input input_ids: int64 (batch, sequence)"))
+        print("tandem export --format onnx, GRU on memory: \(try Self.checkExport(dir, input: "input_ids"))")
     }
 
     @Test func exportsACheckpointAtAnotherOpsetToAGivenFile() throws {
