@@ -89,10 +89,10 @@ struct FeedForwardExportTests {
                 model, input: .init(shape: [1, 8, 8], tokens: false)
             ).data)
         let names = Set(proto.graph.initializer.map(\.name))
-        for name in model.namedParameters().map(\.0) + model.namedBuffers().map(\.0) {
+        for name in model.namedParameters().map(\.0) + Check.statisticNames(model) {
             #expect(names.contains(name), "no initializer \(name)")
         }
-        let mean = try #require(proto.graph.initializer.first { $0.name == model.namedBuffers()[0].0 })
+        let mean = try #require(proto.graph.initializer.first { $0.name == Check.statisticNames(model)[0] })
         #expect(mean.dims == [4] && mean.dataType == 1)
         #expect(proto.graph.input.map(\.name) == ["input"] && proto.graph.output.map(\.name) == ["logits"])
         #expect(proto.graph.input[0].type.tensorType.shape.dim[0].dimParam == "batch")

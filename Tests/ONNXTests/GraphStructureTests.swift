@@ -61,7 +61,7 @@ struct GraphStructureTests {
             let g = try Self.graph(model, input)
             let names = g.initializer.map(\.name)
             #expect(Set(names).count == names.count, "\(type(of: model)): an initializer twice")
-            let weights = model.namedParameters().map(\.0) + model.namedBuffers().map(\.0)
+            let weights = model.namedParameters().map(\.0) + ONNXRuntimeCheck.statisticNames(model)
             let constants = names.filter { !weights.contains($0) }
             #expect(Set(names).isSuperset(of: weights), "\(type(of: model)): \(Set(weights).subtracting(names))")
             #expect(constants.allSatisfy { $0.hasPrefix("const/") || $0 == "causalMask" }, "\(constants)")

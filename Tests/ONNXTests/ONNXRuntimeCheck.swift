@@ -73,6 +73,15 @@ enum ONNXRuntimeCheck {
         model.eval()
     }
 
+    /// The dotted names of the buffers the graphs read: batch norm's running statistics (found by
+    /// identity, so whatever the naming, and whatever other buffers a layer keeps).
+    static func statisticNames(_ model: any Module) -> [String] {
+        let statistics = model.namedModules().compactMap { $0.1 as? BatchNorm }.flatMap {
+            [$0.runningMean, $0.runningVar]
+        }
+        return model.namedBuffers().filter { b in statistics.contains { $0 === b.1 } }.map(\.0)
+    }
+
     /// Uniform floats in [-1, 1) (or [0, 1) for images), from a fixed stream.
     static func floats(_ shape: [Int], seed: UInt64, unit: Bool = false) -> NDArray {
         var rng = PhiloxRNG(seed: seed)
