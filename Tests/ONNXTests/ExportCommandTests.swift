@@ -80,6 +80,7 @@ struct ExportCommandTests {
                 "model.hidden_size=8",
             ]
         ).get()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let (status, said, err) = try Self.tandem(["export", dir, "--format", "onnx"])
         #expect(status == 0, "\(err)")
         #expect(said.contains("input input_ids: int64 (batch, sequence)"))
