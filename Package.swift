@@ -55,16 +55,22 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["Run/TensorBoard/tensorboard.proto"], swiftSettings: simdFlags),
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: simdFlags),
+        // A model as an ONNX graph, written with the ONNX protobuf messages (onnx.pb.swift, generated).
+        .target(
+            name: "ONNX",
+            dependencies: ["NN", "Models", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["onnx.proto"], swiftSettings: simdFlags),
         // Re-exports the modules a program that trains its own model needs, each named: DocC links
         // its catalog (the API documentation's landing page) only into direct dependencies.
         .target(
             name: "TandemKit",
             dependencies: [
                 "Training", "Models", "NN", "Autograd", "TensorCore", "Optim", "Datasets", "Collective", "Checkpoint",
+                "ONNX",
             ],
             swiftSettings: simdFlags),
         .executableTarget(name: "tandem", dependencies: [
-            "Training", "CMPI",
+            "Training", "CMPI", "ONNX",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: simdFlags),
         .executableTarget(name: "tandem-bench", dependencies: [
@@ -85,6 +91,9 @@ let package = Package(
         .testTarget(name: "OptimTests", dependencies: ["Optim"], swiftSettings: simdFlags),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CZlib"], swiftSettings: simdFlags),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Optim", "Datasets"], swiftSettings: simdFlags),
+        // Runs launch/check_onnx.py (onnx, onnxruntime) on exports, and `tandem export --format onnx`.
+        .testTarget(
+            name: "ONNXTests", dependencies: ["ONNX", "Models", "Optim", "Training", "tandem"], swiftSettings: simdFlags),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], swiftSettings: simdFlags),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "CZlib", .product(name: "Yams", package: "Yams")], swiftSettings: simdFlags),
         // Drives tandem-mpi-check and tandem under mpirun; the dependencies make `swift test` build them.

@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 output=${1:-.build/docs/Tandem.doccarchive}
-modules=(TandemKit Training Models NN Autograd TensorCore Optim Datasets Collective Checkpoint)
+modules=(TandemKit Training Models NN ONNX Autograd TensorCore Optim Datasets Collective Checkpoint)
 targets=()
 for module in "${modules[@]}"; do targets+=(--target "$module"); done
 mkdir -p "$(dirname "$output")"

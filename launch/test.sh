@@ -16,6 +16,8 @@ git ls-files -z 'Sources/*.swift' 'Tests/*.swift' ':!:*.pb.swift' \
 
 echo "== image test fixtures: written by Pillow at test time (launch/make_image_fixtures.py)"
 python3 -c "import PIL, numpy, sklearn" 2>/dev/null || python3 -m pip install --quiet Pillow numpy scikit-learn
+# ONNXTests run launch/check_onnx.py: onnx's checker and onnxruntime on every zoo model's export.
+python3 -c "import onnx, onnxruntime" 2>/dev/null || python3 -m pip install --quiet onnx onnxruntime numpy
 # Without this the image tests skip when python3 or Pillow is missing; here they must run.
 export TANDEM_REQUIRE_IMAGE_FIXTURES=1
 
@@ -87,6 +89,17 @@ checkpoint=$(cat "$run/checkpoints/latest")
 python3 launch/check_checkpoint.py "$run/checkpoints/$checkpoint" < "$run/inspect.txt"
 "$bin/tandem" export "$run" --to "$run/exported.safetensors"
 python3 launch/check_safetensors.py "$run/exported.safetensors" hidden.0.weight:32,20 output.bias:4
+echo "== its ONNX export, checked by onnx's full checker and run by onnxruntime"
+# ONNXTests (in the unit tests above) compare every zoo model's export with Tandem's outputs.
+"$bin/tandem" export "$run" --format onnx
+python3 - "$run/model.onnx" <<'PY'
+import sys, numpy as np, onnx, onnxruntime as ort
+model = onnx.load(sys.argv[1])
+onnx.checker.check_model(model, full_check=True)
+logits, = ort.InferenceSession(sys.argv[1]).run(["logits"], {"input": np.zeros((5, 20), np.float32)})
+assert logits.shape == (5, 4), logits.shape
+print("model.onnx: opset", model.opset_import[0].version, "logits", logits.shape)
+PY
 echo "== its TensorBoard event file, read by TensorBoard's own event reader"
 python3 -c "import tensorboard" 2>/dev/null || python3 -m pip install --quiet tensorboard
 python3 launch/check_tensorboard.py "$run" hidden.0.weight:640 output.bias:4

@@ -74,29 +74,8 @@ public final class TableDataset: Dataset, @unchecked Sendable {
         guard !kept.isEmpty else {
             throw DatasetError("\(table.name) has no rows left to use (every row has a missing value)")
         }
-        let n = kept.count, width = statistics.inputWidth
-        let x = NDArray(shape: [n, width])
-        for (i, r) in kept.enumerated() {
-            var out = x.ptr + i * width
-            for (feature, c) in zip(statistics.features, featureColumns) {
-                let cell = table.rows[r][c].trimmingCharacters(in: .whitespaces)
-                switch feature.kind {
-                case .numeric:
-                    var v = feature.mean
-                    if !Self.isMissing(cell) {
-                        guard let parsed = Double(cell), parsed.isFinite else {
-                            throw Self.badNumber(table, row: r, column: c)
-                        }
-                        v = parsed
-                    }
-                    out[0] = Float(statistics.standardized ? (v - feature.mean) / feature.std : v)
-                    out += 1
-                case .categorical:
-                    if let k = feature.categories.firstIndex(of: cell) { out[k] = 1 }
-                    out += feature.categories.count
-                }
-            }
-        }
+        let n = kept.count
+        let x = try Self.features(of: table, rows: kept, statistics: statistics)
         switch statistics.task {
         case .classification:
             let y = NDArray(shape: [n], dtype: .int32, zeroed: false)
@@ -126,6 +105,42 @@ public final class TableDataset: Dataset, @unchecked Sendable {
             targets = y
         }
         (self.statistics, inputs, droppedRows) = (statistics, x, range.count - n)
+    }
+
+    /// The encoded features of `rows` (N, inputWidth): numeric cells standardised when the
+    /// statistics say so (a missing one takes the mean), categories one-hot (a missing or unseen
+    /// one all zeros). Target columns are not read, so a table without them encodes too.
+    /// - Parameters:
+    ///   - table: a table with every feature column (any order; extra columns are ignored).
+    ///   - rows: indices into `table.rows`.
+    ///   - statistics: the training split's.
+    /// - Throws: `DatasetError` naming a missing feature column or a cell that is not a finite number.
+    public static func features(of table: CSVTable, rows: [Int], statistics: TableStatistics) throws -> NDArray {
+        let featureColumns = try statistics.features.map { try table.index(of: $0.name, role: "feature") }
+        let width = statistics.inputWidth
+        let x = NDArray(shape: [rows.count, width])
+        for (i, r) in rows.enumerated() {
+            var out = x.ptr + i * width
+            for (feature, c) in zip(statistics.features, featureColumns) {
+                let cell = table.rows[r][c].trimmingCharacters(in: .whitespaces)
+                switch feature.kind {
+                case .numeric:
+                    var v = feature.mean
+                    if !Self.isMissing(cell) {
+                        guard let parsed = Double(cell), parsed.isFinite else {
+                            throw badNumber(table, row: r, column: c)
+                        }
+                        v = parsed
+                    }
+                    out[0] = Float(statistics.standardized ? (v - feature.mean) / feature.std : v)
+                    out += 1
+                case .categorical:
+                    if let k = feature.categories.firstIndex(of: cell) { out[k] = 1 }
+                    out += feature.categories.count
+                }
+            }
+        }
+        return x
     }
 
     /// A training and a validation split of one table: the last `validationFraction` of its rows
@@ -180,7 +195,7 @@ public final class TableDataset: Dataset, @unchecked Sendable {
     }
 
     /// Whether a cell counts as missing: empty, or `NA`.
-    static func isMissing(_ cell: String) -> Bool {
+    public static func isMissing(_ cell: String) -> Bool {
         let t = cell.trimmingCharacters(in: .whitespaces)
         return t.isEmpty || t == "NA"
     }

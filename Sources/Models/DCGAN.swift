@@ -10,7 +10,8 @@ public final class DCGANGenerator: Module {
     public let upsample1: ConvTranspose2d
     public let norm1: BatchNorm
     public let upsample2: ConvTranspose2d
-    let start: (channels: Int, height: Int, width: Int)
+    /// The projection's feature maps (channels, H/4, W/4), the first transposed convolution's input.
+    public let start: (channels: Int, height: Int, width: Int)
 
     /// - Parameters:
     ///   - latent: dimensions of z.

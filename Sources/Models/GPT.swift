@@ -108,20 +108,13 @@ extension GPT {
         eval()
         defer { train(wasTraining) }
         var tokens = prompt, generated: [Int32] = []
-        var draw: Float = 0
         for _ in 0..<count {
             let window = Array(tokens.suffix(context))
             let logits = withNoGrad { self.logits(NDArray(indices: window, shape: [1, window.count])).values.scalars }
             let last = Array(logits.suffix(logits.count / window.count))  // the final position's row
-            var order = Array(last.indices).sorted { last[$0] > last[$1] }
-            if temperature == 0 { order = [order[0]] } else if let topK { order = Array(order.prefix(max(1, topK))) }
-            let t = max(temperature, 1e-6), top = last[order[0]]
-            let weights = order.map { Foundation.exp(Double((last[$0] - top) / t)) }
-            rng.fillUniform(&draw, 1)
-            var target = Double(draw) * weights.reduce(0, +), pick = order.last!
-            for (i, w) in zip(order, weights) { target -= w; if target < 0 { pick = i; break } }
-            tokens.append(Int32(pick))
-            generated.append(Int32(pick))
+            let pick = NextTokenSampler.pick(last, temperature: temperature, topK: topK, rng: &rng)
+            tokens.append(pick)
+            generated.append(pick)
         }
         return generated
     }

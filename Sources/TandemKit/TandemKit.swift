@@ -4,5 +4,6 @@
 @_exported import Datasets
 @_exported import Models
 @_exported import NN
+@_exported import ONNX
 @_exported import Optim
 @_exported import Training

@@ -3,17 +3,33 @@ import Checkpoint
 import Foundation
 import Training
 
-/// `tandem export`: a checkpoint's model weights alone.
+/// `tandem export`: a checkpoint's model weights alone, or (`--format onnx`) the trained model as an ONNX graph.
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a checkpoint's model weights alone to one safetensors file, with PyTorch-style dotted names.",
-        discussion: "Exit status: 0 on success, 2 when --to is a folder or in a missing folder, 1 when it fails.")
+        abstract:
+            "Write a checkpoint's model weights alone to one safetensors file, with PyTorch-style dotted names, "
+            + "or (--format onnx) the trained model as an ONNX graph.",
+        discussion: """
+            --format onnx writes the model's evaluation-mode forward pass as model.onnx (opset 17 by default), \
+            with a symbolic batch axis; its inputs and outputs are listed in docs/INTEROP.md.
+
+            Exit status: 0 on success, 2 for a mistake in the command line (--to a folder or in a missing folder, \
+            an unknown --format, an --opset outside 17...21), 1 when it fails.
+            """)
 
     @Argument(help: "A checkpoint folder, run directory or checkpoints folder.") var checkpoint: String
-    @Option(help: "The safetensors file to write.") var to: String
+    @Option(help: "The file to write (required for safetensors; onnx: RUN/model.onnx by default).") var to: String?
+    @Option(help: "safetensors (the weights alone) or onnx (the model as an ONNX graph).") var format = "safetensors"
+    @Option(help: "The ONNX operator set version, 17...21 (--format onnx only; default 17).") var opset: Int?
 
     func run() throws {
+        if let mistake = formatMistake {
+            FileHandle.standardError.write(Data("tandem export: \(mistake)\n".utf8))
+            throw ExitCode(2)
+        }
+        if format == "onnx" { return try exportONNX() }
+        guard let to else { return }  // formatMistake has required it
         if let mistake = Self.problem(writing: to) {
             FileHandle.standardError.write(Data("tandem export: \(mistake)\n".utf8))
             throw ExitCode(2)

@@ -7,6 +7,8 @@ struct UsageMistake: Error, CustomStringConvertible {
 }
 
 extension JobFailure {
-    /// The exit status for `error`: 2 for a config or command-line mistake, 1 otherwise.
-    static func status(of error: Error) -> Int32 { error is ConfigError || error is UsageMistake ? 2 : 1 }
+    /// The exit status for `error`: 2 for a config, command-line or input mistake, 1 otherwise.
+    static func status(of error: Error) -> Int32 {
+        error is ConfigError || error is UsageMistake || error is PredictionMistake ? 2 : 1
+    }
 }

@@ -9,7 +9,7 @@ struct Tandem: ParsableCommand {
         subcommands: [
             TrainCommand.self, ResumeCommand.self, EvalCommand.self, SampleCommand.self, ReportCommand.self,
             DoctorCommand.self, InspectCommand.self, InspectModelCommand.self, ExportCommand.self, QuantizeCommand.self,
-            InfoCommand.self, InteropOutputsCommand.self,
+            InfoCommand.self, PredictCommand.self, InteropOutputsCommand.self,
         ])
 }
 
