@@ -93,8 +93,9 @@ extension MPIJobs {
         /// The model's input for a PNG of the folder: pixels / 255, normalised with the run's
         /// per-channel statistics (normalization.json).
         static func preprocessed(_ pixels: [UInt8], run: String) throws -> [Float] {
-            let stats = try JSONSerialization.jsonObject(
-                with: Data(contentsOf: URL(fileURLWithPath: run + "/normalization.json"))) as! [String: [Double]]
+            let stats =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: run + "/normalization.json"))) as! [String: [Double]]
             let (mean, std) = (Float(stats["mean"]![0]), Float(stats["std"]![0]))
             return pixels.map { (Float($0) / 255 - mean) / std }
         }
@@ -289,8 +290,10 @@ extension MPIJobs {
             #expect(run.status == 0, "\(run.stderr)")
             let objects = try Self.objects(run.stdout)
             #expect(objects.map { $0["input"] as! String } == [rows + ":2", rows + ":3"])
-            let stats = try JSONSerialization.jsonObject(
-                with: Data(contentsOf: URL(fileURLWithPath: runs.table + "/table_statistics.json"))) as! [String: Any]
+            let stats =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: runs.table + "/table_statistics.json")))
+                as! [String: Any]
             let features = stats["features"] as! [[String: Any]]
             let weights = try PredictFixtures.weights(runs.table)
             let rowCells = [["a": "1.25", "b": "0.5", "colour": "red"], ["a": "-0.5", "b": "1.5", "colour": "blue"]]

@@ -12,7 +12,10 @@ extension MPIJobs.PredictEndToEndTests {
             "{images}/config.yaml: unknown file type (a .yaml file)"
         ),
         ("a missing input", ["{images}", "{base}/nothing.png"], "{base}/nothing.png: no such file or folder"),
-        ("a CSV without a feature column", ["{table}", "{base}/no-b.csv"], "{base}/no-b.csv has no feature column 'b'"),
+        (
+            "a CSV without a feature column", ["{table}", "{base}/no-b.csv"],
+            "{base}/no-b.csv has no feature column 'b'"
+        ),
         (
             "an array of the wrong shape", ["{images}", "{base}/wrong.npy"],
             "{base}/wrong.npy has shape (5) but the model reads samples of shape (1, 8, 8)"

@@ -210,8 +210,9 @@ struct TorchNamesTests {
         let ids = NDArray(indices: (0..<inputs.count).map { Int32(inputs.integer(at: $0)) }, shape: [5, 6])
         let expected = withNoGrad { (model as! SequenceClassifier).logits(ids).values.scalars }
         #expect((0..<logits.count).map { Float(logits.double(at: $0)) } == expected)
-        let described = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: URL(fileURLWithPath: dir + "/interop/outputs.json"))) as! [String: Any]
+        let described =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: dir + "/interop/outputs.json"))) as! [String: Any]
         #expect(described["type"] as? String == "SequenceClassifier" && described["recurrent"] as? String == "lstm")
         #expect(described["input_shape"] as? [Int] == [6] && described["outputs"] as? [String] == ["logits"])
     }
