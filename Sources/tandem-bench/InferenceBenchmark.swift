@@ -11,7 +11,9 @@ struct InferenceBenchmark: ParsableCommand {
         commandName: "inference",
         abstract: "Time inference of a run's fp32 model and of its int8 model (tandem quantize) on a test batch.",
         discussion:
-            "Both first run the same batch; the benchmark stops if a classifier's int8 model agrees with fp32 on fewer than 90% of its samples, or another model's int8 loss is more than 10% off.")
+            "Both first run the same batch; the benchmark stops if a classifier's int8 model agrees with fp32 on "
+            + "fewer than 90% of its samples, or another model's int8 loss is more than 10% off."
+    )
 
     @Option(
         name: .customLong("run"), help: "A finished run directory with model.safetensors and model.int8.safetensors.")

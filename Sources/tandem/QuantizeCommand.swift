@@ -66,7 +66,8 @@ struct QuantizeCommand: ParsableCommand {
             }
             print(
                 String(
-                    format: "wrote %@ (%@): %d bytes (fp32 model.safetensors: %d bytes, %.2fx smaller)", s.path, s.form.rawValue, s.bytes,
+                    format: "wrote %@ (%@): %d bytes (fp32 model.safetensors: %d bytes, %.2fx smaller)", s.path,
+                    s.form.rawValue, s.bytes,
                     s.floatBytes,
                     Double(s.floatBytes) / Double(max(s.bytes, 1))))
         } catch {

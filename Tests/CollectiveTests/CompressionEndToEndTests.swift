@@ -132,7 +132,8 @@ extension MPIJobs {
         /// `tandem eval --json` of a run, fp32 or int8, on `ranks` ranks.
         static func evaluate(_ run: String, ranks: Int = 1, _ extra: [String] = []) throws -> [String: Any] {
             let e = try MPIRun.launch(
-                "/usr/bin/env", ["mpirun", "-np", "\(ranks)", "--oversubscribe", E2E.tandem, "eval", run, "--json"] + extra,
+                "/usr/bin/env",
+                ["mpirun", "-np", "\(ranks)", "--oversubscribe", E2E.tandem, "eval", run, "--json"] + extra,
                 environment: ["TANDEM_NUM_THREADS": "1"], timeout: 120)
             #expect(e.status == 0, "\(e.stderr)")
             return (try? JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any]) ?? [:]
@@ -191,7 +192,8 @@ extension MPIJobs {
                 let dir = base + "/" + run.name
                 let trained = try Self.trainYAML(run.yaml + Self.optimizer, runDir: dir)
                 #expect(trained.status == 0, "\(run.name): \(trained.stderr)")
-                let q = try MPIRun.launch(E2E.tandem, ["quantize", dir, "--samples", "256"], environment: [:], timeout: 120)
+                let q = try MPIRun.launch(
+                    E2E.tandem, ["quantize", dir, "--samples", "256"], environment: [:], timeout: 120)
                 #expect(
                     q.status == 0 && q.stdout.contains("wrote \(dir)/model.int8.safetensors (layers)"),
                     "\(run.name): \(q.stdout)\(q.stderr)")
@@ -211,8 +213,10 @@ extension MPIJobs {
                 E2E.tandem, ["quantize", base + "/resnet", "--form", "fused"], environment: [:], timeout: 60)
             #expect(
                 fused.status == 2
-                    && fused.stderr.contains("the fused int8 form covers model.name mlp and lenet5 with ReLU; "
-                        + "quantize resnet with --form layers"), "\(fused.stderr)")
+                    && fused.stderr.contains(
+                        "the fused int8 form covers model.name mlp and lenet5 with ReLU; "
+                            + "quantize resnet with --form layers"),
+                "\(fused.stderr)")
         }
 
         /// The MLP quantizes to the fused form by default (files written before per-layer int8
@@ -230,12 +234,23 @@ extension MPIJobs {
                 let file = try SafeTensors.decode(
                     Data(contentsOf: URL(fileURLWithPath: base + "/model.int8.safetensors")), name: "int8")
                 #expect(file.metadata["format"] == format)
-                #expect(Set(file.tensors.keys).isSuperset(of: ["hidden.0.weight", "hidden.0.input_scale", "output.bias"]))
+                #expect(
+                    Set(file.tensors.keys).isSuperset(of: ["hidden.0.weight", "hidden.0.input_scale", "output.bias"]))
                 let int8 = try Self.evaluate(base, ["--int8"])["accuracy"] as? Double ?? 2
                 #expect(Swift.abs(fp32 - int8) <= 0.02, "\(form): fp32 \(fp32), int8 \(int8)")
             }
-            let bad = try MPIRun.launch(E2E.tandem, ["quantize", base, "--form", "packed"], environment: [:], timeout: 60)
-            #expect(bad.status != 0 && bad.stderr.contains("--form packed is not one of auto, fused, layers"), "\(bad.stderr)")
+            let bad = try MPIRun.launch(
+                E2E.tandem, ["quantize", base, "--form", "packed"], environment: [:], timeout: 60)
+            #expect(
+                bad.status != 0 && bad.stderr.contains("--form packed is not one of auto, fused, layers"),
+                "\(bad.stderr)")
+            let unwritable = try MPIRun.launch(
+                E2E.tandem, ["quantize", base, "--output", base + "/missing/int8.safetensors"], environment: [:],
+                timeout: 60)
+            #expect(
+                unwritable.status == 1
+                    && unwritable.stderr.contains("cannot write \(base)/missing/int8.safetensors: ")
+                    && unwritable.stderr.contains("; choose a writable --output"), "\(unwritable.stderr)")
             // An int8 file of another run's model is refused with the fix.
             let other = try Self.trainYAML(
                 """
@@ -252,12 +267,18 @@ extension MPIJobs {
             let wrong = try MPIRun.launch(
                 E2E.tandem, ["eval", base + "/lenet/model.safetensors", "--int8"], environment: [:], timeout: 60)
             #expect(
-                wrong.status != 0 && wrong.stderr.contains("is not an int8 model of this run's lenet5"), "\(wrong.stderr)")
+                wrong.status != 0 && wrong.stderr.contains("is not an int8 model of this run's lenet5"),
+                "\(wrong.stderr)")
             let e = try MPIRun.launch(
-                E2E.tandem, ["eval", base + "/model.int8.safetensors", "--int8", "--set", "model.name=lenet5",
-                    "--set", "data.synthetic.input_shape=[1, 28, 28]"], environment: [:], timeout: 60)
+                E2E.tandem,
+                [
+                    "eval", base + "/model.int8.safetensors", "--int8", "--set", "model.name=lenet5",
+                    "--set", "data.synthetic.input_shape=[1, 28, 28]",
+                ], environment: [:], timeout: 60)
             #expect(
-                e.status != 0 && e.stderr.contains("is not an int8 model of this run's lenet5 (format tandem-int8-layers, model mlp)"),
+                e.status != 0
+                    && e.stderr.contains(
+                        "is not an int8 model of this run's lenet5 (format tandem-int8-layers, model mlp)"),
                 "\(e.stderr)")
         }
     }

@@ -38,7 +38,8 @@ struct Int8LayerTests {
             let fp32 = layer(Tensor(x)).scalars
             let observer = Self.calibrated(x, set: { layer.int8 = $0 }) { #expect(layer(Tensor(x)).scalars == fp32) }
             #expect(observer.low == x.scalars.min()! && observer.high == x.scalars.max()!)
-            let w = Int8Weights(weight: layer.weight.data, bias: layer.bias?.data, inputRange: (observer.low, observer.high))
+            let w = Int8Weights(
+                weight: layer.weight.data, bias: layer.bias?.data, inputRange: (observer.low, observer.high))
             layer.int8 = .quantized(w)
             let y = layer(Tensor(x))
             #expect(y.shape.dims == [3, 7, n])
@@ -67,7 +68,9 @@ struct Int8LayerTests {
                 dilation: (t.dilation, t.dilation), groups: t.groups, bias: i % 2 == 0)
             let x = Self.input([3, t.c, 9, 11], seed: UInt64(20 + i))
             let fp32 = conv(Tensor(x))
-            let observer = Self.calibrated(x, set: { conv.int8 = $0 }) { #expect(conv(Tensor(x)).scalars == fp32.scalars) }
+            let observer = Self.calibrated(x, set: { conv.int8 = $0 }) {
+                #expect(conv(Tensor(x)).scalars == fp32.scalars)
+            }
             let w = Int8Weights(
                 weight: conv.weight.data, bias: conv.bias?.data, groups: t.groups,
                 inputRange: (observer.low, observer.high))
@@ -112,7 +115,8 @@ struct Int8LayerTests {
                 cell.weightIH.data.assign(weights[l].dequantizedWeight())
                 cell.biasIH.data.assign(NDArray(weights[l].bias, shape: [weights[l].outputs]))
             }
-            let first = Recurrent(kind, cells: [reference.layers[0]]), second = Recurrent(kind, cells: [reference.layers[1]])
+            let first = Recurrent(kind, cells: [reference.layers[0]]),
+                second = Recurrent(kind, cells: [reference.layers[1]])
             let hidden = first(Tensor(weights[0].fakeQuantizedInput(x))).output
             let expected = second(Tensor(weights[1].fakeQuantizedInput(hidden.values))).output.scalars
             #expect(Self.relativeError(y, expected) < 1e-4, "\(kind)")

@@ -62,7 +62,8 @@ struct Int8ZooTests {
         for (i, (name, model, minimumSites)) in models.enumerated() {
             Init.seed(UInt64(40 + i))
             let (error, layers) = try Self.check(
-                model, calibrate: Self.images([16, 1, 28, 28], seed: 1), evaluate: Self.images([16, 1, 28, 28], seed: 2),
+                model, calibrate: Self.images([16, 1, 28, 28], seed: 1),
+                evaluate: Self.images([16, 1, 28, 28], seed: 2),
                 targets: labels, output: Self.logits(model))
             #expect(layers.count >= minimumSites, "\(name): \(layers.map(\.site.name))")
             #expect(error < 0.08, "\(name): relative error \(error)")
@@ -180,12 +181,14 @@ struct Int8ZooTests {
         let (error, layers) = try Self.check(
             model, calibrate: calibration.inputs, evaluate: test.inputs, targets: calibration.targets,
             output: Self.logits(model))
-        #expect(error < 0.08 && layers.map(\.site.name) == ["stem", "3.0", "head"], "\(error) \(layers.map(\.site.name))")
+        #expect(
+            error < 0.08 && layers.map(\.site.name) == ["stem", "3.0", "head"], "\(error) \(layers.map(\.site.name))")
         let int8 = withNoGrad { model.logits(test.inputs).scalars }
 
         let tensors = Int8LayerFile.tensors(of: model, layers: layers)
         let names = Set(tensors.map(\.0))
-        #expect(names.contains("stem.weight") && names.contains("3.0.input_zero_point") && names.contains("1.runningMean"))
+        #expect(
+            names.contains("stem.weight") && names.contains("3.0.input_zero_point") && names.contains("1.runningMean"))
         #expect(Dictionary(uniqueKeysWithValues: tensors)["head.weight"]!.dtype == .int8)
         let bytes = try SafeTensors.encode(tensors, metadata: [:])
         let decoded = try SafeTensors.decode(bytes, name: "int8").tensors
@@ -204,14 +207,17 @@ struct Int8ZooTests {
                 return "no error"
             } catch { return "\(error)" }
         }
-        #expect(failure({ $0["head.weight"] = NDArray(shape: [10, 3], dtype: .int8) }).contains(
-            "f has no int8 tensor head.weight of shape [10, 128] (found int8 [10, 3]); it was made for a different "
-                + "model, or is damaged: quantize the run again with `tandem quantize`"))
+        #expect(
+            failure({ $0["head.weight"] = NDArray(shape: [10, 3], dtype: .int8) }).contains(
+                "f has no int8 tensor head.weight of shape [10, 128] (found int8 [10, 3]); it was made for a different "
+                    + "model, or is damaged: quantize the run again with `tandem quantize`"))
         #expect(failure({ $0["1.runningVar"] = nil }).contains("f has no float32 tensor 1.runningVar of shape [8]"))
-        #expect(failure({ _ in }, sites: ["stem", "4"]).contains(
-            "f quantizes 4, which is not a linear, convolution or recurrent layer of this run's model"))
-        #expect(failure({ $0["stem.input_zero_point"] = NDArray(indices: [200], shape: [1]) }).contains(
-            "f: stem has input scale"))
+        #expect(
+            failure({ _ in }, sites: ["stem", "4"]).contains(
+                "f quantizes 4, which is not a linear, convolution or recurrent layer of this run's model"))
+        #expect(
+            failure({ $0["stem.input_zero_point"] = NDArray(indices: [200], shape: [1]) }).contains(
+                "f: stem has input scale"))
     }
 
     /// A model with nothing to quantize is refused by name.

@@ -26,7 +26,9 @@ public enum Int8Calibration {
         let sites = Int8Site.all(in: model)
         guard !sites.isEmpty else {
             throw ConfigError(
-                "model.name \(modelName) has no linear, convolution or recurrent layer to quantize; int8 needs at least one")
+                "model.name \(modelName) has no linear, convolution or recurrent layer to quantize; "
+                    + "int8 needs at least one"
+            )
         }
         let perBatch = method == .percentile ? ActivationCalibration.sampleCap / max(batches.count, 1) : 0
         let observers = sites.map { site -> ActivationObserver in

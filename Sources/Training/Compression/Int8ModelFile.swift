@@ -95,7 +95,7 @@ public enum Int8ModelFile {
             try bytes.write(to: URL(fileURLWithPath: path), options: Data.WritingOptions.atomic)
         } catch {
             throw CheckpointError(
-                "cannot write \(path): \((error as NSError).localizedDescription); choose a writable --output")
+                "cannot write \(path): \(FileFailure.describe(error)); choose a writable --output")
         }
         let floatBytes = (try? FileManager.default.attributesOfItem(atPath: weights)[.size] as? Int) ?? 0
         return Summary(

@@ -72,7 +72,10 @@ public struct Int8Site {
                 let cells = r.namedChildren.map(\.0)
                 for l in r.layers.indices {
                     let cell = l < cells.count ? cells[l] : "layers.\(l)"
-                    sites.append(Int8Site(name: (name.isEmpty ? "" : name + ".") + cell + ".input", kind: .recurrentInput(r, layer: l)))
+                    sites.append(
+                        Int8Site(
+                            name: (name.isEmpty ? "" : name + ".") + cell + ".input", kind: .recurrentInput(r, layer: l)
+                        ))
                 }
             default: continue
             }
