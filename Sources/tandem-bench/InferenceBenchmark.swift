@@ -18,6 +18,10 @@ struct InferenceBenchmark: ParsableCommand {
     @Option(
         name: .customLong("run"), help: "A finished run directory with model.safetensors and model.int8.safetensors.")
     var runDirectory: String
+    @Option(
+        name: .customLong("int8"),
+        help: "The int8 file to time (default: RUN/model.int8.safetensors; e.g. one written by --form layers).")
+    var int8File: String?
     @Option(help: "Samples per batch.") var batch = 256
     @Option(help: "Threads.") var threads = 1
     @Option(help: "Timed runs of each model.") var runs = 30
@@ -33,7 +37,8 @@ struct InferenceBenchmark: ParsableCommand {
         ThreadPool.configure(threads: threads)
         let (config, data, model) = try Int8ModelFile.loadRun(
             runDirectory, weights: runDirectory + "/model.safetensors")
-        let int8 = try Int8ModelFile.open(runDirectory + "/" + Int8ModelFile.name, config: config, train: data.train)
+        let int8 = try Int8ModelFile.open(
+            int8File ?? runDirectory + "/" + Int8ModelFile.name, config: config, train: data.train)
         let split = data.test ?? data.validation
         let batch = split.batch(ArraySlice(0..<min(self.batch, split.count)))
         let inputs = batch.inputs, n = inputs.shape[0]
