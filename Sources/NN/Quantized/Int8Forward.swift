@@ -19,7 +19,7 @@ extension Int8Weights {
         }
         Int8GEMM.gemm(m: m, a: a, lda: lda, w: weights, c: sums)
         let out = NDArray(shape: Shape(Array(x.shape.dims.dropLast()) + [n]), zeroed: false)
-        dequantize(sums, rows: m, group: 0, into: out.ptr, outputOffset: { $0 * n }, columnStride: 1)
+        dequantize(sums, rows: m, group: 0, into: out.ptr, planes: nil)
         return out
     }
 
@@ -38,6 +38,12 @@ extension Int8Weights {
         let nchw = UnsafeMutablePointer<UInt8>.allocate(capacity: x.count)
         defer { nchw.deallocate() }
         Quantize.activations(x.ptr, nchw, count: x.count, scale: inputScale, zeroPoint: inputZeroPoint)
+        if groups > 1 && cg == 1 {  // depthwise: a direct loop, where a GEMM would fill 1 of 16 lanes
+            Int8LayerKernels.depthwise(
+                nchw, weights: values.storage.raw.assumingMemoryBound(to: Int8.self), out.ptr, n: batch, c: c, h: h,
+                w: w, multiplier: ocg, geometry: g, zeroPoint: inputZeroPoint, scales: sumScales, bias: bias)
+            return out
+        }
         // Images per block: about 16k patch rows, so the patches stay a few MB.
         let imagesPerBlock = max(1, min(batch, 16384 / (oh * ow)))
         let lda = packed[0].paddedK, ohw = oh * ow
@@ -48,19 +54,14 @@ extension Int8Weights {
         for first in stride(from: 0, to: batch, by: imagesPerBlock) {
             let images = min(imagesPerBlock, batch - first)
             for group in 0..<groups {
-                for b in 0..<images {
-                    for ch in 0..<cg {
-                        let source = nchw + ((first + b) * c + group * cg + ch) * hw, target = nhwc + b * hw * cg + ch
-                        for p in 0..<hw { target[p * cg] = source[p] }
-                    }
-                }
+                Int8LayerKernels.gatherNHWC(
+                    nchw + first * c * hw, nhwc, n: images, c: c, hw: hw, first: group * cg, channels: cg)
                 Quantize.im2colNHWC(
                     nhwc, patches, n: images, c: cg, h: h, w: w, geometry: g, lda: lda, zeroPoint: inputZeroPoint)
                 Int8GEMM.gemm(m: images * ohw, a: patches, lda: lda, w: packed[group], c: sums)
-                let base = out.ptr + (first * outputs + group * ocg) * ohw, outputs = self.outputs
                 dequantize(
-                    sums, rows: images * ohw, group: group, into: base,
-                    outputOffset: { r in (r / ohw) * outputs * ohw + r % ohw }, columnStride: ohw)
+                    sums, rows: images * ohw, group: group, into: out.ptr + (first * outputs + group * ocg) * ohw,
+                    planes: (ohw, outputs * ohw))
             }
         }
         return out

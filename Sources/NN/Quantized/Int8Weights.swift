@@ -93,20 +93,15 @@ public final class Int8Weights {
         return out
     }
 
-    /// int32 sums (rows, n) of one group to fp32: (c - zp·colsum[j])·sA·sW[j] + bias[j], written
-    /// at `out + row·rowStride + j·columnStride`.
+    /// int32 sums (rows, n) of one group to fp32 rows (`planes` nil) or NCHW planes.
     func dequantize(
         _ sums: UnsafePointer<Int32>, rows: Int, group: Int, into out: UnsafeMutablePointer<Float>,
-        outputOffset: (Int) -> Int, columnStride: Int
+        planes: (pixels: Int, imageStride: Int)?
     ) {
-        let weights = packed[group], n = weights.n, first = group * n
-        let scales = Array(sumScales[first..<first + n]), bias = Array(self.bias[first..<first + n])
-        let corrections = weights.columnSums.map { $0 &* inputZeroPoint }
-        ThreadPool.shared.parallelFor(rows, grain: max(1, 4096 / n)) { range in
-            for r in range {
-                let row = sums + r * n, base = out + outputOffset(r)
-                for j in 0..<n { base[j * columnStride] = Float(row[j] &- corrections[j]) * scales[j] + bias[j] }
-            }
-        }
+        let weights = packed[group], first = group * weights.n
+        Int8LayerKernels.dequantize(
+            sums, out, rows: rows, n: weights.n, corrections: weights.columnSums.map { $0 &* inputZeroPoint },
+            scales: Array(sumScales[first..<first + weights.n]), bias: Array(bias[first..<first + weights.n]),
+            planes: planes)
     }
 }
