@@ -21,7 +21,7 @@ struct Int8LayerTests {
         return zip(a, reference).map { Swift.abs($0 - $1) }.max()! / spread
     }
 
-    /// Calibrates `layer` on `x` through `mode` and returns its int8 weights.
+    /// Sets an observer through `set`, runs `run` (the layer on the calibration input) and returns it.
     static func calibrated(_ x: NDArray, set: (Int8Mode) -> Void, run: () -> Void) -> ActivationObserver {
         let observer = ActivationObserver()
         set(.observing(observer))

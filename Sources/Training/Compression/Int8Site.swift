@@ -82,9 +82,4 @@ public struct Int8Site {
         }
         return sites
     }
-
-    /// Turns int8 off on every site of `model`.
-    public static func clear(_ model: any Module) {
-        for site in all(in: model) { site.mode = nil }
-    }
 }
