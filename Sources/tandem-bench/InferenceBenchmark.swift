@@ -9,13 +9,19 @@ import Training
 struct InferenceBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inference",
-        abstract: "Time inference of a run's fp32 model and of its int8 model (tandem quantize) on test images.",
+        abstract: "Time inference of a run's fp32 model and of its int8 model (tandem quantize) on a test batch.",
         discussion:
-            "Both first classify the same batch; the benchmark stops if they agree on fewer than 90% of its samples.")
+            "Both first run the same batch; the benchmark stops if a classifier's int8 model agrees with fp32 on "
+            + "fewer than 90% of its samples, or another model's int8 loss is more than 10% off."
+    )
 
     @Option(
         name: .customLong("run"), help: "A finished run directory with model.safetensors and model.int8.safetensors.")
     var runDirectory: String
+    @Option(
+        name: .customLong("int8"),
+        help: "The int8 file to time (default: RUN/model.int8.safetensors; e.g. one written by --form layers).")
+    var int8File: String?
     @Option(help: "Samples per batch.") var batch = 256
     @Option(help: "Threads.") var threads = 1
     @Option(help: "Timed runs of each model.") var runs = 30
@@ -32,25 +38,38 @@ struct InferenceBenchmark: ParsableCommand {
         let (config, data, model) = try Int8ModelFile.loadRun(
             runDirectory, weights: runDirectory + "/model.safetensors")
         let int8 = try Int8ModelFile.open(
-            runDirectory + "/" + Int8ModelFile.name, structure: model, config: config, inputShape: data.train.inputShape
-        )
-        guard let fp32 = model as? any Classifier else {
-            throw ValidationError("\(config.model.name) is not a classifier")
-        }
+            int8File ?? runDirectory + "/" + Int8ModelFile.name, config: config, train: data.train)
         let split = data.test ?? data.validation
-        let inputs = split.batch(ArraySlice(0..<min(batch, split.count))).inputs
-        func classes(_ logits: NDArray) -> [Int] {
-            let c = logits.shape[1], v = logits.scalars
-            return (0..<logits.shape[0]).map { i in (0..<c).max { v[i * c + $0] < v[i * c + $1] }! }
+        let batch = split.batch(ArraySlice(0..<min(self.batch, split.count)))
+        let inputs = batch.inputs, n = inputs.shape[0]
+        // Classifiers are timed on their logits and must pick the same classes; other models
+        // on their loss, which must stay within 10%.
+        let forward: (any TrainableModel) -> Void
+        var agreement = 1.0
+        if let fp32 = model as? any Classifier, let quantized = int8 as? any Classifier {
+            func classes(_ logits: NDArray) -> [Int] {
+                let c = logits.shape[logits.rank - 1], v = logits.scalars
+                return (0..<logits.count / c).map { i in (0..<c).max { v[i * c + $0] < v[i * c + $1] }! }
+            }
+            let a = classes(withNoGrad { fp32.logits(inputs).values })
+            let b = classes(withNoGrad { quantized.logits(inputs).values })
+            agreement = Double(zip(a, b).filter { $0 == $1 }.count) / Double(a.count)
+            guard agreement >= 0.9 else {
+                throw ValidationError("the int8 model agrees with fp32 on only \(agreement) of the batch")
+            }
+            forward = { m in _ = withNoGrad { (m as! any Classifier).logits(inputs) } }
+        } else {
+            func loss(_ m: any TrainableModel) -> Float {
+                withNoGrad { m.loss(inputs: inputs, targets: batch.targets, labelSmoothing: 0).values.item }
+            }
+            let (a, b) = (loss(model), loss(int8))
+            guard Swift.abs(a - b) <= 0.1 * Swift.abs(a) else {
+                throw ValidationError("the int8 model's loss \(b) is more than 10% from fp32's \(a) on the batch")
+            }
+            forward = { m in _ = loss(m) }
         }
-        let a = classes(withNoGrad { fp32.logits(inputs).values }), b = classes(int8.logits(inputs).values)
-        let agreement = Double(zip(a, b).filter { $0 == $1 }.count) / Double(a.count)
-        guard agreement >= 0.9 else {
-            throw ValidationError("the int8 model agrees with fp32 on only \(agreement) of the batch")
-        }
-        let fp32Ms = Stopwatch.medianMs(warmup: 3, runs: runs) { _ = withNoGrad { fp32.logits(inputs) } }
-        let int8Ms = Stopwatch.medianMs(warmup: 3, runs: runs) { _ = int8.logits(inputs) }
-        let n = inputs.shape[0]
+        let fp32Ms = Stopwatch.medianMs(warmup: 3, runs: runs) { forward(model) }
+        let int8Ms = Stopwatch.medianMs(warmup: 3, runs: runs) { forward(int8) }
         if json {
             print(
                 #"{"bench":"inference","model":"\#(config.model.name)","batch":\#(n),"threads":\#(threads),"fp32_ms":\#(fp32Ms),"int8_ms":\#(int8Ms),"speedup":\#(fp32Ms / int8Ms),"agreement":\#(agreement)}"#

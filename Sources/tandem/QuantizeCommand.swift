@@ -9,10 +9,12 @@ struct QuantizeCommand: ParsableCommand {
         abstract:
             "Quantize a trained model (a run's final model or one of its checkpoints) to int8 and write model.int8.safetensors into the run directory.",
         discussion: """
-            Weights become int8, symmetric, with one scale per output channel. Each int8 layer's input is \
-            calibrated on a random sample of the training set: minmax takes the whole range seen, percentile \
-            clips the rarest values. Evaluate the result with `tandem eval RUN --int8`. Supported models: \
-            \(InferencePlan.supported.joined(separator: ", ")).
+            Every linear layer, convolution (grouped and depthwise too) and recurrent input projection gets \
+            int8 weights, symmetric, with one scale per output channel; norms, attention, recurrent state \
+            updates and residual adds stay fp32. Each int8 layer's input is calibrated on a random sample of \
+            the training set: minmax takes the whole range seen, percentile clips the rarest values. \
+            Evaluate the result with `tandem eval RUN --int8`. --form fused keeps the activations in bytes \
+            from layer to layer, for \(InferencePlan.supported.joined(separator: " and ")) with ReLU.
 
             Exit status: 0 on success, 2 for a mistake in the command line or the run's config, 1 when it fails.
             """)
@@ -25,6 +27,8 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "The percentile kept by --calibration percentile (e.g. 99.99).") var percentile: Double = 99.99
     @Option(help: "Training samples the calibration runs on.") var samples: Int = 2048
     @Option(help: "The file to write (default: RUN/model.int8.safetensors).") var output: String?
+    @Option(help: "auto (fused where the model has it), fused, or layers (int8 inside each layer).")
+    var form: String = "auto"
 
     func validate() throws {
         guard ActivationCalibration.Method(rawValue: calibration) != nil else {
@@ -34,6 +38,9 @@ struct QuantizeCommand: ParsableCommand {
             throw ValidationError("--percentile \(percentile) must be in (50, 100]")
         }
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        guard Int8ModelFile.Form(rawValue: form) != nil else {
+            throw ValidationError("--form \(form) is not one of auto, fused, layers")
+        }
     }
 
     func run() throws {
@@ -46,16 +53,21 @@ struct QuantizeCommand: ParsableCommand {
             if isCheckpoint { _ = try ResumePoint.locate(.path(path), runDirectory: nil) }  // verifies its files
             let s = try Int8ModelFile.quantize(
                 runDirectory: run.isEmpty ? "." : run, method: ActivationCalibration.Method(rawValue: calibration)!,
-                percentile: percentile, samples: samples, output: output, checkpoint: isCheckpoint ? path : nil)
+                percentile: percentile, samples: samples, output: output, checkpoint: isCheckpoint ? path : nil,
+                form: Int8ModelFile.Form(rawValue: form)!)
             for l in s.layers {
                 print(
                     String(
                         format: "%@: input range [%.4g, %.4g] -> scale %.4g, zero point %d", l.name, l.low, l.high,
                         l.scale, l.zeroPoint))
             }
+            if !s.unused.isEmpty {
+                print("left fp32 (not reached by the model's forward pass): \(s.unused.joined(separator: ", "))")
+            }
             print(
                 String(
-                    format: "wrote %@: %d bytes (fp32 model.safetensors: %d bytes, %.2fx smaller)", s.path, s.bytes,
+                    format: "wrote %@ (%@): %d bytes (fp32 model.safetensors: %d bytes, %.2fx smaller)", s.path,
+                    s.form.rawValue, s.bytes,
                     s.floatBytes,
                     Double(s.floatBytes) / Double(max(s.bytes, 1))))
         } catch {

@@ -118,5 +118,168 @@ extension MPIJobs {
                 bad.status != 0 && bad.stderr.contains("--calibration entropy is not one of minmax, percentile"),
                 "\(bad.stderr)")
         }
+
+        /// Trains a small run from `yaml` on one rank.
+        static func trainYAML(_ yaml: String, runDir: String) throws -> MPIRun {
+            try FileManager.default.createDirectory(atPath: runDir + "-config", withIntermediateDirectories: true)
+            let path = runDir + "-config/config.yaml"
+            try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+            return try MPIRun.launch(
+                E2E.tandem, ["train", path, "--run-dir", runDir, "--set", "logging.progress=plain"],
+                environment: ["TANDEM_NUM_THREADS": "1"], timeout: 300)
+        }
+
+        /// `tandem eval --json` of a run, fp32 or int8, on `ranks` ranks.
+        static func evaluate(_ run: String, ranks: Int = 1, _ extra: [String] = []) throws -> [String: Any] {
+            let e = try MPIRun.launch(
+                "/usr/bin/env",
+                ["mpirun", "-np", "\(ranks)", "--oversubscribe", E2E.tandem, "eval", run, "--json"] + extra,
+                environment: ["TANDEM_NUM_THREADS": "1"], timeout: 120)
+            #expect(e.status == 0, "\(e.stderr)")
+            return (try? JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any]) ?? [:]
+        }
+
+        static let optimizer = "optimizer: {name: adam, lr: 0.01}\nlogging: {every_steps: 10}\n"
+
+        /// A CNN with batch norm, the GPT and an LSTM, each trained briefly: `tandem quantize`
+        /// writes the per-layer form, and `tandem eval --int8` (on two ranks) lands near fp32.
+        @Test func zooModelsQuantizeAndEvaluate() throws {
+            let base = NSTemporaryDirectory() + "tandem-int8-zoo-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: base) }
+            try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+            let text = String(repeating: "to be or not to be, that is the question. ", count: 200)
+            try text.write(toFile: base + "/text.txt", atomically: true, encoding: .utf8)
+            let runs: [(name: String, yaml: String, sites: [String])] = [
+                (
+                    "resnet",
+                    """
+                    seed: 0
+                    model: {name: resnet, channels: [8, 16], blocks: 1}
+                    data:
+                      name: synthetic
+                      synthetic: {samples: 640, input_shape: [1, 12, 12], classes: 4, noise: 1.0, test_samples: 256}
+                      batch_size: 32
+                    training: {epochs: 2}
+
+                    """, ["stem", "head"]
+                ),
+                (
+                    "gpt",
+                    """
+                    seed: 0
+                    model: {name: gpt, embedding_size: 16, layers: 1, heads: 2, position_encoding: learned}
+                    data: {name: text, path: \(base)/text.txt, level: character, context: 16, targets: every,
+                           validation_fraction: 0.1, batch_size: 8}
+                    training: {epochs: 1, max_steps: 60, max_eval_samples: 64}
+
+                    """, ["blocks.0"]
+                ),
+                (
+                    "lstm",
+                    """
+                    seed: 0
+                    model: {name: lstm, embedding_size: 8, hidden_size: 16, layers: 1, forget_bias: 1.0}
+                    data:
+                      name: memory
+                      memory: {samples: 1024, length: 8, classes: 4, vocabulary: 8, test_samples: 256}
+                      batch_size: 32
+                    training: {epochs: 2}
+
+                    """, [".input"]
+                ),
+            ]
+            for run in runs {
+                let dir = base + "/" + run.name
+                let trained = try Self.trainYAML(run.yaml + Self.optimizer, runDir: dir)
+                #expect(trained.status == 0, "\(run.name): \(trained.stderr)")
+                let q = try MPIRun.launch(
+                    E2E.tandem, ["quantize", dir, "--samples", "256"], environment: [:], timeout: 120)
+                #expect(
+                    q.status == 0 && q.stdout.contains("wrote \(dir)/model.int8.safetensors (layers)"),
+                    "\(run.name): \(q.stdout)\(q.stderr)")
+                for site in run.sites { #expect(q.stdout.contains(site), "\(run.name): no \(site) in \(q.stdout)") }
+                let file = try SafeTensors.decode(
+                    Data(contentsOf: URL(fileURLWithPath: dir + "/model.int8.safetensors")), name: "int8")
+                #expect(file.metadata["format"] == "tandem-int8-layers" && file.metadata["model"] == run.name)
+                #expect(file.tensors.values.contains { $0.dtype == .int8 })
+                let fp32 = try Self.evaluate(dir), int8 = try Self.evaluate(dir, ranks: 2, ["--int8"])
+                let (a, b) = (fp32["accuracy"] as? Double ?? -1, int8["accuracy"] as? Double ?? 2)
+                let (la, lb) = (fp32["loss"] as? Double ?? -1, int8["loss"] as? Double ?? 1e9)
+                #expect(Swift.abs(a - b) <= 0.05 && Swift.abs(la - lb) <= 0.1 * la, "\(run.name): \(fp32) vs \(int8)")
+                #expect(fp32["samples"] as? Int == int8["samples"] as? Int)
+            }
+            // The fused form is only for the MLP and LeNet-5.
+            let fused = try MPIRun.launch(
+                E2E.tandem, ["quantize", base + "/resnet", "--form", "fused"], environment: [:], timeout: 60)
+            #expect(
+                fused.status == 2
+                    && fused.stderr.contains(
+                        "the fused int8 form covers model.name mlp and lenet5 with ReLU; "
+                            + "quantize resnet with --form layers"),
+                "\(fused.stderr)")
+        }
+
+        /// The MLP quantizes to the fused form by default (files written before per-layer int8
+        /// keep evaluating), and to the per-layer form on request; both track fp32.
+        @Test func mlpQuantizesInBothForms() throws {
+            let base = NSTemporaryDirectory() + "tandem-int8-forms-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: base) }
+            let run = try E2E.train(ranks: 1, batch: 32, runDir: base, ["--set", "model.hidden_sizes=[64, 32]"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let fp32 = try Self.evaluate(base)["accuracy"] as? Double ?? -1
+            for (form, format) in [("auto", "tandem-int8"), ("layers", "tandem-int8-layers")] {
+                let q = try MPIRun.launch(
+                    E2E.tandem, ["quantize", base, "--form", form, "--samples", "300"], environment: [:], timeout: 60)
+                #expect(q.status == 0, "\(q.stderr)")
+                let file = try SafeTensors.decode(
+                    Data(contentsOf: URL(fileURLWithPath: base + "/model.int8.safetensors")), name: "int8")
+                #expect(file.metadata["format"] == format)
+                #expect(
+                    Set(file.tensors.keys).isSuperset(of: ["hidden.0.weight", "hidden.0.input_scale", "output.bias"]))
+                let int8 = try Self.evaluate(base, ["--int8"])["accuracy"] as? Double ?? 2
+                #expect(Swift.abs(fp32 - int8) <= 0.02, "\(form): fp32 \(fp32), int8 \(int8)")
+            }
+            let bad = try MPIRun.launch(
+                E2E.tandem, ["quantize", base, "--form", "packed"], environment: [:], timeout: 60)
+            #expect(
+                bad.status != 0 && bad.stderr.contains("--form packed is not one of auto, fused, layers"),
+                "\(bad.stderr)")
+            let unwritable = try MPIRun.launch(
+                E2E.tandem, ["quantize", base, "--output", base + "/missing/int8.safetensors"], environment: [:],
+                timeout: 60)
+            #expect(
+                unwritable.status == 1
+                    && unwritable.stderr.contains("cannot write \(base)/missing/int8.safetensors: ")
+                    && unwritable.stderr.contains("; choose a writable --output"), "\(unwritable.stderr)")
+            // An int8 file of another run's model is refused with the fix.
+            let other = try Self.trainYAML(
+                """
+                seed: 0
+                model: {name: lenet5}
+                data:
+                  name: synthetic
+                  synthetic: {samples: 64, input_shape: [1, 28, 28], classes: 4, test_samples: 32}
+                  batch_size: 32
+                training: {max_steps: 1}
+
+                """ + Self.optimizer, runDir: base + "/lenet")
+            #expect(other.status == 0, "\(other.stderr)")
+            let wrong = try MPIRun.launch(
+                E2E.tandem, ["eval", base + "/lenet/model.safetensors", "--int8"], environment: [:], timeout: 60)
+            #expect(
+                wrong.status != 0 && wrong.stderr.contains("is not an int8 model of this run's lenet5"),
+                "\(wrong.stderr)")
+            let e = try MPIRun.launch(
+                E2E.tandem,
+                [
+                    "eval", base + "/model.int8.safetensors", "--int8", "--set", "model.name=lenet5",
+                    "--set", "data.synthetic.input_shape=[1, 28, 28]",
+                ], environment: [:], timeout: 60)
+            #expect(
+                e.status != 0
+                    && e.stderr.contains(
+                        "is not an int8 model of this run's lenet5 (format tandem-int8-layers, model mlp)"),
+                "\(e.stderr)")
+        }
     }
 }

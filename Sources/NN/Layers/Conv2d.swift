@@ -6,6 +6,8 @@ public final class Conv2d: Layer {
     public let weight: Tensor
     public let bias: Tensor?
     public let stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int
+    /// Int8 calibration or inference in place of the fp32 convolution; nil runs fp32.
+    public var int8: Int8Mode?
 
     /// - Parameters:
     ///   - inChannels: C of the input (N, C, H, W).
@@ -40,6 +42,7 @@ public final class Conv2d: Layer {
 
     /// (N, C, H, W) to (N, OC, OH, OW).
     public func callAsFunction(_ x: Tensor) -> Tensor {
+        if let int8 { return ShapeTrace.note(self, int8.applyConv(x, self)) }
         let y = conv2d(
             x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
         return ShapeTrace.note(self, y)

@@ -5,6 +5,8 @@ public final class Linear: Layer {
     public var training = true
     public let weight: Tensor
     public let bias: Tensor?
+    /// Int8 calibration or inference in place of the fp32 product; nil runs fp32.
+    public var int8: Int8Mode?
 
     /// - Parameters:
     ///   - inFeatures: the size of the last axis of x.
@@ -28,5 +30,8 @@ public final class Linear: Layer {
     }
 
     /// (..., in) to (..., out).
-    public func callAsFunction(_ x: Tensor) -> Tensor { ShapeTrace.note(self, linear(x, weight: weight, bias: bias)) }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        if let int8 { return ShapeTrace.note(self, int8.applyLinear(x, weight: weight, bias: bias)) }
+        return ShapeTrace.note(self, linear(x, weight: weight, bias: bias))
+    }
 }

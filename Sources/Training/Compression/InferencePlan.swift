@@ -2,7 +2,7 @@ import Autograd
 import Models
 import NN
 
-/// A classifier's inference as a straight list of steps, the form int8 quantization converts:
+/// A classifier's inference as a straight list of steps, the form the fused int8 program converts:
 /// the convolutions and linear layers that get int8 weights (with the ReLU that follows each
 /// fused in), and the shape steps between them. Dropout is the identity at inference.
 public struct InferencePlan {
@@ -26,8 +26,8 @@ public struct InferencePlan {
     public init(_ model: any Module, name: ModelName) throws {
         guard let steps = name.entry.int8Steps?(model) else {
             throw ConfigError(
-                "int8 quantization covers model.name \(Self.supported.joined(separator: " and ")) (linear, convolution, "
-                    + "ReLU and max-pooling layers); \(name) is not supported yet")
+                "the fused int8 form covers model.name \(Self.supported.joined(separator: " and ")) with ReLU; "
+                    + "quantize \(name) with --form layers")
         }
         (self.steps, modelName) = (steps, name)
     }

@@ -9,6 +9,8 @@ public final class Recurrent: Module, TensorNaming {
     public var training = true
     public let kind: Kind
     public let layers: [any RecurrentCell]
+    /// Per layer index, int8 calibration or inference of its input projection x·W_ihᵀ + b_ih.
+    public var int8Projections: [Int: Int8Mode] = [:]
 
     /// - Parameters:
     ///   - kind: rnn (tanh), lstm or gru.
@@ -59,7 +61,7 @@ public final class Recurrent: Module, TensorNaming {
     /// - Returns: the last layer's outputs (B, T, H) and every layer's final state.
     public func callAsFunction(_ x: Tensor, initial: [[Tensor]]? = nil) -> (output: Tensor, final: [[Tensor]]) {
         precondition(x.rank == 3, "recurrent input must be (B, T, I), got \(x.shape)")
-        return run(firstProjected: Self.project(x, layers[0]), initial: initial)
+        return run(firstProjected: project(x, layer: 0), initial: initial)
     }
 
     /// Runs token ids through an embedding, then through every layer.
@@ -78,14 +80,18 @@ public final class Recurrent: Module, TensorNaming {
     {
         precondition(tokens.rank == 2, "token ids must be (B, T), got \(tokens.shape)")
         guard table.weight.shape[0] < tokens.count else { return self(table(tokens), initial: initial) }
-        let projectedTable = linear(table.weight, weight: layers[0].weightIH, bias: layers[0].biasIH)  // (V, G·H)
+        let projectedTable = project(table.weight, layer: 0)  // (V, G·H)
         return run(firstProjected: embedding(projectedTable, ids: tokens), initial: initial)  // (B, T, G·H)
     }
 
-    /// x_t · W_ihᵀ + b_ih for every step in one GEMM: (B, T, I) -> (B, T, G·H).
-    static func project(_ x: Tensor, _ cell: any RecurrentCell) -> Tensor {
-        let (b, t) = (x.shape[0], x.shape[1])
-        return linear(x.reshaped([b * t, x.shape[2]]), weight: cell.weightIH, bias: cell.biasIH).reshaped([b, t, -1])
+    /// x_t · W_ihᵀ + b_ih for every step in one GEMM: (B, T, I) -> (B, T, G·H), or (V, I) -> (V, G·H).
+    func project(_ x: Tensor, layer l: Int) -> Tensor {
+        let cell = layers[l], rows = x.shape.dims.dropLast().reduce(1, *)
+        let flat = x.reshaped([rows, x.shape[x.rank - 1]])
+        let y =
+            int8Projections[l]?.applyLinear(flat, weight: cell.weightIH, bias: cell.biasIH)
+            ?? linear(flat, weight: cell.weightIH, bias: cell.biasIH)
+        return y.reshaped(Array(x.shape.dims.dropLast()) + [-1])
     }
 
     /// The recurrence of every layer, given the first layer's projected input (B, T, G·H).
@@ -102,7 +108,7 @@ public final class Recurrent: Module, TensorNaming {
         for (l, cell) in layers.enumerated() {
             let h = cell.hiddenSize
             var state = initial?[l] ?? (0..<cell.stateCount).map { _ in Tensor(NDArray(shape: [b, h])) }
-            let projected = l == 0 ? firstProjected : Self.project(input, cell)
+            let projected = l == 0 ? firstProjected : project(input, layer: l)
             if let lstm = cell as? LSTMCell {
                 // The whole recurrence as one op: the gate math fused, dW_hh one GEMM over B·T.
                 let states = lstmSequence(
