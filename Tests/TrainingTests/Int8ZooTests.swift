@@ -188,7 +188,7 @@ struct Int8ZooTests {
         let tensors = Int8LayerFile.tensors(of: model, layers: layers)
         let names = Set(tensors.map(\.0))
         #expect(
-            names.contains("stem.weight") && names.contains("3.0.input_zero_point") && names.contains("1.runningMean"))
+            names.contains("stem.weight") && names.contains("3.0.input_zero_point") && names.contains("1.running_mean"))
         #expect(Dictionary(uniqueKeysWithValues: tensors)["head.weight"]!.dtype == .int8)
         let bytes = try SafeTensors.encode(tensors, metadata: [:])
         let decoded = try SafeTensors.decode(bytes, name: "int8").tensors
@@ -211,7 +211,7 @@ struct Int8ZooTests {
             failure({ $0["head.weight"] = NDArray(shape: [10, 3], dtype: .int8) }).contains(
                 "f has no int8 tensor head.weight of shape [10, 128] (found int8 [10, 3]); it was made for a different "
                     + "model, or is damaged: quantize the run again with `tandem quantize`"))
-        #expect(failure({ $0["1.runningVar"] = nil }).contains("f has no float32 tensor 1.runningVar of shape [8]"))
+        #expect(failure({ $0["1.running_var"] = nil }).contains("f has no float32 tensor 1.running_var of shape [8]"))
         #expect(
             failure({ _ in }, sites: ["stem", "4"]).contains(
                 "f quantizes 4, which is not a linear, convolution or recurrent layer of this run's model"))
