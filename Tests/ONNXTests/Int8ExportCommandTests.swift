@@ -67,7 +67,7 @@ struct Int8ExportCommandTests {
         #expect(graph.node.filter { $0.opType == "QuantizeLinear" }.count == 2)
     }
 
-    @Test func mistakesAreNamedWithTheirFix() throws {
+    @Test func int8MistakesAreNamedWithTheirFix() throws {
         let dir = try Self.run.get()
         let missing = dir + "/none.int8.safetensors"
         var (status, _, err) = try Command.tandem(["export", dir, "--format", "onnx", "--int8-file", missing])
@@ -86,6 +86,16 @@ struct Int8ExportCommandTests {
         (status, _, err) = try Command.tandem(["export", dir, "--format", "onnx", "--int8-file", other])
         #expect(status == 1, "\(err)")
         #expect(err.hasPrefix("tandem export: \(other) is an int8 model of lenet5, not of this run's mlp"), "\(err)")
+
+        let layers = dir + "/lenet.layers.int8.safetensors"
+        try SafeTensors.encode(
+            [("c1.weight", NDArray(shape: [1]))], metadata: ["format": "tandem-int8-layers", "model": "lenet5"]
+        ).write(to: URL(fileURLWithPath: layers))
+        (status, _, err) = try Command.tandem(["export", dir, "--format", "onnx", "--int8-file", layers])
+        #expect(status == 1, "\(err)")
+        #expect(
+            err.contains("\(layers) is not an int8 model of this run's mlp (format tandem-int8-layers, model lenet5)"),
+            "\(err)")
 
         (status, _, err) = try Command.tandem(["export", dir, "--int8", "--to", dir + "/w.safetensors"])
         #expect(status == 2 && err.hasPrefix("tandem export: --int8 and --int8-file apply to --format onnx only"))

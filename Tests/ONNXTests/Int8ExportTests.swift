@@ -83,6 +83,61 @@ struct Int8ExportTests {
         }
     }
 
+    /// A declared CNN: convolutions around batch norm, PReLU, pools, a residual block with a
+    /// projection, a transposed convolution (fp32) and layer norm.
+    @Test func sequentialConvolutions() throws {
+        let model = SequentialClassifier([
+            ("c1", Conv2d(2, 4, kernel: 3, padding: 1)), ("bn1", BatchNorm(4)), ("act1", PReLU(channels: 4)),
+            ("pool1", MaxPool2d(kernel: 3, stride: 2, padding: 1)),
+            (
+                "res",
+                Residual(
+                    [("c", Conv2d(4, 6, kernel: 3, padding: 1, bias: false)), ("act", ActivationLayer(.relu))],
+                    projection: Conv2d(4, 6, kernel: 1, bias: false))
+            ),
+            ("up", ConvTranspose2d(6, 4, kernel: (2, 2), stride: (2, 2))), ("gap", GlobalAvgPool2d()),
+            ("ln", LayerNorm(4)), ("fc", Linear(4, 3)),
+        ])
+        #expect(try Self.classifier("sequential-cnn", model, sample: [2, 8, 8], classes: 3, sites: 4) < Self.tolerance)
+    }
+
+    /// Declared recurrent layers: both of the LSTM's input projections and the GRU's in QDQ.
+    @Test func sequentialRecurrentLayers() throws {
+        let model = SequentialClassifier([
+            ("embed", Embedding(9, 4)),
+            ("lstm", RecurrentLayer(Recurrent(.lstm, inputSize: 4, hiddenSize: 5, layers: 2), keepsSequence: true)),
+            ("gru", RecurrentLayer(Recurrent(.gru, inputSize: 5, hiddenSize: 6), keepsSequence: false)),
+            ("out", Linear(6, 3)),
+        ])
+        let error = try Self.tokenModel(
+            "sequential-recurrent", model, shape: [4, 5], vocabulary: 9, evaluate: [3, 5],
+            targets: { Check.labels(4, classes: 3, seed: 9 + UInt64($0)) }, logitsShape: [3, 3])
+        #expect(error < Self.tolerance)
+    }
+
+    @Test func regressors() throws {
+        let models: [(String, any Regressor)] = [
+            ("mlp-regressor", MLPRegressor(inputs: 6, hiddenSizes: [8, 8], outputs: 2, loss: .mse, activation: .silu)),
+            (
+                "sequential-regressor",
+                SequentialRegressor(
+                    [("fc1", Linear(6, 8)), ("act", ActivationLayer(.tanh)), ("fc2", Linear(8, 2))], outputs: 2,
+                    loss: .mse)
+            ),
+        ]
+        for (name, model) in models {
+            let batches = (0..<3).map { (Check.floats([4, 6], seed: UInt64($0)), Check.floats([4, 2], seed: 7)) }
+            Check.train(model, batches: batches)
+            let sites = try Self.quantize(model, batches)
+            let x = Check.floats([3, 6], seed: 88)
+            let y = withNoGrad { model.predictions(x).values }
+            let error = try Self.check(
+                name, model, input: .init(shape: [6], tokens: false), sites: sites, feeds: [("input", x)],
+                expected: [("predictions", y)])
+            #expect(sites == Int8Site.all(in: model).count && error < Self.tolerance, "\(name)")
+        }
+    }
+
     @Test func visionTransformer() throws {
         let model = VisionTransformer(imageSize: (1, 8, 8), patch: 4, width: 8, layers: 2, heads: 2, classes: 3)
         let sites = Int8Site.all(in: model).count
