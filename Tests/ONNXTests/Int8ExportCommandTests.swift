@@ -44,7 +44,8 @@ struct Int8ExportCommandTests {
         print("tandem export --int8, per-layer synthetic MLP: \(report)")
     }
 
-    /// The fused file holds the same five tensors per layer: the graph carries them as they are.
+    /// The fused file holds the same five tensors per layer: the graph carries them as they are,
+    /// and onnxruntime gives the fused program's logits.
     @Test func exportsTheFusedFileWithItsNumbers() throws {
         let dir = try Self.run.get()
         var (status, _, err) = try Command.tandem(["quantize", dir, "--form", "fused"])
@@ -65,6 +66,11 @@ struct Int8ExportCommandTests {
             #expect(zero.rawData == Data([UInt8(tensors[layer + ".input_zero_point"]!.int32Pointer[0])]))
         }
         #expect(graph.node.filter { $0.opType == "QuantizeLinear" }.count == 2)
+        // Against the fused program itself (which rounds the int32 sums straight to the next
+        // layer's bytes): on this run the same logits to fp32 rounding (1.9e-7).
+        let (fused, _, data) = try Int8ModelFile.load(runDirectory: dir)
+        let report = try Self.compare(dir + "/f.onnx", fused, data: data, dir: dir)
+        print("tandem export --int8, fused synthetic MLP: \(report)")
     }
 
     @Test func int8MistakesAreNamedWithTheirFix() throws {
