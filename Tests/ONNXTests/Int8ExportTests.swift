@@ -69,6 +69,40 @@ struct Int8ExportTests {
         #expect(try Self.classifier("mlp", model, sample: [3, 2, 2], classes: 5, sites: 3) < Self.tolerance)
     }
 
+    /// Inputs on and beside the rounding halves of the first layer's quantization, where
+    /// QuantizeLinear's round(x/s) + z and Tandem's round(x·(1/s) + z) part ways: the graph
+    /// must round them as Tandem does.
+    @Test func inputsOnRoundingHalves() throws {
+        let model = MLP(inputs: 6, hiddenSizes: [8], classes: 3)
+        let batches = (0..<3).map { s in
+            (Check.floats([4, 6], seed: 30 + UInt64(s)), Check.labels(4, classes: 3, seed: 1))
+        }
+        Check.train(model, batches: batches)
+        try Self.quantize(model, batches)
+        let first = try #require((model.hidden[0] as? Linear)?.int8?.weights)
+        let (scale, zero) = (first.inputScale, Float(first.inputZeroPoint))
+        var values: [Float] = []
+        for k in -4..<132 {
+            let half = scale * (Float(k) + 0.5 - zero)
+            values += [half.nextDown, half, half.nextUp]
+        }
+        while values.count % 6 != 0 { values.append(0) }
+        // Where the two roundings differ on these inputs, which is what the graph must not do.
+        let apart = values.filter { x in
+            let tandem = (x * (1 / scale) + zero).rounded(.toNearestOrEven)
+            let quantizeLinear = (x / scale).rounded(.toNearestOrEven) + zero
+            return min(max(tandem, 0), 127) != min(max(quantizeLinear, 0), 127)
+        }
+        #expect(!apart.isEmpty)
+        let x = NDArray(values, shape: [values.count / 6, 6])
+        let logits = withNoGrad { model.logits(x).values }
+        let error = try Self.check(
+            "mlp-halves", model, input: .init(shape: [6], tokens: false), sites: 2, feeds: [("input", x)],
+            expected: [("logits", logits)])
+        print("int8 mlp on rounding halves: \(apart.count) of \(values.count) inputs would round apart")
+        #expect(error < Self.tolerance)
+    }
+
     @Test func leNet5() throws {
         #expect(try Self.classifier("lenet5", LeNet5(), sample: [1, 28, 28], classes: 10, sites: 5) < Self.tolerance)
     }
