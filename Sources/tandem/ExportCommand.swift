@@ -21,12 +21,13 @@ struct ExportCommand: ParsableCommand {
             """)
 
     @Argument(help: "A checkpoint folder, run directory or checkpoints folder.") var checkpoint: String
-    @Option(help: "The file to write (required for safetensors; onnx: RUN/model.onnx by default).") var to: String?
+    @Option(help: "The file to write (required for safetensors; onnx: RUN/model.onnx, with --int8 model.int8.onnx).")
+    var to: String?
     @Option(help: "safetensors (the weights alone) or onnx (the model as an ONNX graph).") var format = "safetensors"
     @Option(help: "The ONNX operator set version, 17...21 (--format onnx only; default 17).") var opset: Int?
     @Flag(help: "With --format onnx: the int8 model of `tandem quantize` in QDQ form (RUN/model.int8.onnx).")
     var int8 = false
-    @Option(help: "With --int8: the int8 file to export (default RUN/model.int8.safetensors).") var int8File: String?
+    @Option(help: "The int8 file to export (implies --int8; default RUN/model.int8.safetensors).") var int8File: String?
 
     func run() throws {
         if let mistake = formatMistake {
