@@ -1,7 +1,8 @@
 import NN
 
 extension GraphBuilder {
-    /// A convolution (Conv): weight (OC, C/groups, KH, KW) as ONNX has it.
+    /// A convolution (Conv): weight (OC, C/groups, KH, KW) as ONNX has it; a quantized one in
+    /// QDQ form, as `linear` writes it.
     public func conv2d(_ layer: Conv2d, _ x: ONNXValue, scope: String) -> ONNXValue {
         let k = (layer.weight.shape[2], layer.weight.shape[3])
         let attributes: [ONNXAttribute] = [
@@ -17,7 +18,10 @@ extension GraphBuilder {
             side(x.shape[2], k.0, layer.stride.0, layer.padding.0, layer.dilation.0),
             side(x.shape[3], k.1, layer.stride.1, layer.padding.1, layer.dilation.1),
         ]
-        let inputs = [x, weight(of: layer.weight)] + (layer.bias.map { [parameter($0)] } ?? [])
+        let int8 = layer.int8?.weights
+        let input = int8.map { quantizedInput(x, $0, scope: scope) } ?? x
+        let w = weight(of: layer.weight, int8: int8, scope: scope)
+        let inputs = [input, w] + (layer.bias.map { [parameter($0)] } ?? [])
         return node("Conv", inputs, attributes, scope: scope, shape: shape)
     }
 

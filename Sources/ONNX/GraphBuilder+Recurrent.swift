@@ -7,6 +7,7 @@ extension GraphBuilder {
     /// PyTorch (and Tandem) have i, f, g, o; GRU z, r, h where PyTorch has r, z, n, with the
     /// reset gate applied after the hidden projection (linear_before_reset = 1). The weights
     /// stay initializers under their own names; the reordering is Split and Concat nodes on them.
+    /// A quantized input projection runs before the operator in QDQ form (see `quantizedInput`).
     /// - Parameters:
     ///   - recurrent: the stack.
     ///   - x: (B, T, I).
@@ -32,9 +33,25 @@ extension GraphBuilder {
                 return concat(order.map { parts[$0] }, axis: 0, scope: s)
             }
             let (weightHH, biasHH) = try Self.hiddenParameters(cell, scope: s)
-            let w = unsqueeze(gates(parameter(cell.weightIH)), axis: 0, scope: s)
+            let int8 = recurrent.int8Projections[l]?.weights, g = order.count * h
+            let w: ONNXValue
+            if let int8 {
+                // The operator cannot quantize its own input product, so the QDQ projection runs
+                // before it and the operator multiplies by the identity, which is exact.
+                let p = s + ".input"
+                let weight = transpose(gates(dequantizedWeight(int8, of: cell.weightIH, scope: p)), [1, 0], scope: p)
+                let product = node(
+                    "MatMul", [quantizedInput(input, int8, scope: p), weight], scope: p, shape: [t, b, .fixed(g)])
+                input = add(product, gates(parameter(cell.biasIH)), scope: p)
+                let identity = (0..<g * g).map { Float($0 / g == $0 % g ? 1 : 0) }
+                w = constant(identity, shape: [1, g, g], name: p + ".identity")
+            } else {
+                w = unsqueeze(gates(parameter(cell.weightIH)), axis: 0, scope: s)
+            }
             let r = unsqueeze(gates(parameter(weightHH)), axis: 0, scope: s)
-            let bias = concat([gates(parameter(cell.biasIH)), gates(parameter(biasHH))], axis: 0, scope: s)
+            let inputBias =
+                int8 == nil ? gates(parameter(cell.biasIH)) : constant([Float](repeating: 0, count: g), shape: [g])
+            let bias = concat([inputBias, gates(parameter(biasHH))], axis: 0, scope: s)
             var attributes: [ONNXAttribute] = [.int("hidden_size", h)]
             if recurrent.kind == .gru { attributes.append(.int("linear_before_reset", 1)) }
             let outputs = nodes(

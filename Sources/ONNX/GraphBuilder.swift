@@ -93,15 +93,27 @@ public final class GraphBuilder {
     }
 
     private func floatInitializer(_ name: String, _ values: [Float], _ dims: [Int]) -> ONNXValue {
+        initializer(name, .float, values.withUnsafeBufferPointer { Data(buffer: $0) }, dims)
+    }
+
+    /// An initializer of raw little-endian bytes under `name` (written once however often asked for).
+    /// - Parameters:
+    ///   - name: its name.
+    ///   - element: its element type.
+    ///   - bytes: the values, as ONNX's raw_data holds them.
+    ///   - dims: its shape.
+    func initializer(_ name: String, _ element: ONNXValue.Element, _ bytes: Data, _ dims: [Int]) -> ONNXValue {
         if let v = written[name] { return v }
         var t = Onnx_TensorProto()
-        (t.name, t.dataType, t.dims) = (name, ONNXValue.Element.float.rawValue, dims.map(Int64.init))
-        t.rawData = values.withUnsafeBufferPointer { Data(buffer: $0) }
+        (t.name, t.dataType, t.dims, t.rawData) = (name, element.rawValue, dims.map(Int64.init), bytes)
         initializers.append(t)
-        let v = ONNXValue(name: name, element: .float, shape: dims.map { .fixed($0) })
+        let v = ONNXValue(name: name, element: element, shape: dims.map { .fixed($0) })
         (written[name], used) = (v, used.union([name]))
         return v
     }
+
+    /// The dotted name of a parameter, if the model has it.
+    func name(of t: Tensor) -> String? { tensorNames[ObjectIdentifier(t)] }
 
     /// Appends a node with one output.
     /// - Parameters:

@@ -3,6 +3,8 @@ public struct ONNXValue: Sendable {
     /// The element types Tandem's graphs use.
     public enum Element: Int32, Sendable {
         case float = 1
+        case uint8 = 2
+        case int8 = 3
         case int64 = 7
     }
 

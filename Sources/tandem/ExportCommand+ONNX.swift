@@ -13,6 +13,9 @@ extension ExportCommand {
         }
         if format == "safetensors" {
             if opset != nil { return "--opset applies to --format onnx only; drop it or add --format onnx" }
+            if int8 || int8File != nil {
+                return "--int8 and --int8-file apply to --format onnx only; add --format onnx"
+            }
             if to == nil {
                 return "--to is required with --format safetensors: the file to write, e.g. --to model.safetensors"
             }
@@ -34,10 +37,14 @@ extension ExportCommand {
         let exported: ONNXExport.Exported, path: String, source: String
         do {
             let (run, weights) = try Self.locateWeights(checkpoint)
-            let (_, data, model) = try Int8ModelFile.loadRun(run, weights: weights)
+            let quantized = int8 || int8File != nil
+            let (config, data, fp32) = try Int8ModelFile.loadRun(run, weights: quantized ? nil : weights)
+            let int8Path = int8File ?? run + "/" + Int8ModelFile.name
+            let model = quantized ? try Int8Export.model(int8Path, run: run, config: config, data: data) : fp32
             let input = ONNXExport.Input(shape: data.train.inputShape.dims, tokens: data.train.inputType == .int32)
             exported = try ONNXExport.export(model, input: input, opset: opset ?? GraphBuilder.defaultOpset)
-            (path, source) = (to ?? run + "/model.onnx", weights)
+            let file = quantized ? "/model.int8.onnx" : "/model.onnx"
+            (path, source) = (to ?? run + file, quantized ? int8Path : weights)
         } catch {
             FileHandle.standardError.write(Data("tandem export: \(JobFailure.text(error))\n".utf8))
             throw ExitCode(JobFailure.status(of: error))

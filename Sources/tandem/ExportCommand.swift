@@ -12,16 +12,22 @@ struct ExportCommand: ParsableCommand {
             + "or (--format onnx) the trained model as an ONNX graph.",
         discussion: """
             --format onnx writes the model's evaluation-mode forward pass as model.onnx (opset 17 by default), \
-            with a symbolic batch axis; its inputs and outputs are listed in docs/INTEROP.md.
+            with a symbolic batch axis; its inputs and outputs are listed in docs/INTEROP.md. With --int8 it \
+            writes the int8 model that `tandem quantize` made (--int8-file, or RUN/model.int8.safetensors) in \
+            QuantizeLinear/DequantizeLinear form, as RUN/model.int8.onnx.
 
             Exit status: 0 on success, 2 for a mistake in the command line (--to a folder or in a missing folder, \
-            an unknown --format, an --opset outside 17...21), 1 when it fails.
+            an unknown --format, an --opset outside 17...21, --int8 without --format onnx), 1 when it fails.
             """)
 
     @Argument(help: "A checkpoint folder, run directory or checkpoints folder.") var checkpoint: String
-    @Option(help: "The file to write (required for safetensors; onnx: RUN/model.onnx by default).") var to: String?
+    @Option(help: "The file to write (required for safetensors; onnx: RUN/model.onnx, with --int8 model.int8.onnx).")
+    var to: String?
     @Option(help: "safetensors (the weights alone) or onnx (the model as an ONNX graph).") var format = "safetensors"
     @Option(help: "The ONNX operator set version, 17...21 (--format onnx only; default 17).") var opset: Int?
+    @Flag(help: "With --format onnx: the int8 model of `tandem quantize` in QDQ form (RUN/model.int8.onnx).")
+    var int8 = false
+    @Option(help: "The int8 file to export (implies --int8; default RUN/model.int8.safetensors).") var int8File: String?
 
     func run() throws {
         if let mistake = formatMistake {

@@ -22,11 +22,12 @@ enum ONNXRuntimeCheck {
     ///   - opset: the operator set to export with.
     ///   - feeds: the graph's inputs by name.
     ///   - expected: Tandem's outputs by name, shaped as the graph's.
+    ///   - tolerance: the largest relative error launch/check_onnx.py accepts.
     /// - Returns: the largest relative error onnxruntime showed, and the export.
     @discardableResult
     static func check(
         _ name: String, _ model: any Module, input: ONNXExport.Input, opset: Int = GraphBuilder.defaultOpset,
-        feeds: [(String, NDArray)], expected: [(String, NDArray)]
+        feeds: [(String, NDArray)], expected: [(String, NDArray)], tolerance: Double = tolerance
     ) throws -> (error: Double, export: ONNXExport.Exported) {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-onnx-\(UUID().uuidString)")
             .appendingPathComponent(name).path
@@ -36,7 +37,7 @@ enum ONNXRuntimeCheck {
         try exported.data.write(to: URL(fileURLWithPath: folder + "/model.onnx"))
         for (n, a) in feeds { try NumpyFile.write(a, to: "\(folder)/input.\(n).npy") }
         for (n, a) in expected { try NumpyFile.write(a, to: "\(folder)/expected.\(n).npy") }
-        let (status, said) = try python(["launch/check_onnx.py", folder])
+        let (status, said) = try python(["launch/check_onnx.py", folder, "--tolerance", "\(tolerance)"])
         guard status == 0 else { throw Failure(description: "launch/check_onnx.py failed (\(status)): \(said)") }
         guard let line = said.split(separator: "\n").first(where: { $0.contains("max relative error") }),
             let error = Double(line.split(separator: " ").last ?? "")
