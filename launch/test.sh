@@ -100,6 +100,20 @@ logits, = ort.InferenceSession(sys.argv[1]).run(["logits"], {"input": np.zeros((
 assert logits.shape == (5, 4), logits.shape
 print("model.onnx: opset", model.opset_import[0].version, "logits", logits.shape)
 PY
+echo "== its int8 form: tandem quantize, tandem eval --int8 and the QDQ ONNX export"
+"$bin/tandem" quantize "$run" --form layers
+"$bin/tandem" eval "$run" --int8 --split test
+"$bin/tandem" export "$run" --format onnx --int8
+python3 - "$run/model.int8.onnx" <<'PY'
+import sys, numpy as np, onnx, onnxruntime as ort
+model = onnx.load(sys.argv[1])
+onnx.checker.check_model(model, full_check=True)
+ops = {n.op_type for n in model.graph.node}
+assert {"QuantizeLinear", "DequantizeLinear"} <= ops, ops
+logits, = ort.InferenceSession(sys.argv[1]).run(["logits"], {"input": np.zeros((3, 20), np.float32)})
+assert logits.shape == (3, 4), logits.shape
+print("model.int8.onnx:", sum(n.op_type == "QuantizeLinear" for n in model.graph.node), "QuantizeLinear nodes")
+PY
 echo "== its TensorBoard event file, read by TensorBoard's own event reader"
 python3 -c "import tensorboard" 2>/dev/null || python3 -m pip install --quiet tensorboard
 python3 launch/check_tensorboard.py "$run" hidden.0.weight:640 output.bias:4
