@@ -28,10 +28,10 @@ extension Int8Weights {
     /// - Parameters:
     ///   - x: the fp32 input.
     ///   - geometry: kernel, stride, padding and dilation.
-    public func conv2d(_ x: NDArray, geometry g: Conv2DGeometry) -> NDArray {
+    public func conv2d(_ x: NDArray, geometry: Conv2DGeometry) -> NDArray {
         let (batch, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (cg, ocg, hw) = (c / groups, outputs / groups, h * w)
-        let (oh, ow) = g.outputSize(h: h, w: w)
+        let (oh, ow) = geometry.outputSize(h: h, w: w)
         let out = NDArray(shape: [batch, outputs, oh, ow], zeroed: false)
         guard batch > 0, oh > 0, ow > 0 else { return out }
         // Bytes in NCHW order first; each group's channels are then gathered into NHWC.
@@ -41,7 +41,7 @@ extension Int8Weights {
         if groups > 1 && cg == 1 {  // depthwise: a direct loop, where a GEMM would fill 1 of 16 lanes
             Int8LayerKernels.depthwise(
                 nchw, weights: values.storage.raw.assumingMemoryBound(to: Int8.self), out.ptr, n: batch, c: c, h: h,
-                w: w, multiplier: ocg, geometry: g, zeroPoint: inputZeroPoint, scales: sumScales, bias: bias)
+                w: w, multiplier: ocg, geometry: geometry, zeroPoint: inputZeroPoint, scales: sumScales, bias: bias)
             return out
         }
         // Images per block: about 16k patch rows, so the patches stay a few MB.
@@ -57,7 +57,8 @@ extension Int8Weights {
                 Int8LayerKernels.gatherNHWC(
                     nchw + first * c * hw, nhwc, n: images, c: c, hw: hw, first: group * cg, channels: cg)
                 Quantize.im2colNHWC(
-                    nhwc, patches, n: images, c: cg, h: h, w: w, geometry: g, lda: lda, zeroPoint: inputZeroPoint)
+                    nhwc, patches, n: images, c: cg, h: h, w: w, geometry: geometry, lda: lda, zeroPoint: inputZeroPoint
+                )
                 Int8GEMM.gemm(m: images * ohw, a: patches, lda: lda, w: packed[group], c: sums)
                 dequantize(
                     sums, rows: images * ohw, group: group, into: out.ptr + (first * outputs + group * ocg) * ohw,
