@@ -39,14 +39,14 @@ def check(folder, tolerance):
     path = os.path.join(folder, "model.onnx")
     model = onnx.load(path)
     onnx.checker.check_model(model, full_check=True)
-    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    runtime = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     feeds = {}
-    for i in session.get_inputs():
+    for i in runtime.get_inputs():
         file = os.path.join(folder, f"input.{i.name}.npy")
         if not os.path.exists(file):
             return None, [f"the graph's input {i.name} has no {file}"]
         feeds[i.name] = np.load(file)
-    names = [o.name for o in session.get_outputs()]
+    names = [o.name for o in runtime.get_outputs()]
     expected = {n: np.load(os.path.join(folder, f"expected.{n}.npy")) for n in names
                 if os.path.exists(os.path.join(folder, f"expected.{n}.npy"))}
     problems = [f"output {n} has no expected.{n}.npy" for n in names if n not in expected]
@@ -56,7 +56,7 @@ def check(folder, tolerance):
     worst = 0.0
     for first_only in (False, True):
         run = {k: v[:1] for k, v in feeds.items()} if first_only else feeds
-        for name, got in zip(names, session.run(names, run)):
+        for name, got in zip(names, runtime.run(names, run)):
             if name not in expected:
                 continue
             want = expected[name][:1] if first_only else expected[name]

@@ -12,7 +12,7 @@ enum ONNXRuntimeCheck {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
 
-    /// The tolerance of the fp32 comparison.
+    /// The largest relative error allowed between onnxruntime's and Tandem's fp32 outputs.
     static let tolerance = 1e-4
 
     /// - Parameters:
